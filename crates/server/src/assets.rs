@@ -1,0 +1,110 @@
+//! The page's static files: embedded in the binary at build time, or read from `--assets DIR`.
+//!
+//! Responses carry their MIME type (`application/wasm` matters: browsers refuse to stream-compile a
+//! module served as anything else), a Content-Security-Policy that lets the wasm module run but no
+//! inline script, and gzip or brotli compression negotiated by `Accept-Encoding`.
+
+use std::path::{Component, Path, PathBuf};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::State,
+    http::{HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use tower_http::{compression::CompressionLayer, set_header::SetResponseHeaderLayer};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+}
+
+/// Scripts only from this origin, and `wasm-unsafe-eval` so `WebAssembly.instantiateStreaming` may
+/// compile the app. `connect-src` stays open: the page talks to the Particle cloud and to whichever
+/// relay the learner picks.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self' https: http:; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+
+/// Where the files come from.
+#[derive(Clone)]
+enum Source {
+    Embedded,
+    Dir(PathBuf),
+}
+
+pub(crate) fn router(dir: Option<PathBuf>) -> Router {
+    let source = dir.map_or(Source::Embedded, Source::Dir);
+    Router::new()
+        .fallback(serve)
+        .with_state(source)
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+}
+
+async fn serve(State(source): State<Source>, uri: Uri) -> Response {
+    let name = match uri.path().trim_start_matches('/') {
+        "" => "index.html",
+        other => other,
+    };
+    let Some(bytes) = read(&source, name).await else {
+        return not_found(&source, name);
+    };
+    let mime = mime_guess::from_path(name).first_or_octet_stream();
+    // The page's file names are not content-hashed, so the browser must revalidate each load.
+    (
+        [
+            (header::CONTENT_TYPE, mime.as_ref()),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+async fn read(source: &Source, name: &str) -> Option<Body> {
+    match source {
+        Source::Embedded => embedded::EMBEDDED
+            .iter()
+            .find(|(file, _)| *file == name)
+            .map(|(_, bytes)| Body::from(*bytes)),
+        Source::Dir(dir) => {
+            // Only plain relative paths: no `..`, no absolute paths, no drive prefixes.
+            let relative = Path::new(name);
+            if !relative
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)))
+            {
+                return None;
+            }
+            tokio::fs::read(dir.join(relative))
+                .await
+                .ok()
+                .map(Body::from)
+        }
+    }
+}
+
+fn not_found(source: &Source, name: &str) -> Response {
+    let message = match source {
+        Source::Embedded if embedded::EMBEDDED.is_empty() => {
+            "This server was built without the page. Run `cargo xtask build` (or `cargo xtask serve`), \
+             or pass `--assets DIR` with a built pkg/ directory.\n"
+                .to_owned()
+        }
+        _ => format!("Not found: /{name}\n"),
+    };
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
+}

@@ -1,0 +1,84 @@
+//! The `webhook-demo` binary: parses the command line, sets up logging, binds and serves.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+use webhook_demo_server::Options;
+
+#[derive(Parser)]
+#[command(
+    name = "webhook-demo",
+    version,
+    about = "Interactive Particle webhook tutorial"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the tutorial page, the webhook relay and the sandbox Particle cloud.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Base URL the Particle cloud can reach this server on (used to build hook URLs).
+        #[arg(long)]
+        public_url: Option<String>,
+        /// Do not offer the built-in sandbox Particle cloud.
+        #[arg(long)]
+        no_sandbox: bool,
+        /// Serve a built `pkg/` directory from disk instead of the embedded copy.
+        #[arg(long)]
+        assets: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let Command::Serve {
+        addr,
+        public_url,
+        no_sandbox,
+        assets,
+    } = Cli::parse().command;
+    if let Some(url) = &public_url {
+        anyhow::ensure!(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "--public-url must start with http:// or https://, got {url:?}"
+        );
+    }
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let bound = listener.local_addr().context("reading the bound address")?;
+    // The URL goes to stdout so scripts (and `cargo xtask serve`) can read the port that was picked.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("Webhook demo listening on http://{bound}/");
+    }
+    let options = Options {
+        public_url,
+        no_sandbox,
+        assets,
+    };
+    webhook_demo_server::run(listener, &options, shutdown_signal())
+        .await
+        .context("serving")
+}
+
+async fn shutdown_signal() {
+    if let Err(error) = tokio::signal::ctrl_c().await {
+        tracing::error!(%error, "cannot listen for Ctrl-C; stop the server with a signal");
+        std::future::pending::<()>().await;
+    }
+    tracing::info!("shutting down");
+}

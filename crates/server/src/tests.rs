@@ -1,0 +1,158 @@
+//! In-process tests of the server's own routes: health, config, static files and their headers.
+
+use std::{fs, path::PathBuf};
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use crate::{Options, app};
+
+async fn get(
+    app: &Router,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut request = Request::get(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    let (parts, body) = response.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.expect("body").to_bytes().to_vec(),
+    )
+}
+
+/// A directory of assets unique to this test, removed on drop.
+struct Assets(PathBuf);
+
+impl Assets {
+    fn new(name: &str) -> Assets {
+        let dir =
+            std::env::temp_dir().join(format!("webhook-demo-assets-{name}-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("temp dir");
+        fs::write(dir.join("index.html"), "<!doctype html><title>t</title>").expect("write");
+        fs::write(dir.join("app_bg.wasm"), b"\0asm\x01\0\0\0").expect("write");
+        fs::write(dir.join("app.js"), "export default 1;\n".repeat(200)).expect("write");
+        Assets(dir)
+    }
+}
+
+impl Drop for Assets {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn healthz_answers() {
+    let (status, _, body) = get(&app(&Options::default()), "/healthz", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).expect("json"),
+        json!({"ok": true})
+    );
+}
+
+#[tokio::test]
+async fn config_offers_sandbox_relay_and_public_url() {
+    let options = Options {
+        public_url: Some("https://hooks.example.com/".into()),
+        ..Options::default()
+    };
+    let (status, _, body) = get(&app(&options), "/config.json", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).expect("json"),
+        json!({"sandbox": "/sandbox", "relay": "/relay/", "publicUrl": "https://hooks.example.com"})
+    );
+}
+
+#[tokio::test]
+async fn no_sandbox_removes_it_from_config_and_routes() {
+    let app = app(&Options {
+        no_sandbox: true,
+        ..Options::default()
+    });
+    let (_, _, body) = get(&app, "/config.json", &[]).await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).expect("json"),
+        json!({"sandbox": null, "relay": "/relay/", "publicUrl": null})
+    );
+    let (status, _, _) = get(&app, "/sandbox/v1/user", &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn assets_have_mime_types_and_a_csp() {
+    let assets = Assets::new("mime");
+    let app = app(&Options {
+        assets: Some(assets.0.clone()),
+        ..Options::default()
+    });
+    for (path, mime) in [
+        ("/", "text/html"),
+        ("/app_bg.wasm", "application/wasm"),
+        ("/app.js", "text/javascript"),
+    ] {
+        let (status, headers, _) = get(&app, path, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(headers[header::CONTENT_TYPE], mime, "{path}");
+        let csp = headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+    }
+}
+
+#[tokio::test]
+async fn assets_are_compressed_as_asked() {
+    let assets = Assets::new("compress");
+    let app = app(&Options {
+        assets: Some(assets.0.clone()),
+        ..Options::default()
+    });
+    let (_, plain_headers, plain) = get(&app, "/app.js", &[]).await;
+    assert!(plain_headers.get(header::CONTENT_ENCODING).is_none());
+    for encoding in ["gzip", "br"] {
+        let (status, headers, body) = get(&app, "/app.js", &[("accept-encoding", encoding)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_ENCODING], encoding);
+        assert!(
+            body.len() < plain.len() / 4,
+            "{encoding}: {} of {} bytes",
+            body.len(),
+            plain.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn asset_paths_cannot_leave_the_directory() {
+    let assets = Assets::new("traversal");
+    let app = app(&Options {
+        assets: Some(assets.0.join("sub")),
+        ..Options::default()
+    });
+    fs::create_dir_all(assets.0.join("sub")).expect("sub dir");
+    for path in ["/../index.html", "/%2e%2e/index.html", "/missing.js"] {
+        let (status, _, _) = get(&app, path, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+}

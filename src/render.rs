@@ -1,0 +1,131 @@
+//! Turns `State` into HTML with the Handlebars templates in `templates/`.
+//!
+//! Templates are compiled into the app and registered once, in strict mode, so a field the view does
+//! not provide is an error instead of silently blank text. `page.hbs` lays out the whole tutorial and
+//! includes one partial per panel; a single panel can also be rendered alone, which is how the DOM
+//! layer refreshes the part of the page that changed.
+
+use std::collections::BTreeMap;
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,
+    RenderErrorReason, Renderable,
+};
+use serde::Serialize;
+
+use crate::{
+    panel::Panel,
+    state::{ServerConfig, State},
+};
+
+/// The event the demo webhook listens for and the Test button publishes.
+pub const EVENT_NAME: &str = "WebhookDemo01";
+
+/// The registered templates.
+pub struct Renderer {
+    registry: Handlebars<'static>,
+}
+
+/// What the templates see. Every field is always present (strict mode).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct View<'a> {
+    event_name: &'static str,
+    signed_in_user: Option<&'a str>,
+    sandbox_offered: bool,
+    /// Why the page could not read its server's configuration, shown to the learner.
+    config_problem: Option<&'a str>,
+    /// Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
+    states: BTreeMap<&'static str, &'static str>,
+}
+
+impl Renderer {
+    pub fn new() -> Renderer {
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        registry.register_helper("collapse", Box::new(Collapse));
+        registry
+            .register_template_string("page", include_str!("../templates/page.hbs"))
+            .expect("templates/page.hbs compiles");
+        for panel in Panel::ALL {
+            registry
+                .register_partial(panel.name(), panel.template())
+                .unwrap_or_else(|e| panic!("templates/{}.hbs compiles: {e}", panel.name()));
+            registry
+                .register_template_string(panel.name(), panel.template())
+                .unwrap_or_else(|e| panic!("templates/{}.hbs compiles: {e}", panel.name()));
+        }
+        Renderer { registry }
+    }
+
+    /// The whole tutorial.
+    pub fn page(&self, state: &State) -> Result<String, RenderError> {
+        self.registry.render("page", &view(state))
+    }
+
+    /// One panel's `<section>`, as it appears inside the page.
+    pub fn panel(&self, state: &State, panel: Panel) -> Result<String, RenderError> {
+        self.registry.render(panel.name(), &view(state))
+    }
+}
+
+impl Default for Renderer {
+    fn default() -> Renderer {
+        Renderer::new()
+    }
+}
+
+fn view(state: &State) -> View<'_> {
+    View {
+        event_name: EVENT_NAME,
+        signed_in_user: state.user.as_deref(),
+        sandbox_offered: state.sandbox().is_some(),
+        config_problem: match &state.server {
+            ServerConfig::Unavailable(reason) => Some(reason),
+            ServerConfig::Loading | ServerConfig::Loaded(_) => None,
+        },
+        states: Panel::ALL
+            .iter()
+            .map(|&panel| (panel.name(), panel_state(state, panel)))
+            .collect(),
+    }
+}
+
+/// The short word a panel's root carries in `data-state`: what the panel is showing.
+pub fn panel_state(state: &State, panel: Panel) -> &'static str {
+    match (panel, &state.user) {
+        (_, None) => "signed-out",
+        (Panel::SignIn, Some(_)) => "signed-in",
+        (_, Some(_)) => "ready",
+    }
+}
+
+/// `{{#collapse "label"}}…{{/collapse}}`: a `<details>` block the learner can open for more.
+struct Collapse;
+
+impl HelperDef for Collapse {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        helper: &Helper<'rc>,
+        registry: &'reg Handlebars<'reg>,
+        context: &'rc Context,
+        render: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let label = helper
+            .param(0)
+            .and_then(|param| param.value().as_str())
+            .ok_or(RenderErrorReason::ParamNotFoundForIndex("collapse", 0))?;
+        out.write("<details class=\"collapse\"><summary>")?;
+        out.write(&handlebars::html_escape(label))?;
+        out.write("</summary><div class=\"collapse-body\">")?;
+        if let Some(template) = helper.template() {
+            template.render(registry, context, render, out)?;
+        }
+        out.write("</div></details>")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

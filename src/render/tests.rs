@@ -1,0 +1,110 @@
+//! Rendering tests: the page's structure (panel roots, states, collapse) and escaping.
+
+use webhook_demo_core::wire::Config;
+
+use crate::{
+    panel::Panel,
+    render::Renderer,
+    state::{Msg, State, update},
+};
+
+/// Every `data-panel` root in `html`, in document order, with its `data-state`.
+fn panel_roots(html: &str) -> Vec<(String, String)> {
+    html.split("<section data-panel=\"")
+        .skip(1)
+        .map(|rest| {
+            let (name, rest) = rest.split_once('"').expect("closing quote");
+            let state = rest
+                .strip_prefix(" data-state=\"")
+                .and_then(|s| s.split_once('"'))
+                .map(|(state, _)| state.to_owned())
+                .expect("data-state follows data-panel");
+            (name.to_owned(), state)
+        })
+        .collect()
+}
+
+fn check(state: &State, expected_states: &[&str]) {
+    let renderer = Renderer::new();
+    let page = renderer.page(state).expect("page renders");
+    let roots = panel_roots(&page);
+    let names: Vec<&str> = roots.iter().map(|(name, _)| name.as_str()).collect();
+    let expected_names: Vec<&str> = Panel::ALL.iter().map(|p| p.name()).collect();
+    assert_eq!(names, expected_names, "every panel once, in page order");
+    let states: Vec<&str> = roots.iter().map(|(_, state)| state.as_str()).collect();
+    assert_eq!(states, expected_states);
+    for panel in Panel::ALL {
+        let alone = renderer.panel(state, panel).expect("panel renders");
+        assert!(
+            page.contains(alone.trim()),
+            "{} renders the same alone and in the page",
+            panel.name()
+        );
+    }
+}
+
+#[test]
+fn before_sign_in_every_panel_asks_to_sign_in() {
+    let (state, _) = State::new();
+    check(&state, &["signed-out"; 13]);
+    let page = Renderer::new().page(&state).expect("page renders");
+    assert_eq!(
+        page.matches("Sign in first.").count(),
+        12,
+        "every panel but sign-in says so"
+    );
+}
+
+#[test]
+fn sandbox_button_only_when_offered() {
+    let renderer = Renderer::new();
+    let (mut state, _) = State::new();
+    let without = renderer.panel(&state, Panel::SignIn).expect("renders");
+    assert!(!without.contains("id=\"sandboxSignIn\""));
+    let config = Config {
+        sandbox: Some("/sandbox".into()),
+        relay: "/relay/".into(),
+        public_url: None,
+    };
+    update(&mut state, Msg::ConfigLoaded(Ok(config)));
+    let with = renderer.panel(&state, Panel::SignIn).expect("renders");
+    assert!(with.contains("id=\"sandboxSignIn\""));
+}
+
+#[test]
+fn webhook_panel_has_parameters_and_a_collapse() {
+    let (state, _) = State::new();
+    let html = Renderer::new()
+        .panel(&state, Panel::Webhook)
+        .expect("renders");
+    assert!(html.contains("<code>WebhookDemo01</code>"));
+    assert!(html.contains("class=\"webhookUrlSpan\""));
+    assert!(html.contains("<code>POST</code>"));
+    assert!(html.contains(
+        "<details class=\"collapse\"><summary>Tell me more about creating a webhook</summary>"
+    ));
+    assert!(
+        html.contains("PARTICLE_DEVICE_ID"),
+        "the response topic is shown literally"
+    );
+}
+
+#[test]
+fn untrusted_text_is_escaped() {
+    let (mut state, _) = State::new();
+    update(
+        &mut state,
+        Msg::ConfigLoaded(Err("<img src=x onerror=alert(1)>".into())),
+    );
+    state.user = Some("<script>alert(1)</script>@example.com".into());
+    let renderer = Renderer::new();
+    let sign_in = renderer.panel(&state, Panel::SignIn).expect("renders");
+    assert!(sign_in.contains("&lt;script&gt;alert(1)&lt;/script&gt;@example.com"));
+    assert!(!sign_in.contains("<script>"));
+    state.user = None;
+    let sign_in = renderer.panel(&state, Panel::SignIn).expect("renders");
+    assert!(
+        sign_in.contains("&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;"),
+        "{sign_in}"
+    );
+}

@@ -1,0 +1,289 @@
+//! `cargo xtask`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! - `build`: the wasm app into `pkg/` (wasm-bindgen as a library, `wasm-opt` when available), plus
+//!   the page shell and static files, so `pkg/` is the complete site the server embeds.
+//! - `serve [-- ARGS]`: `build`, then `webhook-demo serve ARGS` (default `127.0.0.1:8080`).
+//! - `test` (alias `ci`): formatting, clippy (native and wasm32), every test, the browser tests.
+//! - `bench`: release builds, then the benchmarks, one JSON object per line on stdout.
+
+// This is a command-line tool: printing to stdout is its job.
+#![allow(clippy::print_stdout)]
+
+use std::{
+    env, fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context, Result, bail};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Older binaryen (Debian 12 ships 108) writes wasm-bindgen's `externref` table back as `anyref`,
+/// which browsers then refuse to fill; from this version on it keeps the type.
+const WASM_OPT_MIN_VERSION: u32 = 116;
+/// The binaryen release fetched from the npm registry when no recent enough `wasm-opt` is on PATH.
+const BINARYEN_NPM: &str = "binaryen@132.0.0";
+
+fn main() -> Result<()> {
+    let mut args = env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.skip_while(|a| a == "--").collect();
+    let root = workspace_root();
+    env::set_current_dir(&root).with_context(|| format!("entering {}", root.display()))?;
+    match task.as_str() {
+        "build" => build(&root),
+        "serve" => serve(&root, &rest),
+        "test" | "ci" => test(&root),
+        "bench" => bench(&root),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <build | serve [-- ARGS] | test | ci | bench>\n\
+                 \n  build   build the page into pkg/\
+                 \n  serve   build, then run the tutorial on http://127.0.0.1:8080 (ARGS go to `webhook-demo serve`)\
+                 \n  test    everything CI checks: fmt, clippy (native and wasm32), unit, integration and browser tests\
+                 \n  ci      the same as test\
+                 \n  bench   release builds, then the performance measures as JSON lines"
+            );
+            bail!("unknown task {task:?}")
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    // xtask lives one directory below the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent directory")
+        .to_path_buf()
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+fn cargo() -> Command {
+    Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Runs `command`, failing with its command line when it does not succeed.
+fn run(command: &mut Command) -> Result<()> {
+    let line = format!("{command:?}");
+    eprintln!("$ {line}");
+    let status = command
+        .status()
+        .with_context(|| format!("starting {line}"))?;
+    if !status.success() {
+        bail!("{line} failed: {status}");
+    }
+    Ok(())
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    env::var_os("PATH")
+        .map(|paths| {
+            env::split_paths(&paths)
+                .map(|dir| dir.join(program))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .find(|candidate| candidate.is_file())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+/// Installs Debian packages when running as root; otherwise says what to install.
+fn apt_install(packages: &[&str], why: &str) -> Result<()> {
+    if !is_root() || on_path("apt-get").is_none() {
+        bail!(
+            "{why}: install the Debian packages {} (apt-get install {})",
+            packages.join(", "),
+            packages.join(" ")
+        );
+    }
+    eprintln!("{why}: installing {} with apt-get", packages.join(", "));
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup (the wasm32 target is added with rustup)")?;
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == WASM_TARGET)
+    {
+        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    Ok(())
+}
+
+/// Builds the page into `pkg/`.
+fn build(root: &Path) -> Result<()> {
+    ensure_wasm_target()?;
+    run(cargo().args([
+        "build",
+        "--package",
+        "webhook-demo",
+        "--lib",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        "wasm",
+    ]))?;
+    let wasm = target_dir(root)
+        .join(WASM_TARGET)
+        .join("wasm")
+        .join("webhook_demo.wasm");
+    let pkg = root.join("pkg");
+    let staging = root.join(".pkg-staging");
+    if staging.exists() {
+        fs::remove_dir_all(&staging).with_context(|| format!("clearing {}", staging.display()))?;
+    }
+    fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .web(true)?
+        .typescript(false)
+        .generate(&staging)
+        .with_context(|| format!("generating JS bindings for {}", wasm.display()))?;
+    let module = staging.join("webhook_demo_bg.wasm");
+    match wasm_opt(root) {
+        Some(wasm_opt) => run(Command::new(wasm_opt)
+            .arg("-Oz")
+            .arg(&module)
+            .arg("-o")
+            .arg(&module))?,
+        None => eprintln!(
+            "no wasm-opt {WASM_OPT_MIN_VERSION} or newer (and no npm to fetch {BINARYEN_NPM}): \
+             the page works, only larger"
+        ),
+    }
+    copy(&root.join("index.html"), &staging.join("index.html"))?;
+    for entry in fs::read_dir(root.join("static")).context("reading static/")? {
+        let path = entry.context("reading static/")?.path();
+        copy(&path, &staging.join(path.file_name().expect("a file name")))?;
+    }
+    // Replace pkg/ only when the new one is complete, so a failed build never leaves half a site.
+    if pkg.exists() {
+        fs::remove_dir_all(&pkg).with_context(|| format!("removing the old {}", pkg.display()))?;
+    }
+    fs::rename(&staging, &pkg)
+        .with_context(|| format!("moving the build into {}", pkg.display()))?;
+    eprintln!("built the page into {}", pkg.display());
+    Ok(())
+}
+
+/// A `wasm-opt` that handles current wasm-bindgen output: on PATH when recent enough, else the
+/// npm registry's binaryen, installed once under the target directory.
+fn wasm_opt(root: &Path) -> Option<PathBuf> {
+    let recent = |program: &Path| {
+        let output = Command::new(program).arg("--version").output().ok()?;
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let version: u32 = text.split_whitespace().find_map(|word| word.parse().ok())?;
+        (version >= WASM_OPT_MIN_VERSION).then(|| program.to_path_buf())
+    };
+    if let Some(found) = on_path("wasm-opt").and_then(|path| recent(&path)) {
+        return Some(found);
+    }
+    let tools = target_dir(root).join("tools").join("binaryen");
+    let installed = tools.join("node_modules").join(".bin").join("wasm-opt");
+    if !installed.is_file() {
+        on_path("npm")?;
+        eprintln!(
+            "fetching {BINARYEN_NPM} from the npm registry for wasm-opt (Debian's binaryen is too old)"
+        );
+        let mut npm = Command::new("npm");
+        npm.args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&tools)
+            .arg(BINARYEN_NPM);
+        if let Err(error) = run(&mut npm) {
+            eprintln!("{error:#}");
+            return None;
+        }
+    }
+    recent(&installed)
+}
+
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    fs::copy(from, to)
+        .map(drop)
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))
+}
+
+fn serve(root: &Path, args: &[String]) -> Result<()> {
+    build(root)?;
+    let mut command = cargo();
+    command.args([
+        "run",
+        "--package",
+        "webhook-demo-server",
+        "--bin",
+        "webhook-demo",
+        "--",
+        "serve",
+    ]);
+    if args.is_empty() {
+        command.args(["--addr", "127.0.0.1:8080"]);
+    }
+    run(command.args(args))
+}
+
+/// Chromium and chromedriver for the browser tests, from Debian.
+fn ensure_browser() -> Result<()> {
+    if on_path("chromium").is_some() && on_path("chromedriver").is_some() {
+        return Ok(());
+    }
+    apt_install(
+        &["chromium", "chromium-driver"],
+        "the browser tests need Chromium and chromedriver",
+    )?;
+    if on_path("chromium").is_none() || on_path("chromedriver").is_none() {
+        bail!("chromium and chromedriver are still not on PATH after installing them");
+    }
+    Ok(())
+}
+
+fn test(root: &Path) -> Result<()> {
+    ensure_browser()?;
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    build(root)?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args([
+        "clippy",
+        "--package",
+        "webhook-demo",
+        "--package",
+        "webhook-demo-core",
+        "--lib",
+        "--target",
+        WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args(["test", "--workspace"]))
+}
+
+fn bench(root: &Path) -> Result<()> {
+    ensure_browser()?;
+    build(root)?;
+    run(cargo().args(["bench", "--package", "webhook-demo", "--bench", "page"]))
+}
