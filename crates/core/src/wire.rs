@@ -22,3 +22,93 @@ pub struct Config {
 
 #[cfg(test)]
 mod tests;
+
+/// Relay event `start`: the first event of every relay stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayStart {
+    /// 128 random bits, hex; the session's only capability.
+    pub session_id: String,
+    /// Where webhooks for this session go (`ANY`, any sub-path).
+    pub hook_url: String,
+    /// Where the page sets how the session answers.
+    pub control_url: String,
+    /// True when this stream resumed an existing session (`?session=`).
+    pub resumed: bool,
+}
+
+/// Relay event `hook`: one request that arrived at a session's hook URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRequest {
+    /// Per-session sequence number, from 1.
+    pub hook_id: u64,
+    /// Milliseconds since the Unix epoch.
+    pub received_at: u64,
+    pub method: String,
+    /// Path and query as the sender wrote them, relative to the relay's root.
+    pub original_url: String,
+    /// The raw query string (without `?`), empty when there was none.
+    pub query: String,
+    /// Every header in arrival order, names in the case they were sent.
+    pub headers: Vec<(String, String)>,
+    /// The body as text when it is valid UTF-8 (byte-exact).
+    pub body: Option<String>,
+    /// The body in standard base64 when it is not UTF-8.
+    pub body_base64: Option<String>,
+}
+
+/// Who chose a hook's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerSource {
+    /// The page answered with `POST respond/…`.
+    Page,
+    /// The session's default answer (or the relay's own refusal, such as a 401).
+    Default,
+    /// The page was to answer but did not in time; the default answer was sent.
+    Timeout,
+}
+
+/// Relay event `hookResponse`: what the relay answered to a hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookResponse {
+    pub hook_id: u64,
+    pub status_code: u16,
+    pub content_type: String,
+    pub body: String,
+    /// Milliseconds since the Unix epoch.
+    pub responded_at: u64,
+    pub source: AnswerSource,
+}
+
+/// Relay event `dropped`: events this stream will never see, because the session's bounded buffer
+/// evicted them before they could be delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dropped {
+    pub count: u64,
+    /// The first event id that is still available.
+    pub resumes_at: u64,
+}
+
+/// Body of `POST respond/{session}/{hook}`: the page's answer to a waiting hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageAnswer {
+    #[serde(default = "default_status")]
+    pub status: u16,
+    #[serde(default = "default_content_type")]
+    pub content_type: String,
+    #[serde(default)]
+    pub body: String,
+}
+
+fn default_status() -> u16 {
+    200
+}
+
+fn default_content_type() -> String {
+    "application/json".to_owned()
+}

@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
+use webhook_demo_relay::Limits;
 use webhook_demo_server::Options;
 
 #[derive(Parser)]
@@ -34,6 +35,12 @@ enum Command {
         /// Serve a built `pkg/` directory from disk instead of the embedded copy.
         #[arg(long)]
         assets: Option<PathBuf>,
+        /// Hooks per second one relay session accepts before answering 429 (0: no limit).
+        #[arg(long, default_value_t = Limits::default().hooks_per_second)]
+        relay_hook_rate: u32,
+        /// Relay sessions alive at once before `stream` answers 503.
+        #[arg(long, default_value_t = Limits::default().max_sessions)]
+        relay_max_sessions: usize,
     },
 }
 
@@ -49,6 +56,8 @@ async fn main() -> anyhow::Result<()> {
         public_url,
         no_sandbox,
         assets,
+        relay_hook_rate,
+        relay_max_sessions,
     } = Cli::parse().command;
     if let Some(url) = &public_url {
         anyhow::ensure!(
@@ -65,10 +74,19 @@ async fn main() -> anyhow::Result<()> {
     {
         println!("Webhook demo listening on http://{bound}/");
     }
+    let relay_limits = Limits {
+        hooks_per_second: relay_hook_rate,
+        hook_burst: Limits::default()
+            .hook_burst
+            .max(relay_hook_rate.saturating_mul(2)),
+        max_sessions: relay_max_sessions,
+        ..Limits::default()
+    };
     let options = Options {
         public_url,
         no_sandbox,
         assets,
+        relay_limits,
     };
     webhook_demo_server::run(listener, &options, shutdown_signal())
         .await

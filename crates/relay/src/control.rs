@@ -1,0 +1,133 @@
+//! The page's side channel: `POST control/{session}` sets how the session answers hooks, and
+//! `POST respond/{session}/{hook}` answers one waiting hook.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+use webhook_demo_core::wire::PageAnswer;
+
+use crate::{Shared, error::RelayError, session::Answer};
+
+/// Applies the fields present in the body (all optional) and answers with the resulting settings.
+/// The reference relay's `{"op":"hookResponse","authorization":"…"}` is one such body.
+pub(crate) async fn control(
+    State(shared): State<Arc<Shared>>,
+    Path(session_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, RelayError> {
+    let session = shared
+        .store
+        .find(&session_id, Instant::now())
+        .ok_or(RelayError::UnknownSession)?;
+    let fields = parse_object(&body)?;
+    let answer = apply(session.answer(), &fields, shared.settings.limits.max_wait)?;
+    session.set_answer(answer.clone());
+    Ok(Json(json!({"ok": true, "settings": answer})))
+}
+
+pub(crate) async fn respond(
+    State(shared): State<Arc<Shared>>,
+    Path((session_id, hook_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, RelayError> {
+    let session = shared
+        .store
+        .find(&session_id, Instant::now())
+        .ok_or(RelayError::UnknownSession)?;
+    let hook_id: u64 = hook_id.parse().map_err(|_| {
+        RelayError::BadRequest(format!("hook id must be a number, got {hook_id:?}"))
+    })?;
+    let answer: PageAnswer = serde_json::from_slice(&body)
+        .map_err(|e| RelayError::BadRequest(format!("invalid answer: {e}")))?;
+    check_status(answer.status)?;
+    if session.answer_from_page(hook_id, answer) {
+        Ok(Json(json!({"ok": true})))
+    } else {
+        Err(RelayError::NotWaiting { hook_id })
+    }
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, RelayError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(RelayError::BadRequest(
+            "the body must be a JSON object".to_owned(),
+        )),
+        Err(e) => Err(RelayError::BadRequest(format!("malformed JSON: {e}"))),
+    }
+}
+
+fn apply(
+    mut answer: Answer,
+    fields: &Map<String, Value>,
+    max_wait: Duration,
+) -> Result<Answer, RelayError> {
+    let bad =
+        |field: &str, expected: &str| RelayError::BadRequest(format!("{field} must be {expected}"));
+    for (field, value) in fields {
+        match (field.as_str(), value) {
+            ("op", Value::String(op)) if op == "hookResponse" => {}
+            ("op", _) => return Err(bad("op", "\"hookResponse\" when present")),
+            ("authorization", Value::Null) => answer.authorization = None,
+            ("authorization", Value::String(text)) => {
+                answer.authorization = (!text.is_empty()).then(|| text.clone());
+            }
+            ("authorization", _) => return Err(bad("authorization", "a string or null")),
+            ("status", value) => {
+                let status = value
+                    .as_u64()
+                    .and_then(|s| u16::try_from(s).ok())
+                    .ok_or_else(|| bad("status", "a number"))?;
+                check_status(status)?;
+                answer.status = status;
+            }
+            ("contentType", Value::String(text)) if !text.is_empty() => {
+                answer.content_type = text.clone()
+            }
+            ("contentType", _) => return Err(bad("contentType", "a non-empty string")),
+            ("body", Value::Null) => answer.body = None,
+            ("body", Value::String(text)) => answer.body = Some(text.clone()),
+            ("body", _) => return Err(bad("body", "a string or null")),
+            ("delayMs", value) => {
+                answer.delay =
+                    millis(value, max_wait).ok_or_else(|| bad("delayMs", &limit(max_wait)))?
+            }
+            ("deadlineMs", value) => {
+                answer.deadline =
+                    millis(value, max_wait).ok_or_else(|| bad("deadlineMs", &limit(max_wait)))?;
+            }
+            ("pageAnswers", Value::Bool(on)) => answer.page_answers = *on,
+            ("pageAnswers", _) => return Err(bad("pageAnswers", "true or false")),
+            (other, _) => return Err(RelayError::BadRequest(format!("unknown setting {other:?}"))),
+        }
+    }
+    Ok(answer)
+}
+
+fn millis(value: &Value, max: Duration) -> Option<Duration> {
+    let duration = Duration::from_millis(value.as_u64()?);
+    (duration <= max).then_some(duration)
+}
+
+fn limit(max: Duration) -> String {
+    format!("a number of milliseconds from 0 to {}", max.as_millis())
+}
+
+fn check_status(status: u16) -> Result<(), RelayError> {
+    match StatusCode::from_u16(status) {
+        Ok(_) if (200..=599).contains(&status) => Ok(()),
+        _ => Err(RelayError::BadRequest(format!(
+            "status must be an HTTP status from 200 to 599, got {status}"
+        ))),
+    }
+}

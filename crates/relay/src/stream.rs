@@ -1,0 +1,180 @@
+//! `GET stream`: the page's Server-Sent Events stream of a session.
+//!
+//! A stream pulls ready-made frames from the session's log at its own pace. New sessions start at
+//! the beginning; `?session=ID` resumes one, from `Last-Event-ID` (header, or `lastEventId` query
+//! parameter for `EventSource`, which cannot set headers) or from the oldest kept event.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    extract::{OriginalUri, Query, State},
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use serde::Deserialize;
+use tokio::{sync::watch, time::Instant};
+use webhook_demo_core::wire::{Dropped, RelayStart};
+
+use crate::{
+    Shared,
+    error::RelayError,
+    session::{Attached, Session},
+};
+
+/// How long the browser waits before reconnecting a dropped stream.
+const RETRY_MS: u32 = 2000;
+/// Events sent per write; bounds the memory one wake-up of one stream may take.
+const BATCH: usize = 256;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StreamQuery {
+    session: Option<String>,
+    last_event_id: Option<String>,
+}
+
+pub(crate) async fn open(
+    State(shared): State<Arc<Shared>>,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<StreamQuery>,
+    headers: HeaderMap,
+) -> Result<Response, RelayError> {
+    let now = Instant::now();
+    let (session, resumed) = match &query.session {
+        Some(id) => (
+            shared
+                .store
+                .find(id, now)
+                .ok_or(RelayError::UnknownSession)?,
+            true,
+        ),
+        None => (
+            shared
+                .store
+                .open(now)
+                .map_err(|_| RelayError::TooManySessions)?,
+            false,
+        ),
+    };
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .or(query.last_event_id.as_deref())
+        .map(|text| {
+            text.trim().parse::<u64>().map_err(|_| {
+                RelayError::BadRequest(format!("Last-Event-ID must be a number, got {text:?}"))
+            })
+        })
+        .transpose()?
+        .unwrap_or(0);
+
+    let base = relay_base(shared.settings.public_url.as_deref(), &headers, uri.path());
+    let start = RelayStart {
+        session_id: session.id.clone(),
+        hook_url: format!("{base}hook/{}", session.id),
+        control_url: format!("{base}control/{}", session.id),
+        resumed,
+    };
+    let start = serde_json::to_string(&start).expect("start serializes");
+    let first = Bytes::from(format!(
+        "retry: {RETRY_MS}\nid: {last_event_id}\nevent: start\ndata: {start}\n\n"
+    ));
+
+    let reader = Reader {
+        attached: session.attach(),
+        latest: session.subscribe(),
+        closing: shared.closing.subscribe(),
+        session,
+        after: last_event_id,
+        keepalive: shared.settings.limits.keepalive,
+        first: Some(first),
+    };
+    let body = Body::from_stream(futures_util::stream::unfold(reader, Reader::next));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+            // Tells nginx-style proxies not to buffer the stream.
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The URL prefix the relay is reachable at, ending in `/`: the public URL when the operator gave
+/// one, else the origin the request came to, plus the path the relay is mounted at.
+fn relay_base(public_url: Option<&str>, headers: &HeaderMap, path: &str) -> String {
+    let mount = path.strip_suffix("stream").unwrap_or("/");
+    let origin = match public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            let scheme = headers
+                .get("x-forwarded-proto")
+                .and_then(|h| h.to_str().ok())
+                .filter(|proto| *proto == "https" || *proto == "http")
+                .unwrap_or("http");
+            format!("{scheme}://{host}")
+        }
+    };
+    format!("{origin}{mount}")
+}
+
+struct Reader {
+    session: Arc<Session>,
+    #[allow(dead_code)]
+    // Held for its Drop: the session counts as attached while the stream lives.
+    attached: Attached,
+    latest: watch::Receiver<u64>,
+    closing: watch::Receiver<bool>,
+    after: u64,
+    keepalive: Duration,
+    first: Option<Bytes>,
+}
+
+impl Reader {
+    async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Reader)> {
+        if let Some(first) = self.first.take() {
+            return Some((Ok(first), self));
+        }
+        loop {
+            if *self.closing.borrow_and_update() {
+                return None;
+            }
+            // Mark the newest id as seen before reading, so an append racing with the read wakes us.
+            self.latest.borrow_and_update();
+            let batch = self.session.read_after(self.after, BATCH);
+            if batch.dropped.is_some() || !batch.frames.is_empty() {
+                let mut chunk = Vec::with_capacity(batch.frames.len() + 96);
+                if let Some((count, resumes_at)) = batch.dropped {
+                    let data =
+                        serde_json::to_string(&Dropped { count, resumes_at }).expect("serializes");
+                    let id = resumes_at - 1;
+                    chunk.extend_from_slice(
+                        format!("id: {id}\nevent: dropped\ndata: {data}\n\n").as_bytes(),
+                    );
+                }
+                chunk.extend_from_slice(&batch.frames);
+                self.after = batch.last_id;
+                return Some((Ok(Bytes::from(chunk)), self));
+            }
+            tokio::select! {
+                changed = self.latest.changed() => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                }
+                _ = self.closing.changed() => {}
+                () = tokio::time::sleep(self.keepalive) => {
+                    return Some((Ok(Bytes::from_static(b": keepalive\n\n")), self));
+                }
+            }
+        }
+    }
+}

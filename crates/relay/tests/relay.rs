@@ -1,0 +1,319 @@
+//! The relay on a real socket: real HTTP requests to hook URLs, real SSE streams read by a client.
+
+use std::pin::Pin;
+
+use eventsource_stream::{Event, Eventsource};
+use futures_util::{Stream, StreamExt};
+use serde_json::{Value, json};
+use webhook_demo_core::wire::{HookRequest, HookResponse, RelayStart};
+use webhook_demo_relay::{Relay, Settings};
+
+type Events = Pin<Box<dyn Stream<Item = Event> + Send>>;
+
+/// The relay mounted at `/relay` on `127.0.0.1:0`; returns its base URL.
+async fn serve() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}/relay/", listener.local_addr().expect("address"));
+    let app = axum::Router::new().nest("/relay", Relay::new(Settings::default()).router());
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    base
+}
+
+async fn open(
+    client: &reqwest::Client,
+    url: &str,
+    last_event_id: Option<u64>,
+) -> (RelayStart, Events) {
+    let mut request = client.get(url);
+    if let Some(id) = last_event_id {
+        request = request.header("Last-Event-ID", id.to_string());
+    }
+    let response = request.send().await.expect("stream opens");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    let mut events: Events = Box::pin(
+        response
+            .bytes_stream()
+            .eventsource()
+            .map(|e| e.expect("valid SSE")),
+    );
+    let start = events.next().await.expect("start");
+    assert_eq!(start.event, "start");
+    (
+        serde_json::from_str(&start.data).expect("start data"),
+        events,
+    )
+}
+
+async fn next<T: serde::de::DeserializeOwned>(events: &mut Events, name: &str) -> (u64, T) {
+    let event = events.next().await.expect("another event");
+    assert_eq!(event.event, name, "{}", event.data);
+    (
+        event.id.parse().expect("numeric id"),
+        serde_json::from_str(&event.data).expect("event data"),
+    )
+}
+
+/// Sends a hook and checks that the stream shows it exactly and that the answer matches `hookResponse`.
+async fn round_trip(events: &mut Events, request: reqwest::RequestBuilder) -> HookRequest {
+    let response = request.send().await.expect("hook answered");
+    let status = response.status().as_u16();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let body = response.text().await.expect("body");
+    let (_, hook) = next::<HookRequest>(events, "hook").await;
+    let (_, answer) = next::<HookResponse>(events, "hookResponse").await;
+    assert_eq!(
+        (
+            answer.hook_id,
+            answer.status_code,
+            answer.content_type,
+            answer.body
+        ),
+        (hook.hook_id, status, content_type, body)
+    );
+    hook
+}
+
+fn header<'a>(hook: &'a HookRequest, name: &str) -> Option<&'a str> {
+    hook.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn hooks_arrive_intact_whatever_their_shape() {
+    let base = serve().await;
+    let client = reqwest::Client::new();
+    let (start, mut events) = open(&client, &format!("{base}stream"), None).await;
+    assert!(
+        start.hook_url.starts_with(&format!("{base}hook/")),
+        "{}",
+        start.hook_url
+    );
+    assert_eq!(start.session_id.len(), 32);
+    let hook_url = start.hook_url.clone();
+
+    let json_body = "{ \"deviceId\":\"e00fce68\",  \"sensor\":{\"t\":25} }";
+    let hook = round_trip(
+        &mut events,
+        client
+            .post(&hook_url)
+            .header("Content-Type", "application/json")
+            .header("Authorization", "Bearer x")
+            .body(json_body),
+    )
+    .await;
+    assert_eq!(
+        (hook.hook_id, hook.method.as_str(), hook.body.as_deref()),
+        (1, "POST", Some(json_body))
+    );
+    assert_eq!(header(&hook, "authorization"), Some("Bearer x"));
+
+    let form = "event=WebhookDemo01&data=%7B%22t%22%3A25%7D&coreid=api";
+    let hook = round_trip(
+        &mut events,
+        client
+            .put(format!("{hook_url}/sub/path"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form),
+    )
+    .await;
+    assert_eq!(
+        (hook.method.as_str(), hook.body.as_deref()),
+        ("PUT", Some(form))
+    );
+    assert_eq!(
+        hook.original_url,
+        format!("/relay/hook/{}/sub/path", start.session_id)
+    );
+
+    let binary = vec![0u8, 159, 146, 150, 255];
+    let hook = round_trip(&mut events, client.post(&hook_url).body(binary)).await;
+    assert_eq!(
+        (hook.body, hook.body_base64.as_deref()),
+        (None, Some("AJ+Slv8="))
+    );
+
+    let hook = round_trip(&mut events, client.delete(&hook_url)).await;
+    assert_eq!(
+        (hook.method.as_str(), hook.body.as_deref()),
+        ("DELETE", Some(""))
+    );
+
+    let hook = round_trip(&mut events, client.get(format!("{hook_url}?a=1&b=x%20y"))).await;
+    assert_eq!(
+        (hook.method.as_str(), hook.query.as_str()),
+        ("GET", "a=1&b=x%20y")
+    );
+    assert_eq!(
+        hook.original_url,
+        format!("/relay/hook/{}?a=1&b=x%20y", start.session_id)
+    );
+    assert_eq!(hook.hook_id, 5);
+}
+
+#[tokio::test]
+async fn authorization_mismatch_is_401_and_still_shown() {
+    let base = serve().await;
+    let client = reqwest::Client::new();
+    let (start, mut events) = open(&client, &format!("{base}stream"), None).await;
+    let control = client
+        .post(&start.control_url)
+        .json(&json!({"authorization": "Bearer right"}))
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(control.status(), 200);
+    let wrong = client
+        .post(&start.hook_url)
+        .header("Authorization", "Bearer wrong")
+        .body("{}");
+    let response = wrong.send().await.expect("answered");
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.text().await.expect("body"),
+        r#"{"ok":false,"error":"unauthorized"}"#
+    );
+    let (_, hook) = next::<HookRequest>(&mut events, "hook").await;
+    assert_eq!(header(&hook, "authorization"), Some("Bearer wrong"));
+    let (_, answer) = next::<HookResponse>(&mut events, "hookResponse").await;
+    assert_eq!(answer.status_code, 401);
+    let right = round_trip(
+        &mut events,
+        client
+            .post(&start.hook_url)
+            .header("Authorization", "Bearer right"),
+    )
+    .await;
+    assert_eq!(right.hook_id, 2);
+}
+
+#[tokio::test]
+async fn reconnect_replays_exactly_what_was_missed() {
+    let base = serve().await;
+    let client = reqwest::Client::new();
+    let (start, mut events) = open(&client, &format!("{base}stream"), None).await;
+    client
+        .post(&start.hook_url)
+        .body("one")
+        .send()
+        .await
+        .expect("hook 1");
+    let (id, _) = next::<HookRequest>(&mut events, "hook").await;
+    assert_eq!(id, 1);
+    drop(events);
+    for body in ["two", "three"] {
+        client
+            .post(&start.hook_url)
+            .body(body)
+            .send()
+            .await
+            .expect("hook while away");
+    }
+    let resume = format!("{base}stream?session={}", start.session_id);
+    let (again, mut events) = open(&client, &resume, Some(id)).await;
+    assert!(again.resumed);
+    assert_eq!(again.hook_url, start.hook_url);
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let event = events.next().await.expect("replayed");
+        seen.push((event.id, event.event));
+    }
+    let expected = [
+        ("2", "hookResponse"),
+        ("3", "hook"),
+        ("4", "hookResponse"),
+        ("5", "hook"),
+        ("6", "hookResponse"),
+    ];
+    assert_eq!(
+        seen,
+        expected.map(|(id, name)| (id.to_owned(), name.to_owned()))
+    );
+    // Nothing else is pending: the next event is a new hook, not a duplicate.
+    client
+        .post(&start.hook_url)
+        .body("four")
+        .send()
+        .await
+        .expect("hook 4");
+    let (id, hook) = next::<HookRequest>(&mut events, "hook").await;
+    assert_eq!((id, hook.body.as_deref()), (7, Some("four")));
+}
+
+#[tokio::test]
+async fn hooks_before_the_page_connects_are_replayed() {
+    let base = serve().await;
+    let client = reqwest::Client::new();
+    let (start, events) = open(&client, &format!("{base}stream"), None).await;
+    drop(events);
+    client
+        .post(&start.hook_url)
+        .body("early")
+        .send()
+        .await
+        .expect("hook");
+    let (_, mut events) = open(
+        &client,
+        &format!("{base}stream?session={}&lastEventId=0", start.session_id),
+        None,
+    )
+    .await;
+    let (_, hook) = next::<HookRequest>(&mut events, "hook").await;
+    assert_eq!(hook.body.as_deref(), Some("early"));
+}
+
+#[tokio::test]
+async fn sessions_never_see_each_other() {
+    let base = serve().await;
+    let client = reqwest::Client::new();
+    let (first, mut first_events) = open(&client, &format!("{base}stream"), None).await;
+    let (second, mut second_events) = open(&client, &format!("{base}stream"), None).await;
+    assert_ne!(first.session_id, second.session_id);
+    client
+        .post(&first.hook_url)
+        .body("for first")
+        .send()
+        .await
+        .expect("hook");
+    client
+        .post(&second.hook_url)
+        .body("for second")
+        .send()
+        .await
+        .expect("hook");
+    let (_, hook) = next::<HookRequest>(&mut first_events, "hook").await;
+    assert_eq!(hook.body.as_deref(), Some("for first"));
+    next::<HookResponse>(&mut first_events, "hookResponse").await;
+    let (_, hook) = next::<HookRequest>(&mut second_events, "hook").await;
+    assert_eq!(hook.body.as_deref(), Some("for second"));
+    // The first stream's next event is its own next hook, not the second session's.
+    client
+        .post(&first.hook_url)
+        .body("first again")
+        .send()
+        .await
+        .expect("hook");
+    let (_, hook) = next::<HookRequest>(&mut first_events, "hook").await;
+    assert_eq!(hook.body.as_deref(), Some("first again"));
+}
+
+#[tokio::test]
+async fn unknown_session_is_200_not_ok() {
+    let base = serve().await;
+    let response = reqwest::Client::new()
+        .post(format!("{base}hook/0123456789abcdef"))
+        .body("{}")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body, json!({"ok": false, "error": "unknown session"}));
+}
