@@ -285,5 +285,12 @@ fn test(root: &Path) -> Result<()> {
 fn bench(root: &Path) -> Result<()> {
     ensure_browser()?;
     build(root)?;
-    run(cargo().args(["bench", "--package", "webhook-demo", "--bench", "page"]))
+    run(cargo().args(["bench", "--package", "webhook-demo", "--bench", "page"]))?;
+    run(cargo().args([
+        "bench",
+        "--package",
+        "webhook-demo-server",
+        "--bench",
+        "relay",
+    ]))
 }

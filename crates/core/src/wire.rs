@@ -46,7 +46,7 @@ pub struct HookRequest {
     /// Milliseconds since the Unix epoch.
     pub received_at: u64,
     pub method: String,
-    /// Path and query as the sender wrote them, relative to the relay's root.
+    /// Path and query as the sender wrote them.
     pub original_url: String,
     /// The raw query string (without `?`), empty when there was none.
     pub query: String,

@@ -3,9 +3,11 @@
 
 mod assets;
 
-use std::{future::Future, path::PathBuf};
+use std::{future::Future, path::PathBuf, time::Duration};
 
 use axum::{Json, Router, routing::get};
+use hyper::server::conn::http1;
+use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
 use tokio::net::TcpListener;
 use webhook_demo_core::wire::Config;
 use webhook_demo_relay::{Limits, Relay, Settings};
@@ -56,15 +58,46 @@ fn build(options: &Options) -> (Router, Relay) {
     (app.merge(assets::router(options.assets.clone())), relay)
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish.
+/// Serves the application on `listener` until `shutdown` completes, then lets open requests finish.
+///
+/// Connections speak HTTP/1.1 only, through hyper's HTTP/1 connection directly rather than the
+/// auto-detecting HTTP/1 + HTTP/2 server: browsers use HTTP/2 only over TLS, which a proxy in front
+/// terminates, and the lean connection costs a fraction of the memory per idle relay stream.
 pub async fn run(
     listener: TcpListener,
     options: &Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(options))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let (app, relay) = build(options);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and similar: back off instead of spinning.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    // Relay streams never end by themselves; end them so open requests can finish.
+    relay.close();
+    graceful.shutdown().await;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,353 @@
+//! Relay benchmarks, run by `cargo xtask bench` against the release server in its own process on
+//! loopback: hook → stream latency under open-loop load, throughput with concurrent senders, and
+//! memory with many idle streams and after stream churn. One JSON object per line on stdout.
+
+// Printing the measures is this program's output.
+#![allow(clippy::print_stdout)]
+
+use std::{
+    collections::HashMap,
+    process::Stdio,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    net::TcpStream,
+    process::{Child, Command},
+};
+
+type Arrivals = Arc<Mutex<HashMap<u64, Instant>>>;
+
+fn main() -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("a tokio runtime")?;
+    runtime.block_on(async {
+        let server = Server::start().await?;
+        // Memory first, on a fresh server, so the load measures' kept events do not count.
+        idle_streams(&server).await?;
+        churn(&server).await?;
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()?;
+        let latency_runs = [
+            (500, 10, "relay_latency_p99_ms", 1.0),
+            (2000, 5, "relay_burst_p99_ms", 2.0),
+        ];
+        for (rate, seconds, measure, budget) in latency_runs {
+            latency(
+                &server,
+                &client,
+                rate,
+                Duration::from_secs(seconds),
+                measure,
+                budget,
+            )
+            .await?;
+        }
+        throughput(&server, &client, 1, "relay_throughput_hooks_per_s").await?;
+        throughput(
+            &server,
+            &client,
+            100,
+            "relay_throughput_100_sessions_hooks_per_s",
+        )
+        .await?;
+        idle_streams(&server).await?;
+        churn(&server).await
+    })
+}
+
+fn report(measure: &str, value: f64, unit: &str, budget: Option<f64>, better: &str, detail: &str) {
+    let mut line = json!({
+        "measure": measure,
+        "value": (value * 1000.0).round() / 1000.0,
+        "unit": unit,
+        "better": better,
+        "detail": detail,
+    });
+    if let Some(budget) = budget {
+        line["budget"] = json!(budget);
+    }
+    println!("{line}");
+}
+
+/// The release `webhook-demo serve` in its own process, with the relay's rate limit off.
+struct Server {
+    base: String,
+    addr: String,
+    pid: u32,
+    _child: Child,
+}
+
+impl Server {
+    async fn start() -> Result<Server> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_webhook-demo"))
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--no-sandbox",
+                "--relay-hook-rate",
+                "0",
+            ])
+            .args(["--relay-max-sessions", "40000"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting webhook-demo")?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let line = BufReader::new(stdout)
+            .lines()
+            .next_line()
+            .await?
+            .context("no address printed")?;
+        let url = line
+            .rsplit(' ')
+            .next()
+            .context("a URL")?
+            .trim_end_matches('/')
+            .to_owned();
+        let addr = url.trim_start_matches("http://").to_owned();
+        let pid = child.id().context("a pid")?;
+        Ok(Server {
+            base: format!("{url}/relay/"),
+            addr,
+            pid,
+            _child: child,
+        })
+    }
+
+    fn rss_mb(&self) -> Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .context("VmRSS")?;
+        Ok(kb / 1024.0)
+    }
+}
+
+/// Opens a session; records, per sequence number `n` in the hook bodies, when its event arrived.
+async fn watch_session(client: &reqwest::Client, base: &str) -> Result<(String, Arrivals)> {
+    let response = client.get(format!("{base}stream")).send().await?;
+    let mut events = response.bytes_stream().eventsource();
+    let start = events.next().await.context("start")??;
+    let start: Value = serde_json::from_str(&start.data)?;
+    let hook_url = start["hookUrl"].as_str().context("hookUrl")?.to_owned();
+    let arrivals = Arrivals::default();
+    let sink = Arc::clone(&arrivals);
+    tokio::spawn(async move {
+        while let Some(Ok(event)) = events.next().await {
+            if event.event != "hook" {
+                continue;
+            }
+            let now = Instant::now();
+            let data: Value = serde_json::from_str(&event.data).unwrap_or_default();
+            let body: Value = data["body"]
+                .as_str()
+                .and_then(|b| serde_json::from_str(b).ok())
+                .unwrap_or_default();
+            if let Some(n) = body["n"].as_u64() {
+                sink.lock().expect("not poisoned").insert(n, now);
+            }
+        }
+    });
+    Ok((hook_url, arrivals))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn latency(
+    server: &Server,
+    client: &reqwest::Client,
+    rate: u64,
+    length: Duration,
+    measure: &str,
+    budget: f64,
+) -> Result<()> {
+    let (hook_url, arrivals) = watch_session(client, &server.base).await?;
+    let total = rate * length.as_secs();
+    let sent: Arrivals = Arrivals::default();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::with_capacity(total as usize);
+    for n in 0..total {
+        ticker.tick().await;
+        let (client, url, sent) = (client.clone(), hook_url.clone(), Arc::clone(&sent));
+        tasks.push(tokio::spawn(async move {
+            let request = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(format!("{{\"n\":{n}}}"));
+            sent.lock().expect("not poisoned").insert(n, Instant::now());
+            request.send().await.is_ok_and(|r| r.status().is_success())
+        }));
+    }
+    let mut failed = 0;
+    for task in tasks {
+        if !task.await? {
+            failed += 1;
+        }
+    }
+    // Every request has been answered; its event was pushed before the answer. Let the reader drain.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = sent.lock().expect("not poisoned");
+    let arrivals = arrivals.lock().expect("not poisoned");
+    let mut samples: Vec<f64> = sent
+        .iter()
+        .filter_map(|(n, at)| Some(arrivals.get(n)?.duration_since(*at).as_secs_f64() * 1000.0))
+        .collect();
+    if samples.is_empty() {
+        bail!("no hook reached the stream");
+    }
+    samples.sort_by(f64::total_cmp);
+    let unseen = total as usize - samples.len();
+    let detail = format!(
+        "open loop {rate} hooks/s for {} s on one session, hook POST sent -> hook event read by an SSE \
+         client, load generator in a second process; p50 {:.3} ms, p90 {:.3} ms, max {:.3} ms, \
+         {failed} failed, {unseen} not seen",
+        length.as_secs(),
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.9),
+        samples[samples.len() - 1]
+    );
+    report(
+        measure,
+        percentile(&samples, 0.99),
+        "ms",
+        Some(budget),
+        "lower",
+        &detail,
+    );
+    report(
+        &measure.replace("p99", "p50"),
+        percentile(&samples, 0.5),
+        "ms",
+        None,
+        "lower",
+        &detail,
+    );
+    Ok(())
+}
+
+async fn throughput(
+    server: &Server,
+    client: &reqwest::Client,
+    sessions: usize,
+    measure: &str,
+) -> Result<()> {
+    let mut urls = Vec::new();
+    for _ in 0..sessions {
+        urls.push(watch_session(client, &server.base).await?.0);
+    }
+    let urls = Arc::new(urls);
+    let done = Arc::new(AtomicU64::new(0));
+    let length = Duration::from_secs(10);
+    let deadline = Instant::now() + length;
+    let mut senders = Vec::new();
+    for sender in 0..32usize {
+        let (client, urls, done) = (client.clone(), Arc::clone(&urls), Arc::clone(&done));
+        senders.push(tokio::spawn(async move {
+            let mut i = sender;
+            while Instant::now() < deadline {
+                let url = &urls[i % urls.len()];
+                i += 32;
+                let sent = client.post(url).body("{\"n\":0}").send().await;
+                if sent.is_ok_and(|r| r.status().is_success()) {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for sender in senders {
+        sender.await?;
+    }
+    let rate = done.load(Ordering::Relaxed) as f64 / length.as_secs_f64();
+    let budget = (sessions == 1).then_some(25_000.0);
+    let detail = format!(
+        "{sessions} session(s), 32 concurrent senders in closed loop for 10 s, a stream reading each \
+         session; the load generator shares the machine's 2 cores with the server"
+    );
+    report(measure, rate, "hooks/s", budget, "higher", &detail);
+    Ok(())
+}
+
+/// Opens a raw SSE stream and reads until its `start` event; the socket stays open until dropped.
+async fn raw_stream(addr: &str) -> Result<TcpStream> {
+    let mut socket = TcpStream::connect(addr).await?;
+    let request = format!("GET /relay/stream HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    socket.write_all(request.as_bytes()).await?;
+    let mut buffer = vec![0u8; 4096];
+    let mut read = 0;
+    while !buffer[..read].windows(12).any(|w| w == b"event: start") {
+        let n = socket.read(&mut buffer[read..]).await?;
+        if n == 0 {
+            bail!("stream closed before start");
+        }
+        read += n;
+    }
+    Ok(socket)
+}
+
+async fn open_streams(addr: &str, count: usize) -> Result<Vec<TcpStream>> {
+    let mut streams = Vec::with_capacity(count);
+    for _ in 0..count {
+        streams.push(raw_stream(addr).await?);
+    }
+    Ok(streams)
+}
+
+async fn idle_streams(server: &Server) -> Result<()> {
+    let before = server.rss_mb()?;
+    let streams = open_streams(&server.addr, 10_000).await?;
+    let with = server.rss_mb()?;
+    drop(streams);
+    let detail = format!(
+        "server RSS with 10,000 idle SSE streams open, each its own TCP connection \
+         ({before:.1} MB before opening them)"
+    );
+    report(
+        "relay_idle_sessions_rss_mb",
+        with,
+        "MB",
+        Some(60.0),
+        "lower",
+        &detail,
+    );
+    Ok(())
+}
+
+async fn churn(server: &Server) -> Result<()> {
+    // One cycle first, so allocator pools sized by the first burst are not counted as growth.
+    drop(open_streams(&server.addr, 2000).await?);
+    let before = server.rss_mb()?;
+    for _ in 0..5 {
+        drop(open_streams(&server.addr, 2000).await?);
+    }
+    let after = server.rss_mb()?;
+    let detail = format!(
+        "server RSS after 5 cycles of opening and closing 2,000 streams, minus before ({before:.1} -> \
+         {after:.1} MB); closed sessions stay resumable until their 30-minute idle expiry"
+    );
+    report(
+        "relay_churn_growth_mb",
+        after - before,
+        "MB",
+        Some(5.0),
+        "lower",
+        &detail,
+    );
+    Ok(())
+}
