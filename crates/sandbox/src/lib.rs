@@ -1,19 +1,29 @@
 //! The sandbox: an offline Particle cloud, mounted by the server at `/sandbox`.
 //!
 //! It speaks the same paths and JSON shapes as `https://api.particle.io`, including Particle's error
-//! shape `{"error", "error_description"}`, so clients work against it by changing the base URL.
+//! shape `{"error", "error_description"}` and status codes, so clients work against it by changing
+//! only the base URL. State lives in memory and starts from the fixture in `cloud.rs` every time.
+//! Each emulated endpoint is one file in `api/` and one line in its route table.
 
-use axum::{Json, Router, http::StatusCode};
+mod api;
+mod auth;
+mod cloud;
+mod error;
 
-/// The sandbox's routes, relative to where the server mounts them.
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+
+use crate::cloud::Cloud;
+
+/// What every handler sees: the one emulated cloud.
+pub(crate) type Shared = Arc<Mutex<Cloud>>;
+
+/// The sandbox's routes, relative to where the server mounts them, over a fresh fixture.
 pub fn router() -> Router {
-    Router::new().fallback(|| async {
-        (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({
-                "error": "not_found",
-                "error_description": "This endpoint is not emulated by the sandbox",
-            })),
-        )
-    })
+    let cloud: Shared = Arc::new(Mutex::new(Cloud::fixture()));
+    api::routes().fallback(error::not_found).with_state(cloud)
 }
+
+#[cfg(test)]
+mod tests;

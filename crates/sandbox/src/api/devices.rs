@@ -1,0 +1,52 @@
+//! `GET /v1/devices` and `GET /v1/devices/{id}`: the devices claimed by the signed-in user.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderMap, Uri},
+};
+
+use crate::{Shared, auth, cloud::Device, error::ApiError};
+
+pub(crate) async fn list(
+    State(cloud): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Json<Vec<Device>>, ApiError> {
+    let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
+    let cloud = cloud
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok(Json(
+        cloud
+            .devices
+            .iter()
+            .filter(|device| device.owner == username)
+            .cloned()
+            .collect(),
+    ))
+}
+
+pub(crate) async fn get(
+    State(cloud): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Json<Device>, ApiError> {
+    let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
+    let cloud = cloud
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Particle also finds devices by name; ids are 24 hex digits.
+    let device = cloud
+        .devices
+        .iter()
+        .find(|device| device.id == id || (device.name == id && device.owner == username))
+        .ok_or_else(|| ApiError::not_found(format!("Device {id} was not found")))?;
+    if device.owner != username {
+        return Err(ApiError::forbidden(format!(
+            "Device {id} belongs to another user"
+        )));
+    }
+    Ok(Json(device.clone()))
+}

@@ -1,0 +1,346 @@
+//! Sandbox tests driven through the `Router`: every endpoint's success shape and its errors, in
+//! Particle's `{"error", "error_description"}` form.
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const CLIENT: &str = "client_id=particle&client_secret=particle";
+
+async fn call(app: &Router, request: Request<Body>) -> (StatusCode, Value) {
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or_else(|_| panic!("JSON body: {body:?}")),
+    )
+}
+
+async fn oauth(app: &Router, form: &str) -> (StatusCode, Value) {
+    let request = Request::post("/oauth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .expect("request");
+    call(app, request).await
+}
+
+async fn sign_in(app: &Router) -> String {
+    let (status, body) = oauth(
+        app,
+        &format!("{CLIENT}&grant_type=password&username=sandbox%40example.com&password=sandbox"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().expect("a token").to_owned()
+}
+
+async fn get(app: &Router, uri: &str, authorization: Option<&str>) -> (StatusCode, Value) {
+    let mut request = Request::get(uri);
+    if let Some(value) = authorization {
+        request = request.header(header::AUTHORIZATION, value);
+    }
+    call(app, request.body(Body::empty()).expect("request")).await
+}
+
+fn check_error(actual: (StatusCode, Value), status: StatusCode, error: &str, description: &str) {
+    assert_eq!(actual.0, status, "{}", actual.1);
+    assert_eq!(actual.1["error"], error, "{}", actual.1);
+    assert_eq!(actual.1["error_description"], description, "{}", actual.1);
+}
+
+#[tokio::test]
+async fn password_grant_gives_a_token_in_particles_shape() {
+    let app = crate::router();
+    let (status, body) = oauth(
+        &app,
+        &format!("{CLIENT}&grant_type=password&username=sandbox%40example.com&password=sandbox"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (body["token_type"].as_str(), body["expires_in"].as_u64()),
+        (Some("bearer"), Some(7_776_000))
+    );
+    assert_eq!(body["access_token"].as_str().map(str::len), Some(40));
+    assert!(body["refresh_token"].is_string());
+
+    // The client may also authenticate with HTTP Basic (particle-api-js's client id this time).
+    let request = Request::post("/oauth/token")
+        .header(
+            header::AUTHORIZATION,
+            "Basic cGFydGljbGUtYXBpOnBhcnRpY2xlLWFwaQ==",
+        )
+        .body(Body::from(
+            "grant_type=password&username=sandbox%40example.com&password=sandbox",
+        ))
+        .expect("request");
+    assert_eq!(call(&app, request).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn oauth_errors() {
+    let app = crate::router();
+    let grant = "grant_type=password&username=sandbox%40example.com";
+    check_error(
+        oauth(&app, &format!("{CLIENT}&{grant}&password=wrong")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "User credentials are invalid",
+    );
+    check_error(
+        oauth(
+            &app,
+            &format!("{CLIENT}&grant_type=password&username=nobody%40example.com&password=sandbox"),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "User credentials are invalid",
+    );
+    check_error(
+        oauth(
+            &app,
+            &format!("client_id=particle&client_secret=nope&{grant}&password=sandbox"),
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        "Client authentication failed",
+    );
+    check_error(
+        oauth(&app, &format!("{CLIENT}&{grant}")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "The password parameter is required",
+    );
+    check_error(
+        oauth(&app, &format!("{CLIENT}&grant_type=magic")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "Unsupported grant_type \"magic\"",
+    );
+    let request = Request::post("/oauth/token")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{\"grant_type\":"))
+        .expect("request");
+    let (status, body) = call(&app, request).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Malformed JSON body"))
+    );
+}
+
+#[tokio::test]
+async fn mfa_flow() {
+    let app = crate::router();
+    let (status, body) = oauth(
+        &app,
+        &format!("{CLIENT}&grant_type=password&username=mfa%40example.com&password=sandbox"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("mfa_required"))
+    );
+    assert_eq!(
+        body["error_description"],
+        "Multi-factor authentication required"
+    );
+    let mfa_token = body["mfa_token"].as_str().expect("an mfa_token").to_owned();
+    let second = |otp: &str| {
+        format!("{CLIENT}&grant_type=urn%3Acustom%3Amfa-otp&mfa_token={mfa_token}&otp={otp}")
+    };
+    check_error(
+        oauth(&app, &second("000000")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "The one-time password is incorrect",
+    );
+    let (status, body) = oauth(&app, &second("123456")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["access_token"].as_str().expect("token");
+    let (_, user) = get(&app, "/v1/user", Some(&format!("Bearer {token}"))).await;
+    assert_eq!(
+        (user["username"].as_str(), &user["mfa"]["enabled"]),
+        (Some("mfa@example.com"), &json!(true))
+    );
+    check_error(
+        oauth(&app, &second("123456")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        "The MFA token is invalid or has expired; sign in again",
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_accepted_in_every_place_particle_accepts_them() {
+    let app = crate::router();
+    let token = sign_in(&app).await;
+    for (uri, authorization) in [
+        ("/v1/user".to_owned(), Some(format!("Bearer {token}"))),
+        (
+            "/v1/user".to_owned(),
+            Some(format!("Authorization: Bearer {token}")),
+        ),
+        (format!("/v1/user?access_token={token}"), None),
+    ] {
+        let (status, user) = get(&app, &uri, authorization.as_deref()).await;
+        assert_eq!(
+            (status, user["username"].as_str()),
+            (StatusCode::OK, Some("sandbox@example.com")),
+            "{uri}"
+        );
+    }
+    let invalid = "The access token provided is invalid.";
+    check_error(
+        get(&app, "/v1/user", None).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        invalid,
+    );
+    check_error(
+        get(&app, "/v1/user", Some("Bearer 0000")).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        invalid,
+    );
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_token() {
+    let app = crate::router();
+    let token = sign_in(&app).await;
+    let request = Request::delete("/v1/access_tokens/current")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("access_token={token}")))
+        .expect("request");
+    assert_eq!(
+        call(&app, request).await,
+        (StatusCode::OK, json!({"ok": true}))
+    );
+    let (status, _) = get(&app, "/v1/user", Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(start_paused = true)]
+async fn tokens_expire() {
+    let app = crate::router();
+    let (_, body) = oauth(&app, &format!("{CLIENT}&grant_type=password&username=sandbox%40example.com&password=sandbox&expires_in=60")).await;
+    assert_eq!(body["expires_in"], 60);
+    let bearer = format!("Bearer {}", body["access_token"].as_str().expect("token"));
+    assert_eq!(get(&app, "/v1/user", Some(&bearer)).await.0, StatusCode::OK);
+    tokio::time::advance(Duration::from_secs(61)).await;
+    check_error(
+        get(&app, "/v1/user", Some(&bearer)).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "The access token provided is invalid.",
+    );
+}
+
+#[tokio::test]
+async fn devices_are_the_fixture() {
+    let app = crate::router();
+    let bearer = format!("Bearer {}", sign_in(&app).await);
+    let (status, devices) = get(&app, "/v1/devices", Some(&bearer)).await;
+    assert_eq!(status, StatusCode::OK);
+    let summary: Vec<(String, u64, bool)> = devices
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|d| {
+            let id = d["id"].as_str().expect("id");
+            assert!(
+                id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{id}"
+            );
+            assert_eq!(d["product_id"], d["platform_id"], "not in a product yet");
+            (
+                d["name"].as_str().expect("name").to_owned(),
+                d["platform_id"].as_u64().expect("platform"),
+                d["online"] == true,
+            )
+        })
+        .collect();
+    let expected = [
+        ("sandbox-p2", 32, true),
+        ("sandbox-boron", 13, true),
+        ("sandbox-argon", 12, false),
+    ];
+    assert_eq!(
+        summary,
+        expected.map(|(name, platform, online)| (name.to_owned(), platform, online))
+    );
+
+    let id = devices[1]["id"].as_str().expect("id");
+    let (status, device) = get(&app, &format!("/v1/devices/{id}"), Some(&bearer)).await;
+    assert_eq!(
+        (status, device["name"].as_str()),
+        (StatusCode::OK, Some("sandbox-boron"))
+    );
+    let (_, by_name) = get(&app, "/v1/devices/sandbox-boron", Some(&bearer)).await;
+    assert_eq!(by_name["id"], id);
+    check_error(
+        get(&app, "/v1/devices/000000000000000000000000", Some(&bearer)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "Device 000000000000000000000000 was not found",
+    );
+}
+
+#[tokio::test]
+async fn another_users_device_is_forbidden() {
+    let app = crate::router();
+    let owner = format!("Bearer {}", sign_in(&app).await);
+    let (_, devices) = get(&app, "/v1/devices", Some(&owner)).await;
+    let id = devices[0]["id"].as_str().expect("id").to_owned();
+    let (_, body) = oauth(
+        &app,
+        &format!("{CLIENT}&grant_type=password&username=mfa%40example.com&password=sandbox"),
+    )
+    .await;
+    let mfa_token = body["mfa_token"].as_str().expect("mfa token");
+    let (_, body) = oauth(
+        &app,
+        &format!("{CLIENT}&grant_type=urn%3Acustom%3Amfa-otp&mfa_token={mfa_token}&otp=123456"),
+    )
+    .await;
+    let other = format!("Bearer {}", body["access_token"].as_str().expect("token"));
+    let (_, theirs) = get(&app, "/v1/devices", Some(&other)).await;
+    assert_eq!(theirs, json!([]));
+    check_error(
+        get(&app, &format!("/v1/devices/{id}"), Some(&other)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        &format!("Device {id} belongs to another user"),
+    );
+}
+
+#[tokio::test]
+async fn unknown_endpoints_answer_in_particles_shape() {
+    let app = crate::router();
+    check_error(
+        get(&app, "/v1/nothing-here", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "This endpoint is not emulated by the sandbox",
+    );
+}
