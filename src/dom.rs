@@ -2,18 +2,21 @@
 //!
 //! This is the only module that touches `web-sys` and the network. It renders the whole page once,
 //! then after every message re-renders each panel and replaces only the sections whose HTML changed.
+//! Clicks and form submissions are caught once, on the app's root, and dispatched by the element's
+//! `data-action`, so replacing a panel never leaves a listener behind.
 
 use std::{cell::RefCell, rc::Rc};
 
-use gloo_net::http::Request;
-use wasm_bindgen::prelude::*;
-use web_sys::Element;
+use gloo_net::http::{Request, Response};
+use serde::Deserialize;
+use wasm_bindgen::{JsCast, prelude::*};
+use web_sys::{Element, Event, HtmlInputElement};
 use webhook_demo_core::wire::Config;
 
 use crate::{
     panel::Panel,
     render::Renderer,
-    state::{Effect, Msg, State, update},
+    state::{ApiFailure, Device, Effect, Msg, State, update},
 };
 
 /// The app: its state, its templates and the HTML each panel was last rendered to.
@@ -41,6 +44,7 @@ pub fn start() {
         rendered: RefCell::default(),
     });
     app.mount();
+    app.listen();
     app.run(effects);
 }
 
@@ -62,6 +66,49 @@ impl App {
             // Marking only fails for reserved names; this one is not.
             let _ = performance.mark("webhook-demo:rendered");
         }
+    }
+
+    /// One click and one submit listener on the root for the page's whole life.
+    fn listen(self: &Rc<Self>) {
+        for kind in ["click", "submit"] {
+            let app = Rc::clone(self);
+            let listener = Closure::<dyn Fn(Event)>::new(move |event: Event| app.on_event(&event));
+            self.root
+                .add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref())
+                .expect("the root accepts listeners");
+            // The root lives as long as the page, and so must its listeners.
+            listener.forget();
+        }
+    }
+
+    fn on_event(self: &Rc<Self>, event: &Event) {
+        let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        let Ok(Some(element)) = target.closest("[data-action]") else {
+            return;
+        };
+        let is_form = element.tag_name() == "FORM";
+        if (event.type_() == "submit") != is_form {
+            return;
+        }
+        if is_form {
+            // The app handles every form itself; the browser must not navigate.
+            event.prevent_default();
+        }
+        let msg = match element.get_attribute("data-action").as_deref() {
+            Some("sandbox-sign-in") => Msg::SandboxSignIn,
+            Some("token-sign-in") => Msg::TokenSignIn(input_value("tokenInput")),
+            Some("password-sign-in") => Msg::PasswordSignIn {
+                username: input_value("usernameInput"),
+                password: input_value("passwordInput"),
+            },
+            Some("otp-sign-in") => Msg::OtpSignIn(input_value("otpInput")),
+            Some("refresh-devices") => Msg::RefreshDevices,
+            Some("sign-out") => Msg::SignOut,
+            _ => return,
+        };
+        self.dispatch(msg);
     }
 
     /// Applies a message, re-renders what changed and runs the resulting effects.
@@ -91,14 +138,76 @@ impl App {
     fn run(self: &Rc<Self>, effects: Vec<Effect>) {
         for effect in effects {
             let app = Rc::clone(self);
-            match effect {
-                Effect::FetchConfig => wasm_bindgen_futures::spawn_local(async move {
-                    let result = fetch_config().await;
-                    app.dispatch(Msg::ConfigLoaded(result));
-                }),
-            }
+            wasm_bindgen_futures::spawn_local(async move {
+                let msg = match effect {
+                    Effect::FetchConfig => Msg::ConfigLoaded(fetch_config().await),
+                    Effect::RequestToken {
+                        base,
+                        username,
+                        password,
+                    } => {
+                        let form = [
+                            ("grant_type", "password"),
+                            ("username", &username),
+                            ("password", &password),
+                        ];
+                        let result = request_token(&base, &form).await;
+                        Msg::TokenGranted { base, result }
+                    }
+                    Effect::RequestOtpToken {
+                        base,
+                        mfa_token,
+                        otp,
+                    } => {
+                        let form = [
+                            ("grant_type", "urn:custom:mfa-otp"),
+                            ("mfa_token", &mfa_token),
+                            ("otp", &otp),
+                        ];
+                        let result = request_token(&base, &form).await;
+                        Msg::TokenGranted { base, result }
+                    }
+                    Effect::CheckToken {
+                        base,
+                        token,
+                        created_here,
+                    } => {
+                        let result = get_json::<User>(&base, "/v1/user", &token)
+                            .await
+                            .map(|user| user.username);
+                        Msg::UserLoaded {
+                            base,
+                            token,
+                            created_here,
+                            result,
+                        }
+                    }
+                    Effect::LoadDevices { base, token } => Msg::DevicesLoaded(
+                        get_json::<Vec<Device>>(&base, "/v1/devices", &token).await,
+                    ),
+                    Effect::RevokeToken { base, token } => {
+                        // Best effort: the learner is signed out of the page either way.
+                        let url = format!("{base}/v1/access_tokens/current");
+                        let _ = Request::delete(&url)
+                            .header("Authorization", &format!("Bearer {token}"))
+                            .send()
+                            .await;
+                        return;
+                    }
+                };
+                app.dispatch(msg);
+            });
         }
     }
+}
+
+fn input_value(id: &str) -> String {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+        .map(|input| input.value())
+        .unwrap_or_default()
 }
 
 /// `GET config.json` next to the page; any failure means "no hosting server features".
@@ -114,4 +223,83 @@ async fn fetch_config() -> Result<Config, String> {
         .json::<Config>()
         .await
         .map_err(|e| format!("config.json is not valid: {e}"))
+}
+
+#[derive(Deserialize)]
+struct User {
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct TokenReply {
+    access_token: String,
+}
+
+/// Particle's error body.
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
+    mfa_token: Option<String>,
+}
+
+fn unreachable(error: gloo_net::Error) -> ApiFailure {
+    ApiFailure {
+        status: 0,
+        error: "network".into(),
+        description: error.to_string(),
+        mfa_token: None,
+    }
+}
+
+async fn failure(response: Response) -> ApiFailure {
+    let body: ErrorBody = response.json().await.unwrap_or_default();
+    ApiFailure {
+        status: response.status(),
+        error: body.error,
+        description: body.error_description,
+        mfa_token: body.mfa_token,
+    }
+}
+
+/// `POST {base}/oauth/token` as Particle's own web tools do: form-encoded, client `particle`.
+async fn request_token(base: &str, fields: &[(&str, &str)]) -> Result<String, ApiFailure> {
+    let mut form = String::from("client_id=particle&client_secret=particle");
+    for (name, value) in fields {
+        form.push_str(&format!("&{name}={}", js_sys::encode_uri_component(value)));
+    }
+    let response = Request::post(&format!("{base}/oauth/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form)
+        .map_err(unreachable)?
+        .send()
+        .await
+        .map_err(unreachable)?;
+    if !response.ok() {
+        return Err(failure(response).await);
+    }
+    response
+        .json::<TokenReply>()
+        .await
+        .map(|reply| reply.access_token)
+        .map_err(unreachable)
+}
+
+/// `GET {base}{path}` with the token in the Authorization header (never in the URL).
+async fn get_json<T: for<'de> Deserialize<'de>>(
+    base: &str,
+    path: &str,
+    token: &str,
+) -> Result<T, ApiFailure> {
+    let response = Request::get(&format!("{base}{path}"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send()
+        .await
+        .map_err(unreachable)?;
+    if !response.ok() {
+        return Err(failure(response).await);
+    }
+    response.json::<T>().await.map_err(unreachable)
 }

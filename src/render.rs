@@ -15,11 +15,19 @@ use serde::Serialize;
 
 use crate::{
     panel::Panel,
-    state::{ServerConfig, State},
+    state::{Auth, Devices, ServerConfig, State},
 };
 
 /// The event the demo webhook listens for and the Test button publishes.
 pub const EVENT_NAME: &str = "WebhookDemo01";
+
+/// One entry of the device list.
+#[derive(Serialize)]
+struct DeviceView<'a> {
+    id: &'a str,
+    /// The name, or the id for an unnamed device, marked when offline.
+    label: String,
+}
 
 /// The registered templates.
 pub struct Renderer {
@@ -35,6 +43,13 @@ struct View<'a> {
     sandbox_offered: bool,
     /// Why the page could not read its server's configuration, shown to the learner.
     config_problem: Option<&'a str>,
+    sign_in_error: Option<&'a str>,
+    /// A sign-in request is in flight: the buttons are disabled.
+    busy: bool,
+    awaiting_otp: bool,
+    devices: Vec<DeviceView<'a>>,
+    devices_error: Option<&'a str>,
+    devices_loading: bool,
     /// Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
     states: BTreeMap<&'static str, &'static str>,
 }
@@ -78,7 +93,35 @@ impl Default for Renderer {
 fn view(state: &State) -> View<'_> {
     View {
         event_name: EVENT_NAME,
-        signed_in_user: state.user.as_deref(),
+        signed_in_user: state.session().map(|session| session.username.as_str()),
+        sign_in_error: match &state.auth {
+            Auth::SignedOut { error, .. } | Auth::AwaitingOtp { error, .. } => error.as_deref(),
+            Auth::SignedIn(_) => None,
+        },
+        busy: matches!(
+            state.auth,
+            Auth::SignedOut { busy: true, .. } | Auth::AwaitingOtp { busy: true, .. }
+        ),
+        awaiting_otp: matches!(state.auth, Auth::AwaitingOtp { .. }),
+        devices: match &state.devices {
+            Devices::Loaded(devices) => devices
+                .iter()
+                .map(|device| DeviceView {
+                    id: &device.id,
+                    label: format!(
+                        "{}{}",
+                        device.name.as_deref().unwrap_or(&device.id),
+                        if device.online { "" } else { " (offline)" }
+                    ),
+                })
+                .collect(),
+            Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => Vec::new(),
+        },
+        devices_loading: state.devices == Devices::Loading,
+        devices_error: match &state.devices {
+            Devices::Failed(reason) => Some(reason),
+            Devices::NotLoaded | Devices::Loading | Devices::Loaded(_) => None,
+        },
         sandbox_offered: state.sandbox().is_some(),
         config_problem: match &state.server {
             ServerConfig::Unavailable(reason) => Some(reason),
@@ -93,10 +136,17 @@ fn view(state: &State) -> View<'_> {
 
 /// The short word a panel's root carries in `data-state`: what the panel is showing.
 pub fn panel_state(state: &State, panel: Panel) -> &'static str {
-    match (panel, &state.user) {
-        (_, None) => "signed-out",
-        (Panel::SignIn, Some(_)) => "signed-in",
-        (_, Some(_)) => "ready",
+    match (panel, &state.auth) {
+        (Panel::SignIn, Auth::AwaitingOtp { .. }) => "otp",
+        (Panel::SignIn, Auth::SignedIn(_)) => "signed-in",
+        (_, Auth::SignedOut { .. } | Auth::AwaitingOtp { .. }) => "signed-out",
+        (Panel::SelectDevice, Auth::SignedIn(_)) => match &state.devices {
+            Devices::NotLoaded | Devices::Loading => "loading",
+            Devices::Failed(_) => "error",
+            Devices::Loaded(devices) if devices.is_empty() => "no-device",
+            Devices::Loaded(_) => "choose",
+        },
+        (_, Auth::SignedIn(_)) => "ready",
     }
 }
 

@@ -4,7 +4,13 @@
 //! `Msg`; `update` changes the state and returns the `Effect`s the DOM layer must run. Nothing here
 //! touches the browser, so it is unit-tested natively.
 
+use serde::Deserialize;
 use webhook_demo_core::wire::Config;
+
+/// The real Particle cloud, used unless the learner picks the sandbox.
+pub const PARTICLE_API: &str = "https://api.particle.io";
+/// The sandbox's fixture user, signed in by "Try the sandbox".
+pub const SANDBOX_USER: (&str, &str) = ("sandbox@example.com", "sandbox");
 
 /// Where the page's server configuration stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,12 +23,69 @@ pub enum ServerConfig {
     Unavailable(String),
 }
 
+/// Who the page talks to the Particle API as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    SignedOut {
+        /// Why the last attempt failed, in words for the learner.
+        error: Option<String>,
+        busy: bool,
+    },
+    /// The account has MFA: the password was right, the one-time code is needed.
+    AwaitingOtp {
+        base: String,
+        mfa_token: String,
+        error: Option<String>,
+        busy: bool,
+    },
+    SignedIn(Session),
+}
+
+/// A signed-in Particle session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The API base URL: the real cloud or the sandbox.
+    pub base: String,
+    pub token: String,
+    pub username: String,
+    /// True when the page created the token (password sign-in) and so revokes it on sign-out.
+    pub created_here: bool,
+}
+
+/// A device as the device list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Device {
+    pub id: String,
+    pub name: Option<String>,
+    pub platform_id: u32,
+    pub online: bool,
+}
+
+/// The signed-in user's devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Devices {
+    NotLoaded,
+    Loading,
+    Loaded(Vec<Device>),
+    Failed(String),
+}
+
+/// A failed Particle API call: the HTTP status (0 when there was no answer) and Particle's error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub status: u16,
+    pub error: String,
+    pub description: String,
+    /// Present on `mfa_required`.
+    pub mfa_token: Option<String>,
+}
+
 /// Everything the page knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     pub server: ServerConfig,
-    /// The signed-in Particle user, once sign-in succeeded.
-    pub user: Option<String>,
+    pub auth: Auth,
+    pub devices: Devices,
 }
 
 /// Everything that can happen.
@@ -30,24 +93,75 @@ pub struct State {
 pub enum Msg {
     /// The answer to `GET config.json`.
     ConfigLoaded(Result<Config, String>),
+    SandboxSignIn,
+    TokenSignIn(String),
+    PasswordSignIn {
+        username: String,
+        password: String,
+    },
+    OtpSignIn(String),
+    /// The answer to `POST /oauth/token` (a token, or why not).
+    TokenGranted {
+        base: String,
+        result: Result<String, ApiFailure>,
+    },
+    /// The answer to `GET /v1/user` for a token being tried.
+    UserLoaded {
+        base: String,
+        token: String,
+        created_here: bool,
+        result: Result<String, ApiFailure>,
+    },
+    DevicesLoaded(Result<Vec<Device>, ApiFailure>),
+    RefreshDevices,
+    SignOut,
 }
 
 /// Work the DOM layer does on `update`'s behalf.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     FetchConfig,
+    /// `POST {base}/oauth/token` with a password grant.
+    RequestToken {
+        base: String,
+        username: String,
+        password: String,
+    },
+    /// `POST {base}/oauth/token` with the MFA second step.
+    RequestOtpToken {
+        base: String,
+        mfa_token: String,
+        otp: String,
+    },
+    /// `GET {base}/v1/user`, to check a token and learn whose it is.
+    CheckToken {
+        base: String,
+        token: String,
+        created_here: bool,
+    },
+    LoadDevices {
+        base: String,
+        token: String,
+    },
+    /// `DELETE {base}/v1/access_tokens/current`.
+    RevokeToken {
+        base: String,
+        token: String,
+    },
 }
 
 impl State {
     /// The state a fresh page starts in, and the effects that get it going.
     pub fn new() -> (State, Vec<Effect>) {
-        (
-            State {
-                server: ServerConfig::Loading,
-                user: None,
+        let state = State {
+            server: ServerConfig::Loading,
+            auth: Auth::SignedOut {
+                error: None,
+                busy: false,
             },
-            vec![Effect::FetchConfig],
-        )
+            devices: Devices::NotLoaded,
+        };
+        (state, vec![Effect::FetchConfig])
     }
 
     /// The sandbox's base path, when the hosting server offers one.
@@ -57,6 +171,13 @@ impl State {
             ServerConfig::Loading | ServerConfig::Unavailable(_) => None,
         }
     }
+
+    pub fn session(&self) -> Option<&Session> {
+        match &self.auth {
+            Auth::SignedIn(session) => Some(session),
+            Auth::SignedOut { .. } | Auth::AwaitingOtp { .. } => None,
+        }
+    }
 }
 
 /// Applies `msg` to `state` and says what to do next.
@@ -64,8 +185,197 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::ConfigLoaded(Ok(config)) => state.server = ServerConfig::Loaded(config),
         Msg::ConfigLoaded(Err(reason)) => state.server = ServerConfig::Unavailable(reason),
+        Msg::SandboxSignIn => {
+            let Some(base) = state.sandbox() else {
+                return Vec::new();
+            };
+            let (username, password) = SANDBOX_USER;
+            let effect = Effect::RequestToken {
+                base: base.to_owned(),
+                username: username.into(),
+                password: password.into(),
+            };
+            state.auth = Auth::SignedOut {
+                error: None,
+                busy: true,
+            };
+            return vec![effect];
+        }
+        Msg::TokenSignIn(token) => {
+            let token = token.trim().to_owned();
+            if token.is_empty() {
+                state.auth = Auth::SignedOut {
+                    error: Some("Paste an access token first.".into()),
+                    busy: false,
+                };
+                return Vec::new();
+            }
+            state.auth = Auth::SignedOut {
+                error: None,
+                busy: true,
+            };
+            return vec![Effect::CheckToken {
+                base: PARTICLE_API.into(),
+                token,
+                created_here: false,
+            }];
+        }
+        Msg::PasswordSignIn { username, password } => {
+            if username.trim().is_empty() || password.is_empty() {
+                let error = Some("Enter your email and password.".into());
+                state.auth = Auth::SignedOut { error, busy: false };
+                return Vec::new();
+            }
+            state.auth = Auth::SignedOut {
+                error: None,
+                busy: true,
+            };
+            return vec![Effect::RequestToken {
+                base: PARTICLE_API.into(),
+                username: username.trim().into(),
+                password,
+            }];
+        }
+        Msg::OtpSignIn(otp) => {
+            if let Auth::AwaitingOtp {
+                base,
+                mfa_token,
+                error,
+                busy,
+            } = &mut state.auth
+            {
+                *error = None;
+                *busy = true;
+                return vec![Effect::RequestOtpToken {
+                    base: base.clone(),
+                    mfa_token: mfa_token.clone(),
+                    otp: otp.trim().into(),
+                }];
+            }
+        }
+        Msg::TokenGranted { base, result } => match result {
+            Ok(token) => {
+                return vec![Effect::CheckToken {
+                    base,
+                    token,
+                    created_here: true,
+                }];
+            }
+            Err(failure) => {
+                state.auth = match (failure.mfa_token.clone(), &state.auth) {
+                    (Some(mfa_token), _) => Auth::AwaitingOtp {
+                        base,
+                        mfa_token,
+                        error: None,
+                        busy: false,
+                    },
+                    (
+                        None,
+                        Auth::AwaitingOtp {
+                            base, mfa_token, ..
+                        },
+                    ) => Auth::AwaitingOtp {
+                        base: base.clone(),
+                        mfa_token: mfa_token.clone(),
+                        error: Some(describe(&failure)),
+                        busy: false,
+                    },
+                    (None, _) => Auth::SignedOut {
+                        error: Some(describe(&failure)),
+                        busy: false,
+                    },
+                }
+            }
+        },
+        Msg::UserLoaded {
+            base,
+            token,
+            created_here,
+            result,
+        } => match result {
+            Ok(username) => {
+                let load = Effect::LoadDevices {
+                    base: base.clone(),
+                    token: token.clone(),
+                };
+                state.auth = Auth::SignedIn(Session {
+                    base,
+                    token,
+                    username,
+                    created_here,
+                });
+                state.devices = Devices::Loading;
+                return vec![load];
+            }
+            Err(failure) => {
+                state.auth = Auth::SignedOut {
+                    error: Some(describe(&failure)),
+                    busy: false,
+                }
+            }
+        },
+        Msg::RefreshDevices => {
+            if let Some(session) = state.session() {
+                let load = Effect::LoadDevices {
+                    base: session.base.clone(),
+                    token: session.token.clone(),
+                };
+                state.devices = Devices::Loading;
+                return vec![load];
+            }
+        }
+        Msg::DevicesLoaded(Ok(devices)) => state.devices = Devices::Loaded(devices),
+        Msg::DevicesLoaded(Err(failure)) => {
+            if failure.status == 401 {
+                // The token expired or was revoked elsewhere: back to sign-in, saying why.
+                state.auth = Auth::SignedOut {
+                    error: Some(describe(&failure)),
+                    busy: false,
+                };
+                state.devices = Devices::NotLoaded;
+            } else {
+                state.devices = Devices::Failed(describe(&failure));
+            }
+        }
+        Msg::SignOut => {
+            let revoke = state
+                .session()
+                .filter(|session| session.created_here)
+                .map(|session| Effect::RevokeToken {
+                    base: session.base.clone(),
+                    token: session.token.clone(),
+                });
+            state.auth = Auth::SignedOut {
+                error: None,
+                busy: false,
+            };
+            state.devices = Devices::NotLoaded;
+            return revoke.into_iter().collect();
+        }
     }
     Vec::new()
+}
+
+/// A failure in words a learner can act on.
+pub fn describe(failure: &ApiFailure) -> String {
+    match (failure.status, failure.error.as_str()) {
+        (0, _) => format!(
+            "Could not reach the Particle cloud ({}). Check your connection and try again.",
+            failure.description
+        ),
+        (_, "invalid_grant") if failure.description == "User credentials are invalid" => {
+            "That email and password do not match a Particle account.".to_owned()
+        }
+        (401, _) => "The access token is invalid or has expired. Sign in again.".to_owned(),
+        (429, _) => "The Particle cloud is rate-limiting requests. Wait a minute, then try again."
+            .to_owned(),
+        (_, _) if !failure.description.is_empty() => format!(
+            "{} (HTTP {}).",
+            failure.description.trim_end_matches('.'),
+            failure.status
+        ),
+        (status, _) => format!("The Particle cloud answered HTTP {status}."),
+    }
 }
 
 #[cfg(test)]

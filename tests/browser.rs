@@ -33,7 +33,7 @@ const PANELS: [&str; 13] = [
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        let checks: [(&str, Check); 3] = [
+        let checks: [(&str, Check); 4] = [
             (
                 "every_panel_renders_signed_out_without_console_errors",
                 |b, s| Box::pin(every_panel_renders(b, s)),
@@ -41,6 +41,10 @@ fn main() -> ExitCode {
             ("the_collapse_opens", |b, s| {
                 Box::pin(the_collapse_opens(b, s))
             }),
+            (
+                "sandbox_sign_in_lists_devices_and_sign_out_returns",
+                |b, s| Box::pin(sandbox_sign_in(b, s)),
+            ),
             ("no_sandbox_means_no_sandbox_button", |b, _| {
                 Box::pin(no_sandbox_means_no_sandbox_button(b))
             }),
@@ -196,5 +200,89 @@ async fn no_sandbox_means_no_sandbox_button(browser: &Browser) -> Result<()> {
             .is_err(),
         "a sandbox button without a sandbox"
     );
+    Ok(())
+}
+
+async fn state_of(browser: &Browser, panel: &str) -> Result<String> {
+    let root = browser
+        .client
+        .find(Locator::Css(&format!("section[data-panel=\"{panel}\"]")))
+        .await?;
+    Ok(root.attr("data-state").await?.unwrap_or_default())
+}
+
+async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
+    open(browser, &server.url).await?;
+    let wait = || browser.client.wait().at_most(Duration::from_secs(10));
+    wait()
+        .for_element(Locator::Id("sandboxSignIn"))
+        .await?
+        .click()
+        .await?;
+    let user = wait()
+        .for_element(Locator::Id("signedInUser"))
+        .await
+        .context("never signed in")?;
+    ensure!(
+        user.text().await? == "sandbox@example.com",
+        "signed in as {:?}",
+        user.text().await?
+    );
+    wait()
+        .for_element(Locator::Css("#deviceSelect option"))
+        .await
+        .context("no devices listed")?;
+    let mut labels = Vec::new();
+    for option in browser
+        .client
+        .find_all(Locator::Css("#deviceSelect option"))
+        .await?
+    {
+        labels.push(option.text().await?);
+    }
+    ensure!(
+        labels == ["sandbox-p2", "sandbox-boron", "sandbox-argon (offline)"],
+        "device list {labels:?}"
+    );
+    ensure!(
+        state_of(browser, "sign-in").await? == "signed-in",
+        "sign-in state"
+    );
+    ensure!(
+        state_of(browser, "select-device").await? == "choose",
+        "select-device state"
+    );
+    ensure!(
+        state_of(browser, "cleanup").await? == "ready",
+        "other panels leave the signed-out state"
+    );
+
+    browser
+        .client
+        .find(Locator::Id("refreshDevices"))
+        .await?
+        .click()
+        .await?;
+    wait()
+        .for_element(Locator::Css("#deviceSelect option"))
+        .await
+        .context("refresh lost the devices")?;
+
+    browser
+        .client
+        .find(Locator::Id("signOut"))
+        .await?
+        .click()
+        .await?;
+    wait()
+        .for_element(Locator::Id("sandboxSignIn"))
+        .await
+        .context("sign-out did not return to sign-in")?;
+    ensure!(
+        state_of(browser, "select-device").await? == "signed-out",
+        "devices still shown after sign-out"
+    );
+    let errors = browser.console_errors().await?;
+    ensure!(errors.is_empty(), "console errors: {errors:?}");
     Ok(())
 }

@@ -5,8 +5,17 @@ use webhook_demo_core::wire::Config;
 use crate::{
     panel::Panel,
     render::Renderer,
-    state::{Msg, State, update},
+    state::{Auth, Device, Devices, Msg, Session, State, update},
 };
+
+fn sign_in_as(state: &mut State, username: &str) {
+    state.auth = Auth::SignedIn(Session {
+        base: "/sandbox".into(),
+        token: "t".into(),
+        username: username.into(),
+        created_here: true,
+    });
+}
 
 /// Every `data-panel` root in `html`, in document order, with its `data-state`.
 fn panel_roots(html: &str) -> Vec<(String, String)> {
@@ -96,15 +105,51 @@ fn untrusted_text_is_escaped() {
         &mut state,
         Msg::ConfigLoaded(Err("<img src=x onerror=alert(1)>".into())),
     );
-    state.user = Some("<script>alert(1)</script>@example.com".into());
     let renderer = Renderer::new();
-    let sign_in = renderer.panel(&state, Panel::SignIn).expect("renders");
-    assert!(sign_in.contains("&lt;script&gt;alert(1)&lt;/script&gt;@example.com"));
-    assert!(!sign_in.contains("<script>"));
-    state.user = None;
     let sign_in = renderer.panel(&state, Panel::SignIn).expect("renders");
     assert!(
         sign_in.contains("&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;"),
         "{sign_in}"
+    );
+    sign_in_as(&mut state, "<script>alert(1)</script>@example.com");
+    state.devices = Devices::Loaded(vec![Device {
+        id: "e00fce68aaaaaaaaaaaaaaaa".into(),
+        name: Some("<b>bold</b>".into()),
+        platform_id: 32,
+        online: false,
+    }]);
+    let sign_in = renderer.panel(&state, Panel::SignIn).expect("renders");
+    assert!(sign_in.contains("&lt;script&gt;alert(1)&lt;/script&gt;@example.com"));
+    assert!(!sign_in.contains("<script>"));
+    let devices = renderer
+        .panel(&state, Panel::SelectDevice)
+        .expect("renders");
+    assert!(
+        devices.contains("&lt;b&gt;bold&lt;/b&gt; (offline)"),
+        "{devices}"
+    );
+}
+
+#[test]
+fn signed_in_panels_change_state() {
+    let (mut state, _) = State::new();
+    sign_in_as(&mut state, "sandbox@example.com");
+    state.devices = Devices::Loading;
+    let mut expected = ["ready"; 13];
+    expected[0] = "signed-in";
+    expected[1] = "loading";
+    check(&state, &expected);
+    state.devices = Devices::Loaded(Vec::new());
+    expected[1] = "no-device";
+    check(&state, &expected);
+    state.devices = Devices::Failed("Something broke (HTTP 500).".into());
+    expected[1] = "error";
+    check(&state, &expected);
+    let panel = Renderer::new()
+        .panel(&state, Panel::SelectDevice)
+        .expect("renders");
+    assert!(
+        panel.contains("<p role=\"alert\">Something broke (HTTP 500).</p>"),
+        "{panel}"
     );
 }

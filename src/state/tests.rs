@@ -2,7 +2,9 @@
 
 use webhook_demo_core::wire::Config;
 
-use crate::state::{Effect, Msg, ServerConfig, State, update};
+use crate::state::{
+    ApiFailure, Auth, Devices, Effect, Msg, PARTICLE_API, ServerConfig, State, describe, update,
+};
 
 fn check(msg: Msg, expected: ServerConfig, expected_sandbox: Option<&str>) {
     let (mut state, effects) = State::new();
@@ -49,4 +51,260 @@ fn static_hosting_means_no_sandbox() {
         ServerConfig::Unavailable(reason),
         None,
     );
+}
+
+fn sandbox_state() -> State {
+    let (mut state, _) = State::new();
+    let config = Config {
+        sandbox: Some("/sandbox".into()),
+        relay: "/relay/".into(),
+        public_url: None,
+    };
+    update(&mut state, Msg::ConfigLoaded(Ok(config)));
+    state
+}
+
+fn failure(status: u16, error: &str, description: &str) -> ApiFailure {
+    ApiFailure {
+        status,
+        error: error.into(),
+        description: description.into(),
+        mfa_token: None,
+    }
+}
+
+fn signed_in(state: &mut State, created_here: bool) {
+    let msg = Msg::UserLoaded {
+        base: "/sandbox".into(),
+        token: "t0k".into(),
+        created_here,
+        result: Ok("sandbox@example.com".into()),
+    };
+    assert_eq!(
+        update(state, msg),
+        vec![Effect::LoadDevices {
+            base: "/sandbox".into(),
+            token: "t0k".into()
+        }]
+    );
+}
+
+#[test]
+fn sandbox_sign_in_asks_for_a_token_then_checks_it_then_loads_devices() {
+    let mut state = sandbox_state();
+    let effects = update(&mut state, Msg::SandboxSignIn);
+    assert_eq!(
+        effects,
+        vec![Effect::RequestToken {
+            base: "/sandbox".into(),
+            username: "sandbox@example.com".into(),
+            password: "sandbox".into()
+        }]
+    );
+    assert_eq!(
+        state.auth,
+        Auth::SignedOut {
+            error: None,
+            busy: true
+        }
+    );
+    let granted = Msg::TokenGranted {
+        base: "/sandbox".into(),
+        result: Ok("t0k".into()),
+    };
+    assert_eq!(
+        update(&mut state, granted),
+        vec![Effect::CheckToken {
+            base: "/sandbox".into(),
+            token: "t0k".into(),
+            created_here: true
+        }]
+    );
+    signed_in(&mut state, true);
+    assert_eq!(state.devices, Devices::Loading);
+    assert_eq!(
+        state.session().map(|s| s.username.as_str()),
+        Some("sandbox@example.com")
+    );
+}
+
+#[test]
+fn no_sandbox_button_without_a_sandbox() {
+    let (mut state, _) = State::new();
+    assert_eq!(update(&mut state, Msg::SandboxSignIn), Vec::new());
+    assert_eq!(
+        state.auth,
+        Auth::SignedOut {
+            error: None,
+            busy: false
+        }
+    );
+}
+
+#[test]
+fn token_sign_in_uses_the_real_cloud_and_never_revokes() {
+    let mut state = sandbox_state();
+    assert_eq!(
+        update(&mut state, Msg::TokenSignIn("  abc \n".into())),
+        vec![Effect::CheckToken {
+            base: PARTICLE_API.into(),
+            token: "abc".into(),
+            created_here: false
+        }]
+    );
+    signed_in(&mut state, false);
+    assert_eq!(
+        update(&mut state, Msg::SignOut),
+        Vec::new(),
+        "a pasted token belongs to the learner"
+    );
+    assert_eq!(state.devices, Devices::NotLoaded);
+}
+
+#[test]
+fn empty_inputs_are_refused_with_a_message() {
+    let mut state = sandbox_state();
+    assert_eq!(update(&mut state, Msg::TokenSignIn(" ".into())), Vec::new());
+    assert_eq!(
+        state.auth,
+        Auth::SignedOut {
+            error: Some("Paste an access token first.".into()),
+            busy: false
+        }
+    );
+    let msg = Msg::PasswordSignIn {
+        username: "a@b.c".into(),
+        password: String::new(),
+    };
+    assert_eq!(update(&mut state, msg), Vec::new());
+    assert_eq!(
+        state.auth,
+        Auth::SignedOut {
+            error: Some("Enter your email and password.".into()),
+            busy: false
+        }
+    );
+}
+
+#[test]
+fn mfa_asks_for_the_code_and_keeps_asking_when_it_is_wrong() {
+    let mut state = sandbox_state();
+    update(
+        &mut state,
+        Msg::PasswordSignIn {
+            username: "mfa@example.com".into(),
+            password: "pw".into(),
+        },
+    );
+    let mut needs_mfa = failure(403, "mfa_required", "Multi-factor authentication required");
+    needs_mfa.mfa_token = Some("m1".into());
+    update(
+        &mut state,
+        Msg::TokenGranted {
+            base: PARTICLE_API.into(),
+            result: Err(needs_mfa),
+        },
+    );
+    assert!(
+        matches!(&state.auth, Auth::AwaitingOtp { mfa_token, error: None, .. } if mfa_token == "m1")
+    );
+    assert_eq!(
+        update(&mut state, Msg::OtpSignIn(" 000000 ".into())),
+        vec![Effect::RequestOtpToken {
+            base: PARTICLE_API.into(),
+            mfa_token: "m1".into(),
+            otp: "000000".into()
+        }]
+    );
+    let wrong = failure(400, "invalid_grant", "The one-time password is incorrect");
+    update(
+        &mut state,
+        Msg::TokenGranted {
+            base: PARTICLE_API.into(),
+            result: Err(wrong),
+        },
+    );
+    assert!(matches!(&state.auth,
+        Auth::AwaitingOtp { error: Some(e), busy: false, .. } if e == "The one-time password is incorrect (HTTP 400)."));
+}
+
+#[test]
+fn failures_become_sentences() {
+    let mut state = sandbox_state();
+    update(
+        &mut state,
+        Msg::PasswordSignIn {
+            username: "a@b.c".into(),
+            password: "x".into(),
+        },
+    );
+    let wrong = failure(400, "invalid_grant", "User credentials are invalid");
+    update(
+        &mut state,
+        Msg::TokenGranted {
+            base: PARTICLE_API.into(),
+            result: Err(wrong),
+        },
+    );
+    let expected = "That email and password do not match a Particle account.";
+    assert_eq!(
+        state.auth,
+        Auth::SignedOut {
+            error: Some(expected.into()),
+            busy: false
+        }
+    );
+    assert_eq!(
+        describe(&failure(0, "network", "TypeError: Failed to fetch")),
+        "Could not reach the Particle cloud (TypeError: Failed to fetch). Check your connection and try again."
+    );
+    assert_eq!(
+        describe(&failure(429, "", "")),
+        "The Particle cloud is rate-limiting requests. Wait a minute, then try again."
+    );
+}
+
+#[test]
+fn an_expired_token_returns_to_sign_in_and_other_failures_stay_in_the_panel() {
+    let mut state = sandbox_state();
+    signed_in(&mut state, true);
+    update(
+        &mut state,
+        Msg::DevicesLoaded(Err(failure(500, "server_error", "Something broke"))),
+    );
+    assert_eq!(
+        state.devices,
+        Devices::Failed("Something broke (HTTP 500).".into())
+    );
+    assert!(state.session().is_some());
+    update(
+        &mut state,
+        Msg::DevicesLoaded(Err(failure(
+            401,
+            "invalid_token",
+            "The access token provided is invalid.",
+        ))),
+    );
+    let expected = "The access token is invalid or has expired. Sign in again.";
+    assert_eq!(
+        state.auth,
+        Auth::SignedOut {
+            error: Some(expected.into()),
+            busy: false
+        }
+    );
+}
+
+#[test]
+fn sign_out_revokes_a_token_the_page_created() {
+    let mut state = sandbox_state();
+    signed_in(&mut state, true);
+    assert_eq!(
+        update(&mut state, Msg::SignOut),
+        vec![Effect::RevokeToken {
+            base: "/sandbox".into(),
+            token: "t0k".into()
+        }]
+    );
+    assert_eq!(state.session(), None);
 }
