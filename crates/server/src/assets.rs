@@ -13,7 +13,9 @@ use axum::{
     http::{HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
-use tower_http::{compression::CompressionLayer, set_header::SetResponseHeaderLayer};
+use tower_http::{
+    CompressionLevel, compression::CompressionLayer, set_header::SetResponseHeaderLayer,
+};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/assets.rs"));
@@ -38,7 +40,17 @@ pub(crate) fn router(dir: Option<PathBuf>) -> Router {
     Router::new()
         .fallback(serve)
         .with_state(source)
-        .layer(CompressionLayer::new())
+        // Brotli at its default level for browsers that take it; gzip at its best level otherwise,
+        // which is cheap for gzip and keeps the page small for every client. The gzip layer leaves
+        // responses the brotli layer already encoded alone.
+        .layer(CompressionLayer::new().no_gzip().no_deflate().no_zstd())
+        .layer(
+            CompressionLayer::new()
+                .no_br()
+                .no_deflate()
+                .no_zstd()
+                .quality(CompressionLevel::Best),
+        )
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
