@@ -10,7 +10,7 @@ use std::{cell::RefCell, rc::Rc};
 use gloo_net::http::{Request, Response};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, prelude::*};
-use web_sys::{Element, Event, HtmlInputElement};
+use web_sys::{Element, Event, HtmlInputElement, HtmlSelectElement};
 use webhook_demo_core::wire::Config;
 
 use crate::{
@@ -70,7 +70,7 @@ impl App {
 
     /// One click and one submit listener on the root for the page's whole life.
     fn listen(self: &Rc<Self>) {
-        for kind in ["click", "submit"] {
+        for kind in ["click", "submit", "change"] {
             let app = Rc::clone(self);
             let listener = Closure::<dyn Fn(Event)>::new(move |event: Event| app.on_event(&event));
             self.root
@@ -88,11 +88,16 @@ impl App {
         let Ok(Some(element)) = target.closest("[data-action]") else {
             return;
         };
-        let is_form = element.tag_name() == "FORM";
-        if (event.type_() == "submit") != is_form {
+        // Forms act on submit, selects on change, everything else on click.
+        let expected = match element.tag_name().as_str() {
+            "FORM" => "submit",
+            "SELECT" => "change",
+            _ => "click",
+        };
+        if event.type_() != expected {
             return;
         }
-        if is_form {
+        if expected == "submit" {
             // The app handles every form itself; the browser must not navigate.
             event.prevent_default();
         }
@@ -105,6 +110,7 @@ impl App {
             },
             Some("otp-sign-in") => Msg::OtpSignIn(input_value("otpInput")),
             Some("refresh-devices") => Msg::RefreshDevices,
+            Some("select-device") => Msg::SelectDevice(select_value(&element)),
             Some("sign-out") => Msg::SignOut,
             _ => return,
         };
@@ -207,6 +213,13 @@ fn input_value(id: &str) -> String {
         .and_then(|d| d.get_element_by_id(id))
         .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
         .map(|input| input.value())
+        .unwrap_or_default()
+}
+
+fn select_value(element: &Element) -> String {
+    element
+        .dyn_ref::<HtmlSelectElement>()
+        .map(HtmlSelectElement::value)
         .unwrap_or_default()
 }
 

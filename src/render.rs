@@ -12,6 +12,7 @@ use handlebars::{
     RenderErrorReason, Renderable,
 };
 use serde::Serialize;
+use webhook_demo_core::platform;
 
 use crate::{
     panel::Panel,
@@ -27,6 +28,20 @@ struct DeviceView<'a> {
     id: &'a str,
     /// The name, or the id for an unnamed device, marked when offline.
     label: String,
+    selected: bool,
+}
+
+/// The picked device's details (`deviceInfo`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeviceInfo<'a> {
+    id: &'a str,
+    name: &'a str,
+    platform: String,
+    serial_number: &'a str,
+    /// The product's id, or a sentence saying it is in none.
+    product: String,
+    online: bool,
 }
 
 /// The registered templates.
@@ -50,6 +65,7 @@ struct View<'a> {
     devices: Vec<DeviceView<'a>>,
     devices_error: Option<&'a str>,
     devices_loading: bool,
+    device: Option<DeviceInfo<'a>>,
     /// Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
     states: BTreeMap<&'static str, &'static str>,
 }
@@ -113,11 +129,24 @@ fn view(state: &State) -> View<'_> {
                         device.name.as_deref().unwrap_or(&device.id),
                         if device.online { "" } else { " (offline)" }
                     ),
+                    selected: state.selected_device.as_deref() == Some(device.id.as_str()),
                 })
                 .collect(),
             Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => Vec::new(),
         },
         devices_loading: state.devices == Devices::Loading,
+        device: state.device().map(|device| DeviceInfo {
+            id: &device.id,
+            name: device.name.as_deref().unwrap_or("(no name)"),
+            platform: platform::name(device.platform_id),
+            serial_number: device.serial_number.as_deref().unwrap_or("(unknown)"),
+            product: if platform::in_product(device.product_id) {
+                device.product_id.to_string()
+            } else {
+                "not in a product yet".to_owned()
+            },
+            online: device.online,
+        }),
         devices_error: match &state.devices {
             Devices::Failed(reason) => Some(reason),
             Devices::NotLoaded | Devices::Loading | Devices::Loaded(_) => None,

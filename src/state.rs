@@ -58,6 +58,9 @@ pub struct Device {
     pub id: String,
     pub name: Option<String>,
     pub platform_id: u32,
+    /// The product the device belongs to, or its platform id when it is in none.
+    pub product_id: u32,
+    pub serial_number: Option<String>,
     pub online: bool,
 }
 
@@ -86,6 +89,8 @@ pub struct State {
     pub server: ServerConfig,
     pub auth: Auth,
     pub devices: Devices,
+    /// The id of the device the learner picked.
+    pub selected_device: Option<String>,
 }
 
 /// Everything that can happen.
@@ -114,6 +119,7 @@ pub enum Msg {
     },
     DevicesLoaded(Result<Vec<Device>, ApiFailure>),
     RefreshDevices,
+    SelectDevice(String),
     SignOut,
 }
 
@@ -160,6 +166,7 @@ impl State {
                 busy: false,
             },
             devices: Devices::NotLoaded,
+            selected_device: None,
         };
         (state, vec![Effect::FetchConfig])
     }
@@ -170,6 +177,15 @@ impl State {
             ServerConfig::Loaded(config) => config.sandbox.as_deref(),
             ServerConfig::Loading | ServerConfig::Unavailable(_) => None,
         }
+    }
+
+    /// The picked device, when it is in the loaded list.
+    pub fn device(&self) -> Option<&Device> {
+        let Devices::Loaded(devices) = &self.devices else {
+            return None;
+        };
+        let id = self.selected_device.as_deref()?;
+        devices.iter().find(|device| device.id == id)
     }
 
     pub fn session(&self) -> Option<&Session> {
@@ -324,7 +340,24 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 return vec![load];
             }
         }
-        Msg::DevicesLoaded(Ok(devices)) => state.devices = Devices::Loaded(devices),
+        Msg::DevicesLoaded(Ok(devices)) => {
+            // Keep the learner's pick across refreshes; otherwise pick what the list shows first.
+            let kept = state
+                .selected_device
+                .as_ref()
+                .is_some_and(|id| devices.iter().any(|d| &d.id == id));
+            if !kept {
+                state.selected_device = devices.first().map(|device| device.id.clone());
+            }
+            state.devices = Devices::Loaded(devices);
+        }
+        Msg::SelectDevice(id) => {
+            if let Devices::Loaded(devices) = &state.devices {
+                if devices.iter().any(|device| device.id == id) {
+                    state.selected_device = Some(id);
+                }
+            }
+        }
         Msg::DevicesLoaded(Err(failure)) => {
             if failure.status == 401 {
                 // The token expired or was revoked elsewhere: back to sign-in, saying why.
@@ -350,6 +383,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 busy: false,
             };
             state.devices = Devices::NotLoaded;
+            state.selected_device = None;
             return revoke.into_iter().collect();
         }
     }

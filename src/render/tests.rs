@@ -116,8 +116,11 @@ fn untrusted_text_is_escaped() {
         id: "e00fce68aaaaaaaaaaaaaaaa".into(),
         name: Some("<b>bold</b>".into()),
         platform_id: 32,
+        product_id: 32,
+        serial_number: Some("<i>P2</i>".into()),
         online: false,
     }]);
+    state.selected_device = Some("e00fce68aaaaaaaaaaaaaaaa".into());
     let sign_in = renderer.panel(&state, Panel::SignIn).expect("renders");
     assert!(sign_in.contains("&lt;script&gt;alert(1)&lt;/script&gt;@example.com"));
     assert!(!sign_in.contains("<script>"));
@@ -151,5 +154,54 @@ fn signed_in_panels_change_state() {
     assert!(
         panel.contains("<p role=\"alert\">Something broke (HTTP 500).</p>"),
         "{panel}"
+    );
+}
+
+#[test]
+fn the_picked_device_is_described() {
+    let (mut state, _) = State::new();
+    sign_in_as(&mut state, "sandbox@example.com");
+    let device = |id: &str, name: &str, platform_id, product_id| Device {
+        id: id.into(),
+        name: Some(name.into()),
+        platform_id,
+        product_id,
+        serial_number: Some(format!("SN-{name}")),
+        online: true,
+    };
+    let devices = vec![
+        device("aa", "first", 32, 32),
+        device("bb", "tracker", 26, 12345),
+    ];
+    update(&mut state, Msg::DevicesLoaded(Ok(devices)));
+    let renderer = Renderer::new();
+    let html = renderer
+        .panel(&state, Panel::SelectDevice)
+        .expect("renders");
+    assert!(
+        html.contains("<option value=\"aa\" selected>first</option>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>Photon 2 / P2</td>") && html.contains("<td>not in a product yet</td>"),
+        "{html}"
+    );
+    update(&mut state, Msg::SelectDevice("bb".into()));
+    let html = renderer
+        .panel(&state, Panel::SelectDevice)
+        .expect("renders");
+    assert!(
+        html.contains("<option value=\"bb\" selected>tracker</option>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>Asset Tracker / Monitor One</td>") && html.contains("<td>12345</td>"),
+        "{html}"
+    );
+    update(&mut state, Msg::SelectDevice("zz".into()));
+    assert_eq!(
+        state.selected_device.as_deref(),
+        Some("bb"),
+        "an id not in the list is ignored"
     );
 }

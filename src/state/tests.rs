@@ -3,7 +3,8 @@
 use webhook_demo_core::wire::Config;
 
 use crate::state::{
-    ApiFailure, Auth, Devices, Effect, Msg, PARTICLE_API, ServerConfig, State, describe, update,
+    ApiFailure, Auth, Device, Devices, Effect, Msg, PARTICLE_API, ServerConfig, State, describe,
+    update,
 };
 
 fn check(msg: Msg, expected: ServerConfig, expected_sandbox: Option<&str>) {
@@ -307,4 +308,37 @@ fn sign_out_revokes_a_token_the_page_created() {
         }]
     );
     assert_eq!(state.session(), None);
+}
+
+#[test]
+fn the_pick_survives_a_refresh_and_falls_back_to_the_first() {
+    let mut state = sandbox_state();
+    signed_in(&mut state, true);
+    let device = |id: &str| Device {
+        id: id.into(),
+        name: None,
+        platform_id: 12,
+        product_id: 12,
+        serial_number: None,
+        online: true,
+    };
+    update(
+        &mut state,
+        Msg::DevicesLoaded(Ok(vec![device("a"), device("b")])),
+    );
+    assert_eq!(state.selected_device.as_deref(), Some("a"));
+    update(&mut state, Msg::SelectDevice("b".into()));
+    update(
+        &mut state,
+        Msg::DevicesLoaded(Ok(vec![device("a"), device("b")])),
+    );
+    assert_eq!(state.device().map(|d| d.id.as_str()), Some("b"));
+    update(&mut state, Msg::DevicesLoaded(Ok(vec![device("c")])));
+    assert_eq!(
+        state.selected_device.as_deref(),
+        Some("c"),
+        "the picked device is gone"
+    );
+    update(&mut state, Msg::SignOut);
+    assert_eq!(state.selected_device, None);
 }

@@ -3,4 +3,5 @@
 //! Nothing here does IO or async work, and nothing depends on `web-sys`: the crate builds for
 //! `wasm32-unknown-unknown` and natively, and is tested with plain `cargo test`.
 
+pub mod platform;
 pub mod wire;
