@@ -46,6 +46,64 @@ pub fn start() {
     app.mount();
     app.listen();
     app.run(effects);
+    if let Some(saved) = load_session() {
+        app.dispatch(Msg::Restore {
+            base: saved.base,
+            token: saved.token,
+            created_here: saved.created_here,
+        });
+    }
+}
+
+/// Where a signed-in session is kept: `sessionStorage`, so it lasts as long as the tab and never
+/// travels in a URL. Plain strings, one key each: no serializer is needed in the page for it.
+const SESSION_KEYS: [&str; 3] = [
+    "webhook-demo:base",
+    "webhook-demo:token",
+    "webhook-demo:created-here",
+];
+
+/// The part of a session worth keeping; the user name is asked for again on restore.
+struct SavedSession {
+    base: String,
+    token: String,
+    created_here: bool,
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+fn load_session() -> Option<SavedSession> {
+    let storage = session_storage()?;
+    let [base, token, created_here] = SESSION_KEYS.map(|key| storage.get_item(key).ok().flatten());
+    Some(SavedSession {
+        base: base?,
+        token: token?,
+        created_here: created_here? == "true",
+    })
+}
+
+fn save_session(saved: &SavedSession) {
+    if let Some(storage) = session_storage() {
+        let values = [
+            saved.base.as_str(),
+            saved.token.as_str(),
+            if saved.created_here { "true" } else { "false" },
+        ];
+        for (key, value) in SESSION_KEYS.iter().zip(values) {
+            // Storage can be full or disabled; the learner then signs in again after a reload.
+            let _ = storage.set_item(key, value);
+        }
+    }
+}
+
+fn forget_session() {
+    if let Some(storage) = session_storage() {
+        for key in SESSION_KEYS {
+            let _ = storage.remove_item(key);
+        }
+    }
 }
 
 impl App {
@@ -198,6 +256,18 @@ impl App {
                             .header("Authorization", &format!("Bearer {token}"))
                             .send()
                             .await;
+                        return;
+                    }
+                    Effect::SaveSession(session) => {
+                        save_session(&SavedSession {
+                            base: session.base,
+                            token: session.token,
+                            created_here: session.created_here,
+                        });
+                        return;
+                    }
+                    Effect::ForgetSession => {
+                        forget_session();
                         return;
                     }
                 };

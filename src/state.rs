@@ -121,6 +121,12 @@ pub enum Msg {
     RefreshDevices,
     SelectDevice(String),
     SignOut,
+    /// A session saved in this tab (page reload): check it is still valid.
+    Restore {
+        base: String,
+        token: String,
+        created_here: bool,
+    },
 }
 
 /// Work the DOM layer does on `update`'s behalf.
@@ -154,6 +160,9 @@ pub enum Effect {
         base: String,
         token: String,
     },
+    /// Keep the session for this browser tab (`sessionStorage`), so a reload stays signed in.
+    SaveSession(Session),
+    ForgetSession,
 }
 
 impl State {
@@ -314,22 +323,42 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     base: base.clone(),
                     token: token.clone(),
                 };
-                state.auth = Auth::SignedIn(Session {
+                let session = Session {
                     base,
                     token,
                     username,
                     created_here,
-                });
+                };
+                state.auth = Auth::SignedIn(session.clone());
                 state.devices = Devices::Loading;
-                return vec![load];
+                return vec![load, Effect::SaveSession(session)];
             }
             Err(failure) => {
                 state.auth = Auth::SignedOut {
                     error: Some(describe(&failure)),
                     busy: false,
+                };
+                // A saved token the cloud refuses is of no further use; a network failure may pass.
+                if failure.status == 401 {
+                    return vec![Effect::ForgetSession];
                 }
             }
         },
+        Msg::Restore {
+            base,
+            token,
+            created_here,
+        } => {
+            state.auth = Auth::SignedOut {
+                error: None,
+                busy: true,
+            };
+            return vec![Effect::CheckToken {
+                base,
+                token,
+                created_here,
+            }];
+        }
         Msg::RefreshDevices => {
             if let Some(session) = state.session() {
                 let load = Effect::LoadDevices {
@@ -366,9 +395,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     busy: false,
                 };
                 state.devices = Devices::NotLoaded;
-            } else {
-                state.devices = Devices::Failed(describe(&failure));
+                return vec![Effect::ForgetSession];
             }
+            state.devices = Devices::Failed(describe(&failure));
         }
         Msg::SignOut => {
             let revoke = state
@@ -384,7 +413,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             };
             state.devices = Devices::NotLoaded;
             state.selected_device = None;
-            return revoke.into_iter().collect();
+            return revoke.into_iter().chain([Effect::ForgetSession]).collect();
         }
     }
     Vec::new()

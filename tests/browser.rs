@@ -268,6 +268,18 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         .await
         .context("refresh lost the devices")?;
 
+    // A reload keeps the learner signed in (the session lives in this tab's sessionStorage).
+    browser.client.refresh().await?;
+    let user = wait()
+        .for_element(Locator::Id("signedInUser"))
+        .await
+        .context("a reload signed the learner out")?;
+    ensure!(
+        user.text().await? == "sandbox@example.com",
+        "restored as {:?}",
+        user.text().await?
+    );
+
     browser
         .client
         .find(Locator::Id("signOut"))
@@ -281,6 +293,16 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
     ensure!(
         state_of(browser, "select-device").await? == "signed-out",
         "devices still shown after sign-out"
+    );
+    browser.client.refresh().await?;
+    let button = wait()
+        .for_element(Locator::Id("sandboxSignIn"))
+        .await
+        .context("no sign-in after sign-out and reload")?;
+    // Enabled means no saved session is being checked (a restore disables the sign-in buttons).
+    ensure!(
+        button.is_enabled().await?,
+        "sign-out did not forget the session"
     );
     let errors = browser.console_errors().await?;
     ensure!(errors.is_empty(), "console errors: {errors:?}");

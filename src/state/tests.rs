@@ -3,8 +3,8 @@
 use webhook_demo_core::wire::Config;
 
 use crate::state::{
-    ApiFailure, Auth, Device, Devices, Effect, Msg, PARTICLE_API, ServerConfig, State, describe,
-    update,
+    ApiFailure, Auth, Device, Devices, Effect, Msg, PARTICLE_API, ServerConfig, Session, State,
+    describe, update,
 };
 
 fn check(msg: Msg, expected: ServerConfig, expected_sandbox: Option<&str>) {
@@ -81,12 +81,21 @@ fn signed_in(state: &mut State, created_here: bool) {
         created_here,
         result: Ok("sandbox@example.com".into()),
     };
+    let session = Session {
+        base: "/sandbox".into(),
+        token: "t0k".into(),
+        username: "sandbox@example.com".into(),
+        created_here,
+    };
     assert_eq!(
         update(state, msg),
-        vec![Effect::LoadDevices {
-            base: "/sandbox".into(),
-            token: "t0k".into()
-        }]
+        vec![
+            Effect::LoadDevices {
+                base: "/sandbox".into(),
+                token: "t0k".into()
+            },
+            Effect::SaveSession(session)
+        ]
     );
 }
 
@@ -156,8 +165,8 @@ fn token_sign_in_uses_the_real_cloud_and_never_revokes() {
     signed_in(&mut state, false);
     assert_eq!(
         update(&mut state, Msg::SignOut),
-        Vec::new(),
-        "a pasted token belongs to the learner"
+        vec![Effect::ForgetSession],
+        "a pasted token belongs to the learner: forgotten here, not revoked"
     );
     assert_eq!(state.devices, Devices::NotLoaded);
 }
@@ -278,13 +287,14 @@ fn an_expired_token_returns_to_sign_in_and_other_failures_stay_in_the_panel() {
         Devices::Failed("Something broke (HTTP 500).".into())
     );
     assert!(state.session().is_some());
-    update(
-        &mut state,
-        Msg::DevicesLoaded(Err(failure(
-            401,
-            "invalid_token",
-            "The access token provided is invalid.",
-        ))),
+    let expired = failure(
+        401,
+        "invalid_token",
+        "The access token provided is invalid.",
+    );
+    assert_eq!(
+        update(&mut state, Msg::DevicesLoaded(Err(expired))),
+        vec![Effect::ForgetSession]
     );
     let expected = "The access token is invalid or has expired. Sign in again.";
     assert_eq!(
@@ -302,10 +312,13 @@ fn sign_out_revokes_a_token_the_page_created() {
     signed_in(&mut state, true);
     assert_eq!(
         update(&mut state, Msg::SignOut),
-        vec![Effect::RevokeToken {
-            base: "/sandbox".into(),
-            token: "t0k".into()
-        }]
+        vec![
+            Effect::RevokeToken {
+                base: "/sandbox".into(),
+                token: "t0k".into()
+            },
+            Effect::ForgetSession
+        ]
     );
     assert_eq!(state.session(), None);
 }
@@ -341,4 +354,51 @@ fn the_pick_survives_a_refresh_and_falls_back_to_the_first() {
     );
     update(&mut state, Msg::SignOut);
     assert_eq!(state.selected_device, None);
+}
+
+#[test]
+fn a_saved_session_is_checked_again_after_a_reload() {
+    let mut state = sandbox_state();
+    let restore = Msg::Restore {
+        base: "/sandbox".into(),
+        token: "t0k".into(),
+        created_here: true,
+    };
+    assert_eq!(
+        update(&mut state, restore),
+        vec![Effect::CheckToken {
+            base: "/sandbox".into(),
+            token: "t0k".into(),
+            created_here: true
+        }]
+    );
+    assert_eq!(
+        state.auth,
+        Auth::SignedOut {
+            error: None,
+            busy: true
+        }
+    );
+    let refused = Msg::UserLoaded {
+        base: "/sandbox".into(),
+        token: "t0k".into(),
+        created_here: true,
+        result: Err(failure(
+            401,
+            "invalid_token",
+            "The access token provided is invalid.",
+        )),
+    };
+    assert_eq!(update(&mut state, refused), vec![Effect::ForgetSession]);
+    let offline = Msg::UserLoaded {
+        base: "/sandbox".into(),
+        token: "t0k".into(),
+        created_here: true,
+        result: Err(failure(0, "network", "Failed to fetch")),
+    };
+    assert_eq!(
+        update(&mut state, offline),
+        Vec::new(),
+        "kept: the network may come back"
+    );
 }

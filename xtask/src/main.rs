@@ -174,6 +174,27 @@ fn build(root: &Path) -> Result<()> {
         let path = entry.context("reading static/")?.path();
         copy(&path, &staging.join(path.file_name().expect("a file name")))?;
     }
+    // Gzip once, as well as it can be done, for clients without brotli; the server sends these
+    // `.gz` siblings instead of compressing on every request.
+    for name in [
+        "webhook_demo_bg.wasm",
+        "webhook_demo.js",
+        "style.css",
+        "boot.js",
+        "index.html",
+    ] {
+        let plain = fs::read(staging.join(name)).with_context(|| format!("reading {name}"))?;
+        let mut gzipped = Vec::new();
+        zopfli::compress(
+            zopfli::Options::default(),
+            zopfli::Format::Gzip,
+            &plain[..],
+            &mut gzipped,
+        )
+        .with_context(|| format!("compressing {name}"))?;
+        fs::write(staging.join(format!("{name}.gz")), gzipped)
+            .with_context(|| format!("writing {name}.gz"))?;
+    }
     // Replace pkg/ only when the new one is complete, so a failed build never leaves half a site.
     if pkg.exists() {
         fs::remove_dir_all(&pkg).with_context(|| format!("removing the old {}", pkg.display()))?;

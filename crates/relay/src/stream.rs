@@ -83,7 +83,7 @@ pub(crate) async fn open(
     ));
 
     let reader = Reader {
-        attached: session.attach(),
+        _attached: session.attach(),
         latest: session.subscribe(),
         closing: shared.closing.subscribe(),
         session,
@@ -128,9 +128,8 @@ fn relay_base(public_url: Option<&str>, headers: &HeaderMap, path: &str) -> Stri
 
 struct Reader {
     session: Arc<Session>,
-    #[allow(dead_code)]
-    // Held for its Drop: the session counts as attached while the stream lives.
-    attached: Attached,
+    /// Held for its `Drop`: the session counts as attached while the stream lives.
+    _attached: Attached,
     latest: watch::Receiver<u64>,
     closing: watch::Receiver<bool>,
     after: u64,

@@ -10,7 +10,7 @@ use axum::{
     Router,
     body::Body,
     extract::State,
-    http::{HeaderValue, StatusCode, Uri, header},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use tower_http::{
@@ -61,24 +61,44 @@ pub(crate) fn router(dir: Option<PathBuf>) -> Router {
         ))
 }
 
-async fn serve(State(source): State<Source>, uri: Uri) -> Response {
+async fn serve(State(source): State<Source>, uri: Uri, headers: HeaderMap) -> Response {
     let name = match uri.path().trim_start_matches('/') {
         "" => "index.html",
         other => other,
     };
+    let mime = mime_guess::from_path(name).first_or_octet_stream();
+    // The page's file names are not content-hashed, so the browser must revalidate each load.
+    let common = [
+        (header::CONTENT_TYPE, mime.as_ref()),
+        (header::CACHE_CONTROL, "no-cache"),
+    ];
+    // Brotli (compressed by the layer) beats gzip; a client with gzip only gets the build's
+    // zopfli-compressed `.gz` sibling when there is one.
+    let accepts = |coding: &str| {
+        headers
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|value| {
+                value.split(',').any(|part| {
+                    let mut fields = part.split(';').map(str::trim);
+                    fields.next() == Some(coding) && !fields.any(|f| f == "q=0" || f == "q=0.0")
+                })
+            })
+    };
+    if !accepts("br") && accepts("gzip") {
+        if let Some(gzipped) = read(&source, &format!("{name}.gz")).await {
+            let encoding = [
+                (header::CONTENT_ENCODING, "gzip"),
+                (header::VARY, "accept-encoding"),
+            ];
+            return (common, encoding, gzipped).into_response();
+        }
+    }
     let Some(bytes) = read(&source, name).await else {
         return not_found(&source, name);
     };
-    let mime = mime_guess::from_path(name).first_or_octet_stream();
-    // The page's file names are not content-hashed, so the browser must revalidate each load.
-    (
-        [
-            (header::CONTENT_TYPE, mime.as_ref()),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        bytes,
-    )
-        .into_response()
+    (common, bytes).into_response()
 }
 
 async fn read(source: &Source, name: &str) -> Option<Body> {

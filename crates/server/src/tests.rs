@@ -163,3 +163,24 @@ async fn asset_paths_cannot_leave_the_directory() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_precompressed_sibling_is_sent_to_gzip_only_clients() {
+    let assets = Assets::new("precompressed");
+    fs::write(assets.0.join("app.js.gz"), b"pretend-zopfli-output").expect("write");
+    let app = app(&Options {
+        assets: Some(assets.0.clone()),
+        ..Options::default()
+    });
+    let (status, headers, body) = get(&app, "/app.js", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(headers[header::CONTENT_TYPE], "text/javascript");
+    assert_eq!(body, b"pretend-zopfli-output");
+    // Brotli wins when offered; gzip refused with q=0 is not sent.
+    let (_, headers, _) = get(&app, "/app.js", &[("accept-encoding", "gzip, br")]).await;
+    assert_eq!(headers[header::CONTENT_ENCODING], "br");
+    let (_, headers, body) = get(&app, "/app.js", &[("accept-encoding", "gzip;q=0")]).await;
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    assert!(body.starts_with(b"export default 1;"));
+}
