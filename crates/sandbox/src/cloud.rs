@@ -43,8 +43,26 @@ pub(crate) struct Device {
     pub owner: String,
 }
 
+/// A product, as the products endpoints show it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Product {
+    pub id: u32,
+    pub name: String,
+    pub slug: String,
+    pub platform_id: u32,
+    pub description: String,
+    /// The owner's username.
+    pub user: String,
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    pub groups: Vec<String>,
+    pub device_count: usize,
+}
+
 pub(crate) struct Cloud {
     pub users: Vec<User>,
+    pub products: Vec<Product>,
+    /// Product ids are above 100 (below that, a `product_id` is a platform id).
+    pub next_product_id: u32,
     pub tokens: HashMap<String, Token>,
     /// Pending second factors: MFA token → (username, expiry).
     pub mfa: HashMap<String, (String, Instant)>,
@@ -85,6 +103,8 @@ impl Cloud {
                     otp: Some("123456".to_owned()),
                 },
             ],
+            products: Vec::new(),
+            next_product_id: 30_001,
             tokens: HashMap::new(),
             mfa: HashMap::new(),
             devices: vec![

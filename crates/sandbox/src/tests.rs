@@ -344,3 +344,155 @@ async fn unknown_endpoints_answer_in_particles_shape() {
         "This endpoint is not emulated by the sandbox",
     );
 }
+
+async fn send_json(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    bearer: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, bearer)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("request");
+    call(app, request).await
+}
+
+#[tokio::test]
+async fn products_are_created_listed_fetched_and_deleted() {
+    let app = crate::router();
+    let bearer = format!("Bearer {}", sign_in(&app).await);
+    assert_eq!(
+        get(&app, "/v1/user/products", Some(&bearer)).await,
+        (StatusCode::OK, json!({"products": []}))
+    );
+
+    let body = json!({"product": {"name": "webhook-demo P2 7f3a", "platform_id": 32}});
+    let (status, created) = send_json(&app, "POST", "/v1/user/products/", &bearer, body).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(created["ok"], true);
+    let product = &created["product"];
+    let id = product["id"].as_u64().expect("numeric id");
+    assert!(id > 100, "product ids never collide with platform ids");
+    assert_eq!(product["slug"], format!("webhook-demo-p2-7f3a-v{id}"));
+    assert_eq!(
+        (
+            product["platform_id"].as_u64(),
+            product["device_count"].as_u64()
+        ),
+        (Some(32), Some(0))
+    );
+
+    let (_, listed) = get(&app, "/v1/user/products", Some(&bearer)).await;
+    assert_eq!(listed["products"][0]["id"], id);
+    let (status, fetched) = get(&app, &format!("/v1/products/{id}"), Some(&bearer)).await;
+    assert_eq!(
+        (status, &fetched["product"]["name"]),
+        (StatusCode::OK, &json!("webhook-demo P2 7f3a"))
+    );
+
+    let (status, deleted) = send_json(
+        &app,
+        "DELETE",
+        &format!("/v1/products/{id}"),
+        &bearer,
+        json!({}),
+    )
+    .await;
+    assert_eq!((status, deleted), (StatusCode::OK, json!({"ok": true})));
+    check_error(
+        get(&app, &format!("/v1/products/{id}"), Some(&bearer)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &format!("Product {id} was not found"),
+    );
+}
+
+#[tokio::test]
+async fn product_creation_errors() {
+    let app = crate::router();
+    let bearer = format!("Bearer {}", sign_in(&app).await);
+    let create = |body: Value| send_json(&app, "POST", "/v1/user/products", &bearer, body);
+    let blank = create(json!({"product": {"name": "  ", "platform_id": 12}})).await;
+    check_error(
+        blank,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "Product name can't be blank",
+    );
+    let retired = create(json!({"product": {"name": "x", "platform_id": 14}})).await;
+    check_error(
+        retired,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "Products cannot be created for platform Xenon",
+    );
+    let (status, malformed) = create(json!({"name": "flat"})).await;
+    assert_eq!(
+        (status, malformed["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+    assert_eq!(
+        create(json!({"product": {"name": "Mine", "platform_id": 12}}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let taken = create(json!({"product": {"name": "mine", "platform_id": 13}})).await;
+    check_error(
+        taken,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "A product named \"mine\" already exists",
+    );
+    check_error(
+        get(&app, "/v1/user/products", None).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "The access token provided is invalid.",
+    );
+}
+
+#[tokio::test]
+async fn another_users_product_is_forbidden() {
+    let app = crate::router();
+    let owner = format!("Bearer {}", sign_in(&app).await);
+    let body = json!({"product": {"name": "owned", "platform_id": 32}});
+    let (_, created) = send_json(&app, "POST", "/v1/user/products", &owner, body).await;
+    let id = created["product"]["id"].as_u64().expect("id");
+    let (_, first) = oauth(
+        &app,
+        &format!("{CLIENT}&grant_type=password&username=mfa%40example.com&password=sandbox"),
+    )
+    .await;
+    let mfa_token = first["mfa_token"].as_str().expect("mfa token");
+    let (_, second) = oauth(
+        &app,
+        &format!("{CLIENT}&grant_type=urn%3Acustom%3Amfa-otp&mfa_token={mfa_token}&otp=123456"),
+    )
+    .await;
+    let other = format!("Bearer {}", second["access_token"].as_str().expect("token"));
+    check_error(
+        get(&app, &format!("/v1/products/{id}"), Some(&other)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        &format!("You do not have access to product {id}"),
+    );
+    let (status, _) = send_json(
+        &app,
+        "DELETE",
+        &format!("/v1/products/{id}"),
+        &other,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get(&app, "/v1/user/products", Some(&other)).await.1,
+        json!({"products": []})
+    );
+}

@@ -2,6 +2,7 @@
 
 mod devices;
 mod oauth;
+mod products;
 mod user;
 
 use axum::{
@@ -18,4 +19,16 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/user", get(user::get))
         .route("/v1/devices", get(devices::list))
         .route("/v1/devices/{id}", get(devices::get))
+        .route(
+            "/v1/user/products",
+            get(products::list).post(products::create),
+        )
+        .route(
+            "/v1/user/products/",
+            get(products::list).post(products::create),
+        )
+        .route(
+            "/v1/products/{id}",
+            get(products::get).delete(products::delete),
+        )
 }
