@@ -16,7 +16,7 @@ use webhook_demo_core::wire::Config;
 use crate::{
     panel::Panel,
     render::Renderer,
-    state::{ApiFailure, Device, Effect, Msg, State, update},
+    state::{ApiFailure, Device, Effect, Msg, Product, ProductChoice, State, update},
 };
 
 /// The app: its state, its templates and the HTML each panel was last rendered to.
@@ -169,6 +169,18 @@ impl App {
             Some("otp-sign-in") => Msg::OtpSignIn(input_value("otpInput")),
             Some("refresh-devices") => Msg::RefreshDevices,
             Some("select-device") => Msg::SelectDevice(select_value(&element)),
+            Some("select-platform") => match select_value(&element).parse() {
+                Ok(id) => Msg::SelectPlatform(id),
+                Err(_) => return,
+            },
+            Some("choose-new-product") => Msg::ChooseProducts(ProductChoice::New),
+            Some("choose-existing-product") => Msg::ChooseProducts(ProductChoice::Existing),
+            Some("create-product") => Msg::CreateProduct(input_value("newProductNameInput")),
+            Some("select-product") => match select_value(&element).parse() {
+                Ok(id) => Msg::SelectProduct(id),
+                // The placeholder option: nothing chosen.
+                Err(_) => return,
+            },
             Some("sign-out") => Msg::SignOut,
             _ => return,
         };
@@ -258,6 +270,19 @@ impl App {
                             .await;
                         return;
                     }
+                    Effect::LoadProducts { base, token } => {
+                        let result =
+                            get_json::<ProductList>(&base, "/v1/user/products", &token).await;
+                        Msg::ProductsLoaded(result.map(|list| list.products))
+                    }
+                    Effect::CreateProduct {
+                        base,
+                        token,
+                        name,
+                        platform_id,
+                    } => {
+                        Msg::ProductCreated(create_product(&base, &token, &name, platform_id).await)
+                    }
                     Effect::SaveSession(session) => {
                         save_session(&SavedSession {
                             base: session.base,
@@ -311,6 +336,46 @@ async fn fetch_config() -> Result<Config, String> {
 #[derive(Deserialize)]
 struct User {
     username: String,
+}
+
+#[derive(Deserialize)]
+struct ProductList {
+    products: Vec<Product>,
+}
+
+#[derive(Deserialize)]
+struct CreatedProduct {
+    product: Product,
+}
+
+/// `POST {base}/v1/user/products` with `{"product": {"name", "platform_id"}}`.
+async fn create_product(
+    base: &str,
+    token: &str,
+    name: &str,
+    platform_id: u32,
+) -> Result<Product, ApiFailure> {
+    // JSON.stringify quotes and escapes the name exactly as JSON requires.
+    let name = js_sys::JSON::stringify(&JsValue::from_str(name))
+        .map(String::from)
+        .unwrap_or_default();
+    let body = format!(r#"{{"product":{{"name":{name},"platform_id":{platform_id}}}}}"#);
+    let response = Request::post(&format!("{base}/v1/user/products"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .map_err(unreachable)?
+        .send()
+        .await
+        .map_err(unreachable)?;
+    if !response.ok() {
+        return Err(failure(response).await);
+    }
+    response
+        .json::<CreatedProduct>()
+        .await
+        .map(|created| created.product)
+        .map_err(unreachable)
 }
 
 #[derive(Deserialize)]

@@ -16,7 +16,7 @@ use webhook_demo_core::platform;
 
 use crate::{
     panel::Panel,
-    state::{Auth, Devices, ServerConfig, State},
+    state::{Auth, Devices, ProductChoice, Products, ServerConfig, State},
 };
 
 /// The event the demo webhook listens for and the Test button publishes.
@@ -28,6 +28,14 @@ struct DeviceView<'a> {
     id: &'a str,
     /// The name, or the id for an unnamed device, marked when offline.
     label: String,
+    selected: bool,
+}
+
+/// One option of a `<select>`.
+#[derive(Serialize)]
+struct Choice {
+    id: u32,
+    name: String,
     selected: bool,
 }
 
@@ -66,6 +74,12 @@ struct View<'a> {
     devices_error: Option<&'a str>,
     devices_loading: bool,
     device: Option<DeviceInfo<'a>>,
+    platforms: Vec<Choice>,
+    new_product: bool,
+    new_product_name: String,
+    products: Vec<Choice>,
+    creating_product: bool,
+    product_error: Option<&'a str>,
     /// Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
     states: BTreeMap<&'static str, &'static str>,
 }
@@ -135,6 +149,31 @@ fn view(state: &State) -> View<'_> {
             Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => Vec::new(),
         },
         devices_loading: state.devices == Devices::Loading,
+        platforms: platform::PLATFORMS
+            .iter()
+            .filter(|p| p.product_eligible)
+            .map(|p| Choice {
+                id: p.id,
+                name: p.name.to_owned(),
+                selected: state.platform == Some(p.id),
+            })
+            .collect(),
+        new_product: state.product_choice == ProductChoice::New,
+        new_product_name: state.suggested_product_name(),
+        products: state
+            .products_for_platform()
+            .into_iter()
+            .map(|p| Choice {
+                id: p.id,
+                name: p.name.clone(),
+                selected: state.selected_product == Some(p.id),
+            })
+            .collect(),
+        creating_product: state.creating_product,
+        product_error: state.product_error.as_deref().or(match &state.products {
+            Products::Failed(reason) => Some(reason),
+            Products::NotLoaded | Products::Loading | Products::Loaded(_) => None,
+        }),
         device: state.device().map(|device| DeviceInfo {
             id: &device.id,
             name: device.name.as_deref().unwrap_or("(no name)"),
@@ -175,6 +214,14 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
             Devices::Loaded(devices) if devices.is_empty() => "no-device",
             Devices::Loaded(_) => "choose",
         },
+        (Panel::SelectProduct, Auth::SignedIn(_)) => {
+            match (&state.products, state.selected_product) {
+                (Products::NotLoaded | Products::Loading, _) => "loading",
+                (Products::Failed(_), _) => "error",
+                (Products::Loaded(_), None) => "no-product",
+                (Products::Loaded(_), Some(_)) => "selected",
+            }
+        }
         (_, Auth::SignedIn(_)) => "ready",
     }
 }

@@ -91,7 +91,42 @@ pub struct State {
     pub devices: Devices,
     /// The id of the device the learner picked.
     pub selected_device: Option<String>,
+    pub products: Products,
+    /// The platform the product is for: the picked device's, unless the learner chose another.
+    pub platform: Option<u32>,
+    pub product_choice: ProductChoice,
+    pub selected_product: Option<u32>,
+    /// A product is being created.
+    pub creating_product: bool,
+    pub product_error: Option<String>,
 }
+
+/// A product as the product choice shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Product {
+    pub id: u32,
+    pub name: String,
+    pub platform_id: u32,
+}
+
+/// The signed-in user's products.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Products {
+    NotLoaded,
+    Loading,
+    Loaded(Vec<Product>),
+    Failed(String),
+}
+
+/// Whether the learner makes a new product for the demo or reuses one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductChoice {
+    New,
+    Existing,
+}
+
+/// Prefix of the product names the tutorial suggests; such products are listed first.
+pub const DEMO_PRODUCT_PREFIX: &str = "webhook-demo-";
 
 /// Everything that can happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +156,13 @@ pub enum Msg {
     RefreshDevices,
     SelectDevice(String),
     SignOut,
+    ProductsLoaded(Result<Vec<Product>, ApiFailure>),
+    SelectPlatform(u32),
+    ChooseProducts(ProductChoice),
+    SelectProduct(u32),
+    /// Create a product with this name for the chosen platform.
+    CreateProduct(String),
+    ProductCreated(Result<Product, ApiFailure>),
     /// A session saved in this tab (page reload): check it is still valid.
     Restore {
         base: String,
@@ -160,6 +202,16 @@ pub enum Effect {
         base: String,
         token: String,
     },
+    LoadProducts {
+        base: String,
+        token: String,
+    },
+    CreateProduct {
+        base: String,
+        token: String,
+        name: String,
+        platform_id: u32,
+    },
     /// Keep the session for this browser tab (`sessionStorage`), so a reload stays signed in.
     SaveSession(Session),
     ForgetSession,
@@ -176,6 +228,12 @@ impl State {
             },
             devices: Devices::NotLoaded,
             selected_device: None,
+            products: Products::NotLoaded,
+            platform: None,
+            product_choice: ProductChoice::New,
+            selected_product: None,
+            creating_product: false,
+            product_error: None,
         };
         (state, vec![Effect::FetchConfig])
     }
@@ -195,6 +253,42 @@ impl State {
         };
         let id = self.selected_device.as_deref()?;
         devices.iter().find(|device| device.id == id)
+    }
+
+    /// The products of the chosen platform, demo-named ones first.
+    pub fn products_for_platform(&self) -> Vec<&Product> {
+        let (Products::Loaded(products), Some(platform)) = (&self.products, self.platform) else {
+            return Vec::new();
+        };
+        // A partition rather than a sort: same order within each group, and no sort code in the page.
+        let (demo, other): (Vec<&Product>, Vec<&Product>) = products
+            .iter()
+            .filter(|p| p.platform_id == platform)
+            .partition(|p| p.name.starts_with(DEMO_PRODUCT_PREFIX));
+        demo.into_iter().chain(other).collect()
+    }
+
+    /// A name for a new demo product that none of the learner's products has yet.
+    pub fn suggested_product_name(&self) -> String {
+        let platform = self
+            .platform
+            .map(webhook_demo_core::platform::name)
+            .unwrap_or_default();
+        let slug: String = platform
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        let taken = |name: &str| match &self.products {
+            Products::Loaded(products) => {
+                products.iter().any(|p| p.name.eq_ignore_ascii_case(name))
+            }
+            Products::NotLoaded | Products::Loading | Products::Failed(_) => false,
+        };
+        (1..)
+            .map(|n| format!("{DEMO_PRODUCT_PREFIX}{slug}-{n}"))
+            .find(|name| !taken(name))
+            .expect("a free name")
     }
 
     pub fn session(&self) -> Option<&Session> {
@@ -329,9 +423,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     username,
                     created_here,
                 };
+                let products = Effect::LoadProducts {
+                    base: session.base.clone(),
+                    token: session.token.clone(),
+                };
                 state.auth = Auth::SignedIn(session.clone());
                 state.devices = Devices::Loading;
-                return vec![load, Effect::SaveSession(session)];
+                state.products = Products::Loading;
+                return vec![load, products, Effect::SaveSession(session)];
             }
             Err(failure) => {
                 state.auth = Auth::SignedOut {
@@ -344,6 +443,53 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 }
             }
         },
+        Msg::ProductsLoaded(Ok(products)) => state.products = Products::Loaded(products),
+        Msg::ProductsLoaded(Err(failure)) => state.products = Products::Failed(describe(&failure)),
+        Msg::SelectPlatform(id) => set_platform(state, id),
+        Msg::ChooseProducts(choice) => state.product_choice = choice,
+        Msg::SelectProduct(id) => {
+            if state
+                .products_for_platform()
+                .iter()
+                .any(|product| product.id == id)
+            {
+                state.selected_product = Some(id);
+                state.product_choice = ProductChoice::Existing;
+            }
+        }
+        Msg::CreateProduct(name) => {
+            let (Some(session), Some(platform_id)) = (state.session(), state.platform) else {
+                return Vec::new();
+            };
+            let name = name.trim().to_owned();
+            if name.is_empty() {
+                state.product_error = Some("Give the new product a name.".into());
+                return Vec::new();
+            }
+            let effect = Effect::CreateProduct {
+                base: session.base.clone(),
+                token: session.token.clone(),
+                name,
+                platform_id,
+            };
+            state.creating_product = true;
+            state.product_error = None;
+            return vec![effect];
+        }
+        Msg::ProductCreated(Ok(product)) => {
+            state.creating_product = false;
+            state.selected_product = Some(product.id);
+            state.product_choice = ProductChoice::Existing;
+            if let Products::Loaded(products) = &mut state.products {
+                products.push(product);
+            } else {
+                state.products = Products::Loaded(vec![product]);
+            }
+        }
+        Msg::ProductCreated(Err(failure)) => {
+            state.creating_product = false;
+            state.product_error = Some(describe(&failure));
+        }
         Msg::Restore {
             base,
             token,
@@ -379,10 +525,18 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.selected_device = devices.first().map(|device| device.id.clone());
             }
             state.devices = Devices::Loaded(devices);
+            if state.platform.is_none() {
+                state.platform = state.device().map(|device| device.platform_id);
+            }
         }
         Msg::SelectDevice(id) => {
             if let Devices::Loaded(devices) = &state.devices {
-                if devices.iter().any(|device| device.id == id) {
+                if let Some(platform_id) = devices
+                    .iter()
+                    .find(|device| device.id == id)
+                    .map(|d| d.platform_id)
+                {
+                    set_platform(state, platform_id);
                     state.selected_device = Some(id);
                 }
             }
@@ -413,10 +567,22 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             };
             state.devices = Devices::NotLoaded;
             state.selected_device = None;
+            state.products = Products::NotLoaded;
+            state.platform = None;
+            state.selected_product = None;
+            state.product_error = None;
             return revoke.into_iter().chain([Effect::ForgetSession]).collect();
         }
     }
     Vec::new()
+}
+
+/// Chooses the product's platform; a product of the previous platform no longer fits.
+fn set_platform(state: &mut State, platform_id: u32) {
+    if state.platform != Some(platform_id) {
+        state.platform = Some(platform_id);
+        state.selected_product = None;
+    }
 }
 
 /// A failure in words a learner can act on.

@@ -257,6 +257,32 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         "other panels leave the signed-out state"
     );
 
+    let info = browser
+        .client
+        .find(Locator::Id("deviceInfo"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        info.contains("sandbox-p2") && info.contains("Photon 2 / P2"),
+        "device info: {info}"
+    );
+    let argon = browser
+        .client
+        .find(Locator::Css("#deviceSelect option:nth-child(3)"))
+        .await?;
+    argon.click().await?;
+    let picked = browser
+        .client
+        .find(Locator::Id("deviceInfo"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        picked.contains("sandbox-argon") && picked.contains("Argon") && picked.contains("offline"),
+        "after picking: {picked}"
+    );
+
     browser
         .client
         .find(Locator::Id("refreshDevices"))
@@ -264,9 +290,76 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         .click()
         .await?;
     wait()
-        .for_element(Locator::Css("#deviceSelect option"))
+        .for_element(Locator::Css("#deviceSelect option[selected]"))
         .await
         .context("refresh lost the devices")?;
+    let kept = browser
+        .client
+        .find(Locator::Id("deviceInfo"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        kept.contains("sandbox-argon"),
+        "the pick survives a refresh: {kept}"
+    );
+
+    // Products: the platform follows the picked device (the Argon now), a new demo product is
+    // suggested, created and selected.
+    wait()
+        .for_element(Locator::Css(
+            "section[data-panel=\"select-product\"][data-state=\"no-product\"]",
+        ))
+        .await
+        .context("products never loaded")?;
+    let platform = browser
+        .client
+        .find(Locator::Id("devicePlatformSelect"))
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(platform.as_deref() == Some("12"), "platform {platform:?}");
+    let name = browser
+        .client
+        .find(Locator::Id("newProductNameInput"))
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(
+        name.as_deref() == Some("webhook-demo-argon-1"),
+        "suggested {name:?}"
+    );
+    browser
+        .client
+        .find(Locator::Id("createNewProductButton"))
+        .await?
+        .click()
+        .await?;
+    wait()
+        .for_element(Locator::Css(
+            "section[data-panel=\"select-product\"][data-state=\"selected\"]",
+        ))
+        .await
+        .context("the created product was not selected")?;
+    let chosen = browser
+        .client
+        .find(Locator::Css("#productSelect option[selected]"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        chosen.starts_with("webhook-demo-argon-1 ("),
+        "selected product {chosen:?}"
+    );
+    ensure!(
+        browser
+            .client
+            .find(Locator::Id("useExistingProduct"))
+            .await?
+            .is_selected()
+            .await?,
+        "radio"
+    );
 
     // A reload keeps the learner signed in (the session lives in this tab's sessionStorage).
     browser.client.refresh().await?;

@@ -5,7 +5,7 @@ use webhook_demo_core::wire::Config;
 use crate::{
     panel::Panel,
     render::Renderer,
-    state::{Auth, Device, Devices, Msg, Session, State, update},
+    state::{Auth, Device, Devices, Msg, Product, Products, Session, State, update},
 };
 
 fn sign_in_as(state: &mut State, username: &str) {
@@ -128,8 +128,25 @@ fn untrusted_text_is_escaped() {
         .panel(&state, Panel::SelectDevice)
         .expect("renders");
     assert!(
-        devices.contains("&lt;b&gt;bold&lt;/b&gt; (offline)"),
+        devices.contains("&lt;b&gt;bold&lt;/b&gt; (offline)</option>"),
         "{devices}"
+    );
+    assert!(
+        devices.contains("<td>&lt;i&gt;P2&lt;/i&gt;</td>"),
+        "the info table escapes too: {devices}"
+    );
+    state.products = Products::Loaded(vec![Product {
+        id: 201,
+        name: "<u>fleet</u>".into(),
+        platform_id: 32,
+    }]);
+    state.platform = Some(32);
+    let products = renderer
+        .panel(&state, Panel::SelectProduct)
+        .expect("renders");
+    assert!(
+        products.contains("&lt;u&gt;fleet&lt;/u&gt; (201)</option>"),
+        "{products}"
     );
 }
 
@@ -141,6 +158,7 @@ fn signed_in_panels_change_state() {
     let mut expected = ["ready"; 13];
     expected[0] = "signed-in";
     expected[1] = "loading";
+    expected[2] = "loading";
     check(&state, &expected);
     state.devices = Devices::Loaded(Vec::new());
     expected[1] = "no-device";

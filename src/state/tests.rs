@@ -3,8 +3,8 @@
 use webhook_demo_core::wire::Config;
 
 use crate::state::{
-    ApiFailure, Auth, Device, Devices, Effect, Msg, PARTICLE_API, ServerConfig, Session, State,
-    describe, update,
+    ApiFailure, Auth, Device, Devices, Effect, Msg, PARTICLE_API, Product, ProductChoice,
+    ServerConfig, Session, State, describe, update,
 };
 
 fn check(msg: Msg, expected: ServerConfig, expected_sandbox: Option<&str>) {
@@ -91,6 +91,10 @@ fn signed_in(state: &mut State, created_here: bool) {
         update(state, msg),
         vec![
             Effect::LoadDevices {
+                base: "/sandbox".into(),
+                token: "t0k".into()
+            },
+            Effect::LoadProducts {
                 base: "/sandbox".into(),
                 token: "t0k".into()
             },
@@ -401,4 +405,124 @@ fn a_saved_session_is_checked_again_after_a_reload() {
         Vec::new(),
         "kept: the network may come back"
     );
+}
+
+fn product(id: u32, name: &str, platform_id: u32) -> Product {
+    Product {
+        id,
+        name: name.into(),
+        platform_id,
+    }
+}
+
+#[test]
+fn the_platform_follows_the_picked_device_and_products_are_filtered_by_it() {
+    let mut state = sandbox_state();
+    signed_in(&mut state, true);
+    let device = |id: &str, platform_id| Device {
+        id: id.into(),
+        name: None,
+        platform_id,
+        product_id: platform_id,
+        serial_number: None,
+        online: true,
+    };
+    update(
+        &mut state,
+        Msg::DevicesLoaded(Ok(vec![device("p2", 32), device("boron", 13)])),
+    );
+    assert_eq!(
+        state.platform,
+        Some(32),
+        "preselected from the first device"
+    );
+    let products = vec![
+        product(201, "fleet", 32),
+        product(202, "webhook-demo-photon2p2-1", 32),
+        product(203, "b", 13),
+    ];
+    update(&mut state, Msg::ProductsLoaded(Ok(products)));
+    let names: Vec<&str> = state
+        .products_for_platform()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["webhook-demo-photon2p2-1", "fleet"],
+        "demo-named first, this platform only"
+    );
+    assert_eq!(
+        state.suggested_product_name(),
+        "webhook-demo-photon2p2-2",
+        "the first free name"
+    );
+    update(&mut state, Msg::SelectProduct(201));
+    assert_eq!(
+        (state.selected_product, state.product_choice),
+        (Some(201), ProductChoice::Existing)
+    );
+    update(&mut state, Msg::SelectProduct(203));
+    assert_eq!(
+        state.selected_product,
+        Some(201),
+        "a product of another platform is not selectable"
+    );
+    update(&mut state, Msg::SelectDevice("boron".into()));
+    assert_eq!(
+        (state.platform, state.selected_product),
+        (Some(13), None),
+        "a new platform clears the pick"
+    );
+}
+
+#[test]
+fn creating_a_product_selects_it() {
+    let mut state = sandbox_state();
+    signed_in(&mut state, true);
+    update(&mut state, Msg::ProductsLoaded(Ok(Vec::new())));
+    assert_eq!(
+        update(&mut state, Msg::CreateProduct("x".into())),
+        Vec::new(),
+        "no platform chosen yet"
+    );
+    update(&mut state, Msg::SelectPlatform(12));
+    assert_eq!(
+        update(&mut state, Msg::CreateProduct("  ".into())),
+        Vec::new()
+    );
+    assert_eq!(
+        state.product_error.as_deref(),
+        Some("Give the new product a name.")
+    );
+    assert_eq!(
+        update(&mut state, Msg::CreateProduct(" demo ".into())),
+        vec![Effect::CreateProduct {
+            base: "/sandbox".into(),
+            token: "t0k".into(),
+            name: "demo".into(),
+            platform_id: 12
+        }]
+    );
+    assert!(state.creating_product && state.product_error.is_none());
+    let taken = ApiFailure {
+        status: 400,
+        error: "invalid_request".into(),
+        description: "A product named \"demo\" already exists".into(),
+        mfa_token: None,
+    };
+    update(&mut state, Msg::ProductCreated(Err(taken)));
+    assert_eq!(
+        state.product_error.as_deref(),
+        Some("A product named \"demo\" already exists (HTTP 400).")
+    );
+    update(
+        &mut state,
+        Msg::ProductCreated(Ok(product(301, "demo2", 12))),
+    );
+    assert_eq!(
+        (state.selected_product, state.creating_product),
+        (Some(301), false)
+    );
+    assert_eq!(state.products_for_platform().len(), 1);
 }
