@@ -23,11 +23,11 @@ const char *const EVENT_NAME = "WebhookDemo01";
 
 // How often to publish on our own. Each publish is one data operation, and the response event the
 // device receives is another, so keep this as long as your application allows.
-const std::chrono::milliseconds PUBLISH_INTERVAL = 5min;
+const unsigned long PUBLISH_INTERVAL_MS = 5 * 60 * 1000;
 
 // When we last published. Starting one interval in the past makes the first publish happen as soon
 // as the cloud connection is up.
-unsigned long lastPublishMs = 0 - PUBLISH_INTERVAL.count();
+unsigned long lastPublishMs = 0UL - PUBLISH_INTERVAL_MS;
 
 // A counter sent with every event, so you can match an event to the request your server received.
 int sequence = 0;
@@ -48,7 +48,7 @@ void setup() {
     // in the product would receive (and pay a data operation for) every other device's responses.
     // Subscriptions are prefix matches too, so long responses split into parts /0, /1, /2 all arrive.
     String topic = System.deviceID() + "/hook-response/" + EVENT_NAME;
-    Particle.subscribe(topic, hookResponseHandler);
+    Particle.subscribe(topic.c_str(), hookResponseHandler);
 
     System.on(button_click, buttonHandler);
 
@@ -60,7 +60,7 @@ void loop() {
         return;
     }
     // Unsigned subtraction stays correct when millis() wraps around after about 49 days.
-    if (millis() - lastPublishMs >= (unsigned long)PUBLISH_INTERVAL.count()) {
+    if (millis() - lastPublishMs >= PUBLISH_INTERVAL_MS) {
         lastPublishMs = millis();
         publishReading();
     }
@@ -83,7 +83,8 @@ void publishReading() {
     // Drift the simulated temperature a little each time.
     temperature += (rand() % 6) - 3;
 
-    char buf[particle::protocol::MAX_EVENT_DATA_LENGTH + 1];
+    // Event data may be up to 1024 bytes; this reading needs far less.
+    char buf[256];
     memset(buf, 0, sizeof(buf));
     JSONBufferWriter writer(buf, sizeof(buf) - 1);
     writer.beginObject();
