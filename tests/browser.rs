@@ -203,6 +203,11 @@ async fn no_sandbox_means_no_sandbox_button(browser: &Browser) -> Result<()> {
     Ok(())
 }
 
+async fn click(browser: &Browser, id: &str) -> Result<()> {
+    browser.client.find(Locator::Id(id)).await?.click().await?;
+    Ok(())
+}
+
 async fn state_of(browser: &Browser, panel: &str) -> Result<String> {
     let root = browser
         .client
@@ -283,12 +288,7 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         "after picking: {picked}"
     );
 
-    browser
-        .client
-        .find(Locator::Id("refreshDevices"))
-        .await?
-        .click()
-        .await?;
+    click(browser, "refreshDevices").await?;
     wait()
         .for_element(Locator::Css("#deviceSelect option[selected]"))
         .await
@@ -329,12 +329,7 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         name.as_deref() == Some("webhook-demo-argon-1"),
         "suggested {name:?}"
     );
-    browser
-        .client
-        .find(Locator::Id("createNewProductButton"))
-        .await?
-        .click()
-        .await?;
+    click(browser, "createNewProductButton").await?;
     wait()
         .for_element(Locator::Css(
             "section[data-panel=\"select-product\"][data-state=\"selected\"]",
@@ -373,12 +368,7 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         user.text().await?
     );
 
-    browser
-        .client
-        .find(Locator::Id("signOut"))
-        .await?
-        .click()
-        .await?;
+    click(browser, "signOut").await?;
     wait()
         .for_element(Locator::Id("sandboxSignIn"))
         .await

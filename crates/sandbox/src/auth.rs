@@ -42,9 +42,7 @@ pub(crate) fn caller(
     form: Option<&HashMap<String, String>>,
 ) -> Result<(String, String), ApiError> {
     let token = token(headers, uri, form).ok_or_else(ApiError::invalid_token)?;
-    let cloud = cloud
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cloud = crate::lock(cloud);
     let user = cloud
         .user_of(&token, Instant::now())
         .ok_or_else(ApiError::invalid_token)?

@@ -10,7 +10,7 @@ mod auth;
 mod cloud;
 mod error;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
 
@@ -18,6 +18,12 @@ use crate::cloud::Cloud;
 
 /// What every handler sees: the one emulated cloud.
 pub(crate) type Shared = Arc<Mutex<Cloud>>;
+
+/// The cloud, locked. Handlers hold it for a few field updates and never across an `.await`; a
+/// panic in another handler cannot leave it half-updated, so a poisoned lock is still usable.
+pub(crate) fn lock(cloud: &Shared) -> MutexGuard<'_, Cloud> {
+    cloud.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// The sandbox's routes, relative to where the server mounts them, over a fresh fixture.
 pub fn router() -> Router {

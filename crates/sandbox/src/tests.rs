@@ -47,6 +47,18 @@ async fn sign_in(app: &Router) -> String {
     body["access_token"].as_str().expect("a token").to_owned()
 }
 
+/// The second fixture user's token, through both MFA steps.
+async fn sign_in_with_mfa(app: &Router) -> String {
+    let form = format!("{CLIENT}&grant_type=password&username=mfa%40example.com&password=sandbox");
+    let (_, first) = oauth(app, &form).await;
+    let mfa_token = first["mfa_token"].as_str().expect("an mfa_token");
+    let form =
+        format!("{CLIENT}&grant_type=urn%3Acustom%3Amfa-otp&mfa_token={mfa_token}&otp=123456");
+    let (status, second) = oauth(app, &form).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    second["access_token"].as_str().expect("a token").to_owned()
+}
+
 async fn get(app: &Router, uri: &str, authorization: Option<&str>) -> (StatusCode, Value) {
     let mut request = Request::get(uri);
     if let Some(value) = authorization {
@@ -312,18 +324,7 @@ async fn another_users_device_is_forbidden() {
     let owner = format!("Bearer {}", sign_in(&app).await);
     let (_, devices) = get(&app, "/v1/devices", Some(&owner)).await;
     let id = devices[0]["id"].as_str().expect("id").to_owned();
-    let (_, body) = oauth(
-        &app,
-        &format!("{CLIENT}&grant_type=password&username=mfa%40example.com&password=sandbox"),
-    )
-    .await;
-    let mfa_token = body["mfa_token"].as_str().expect("mfa token");
-    let (_, body) = oauth(
-        &app,
-        &format!("{CLIENT}&grant_type=urn%3Acustom%3Amfa-otp&mfa_token={mfa_token}&otp=123456"),
-    )
-    .await;
-    let other = format!("Bearer {}", body["access_token"].as_str().expect("token"));
+    let other = format!("Bearer {}", sign_in_with_mfa(&app).await);
     let (_, theirs) = get(&app, "/v1/devices", Some(&other)).await;
     assert_eq!(theirs, json!([]));
     check_error(
@@ -464,18 +465,7 @@ async fn another_users_product_is_forbidden() {
     let body = json!({"product": {"name": "owned", "platform_id": 32}});
     let (_, created) = send_json(&app, "POST", "/v1/user/products", &owner, body).await;
     let id = created["product"]["id"].as_u64().expect("id");
-    let (_, first) = oauth(
-        &app,
-        &format!("{CLIENT}&grant_type=password&username=mfa%40example.com&password=sandbox"),
-    )
-    .await;
-    let mfa_token = first["mfa_token"].as_str().expect("mfa token");
-    let (_, second) = oauth(
-        &app,
-        &format!("{CLIENT}&grant_type=urn%3Acustom%3Amfa-otp&mfa_token={mfa_token}&otp=123456"),
-    )
-    .await;
-    let other = format!("Bearer {}", second["access_token"].as_str().expect("token"));
+    let other = format!("Bearer {}", sign_in_with_mfa(&app).await);
     check_error(
         get(&app, &format!("/v1/products/{id}"), Some(&other)).await,
         StatusCode::FORBIDDEN,

@@ -14,9 +14,7 @@ pub(crate) async fn list(
     uri: Uri,
 ) -> Result<Json<Vec<Device>>, ApiError> {
     let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
-    let cloud = cloud
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cloud = crate::lock(&cloud);
     Ok(Json(
         cloud
             .devices
@@ -34,9 +32,7 @@ pub(crate) async fn get(
     uri: Uri,
 ) -> Result<Json<Device>, ApiError> {
     let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
-    let cloud = cloud
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cloud = crate::lock(&cloud);
     // Particle also finds devices by name; ids are 24 hex digits.
     let device = cloud
         .devices

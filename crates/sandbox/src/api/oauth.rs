@@ -45,9 +45,7 @@ pub(crate) async fn token(
         },
     };
     let now = Instant::now();
-    let mut cloud = cloud
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut cloud = crate::lock(&cloud);
     let username = match field("grant_type")?.as_str() {
         "password" => {
             let (username, password) = (field("username")?, field("password")?);
@@ -105,11 +103,7 @@ pub(crate) async fn revoke_current(
 ) -> Result<Json<Value>, ApiError> {
     let form = parse_fields(&headers, &body).ok();
     let (_, token) = auth::caller(&cloud, &headers, &uri, form.as_ref())?;
-    cloud
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .tokens
-        .remove(&token);
+    crate::lock(&cloud).tokens.remove(&token);
     Ok(Json(json!({"ok": true})))
 }
 

@@ -33,9 +33,7 @@ pub(crate) async fn list(
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
     let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
-    let cloud = cloud
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cloud = crate::lock(&cloud);
     let products: Vec<Product> = cloud
         .products
         .iter()
@@ -67,9 +65,7 @@ pub(crate) async fn create(
             "Products cannot be created for platform {which}"
         )));
     }
-    let mut cloud = cloud
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut cloud = crate::lock(&cloud);
     if cloud
         .products
         .iter()
@@ -104,9 +100,7 @@ pub(crate) async fn get(
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
     let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
-    let cloud = cloud
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let cloud = crate::lock(&cloud);
     let product = owned(&cloud, &id, &username)?;
     Ok(Json(json!({"product": with_count(&cloud, product)})))
 }
@@ -118,9 +112,7 @@ pub(crate) async fn delete(
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
     let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
-    let mut cloud = cloud
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut cloud = crate::lock(&cloud);
     let product = with_count(&cloud, owned(&cloud, &id, &username)?);
     if product.device_count > 0 {
         return Err(ApiError::bad_request(format!(

@@ -15,9 +15,7 @@ pub(crate) async fn get(
     uri: Uri,
 ) -> Result<Json<Value>, ApiError> {
     let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
-    let mfa = cloud
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    let mfa = crate::lock(&cloud)
         .user(&username)
         .is_some_and(|user| user.otp.is_some());
     Ok(Json(json!({
