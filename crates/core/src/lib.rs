@@ -4,4 +4,7 @@
 //! `wasm32-unknown-unknown` and natively, and is tested with plain `cargo test`.
 
 pub mod platform;
+pub mod template;
+pub mod time;
+pub mod webhook;
 pub mod wire;
