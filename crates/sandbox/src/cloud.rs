@@ -1,7 +1,11 @@
 //! The emulated cloud's state: users, access tokens, devices. Starts from the same fixture on every
 //! start, which tests and the page's "Try the sandbox" rely on (DESIGN.md lists it).
 
-use std::{collections::HashMap, fmt::Write, time::Duration};
+use std::{
+    collections::{HashMap, VecDeque},
+    fmt::Write,
+    time::Duration,
+};
 
 use serde::Serialize;
 use tokio::time::Instant;
@@ -39,8 +43,62 @@ pub(crate) struct Device {
     pub system_firmware_version: String,
     pub last_ip_address: String,
     pub status: String,
+    /// Product devices only: development devices keep the firmware flashed to them.
+    pub development: bool,
+    pub groups: Vec<String>,
+    /// The `PRODUCT_VERSION` of the firmware the device runs (product firmware only).
+    pub firmware_version: Option<u32>,
     #[serde(skip)]
     pub owner: String,
+    #[serde(skip)]
+    pub sim: SimDevice,
+}
+
+/// What the simulated device runs and remembers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SimDevice {
+    /// True when it runs the demo firmware (publishes `WebhookDemo01`, logs its hook responses);
+    /// false for Tinker, which publishes nothing.
+    pub demo_firmware: bool,
+    /// The next `id` it publishes (seeded at random on first connect, like the firmware).
+    pub sequence: u32,
+    /// The last simulated temperature, °C.
+    pub temperature: Option<i32>,
+    /// The log lines it wrote to USB serial, oldest first, bounded.
+    pub log: VecDeque<String>,
+}
+
+/// A webhook integration: its settings as the client sent them (echoed back as they are) and parsed.
+#[derive(Debug, Clone)]
+pub(crate) struct Integration {
+    pub id: String,
+    /// `None` for a user-level integration (`/v1/integrations`).
+    pub product_id: Option<u32>,
+    pub owner: String,
+    pub created_at: String,
+    pub raw: serde_json::Map<String, serde_json::Value>,
+    pub settings: webhook_demo_core::webhook::WebhookSettings,
+}
+
+/// One webhook request the engine made, for `GET /_sim/webhooks`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Delivery {
+    pub integration_id: String,
+    pub event: String,
+    /// `sent`, `response` (2xx), `error` (any failure) or `throttled` (skipped, host sleeping).
+    pub outcome: &'static str,
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub status: Option<u16>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub sent_at: u64,
+    pub duration_ms: Option<f64>,
+    pub chunks: usize,
 }
 
 /// A product, as the products endpoints show it.
@@ -67,7 +125,15 @@ pub(crate) struct Cloud {
     /// Pending second factors: MFA token → (username, expiry).
     pub mfa: HashMap<String, (String, Instant)>,
     pub devices: Vec<Device>,
+    pub integrations: Vec<Integration>,
+    /// Every webhook request sent, oldest first, bounded.
+    pub deliveries: VecDeque<Delivery>,
+    pub throttle: crate::engine::Throttle,
 }
+
+/// How many log lines a simulated device keeps, and how many deliveries the cloud keeps.
+pub(crate) const LOG_LINES: usize = 1000;
+pub(crate) const DELIVERIES: usize = 1000;
 
 impl Cloud {
     pub(crate) fn fixture() -> Cloud {
@@ -87,7 +153,14 @@ impl Cloud {
                     system_firmware_version: "6.2.1".to_owned(),
                     last_ip_address: "192.0.2.10".to_owned(),
                     status: "normal".to_owned(),
+                    development: false,
+                    groups: Vec::new(),
+                    firmware_version: None,
                     owner: owner.to_owned(),
+                    sim: SimDevice {
+                        demo_firmware: true,
+                        ..SimDevice::default()
+                    },
                 }
             };
         Cloud {
@@ -112,6 +185,9 @@ impl Cloud {
                 device(2, "sandbox-boron", 13, "B40SANDBOX00002", true, true),
                 device(3, "sandbox-argon", 12, "ARGSANDBOX00003", false, false),
             ],
+            integrations: Vec::new(),
+            deliveries: VecDeque::new(),
+            throttle: crate::engine::Throttle::default(),
         }
     }
 
@@ -154,9 +230,31 @@ impl Cloud {
     pub(crate) fn user(&self, username: &str) -> Option<&User> {
         self.users.iter().find(|u| u.username == username)
     }
+
+    /// The device with this id, if any.
+    pub(crate) fn device_mut(&mut self, id: &str) -> Option<&mut Device> {
+        self.devices.iter_mut().find(|d| d.id == id)
+    }
+
+    /// Appends a line to a simulated device's log, dropping the oldest beyond the bound.
+    pub(crate) fn device_log(&mut self, id: &str, line: String) {
+        if let Some(device) = self.device_mut(id) {
+            if device.sim.log.len() == LOG_LINES {
+                device.sim.log.pop_front();
+            }
+            device.sim.log.push_back(line);
+        }
+    }
+
+    pub(crate) fn record(&mut self, delivery: Delivery) {
+        if self.deliveries.len() == DELIVERIES {
+            self.deliveries.pop_front();
+        }
+        self.deliveries.push_back(delivery);
+    }
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     getrandom::fill(&mut buffer).expect("the operating system provides random bytes");
     buffer

@@ -3,32 +3,114 @@
 //! It speaks the same paths and JSON shapes as `https://api.particle.io`, including Particle's error
 //! shape `{"error", "error_description"}` and status codes, so clients work against it by changing
 //! only the base URL. State lives in memory and starts from the fixture in `cloud.rs` every time.
-//! Each emulated endpoint is one file in `api/` and one line in its route table.
+//! Each emulated endpoint is one file in `api/` and one line in its route table; published events
+//! go through `events.rs`, which streams them and hands them to the webhook engine (`engine.rs`)
+//! and to the simulated devices (`sim.rs`).
 
 mod api;
 mod auth;
 mod cloud;
+mod engine;
 mod error;
+mod events;
+mod sim;
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::{
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Duration,
+};
 
 use axum::Router;
+use tokio::sync::watch;
 
 use crate::cloud::Cloud;
 
-/// What every handler sees: the one emulated cloud.
-pub(crate) type Shared = Arc<Mutex<Cloud>>;
+/// How the sandbox behaves where the real cloud has no knob.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How often each online simulated device publishes `WebhookDemo01` (`None`: only on connect
+    /// and on a MODE click).
+    pub sim_publish_interval: Option<Duration>,
+    /// Longest silence on an event stream before a keepalive comment (particle-api-js gives up
+    /// after 13 s of silence).
+    pub keepalive: Duration,
+    /// How long a webhook server may take to answer (Particle: 20 s).
+    pub hook_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            sim_publish_interval: Some(Duration::from_secs(60)),
+            keepalive: Duration::from_secs(9),
+            hook_timeout: Duration::from_secs(webhook_demo_core::webhook::TIMEOUT_SECS),
+        }
+    }
+}
+
+/// Everything the handlers share.
+pub(crate) struct Inner {
+    pub cloud: Mutex<Cloud>,
+    pub settings: Settings,
+    pub events: events::Bus,
+    pub client: reqwest::Client,
+    /// Becomes true when the server shuts down: streams end and the simulation stops.
+    pub closed: watch::Sender<bool>,
+}
+
+pub(crate) type Shared = Arc<Inner>;
 
 /// The cloud, locked. Handlers hold it for a few field updates and never across an `.await`; a
 /// panic in another handler cannot leave it half-updated, so a poisoned lock is still usable.
-pub(crate) fn lock(cloud: &Shared) -> MutexGuard<'_, Cloud> {
-    cloud.lock().unwrap_or_else(PoisonError::into_inner)
+pub(crate) fn lock(shared: &Shared) -> MutexGuard<'_, Cloud> {
+    shared.cloud.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The sandbox's routes, relative to where the server mounts them, over a fresh fixture.
+/// One emulated cloud: its routes, and its simulation running in the background.
+#[derive(Clone)]
+pub struct Sandbox {
+    shared: Shared,
+}
+
+impl Sandbox {
+    /// A fresh fixture. Inside a Tokio runtime the simulated devices start publishing; outside one
+    /// (a router built for inspection only) they stay quiet.
+    pub fn new(settings: Settings) -> Sandbox {
+        let client = reqwest::Client::builder()
+            .timeout(settings.hook_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client without TLS always builds");
+        let shared = Arc::new(Inner {
+            cloud: Mutex::new(Cloud::fixture()),
+            settings,
+            events: events::Bus::new(),
+            client,
+            closed: watch::Sender::new(false),
+        });
+        if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::spawn(sim::run(shared.clone()));
+        }
+        Sandbox { shared }
+    }
+
+    /// The sandbox's routes, relative to where the server mounts them.
+    pub fn router(&self) -> Router {
+        api::routes()
+            .fallback(error::not_found)
+            .layer(api::cors())
+            .with_state(self.shared.clone())
+    }
+
+    /// Ends every event stream and stops the simulation (the server is shutting down).
+    pub fn close(&self) {
+        self.shared.closed.send_replace(true);
+    }
+}
+
+/// The routes of a fresh sandbox with default settings.
 pub fn router() -> Router {
-    let cloud: Shared = Arc::new(Mutex::new(Cloud::fixture()));
-    api::routes().fallback(error::not_found).with_state(cloud)
+    Sandbox::new(Settings::default()).router()
 }
 
 #[cfg(test)]

@@ -1,5 +1,9 @@
-//! Sandbox tests driven through the `Router`: every endpoint's success shape and its errors, in
-//! Particle's `{"error", "error_description"}` form.
+//! Sandbox tests: every endpoint's success shape and its errors, in Particle's
+//! `{"error", "error_description"}` form. They run against a sandbox on a real socket, except the
+//! few that move a paused clock, which drive the `Router` in process. The webhook engine, events
+//! and the simulation are tested in `tests/webhooks.rs`.
+
+mod webhooks;
 
 use std::time::Duration;
 
@@ -12,24 +16,93 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use crate::{Sandbox, Settings};
+
 const CLIENT: &str = "client_id=particle&client_secret=particle";
 
-async fn call(app: &Router, request: Request<Body>) -> (StatusCode, Value) {
-    let response = app.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+/// A sandbox under test: its router, and the base URL it listens on when it is on a socket.
+#[derive(Clone)]
+struct App {
+    sandbox: Sandbox,
+    router: Router,
+    base: Option<String>,
+    client: reqwest::Client,
+}
+
+impl App {
+    /// A sandbox with these settings, served on a fresh loopback port until the test ends.
+    async fn serve_with(settings: Settings) -> App {
+        let mut app = App::in_process_with(settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        app.base = Some(format!("http://{}", listener.local_addr().expect("address")));
+        let router = app.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        app
+    }
+
+    /// A sandbox whose devices publish only when told to.
+    async fn serve() -> App {
+        App::serve_with(quiet()).await
+    }
+
+    /// Driven in process, for tests that move a paused clock.
+    fn in_process_with(settings: Settings) -> App {
+        let sandbox = Sandbox::new(settings);
+        App {
+            router: sandbox.router(),
+            sandbox,
+            base: None,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base.as_deref().expect("a served sandbox"))
+    }
+}
+
+/// Settings for tests: no periodic publishing.
+fn quiet() -> Settings {
+    Settings {
+        sim_publish_interval: None,
+        ..Settings::default()
+    }
+}
+
+async fn call(app: &App, request: Request<Body>) -> (StatusCode, Value) {
+    let (status, body) = match &app.base {
+        None => {
+            let response = app.router.clone().oneshot(request).await.expect("infallible");
+            let status = response.status();
+            (status, response.into_body().collect().await.expect("body").to_bytes())
+        }
+        Some(base) => {
+            let (parts, body) = request.into_parts();
+            let body = body.collect().await.expect("body").to_bytes();
+            let response = app
+                .client
+                .request(parts.method, format!("{base}{}", parts.uri))
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await
+                .expect("the sandbox answers");
+            let status = response.status();
+            (status, response.bytes().await.expect("body"))
+        }
+    };
+    if body.is_empty() {
+        return (status, Value::Null);
+    }
     (
         status,
         serde_json::from_slice(&body).unwrap_or_else(|_| panic!("JSON body: {body:?}")),
     )
 }
 
-async fn oauth(app: &Router, form: &str) -> (StatusCode, Value) {
+async fn oauth(app: &App, form: &str) -> (StatusCode, Value) {
     let request = Request::post("/oauth/token")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(form.to_owned()))
@@ -37,7 +110,7 @@ async fn oauth(app: &Router, form: &str) -> (StatusCode, Value) {
     call(app, request).await
 }
 
-async fn sign_in(app: &Router) -> String {
+async fn sign_in(app: &App) -> String {
     let (status, body) = oauth(
         app,
         &format!("{CLIENT}&grant_type=password&username=sandbox%40example.com&password=sandbox"),
@@ -48,7 +121,7 @@ async fn sign_in(app: &Router) -> String {
 }
 
 /// The second fixture user's token, through both MFA steps.
-async fn sign_in_with_mfa(app: &Router) -> String {
+async fn sign_in_with_mfa(app: &App) -> String {
     let form = format!("{CLIENT}&grant_type=password&username=mfa%40example.com&password=sandbox");
     let (_, first) = oauth(app, &form).await;
     let mfa_token = first["mfa_token"].as_str().expect("an mfa_token");
@@ -59,7 +132,7 @@ async fn sign_in_with_mfa(app: &Router) -> String {
     second["access_token"].as_str().expect("a token").to_owned()
 }
 
-async fn get(app: &Router, uri: &str, authorization: Option<&str>) -> (StatusCode, Value) {
+async fn get(app: &App, uri: &str, authorization: Option<&str>) -> (StatusCode, Value) {
     let mut request = Request::get(uri);
     if let Some(value) = authorization {
         request = request.header(header::AUTHORIZATION, value);
@@ -75,7 +148,7 @@ fn check_error(actual: (StatusCode, Value), status: StatusCode, error: &str, des
 
 #[tokio::test]
 async fn password_grant_gives_a_token_in_particles_shape() {
-    let app = crate::router();
+    let app = App::serve().await;
     let (status, body) = oauth(
         &app,
         &format!("{CLIENT}&grant_type=password&username=sandbox%40example.com&password=sandbox"),
@@ -104,7 +177,7 @@ async fn password_grant_gives_a_token_in_particles_shape() {
 
 #[tokio::test]
 async fn oauth_errors() {
-    let app = crate::router();
+    let app = App::serve().await;
     let grant = "grant_type=password&username=sandbox%40example.com";
     check_error(
         oauth(&app, &format!("{CLIENT}&{grant}&password=wrong")).await,
@@ -162,7 +235,7 @@ async fn oauth_errors() {
 
 #[tokio::test]
 async fn mfa_flow() {
-    let app = crate::router();
+    let app = App::serve().await;
     let (status, body) = oauth(
         &app,
         &format!("{CLIENT}&grant_type=password&username=mfa%40example.com&password=sandbox"),
@@ -204,7 +277,7 @@ async fn mfa_flow() {
 
 #[tokio::test]
 async fn tokens_are_accepted_in_every_place_particle_accepts_them() {
-    let app = crate::router();
+    let app = App::serve().await;
     let token = sign_in(&app).await;
     for (uri, authorization) in [
         ("/v1/user".to_owned(), Some(format!("Bearer {token}"))),
@@ -238,7 +311,7 @@ async fn tokens_are_accepted_in_every_place_particle_accepts_them() {
 
 #[tokio::test]
 async fn sign_out_revokes_the_token() {
-    let app = crate::router();
+    let app = App::serve().await;
     let token = sign_in(&app).await;
     let request = Request::delete("/v1/access_tokens/current")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -254,7 +327,7 @@ async fn sign_out_revokes_the_token() {
 
 #[tokio::test(start_paused = true)]
 async fn tokens_expire() {
-    let app = crate::router();
+    let app = App::in_process_with(quiet());
     let (_, body) = oauth(&app, &format!("{CLIENT}&grant_type=password&username=sandbox%40example.com&password=sandbox&expires_in=60")).await;
     assert_eq!(body["expires_in"], 60);
     let bearer = format!("Bearer {}", body["access_token"].as_str().expect("token"));
@@ -270,7 +343,7 @@ async fn tokens_expire() {
 
 #[tokio::test]
 async fn devices_are_the_fixture() {
-    let app = crate::router();
+    let app = App::serve().await;
     let bearer = format!("Bearer {}", sign_in(&app).await);
     let (status, devices) = get(&app, "/v1/devices", Some(&bearer)).await;
     assert_eq!(status, StatusCode::OK);
@@ -320,7 +393,7 @@ async fn devices_are_the_fixture() {
 
 #[tokio::test]
 async fn another_users_device_is_forbidden() {
-    let app = crate::router();
+    let app = App::serve().await;
     let owner = format!("Bearer {}", sign_in(&app).await);
     let (_, devices) = get(&app, "/v1/devices", Some(&owner)).await;
     let id = devices[0]["id"].as_str().expect("id").to_owned();
@@ -337,7 +410,7 @@ async fn another_users_device_is_forbidden() {
 
 #[tokio::test]
 async fn unknown_endpoints_answer_in_particles_shape() {
-    let app = crate::router();
+    let app = App::serve().await;
     check_error(
         get(&app, "/v1/nothing-here", None).await,
         StatusCode::NOT_FOUND,
@@ -347,7 +420,7 @@ async fn unknown_endpoints_answer_in_particles_shape() {
 }
 
 async fn send_json(
-    app: &Router,
+    app: &App,
     method: &str,
     uri: &str,
     bearer: &str,
@@ -365,7 +438,7 @@ async fn send_json(
 
 #[tokio::test]
 async fn products_are_created_listed_fetched_and_deleted() {
-    let app = crate::router();
+    let app = App::serve().await;
     let bearer = format!("Bearer {}", sign_in(&app).await);
     assert_eq!(
         get(&app, "/v1/user/products", Some(&bearer)).await,
@@ -415,7 +488,7 @@ async fn products_are_created_listed_fetched_and_deleted() {
 
 #[tokio::test]
 async fn product_creation_errors() {
-    let app = crate::router();
+    let app = App::serve().await;
     let bearer = format!("Bearer {}", sign_in(&app).await);
     let create = |body: Value| send_json(&app, "POST", "/v1/user/products", &bearer, body);
     let blank = create(json!({"product": {"name": "  ", "platform_id": 12}})).await;
@@ -460,7 +533,7 @@ async fn product_creation_errors() {
 
 #[tokio::test]
 async fn another_users_product_is_forbidden() {
-    let app = crate::router();
+    let app = App::serve().await;
     let owner = format!("Bearer {}", sign_in(&app).await);
     let body = json!({"product": {"name": "owned", "platform_id": 32}});
     let (_, created) = send_json(&app, "POST", "/v1/user/products", &owner, body).await;

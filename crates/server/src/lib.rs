@@ -11,6 +11,7 @@ use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::Tower
 use tokio::net::TcpListener;
 use webhook_demo_core::wire::Config;
 use webhook_demo_relay::{Limits, Relay, Settings};
+use webhook_demo_sandbox::Sandbox;
 
 /// How the server was asked to run (the `serve` command's flags).
 #[derive(Debug, Clone, Default)]
@@ -23,6 +24,8 @@ pub struct Options {
     pub assets: Option<PathBuf>,
     /// The relay's bounds (`--relay-*` flags).
     pub relay_limits: Limits,
+    /// How the sandbox behaves (`--sim-publish-interval`).
+    pub sandbox: webhook_demo_sandbox::Settings,
 }
 
 /// Builds the whole application.
@@ -30,8 +33,14 @@ pub fn app(options: &Options) -> Router {
     build(options).0
 }
 
-/// The application and the relay inside it (whose streams must be ended at shutdown).
-fn build(options: &Options) -> (Router, Relay) {
+/// What must be told when the server shuts down: their streams never end by themselves.
+struct Streams {
+    relay: Relay,
+    sandbox: Option<Sandbox>,
+}
+
+/// The application and what in it holds streams open.
+fn build(options: &Options) -> (Router, Streams) {
     let public_url = options
         .public_url
         .as_ref()
@@ -52,10 +61,14 @@ fn build(options: &Options) -> (Router, Relay) {
         )
         .route("/config.json", get(move || async move { Json(config) }))
         .nest("/relay", relay.router());
-    if !options.no_sandbox {
-        app = app.nest("/sandbox", webhook_demo_sandbox::router());
+    let sandbox = (!options.no_sandbox).then(|| Sandbox::new(options.sandbox.clone()));
+    if let Some(sandbox) = &sandbox {
+        app = app.nest("/sandbox", sandbox.router());
     }
-    (app.merge(assets::router(options.assets.clone())), relay)
+    (
+        app.merge(assets::router(options.assets.clone())),
+        Streams { relay, sandbox },
+    )
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then lets open requests finish.
@@ -68,7 +81,7 @@ pub async fn run(
     options: &Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (app, relay) = build(options);
+    let (app, streams) = build(options);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -94,8 +107,11 @@ pub async fn run(
         });
     }
     drop(listener);
-    // Relay streams never end by themselves; end them so open requests can finish.
-    relay.close();
+    // Relay and sandbox streams never end by themselves; end them so open requests can finish.
+    streams.relay.close();
+    if let Some(sandbox) = &streams.sandbox {
+        sandbox.close();
+    }
     graceful.shutdown().await;
     Ok(())
 }

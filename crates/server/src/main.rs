@@ -1,6 +1,6 @@
 //! The `webhook-demo` binary: parses the command line, sets up logging, binds and serves.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -41,6 +41,10 @@ enum Command {
         /// Relay sessions alive at once before `stream` answers 503.
         #[arg(long, default_value_t = Limits::default().max_sessions)]
         relay_max_sessions: usize,
+        /// Seconds between the sandbox's simulated devices' publishes (0: only on connect and on
+        /// a MODE click).
+        #[arg(long, default_value_t = 60)]
+        sim_publish_interval: u64,
     },
 }
 
@@ -58,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         assets,
         relay_hook_rate,
         relay_max_sessions,
+        sim_publish_interval,
     } = Cli::parse().command;
     if let Some(url) = &public_url {
         anyhow::ensure!(
@@ -87,6 +92,11 @@ async fn main() -> anyhow::Result<()> {
         no_sandbox,
         assets,
         relay_limits,
+        sandbox: webhook_demo_sandbox::Settings {
+            sim_publish_interval: (sim_publish_interval > 0)
+                .then(|| Duration::from_secs(sim_publish_interval)),
+            ..webhook_demo_sandbox::Settings::default()
+        },
     };
     webhook_demo_server::run(listener, &options, shutdown_signal())
         .await

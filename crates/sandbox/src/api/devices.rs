@@ -6,7 +6,11 @@ use axum::{
     http::{HeaderMap, Uri},
 };
 
-use crate::{Shared, auth, cloud::Device, error::ApiError};
+use crate::{
+    Shared, auth,
+    cloud::{Cloud, Device},
+    error::ApiError,
+};
 
 pub(crate) async fn list(
     State(cloud): State<Shared>,
@@ -33,6 +37,11 @@ pub(crate) async fn get(
 ) -> Result<Json<Device>, ApiError> {
     let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
     let cloud = crate::lock(&cloud);
+    Ok(Json(owned(&cloud, &id, &username)?.clone()))
+}
+
+/// The device with this id (or name) if the caller owns it: 404 unknown, 403 someone else's.
+pub(super) fn owned<'a>(cloud: &'a Cloud, id: &str, username: &str) -> Result<&'a Device, ApiError> {
     // Particle also finds devices by name; ids are 24 hex digits.
     let device = cloud
         .devices
@@ -44,5 +53,5 @@ pub(crate) async fn get(
             "Device {id} belongs to another user"
         )));
     }
-    Ok(Json(device.clone()))
+    Ok(device)
 }

@@ -1,16 +1,26 @@
-//! The emulated endpoints: one file each, one line each in the route table below.
+//! The emulated endpoints: one file per resource, one line each in the route table below, and the
+//! request-body parsing they share.
 
 mod devices;
+mod events;
+mod integrations;
 mod oauth;
+mod product_devices;
 mod products;
+mod sim;
 mod user;
+
+use std::collections::HashMap;
 
 use axum::{
     Router,
-    routing::{delete, get, post},
+    http::{HeaderMap, Method, header},
+    routing::{delete, get, post, put},
 };
+use serde_json::Value;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
-use crate::Shared;
+use crate::{Shared, error::ApiError};
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
@@ -19,16 +29,98 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/user", get(user::get))
         .route("/v1/devices", get(devices::list))
         .route("/v1/devices/{id}", get(devices::get))
+        .route("/v1/user/products", get(products::list).post(products::create))
+        .route("/v1/user/products/", get(products::list).post(products::create))
+        .route("/v1/products/{id}", get(products::get).delete(products::delete))
         .route(
-            "/v1/user/products",
-            get(products::list).post(products::create),
+            "/v1/products/{id}/devices",
+            get(product_devices::list).post(product_devices::add),
         )
         .route(
-            "/v1/user/products/",
-            get(products::list).post(products::create),
+            "/v1/products/{id}/devices/{device}",
+            get(product_devices::get)
+                .put(product_devices::update)
+                .delete(product_devices::remove),
         )
         .route(
-            "/v1/products/{id}",
-            get(products::get).delete(products::delete),
+            "/v1/products/{id}/integrations",
+            get(integrations::list).post(integrations::create),
         )
+        .route(
+            "/v1/products/{id}/integrations/{integration}",
+            get(integrations::get)
+                .put(integrations::edit)
+                .delete(integrations::delete),
+        )
+        .route(
+            "/v1/integrations",
+            get(integrations::list).post(integrations::create),
+        )
+        .route(
+            "/v1/integrations/{integration}",
+            get(integrations::get)
+                .put(integrations::edit)
+                .delete(integrations::delete),
+        )
+        .route(
+            "/v1/products/{id}/events",
+            get(events::product_stream).post(events::publish_product),
+        )
+        .route("/v1/products/{id}/events/{*prefix}", get(events::product_stream))
+        .route("/v1/events", get(events::user_stream))
+        .route("/v1/events/{*prefix}", get(events::user_stream))
+        .route(
+            "/v1/devices/events",
+            get(events::user_stream).post(events::publish_user),
+        )
+        .route("/v1/devices/events/{*prefix}", get(events::user_stream))
+        .route("/v1/devices/{id}/events", get(events::device_stream))
+        .route("/v1/devices/{id}/events/{*prefix}", get(events::device_stream))
+        .route("/_sim/reset", post(sim::reset))
+        .route("/_sim/webhooks", get(sim::webhooks))
+        .route("/_sim/devices/{id}/button", post(sim::button))
+        .route("/_sim/devices/{id}/online", put(sim::online))
+        .route("/_sim/devices/{id}/log", get(sim::log))
+}
+
+/// Open CORS, as the real API has: any origin, with the `Authorization` header, no cookies.
+pub(crate) fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers(AllowHeaders::list([header::AUTHORIZATION, header::CONTENT_TYPE]))
+}
+
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"))
+}
+
+/// A JSON object body, as it is.
+pub(super) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("Malformed JSON body: {e}")))?;
+    match value {
+        Value::Object(fields) => Ok(fields),
+        _ => Err(ApiError::bad_request("The JSON body must be an object")),
+    }
+}
+
+/// A flat body's fields: JSON (`Content-Type: application/json`) or form-encoded, as Particle
+/// accepts either. Non-string JSON values are kept as their JSON text.
+pub(super) fn fields(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
+    if is_json(headers) {
+        Ok(json_object(body)?
+            .into_iter()
+            .map(|(key, value)| match value {
+                Value::String(text) => (key, text),
+                other => (key, other.to_string()),
+            })
+            .collect())
+    } else {
+        serde_urlencoded::from_bytes(body)
+            .map_err(|e| ApiError::bad_request(format!("Malformed form body: {e}")))
+    }
 }

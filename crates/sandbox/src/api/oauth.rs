@@ -23,7 +23,7 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let fields = parse_fields(&headers, &body)?;
+    let fields = super::fields(&headers, &body)?;
     check_client(&headers, &fields)?;
     let field = |name: &str| {
         fields
@@ -101,37 +101,13 @@ pub(crate) async fn revoke_current(
     uri: Uri,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let form = parse_fields(&headers, &body).ok();
+    let form = super::fields(&headers, &body).ok();
     let (_, token) = auth::caller(&cloud, &headers, &uri, form.as_ref())?;
     crate::lock(&cloud).tokens.remove(&token);
     Ok(Json(json!({"ok": true})))
 }
 
 /// Form fields, or a JSON object's string fields, as the API accepts both.
-fn parse_fields(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
-    if json {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("Malformed JSON body: {e}")))?;
-        let Value::Object(fields) = value else {
-            return Err(ApiError::bad_request("The JSON body must be an object"));
-        };
-        Ok(fields
-            .into_iter()
-            .map(|(key, value)| match value {
-                Value::String(text) => (key, text),
-                other => (key, other.to_string()),
-            })
-            .collect())
-    } else {
-        serde_urlencoded::from_bytes(body)
-            .map_err(|e| ApiError::bad_request(format!("Malformed form body: {e}")))
-    }
-}
-
 /// The client id and secret, from the form or from HTTP Basic authentication.
 fn check_client(headers: &HeaderMap, fields: &HashMap<String, String>) -> Result<(), ApiError> {
     let basic = headers

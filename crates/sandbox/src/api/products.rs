@@ -120,12 +120,23 @@ pub(crate) async fn delete(
             product.id, product.device_count
         )));
     }
+    let integrations = cloud
+        .integrations
+        .iter()
+        .filter(|i| i.product_id == Some(product.id))
+        .count();
+    if integrations > 0 {
+        return Err(ApiError::bad_request(format!(
+            "Product {} still has {integrations} integration(s); delete them first",
+            product.id
+        )));
+    }
     cloud.products.retain(|p| p.id != product.id);
     Ok(Json(json!({"ok": true})))
 }
 
 /// The product with this id (or slug) if the caller owns it: 404 unknown, 403 someone else's.
-fn owned<'a>(cloud: &'a Cloud, id: &str, username: &str) -> Result<&'a Product, ApiError> {
+pub(super) fn owned<'a>(cloud: &'a Cloud, id: &str, username: &str) -> Result<&'a Product, ApiError> {
     let product = cloud
         .products
         .iter()

@@ -1,0 +1,110 @@
+//! Events: publishing (`POST /v1/products/:id/events`, `POST /v1/devices/events`, both with coreid
+//! `api`) and the event streams (`/v1/events`, `/v1/devices/events`, `/v1/devices/:id/events`,
+//! `/v1/products/:id/events`, each optionally followed by a name prefix).
+
+use std::collections::HashMap;
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, Uri},
+    response::Response,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    Shared, auth,
+    error::ApiError,
+    events::{self, API, Event, Scope},
+};
+
+/// Particle's limits on an event's name and data.
+const MAX_NAME: usize = 64;
+const MAX_DATA: usize = 1024;
+
+pub(crate) async fn publish_product(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let fields = super::fields(&headers, &body)?;
+    let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
+    let product = {
+        let cloud = crate::lock(&shared);
+        let product = super::products::owned(&cloud, &id, &username)?;
+        (product.id, product.user.clone())
+    };
+    let (name, data) = name_and_data(&fields)?;
+    events::publish(&shared, Event::new(&name, &data, API, &product.1, Some(product.0)));
+    Ok(Json(json!({"ok": true})))
+}
+
+pub(crate) async fn publish_user(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let fields = super::fields(&headers, &body)?;
+    let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
+    let (name, data) = name_and_data(&fields)?;
+    events::publish(&shared, Event::new(&name, &data, API, &username, None));
+    Ok(Json(json!({"ok": true})))
+}
+
+fn name_and_data(fields: &HashMap<String, String>) -> Result<(String, String), ApiError> {
+    let name = fields
+        .get("name")
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::bad_request("The name parameter is required"))?;
+    if name.len() > MAX_NAME {
+        return Err(ApiError::bad_request(format!(
+            "Event names are at most {MAX_NAME} characters"
+        )));
+    }
+    let data = fields.get("data").cloned().unwrap_or_default();
+    if data.len() > MAX_DATA {
+        return Err(ApiError::bad_request(format!(
+            "Event data is at most {MAX_DATA} bytes"
+        )));
+    }
+    Ok((name.to_owned(), data))
+}
+
+pub(crate) async fn user_stream(
+    State(shared): State<Shared>,
+    prefix: Option<Path<String>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
+    Ok(events::stream(&shared, Scope::User(username), prefix.map(|p| p.0)))
+}
+
+pub(crate) async fn device_stream(
+    State(shared): State<Shared>,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
+    let id = params.get("id").cloned().unwrap_or_default();
+    let device = super::devices::owned(&crate::lock(&shared), &id, &username)?.id.clone();
+    Ok(events::stream(&shared, Scope::Device(device), params.get("prefix").cloned()))
+}
+
+pub(crate) async fn product_stream(
+    State(shared): State<Shared>,
+    Path(params): Path<HashMap<String, String>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
+    let id = params.get("id").cloned().unwrap_or_default();
+    let product = super::products::owned(&crate::lock(&shared), &id, &username)?.id;
+    Ok(events::stream(&shared, Scope::Product(product), params.get("prefix").cloned()))
+}
