@@ -307,11 +307,14 @@ fn bench(root: &Path) -> Result<()> {
     ensure_browser()?;
     build(root)?;
     run(cargo().args(["bench", "--package", "webhook-demo", "--bench", "page"]))?;
-    run(cargo().args([
-        "bench",
-        "--package",
-        "webhook-demo-server",
-        "--bench",
-        "relay",
-    ]))
+    for bench in ["relay", "sandbox"] {
+        run(cargo().args([
+            "bench",
+            "--package",
+            "webhook-demo-server",
+            "--bench",
+            bench,
+        ]))?;
+    }
+    Ok(())
 }

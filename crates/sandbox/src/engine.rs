@@ -15,8 +15,8 @@ use std::{
 
 use tokio::time::Instant;
 use webhook_demo_core::webhook::{
-    self, EventContext, WebhookRequest, build_request, error_topic, response_chunks,
-    response_data, response_topic,
+    self, EventContext, WebhookRequest, build_request, error_topic, response_chunks, response_data,
+    response_topic,
 };
 
 use crate::{
@@ -71,7 +71,9 @@ impl Throttle {
 /// Starts a delivery for every integration `event` triggers. Returns at once; each delivery runs
 /// as its own task.
 pub(crate) fn dispatch(shared: &Shared, event: &Arc<Event>) {
-    if webhook::is_webhook_event(&event.name) {
+    // No chaining: neither the special names nor a webhook's own (possibly custom-topic) events
+    // trigger anything.
+    if webhook::is_webhook_event(&event.name) || event.coreid == INTERNAL {
         return;
     }
     let deliveries: Vec<(Integration, EventContext)> = {
@@ -116,7 +118,12 @@ pub(crate) fn dispatch(shared: &Shared, event: &Arc<Event>) {
     }
 }
 
-async fn deliver(shared: Shared, event: Arc<Event>, integration: Integration, context: EventContext) {
+async fn deliver(
+    shared: Shared,
+    event: Arc<Event>,
+    integration: Integration,
+    context: EventContext,
+) {
     let settings = &integration.settings;
     let publish = |name: String, data: String| {
         events::publish(
@@ -124,8 +131,8 @@ async fn deliver(shared: Shared, event: Arc<Event>, integration: Integration, co
             Event::new(&name, &data, INTERNAL, &event.owner, event.product_id),
         );
     };
-    let error_topic = error_topic(settings, &context)
-        .unwrap_or_else(|_| format!("hook-error/{}", context.name));
+    let error_topic =
+        error_topic(settings, &context).unwrap_or_else(|_| format!("hook-error/{}", context.name));
     let mut delivery = Delivery {
         integration_id: integration.id.clone(),
         event: context.name.clone(),
@@ -156,7 +163,10 @@ async fn deliver(shared: Shared, event: Arc<Event>, integration: Integration, co
     delivery.headers.clone_from(&request.headers);
     delivery.body.clone_from(&request.body);
     let host = host_of(&request.url);
-    if crate::lock(&shared).throttle.is_sleeping(&host, Instant::now()) {
+    if crate::lock(&shared)
+        .throttle
+        .is_sleeping(&host, Instant::now())
+    {
         publish(format!("{error_topic}/0"), SLEEPING.to_owned());
         delivery.outcome = "throttled";
         delivery.error = Some(SLEEPING.to_owned());
@@ -164,7 +174,10 @@ async fn deliver(shared: Shared, event: Arc<Event>, integration: Integration, co
         return;
     }
 
-    publish(format!("hook-sent/{}", context.name), "undefined".to_owned());
+    publish(
+        format!("hook-sent/{}", context.name),
+        "undefined".to_owned(),
+    );
     let started = Instant::now();
     let result = send(&shared.client, &request).await;
     delivery.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
@@ -259,7 +272,9 @@ fn describe(error: reqwest::Error) -> String {
 fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     if let Some(bracketed) = authority.strip_prefix('[') {
         return bracketed.split(']').next().unwrap_or_default().to_owned();
     }
@@ -285,7 +300,10 @@ mod tests {
         for i in 0..4 {
             throttle.record("h", false, start + Duration::from_millis(i));
         }
-        assert!(!throttle.is_sleeping("h", start), "four errors are not enough");
+        assert!(
+            !throttle.is_sleeping("h", start),
+            "four errors are not enough"
+        );
         throttle.record("h", false, start);
         assert!(throttle.is_sleeping("h", start + Duration::from_secs(1)));
         assert!(!throttle.is_sleeping("other", start));

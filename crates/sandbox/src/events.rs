@@ -44,7 +44,13 @@ pub(crate) struct Event {
 }
 
 impl Event {
-    pub(crate) fn new(name: &str, data: &str, coreid: &str, owner: &str, product_id: Option<u32>) -> Event {
+    pub(crate) fn new(
+        name: &str,
+        data: &str,
+        coreid: &str,
+        owner: &str,
+        product_id: Option<u32>,
+    ) -> Event {
         Event {
             name: name.to_owned(),
             data: data.to_owned(),

@@ -36,7 +36,10 @@ impl App {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
-        app.base = Some(format!("http://{}", listener.local_addr().expect("address")));
+        app.base = Some(format!(
+            "http://{}",
+            listener.local_addr().expect("address")
+        ));
         let router = app.router.clone();
         tokio::spawn(async move { axum::serve(listener, router).await });
         app
@@ -74,9 +77,22 @@ fn quiet() -> Settings {
 async fn call(app: &App, request: Request<Body>) -> (StatusCode, Value) {
     let (status, body) = match &app.base {
         None => {
-            let response = app.router.clone().oneshot(request).await.expect("infallible");
+            let response = app
+                .router
+                .clone()
+                .oneshot(request)
+                .await
+                .expect("infallible");
             let status = response.status();
-            (status, response.into_body().collect().await.expect("body").to_bytes())
+            (
+                status,
+                response
+                    .into_body()
+                    .collect()
+                    .await
+                    .expect("body")
+                    .to_bytes(),
+            )
         }
         Some(base) => {
             let (parts, body) = request.into_parts();

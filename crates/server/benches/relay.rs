@@ -7,7 +7,6 @@
 
 use std::{
     collections::HashMap,
-    process::Stdio,
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -18,12 +17,24 @@ use std::{
 use anyhow::{Context, Result, bail};
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
-    process::{Child, Command},
 };
+
+mod support;
+
+use support::{Server, percentile, report};
+
+/// The relay alone, with its per-session rate limit off and room for the idle-stream measure.
+const RELAY_FLAGS: &[&str] = &[
+    "--no-sandbox",
+    "--relay-hook-rate",
+    "0",
+    "--relay-max-sessions",
+    "40000",
+];
 
 type Arrivals = Arc<Mutex<HashMap<u64, Instant>>>;
 
@@ -32,11 +43,11 @@ fn main() -> Result<()> {
     runtime.block_on(async {
         // Memory on a fresh server of its own, then the load measures on another fresh one, so
         // neither sees what the other left behind (kept sessions, closing sockets).
-        let server = Server::start().await?;
+        let server = Server::start(RELAY_FLAGS).await?;
         idle_streams(&server).await?;
         churn(&server).await?;
         drop(server);
-        let server = Server::start().await?;
+        let server = Server::start(RELAY_FLAGS).await?;
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .build()?;
@@ -64,78 +75,6 @@ fn main() -> Result<()> {
         )
         .await
     })
-}
-
-fn report(measure: &str, value: f64, unit: &str, budget: Option<f64>, better: &str, detail: &str) {
-    let mut line = json!({
-        "measure": measure,
-        "value": (value * 1000.0).round() / 1000.0,
-        "unit": unit,
-        "better": better,
-        "detail": detail,
-    });
-    if let Some(budget) = budget {
-        line["budget"] = json!(budget);
-    }
-    println!("{line}");
-}
-
-/// The release `webhook-demo serve` in its own process, with the relay's rate limit off.
-struct Server {
-    base: String,
-    addr: String,
-    pid: u32,
-    _child: Child,
-}
-
-impl Server {
-    async fn start() -> Result<Server> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_webhook-demo"))
-            .args([
-                "serve",
-                "--addr",
-                "127.0.0.1:0",
-                "--no-sandbox",
-                "--relay-hook-rate",
-                "0",
-            ])
-            .args(["--relay-max-sessions", "40000"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting webhook-demo")?;
-        let stdout = child.stdout.take().context("stdout")?;
-        let line = BufReader::new(stdout)
-            .lines()
-            .next_line()
-            .await?
-            .context("no address printed")?;
-        let url = line
-            .rsplit(' ')
-            .next()
-            .context("a URL")?
-            .trim_end_matches('/')
-            .to_owned();
-        let addr = url.trim_start_matches("http://").to_owned();
-        let pid = child.id().context("a pid")?;
-        Ok(Server {
-            base: format!("{url}/relay/"),
-            addr,
-            pid,
-            _child: child,
-        })
-    }
-
-    fn rss_mb(&self) -> Result<f64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
-        let kb: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-            .context("VmRSS")?;
-        Ok(kb / 1024.0)
-    }
 }
 
 /// Opens a session; records, per sequence number `n` in the hook bodies, when its event arrived.
@@ -166,10 +105,6 @@ async fn watch_session(client: &reqwest::Client, base: &str) -> Result<(String, 
     Ok((hook_url, arrivals))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 async fn latency(
     server: &Server,
     client: &reqwest::Client,
@@ -178,7 +113,7 @@ async fn latency(
     measure: &str,
     budget: f64,
 ) -> Result<()> {
-    let (hook_url, arrivals) = watch_session(client, &server.base).await?;
+    let (hook_url, arrivals) = watch_session(client, &format!("{}/relay/", server.url)).await?;
     // Fill the client's connection pool first: connection set-up is the client's cost, not the relay's.
     let warm_up = (0..64).map(|_| client.post(&hook_url).body("{}").send());
     for answer in futures_util::future::join_all(warm_up).await {
@@ -256,7 +191,11 @@ async fn throughput(
 ) -> Result<()> {
     let mut urls = Vec::new();
     for _ in 0..sessions {
-        urls.push(watch_session(client, &server.base).await?.0);
+        urls.push(
+            watch_session(client, &format!("{}/relay/", server.url))
+                .await?
+                .0,
+        );
     }
     let urls = Arc::new(urls);
     let done = Arc::new(AtomicU64::new(0));

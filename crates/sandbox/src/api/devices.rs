@@ -41,7 +41,11 @@ pub(crate) async fn get(
 }
 
 /// The device with this id (or name) if the caller owns it: 404 unknown, 403 someone else's.
-pub(super) fn owned<'a>(cloud: &'a Cloud, id: &str, username: &str) -> Result<&'a Device, ApiError> {
+pub(super) fn owned<'a>(
+    cloud: &'a Cloud,
+    id: &str,
+    username: &str,
+) -> Result<&'a Device, ApiError> {
     // Particle also finds devices by name; ids are 24 hex digits.
     let device = cloud
         .devices

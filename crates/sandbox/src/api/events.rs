@@ -38,7 +38,10 @@ pub(crate) async fn publish_product(
         (product.id, product.user.clone())
     };
     let (name, data) = name_and_data(&fields)?;
-    events::publish(&shared, Event::new(&name, &data, API, &product.1, Some(product.0)));
+    events::publish(
+        &shared,
+        Event::new(&name, &data, API, &product.1, Some(product.0)),
+    );
     Ok(Json(json!({"ok": true})))
 }
 
@@ -82,7 +85,11 @@ pub(crate) async fn user_stream(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
-    Ok(events::stream(&shared, Scope::User(username), prefix.map(|p| p.0)))
+    Ok(events::stream(
+        &shared,
+        Scope::User(username),
+        prefix.map(|p| p.0),
+    ))
 }
 
 pub(crate) async fn device_stream(
@@ -93,8 +100,14 @@ pub(crate) async fn device_stream(
 ) -> Result<Response, ApiError> {
     let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
     let id = params.get("id").cloned().unwrap_or_default();
-    let device = super::devices::owned(&crate::lock(&shared), &id, &username)?.id.clone();
-    Ok(events::stream(&shared, Scope::Device(device), params.get("prefix").cloned()))
+    let device = super::devices::owned(&crate::lock(&shared), &id, &username)?
+        .id
+        .clone();
+    Ok(events::stream(
+        &shared,
+        Scope::Device(device),
+        params.get("prefix").cloned(),
+    ))
 }
 
 pub(crate) async fn product_stream(
@@ -106,5 +119,9 @@ pub(crate) async fn product_stream(
     let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
     let id = params.get("id").cloned().unwrap_or_default();
     let product = super::products::owned(&crate::lock(&shared), &id, &username)?.id;
-    Ok(events::stream(&shared, Scope::Product(product), params.get("prefix").cloned()))
+    Ok(events::stream(
+        &shared,
+        Scope::Product(product),
+        params.get("prefix").cloned(),
+    ))
 }

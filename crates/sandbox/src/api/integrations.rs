@@ -75,7 +75,10 @@ fn find<'a>(
 fn shown(integration: &Integration) -> Value {
     let mut shown = integration.raw.clone();
     shown.insert("id".to_owned(), integration.id.clone().into());
-    shown.insert("created_at".to_owned(), integration.created_at.clone().into());
+    shown.insert(
+        "created_at".to_owned(),
+        integration.created_at.clone().into(),
+    );
     shown.insert("integration_type".to_owned(), "Webhook".into());
     if let Some(product) = integration.product_id {
         shown.insert("product_id".to_owned(), product.into());
@@ -116,9 +119,15 @@ fn configuration(body: &[u8]) -> Result<(Map<String, Value>, WebhookSettings), A
             )));
         }
     }
-    let bodies = [settings.json.is_some(), settings.form.is_some(), settings.body.is_some()];
+    let bodies = [
+        settings.json.is_some(),
+        settings.form.is_some(),
+        settings.body.is_some(),
+    ];
     if bodies.into_iter().filter(|b| *b).count() > 1 {
-        return Err(ApiError::bad_request("Give at most one of json, form and body"));
+        return Err(ApiError::bad_request(
+            "Give at most one of json, form and body",
+        ));
     }
     Ok((raw, settings))
 }

@@ -29,9 +29,18 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/user", get(user::get))
         .route("/v1/devices", get(devices::list))
         .route("/v1/devices/{id}", get(devices::get))
-        .route("/v1/user/products", get(products::list).post(products::create))
-        .route("/v1/user/products/", get(products::list).post(products::create))
-        .route("/v1/products/{id}", get(products::get).delete(products::delete))
+        .route(
+            "/v1/user/products",
+            get(products::list).post(products::create),
+        )
+        .route(
+            "/v1/user/products/",
+            get(products::list).post(products::create),
+        )
+        .route(
+            "/v1/products/{id}",
+            get(products::get).delete(products::delete),
+        )
         .route(
             "/v1/products/{id}/devices",
             get(product_devices::list).post(product_devices::add),
@@ -66,7 +75,10 @@ pub(crate) fn routes() -> Router<Shared> {
             "/v1/products/{id}/events",
             get(events::product_stream).post(events::publish_product),
         )
-        .route("/v1/products/{id}/events/{*prefix}", get(events::product_stream))
+        .route(
+            "/v1/products/{id}/events/{*prefix}",
+            get(events::product_stream),
+        )
         .route("/v1/events", get(events::user_stream))
         .route("/v1/events/{*prefix}", get(events::user_stream))
         .route(
@@ -75,7 +87,10 @@ pub(crate) fn routes() -> Router<Shared> {
         )
         .route("/v1/devices/events/{*prefix}", get(events::user_stream))
         .route("/v1/devices/{id}/events", get(events::device_stream))
-        .route("/v1/devices/{id}/events/{*prefix}", get(events::device_stream))
+        .route(
+            "/v1/devices/{id}/events/{*prefix}",
+            get(events::device_stream),
+        )
         .route("/_sim/reset", post(sim::reset))
         .route("/_sim/webhooks", get(sim::webhooks))
         .route("/_sim/devices/{id}/button", post(sim::button))
@@ -88,7 +103,10 @@ pub(crate) fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::any())
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-        .allow_headers(AllowHeaders::list([header::AUTHORIZATION, header::CONTENT_TYPE]))
+        .allow_headers(AllowHeaders::list([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+        ]))
 }
 
 pub(super) fn is_json(headers: &HeaderMap) -> bool {
@@ -110,7 +128,10 @@ pub(super) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>,
 
 /// A flat body's fields: JSON (`Content-Type: application/json`) or form-encoded, as Particle
 /// accepts either. Non-string JSON values are kept as their JSON text.
-pub(super) fn fields(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, ApiError> {
+pub(super) fn fields(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<HashMap<String, String>, ApiError> {
     if is_json(headers) {
         Ok(json_object(body)?
             .into_iter()

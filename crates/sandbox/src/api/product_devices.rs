@@ -26,19 +26,32 @@ const MAX_IMPORT_BYTES: usize = 1024 * 1024;
 type Ids = Path<(String, String)>;
 
 /// The caller's product id for the path's product, or the error.
-fn product(shared: &Shared, id: &str, headers: &HeaderMap, uri: &Uri) -> Result<(u32, u32), ApiError> {
+fn product(
+    shared: &Shared,
+    id: &str,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<(u32, u32), ApiError> {
     let (username, _) = auth::caller(shared, headers, uri, None)?;
     let cloud = crate::lock(shared);
     let product = super::products::owned(&cloud, id, &username)?;
     Ok((product.id, product.platform_id))
 }
 
-fn member<'a>(cloud: &'a mut Cloud, product: u32, device: &str) -> Result<&'a mut Device, ApiError> {
+fn member<'a>(
+    cloud: &'a mut Cloud,
+    product: u32,
+    device: &str,
+) -> Result<&'a mut Device, ApiError> {
     cloud
         .devices
         .iter_mut()
         .find(|d| d.product_id == product && (d.id == device || d.name == device))
-        .ok_or_else(|| ApiError::not_found(format!("Device {device} was not found in product {product}")))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Device {device} was not found in product {product}"
+            ))
+        })
 }
 
 pub(crate) async fn list(
@@ -69,7 +82,11 @@ pub(crate) async fn list(
         .filter(|d| wanted_name.is_none_or(|w| d.name.contains(w.as_str())))
         .collect();
     let total_pages = members.len().div_ceil(per_page).max(1);
-    let devices: Vec<&Device> = members.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+    let devices: Vec<&Device> = members
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
     Ok(Json(json!({
         "devices": devices,
         "customers": [],
@@ -110,7 +127,9 @@ pub(crate) async fn add(
             .get("id")
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::bad_request("Give the device to add as id, or a file of ids"))?;
+            .ok_or_else(|| {
+                ApiError::bad_request("Give the device to add as id, or a file of ids")
+            })?;
         vec![id]
     };
     let mut cloud = crate::lock(&shared);
@@ -157,7 +176,9 @@ async fn import_file(request: Request) -> Result<Vec<String>, ApiError> {
             .await
             .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
         if bytes.len() > MAX_IMPORT_BYTES {
-            return Err(ApiError::bad_request("The import file is larger than 1 MiB"));
+            return Err(ApiError::bad_request(
+                "The import file is larger than 1 MiB",
+            ));
         }
         let text = String::from_utf8_lossy(&bytes);
         let ids: Vec<String> = text
@@ -170,7 +191,9 @@ async fn import_file(request: Request) -> Result<Vec<String>, ApiError> {
         }
         return Ok(ids);
     }
-    Err(ApiError::bad_request("The multipart body has no file field"))
+    Err(ApiError::bad_request(
+        "The multipart body has no file field",
+    ))
 }
 
 pub(crate) async fn update(
@@ -197,7 +220,9 @@ pub(crate) async fn update(
             ("name", Value::String(new)) => {
                 let new = new.trim();
                 if new.is_empty() || new.len() > 63 {
-                    return Err(ApiError::bad_request("A device name has 1 to 63 characters"));
+                    return Err(ApiError::bad_request(
+                        "A device name has 1 to 63 characters",
+                    ));
                 }
                 changed.name = new.to_owned();
             }

@@ -136,7 +136,11 @@ pub(crate) async fn delete(
 }
 
 /// The product with this id (or slug) if the caller owns it: 404 unknown, 403 someone else's.
-pub(super) fn owned<'a>(cloud: &'a Cloud, id: &str, username: &str) -> Result<&'a Product, ApiError> {
+pub(super) fn owned<'a>(
+    cloud: &'a Cloud,
+    id: &str,
+    username: &str,
+) -> Result<&'a Product, ApiError> {
     let product = cloud
         .products
         .iter()

@@ -33,14 +33,19 @@ pub(crate) async fn webhooks(State(shared): State<Shared>) -> Json<Value> {
 fn refused(id: &str, refusal: Refusal) -> ApiError {
     match refusal {
         Refusal::Unknown => ApiError::not_found(format!("Device {id} was not found")),
-        Refusal::Offline => ApiError::bad_request(format!("Device {id} is offline; take it online first")),
+        Refusal::Offline => {
+            ApiError::bad_request(format!("Device {id} is offline; take it online first"))
+        }
         Refusal::NotDemoFirmware => ApiError::bad_request(format!(
             "Device {id} runs Tinker, which publishes nothing; flash the demo firmware first"
         )),
     }
 }
 
-pub(crate) async fn button(State(shared): State<Shared>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn button(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     sim::publish_reading(&shared, &id).map_err(|r| refused(&id, r))?;
     Ok(Json(json!({"ok": true})))
 }
@@ -84,9 +89,14 @@ pub(crate) async fn log(
         return Ok(Json(json!({"lines": lines})).into_response());
     }
     let history = Bytes::from(lines.iter().map(|l| message(l)).collect::<String>());
-    Ok(crate::events::sse(&shared, receiver, history, move |entry: &Arc<(String, String)>| {
-        (entry.0 == id).then(|| Bytes::from(message(&entry.1)))
-    }))
+    Ok(crate::events::sse(
+        &shared,
+        receiver,
+        history,
+        move |entry: &Arc<(String, String)>| {
+            (entry.0 == id).then(|| Bytes::from(message(&entry.1)))
+        },
+    ))
 }
 
 /// One log line as an SSE message (a line never holds a newline, but be safe).
