@@ -129,11 +129,17 @@ pub(crate) struct Cloud {
     /// Every webhook request sent, oldest first, bounded.
     pub deliveries: VecDeque<Delivery>,
     pub throttle: crate::engine::Throttle,
+    /// API publish allowance per user: (tokens left, when last counted).
+    pub publish_allowance: HashMap<String, (f64, Instant)>,
+    /// Compiled binaries: id → (owner, bytes).
+    pub binaries: HashMap<String, (String, Vec<u8>)>,
 }
 
 /// How many log lines a simulated device keeps, and how many deliveries the cloud keeps.
 pub(crate) const LOG_LINES: usize = 1000;
 pub(crate) const DELIVERIES: usize = 1000;
+/// API publishes a user may make at once before the per-second rate applies.
+const PUBLISH_BURST: f64 = 10.0;
 
 impl Cloud {
     pub(crate) fn fixture() -> Cloud {
@@ -188,6 +194,8 @@ impl Cloud {
             integrations: Vec::new(),
             deliveries: VecDeque::new(),
             throttle: crate::engine::Throttle::default(),
+            binaries: HashMap::new(),
+            publish_allowance: HashMap::new(),
         }
     }
 
@@ -243,6 +251,27 @@ impl Cloud {
                 device.sim.log.pop_front();
             }
             device.sim.log.push_back(line);
+        }
+    }
+
+    /// Takes one API publish from `user`'s allowance: a burst of `PUBLISH_BURST`, refilled at
+    /// `per_second`. False when it is used up.
+    pub(crate) fn allow_publish(&mut self, user: &str, per_second: u32, now: Instant) -> bool {
+        if per_second == 0 {
+            return true;
+        }
+        let (tokens, since) = self
+            .publish_allowance
+            .entry(user.to_owned())
+            .or_insert((PUBLISH_BURST, now));
+        *tokens = (*tokens + now.duration_since(*since).as_secs_f64() * f64::from(per_second))
+            .min(PUBLISH_BURST);
+        *since = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
         }
     }
 

@@ -67,6 +67,10 @@ impl ApiError {
         error
     }
 
+    pub(crate) fn rate_limited(description: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", description)
+    }
+
     pub(crate) fn not_found(description: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", description)
     }

@@ -13,6 +13,7 @@ mod cloud;
 mod engine;
 mod error;
 mod events;
+mod firmware;
 mod sim;
 
 use std::{
@@ -36,6 +37,11 @@ pub struct Settings {
     pub keepalive: Duration,
     /// How long a webhook server may take to answer (Particle: 20 s).
     pub hook_timeout: Duration,
+    /// How long flashing a simulated device takes (then it reboots for half as long).
+    pub flash_time: Duration,
+    /// API publishes per second each user may make, after a burst of ten (0: no limit); beyond
+    /// it, publishing answers 429 as Particle's rate limit does.
+    pub publishes_per_second: u32,
 }
 
 impl Default for Settings {
@@ -44,6 +50,8 @@ impl Default for Settings {
             sim_publish_interval: Some(Duration::from_secs(60)),
             keepalive: Duration::from_secs(9),
             hook_timeout: Duration::from_secs(webhook_demo_core::webhook::TIMEOUT_SECS),
+            flash_time: firmware::FLASH_TIME,
+            publishes_per_second: 1,
         }
     }
 }

@@ -70,6 +70,7 @@ impl App {
 fn quiet() -> Settings {
     Settings {
         sim_publish_interval: None,
+        flash_time: Duration::from_millis(10),
         ..Settings::default()
     }
 }

@@ -31,7 +31,8 @@ fn main() -> Result<()> {
 }
 
 async fn hook_cycle() -> Result<()> {
-    let server = Server::start(&["--sim-publish-interval", "0"]).await?;
+    let server =
+        Server::start(&["--sim-publish-interval", "0", "--sandbox-publish-rate", "0"]).await?;
     let api = format!("{}/sandbox", server.url);
     let client = reqwest::Client::new();
 

@@ -45,6 +45,9 @@ enum Command {
         /// a MODE click).
         #[arg(long, default_value_t = 60)]
         sim_publish_interval: u64,
+        /// API publishes per second each sandbox user may make after a burst of ten (0: no limit).
+        #[arg(long, default_value_t = webhook_demo_sandbox::Settings::default().publishes_per_second)]
+        sandbox_publish_rate: u32,
     },
 }
 
@@ -63,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
         relay_hook_rate,
         relay_max_sessions,
         sim_publish_interval,
+        sandbox_publish_rate,
     } = Cli::parse().command;
     if let Some(url) = &public_url {
         anyhow::ensure!(
@@ -95,6 +99,7 @@ async fn main() -> anyhow::Result<()> {
         sandbox: webhook_demo_sandbox::Settings {
             sim_publish_interval: (sim_publish_interval > 0)
                 .then(|| Duration::from_secs(sim_publish_interval)),
+            publishes_per_second: sandbox_publish_rate,
             ..webhook_demo_sandbox::Settings::default()
         },
     };

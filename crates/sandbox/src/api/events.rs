@@ -38,6 +38,7 @@ pub(crate) async fn publish_product(
         (product.id, product.user.clone())
     };
     let (name, data) = name_and_data(&fields)?;
+    allow(&shared, &username)?;
     events::publish(
         &shared,
         Event::new(&name, &data, API, &product.1, Some(product.0)),
@@ -54,8 +55,21 @@ pub(crate) async fn publish_user(
     let fields = super::fields(&headers, &body)?;
     let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
     let (name, data) = name_and_data(&fields)?;
+    allow(&shared, &username)?;
     events::publish(&shared, Event::new(&name, &data, API, &username, None));
     Ok(Json(json!({"ok": true})))
+}
+
+/// Particle's publish rate limit.
+fn allow(shared: &Shared, username: &str) -> Result<(), ApiError> {
+    let per_second = shared.settings.publishes_per_second;
+    if crate::lock(shared).allow_publish(username, per_second, tokio::time::Instant::now()) {
+        Ok(())
+    } else {
+        Err(ApiError::rate_limited(format!(
+            "Too many events published; the limit is {per_second} per second after a burst of ten"
+        )))
+    }
 }
 
 fn name_and_data(fields: &HashMap<String, String>) -> Result<(String, String), ApiError> {

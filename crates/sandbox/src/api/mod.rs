@@ -3,6 +3,7 @@
 
 mod devices;
 mod events;
+mod firmware;
 mod integrations;
 mod oauth;
 mod product_devices;
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 
 use axum::{
     Router,
+    extract::{FromRequest, Multipart, Request},
     http::{HeaderMap, Method, header},
     routing::{delete, get, post, put},
 };
@@ -28,7 +30,13 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/v1/access_tokens/current", delete(oauth::revoke_current))
         .route("/v1/user", get(user::get))
         .route("/v1/devices", get(devices::list))
-        .route("/v1/devices/{id}", get(devices::get))
+        .route(
+            "/v1/devices/{id}",
+            get(devices::get).put(firmware::update_device),
+        )
+        .route("/v1/binaries", post(firmware::compile))
+        .route("/v1/binaries/", post(firmware::compile))
+        .route("/v1/binaries/{id}", get(firmware::download))
         .route(
             "/v1/user/products",
             get(products::list).post(products::create),
@@ -144,4 +152,47 @@ pub(super) fn fields(
         serde_urlencoded::from_bytes(body)
             .map_err(|e| ApiError::bad_request(format!("Malformed form body: {e}")))
     }
+}
+
+pub(super) fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("multipart/form-data"))
+}
+
+/// One part of a multipart body.
+pub(super) struct Part {
+    pub field: String,
+    /// Set for file parts.
+    pub file_name: Option<String>,
+    pub bytes: axum::body::Bytes,
+}
+
+/// Every part of a multipart body, each at most `limit` bytes.
+pub(super) async fn multipart(request: Request, limit: usize) -> Result<Vec<Part>, ApiError> {
+    let malformed = |e: axum::extract::multipart::MultipartError| {
+        ApiError::bad_request(format!("Malformed multipart body: {e}"))
+    };
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
+    let mut parts = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let file_name = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(malformed)?;
+        if bytes.len() > limit {
+            return Err(ApiError::bad_request(format!(
+                "The part {name:?} is larger than {} KiB",
+                limit / 1024
+            )));
+        }
+        parts.push(Part {
+            field: name,
+            file_name,
+            bytes,
+        });
+    }
+    Ok(parts)
 }

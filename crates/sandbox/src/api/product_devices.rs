@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use axum::{
     Json,
     body::Bytes,
-    extract::{FromRequest, Multipart, Path, Query, Request, State},
-    http::{HeaderMap, StatusCode, Uri, header},
+    extract::{FromRequest, Path, Query, Request, State},
+    http::{HeaderMap, StatusCode, Uri},
 };
 use serde_json::{Value, json};
 
@@ -112,11 +112,7 @@ pub(crate) async fn add(
 ) -> Result<Json<Value>, ApiError> {
     let (headers, uri) = (request.headers().clone(), request.uri().clone());
     let (product, platform) = product(&shared, &id, &headers, &uri)?;
-    let multipart = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let wanted: Vec<String> = if multipart {
+    let wanted: Vec<String> = if super::is_multipart(&headers) {
         import_file(request).await?
     } else {
         let body = Bytes::from_request(request, &())
@@ -158,42 +154,22 @@ pub(crate) async fn add(
     })))
 }
 
-/// The ids in a multipart `file` field, one per line.
+/// The ids in a multipart `file` field, one per line (the first column of a CSV line).
 async fn import_file(request: Request) -> Result<Vec<String>, ApiError> {
-    let mut form = Multipart::from_request(request, &())
-        .await
-        .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?
-    {
-        if field.name() != Some("file") {
-            continue;
-        }
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| ApiError::bad_request(format!("Malformed multipart body: {e}")))?;
-        if bytes.len() > MAX_IMPORT_BYTES {
-            return Err(ApiError::bad_request(
-                "The import file is larger than 1 MiB",
-            ));
-        }
-        let text = String::from_utf8_lossy(&bytes);
-        let ids: Vec<String> = text
-            .lines()
-            .map(|line| line.split(',').next().unwrap_or_default().trim().to_owned())
-            .filter(|id| !id.is_empty())
-            .collect();
-        if ids.is_empty() {
-            return Err(ApiError::bad_request("The import file lists no devices"));
-        }
-        return Ok(ids);
+    let parts = super::multipart(request, MAX_IMPORT_BYTES).await?;
+    let file = parts
+        .iter()
+        .find(|p| p.field == "file")
+        .ok_or_else(|| ApiError::bad_request("The multipart body has no file field"))?;
+    let ids: Vec<String> = String::from_utf8_lossy(&file.bytes)
+        .lines()
+        .map(|line| line.split(',').next().unwrap_or_default().trim().to_owned())
+        .filter(|id| !id.is_empty())
+        .collect();
+    if ids.is_empty() {
+        return Err(ApiError::bad_request("The import file lists no devices"));
     }
-    Err(ApiError::bad_request(
-        "The multipart body has no file field",
-    ))
+    Ok(ids)
 }
 
 pub(crate) async fn update(

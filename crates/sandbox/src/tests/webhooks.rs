@@ -145,13 +145,18 @@ impl Learner {
         assert_eq!((status, body), (StatusCode::OK, json!({"ok": true})));
     }
 
+    /// A request to the sandbox on its socket, with the learner's token.
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.app
+            .client
+            .request(method, self.app.url(path))
+            .header(header::AUTHORIZATION, &self.bearer)
+    }
+
     /// The raw bytes of an event stream.
     async fn raw_stream(&self, path: &str) -> impl Stream<Item = Bytes> + Unpin + use<> {
         let response = self
-            .app
-            .client
-            .get(self.app.url(path))
-            .header(header::AUTHORIZATION, &self.bearer)
+            .request(Method::GET, path)
             .send()
             .await
             .expect("the stream opens");
@@ -192,6 +197,14 @@ impl Learner {
             "errorResponseTopic": "{{{PARTICLE_DEVICE_ID}}}/hook-error/{{{PARTICLE_EVENT_NAME}}}",
         })
     }
+}
+
+/// A MODE click on a simulated device.
+async fn press(app: &App, device: &str) -> (StatusCode, Value) {
+    let request = Request::post(format!("/_sim/devices/{device}/button"))
+        .body(Body::empty())
+        .expect("request");
+    call(app, request).await
 }
 
 async fn next_event(stream: &mut (impl Stream<Item = SseEvent> + Unpin)) -> (String, Value) {
@@ -436,14 +449,7 @@ async fn streams_show_only_their_scope_and_prefix_and_keep_alive() {
         ("note", Some("hi"))
     );
     // The P2 runs the demo firmware: a MODE click publishes on its own stream.
-    let (status, _) = call(
-        &learner.app,
-        Request::post(format!("/_sim/devices/{P2}/button"))
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(press(&learner.app, P2).await.0, StatusCode::OK);
     let (name, event) = next_event(&mut device).await;
     assert_eq!(
         (name.as_str(), event["coreid"].as_str()),
@@ -736,10 +742,7 @@ async fn product_devices_are_added_listed_updated_and_removed() {
         .file_name("devices.txt");
     let form = reqwest::multipart::Form::new().part("file", file);
     let imported: Value = learner
-        .app
-        .client
-        .post(learner.app.url(&devices))
-        .header(header::AUTHORIZATION, &learner.bearer)
+        .request(Method::POST, &devices)
         .multipart(form)
         .send()
         .await
@@ -867,10 +870,7 @@ async fn the_simulated_device_receives_its_hook_response_and_logs_it() {
             .map(|c| Ok::<_, std::convert::Infallible>(c.expect("bytes")))
             .eventsource(),
     );
-    let press = Request::post(format!("/_sim/devices/{P2}/button"))
-        .body(Body::empty())
-        .expect("request");
-    assert_eq!(call(&learner.app, press).await.0, StatusCode::OK);
+    assert_eq!(press(&learner.app, P2).await.0, StatusCode::OK);
     let request = target.next().await;
     assert!(
         request.body.contains(&format!("\"deviceId\":\"{P2}\"")),
@@ -909,13 +909,8 @@ async fn devices_go_offline_and_online_and_publish_on_connect() {
         (name.as_str(), event["data"].as_str()),
         ("spark/status", Some("offline"))
     );
-    let press = || {
-        Request::post(format!("/_sim/devices/{P2}/button"))
-            .body(Body::empty())
-            .expect("request")
-    };
     check_error(
-        call(&learner.app, press()).await,
+        press(&learner.app, P2).await,
         StatusCode::BAD_REQUEST,
         "invalid_request",
         &format!("Device {P2} is offline; take it online first"),
@@ -946,11 +941,8 @@ async fn devices_go_offline_and_online_and_publish_on_connect() {
         "invalid_request",
         "Expected {\"online\": true or false}",
     );
-    let unknown = Request::post("/_sim/devices/ffff/button")
-        .body(Body::empty())
-        .expect("request");
     check_error(
-        call(&learner.app, unknown).await,
+        press(&learner.app, "ffff").await,
         StatusCode::NOT_FOUND,
         "not_found",
         "Device ffff was not found",
@@ -1010,4 +1002,204 @@ async fn closing_the_sandbox_ends_its_streams() {
     assert_eq!(&raw.next().await.expect("opening")[..], b":ok\n\n");
     learner.app.sandbox.close();
     assert!(raw.next().await.is_none(), "the stream ends");
+}
+
+/// A multipart form of files, as the CLI and the page send sources.
+fn files(files: &[(&str, &str)]) -> reqwest::multipart::Form {
+    files
+        .iter()
+        .fold(reqwest::multipart::Form::new(), |form, (name, text)| {
+            let part = reqwest::multipart::Part::text(text.to_string()).file_name(name.to_string());
+            form.part(name.to_string(), part)
+        })
+}
+
+const DEMO_SOURCE: &str = include_str!("../../../../firmware/webhook-demo/src/webhook-demo.cpp");
+
+#[tokio::test]
+async fn cloud_compile_returns_a_binary_or_the_errors_with_file_and_line() {
+    let learner = Learner::new().await;
+    let compile = |form: reqwest::multipart::Form| {
+        learner
+            .request(Method::POST, "/v1/binaries")
+            .multipart(form)
+            .send()
+    };
+    let form = files(&[
+        ("src/webhook-demo.cpp", DEMO_SOURCE),
+        ("project.properties", "name=webhook-demo\n"),
+    ])
+    .text("platform_id", "32");
+    let response = compile(form).await.expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let compiled: Value = response.json().await.expect("JSON");
+    assert_eq!(compiled["ok"], true);
+    let url = compiled["binary_url"].as_str().expect("a binary URL");
+    assert_eq!(
+        url,
+        format!(
+            "/v1/binaries/{}",
+            compiled["binary_id"].as_str().expect("an id")
+        )
+    );
+    let binary = learner
+        .request(Method::GET, url)
+        .send()
+        .await
+        .expect("the binary");
+    assert_eq!(binary.status(), StatusCode::OK);
+    assert!(!binary.bytes().await.expect("bytes").is_empty());
+
+    let broken = files(&[(
+        "src/app.cpp",
+        "void setup() {\n  Log.info(\"x\";\n}\nvoid loop() {}\n",
+    )])
+    .text("platform_id", "32");
+    let response = compile(broken).await.expect("an answer");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let failed: Value = response.json().await.expect("JSON");
+    assert_eq!(failed["ok"], false);
+    assert_eq!(
+        failed["errors"],
+        json!(["src/app.cpp:3:1: error: expected ')' before '}' token"])
+    );
+
+    let no_platform = files(&[("a.cpp", "void setup(){}\nvoid loop(){}\n")]);
+    let response = compile(no_platform).await.expect("an answer");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().await.expect("JSON");
+    assert_eq!(
+        error["error_description"],
+        "The platform_id parameter is required"
+    );
+    let other = format!("Bearer {}", sign_in_with_mfa(&learner.app).await);
+    assert_eq!(
+        get(&learner.app, url, Some(&other)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&learner.app, "/v1/binaries/nope", Some(&learner.bearer))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn flashing_switches_what_the_simulated_device_runs() {
+    let learner = Learner::new().await;
+    let mut events = learner.stream(&format!("/v1/devices/{P2}/events")).await;
+    let flash = |form: reqwest::multipart::Form| {
+        learner
+            .request(Method::PUT, &format!("/v1/devices/{P2}"))
+            .multipart(form)
+            .send()
+    };
+    // Tinker (any binary that is not a sandbox build) stops the demo's publishing.
+    let tinker =
+        reqwest::multipart::Part::bytes(b"\x7fELF tinker".to_vec()).file_name("tinker.bin");
+    let response = flash(reqwest::multipart::Form::new().part("file", tinker))
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let started: Value = response.json().await.expect("JSON");
+    assert_eq!(started["status"], "Update started");
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let (name, event) = next_event(&mut events).await;
+        seen.push(format!("{name} {}", event["data"].as_str().expect("data")));
+    }
+    assert_eq!(
+        seen,
+        [
+            "spark/flash/status started",
+            "spark/flash/status success",
+            "spark/status offline",
+            "spark/status online"
+        ]
+    );
+    check_error(
+        press(&learner.app, P2).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        &format!("Device {P2} runs Tinker, which publishes nothing; flash the demo firmware first"),
+    );
+
+    // The demo's sources bring it back; it publishes as soon as it reconnects.
+    let response = flash(files(&[("src/webhook-demo.cpp", DEMO_SOURCE)]))
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut names = Vec::new();
+    for _ in 0..5 {
+        names.push(next_event(&mut events).await.0);
+    }
+    assert_eq!(
+        names,
+        [
+            "spark/flash/status",
+            "spark/flash/status",
+            "spark/status",
+            "spark/status",
+            "WebhookDemo01"
+        ]
+    );
+    assert_eq!(press(&learner.app, P2).await.0, StatusCode::OK);
+
+    // Sources that do not compile are not flashed; an offline device cannot be flashed.
+    let response = flash(files(&[("a.cpp", "void setup() {")]))
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let failed: Value = response.json().await.expect("JSON");
+    assert_eq!(
+        failed["errors"][0],
+        "a.cpp:1:14: error: expected '}' at end of input (to match this '{')"
+    );
+    let offline = learner
+        .request(Method::PUT, &format!("/v1/devices/{ARGON}"))
+        .multipart(files(&[("src/webhook-demo.cpp", DEMO_SOURCE)]))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(offline.status(), StatusCode::NOT_FOUND);
+    // The same call renames a device.
+    let (status, renamed) = learner
+        .send(
+            "PUT",
+            &format!("/v1/devices/{P2}"),
+            json!({"name": "kitchen"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &renamed["name"]),
+        (StatusCode::OK, &json!("kitchen"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn publishing_too_fast_is_rate_limited() {
+    let app = App::in_process_with(super::quiet());
+    let bearer = format!("Bearer {}", sign_in(&app).await);
+    let publish = || {
+        send_json(
+            &app,
+            "POST",
+            "/v1/devices/events",
+            &bearer,
+            json!({"name": "n"}),
+        )
+    };
+    for _ in 0..10 {
+        assert_eq!(publish().await.0, StatusCode::OK);
+    }
+    check_error(
+        publish().await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "Too many events published; the limit is 1 per second after a burst of ten",
+    );
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(publish().await.0, StatusCode::OK);
+    assert_eq!(publish().await.0, StatusCode::TOO_MANY_REQUESTS);
 }
