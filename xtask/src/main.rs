@@ -275,8 +275,21 @@ fn ensure_browser() -> Result<()> {
     Ok(())
 }
 
+/// The firmware's host test compiles it with g++ against a Device OS stand-in.
+fn ensure_compiler() -> Result<()> {
+    if on_path("g++").is_some() {
+        return Ok(());
+    }
+    apt_install(&["g++"], "the firmware's host test compiles it with g++")?;
+    if on_path("g++").is_none() {
+        bail!("g++ is still not on PATH after installing it");
+    }
+    Ok(())
+}
+
 fn test(root: &Path) -> Result<()> {
     ensure_browser()?;
+    ensure_compiler()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build(root)?;
     run(cargo().args([

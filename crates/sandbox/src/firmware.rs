@@ -2,7 +2,7 @@
 //!
 //! The sandbox has no compiler. It checks sources the way a learner's mistakes usually show up
 //! (unbalanced braces, parentheses or brackets, an unterminated string or comment, no `setup()` or
-//! `loop()`), reporting each as `file:line:column: error: …` like gcc does, and decides what the
+//! `loop()`, and an `#error` directive, which is how to make a compile error on purpose), reporting each as `file:line:column: error: …` like gcc does, and decides what the
 //! simulated device will do once flashed: sources that publish `WebhookDemo01` make it behave like
 //! the demo firmware, anything else like Tinker (it publishes nothing). A "binary" is a short text
 //! header saying which; any other binary (such as Tinker's) is taken to be Tinker.
@@ -50,7 +50,14 @@ pub(crate) fn compile(sources: &[Source]) -> Result<Behaviour, Vec<String>> {
             "error: no source files (.cpp, .ino or .c) were sent".to_owned(),
         ]);
     }
-    let mut errors: Vec<String> = code.iter().flat_map(|s| check_syntax(s)).collect();
+    let mut errors: Vec<String> = code
+        .iter()
+        .flat_map(|s| {
+            let mut found = error_directives(s);
+            found.extend(check_syntax(s));
+            found
+        })
+        .collect();
     if errors.is_empty() {
         let all: String = code.iter().map(|s| s.text.as_str()).collect();
         for function in ["setup", "loop"] {
@@ -70,6 +77,27 @@ pub(crate) fn compile(sources: &[Source]) -> Result<Behaviour, Vec<String>> {
     } else {
         Behaviour::Tinker
     })
+}
+
+/// `#error` directives, reported as the preprocessor does (a learner's way to see a compile error).
+fn error_directives(source: &Source) -> Vec<String> {
+    source
+        .text
+        .lines()
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let column = line.find("#error")?;
+            line[..column].trim().is_empty().then(|| {
+                format!(
+                    "{}:{}:{}: error: {}",
+                    source.name,
+                    index + 1,
+                    column + 2,
+                    line[column..].trim()
+                )
+            })
+        })
+        .collect()
 }
 
 /// Unbalanced brackets and unterminated literals or comments in one file.
@@ -303,6 +331,10 @@ mod tests {
                 "a.cpp:3:1: error: unterminated comment",
             ),
             ("void setup() {}\n", "error: undefined reference to `loop'"),
+            (
+                "void setup() {}\n  #error not yet\nvoid loop() {}\n",
+                "a.cpp:2:4: error: #error not yet",
+            ),
         ];
         for (text, expected) in cases {
             let errors = compile(&[source("a.cpp", text)]).expect_err(text);

@@ -23,11 +23,11 @@ const char *const EVENT_NAME = "WebhookDemo01";
 
 // How often to publish on our own. Each publish is one data operation, and the response event the
 // device receives is another, so keep this as long as your application allows.
-const unsigned long PUBLISH_INTERVAL_MS = 5 * 60 * 1000;
+const system_tick_t PUBLISH_INTERVAL_MS = 5 * 60 * 1000;
 
-// When we last published. Starting one interval in the past makes the first publish happen as soon
-// as the cloud connection is up.
-unsigned long lastPublishMs = 0UL - PUBLISH_INTERVAL_MS;
+// When we last published, in millis() time (a 32-bit count of milliseconds since boot). Starting
+// one interval in the past makes the first publish happen as soon as the cloud connection is up.
+system_tick_t lastPublishMs = 0 - PUBLISH_INTERVAL_MS;
 
 // A counter sent with every event, so you can match an event to the request your server received.
 int sequence = 0;
@@ -70,7 +70,7 @@ void loop() {
     }
 }
 
-void buttonHandler(system_event_t event, int clicks) {
+void buttonHandler(system_event_t /* event */, int /* clicks */) {
     buttonClicked = true;
 }
 
