@@ -11,7 +11,9 @@ use gloo_net::http::{Request, Response};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, prelude::*};
 use web_sys::{Element, Event, HtmlInputElement, HtmlSelectElement};
-use webhook_demo_core::wire::Config;
+use webhook_demo_core::wire::{
+    ApiErrorBody, Config, CreatedProduct, DevicesAdded, ProductList, TokenReply, User,
+};
 
 use crate::{
     panel::Panel,
@@ -47,6 +49,7 @@ pub fn start() {
     app.listen();
     app.run(effects);
     if let Some(saved) = load_session() {
+        app.dispatch(Msg::SetRemember(saved.remembered));
         app.dispatch(Msg::Restore {
             base: saved.base,
             token: saved.token,
@@ -55,8 +58,9 @@ pub fn start() {
     }
 }
 
-/// Where a signed-in session is kept: `sessionStorage`, so it lasts as long as the tab and never
-/// travels in a URL. Plain strings, one key each: no serializer is needed in the page for it.
+/// Where a signed-in session is kept: `sessionStorage`, so it lasts as long as the tab, or
+/// `localStorage` when the learner asked to be remembered; never in a URL. Plain strings, one key
+/// each: no serializer is needed in the page for it.
 const SESSION_KEYS: [&str; 3] = [
     "webhook-demo:base",
     "webhook-demo:token",
@@ -68,24 +72,39 @@ struct SavedSession {
     base: String,
     token: String,
     created_here: bool,
+    /// Found in `localStorage`.
+    remembered: bool,
 }
 
-fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok().flatten()
+/// `sessionStorage` (`false`) or `localStorage` (`true`); `None` where storage is disabled.
+fn storage(remembered: bool) -> Option<web_sys::Storage> {
+    let window = web_sys::window()?;
+    let storage = if remembered {
+        window.local_storage()
+    } else {
+        window.session_storage()
+    };
+    storage.ok().flatten()
 }
 
 fn load_session() -> Option<SavedSession> {
-    let storage = session_storage()?;
-    let [base, token, created_here] = SESSION_KEYS.map(|key| storage.get_item(key).ok().flatten());
-    Some(SavedSession {
-        base: base?,
-        token: token?,
-        created_here: created_here? == "true",
+    [false, true].into_iter().find_map(|remembered| {
+        let storage = storage(remembered)?;
+        let [base, token, created_here] =
+            SESSION_KEYS.map(|key| storage.get_item(key).ok().flatten());
+        Some(SavedSession {
+            base: base?,
+            token: token?,
+            created_here: created_here? == "true",
+            remembered,
+        })
     })
 }
 
 fn save_session(saved: &SavedSession) {
-    if let Some(storage) = session_storage() {
+    // Only one place holds it: ticking "remember me" or not moves it.
+    forget_session();
+    if let Some(storage) = storage(saved.remembered) {
         let values = [
             saved.base.as_str(),
             saved.token.as_str(),
@@ -99,11 +118,17 @@ fn save_session(saved: &SavedSession) {
 }
 
 fn forget_session() {
-    if let Some(storage) = session_storage() {
+    for storage in [false, true].into_iter().filter_map(storage) {
         for key in SESSION_KEYS {
             let _ = storage.remove_item(key);
         }
     }
+}
+
+/// Where a user's picks are kept, in `localStorage`: one key per user, so another user's picks
+/// are never applied.
+fn settings_key(username: &str) -> String {
+    format!("webhook-demo:settings:{username}")
 }
 
 impl App {
@@ -182,6 +207,13 @@ impl App {
                 Err(_) => return,
             },
             Some("sign-out") => Msg::SignOut,
+            Some("add-device") => Msg::AddDevice,
+            Some("use-sandbox") => Msg::UseSandbox(select_value(&element) == "sandbox"),
+            Some("remember") => Msg::SetRemember(
+                element
+                    .dyn_ref::<HtmlInputElement>()
+                    .is_some_and(HtmlInputElement::checked),
+            ),
             _ => return,
         };
         self.dispatch(msg);
@@ -283,14 +315,31 @@ impl App {
                     } => {
                         Msg::ProductCreated(create_product(&base, &token, &name, platform_id).await)
                     }
-                    Effect::SaveSession(session) => {
+                    Effect::SaveSession { session, remember } => {
                         save_session(&SavedSession {
                             base: session.base,
                             token: session.token,
                             created_here: session.created_here,
+                            remembered: remember,
                         });
                         return;
                     }
+                    Effect::LoadSettings(username) => Msg::SettingsLoaded(
+                        storage(true)
+                            .and_then(|s| s.get_item(&settings_key(&username)).ok().flatten()),
+                    ),
+                    Effect::SaveSettings { username, settings } => {
+                        if let Some(storage) = storage(true) {
+                            let _ = storage.set_item(&settings_key(&username), &settings);
+                        }
+                        return;
+                    }
+                    Effect::AddDevice {
+                        base,
+                        token,
+                        product_id,
+                        device_id,
+                    } => Msg::DeviceAdded(add_device(&base, &token, product_id, &device_id).await),
                     Effect::ForgetSession => {
                         forget_session();
                         return;
@@ -333,21 +382,6 @@ async fn fetch_config() -> Result<Config, String> {
         .map_err(|e| format!("config.json is not valid: {e}"))
 }
 
-#[derive(Deserialize)]
-struct User {
-    username: String,
-}
-
-#[derive(Deserialize)]
-struct ProductList {
-    products: Vec<Product>,
-}
-
-#[derive(Deserialize)]
-struct CreatedProduct {
-    product: Product,
-}
-
 /// `POST {base}/v1/user/products` with `{"product": {"name", "platform_id"}}`.
 async fn create_product(
     base: &str,
@@ -360,37 +394,25 @@ async fn create_product(
         .map(String::from)
         .unwrap_or_default();
     let body = format!(r#"{{"product":{{"name":{name},"platform_id":{platform_id}}}}}"#);
-    let response = Request::post(&format!("{base}/v1/user/products"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .body(body)
-        .map_err(unreachable)?
-        .send()
-        .await
-        .map_err(unreachable)?;
-    if !response.ok() {
-        return Err(failure(response).await);
-    }
-    response
-        .json::<CreatedProduct>()
+    post_json::<CreatedProduct>(base, "/v1/user/products", token, body)
         .await
         .map(|created| created.product)
-        .map_err(unreachable)
 }
 
-#[derive(Deserialize)]
-struct TokenReply {
-    access_token: String,
-}
-
-/// Particle's error body.
-#[derive(Deserialize, Default)]
-struct ErrorBody {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_description: String,
-    mfa_token: Option<String>,
+/// `POST {base}/v1/products/{product_id}/devices` with `{"id": device_id}`: how many devices moved.
+async fn add_device(
+    base: &str,
+    token: &str,
+    product_id: u32,
+    device_id: &str,
+) -> Result<u32, ApiFailure> {
+    let id = js_sys::JSON::stringify(&JsValue::from_str(device_id))
+        .map(String::from)
+        .unwrap_or_default();
+    let path = format!("/v1/products/{product_id}/devices");
+    post_json::<DevicesAdded>(base, &path, token, format!(r#"{{"id":{id}}}"#))
+        .await
+        .map(|added| added.updated)
 }
 
 fn unreachable(error: gloo_net::Error) -> ApiFailure {
@@ -403,7 +425,7 @@ fn unreachable(error: gloo_net::Error) -> ApiFailure {
 }
 
 async fn failure(response: Response) -> ApiFailure {
-    let body: ErrorBody = response.json().await.unwrap_or_default();
+    let body: ApiErrorBody = response.json().await.unwrap_or_default();
     ApiFailure {
         status: response.status(),
         error: body.error,
@@ -418,21 +440,12 @@ async fn request_token(base: &str, fields: &[(&str, &str)]) -> Result<String, Ap
     for (name, value) in fields {
         form.push_str(&format!("&{name}={}", js_sys::encode_uri_component(value)));
     }
-    let response = Request::post(&format!("{base}/oauth/token"))
+    let request = Request::post(&format!("{base}/oauth/token"))
         .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form)
-        .map_err(unreachable)?
-        .send()
-        .await
-        .map_err(unreachable)?;
-    if !response.ok() {
-        return Err(failure(response).await);
-    }
-    response
-        .json::<TokenReply>()
+        .body(form);
+    reply::<TokenReply>(request)
         .await
         .map(|reply| reply.access_token)
-        .map_err(unreachable)
 }
 
 /// `GET {base}{path}` with the token in the Authorization header (never in the URL).
@@ -441,8 +454,32 @@ async fn get_json<T: for<'de> Deserialize<'de>>(
     path: &str,
     token: &str,
 ) -> Result<T, ApiFailure> {
-    let response = Request::get(&format!("{base}{path}"))
+    let request = Request::get(&format!("{base}{path}"))
         .header("Authorization", &format!("Bearer {token}"))
+        .build();
+    reply(request).await
+}
+
+/// `POST {base}{path}` with a JSON body and the token in the Authorization header.
+async fn post_json<T: for<'de> Deserialize<'de>>(
+    base: &str,
+    path: &str,
+    token: &str,
+    body: String,
+) -> Result<T, ApiFailure> {
+    let request = Request::post(&format!("{base}{path}"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .body(body);
+    reply(request).await
+}
+
+/// Sends a request; its JSON reply, or Particle's error (or the network's) as an `ApiFailure`.
+async fn reply<T: for<'de> Deserialize<'de>>(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<T, ApiFailure> {
+    let response = request
+        .map_err(unreachable)?
         .send()
         .await
         .map_err(unreachable)?;

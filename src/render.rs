@@ -80,6 +80,18 @@ struct View<'a> {
     products: Vec<Choice>,
     creating_product: bool,
     product_error: Option<&'a str>,
+    /// The "remember me" box is ticked.
+    remember: bool,
+    /// The token and password forms sign in to the sandbox.
+    use_sandbox: bool,
+    /// The picked product's name.
+    product_name: Option<&'a str>,
+    /// The picked device is already in the picked product.
+    device_in_product: bool,
+    /// The picked device is in another product, which adding it here would take it out of.
+    device_in_other_product: bool,
+    adding_device: bool,
+    add_device_error: Option<&'a str>,
     /// Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
     states: BTreeMap<&'static str, &'static str>,
 }
@@ -190,6 +202,13 @@ fn view(state: &State) -> View<'_> {
             Devices::Failed(reason) => Some(reason),
             Devices::NotLoaded | Devices::Loading | Devices::Loaded(_) => None,
         },
+        remember: state.remember,
+        use_sandbox: state.use_sandbox,
+        product_name: state.product().map(|p| p.name.as_str()),
+        device_in_product: panel_state(state, Panel::AddDevice) == "in-product",
+        device_in_other_product: panel_state(state, Panel::AddDevice) == "other-product",
+        adding_device: state.adding_device,
+        add_device_error: state.add_device_error.as_deref(),
         sandbox_offered: state.sandbox().is_some(),
         config_problem: match &state.server {
             ServerConfig::Unavailable(reason) => Some(reason),
@@ -222,6 +241,14 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
                 (Products::Loaded(_), Some(_)) => "selected",
             }
         }
+        (Panel::AddDevice, Auth::SignedIn(_)) => match (state.device(), state.product()) {
+            (None, _) => "no-device",
+            (_, None) => "no-product",
+            (Some(device), Some(product)) if device.product_id == product.id => "in-product",
+            _ if state.adding_device => "adding",
+            (Some(device), _) if platform::in_product(device.product_id) => "other-product",
+            _ => "can-add",
+        },
         (_, Auth::SignedIn(_)) => "ready",
     }
 }

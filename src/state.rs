@@ -4,8 +4,8 @@
 //! `Msg`; `update` changes the state and returns the `Effect`s the DOM layer must run. Nothing here
 //! touches the browser, so it is unit-tested natively.
 
-use serde::Deserialize;
 use webhook_demo_core::wire::Config;
+pub use webhook_demo_core::wire::{Device, Product};
 
 /// The real Particle cloud, used unless the learner picks the sandbox.
 pub const PARTICLE_API: &str = "https://api.particle.io";
@@ -52,18 +52,6 @@ pub struct Session {
     pub created_here: bool,
 }
 
-/// A device as the device list shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Device {
-    pub id: String,
-    pub name: Option<String>,
-    pub platform_id: u32,
-    /// The product the device belongs to, or its platform id when it is in none.
-    pub product_id: u32,
-    pub serial_number: Option<String>,
-    pub online: bool,
-}
-
 /// The signed-in user's devices.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Devices {
@@ -99,14 +87,51 @@ pub struct State {
     /// A product is being created.
     pub creating_product: bool,
     pub product_error: Option<String>,
+    /// The device is being added to the product.
+    pub adding_device: bool,
+    pub add_device_error: Option<String>,
+    /// Keep the session in `localStorage` (this browser) rather than `sessionStorage` (this tab).
+    pub remember: bool,
+    /// The token and password forms sign in to the sandbox rather than the Particle cloud.
+    pub use_sandbox: bool,
+    /// The signed-in user's saved picks, applied as the device and product lists arrive.
+    pub restoring: Option<Settings>,
 }
 
-/// A product as the product choice shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Product {
-    pub id: u32,
-    pub name: String,
-    pub platform_id: u32,
+/// The learner's picks, saved per user so a reload (or signing in again) puts them back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub device: Option<String>,
+    pub platform: Option<u32>,
+    pub product: Option<u32>,
+}
+
+impl Settings {
+    /// `device|platform|product`, each empty when not chosen: a plain string, so the page needs no
+    /// serializer for it.
+    pub fn encode(&self) -> String {
+        let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
+        format!(
+            "{}|{}|{}",
+            self.device.as_deref().unwrap_or_default(),
+            number(self.platform),
+            number(self.product)
+        )
+    }
+
+    /// The settings in `encode`'s format; anything else restores nothing.
+    pub fn decode(text: &str) -> Option<Settings> {
+        let mut parts = text.split('|');
+        let (device, platform, product) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Settings {
+            device: (!device.is_empty()).then(|| device.to_owned()),
+            platform: platform.parse().ok(),
+            product: product.parse().ok(),
+        })
+    }
 }
 
 /// The signed-in user's products.
@@ -163,6 +188,16 @@ pub enum Msg {
     /// Create a product with this name for the chosen platform.
     CreateProduct(String),
     ProductCreated(Result<Product, ApiFailure>),
+    /// Put the picked device into the picked product.
+    AddDevice,
+    /// The answer to adding it: how many devices the cloud moved into the product.
+    DeviceAdded(Result<u32, ApiFailure>),
+    /// The "remember me" box.
+    SetRemember(bool),
+    /// Which cloud the token and password forms sign in to: the sandbox (`true`) or Particle's.
+    UseSandbox(bool),
+    /// The signed-in user's saved settings (`Settings::encode`), if any.
+    SettingsLoaded(Option<String>),
     /// A session saved in this tab (page reload): check it is still valid.
     Restore {
         base: String,
@@ -212,8 +247,26 @@ pub enum Effect {
         name: String,
         platform_id: u32,
     },
-    /// Keep the session for this browser tab (`sessionStorage`), so a reload stays signed in.
-    SaveSession(Session),
+    /// `POST {base}/v1/products/{product_id}/devices` with `{"id": device_id}`.
+    AddDevice {
+        base: String,
+        token: String,
+        product_id: u32,
+        device_id: String,
+    },
+    /// Keep the session for this tab (`sessionStorage`) or, remembered, for this browser
+    /// (`localStorage`), so a reload stays signed in.
+    SaveSession {
+        session: Session,
+        remember: bool,
+    },
+    /// Read this user's saved settings.
+    LoadSettings(String),
+    /// Save this user's settings (`Settings::encode`).
+    SaveSettings {
+        username: String,
+        settings: String,
+    },
     ForgetSession,
 }
 
@@ -234,6 +287,11 @@ impl State {
             selected_product: None,
             creating_product: false,
             product_error: None,
+            adding_device: false,
+            add_device_error: None,
+            remember: false,
+            use_sandbox: false,
+            restoring: None,
         };
         (state, vec![Effect::FetchConfig])
     }
@@ -243,6 +301,15 @@ impl State {
         match &self.server {
             ServerConfig::Loaded(config) => config.sandbox.as_deref(),
             ServerConfig::Loading | ServerConfig::Unavailable(_) => None,
+        }
+    }
+
+    /// Where the token and password forms sign in: the sandbox when chosen (and offered), else
+    /// the Particle cloud.
+    pub fn api_base(&self) -> String {
+        match self.sandbox() {
+            Some(sandbox) if self.use_sandbox => sandbox.to_owned(),
+            _ => PARTICLE_API.to_owned(),
         }
     }
 
@@ -291,6 +358,24 @@ impl State {
             .expect("a free name")
     }
 
+    /// The product the learner picked, when it is in the loaded list.
+    pub fn product(&self) -> Option<&Product> {
+        let Products::Loaded(products) = &self.products else {
+            return None;
+        };
+        let id = self.selected_product?;
+        products.iter().find(|product| product.id == id)
+    }
+
+    /// What is saved for the signed-in user.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            device: self.selected_device.clone(),
+            platform: self.platform,
+            product: self.selected_product,
+        }
+    }
+
     pub fn session(&self) -> Option<&Session> {
         match &self.auth {
             Auth::SignedIn(session) => Some(session),
@@ -299,8 +384,24 @@ impl State {
     }
 }
 
-/// Applies `msg` to `state` and says what to do next.
+/// Applies `msg` to `state` and says what to do next; saves the signed-in user's picks when they
+/// change (once their saved picks, if any, have been restored).
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let before = state.settings();
+    let mut effects = apply(state, msg);
+    let after = state.settings();
+    if let (Some(session), None) = (state.session(), &state.restoring) {
+        if after != before {
+            effects.push(Effect::SaveSettings {
+                username: session.username.clone(),
+                settings: after.encode(),
+            });
+        }
+    }
+    effects
+}
+
+fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::ConfigLoaded(Ok(config)) => state.server = ServerConfig::Loaded(config),
         Msg::ConfigLoaded(Err(reason)) => state.server = ServerConfig::Unavailable(reason),
@@ -334,7 +435,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 busy: true,
             };
             return vec![Effect::CheckToken {
-                base: PARTICLE_API.into(),
+                base: state.api_base(),
                 token,
                 created_here: false,
             }];
@@ -350,7 +451,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 busy: true,
             };
             return vec![Effect::RequestToken {
-                base: PARTICLE_API.into(),
+                base: state.api_base(),
                 username: username.trim().into(),
                 password,
             }];
@@ -427,10 +528,17 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     base: session.base.clone(),
                     token: session.token.clone(),
                 };
-                state.auth = Auth::SignedIn(session.clone());
+                let settings = Effect::LoadSettings(session.username.clone());
+                let save = Effect::SaveSession {
+                    session: session.clone(),
+                    remember: state.remember,
+                };
+                state.auth = Auth::SignedIn(session);
                 state.devices = Devices::Loading;
                 state.products = Products::Loading;
-                return vec![load, products, Effect::SaveSession(session)];
+                // Nothing is saved for this user until their saved picks have been looked up.
+                state.restoring = Some(Settings::default());
+                return vec![settings, load, products, save];
             }
             Err(failure) => {
                 state.auth = Auth::SignedOut {
@@ -443,7 +551,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 }
             }
         },
-        Msg::ProductsLoaded(Ok(products)) => state.products = Products::Loaded(products),
+        Msg::ProductsLoaded(Ok(products)) => {
+            state.products = Products::Loaded(products);
+            restore(state);
+        }
         Msg::ProductsLoaded(Err(failure)) => state.products = Products::Failed(describe(&failure)),
         Msg::SelectPlatform(id) => set_platform(state, id),
         Msg::ChooseProducts(choice) => state.product_choice = choice,
@@ -490,6 +601,60 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.creating_product = false;
             state.product_error = Some(describe(&failure));
         }
+        Msg::AddDevice => {
+            let (Some(session), Some(device), Some(product_id)) =
+                (state.session(), state.device(), state.selected_product)
+            else {
+                return Vec::new();
+            };
+            let effect = Effect::AddDevice {
+                base: session.base.clone(),
+                token: session.token.clone(),
+                product_id,
+                device_id: device.id.clone(),
+            };
+            state.adding_device = true;
+            state.add_device_error = None;
+            return vec![effect];
+        }
+        Msg::DeviceAdded(result) => {
+            state.adding_device = false;
+            match result {
+                Ok(0) => {
+                    state.add_device_error = Some(
+                        "The cloud did not add the device. A product takes devices of its own \
+                         platform only: check the platform, or pick another product."
+                            .into(),
+                    )
+                }
+                Ok(_) => {
+                    // The device now reports the product as its own; the product counts it.
+                    if let Some(session) = state.session() {
+                        let (base, token) = (session.base.clone(), session.token.clone());
+                        return vec![
+                            Effect::LoadDevices {
+                                base: base.clone(),
+                                token: token.clone(),
+                            },
+                            Effect::LoadProducts { base, token },
+                        ];
+                    }
+                }
+                Err(failure) if failure.status == 401 => return signed_out_by(state, &failure),
+                Err(failure) => state.add_device_error = Some(describe(&failure)),
+            }
+        }
+        Msg::SetRemember(remember) => state.remember = remember,
+        Msg::UseSandbox(sandbox) => state.use_sandbox = sandbox,
+        Msg::SettingsLoaded(saved) => {
+            state.restoring = Some(
+                saved
+                    .as_deref()
+                    .and_then(Settings::decode)
+                    .unwrap_or_default(),
+            );
+            restore(state);
+        }
         Msg::Restore {
             base,
             token,
@@ -528,6 +693,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if state.platform.is_none() {
                 state.platform = state.device().map(|device| device.platform_id);
             }
+            restore(state);
         }
         Msg::SelectDevice(id) => {
             if let Devices::Loaded(devices) = &state.devices {
@@ -543,13 +709,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::DevicesLoaded(Err(failure)) => {
             if failure.status == 401 {
-                // The token expired or was revoked elsewhere: back to sign-in, saying why.
-                state.auth = Auth::SignedOut {
-                    error: Some(describe(&failure)),
-                    busy: false,
-                };
-                state.devices = Devices::NotLoaded;
-                return vec![Effect::ForgetSession];
+                return signed_out_by(state, &failure);
             }
             state.devices = Devices::Failed(describe(&failure));
         }
@@ -571,10 +731,55 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.platform = None;
             state.selected_product = None;
             state.product_error = None;
+            state.add_device_error = None;
+            state.restoring = None;
             return revoke.into_iter().chain([Effect::ForgetSession]).collect();
         }
     }
     Vec::new()
+}
+
+/// The token expired or was revoked elsewhere: back to sign-in, saying why. The learner's picks
+/// stay saved, so signing in again puts them back.
+fn signed_out_by(state: &mut State, failure: &ApiFailure) -> Vec<Effect> {
+    state.auth = Auth::SignedOut {
+        error: Some(describe(failure)),
+        busy: false,
+    };
+    state.devices = Devices::NotLoaded;
+    state.products = Products::NotLoaded;
+    state.restoring = None;
+    vec![Effect::ForgetSession]
+}
+
+/// Applies the saved picks that the lists loaded so far allow; done once both lists are in.
+fn restore(state: &mut State) {
+    let Some(saved) = state.restoring.clone() else {
+        return;
+    };
+    if let (Devices::Loaded(devices), Some(id)) = (&state.devices, &saved.device) {
+        if devices.iter().any(|d| &d.id == id) {
+            state.selected_device = Some(id.clone());
+        }
+    }
+    if let Some(platform) = saved.platform {
+        state.platform = Some(platform);
+    }
+    if let (Products::Loaded(_), Some(product)) = (&state.products, saved.product) {
+        if state
+            .products_for_platform()
+            .iter()
+            .any(|p| p.id == product)
+        {
+            state.selected_product = Some(product);
+            state.product_choice = ProductChoice::Existing;
+        }
+    }
+    if matches!(state.devices, Devices::Loaded(_) | Devices::Failed(_))
+        && matches!(state.products, Products::Loaded(_) | Products::Failed(_))
+    {
+        state.restoring = None;
+    }
 }
 
 /// Chooses the product's platform; a product of the previous platform no longer fits.

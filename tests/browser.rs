@@ -33,7 +33,7 @@ const PANELS: [&str; 13] = [
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        let checks: [(&str, Check); 4] = [
+        let checks: [(&str, Check); 7] = [
             (
                 "every_panel_renders_signed_out_without_console_errors",
                 |b, s| Box::pin(every_panel_renders(b, s)),
@@ -45,6 +45,15 @@ fn main() -> ExitCode {
                 "sandbox_sign_in_lists_devices_and_sign_out_returns",
                 |b, s| Box::pin(sandbox_sign_in(b, s)),
             ),
+            ("add_device_then_reload_keeps_the_picks_per_user", |b, s| {
+                Box::pin(add_device_and_reload(b, s))
+            }),
+            ("token_mfa_and_revoked_token_sign_ins", |b, s| {
+                Box::pin(other_sign_ins(b, s))
+            }),
+            ("device_names_are_shown_as_text", |b, s| {
+                Box::pin(device_names_are_text(b, s))
+            }),
             ("no_sandbox_means_no_sandbox_button", |b, _| {
                 Box::pin(no_sandbox_means_no_sandbox_button(b))
             }),
@@ -208,6 +217,26 @@ async fn click(browser: &Browser, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The device list's option labels, in order.
+async fn device_labels(browser: &Browser) -> Result<Vec<String>> {
+    let mut labels = Vec::new();
+    for option in browser
+        .client
+        .find_all(Locator::Css("#deviceSelect option"))
+        .await?
+    {
+        labels.push(option.text().await?);
+    }
+    Ok(labels)
+}
+
+/// Fails with `what` unless `panel` shows `state` now.
+async fn expect_state(browser: &Browser, panel: &str, state: &str, what: &str) -> Result<()> {
+    let actual = state_of(browser, panel).await?;
+    ensure!(actual == state, "{what}: {panel} is {actual}, not {state}");
+    Ok(())
+}
+
 async fn state_of(browser: &Browser, panel: &str) -> Result<String> {
     let root = browser
         .client
@@ -237,30 +266,20 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         .for_element(Locator::Css("#deviceSelect option"))
         .await
         .context("no devices listed")?;
-    let mut labels = Vec::new();
-    for option in browser
-        .client
-        .find_all(Locator::Css("#deviceSelect option"))
-        .await?
-    {
-        labels.push(option.text().await?);
-    }
+    let labels = device_labels(browser).await?;
     ensure!(
         labels == ["sandbox-p2", "sandbox-boron", "sandbox-argon (offline)"],
         "device list {labels:?}"
     );
-    ensure!(
-        state_of(browser, "sign-in").await? == "signed-in",
-        "sign-in state"
-    );
-    ensure!(
-        state_of(browser, "select-device").await? == "choose",
-        "select-device state"
-    );
-    ensure!(
-        state_of(browser, "cleanup").await? == "ready",
-        "other panels leave the signed-out state"
-    );
+    expect_state(browser, "sign-in", "signed-in", "sign-in state").await?;
+    expect_state(browser, "select-device", "choose", "select-device state").await?;
+    expect_state(
+        browser,
+        "cleanup",
+        "ready",
+        "other panels leave the signed-out state",
+    )
+    .await?;
 
     let info = browser
         .client
@@ -373,10 +392,13 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         .for_element(Locator::Id("sandboxSignIn"))
         .await
         .context("sign-out did not return to sign-in")?;
-    ensure!(
-        state_of(browser, "select-device").await? == "signed-out",
-        "devices still shown after sign-out"
-    );
+    expect_state(
+        browser,
+        "select-device",
+        "signed-out",
+        "devices still shown after sign-out",
+    )
+    .await?;
     browser.client.refresh().await?;
     let button = wait()
         .for_element(Locator::Id("sandboxSignIn"))
@@ -387,6 +409,275 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         button.is_enabled().await?,
         "sign-out did not forget the session"
     );
+    let errors = browser.console_errors().await?;
+    ensure!(errors.is_empty(), "console errors: {errors:?}");
+    Ok(())
+}
+
+const BORON: &str = "e00fce680000000000000002";
+
+/// Waits until `panel` shows `state`.
+async fn wait_for_state(browser: &Browser, panel: &str, state: &str) -> Result<()> {
+    let selector = format!("section[data-panel=\"{panel}\"][data-state=\"{state}\"]");
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&selector))
+        .await
+        .with_context(|| format!("{panel} never reached {state}"))?;
+    Ok(())
+}
+
+async fn text_of(browser: &Browser, id: &str) -> Result<String> {
+    Ok(browser.client.find(Locator::Id(id)).await?.text().await?)
+}
+
+/// Runs `body` (an async function body given `done`) in the page and returns what it passes to
+/// `done`: the page's own `fetch` reaches the sandbox exactly as the app does.
+async fn in_page(browser: &Browser, body: &str) -> Result<serde_json::Value> {
+    let script = format!(
+        "const done = arguments[arguments.length - 1]; (async () => {{ {body} }})().then(done, e => done(String(e)));"
+    );
+    Ok(browser.client.execute_async(&script, Vec::new()).await?)
+}
+
+async fn sandbox_token(browser: &Browser, username: &str) -> Result<String> {
+    let token = in_page(
+        browser,
+        &format!(
+            "const r = await fetch('/sandbox/oauth/token', {{method: 'POST', headers: {{'Content-Type': \
+             'application/x-www-form-urlencoded'}}, body: 'client_id=particle&client_secret=particle&\
+             grant_type=password&username={username}&password=sandbox'}}); \
+             return (await r.json()).access_token;"
+        ),
+    )
+    .await?;
+    token
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no token: {token}"))
+}
+
+/// Picks the option with this value in a select, as a learner would.
+async fn choose(browser: &Browser, id: &str, value: &str) -> Result<()> {
+    browser
+        .client
+        .find(Locator::Id(id))
+        .await?
+        .select_by_value(value)
+        .await?;
+    Ok(())
+}
+
+async fn type_into(browser: &Browser, id: &str, text: &str) -> Result<()> {
+    let input = browser.client.find(Locator::Id(id)).await?;
+    input.clear().await?;
+    input.send_keys(text).await?;
+    Ok(())
+}
+
+async fn sign_out(browser: &Browser) -> Result<()> {
+    click(browser, "signOut").await?;
+    wait_for_state(browser, "sign-in", "signed-out").await
+}
+
+async fn add_device_and_reload(browser: &Browser, server: &Server) -> Result<()> {
+    open(browser, &server.url).await?;
+    // Remembered: the session goes to localStorage, not to this tab's sessionStorage.
+    click(browser, "rememberMe").await?;
+    click(browser, "sandboxSignIn").await?;
+    wait_for_state(browser, "select-device", "choose").await?;
+    let stored = browser
+        .client
+        .execute(
+            "return [localStorage.getItem('webhook-demo:token') !== null, \
+             sessionStorage.getItem('webhook-demo:token') !== null];",
+            Vec::new(),
+        )
+        .await?;
+    ensure!(
+        stored == serde_json::json!([true, false]),
+        "remember me stored {stored}"
+    );
+
+    choose(browser, "deviceSelect", BORON).await?;
+    let info = text_of(browser, "deviceInfo").await?;
+    ensure!(
+        info.contains("sandbox-boron") && info.contains("Boron"),
+        "device info: {info}"
+    );
+    wait_for_state(browser, "select-product", "no-product").await?;
+    expect_state(
+        browser,
+        "add-device",
+        "no-product",
+        "add-device before a product",
+    )
+    .await?;
+    click(browser, "createNewProductButton").await?;
+    wait_for_state(browser, "select-product", "selected").await?;
+    wait_for_state(browser, "add-device", "can-add").await?;
+    click(browser, "addDeviceButton").await?;
+    wait_for_state(browser, "add-device", "in-product").await?;
+    let panel = browser
+        .client
+        .find(Locator::Css("section[data-panel=\"add-device\"]"))
+        .await?
+        .text()
+        .await?;
+    ensure!(panel.contains("already"), "add-device says: {panel}");
+    ensure!(
+        text_of(browser, "deviceInfo").await?.contains("30"),
+        "the device info shows its new product"
+    );
+
+    // A reload restores the session (remembered) and the picks (saved for this user).
+    browser.client.refresh().await?;
+    wait_for_state(browser, "add-device", "in-product").await?;
+    let info = text_of(browser, "deviceInfo").await?;
+    ensure!(info.contains("sandbox-boron"), "restored device: {info}");
+    sign_out(browser).await?;
+    let left = browser
+        .client
+        .execute(
+            "return localStorage.getItem('webhook-demo:token');",
+            Vec::new(),
+        )
+        .await?;
+    ensure!(left.is_null(), "sign-out left the remembered token: {left}");
+    let errors = browser.console_errors().await?;
+    ensure!(errors.is_empty(), "console errors: {errors:?}");
+    Ok(())
+}
+
+async fn other_sign_ins(browser: &Browser, server: &Server) -> Result<()> {
+    open(browser, &server.url).await?;
+    // A token from `particle token create`, pasted, signed in to the sandbox.
+    let token = sandbox_token(browser, "sandbox%40example.com").await?;
+    choose(browser, "apiBaseSelect", "sandbox").await?;
+    type_into(browser, "tokenInput", &token).await?;
+    click(browser, "tokenSignIn").await?;
+    // The same user: their picks come back.
+    wait_for_state(browser, "add-device", "in-product").await?;
+    ensure!(
+        text_of(browser, "signedInUser").await? == "sandbox@example.com",
+        "token user"
+    );
+
+    // The token is revoked elsewhere: the next call returns the learner to sign-in, saying why.
+    let revoked = in_page(
+        browser,
+        &format!(
+            "const r = await fetch('/sandbox/v1/access_tokens/current', {{method: 'DELETE', \
+             headers: {{Authorization: 'Bearer {token}'}}}}); return r.status;"
+        ),
+    )
+    .await?;
+    ensure!(revoked == 200, "revoking answered {revoked}");
+    click(browser, "refreshDevices").await?;
+    wait_for_state(browser, "sign-in", "signed-out").await?;
+    let alert = browser
+        .client
+        .find(Locator::Css(
+            "section[data-panel=\"sign-in\"] [role=\"alert\"]",
+        ))
+        .await?
+        .text()
+        .await?;
+    ensure!(alert.contains("invalid or has expired"), "alert: {alert}");
+
+    // Password and the MFA code, against the sandbox; another user's picks are not applied.
+    choose(browser, "apiBaseSelect", "sandbox").await?;
+    type_into(browser, "usernameInput", "mfa@example.com").await?;
+    type_into(browser, "passwordInput", "sandbox").await?;
+    click(browser, "passwordSignIn").await?;
+    wait_for_state(browser, "sign-in", "otp").await?;
+    type_into(browser, "otpInput", "000000").await?;
+    click(browser, "otpSignIn").await?;
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(
+            "section[data-panel=\"sign-in\"][data-state=\"otp\"] [role=\"alert\"]",
+        ))
+        .await
+        .context("a wrong code is not explained")?;
+    type_into(browser, "otpInput", "123456").await?;
+    click(browser, "otpSignIn").await?;
+    wait_for_state(browser, "select-device", "no-device").await?;
+    ensure!(
+        text_of(browser, "signedInUser").await? == "mfa@example.com",
+        "mfa user"
+    );
+    expect_state(
+        browser,
+        "add-device",
+        "no-device",
+        "another user's picks applied",
+    )
+    .await?;
+    sign_out(browser).await?;
+    // The refusals this check provoked are logged by the browser; the app itself logs nothing.
+    let errors = browser.console_errors().await?;
+    let expected = [
+        "/v1/devices - Failed",
+        "/oauth/token - Failed",
+        "/oauth/token - Failed",
+    ];
+    ensure!(
+        errors.len() == expected.len() && errors.iter().zip(expected).all(|(e, x)| e.contains(x)),
+        "console errors: {errors:?}"
+    );
+    Ok(())
+}
+
+async fn device_names_are_text(browser: &Browser, server: &Server) -> Result<()> {
+    open(browser, &server.url).await?;
+    let hostile = "<img src=x onerror=alert(1)>";
+    let token = sandbox_token(browser, "sandbox%40example.com").await?;
+    let rename = |name: &str| {
+        format!(
+            "const r = await fetch('/sandbox/v1/devices/{BORON}', {{method: 'PUT', headers: \
+             {{Authorization: 'Bearer {token}', 'Content-Type': 'application/json'}}, \
+             body: JSON.stringify({{name: {name:?}}})}}); return r.status;"
+        )
+    };
+    ensure!(
+        in_page(browser, &rename(hostile)).await? == 200,
+        "renaming failed"
+    );
+    click(browser, "sandboxSignIn").await?;
+    wait_for_state(browser, "select-device", "choose").await?;
+    let labels = device_labels(browser).await?;
+    ensure!(labels.iter().any(|l| l == hostile), "labels {labels:?}");
+    ensure!(
+        browser
+            .client
+            .find_all(Locator::Css("#app img"))
+            .await?
+            .is_empty(),
+        "the name became an element"
+    );
+    choose(browser, "deviceSelect", BORON).await?;
+    ensure!(
+        text_of(browser, "deviceInfo").await?.contains(hostile),
+        "device info"
+    );
+    ensure!(
+        browser
+            .client
+            .find_all(Locator::Css("#app img"))
+            .await?
+            .is_empty(),
+        "the name became an element in the info table"
+    );
+    ensure!(
+        in_page(browser, &rename("sandbox-boron")).await? == 200,
+        "renaming back failed"
+    );
+    sign_out(browser).await?;
     let errors = browser.console_errors().await?;
     ensure!(errors.is_empty(), "console errors: {errors:?}");
     Ok(())

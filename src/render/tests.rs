@@ -159,6 +159,7 @@ fn signed_in_panels_change_state() {
     expected[0] = "signed-in";
     expected[1] = "loading";
     expected[2] = "loading";
+    expected[3] = "no-device";
     check(&state, &expected);
     state.devices = Devices::Loaded(Vec::new());
     expected[1] = "no-device";
@@ -222,4 +223,72 @@ fn the_picked_device_is_described() {
         Some("bb"),
         "an id not in the list is ignored"
     );
+}
+
+#[test]
+fn add_device_says_what_adding_will_do() {
+    let (mut state, _) = State::new();
+    sign_in_as(&mut state, "sandbox@example.com");
+    let renderer = Renderer::new();
+    let panel = |state: &State| {
+        let html = renderer.panel(state, Panel::AddDevice).expect("renders");
+        (crate::render::panel_state(state, Panel::AddDevice), html)
+    };
+    state.devices = Devices::Loaded(vec![Device {
+        id: "aa".into(),
+        name: Some("<p2>".into()),
+        platform_id: 32,
+        product_id: 30999,
+        serial_number: None,
+        online: true,
+    }]);
+    state.selected_device = Some("aa".into());
+    state.products = Products::Loaded(vec![Product {
+        id: 30001,
+        name: "webhook-demo-p2-1".into(),
+        platform_id: 32,
+    }]);
+    state.platform = Some(32);
+    let (word, html) = panel(&state);
+    assert_eq!(word, "no-product");
+    assert!(html.contains("Choose or create a product first."), "{html}");
+    assert!(!html.contains("addDeviceButton"));
+
+    update(&mut state, Msg::SelectProduct(30001));
+    let (word, html) = panel(&state);
+    assert_eq!(word, "other-product");
+    assert!(
+        html.contains("&lt;p2&gt; belongs to product 30999."),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"addDeviceButton\" data-action=\"add-device\" >"),
+        "{html}"
+    );
+
+    update(&mut state, Msg::AddDevice);
+    let (word, html) = panel(&state);
+    assert_eq!(word, "adding");
+    assert!(
+        html.contains("data-action=\"add-device\" disabled>"),
+        "{html}"
+    );
+    update(&mut state, Msg::DeviceAdded(Ok(0)));
+    let (word, html) = panel(&state);
+    assert_eq!(word, "other-product");
+    assert!(
+        html.contains("<p role=\"alert\">The cloud did not add the device."),
+        "{html}"
+    );
+
+    if let Devices::Loaded(devices) = &mut state.devices {
+        devices[0].product_id = 30001;
+    }
+    let (word, html) = panel(&state);
+    assert_eq!(word, "in-product");
+    assert!(html.contains("is in webhook-demo-p2-1 already"), "{html}");
+    if let Devices::Loaded(devices) = &mut state.devices {
+        devices[0].product_id = 32;
+    }
+    assert_eq!(panel(&state).0, "can-add");
 }

@@ -4,7 +4,7 @@ use webhook_demo_core::wire::Config;
 
 use crate::state::{
     ApiFailure, Auth, Device, Devices, Effect, Msg, PARTICLE_API, Product, ProductChoice,
-    ServerConfig, Session, State, describe, update,
+    ServerConfig, Session, Settings, State, describe, update,
 };
 
 fn check(msg: Msg, expected: ServerConfig, expected_sandbox: Option<&str>) {
@@ -74,6 +74,15 @@ fn failure(status: u16, error: &str, description: &str) -> ApiFailure {
     }
 }
 
+/// Particle's answer to a revoked or expired token.
+fn expired_token() -> ApiFailure {
+    failure(
+        401,
+        "invalid_token",
+        "The access token provided is invalid.",
+    )
+}
+
 fn signed_in(state: &mut State, created_here: bool) {
     let msg = Msg::UserLoaded {
         base: "/sandbox".into(),
@@ -90,6 +99,7 @@ fn signed_in(state: &mut State, created_here: bool) {
     assert_eq!(
         update(state, msg),
         vec![
+            Effect::LoadSettings("sandbox@example.com".into()),
             Effect::LoadDevices {
                 base: "/sandbox".into(),
                 token: "t0k".into()
@@ -98,9 +108,14 @@ fn signed_in(state: &mut State, created_here: bool) {
                 base: "/sandbox".into(),
                 token: "t0k".into()
             },
-            Effect::SaveSession(session)
+            Effect::SaveSession {
+                session,
+                remember: false
+            }
         ]
     );
+    // Nothing saved for this user yet.
+    assert_eq!(update(state, Msg::SettingsLoaded(None)), Vec::new());
 }
 
 #[test]
@@ -291,11 +306,7 @@ fn an_expired_token_returns_to_sign_in_and_other_failures_stay_in_the_panel() {
         Devices::Failed("Something broke (HTTP 500).".into())
     );
     assert!(state.session().is_some());
-    let expired = failure(
-        401,
-        "invalid_token",
-        "The access token provided is invalid.",
-    );
+    let expired = expired_token();
     assert_eq!(
         update(&mut state, Msg::DevicesLoaded(Err(expired))),
         vec![Effect::ForgetSession]
@@ -525,4 +536,183 @@ fn creating_a_product_selects_it() {
         (Some(301), false)
     );
     assert_eq!(state.products_for_platform().len(), 1);
+}
+
+#[test]
+fn settings_round_trip_and_refuse_garbage() {
+    let all = Settings {
+        device: Some("e00fce68".into()),
+        platform: Some(32),
+        product: Some(30001),
+    };
+    assert_eq!(all.encode(), "e00fce68|32|30001");
+    assert_eq!(Settings::decode(&all.encode()), Some(all));
+    assert_eq!(Settings::decode("||"), Some(Settings::default()));
+    assert_eq!(Settings::decode("a|b"), None);
+    assert_eq!(Settings::decode("a|1|2|3"), None);
+}
+
+fn p2(id: &str, product_id: u32) -> Device {
+    Device {
+        id: id.into(),
+        name: Some(id.into()),
+        platform_id: 32,
+        product_id,
+        serial_number: None,
+        online: true,
+    }
+}
+
+#[test]
+fn saved_picks_come_back_after_sign_in_and_changes_are_saved() {
+    let mut state = sandbox_state();
+    let msg = Msg::UserLoaded {
+        base: "/sandbox".into(),
+        token: "t0k".into(),
+        created_here: true,
+        result: Ok("sandbox@example.com".into()),
+    };
+    update(&mut state, msg);
+    assert_eq!(
+        update(&mut state, Msg::SettingsLoaded(Some("b|32|30002".into()))),
+        Vec::new(),
+        "nothing is saved while restoring"
+    );
+    let devices = vec![p2("a", 32), p2("b", 32)];
+    assert_eq!(
+        update(&mut state, Msg::DevicesLoaded(Ok(devices))),
+        Vec::new()
+    );
+    assert_eq!(state.selected_device.as_deref(), Some("b"));
+    let products = vec![product(30001, "one", 32), product(30002, "two", 32)];
+    update(&mut state, Msg::ProductsLoaded(Ok(products)));
+    assert_eq!(state.selected_product, Some(30002));
+    assert_eq!(state.restoring, None);
+    // From now on every change of pick is saved for this user.
+    assert_eq!(
+        update(&mut state, Msg::SelectProduct(30001)),
+        vec![Effect::SaveSettings {
+            username: "sandbox@example.com".into(),
+            settings: "b|32|30001".into()
+        }]
+    );
+    assert_eq!(
+        update(&mut state, Msg::RefreshDevices).len(),
+        1,
+        "no save: nothing changed"
+    );
+}
+
+/// Signed in to the sandbox with device `a` (a P2) and product 30001 (for P2s) loaded.
+fn signed_in_with_lists() -> State {
+    let mut state = sandbox_state();
+    signed_in(&mut state, true);
+    update(&mut state, Msg::DevicesLoaded(Ok(vec![p2("a", 32)])));
+    let products = vec![product(30001, "one", 32)];
+    update(&mut state, Msg::ProductsLoaded(Ok(products)));
+    state
+}
+
+#[test]
+fn saved_picks_that_no_longer_exist_are_ignored() {
+    let mut state = signed_in_with_lists();
+    // Here the saved picks arrive after the lists: a vanished device or product is not restored.
+    update(
+        &mut state,
+        Msg::SettingsLoaded(Some("gone|32|39999".into())),
+    );
+    assert_eq!(state.selected_device.as_deref(), Some("a"));
+    assert_eq!(state.selected_product, None);
+}
+
+#[test]
+fn remember_me_keeps_the_session_in_the_browser() {
+    let mut state = sandbox_state();
+    update(&mut state, Msg::SetRemember(true));
+    let msg = Msg::UserLoaded {
+        base: "/sandbox".into(),
+        token: "t0k".into(),
+        created_here: false,
+        result: Ok("me@example.com".into()),
+    };
+    let effects = update(&mut state, msg);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::SaveSession { remember: true, .. })),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn adding_the_device_then_reloads_both_lists() {
+    let mut state = signed_in_with_lists();
+    assert_eq!(
+        update(&mut state, Msg::AddDevice),
+        Vec::new(),
+        "no product yet"
+    );
+    update(&mut state, Msg::SelectProduct(30001));
+    assert_eq!(
+        update(&mut state, Msg::AddDevice),
+        vec![Effect::AddDevice {
+            base: "/sandbox".into(),
+            token: "t0k".into(),
+            product_id: 30001,
+            device_id: "a".into()
+        }]
+    );
+    assert!(state.adding_device);
+    let reload = update(&mut state, Msg::DeviceAdded(Ok(1)));
+    assert_eq!(
+        reload,
+        vec![
+            Effect::LoadDevices {
+                base: "/sandbox".into(),
+                token: "t0k".into()
+            },
+            Effect::LoadProducts {
+                base: "/sandbox".into(),
+                token: "t0k".into()
+            }
+        ]
+    );
+    assert!(!state.adding_device);
+    update(&mut state, Msg::AddDevice);
+    let expired = expired_token();
+    assert_eq!(
+        update(&mut state, Msg::DeviceAdded(Err(expired))),
+        vec![Effect::ForgetSession]
+    );
+    assert!(matches!(state.auth, Auth::SignedOut { error: Some(_), .. }));
+    assert_eq!(
+        state.selected_product,
+        Some(30001),
+        "the picks are kept for signing in again"
+    );
+}
+
+#[test]
+fn token_and_password_can_sign_in_to_the_sandbox() {
+    let mut state = sandbox_state();
+    update(&mut state, Msg::UseSandbox(true));
+    assert_eq!(
+        update(&mut state, Msg::TokenSignIn("abc".into())),
+        vec![Effect::CheckToken {
+            base: "/sandbox".into(),
+            token: "abc".into(),
+            created_here: false
+        }]
+    );
+    let password = Msg::PasswordSignIn {
+        username: "mfa@example.com".into(),
+        password: "sandbox".into(),
+    };
+    assert!(
+        matches!(&update(&mut state, password)[..], [Effect::RequestToken { base, .. }] if base == "/sandbox")
+    );
+    // Without a sandbox on offer the choice has no effect.
+    let (mut plain, _) = State::new();
+    update(&mut plain, Msg::UseSandbox(true));
+    assert_eq!(plain.api_base(), PARTICLE_API);
 }

@@ -20,9 +20,6 @@ pub struct Config {
     pub public_url: Option<String>,
 }
 
-#[cfg(test)]
-mod tests;
-
 /// Relay event `start`: the first event of every relay stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -112,3 +109,70 @@ fn default_status() -> u16 {
 fn default_content_type() -> String {
     "application/json".to_owned()
 }
+
+// ---- Particle Cloud API replies, as far as the page reads them (spec section 3). Fields the page
+// does not use are ignored, so replies from the real cloud and from the sandbox both decode. ----
+
+/// `GET /v1/user`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct User {
+    pub username: String,
+}
+
+/// One device of `GET /v1/devices` (and `GET /v1/devices/:id`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Device {
+    pub id: String,
+    pub name: Option<String>,
+    pub platform_id: u32,
+    /// The product the device belongs to, or its platform id when it is in none.
+    pub product_id: u32,
+    pub serial_number: Option<String>,
+    #[serde(default)]
+    pub online: bool,
+}
+
+/// A product, in `GET /v1/user/products` and `POST /v1/user/products`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Product {
+    pub id: u32,
+    pub name: String,
+    pub platform_id: u32,
+}
+
+/// `GET /v1/user/products`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ProductList {
+    pub products: Vec<Product>,
+}
+
+/// `POST /v1/user/products`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CreatedProduct {
+    pub product: Product,
+}
+
+/// `POST /v1/products/:id/devices`: how many devices moved into the product.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DevicesAdded {
+    pub updated: u32,
+}
+
+/// `POST /oauth/token`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TokenReply {
+    pub access_token: String,
+}
+
+/// Particle's error body: `{"error", "error_description"}`, plus `mfa_token` on `mfa_required`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ApiErrorBody {
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub error_description: String,
+    pub mfa_token: Option<String>,
+}
+
+#[cfg(test)]
+mod tests;
