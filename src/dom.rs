@@ -8,12 +8,10 @@
 use std::{cell::RefCell, rc::Rc};
 
 use gloo_net::http::{Request, Response};
-use serde::Deserialize;
+use serde_json::Value;
 use wasm_bindgen::{JsCast, prelude::*};
 use web_sys::{Element, Event, HtmlInputElement, HtmlSelectElement};
-use webhook_demo_core::wire::{
-    ApiErrorBody, Config, CreatedProduct, DevicesAdded, ProductList, TokenReply, User,
-};
+use webhook_demo_core::wire::{self, ApiErrorBody, Config};
 
 use crate::{
     panel::Panel,
@@ -280,9 +278,7 @@ impl App {
                         token,
                         created_here,
                     } => {
-                        let result = get_json::<User>(&base, "/v1/user", &token)
-                            .await
-                            .map(|user| user.username);
+                        let result = get_json(&base, "/v1/user", &token, wire::user_name).await;
                         Msg::UserLoaded {
                             base,
                             token,
@@ -291,7 +287,7 @@ impl App {
                         }
                     }
                     Effect::LoadDevices { base, token } => Msg::DevicesLoaded(
-                        get_json::<Vec<Device>>(&base, "/v1/devices", &token).await,
+                        get_json(&base, "/v1/devices", &token, Device::list_from_json).await,
                     ),
                     Effect::RevokeToken { base, token } => {
                         // Best effort: the learner is signed out of the page either way.
@@ -303,9 +299,9 @@ impl App {
                         return;
                     }
                     Effect::LoadProducts { base, token } => {
-                        let result =
-                            get_json::<ProductList>(&base, "/v1/user/products", &token).await;
-                        Msg::ProductsLoaded(result.map(|list| list.products))
+                        let path = "/v1/user/products";
+                        let result = get_json(&base, path, &token, Product::list_from_json).await;
+                        Msg::ProductsLoaded(result)
                     }
                     Effect::CreateProduct {
                         base,
@@ -376,10 +372,9 @@ async fn fetch_config() -> Result<Config, String> {
     if !response.ok() {
         return Err(format!("config.json answered {}", response.status()));
     }
-    response
-        .json::<Config>()
-        .await
-        .map_err(|e| format!("config.json is not valid: {e}"))
+    let invalid = || "config.json is not valid".to_owned();
+    let value = response.json::<Value>().await.map_err(|_| invalid())?;
+    Config::from_json(&value).ok_or_else(invalid)
 }
 
 /// `POST {base}/v1/user/products` with `{"product": {"name", "platform_id"}}`.
@@ -394,9 +389,14 @@ async fn create_product(
         .map(String::from)
         .unwrap_or_default();
     let body = format!(r#"{{"product":{{"name":{name},"platform_id":{platform_id}}}}}"#);
-    post_json::<CreatedProduct>(base, "/v1/user/products", token, body)
-        .await
-        .map(|created| created.product)
+    post_json(
+        base,
+        "/v1/user/products",
+        token,
+        body,
+        Product::created_from_json,
+    )
+    .await
 }
 
 /// `POST {base}/v1/products/{product_id}/devices` with `{"id": device_id}`: how many devices moved.
@@ -410,9 +410,8 @@ async fn add_device(
         .map(String::from)
         .unwrap_or_default();
     let path = format!("/v1/products/{product_id}/devices");
-    post_json::<DevicesAdded>(base, &path, token, format!(r#"{{"id":{id}}}"#))
-        .await
-        .map(|added| added.updated)
+    let body = format!(r#"{{"id":{id}}}"#);
+    post_json(base, &path, token, body, wire::devices_added).await
 }
 
 fn unreachable(error: gloo_net::Error) -> ApiFailure {
@@ -425,7 +424,11 @@ fn unreachable(error: gloo_net::Error) -> ApiFailure {
 }
 
 async fn failure(response: Response) -> ApiFailure {
-    let body: ApiErrorBody = response.json().await.unwrap_or_default();
+    let body = response
+        .json::<Value>()
+        .await
+        .map(|value| ApiErrorBody::from_json(&value))
+        .unwrap_or_default();
     ApiFailure {
         status: response.status(),
         error: body.error,
@@ -443,40 +446,42 @@ async fn request_token(base: &str, fields: &[(&str, &str)]) -> Result<String, Ap
     let request = Request::post(&format!("{base}/oauth/token"))
         .header("Content-Type", "application/x-www-form-urlencoded")
         .body(form);
-    reply::<TokenReply>(request)
-        .await
-        .map(|reply| reply.access_token)
+    reply(request, wire::access_token).await
 }
 
 /// `GET {base}{path}` with the token in the Authorization header (never in the URL).
-async fn get_json<T: for<'de> Deserialize<'de>>(
+async fn get_json<T>(
     base: &str,
     path: &str,
     token: &str,
+    read: fn(&Value) -> Option<T>,
 ) -> Result<T, ApiFailure> {
     let request = Request::get(&format!("{base}{path}"))
         .header("Authorization", &format!("Bearer {token}"))
         .build();
-    reply(request).await
+    reply(request, read).await
 }
 
 /// `POST {base}{path}` with a JSON body and the token in the Authorization header.
-async fn post_json<T: for<'de> Deserialize<'de>>(
+async fn post_json<T>(
     base: &str,
     path: &str,
     token: &str,
     body: String,
+    read: fn(&Value) -> Option<T>,
 ) -> Result<T, ApiFailure> {
     let request = Request::post(&format!("{base}{path}"))
         .header("Authorization", &format!("Bearer {token}"))
         .header("Content-Type", "application/json")
         .body(body);
-    reply(request).await
+    reply(request, read).await
 }
 
-/// Sends a request; its JSON reply, or Particle's error (or the network's) as an `ApiFailure`.
-async fn reply<T: for<'de> Deserialize<'de>>(
+/// Sends a request; what `read` finds in its JSON reply, or Particle's error (or the network's,
+/// or a reply of an unexpected shape) as an `ApiFailure`.
+async fn reply<T>(
     request: Result<Request, gloo_net::Error>,
+    read: fn(&Value) -> Option<T>,
 ) -> Result<T, ApiFailure> {
     let response = request
         .map_err(unreachable)?
@@ -486,5 +491,12 @@ async fn reply<T: for<'de> Deserialize<'de>>(
     if !response.ok() {
         return Err(failure(response).await);
     }
-    response.json::<T>().await.map_err(unreachable)
+    let status = response.status();
+    let value = response.json::<Value>().await.map_err(unreachable)?;
+    read(&value).ok_or_else(|| ApiFailure {
+        status,
+        error: "unexpected_reply".into(),
+        description: "The cloud's answer was not in the shape this tutorial expects".into(),
+        mfa_token: None,
+    })
 }

@@ -4,6 +4,7 @@
 //! change to a field is an API change and must stay backwards compatible or be versioned.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// `GET /config.json`: what the server that hosts the page offers it.
 ///
@@ -111,16 +112,25 @@ fn default_content_type() -> String {
 }
 
 // ---- Particle Cloud API replies, as far as the page reads them (spec section 3). Fields the page
-// does not use are ignored, so replies from the real cloud and from the sandbox both decode. ----
+// does not use are ignored, so replies from the real cloud and from the sandbox both decode.
+// The page parses a reply once into a `serde_json::Value` and reads these from it: one JSON
+// decoder in the page instead of one derived decoder per reply type, which costs page size. ----
 
-/// `GET /v1/user`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct User {
-    pub username: String,
+fn text(value: &Value, key: &str) -> Option<String> {
+    value.get(key)?.as_str().map(str::to_owned)
+}
+
+fn number(value: &Value, key: &str) -> Option<u32> {
+    u32::try_from(value.get(key)?.as_u64()?).ok()
+}
+
+/// `GET /v1/user`: the user name.
+pub fn user_name(reply: &Value) -> Option<String> {
+    text(reply, "username")
 }
 
 /// One device of `GET /v1/devices` (and `GET /v1/devices/:id`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
     pub id: String,
     pub name: Option<String>,
@@ -128,50 +138,101 @@ pub struct Device {
     /// The product the device belongs to, or its platform id when it is in none.
     pub product_id: u32,
     pub serial_number: Option<String>,
-    #[serde(default)]
     pub online: bool,
 }
 
+impl Device {
+    pub fn from_json(value: &Value) -> Option<Device> {
+        Some(Device {
+            id: text(value, "id")?,
+            name: text(value, "name"),
+            platform_id: number(value, "platform_id")?,
+            product_id: number(value, "product_id")?,
+            serial_number: text(value, "serial_number"),
+            online: value
+                .get("online")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
+    }
+
+    /// `GET /v1/devices`: every device, or `None` when any is malformed.
+    pub fn list_from_json(reply: &Value) -> Option<Vec<Device>> {
+        reply.as_array()?.iter().map(Device::from_json).collect()
+    }
+}
+
 /// A product, in `GET /v1/user/products` and `POST /v1/user/products`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
     pub id: u32,
     pub name: String,
     pub platform_id: u32,
 }
 
-/// `GET /v1/user/products`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ProductList {
-    pub products: Vec<Product>,
-}
+impl Product {
+    pub fn from_json(value: &Value) -> Option<Product> {
+        Some(Product {
+            id: number(value, "id")?,
+            name: text(value, "name")?,
+            platform_id: number(value, "platform_id")?,
+        })
+    }
 
-/// `POST /v1/user/products`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CreatedProduct {
-    pub product: Product,
+    /// `GET /v1/user/products`: `{"products": [...]}`.
+    pub fn list_from_json(reply: &Value) -> Option<Vec<Product>> {
+        reply
+            .get("products")?
+            .as_array()?
+            .iter()
+            .map(Product::from_json)
+            .collect()
+    }
+
+    /// `POST /v1/user/products`: `{"ok": true, "product": {...}}`.
+    pub fn created_from_json(reply: &Value) -> Option<Product> {
+        Product::from_json(reply.get("product")?)
+    }
 }
 
 /// `POST /v1/products/:id/devices`: how many devices moved into the product.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct DevicesAdded {
-    pub updated: u32,
+pub fn devices_added(reply: &Value) -> Option<u32> {
+    number(reply, "updated")
 }
 
-/// `POST /oauth/token`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct TokenReply {
-    pub access_token: String,
+/// `POST /oauth/token`: the access token.
+pub fn access_token(reply: &Value) -> Option<String> {
+    text(reply, "access_token")
 }
 
 /// Particle's error body: `{"error", "error_description"}`, plus `mfa_token` on `mfa_required`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApiErrorBody {
-    #[serde(default)]
     pub error: String,
-    #[serde(default)]
     pub error_description: String,
     pub mfa_token: Option<String>,
+}
+
+impl ApiErrorBody {
+    /// Whatever of Particle's error fields the body has.
+    pub fn from_json(reply: &Value) -> ApiErrorBody {
+        ApiErrorBody {
+            error: text(reply, "error").unwrap_or_default(),
+            error_description: text(reply, "error_description").unwrap_or_default(),
+            mfa_token: text(reply, "mfa_token"),
+        }
+    }
+}
+
+impl Config {
+    /// `GET /config.json`, read the same way as the API replies.
+    pub fn from_json(reply: &Value) -> Option<Config> {
+        Some(Config {
+            sandbox: text(reply, "sandbox"),
+            relay: text(reply, "relay")?,
+            public_url: text(reply, "publicUrl"),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -75,28 +75,28 @@ fn page_answer_defaults() {
 /// device record with every field a product device list carries.
 #[test]
 fn particle_replies_decode_from_the_spec_examples() {
-    let token: super::TokenReply = serde_json::from_value(json!({
-        "token_type": "bearer", "access_token": "abc", "expires_in": 7776000, "refresh_token": "def"
-    }))
-    .expect("token");
-    assert_eq!(token.access_token, "abc");
-    let mfa: super::ApiErrorBody = serde_json::from_value(json!({
+    use super::{ApiErrorBody, Device, Product};
+    let token = json!({"token_type": "bearer", "access_token": "abc", "expires_in": 7776000, "refresh_token": "def"});
+    assert_eq!(super::access_token(&token).as_deref(), Some("abc"));
+    let mfa = ApiErrorBody::from_json(&json!({
         "mfa_token": "7f2e", "error": "mfa_required",
         "error_description": "Multi-factor authentication required"
-    }))
-    .expect("mfa");
+    }));
     assert_eq!(
         (mfa.error.as_str(), mfa.mfa_token.as_deref()),
         ("mfa_required", Some("7f2e"))
     );
-    let bare: super::ApiErrorBody = serde_json::from_value(json!({"ok": false})).expect("error");
-    assert_eq!(bare, super::ApiErrorBody::default());
-    let user: super::User = serde_json::from_value(json!({
-        "username": "me@example.com", "subscription_ids": [], "account_info": {"first_name": "A"}
-    }))
-    .expect("user");
-    assert_eq!(user.username, "me@example.com");
-    let device: super::Device = serde_json::from_value(json!({
+    assert_eq!(
+        ApiErrorBody::from_json(&json!({"ok": false})),
+        ApiErrorBody::default()
+    );
+    assert_eq!(
+        ApiErrorBody::from_json(&json!("not an object")),
+        ApiErrorBody::default()
+    );
+    let user = json!({"username": "me@example.com", "subscription_ids": [], "account_info": {"first_name": "A"}});
+    assert_eq!(super::user_name(&user).as_deref(), Some("me@example.com"));
+    let record = json!({
         "id": "e00fce68aaaaaaaaaaaaaaaa", "name": "boron", "last_ip_address": "192.0.2.1",
         "last_heard": "2026-11-28T10:00:00.000Z", "last_handshake_at": "2026-11-28T09:00:00.000Z",
         "product_id": 30001, "online": true, "platform_id": 13, "cellular": true, "functions": [],
@@ -105,39 +105,72 @@ fn particle_replies_decode_from_the_spec_examples() {
         "firmware_version": 1, "desired_firmware_version": null,
         "targeted_firmware_release_version": null, "development": false, "quarantined": false,
         "denied": false, "owner": "me@example.com", "notes": null
-    }))
-    .expect("device");
+    });
     assert_eq!(
-        device,
-        super::Device {
+        Device::from_json(&record),
+        Some(Device {
             id: "e00fce68aaaaaaaaaaaaaaaa".into(),
             name: Some("boron".into()),
             platform_id: 13,
             product_id: 30001,
             serial_number: Some("B40KAB123".into()),
             online: true,
-        }
+        })
     );
-    let unnamed: super::Device = serde_json::from_value(json!({
-        "id": "e00fce68bbbbbbbbbbbbbbbb", "name": null, "platform_id": 6, "product_id": 6
-    }))
-    .expect("a device with only the required fields");
-    assert_eq!((unnamed.name, unnamed.online), (None, false));
-    let products: super::ProductList = serde_json::from_value(json!({"products": [
+    let unnamed =
+        json!({"id": "e00fce68bbbbbbbbbbbbbbbb", "name": null, "platform_id": 6, "product_id": 6});
+    let devices = Device::list_from_json(&json!([record, unnamed])).expect("a device list");
+    assert_eq!(
+        (devices[1].name.as_deref(), devices[1].online),
+        (None, false)
+    );
+    assert_eq!(
+        Device::list_from_json(&json!([{"id": "x"}])),
+        None,
+        "a device without its platform"
+    );
+    assert_eq!(
+        Device::list_from_json(&json!({"devices": []})),
+        None,
+        "not a list"
+    );
+    let products = json!({"products": [
         {"id": 30001, "name": "webhook-demo-p2-1", "slug": "webhook-demo-p2-1-v30001",
          "platform_id": 32, "description": "", "user": "me@example.com"}
-    ]}))
-    .expect("products");
-    assert_eq!(products.products[0].id, 30001);
-    let created: super::CreatedProduct = serde_json::from_value(json!({"ok": true, "product": {
+    ]});
+    assert_eq!(
+        Product::list_from_json(&products),
+        Some(vec![Product {
+            id: 30001,
+            name: "webhook-demo-p2-1".into(),
+            platform_id: 32
+        }])
+    );
+    let created = json!({"ok": true, "product": {
         "id": 30002, "platform_id": 13, "name": "n", "slug": "n-v30002", "description": "",
         "settings": {}, "groups": [], "device_count": 0
-    }}))
-    .expect("created product");
-    assert_eq!(created.product.platform_id, 13);
-    let added: super::DevicesAdded = serde_json::from_value(json!({
-        "updated": 1, "nonmemberDeviceIds": [], "invalidDeviceIds": []
-    }))
-    .expect("added");
-    assert_eq!(added.updated, 1);
+    }});
+    assert_eq!(
+        Product::created_from_json(&created).map(|p| p.platform_id),
+        Some(13)
+    );
+    let added = json!({"updated": 1, "nonmemberDeviceIds": [], "invalidDeviceIds": []});
+    assert_eq!(super::devices_added(&added), Some(1));
+    assert_eq!(super::devices_added(&json!({"updated": -1})), None);
+}
+
+#[test]
+fn config_reads_what_the_server_writes() {
+    let config = super::Config {
+        sandbox: Some("/sandbox".into()),
+        relay: "/relay/".into(),
+        public_url: None,
+    };
+    let written = serde_json::to_value(&config).expect("serializes");
+    assert_eq!(super::Config::from_json(&written), Some(config));
+    assert_eq!(
+        super::Config::from_json(&json!({"sandbox": "/s"})),
+        None,
+        "no relay"
+    );
 }
