@@ -555,6 +555,9 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.products = Products::Loaded(products);
             restore(state);
         }
+        Msg::ProductsLoaded(Err(failure)) if failure.status == 401 => {
+            return signed_out_by(state, &failure);
+        }
         Msg::ProductsLoaded(Err(failure)) => state.products = Products::Failed(describe(&failure)),
         Msg::SelectPlatform(id) => set_platform(state, id),
         Msg::ChooseProducts(choice) => state.product_choice = choice,
@@ -596,6 +599,10 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             } else {
                 state.products = Products::Loaded(vec![product]);
             }
+        }
+        Msg::ProductCreated(Err(failure)) if failure.status == 401 => {
+            state.creating_product = false;
+            return signed_out_by(state, &failure);
         }
         Msg::ProductCreated(Err(failure)) => {
             state.creating_product = false;

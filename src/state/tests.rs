@@ -716,3 +716,40 @@ fn token_and_password_can_sign_in_to_the_sandbox() {
     update(&mut plain, Msg::UseSandbox(true));
     assert_eq!(plain.api_base(), PARTICLE_API);
 }
+
+#[test]
+fn a_401_from_any_call_returns_to_sign_in() {
+    let failures: [fn(ApiFailure) -> Msg; 4] = [
+        |f| Msg::DevicesLoaded(Err(f)),
+        |f| Msg::ProductsLoaded(Err(f)),
+        |f| Msg::ProductCreated(Err(f)),
+        |f| Msg::DeviceAdded(Err(f)),
+    ];
+    for failed in failures {
+        let mut state = signed_in_with_lists();
+        let msg = failed(expired_token());
+        assert_eq!(
+            update(&mut state, msg.clone()),
+            vec![Effect::ForgetSession],
+            "{msg:?}"
+        );
+        assert_eq!(
+            state.auth,
+            Auth::SignedOut {
+                error: Some("The access token is invalid or has expired. Sign in again.".into()),
+                busy: false
+            },
+            "{msg:?}"
+        );
+        assert!(!state.creating_product && !state.adding_device);
+    }
+    // Other failures stay in their panel.
+    let mut state = signed_in_with_lists();
+    let limited = failure(429, "rate_limited", "Too many requests");
+    update(&mut state, Msg::ProductCreated(Err(limited)));
+    assert!(state.session().is_some());
+    assert_eq!(
+        state.product_error.as_deref(),
+        Some("The Particle cloud is rate-limiting requests. Wait a minute, then try again.")
+    );
+}
