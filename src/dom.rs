@@ -10,13 +10,18 @@ use std::{cell::RefCell, rc::Rc};
 use gloo_net::http::{Request, Response};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, prelude::*};
-use web_sys::{Element, Event, HtmlInputElement, HtmlSelectElement};
-use webhook_demo_core::wire::{self, ApiErrorBody, Config};
+use web_sys::{AbortController, Element, Event, HtmlInputElement, HtmlSelectElement};
+use webhook_demo_core::{
+    sse::SseEvent,
+    wire::{self, ApiErrorBody, Config},
+};
 
 use crate::{
+    demo::{self, Answer, Entry},
     panel::Panel,
     render::Renderer,
     state::{ApiFailure, Device, Effect, Msg, Product, ProductChoice, State, update},
+    stream,
 };
 
 /// The app: its state, its templates and the HTML each panel was last rendered to.
@@ -25,6 +30,8 @@ struct App {
     renderer: Renderer,
     root: Element,
     rendered: RefCell<Vec<String>>,
+    /// One per open demo stream; aborting them closes the streams.
+    streams: RefCell<Vec<AbortController>>,
 }
 
 #[wasm_bindgen(start)]
@@ -42,6 +49,7 @@ pub fn start() {
         renderer: Renderer::new(),
         root,
         rendered: RefCell::default(),
+        streams: RefCell::default(),
     });
     app.mount();
     app.listen();
@@ -207,6 +215,18 @@ impl App {
             Some("sign-out") => Msg::SignOut,
             Some("add-device") => Msg::AddDevice,
             Some("use-sandbox") => Msg::UseSandbox(select_value(&element) == "sandbox"),
+            Some("start-demo") => Msg::StartDemo {
+                secret: random_secret(),
+            },
+            Some("stop-demo") => Msg::StopDemo,
+            Some("test-webhook") => Msg::TestWebhook {
+                id: (js_sys::Math::random() * 1_000_000.0) as u32,
+            },
+            Some("apply-answer") => Msg::ApplyAnswer(Answer {
+                status: input_value("answerStatus").trim().parse().unwrap_or(0),
+                body: input_value("answerBody"),
+                require_auth: checked("answerRequireAuth"),
+            }),
             Some("remember") => Msg::SetRemember(
                 element
                     .dyn_ref::<HtmlInputElement>()
@@ -235,7 +255,20 @@ impl App {
             }
             let selector = format!("section[data-panel=\"{}\"]", panel.name());
             if let Ok(Some(section)) = self.root.query_selector(&selector) {
+                // Streamed rows and entries live outside the templates: carry them over.
+                let live = section.query_selector_all("[data-live]").ok();
                 section.set_outer_html(&html);
+                for index in 0..live.as_ref().map_or(0, |l| l.length()) {
+                    let Some(old) = live.as_ref().and_then(|l| l.item(index)) else {
+                        continue;
+                    };
+                    let Some(old) = old.dyn_ref::<Element>() else {
+                        continue;
+                    };
+                    if let Some(placeholder) = by_id(&old.id()) {
+                        let _ = placeholder.replace_with_with_node_1(old);
+                    }
+                }
             }
             rendered[index] = html;
         }
@@ -330,6 +363,80 @@ impl App {
                         }
                         return;
                     }
+                    Effect::OpenRelay { run, url } => {
+                        app.relay_stream(run, &url).await;
+                        return;
+                    }
+                    Effect::OpenEvents {
+                        run,
+                        base,
+                        token,
+                        product_id,
+                    } => {
+                        let url = format!("{base}/v1/products/{product_id}/events");
+                        app.event_stream(run, &url, &token).await;
+                        return;
+                    }
+                    Effect::CloseStreams => {
+                        for stream in app.streams.borrow_mut().drain(..) {
+                            stream.abort();
+                        }
+                        return;
+                    }
+                    Effect::ControlRelay { url, body } => {
+                        let request = Request::post(&url)
+                            .header("Content-Type", "application/json")
+                            .body(body);
+                        let sent = match request {
+                            Ok(request) => request.send().await,
+                            Err(error) => Err(error),
+                        };
+                        Msg::AnswerApplied(match sent {
+                            Ok(response) if response.ok() => Ok(()),
+                            Ok(response) => Err(format!(
+                                "The webhook server refused the settings (HTTP {}).",
+                                response.status()
+                            )),
+                            Err(error) => {
+                                Err(format!("The webhook server is unreachable: {error}"))
+                            }
+                        })
+                    }
+                    Effect::SaveWebhook {
+                        base,
+                        token,
+                        product_id,
+                        settings,
+                    } => Msg::WebhookSaved(save_webhook(&base, &token, product_id, settings).await),
+                    Effect::Publish {
+                        base,
+                        token,
+                        product_id,
+                        name,
+                        data,
+                    } => {
+                        let path = format!("/v1/products/{product_id}/events");
+                        let body = serde_json::json!({"name": name, "data": data}).to_string();
+                        let result = post_json(&base, &path, &token, body, |_| Some(())).await;
+                        Msg::TestPublished(result.map(|()| data))
+                    }
+                    Effect::LogEvent(cells) => {
+                        if let Some(body) = by_id("eventsTable")
+                            .and_then(|t| t.query_selector("tbody").ok().flatten())
+                        {
+                            let row = row_of(&cells);
+                            let _ = body.insert_before(&row, body.first_child().as_ref());
+                        }
+                        return;
+                    }
+                    Effect::DataRow { columns, cells } => {
+                        append_data_row(&columns, &cells);
+                        return;
+                    }
+                    Effect::Explain(entry) => {
+                        explain(&entry);
+                        return;
+                    }
                     Effect::AddDevice {
                         base,
                         token,
@@ -345,6 +452,223 @@ impl App {
             });
         }
     }
+}
+
+impl App {
+    fn is_current(&self, run: u32) -> bool {
+        let state = self.state.borrow();
+        state.demo.running && state.demo.run == run
+    }
+
+    /// A new abort controller for a stream of the demo, remembered so Stop can close it.
+    fn open_stream(&self) -> Option<AbortController> {
+        let controller = AbortController::new().ok()?;
+        self.streams.borrow_mut().push(controller.clone());
+        Some(controller)
+    }
+
+    /// The relay stream of run `run`: after a failure it reconnects to the same session, asking for
+    /// everything after the last event it handled, so no hook is lost or shown twice.
+    async fn relay_stream(self: &Rc<Self>, run: u32, url: &str) {
+        // (session id, last event id), learnt from the stream itself.
+        let resume: RefCell<(Option<String>, Option<String>)> = RefCell::default();
+        let target = || match &*resume.borrow() {
+            (Some(session), Some(id)) => format!("{url}?session={session}&lastEventId={id}"),
+            (Some(session), None) => format!("{url}?session={session}"),
+            _ => url.to_owned(),
+        };
+        let handle = |event: SseEvent| {
+            let mut resume = resume.borrow_mut();
+            if event.event == "start" {
+                resume.0 = serde_json::from_str::<Value>(&event.data)
+                    .ok()
+                    .and_then(|start| start.get("sessionId")?.as_str().map(str::to_owned));
+            }
+            resume.1.clone_from(&event.id);
+            drop(resume);
+            self.dispatch(Msg::RelayEvent {
+                run,
+                event: event.event,
+                data: event.data,
+            });
+        };
+        self.follow(run, "The webhook server's stream", target, &[], handle)
+            .await;
+    }
+
+    /// The product's event stream of run `run`, read with the token in a header.
+    async fn event_stream(self: &Rc<Self>, run: u32, url: &str, token: &str) {
+        let authorization = format!("Bearer {token}");
+        let handle = |event: SseEvent| {
+            self.dispatch(Msg::ParticleEvent {
+                run,
+                name: event.event,
+                data: event.data,
+            });
+        };
+        let headers = [("Authorization", authorization.as_str())];
+        let target = || url.to_owned();
+        self.follow(run, "The product's event stream", target, &headers, handle)
+            .await;
+    }
+
+    /// Reads a stream of run `run` while that run lasts, reopening it after failures with a
+    /// growing delay (0.5 s doubling to 10 s), and saying so in the page.
+    async fn follow(
+        self: &Rc<Self>,
+        run: u32,
+        what: &str,
+        target: impl Fn() -> String,
+        headers: &[(&str, &str)],
+        handle: impl Fn(SseEvent),
+    ) {
+        let backoff = std::cell::Cell::new(500);
+        while self.is_current(run) {
+            let Some(controller) = self.open_stream() else {
+                return;
+            };
+            let ended = stream::read(&target(), headers, &controller.signal(), |event| {
+                backoff.set(500);
+                handle(event);
+            })
+            .await;
+            if !self.is_current(run) {
+                return;
+            }
+            let reason = ended.err().unwrap_or_default();
+            self.dispatch(Msg::StreamDown {
+                run,
+                reason: format!("{what} was interrupted ({reason})."),
+            });
+            stream::sleep(backoff.get()).await;
+            backoff.set((backoff.get() * 2).min(10_000));
+        }
+    }
+}
+
+fn document() -> Option<web_sys::Document> {
+    web_sys::window()?.document()
+}
+
+fn by_id(id: &str) -> Option<Element> {
+    document()?.get_element_by_id(id)
+}
+
+/// An element with this text (never parsed as HTML).
+fn element(tag: &str, text: &str) -> Option<Element> {
+    let element = document()?.create_element(tag).ok()?;
+    element.set_text_content(Some(text));
+    Some(element)
+}
+
+fn row_of(cells: &[String]) -> Element {
+    let row = element("tr", "").expect("a document");
+    for cell in cells {
+        if let Some(td) = element("td", cell) {
+            let _ = row.append_child(&td);
+        }
+    }
+    row
+}
+
+/// Appends a row to the data table; new columns get a header cell and an empty cell in earlier rows.
+fn append_data_row(columns: &[String], cells: &[String]) {
+    let Some(table) = by_id("webhookDemoDataTable") else {
+        return;
+    };
+    let (Ok(Some(head)), Ok(Some(body))) = (
+        table.query_selector("thead tr"),
+        table.query_selector("tbody"),
+    ) else {
+        return;
+    };
+    let known = head.child_element_count() as usize;
+    for column in columns.iter().skip(known) {
+        if let Some(th) = element("th", column) {
+            let _ = th.set_attribute("scope", "col");
+            let _ = head.append_child(&th);
+        }
+    }
+    if columns.len() > known {
+        let mut row = body.first_element_child();
+        while let Some(tr) = row {
+            for _ in tr.child_element_count() as usize..columns.len() {
+                if let Some(td) = element("td", "") {
+                    let _ = tr.append_child(&td);
+                }
+            }
+            row = tr.next_element_sibling();
+        }
+    }
+    let _ = body.append_child(&row_of(cells));
+}
+
+/// Appends an explainer entry (clearing the explainer first when it starts a new cycle).
+fn explain(entry: &Entry) {
+    let Some(container) = by_id("explainer") else {
+        return;
+    };
+    if entry.fresh {
+        container.set_text_content(None);
+    }
+    let Some(block) = element("div", "") else {
+        return;
+    };
+    let _ = block.set_attribute("class", "entry");
+    let _ = block.set_attribute("data-kind", entry.kind);
+    for (tag, text) in [("h3", entry.title), ("p", entry.text.as_str())] {
+        if let Some(part) = element(tag, text) {
+            let _ = block.append_child(&part);
+        }
+    }
+    if !entry.fields.is_empty() {
+        if let Some(table) = element("table", "") {
+            for (name, value) in &entry.fields {
+                let _ = table.append_child(&row_of(&[name.clone(), value.clone()]));
+            }
+            let _ = block.append_child(&table);
+        }
+    }
+    if let Some(code) = entry.code.as_deref().and_then(|code| element("pre", code)) {
+        let _ = block.append_child(&code);
+    }
+    let _ = container.append_child(&block);
+}
+
+/// A secret for this run's webhook: 122 random bits from the browser's cryptographic generator.
+fn random_secret() -> String {
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|crypto| crypto.random_uuid().replace('-', ""))
+        .unwrap_or_default()
+}
+
+/// Creates the demo's webhook in the product, or updates it when one exists: its integration id.
+async fn save_webhook(
+    base: &str,
+    token: &str,
+    product_id: u32,
+    settings: String,
+) -> Result<String, ApiFailure> {
+    let path = format!("/v1/products/{product_id}/integrations");
+    let existing = get_json(base, &path, token, |list| Some(demo::find_webhook(list))).await?;
+    let read_id = |reply: &Value| reply.get("id")?.as_str().map(str::to_owned);
+    match existing {
+        Some(id) => {
+            let request = Request::put(&format!("{base}{path}/{id}"))
+                .header("Authorization", &format!("Bearer {token}"))
+                .header("Content-Type", "application/json")
+                .body(settings);
+            reply(request, read_id).await
+        }
+        None => post_json(base, &path, token, settings, read_id).await,
+    }
+}
+
+fn checked(id: &str) -> bool {
+    by_id(id)
+        .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+        .is_some_and(|input| input.checked())
 }
 
 fn input_value(id: &str) -> String {

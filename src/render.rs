@@ -15,12 +15,10 @@ use serde::Serialize;
 use webhook_demo_core::platform;
 
 use crate::{
+    demo::{self, WebhookState},
     panel::Panel,
-    state::{Auth, Devices, ProductChoice, Products, ServerConfig, State},
+    state::{Auth, Devices, PARTICLE_API, ProductChoice, Products, ServerConfig, State},
 };
-
-/// The event the demo webhook listens for and the Test button publishes.
-pub const EVENT_NAME: &str = "WebhookDemo01";
 
 /// One entry of the device list.
 #[derive(Serialize)]
@@ -92,6 +90,22 @@ struct View<'a> {
     device_in_other_product: bool,
     adding_device: bool,
     add_device_error: Option<&'a str>,
+    demo_running: bool,
+    /// The relay's hook URL of the running demo.
+    hook_url: Option<&'a str>,
+    /// The hook URL is on this computer or a private network while the page uses the real cloud.
+    private_hook: bool,
+    /// The webhook's settings as saved in the product, pretty-printed, the secret masked.
+    webhook_source: Option<String>,
+    webhook_error: Option<&'a str>,
+    test_ready: bool,
+    test_sent: Option<&'a str>,
+    test_error: Option<&'a str>,
+    stream_error: Option<&'a str>,
+    answer_status: u16,
+    answer_body: &'a str,
+    answer_require_auth: bool,
+    answer_error: Option<&'a str>,
     /// Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
     states: BTreeMap<&'static str, &'static str>,
 }
@@ -134,7 +148,7 @@ impl Default for Renderer {
 
 fn view(state: &State) -> View<'_> {
     View {
-        event_name: EVENT_NAME,
+        event_name: demo::EVENT_NAME,
         signed_in_user: state.session().map(|session| session.username.as_str()),
         sign_in_error: match &state.auth {
             Auth::SignedOut { error, .. } | Auth::AwaitingOtp { error, .. } => error.as_deref(),
@@ -202,6 +216,29 @@ fn view(state: &State) -> View<'_> {
             Devices::Failed(reason) => Some(reason),
             Devices::NotLoaded | Devices::Loading | Devices::Loaded(_) => None,
         },
+        demo_running: state.demo.running,
+        hook_url: state.demo.relay.as_ref().map(|r| r.hook_url.as_str()),
+        private_hook: state.demo.relay.as_ref().is_some_and(|relay| {
+            state.session().is_some_and(|s| s.base == PARTICLE_API)
+                && demo::is_private(&relay.hook_url)
+        }),
+        webhook_source: state.demo.relay.as_ref().and_then(|relay| {
+            let settings =
+                demo::webhook_settings(&relay.hook_url, "•••••• (a secret made up for this run)");
+            serde_json::to_string_pretty(&settings).ok()
+        }),
+        webhook_error: match &state.demo.webhook {
+            WebhookState::Failed(reason) => Some(reason),
+            _ => None,
+        },
+        test_ready: state.demo.running && matches!(state.demo.webhook, WebhookState::Saved(_)),
+        test_sent: state.demo.test_sent.as_deref(),
+        test_error: state.demo.test_error.as_deref(),
+        stream_error: state.demo.stream_error.as_deref(),
+        answer_status: state.demo.answer.status,
+        answer_body: &state.demo.answer.body,
+        answer_require_auth: state.demo.answer.require_auth,
+        answer_error: state.demo.answer_error.as_deref(),
         remember: state.remember,
         use_sandbox: state.use_sandbox,
         product_name: state.product().map(|p| p.name.as_str()),
@@ -249,6 +286,30 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
             (Some(device), _) if platform::in_product(device.product_id) => "other-product",
             _ => "can-add",
         },
+        (Panel::Start, Auth::SignedIn(_)) if state.demo.running => "running",
+        (Panel::Start, Auth::SignedIn(_)) if state.selected_product.is_none() => "no-product",
+        (Panel::Webhook | Panel::Test, Auth::SignedIn(_)) if !state.demo.running => "stopped",
+        (Panel::Webhook, Auth::SignedIn(_)) => match &state.demo.webhook {
+            WebhookState::Waiting | WebhookState::Saving => "saving",
+            WebhookState::Saved(_) => "created",
+            WebhookState::Failed(_) => "error",
+        },
+        (Panel::Test, Auth::SignedIn(_)) => {
+            let demo = &state.demo;
+            match (&demo.webhook, &demo.test_error, &demo.test_sent) {
+                (WebhookState::Saved(_), Some(_), _) => "error",
+                (WebhookState::Saved(_), None, Some(_)) => "sent",
+                (WebhookState::Saved(_), None, None) => "ready",
+                _ => "waiting",
+            }
+        }
+        (Panel::Explainer | Panel::DataTable | Panel::Events, Auth::SignedIn(_)) => {
+            if state.demo.running {
+                "running"
+            } else {
+                "stopped"
+            }
+        }
         (_, Auth::SignedIn(_)) => "ready",
     }
 }

@@ -4,8 +4,10 @@
 //! `Msg`; `update` changes the state and returns the `Effect`s the DOM layer must run. Nothing here
 //! touches the browser, so it is unit-tested natively.
 
-use webhook_demo_core::wire::Config;
+use webhook_demo_core::wire::{Config, HookRequest, HookResponse, ParticleEvent, RelayStart};
 pub use webhook_demo_core::wire::{Device, Product};
+
+use crate::demo::{self, Answer, Demo, Entry, WebhookState};
 
 /// The real Particle cloud, used unless the learner picks the sandbox.
 pub const PARTICLE_API: &str = "https://api.particle.io";
@@ -96,6 +98,7 @@ pub struct State {
     pub use_sandbox: bool,
     /// The signed-in user's saved picks, applied as the device and product lists arrive.
     pub restoring: Option<Settings>,
+    pub demo: Demo,
 }
 
 /// The learner's picks, saved per user so a reload (or signing in again) puts them back.
@@ -198,6 +201,39 @@ pub enum Msg {
     UseSandbox(bool),
     /// The signed-in user's saved settings (`Settings::encode`), if any.
     SettingsLoaded(Option<String>),
+    /// Start the live demo, with a fresh random secret for the webhook's `Authorization` header.
+    StartDemo {
+        secret: String,
+    },
+    StopDemo,
+    /// An event of the relay stream of run `run`.
+    RelayEvent {
+        run: u32,
+        event: String,
+        data: String,
+    },
+    /// An event of the product's event stream of run `run` (`data` is its JSON).
+    ParticleEvent {
+        run: u32,
+        name: String,
+        data: String,
+    },
+    /// A stream of run `run` broke; it is being reopened.
+    StreamDown {
+        run: u32,
+        reason: String,
+    },
+    /// The demo's webhook was created or updated: its integration id.
+    WebhookSaved(Result<String, ApiFailure>),
+    /// Publish a test event with this id.
+    TestWebhook {
+        id: u32,
+    },
+    /// The test event was published (its data), or why not.
+    TestPublished(Result<String, ApiFailure>),
+    /// Make the in-page server answer like this.
+    ApplyAnswer(Answer),
+    AnswerApplied(Result<(), String>),
     /// A session saved in this tab (page reload): check it is still valid.
     Restore {
         base: String,
@@ -254,6 +290,49 @@ pub enum Effect {
         product_id: u32,
         device_id: String,
     },
+    /// Read the relay stream at `url` for run `run`, reconnecting to the same session on failure.
+    OpenRelay {
+        run: u32,
+        url: String,
+    },
+    /// Read the product's event stream for run `run`, reconnecting on failure.
+    OpenEvents {
+        run: u32,
+        base: String,
+        token: String,
+        product_id: u32,
+    },
+    /// Close every stream the demo opened.
+    CloseStreams,
+    /// `POST` this JSON to the relay's control URL.
+    ControlRelay {
+        url: String,
+        body: String,
+    },
+    /// Create the demo's webhook in the product, or update it when it exists.
+    SaveWebhook {
+        base: String,
+        token: String,
+        product_id: u32,
+        settings: String,
+    },
+    /// `POST {base}/v1/products/{product_id}/events`.
+    Publish {
+        base: String,
+        token: String,
+        product_id: u32,
+        name: String,
+        data: String,
+    },
+    /// Add a row at the top of the event log.
+    LogEvent(Vec<String>),
+    /// Append a row to the data table, whose columns are now `columns`.
+    DataRow {
+        columns: Vec<String>,
+        cells: Vec<String>,
+    },
+    /// Append an explainer entry.
+    Explain(Entry),
     /// Keep the session for this tab (`sessionStorage`) or, remembered, for this browser
     /// (`localStorage`), so a reload stays signed in.
     SaveSession {
@@ -292,6 +371,7 @@ impl State {
             remember: false,
             use_sandbox: false,
             restoring: None,
+            demo: Demo::default(),
         };
         (state, vec![Effect::FetchConfig])
     }
@@ -652,6 +732,16 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::SetRemember(remember) => state.remember = remember,
+        Msg::StartDemo { .. }
+        | Msg::StopDemo
+        | Msg::RelayEvent { .. }
+        | Msg::ParticleEvent { .. }
+        | Msg::StreamDown { .. }
+        | Msg::WebhookSaved(_)
+        | Msg::TestWebhook { .. }
+        | Msg::TestPublished(_)
+        | Msg::ApplyAnswer(_)
+        | Msg::AnswerApplied(_) => return live(state, msg),
         Msg::UseSandbox(sandbox) => state.use_sandbox = sandbox,
         Msg::SettingsLoaded(saved) => {
             state.restoring = Some(
@@ -740,7 +830,16 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.product_error = None;
             state.add_device_error = None;
             state.restoring = None;
-            return revoke.into_iter().chain([Effect::ForgetSession]).collect();
+            let stop = state.demo.running.then_some(Effect::CloseStreams);
+            state.demo = Demo {
+                run: state.demo.run,
+                ..Demo::default()
+            };
+            return revoke
+                .into_iter()
+                .chain(stop)
+                .chain([Effect::ForgetSession])
+                .collect();
         }
     }
     Vec::new()
@@ -756,7 +855,195 @@ fn signed_out_by(state: &mut State, failure: &ApiFailure) -> Vec<Effect> {
     state.devices = Devices::NotLoaded;
     state.products = Products::NotLoaded;
     state.restoring = None;
-    vec![Effect::ForgetSession]
+    // A running demo stops with the session.
+    let stop = std::mem::take(&mut state.demo.running).then_some(Effect::CloseStreams);
+    stop.into_iter().chain([Effect::ForgetSession]).collect()
+}
+
+/// The live demo's messages.
+fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let session = state.session().cloned();
+    let product_id = state.selected_product;
+    let relay_base = match &state.server {
+        ServerConfig::Loaded(config) => Some(config.relay.clone()),
+        ServerConfig::Loading | ServerConfig::Unavailable(_) => None,
+    };
+    let current = |run: u32, demo: &Demo| demo.running && run == demo.run;
+    match msg {
+        Msg::StartDemo { secret } => {
+            let (Some(session), Some(product_id), Some(relay_base)) =
+                (session, product_id, relay_base)
+            else {
+                return Vec::new();
+            };
+            let demo = &mut state.demo;
+            *demo = Demo {
+                running: true,
+                run: demo.run + 1,
+                secret,
+                columns: std::mem::take(&mut demo.columns),
+                answer: demo.answer.clone(),
+                ..Demo::default()
+            };
+            return vec![
+                Effect::CloseStreams,
+                Effect::OpenRelay {
+                    run: demo.run,
+                    url: format!("{relay_base}stream"),
+                },
+                Effect::OpenEvents {
+                    run: demo.run,
+                    base: session.base,
+                    token: session.token,
+                    product_id,
+                },
+            ];
+        }
+        Msg::StopDemo => {
+            let was_running = std::mem::take(&mut state.demo.running);
+            return was_running
+                .then_some(Effect::CloseStreams)
+                .into_iter()
+                .collect();
+        }
+        Msg::RelayEvent { run, event, data } if current(run, &state.demo) => {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&data) else {
+                return Vec::new();
+            };
+            let demo = &mut state.demo;
+            demo.stream_error = None;
+            match event.as_str() {
+                "start" => {
+                    let Some(start) = RelayStart::from_json(&value) else {
+                        return Vec::new();
+                    };
+                    let control = Effect::ControlRelay {
+                        url: start.control_url.clone(),
+                        body: demo::control_body(&demo.answer, &demo.secret),
+                    };
+                    let save = match (&session, product_id, &demo.webhook) {
+                        (Some(session), Some(product_id), WebhookState::Waiting) => {
+                            Some(Effect::SaveWebhook {
+                                base: session.base.clone(),
+                                token: session.token.clone(),
+                                product_id,
+                                settings: demo::webhook_settings(&start.hook_url, &demo.secret)
+                                    .to_string(),
+                            })
+                        }
+                        _ => None,
+                    };
+                    if save.is_some() {
+                        demo.webhook = WebhookState::Saving;
+                    }
+                    demo.relay = Some(start);
+                    return [Some(control), save].into_iter().flatten().collect();
+                }
+                "hook" => {
+                    let Some(hook) = HookRequest::from_json(&value) else {
+                        return Vec::new();
+                    };
+                    let mut effects: Vec<Effect> = demo::explain_hook(&hook)
+                        .into_iter()
+                        .map(Effect::Explain)
+                        .collect();
+                    if let Some(cells) = hook.body.as_deref().and_then(|b| demo.data_row(b)) {
+                        effects.push(Effect::DataRow {
+                            columns: demo.columns.clone(),
+                            cells,
+                        });
+                    }
+                    return effects;
+                }
+                "hookResponse" => {
+                    if let Some(response) = HookResponse::from_json(&value) {
+                        return vec![Effect::Explain(demo::explain_response(&response))];
+                    }
+                }
+                "dropped" => {
+                    let count = value.get("count").and_then(|c| c.as_u64()).unwrap_or(0);
+                    demo.stream_error = Some(format!(
+                        "The relay could not keep {count} requests while this page was away."
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Msg::ParticleEvent { run, name, data } if current(run, &state.demo) => {
+            let Some(event) = serde_json::from_str(&data)
+                .ok()
+                .and_then(|value| ParticleEvent::from_json(&name, &value))
+            else {
+                return Vec::new();
+            };
+            state.demo.stream_error = None;
+            let device = match &state.devices {
+                Devices::Loaded(devices) => devices
+                    .iter()
+                    .find(|d| d.id == event.coreid)
+                    .and_then(|d| d.name.clone()),
+                Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => None,
+            }
+            .unwrap_or_else(|| event.coreid.clone());
+            let mut effects = vec![Effect::LogEvent(demo::log_cells(&event, &device))];
+            effects.extend(demo::explain_event(&event, &device).map(Effect::Explain));
+            if let (Some(session), "spark/status") = (session, event.name.as_str()) {
+                // A device went online or offline: its mark in the device list follows.
+                effects.push(Effect::LoadDevices {
+                    base: session.base,
+                    token: session.token,
+                });
+            }
+            return effects;
+        }
+        Msg::StreamDown { run, reason } if current(run, &state.demo) => {
+            state.demo.stream_error = Some(reason);
+        }
+        Msg::WebhookSaved(Ok(id)) => state.demo.webhook = WebhookState::Saved(id),
+        Msg::WebhookSaved(Err(failure)) | Msg::TestPublished(Err(failure))
+            if failure.status == 401 =>
+        {
+            return signed_out_by(state, &failure);
+        }
+        Msg::WebhookSaved(Err(failure)) => {
+            state.demo.webhook = WebhookState::Failed(describe(&failure));
+        }
+        Msg::TestWebhook { id } => {
+            let (Some(session), Some(product_id), true) = (session, product_id, state.demo.running)
+            else {
+                return Vec::new();
+            };
+            state.demo.test_error = None;
+            return vec![Effect::Publish {
+                base: session.base,
+                token: session.token,
+                product_id,
+                name: demo::EVENT_NAME.to_owned(),
+                data: demo::test_data(id),
+            }];
+        }
+        Msg::TestPublished(Ok(data)) => state.demo.test_sent = Some(demo::pretty(&data)),
+        Msg::TestPublished(Err(failure)) => state.demo.test_error = Some(describe(&failure)),
+        Msg::ApplyAnswer(answer) => {
+            let demo = &mut state.demo;
+            if !(100..=599).contains(&answer.status) {
+                demo.answer_error = Some("A status is a number from 100 to 599.".into());
+                return Vec::new();
+            }
+            demo.answer_error = None;
+            demo.answer = answer;
+            if let Some(relay) = &demo.relay {
+                return vec![Effect::ControlRelay {
+                    url: relay.control_url.clone(),
+                    body: demo::control_body(&demo.answer, &demo.secret),
+                }];
+            }
+        }
+        Msg::AnswerApplied(result) => state.demo.answer_error = result.err(),
+        // Stream messages of an earlier run, and messages that are not the demo's.
+        _ => {}
+    }
+    Vec::new()
 }
 
 /// Applies the saved picks that the lists loaded so far allow; done once both lists are in.

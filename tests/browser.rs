@@ -33,7 +33,7 @@ const PANELS: [&str; 13] = [
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        let checks: [(&str, Check); 7] = [
+        let checks: [(&str, Check); 8] = [
             (
                 "every_panel_renders_signed_out_without_console_errors",
                 |b, s| Box::pin(every_panel_renders(b, s)),
@@ -50,6 +50,9 @@ fn main() -> ExitCode {
             }),
             ("token_mfa_and_revoked_token_sign_ins", |b, s| {
                 Box::pin(other_sign_ins(b, s))
+            }),
+            ("the_live_demo_shows_every_hop", |b, s| {
+                Box::pin(live_demo(b, s))
             }),
             ("device_names_are_shown_as_text", |b, s| {
                 Box::pin(device_names_are_text(b, s))
@@ -680,5 +683,248 @@ async fn device_names_are_text(browser: &Browser, server: &Server) -> Result<()>
     sign_out(browser).await?;
     let errors = browser.console_errors().await?;
     ensure!(errors.is_empty(), "console errors: {errors:?}");
+    Ok(())
+}
+
+const P2: &str = "e00fce680000000000000001";
+
+/// Waits for an element, saying what was expected when it never comes.
+async fn wait_for(
+    browser: &Browser,
+    css: &str,
+    what: &str,
+) -> Result<fantoccini::elements::Element> {
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("{what} ({css})"))
+}
+
+/// The texts of every element matching `css`.
+async fn texts(browser: &Browser, css: &str) -> Result<Vec<String>> {
+    let mut texts = Vec::new();
+    for element in browser.client.find_all(Locator::Css(css)).await? {
+        texts.push(element.text().await?);
+    }
+    Ok(texts)
+}
+
+async fn attrs(browser: &Browser, css: &str, name: &str) -> Result<Vec<String>> {
+    let mut values = Vec::new();
+    for element in browser.client.find_all(Locator::Css(css)).await? {
+        values.push(element.attr(name).await?.unwrap_or_default());
+    }
+    Ok(values)
+}
+
+/// Waits until the event log has a row named `name` (its second cell).
+async fn logged(browser: &Browser, name: &str) -> Result<()> {
+    let xpath = format!("//table[@id='eventsTable']//tr/td[2][text()='{name}']");
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .with_context(|| format!("{name} never reached the event log"))?;
+    Ok(())
+}
+
+async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
+    open(browser, &server.url).await?;
+    click(browser, "sandboxSignIn").await?;
+    wait_for_state(browser, "select-device", "choose").await?;
+    choose(browser, "deviceSelect", P2).await?;
+    wait_for_state(browser, "select-product", "no-product").await?;
+    click(browser, "createNewProductButton").await?;
+    wait_for_state(browser, "add-device", "can-add").await?;
+    click(browser, "addDeviceButton").await?;
+    wait_for_state(browser, "add-device", "in-product").await?;
+    let product = browser
+        .client
+        .find(Locator::Css("#productSelect option[selected]"))
+        .await?
+        .attr("value")
+        .await?
+        .context("a selected product")?;
+
+    // Start: the relay session opens and the webhook is created with the hook URL.
+    expect_state(browser, "test", "stopped", "before Start").await?;
+    click(browser, "startDemo").await?;
+    wait_for_state(browser, "webhook", "created").await?;
+    let urls = texts(browser, ".webhookUrlSpan").await?;
+    let hook_url = urls.first().cloned().unwrap_or_default();
+    ensure!(
+        hook_url.starts_with(&format!("{}/relay/hook/", server.url.trim_end_matches('/')))
+            && urls.iter().all(|u| *u == hook_url),
+        "hook URLs {urls:?}"
+    );
+    let saved = in_page(
+        browser,
+        &format!(
+            "const token = sessionStorage.getItem('webhook-demo:token') || localStorage.getItem('webhook-demo:token'); \
+             const r = await fetch('/sandbox/v1/products/{product}/integrations', {{headers: {{Authorization: 'Bearer ' + token}}}}); \
+             return await r.json();"
+        ),
+    )
+    .await?;
+    let webhook = saved
+        .as_array()
+        .and_then(|list| list.iter().find(|i| i["event"] == "WebhookDemo01"))
+        .with_context(|| format!("no webhook in the product: {saved}"))?;
+    ensure!(
+        webhook["url"] == hook_url.as_str(),
+        "webhook url {}",
+        webhook["url"]
+    );
+    ensure!(
+        webhook["requestType"] == "POST"
+            && webhook["noDefaults"] == true
+            && webhook["headers"]["Content-Type"] == "application/json"
+            && webhook["headers"]["Authorization"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("Bearer ") && a.len() > 30)
+            && webhook["body"]
+                == "{\"deviceId\":\"{{{PARTICLE_DEVICE_ID}}}\",\"ts\":\"{{{PARTICLE_PUBLISHED_AT}}}\",\"sensor\":{{{PARTICLE_EVENT_VALUE}}}}"
+            && webhook["responseTopic"]
+                == "{{{PARTICLE_DEVICE_ID}}}/hook-response/{{{PARTICLE_EVENT_NAME}}}",
+        "webhook settings {webhook}"
+    );
+    let shown = text_of(browser, "webhookSource").await?;
+    ensure!(
+        !shown.contains(webhook["headers"]["Authorization"].as_str().unwrap_or("?")),
+        "the secret is shown"
+    );
+
+    // Test: every hop shows up in the event log, the explainer and the data table.
+    click(browser, "testWebhookButton").await?;
+    let sent = wait_for(browser, "#testEventData", "the sent data is not shown")
+        .await?
+        .text()
+        .await?;
+    ensure!(sent.contains("\"t\": 25"), "sent {sent}");
+    for name in [
+        "WebhookDemo01",
+        "hook-sent/WebhookDemo01",
+        "api/hook-response/WebhookDemo01/0",
+    ] {
+        logged(browser, name).await?;
+    }
+    wait_for(
+        browser,
+        "#explainer [data-kind=\"hook-response\"]",
+        "no hook-response entry",
+    )
+    .await?;
+    let kinds = attrs(browser, "#explainer .entry", "data-kind").await?;
+    for kind in [
+        "event-api",
+        "hook-sent",
+        "hook-received",
+        "hook-data",
+        "server-response",
+        "hook-response",
+    ] {
+        ensure!(
+            kinds.iter().any(|k| k == kind),
+            "explainer kinds {kinds:?} lack {kind}"
+        );
+    }
+    let columns = texts(browser, "#webhookDemoDataTable thead th").await?;
+    let cells = texts(browser, "#webhookDemoDataTable tbody tr:first-child td").await?;
+    let cell = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c == name)
+            .and_then(|i| cells.get(i))
+            .cloned()
+    };
+    ensure!(
+        cell("deviceId").as_deref() == Some("api") && cell("sensor.t").as_deref() == Some("25"),
+        "data table {columns:?} {cells:?}"
+    );
+
+    // The device's own publish starts a device cycle and adds a row.
+    let pressed = in_page(
+        browser,
+        &format!(
+            "return (await fetch('/sandbox/_sim/devices/{P2}/button', {{method: 'POST'}})).status;"
+        ),
+    )
+    .await?;
+    ensure!(pressed == 200, "MODE click answered {pressed}");
+    wait_for(
+        browser,
+        "#explainer [data-kind=\"event-device\"]",
+        "no device cycle",
+    )
+    .await?;
+    wait_for(
+        browser,
+        "#webhookDemoDataTable tbody tr:nth-child(2)",
+        "no second data row",
+    )
+    .await?;
+
+    // The in-page server answers 500: the cloud publishes hook-error.
+    type_into(browser, "answerStatus", "500").await?;
+    click(browser, "answerApply").await?;
+    click(browser, "testWebhookButton").await?;
+    wait_for(
+        browser,
+        "#explainer [data-kind=\"hook-error\"]",
+        "a 500 gave no hook-error",
+    )
+    .await?;
+    logged(browser, "api/hook-error/WebhookDemo01/0").await?;
+
+    // Stop, then Start again: one more Test adds exactly one row, nothing is duplicated.
+    click(browser, "startDemo").await?;
+    wait_for_state(browser, "start", "ready").await?;
+    let rows_before = texts(browser, "#webhookDemoDataTable tbody tr")
+        .await?
+        .len();
+    let tests_before = texts(browser, "#eventsTable tbody td:nth-child(2)")
+        .await?
+        .iter()
+        .filter(|n| *n == "WebhookDemo01")
+        .count();
+    click(browser, "startDemo").await?;
+    wait_for_state(browser, "webhook", "created").await?;
+    wait_for_state(browser, "test", "ready").await?;
+    click(browser, "testWebhookButton").await?;
+    wait_for(
+        browser,
+        "#explainer [data-kind=\"hook-error\"]",
+        "no hook-error after restart",
+    )
+    .await?;
+    let rows_after = texts(browser, "#webhookDemoDataTable tbody tr")
+        .await?
+        .len();
+    let tests_after = texts(browser, "#eventsTable tbody td:nth-child(2)")
+        .await?
+        .iter()
+        .filter(|n| *n == "WebhookDemo01")
+        .count();
+    ensure!(
+        rows_after == rows_before + 1,
+        "data rows {rows_before} → {rows_after}"
+    );
+    ensure!(
+        tests_after == tests_before + 1,
+        "test events {tests_before} → {tests_after}"
+    );
+    click(browser, "startDemo").await?;
+    sign_out(browser).await?;
+    let errors = browser.console_errors().await?;
+    let unexpected: Vec<&String> = errors
+        .iter()
+        .filter(|e| !e.contains("Failed to load resource"))
+        .collect();
+    ensure!(unexpected.is_empty(), "console errors: {unexpected:?}");
     Ok(())
 }

@@ -160,6 +160,8 @@ fn signed_in_panels_change_state() {
     expected[1] = "loading";
     expected[2] = "loading";
     expected[3] = "no-device";
+    expected[4] = "no-product";
+    expected[5..10].fill("stopped");
     check(&state, &expected);
     state.devices = Devices::Loaded(Vec::new());
     expected[1] = "no-device";

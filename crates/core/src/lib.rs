@@ -4,6 +4,7 @@
 //! `wasm32-unknown-unknown` and natively, and is tested with plain `cargo test`.
 
 pub mod platform;
+pub mod sse;
 pub mod template;
 pub mod time;
 pub mod webhook;

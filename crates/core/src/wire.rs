@@ -224,6 +224,86 @@ impl ApiErrorBody {
     }
 }
 
+impl RelayStart {
+    /// The relay's `start` event, as the page reads it.
+    pub fn from_json(data: &Value) -> Option<RelayStart> {
+        Some(RelayStart {
+            session_id: text(data, "sessionId")?,
+            hook_url: text(data, "hookUrl")?,
+            control_url: text(data, "controlUrl")?,
+            resumed: data
+                .get("resumed")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        })
+    }
+}
+
+impl HookRequest {
+    /// The relay's `hook` event, as the page reads it.
+    pub fn from_json(data: &Value) -> Option<HookRequest> {
+        let headers = data
+            .get("headers")?
+            .as_array()?
+            .iter()
+            .map(|pair| {
+                Some((
+                    pair.get(0)?.as_str()?.to_owned(),
+                    pair.get(1)?.as_str()?.to_owned(),
+                ))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(HookRequest {
+            hook_id: data.get("hookId")?.as_u64()?,
+            received_at: data.get("receivedAt")?.as_u64()?,
+            method: text(data, "method")?,
+            original_url: text(data, "originalUrl").unwrap_or_default(),
+            query: text(data, "query").unwrap_or_default(),
+            headers,
+            body: text(data, "body"),
+            body_base64: text(data, "bodyBase64"),
+        })
+    }
+}
+
+impl HookResponse {
+    /// The relay's `hookResponse` event, as the page reads it.
+    pub fn from_json(data: &Value) -> Option<HookResponse> {
+        Some(HookResponse {
+            hook_id: data.get("hookId")?.as_u64()?,
+            status_code: u16::try_from(data.get("statusCode")?.as_u64()?).ok()?,
+            content_type: text(data, "contentType").unwrap_or_default(),
+            body: text(data, "body").unwrap_or_default(),
+            responded_at: data.get("respondedAt")?.as_u64()?,
+            source: match data.get("source")?.as_str()? {
+                "page" => AnswerSource::Page,
+                "timeout" => AnswerSource::Timeout,
+                _ => AnswerSource::Default,
+            },
+        })
+    }
+}
+
+/// One event of a Particle event stream: the SSE `event:` name and the fields of its `data:` JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticleEvent {
+    pub name: String,
+    pub data: String,
+    pub published_at: String,
+    pub coreid: String,
+}
+
+impl ParticleEvent {
+    pub fn from_json(name: &str, data: &Value) -> Option<ParticleEvent> {
+        Some(ParticleEvent {
+            name: name.to_owned(),
+            data: text(data, "data").unwrap_or_default(),
+            published_at: text(data, "published_at").unwrap_or_default(),
+            coreid: text(data, "coreid")?,
+        })
+    }
+}
+
 impl Config {
     /// `GET /config.json`, read the same way as the API replies.
     pub fn from_json(reply: &Value) -> Option<Config> {

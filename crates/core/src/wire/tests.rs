@@ -174,3 +174,63 @@ fn config_reads_what_the_server_writes() {
         "no relay"
     );
 }
+
+#[test]
+fn the_page_reads_what_the_relay_writes() {
+    let start = super::RelayStart {
+        session_id: "9f2c".into(),
+        hook_url: "http://h/relay/hook/9f2c".into(),
+        control_url: "http://h/relay/control/9f2c".into(),
+        resumed: true,
+    };
+    let written = serde_json::to_value(&start).expect("serializes");
+    assert_eq!(super::RelayStart::from_json(&written), Some(start));
+    let hook = super::HookRequest {
+        hook_id: 3,
+        received_at: 1_700_000_000_000,
+        method: "POST".into(),
+        original_url: "/relay/hook/9f2c".into(),
+        query: String::new(),
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: None,
+        body_base64: Some("AAE=".into()),
+    };
+    let written = serde_json::to_value(&hook).expect("serializes");
+    assert_eq!(super::HookRequest::from_json(&written), Some(hook));
+    for source in [
+        super::AnswerSource::Page,
+        super::AnswerSource::Default,
+        super::AnswerSource::Timeout,
+    ] {
+        let response = super::HookResponse {
+            hook_id: 3,
+            status_code: 500,
+            content_type: "text/plain".into(),
+            body: "no".into(),
+            responded_at: 1_700_000_000_001,
+            source,
+        };
+        let written = serde_json::to_value(&response).expect("serializes");
+        assert_eq!(super::HookResponse::from_json(&written), Some(response));
+    }
+    assert_eq!(super::HookRequest::from_json(&json!({"hookId": 1})), None);
+}
+
+#[test]
+fn particle_stream_events_read_their_data() {
+    let data = json!({"data": "{\"id\":1}", "ttl": 60, "published_at": "2026-11-28T10:00:00.000Z", "coreid": "api"});
+    let event = super::ParticleEvent::from_json("WebhookDemo01", &data).expect("an event");
+    assert_eq!(
+        (
+            event.name.as_str(),
+            event.data.as_str(),
+            event.coreid.as_str()
+        ),
+        ("WebhookDemo01", "{\"id\":1}", "api")
+    );
+    assert_eq!(
+        super::ParticleEvent::from_json("x", &json!({"data": "1"})),
+        None,
+        "no coreid"
+    );
+}

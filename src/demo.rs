@@ -1,0 +1,338 @@
+//! The live demo, as pure state and logic: Start and Stop, the webhook the page creates, Test, and
+//! what each streamed event becomes in the explainer, the data table and the event log.
+//!
+//! Streams deliver their events as `Msg`s tagged with the run they belong to (every Start begins a
+//! new run); anything from an earlier run is ignored, so a stopped stream that still delivers
+//! never duplicates a row. Table rows and explainer entries leave as `Effect`s: the DOM layer
+//! appends them, so a table is never re-rendered whole.
+
+use serde_json::{Value, json};
+use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelayStart};
+
+/// The event the tutorial's webhook fires on.
+pub const EVENT_NAME: &str = "WebhookDemo01";
+/// The webhook's body: the device, when the cloud got the event, and the event's own JSON data.
+pub const BODY_TEMPLATE: &str = r#"{"deviceId":"{{{PARTICLE_DEVICE_ID}}}","ts":"{{{PARTICLE_PUBLISHED_AT}}}","sensor":{{{PARTICLE_EVENT_VALUE}}}}"#;
+/// Responses go to events named after the publishing device, so each device hears only its own.
+pub const RESPONSE_TOPIC: &str = "{{{PARTICLE_DEVICE_ID}}}/hook-response/{{{PARTICLE_EVENT_NAME}}}";
+pub const ERROR_TOPIC: &str = "{{{PARTICLE_DEVICE_ID}}}/hook-error/{{{PARTICLE_EVENT_NAME}}}";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookState {
+    /// The hook URL is not known yet.
+    Waiting,
+    Saving,
+    /// The integration's id.
+    Saved(String),
+    Failed(String),
+}
+
+/// How the in-page webhook server answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// Empty: the relay's default `{"ok":true,"hookId":N}`.
+    pub body: String,
+    /// Refuse (401) requests without the session's `Authorization` header.
+    pub require_auth: bool,
+}
+
+impl Default for Answer {
+    fn default() -> Answer {
+        Answer {
+            status: 200,
+            body: String::new(),
+            require_auth: true,
+        }
+    }
+}
+
+/// One explainer entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// `event-api`, `event-device`, `hook-sent`, `hook-response`, `hook-error`, `hook-received`,
+    /// `hook-data` or `server-response`.
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub text: String,
+    /// A two-column table (name, value).
+    pub fields: Vec<(String, String)>,
+    /// Pretty-printed JSON (or raw text) shown below.
+    pub code: Option<String>,
+    /// This entry starts a new cycle: the explainer is cleared first.
+    pub fresh: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Demo {
+    pub running: bool,
+    /// Increases with every Start.
+    pub run: u32,
+    pub relay: Option<RelayStart>,
+    /// The `Authorization` secret of this run: random, never hard-coded.
+    pub secret: String,
+    pub webhook: WebhookState,
+    pub test_sent: Option<String>,
+    pub test_error: Option<String>,
+    /// A stream is down (and being reconnected), in words.
+    pub stream_error: Option<String>,
+    /// The data table's columns, in first-seen order.
+    pub columns: Vec<String>,
+    pub answer: Answer,
+    pub answer_error: Option<String>,
+}
+
+impl Default for Demo {
+    fn default() -> Demo {
+        Demo {
+            running: false,
+            run: 0,
+            relay: None,
+            secret: String::new(),
+            webhook: WebhookState::Waiting,
+            test_sent: None,
+            test_error: None,
+            stream_error: None,
+            columns: Vec::new(),
+            answer: Answer::default(),
+            answer_error: None,
+        }
+    }
+}
+
+/// The integration the page creates (or updates) in the product.
+pub fn webhook_settings(hook_url: &str, secret: &str) -> Value {
+    json!({
+        "integration_type": "Webhook",
+        "event": EVENT_NAME,
+        "url": hook_url,
+        "requestType": "POST",
+        "noDefaults": true,
+        "headers": {"Content-Type": "application/json", "Authorization": format!("Bearer {secret}")},
+        "body": BODY_TEMPLATE,
+        "responseTopic": RESPONSE_TOPIC,
+        "errorResponseTopic": ERROR_TOPIC,
+    })
+}
+
+/// The relay control body that makes the in-page server answer as `answer` says.
+pub fn control_body(answer: &Answer, secret: &str) -> String {
+    let body = if answer.body.is_empty() {
+        Value::Null
+    } else {
+        Value::String(answer.body.clone())
+    };
+    let authorization = if answer.require_auth {
+        Value::String(format!("Bearer {secret}"))
+    } else {
+        Value::Null
+    };
+    json!({"status": answer.status, "body": body, "authorization": authorization}).to_string()
+}
+
+/// True when a hook URL names this computer or a private network, which the real Particle cloud
+/// cannot reach.
+pub fn is_private(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let host = rest.split(['/', ':', '?']).next().unwrap_or_default();
+    let octets: Vec<u8> = host.split('.').filter_map(|p| p.parse().ok()).collect();
+    host == "localhost"
+        || host.ends_with(".local")
+        || host.starts_with('[')
+        || match octets[..] {
+            [127, ..] | [10, ..] | [192, 168, ..] | [169, 254, ..] | [0, 0, 0, 0] => true,
+            [172, second, ..] => (16..32).contains(&second),
+            _ => false,
+        }
+}
+
+/// A JSON value flattened into `(key, text)` pairs: nested keys joined with `.` (`sensor.t`), array
+/// elements as `key[i]`; `null` vanishes; strings keep their text, other leaves their JSON.
+pub fn flatten(value: &Value) -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Null => {}
+            Value::Object(fields) => {
+                for (key, value) in fields {
+                    let key = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&key, value, out);
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(&format!("{prefix}[{index}]"), item, out);
+                }
+            }
+            Value::String(text) => out.push((prefix.to_owned(), text.clone())),
+            other => out.push((prefix.to_owned(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", value, &mut out);
+    out
+}
+
+/// Pretty-printed JSON when `text` is JSON, else the text itself.
+pub fn pretty(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|value| serde_json::to_string_pretty(&value).ok())
+        .unwrap_or_else(|| text.to_owned())
+}
+
+impl Demo {
+    /// A data table row for a hook body: the columns it adds and the cells of every column.
+    pub fn data_row(&mut self, body: &str) -> Option<Vec<String>> {
+        let value: Value = serde_json::from_str(body).ok()?;
+        let pairs = flatten(&value);
+        for (key, _) in &pairs {
+            if !self.columns.contains(key) {
+                self.columns.push(key.clone());
+            }
+        }
+        Some(
+            self.columns
+                .iter()
+                .map(|column| {
+                    pairs
+                        .iter()
+                        .find(|(key, _)| key == column)
+                        .map(|(_, text)| text.clone())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The explainer entry for a Particle event, if it belongs to the demo's webhook.
+pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
+    if !event.name.contains(EVENT_NAME) {
+        return None;
+    }
+    let fields = vec![
+        ("Event name".to_owned(), event.name.clone()),
+        ("Event data".to_owned(), event.data.clone()),
+        ("Device".to_owned(), device.to_owned()),
+        ("Published at".to_owned(), event.published_at.clone()),
+    ];
+    let code = serde_json::from_str::<Value>(&event.data)
+        .ok()
+        .map(|_| pretty(&event.data));
+    let (kind, title, text) = if event.name == EVENT_NAME {
+        if event.coreid == "api" {
+            ("event-api", "Event (from this page)", "Test published this event to the product through the Particle Cloud API, as a device would. The cloud now looks for webhooks whose event name is a prefix of it.".to_owned())
+        } else {
+            (
+                "event-device",
+                "Event (from a device)",
+                format!(
+                    "{device} published this event. The cloud now looks for webhooks whose event name is a prefix of it."
+                ),
+            )
+        }
+    } else if event.name.contains("hook-sent") {
+        ("hook-sent", "Webhook sent", "The cloud has sent the request to your webhook server. This event is for you to watch; devices rarely subscribe to it.".to_owned())
+    } else if event.name.contains("hook-response") {
+        ("hook-response", "Response event", "Your server's answer, published as an event the device can subscribe to. Long answers come in 512-byte parts numbered /0, /1, /2…".to_owned())
+    } else if event.name.contains("hook-error") {
+        ("hook-error", "Webhook error", "Your server answered with an error, too late, or not at all. The cloud publishes this instead of a response; after repeated errors it slows down requests to your server.".to_owned())
+    } else {
+        return None;
+    };
+    Some(Entry {
+        kind,
+        title,
+        text,
+        fields,
+        code,
+        fresh: event.name == EVENT_NAME,
+    })
+}
+
+/// The explainer entries for a request the in-page server received: the request, then its data.
+pub fn explain_hook(hook: &HookRequest) -> [Entry; 2] {
+    let body = hook.body.clone().unwrap_or_else(|| {
+        format!(
+            "(binary, base64) {}",
+            hook.body_base64.as_deref().unwrap_or_default()
+        )
+    });
+    [
+        Entry {
+            kind: "hook-received",
+            title: "Your webhook server received the request",
+            text: format!(
+                "A {} request arrived at this page's webhook server with these headers:",
+                hook.method
+            ),
+            fields: hook.headers.clone(),
+            code: None,
+            fresh: false,
+        },
+        Entry {
+            kind: "hook-data",
+            title: "The data your server received",
+            text: "The body, built by the webhook's template from the event: the device, the time the cloud received the event, and the event's own data.".to_owned(),
+            fields: Vec::new(),
+            code: Some(pretty(&body)),
+            fresh: false,
+        },
+    ]
+}
+
+/// The explainer entry for the in-page server's answer.
+pub fn explain_response(response: &HookResponse) -> Entry {
+    let ok = (200..300).contains(&response.status_code);
+    Entry {
+        kind: "server-response",
+        title: "Your webhook server answered",
+        text: format!(
+            "It answered HTTP {}. {}",
+            response.status_code,
+            if ok {
+                "A success with a body becomes a response event."
+            } else {
+                "An error status becomes an error event."
+            }
+        ),
+        fields: vec![("Content-Type".to_owned(), response.content_type.clone())],
+        code: Some(pretty(&response.body)),
+        fresh: false,
+    }
+}
+
+/// The event log's cells for an event: time (of day, UTC), name, data, device.
+pub fn log_cells(event: &ParticleEvent, device: &str) -> Vec<String> {
+    let time = event
+        .published_at
+        .split_once('T')
+        .map_or(event.published_at.as_str(), |(_, time)| time);
+    vec![
+        time.to_owned(),
+        event.name.clone(),
+        event.data.clone(),
+        device.to_owned(),
+    ]
+}
+
+/// The integration id of the demo's webhook in a product's integration list, if there is one.
+pub fn find_webhook(integrations: &Value) -> Option<String> {
+    integrations.as_array()?.iter().find_map(|integration| {
+        (integration.get("event")?.as_str()? == EVENT_NAME)
+            .then(|| integration.get("id")?.as_str().map(str::to_owned))
+            .flatten()
+    })
+}
+
+/// The test event's data: `{"id":<id>,"t":25}`.
+pub fn test_data(id: u32) -> String {
+    format!(r#"{{"id":{id},"t":25}}"#)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,333 @@
+//! The live demo's pure parts: settings, flattening, explainer entries, and the run flow through
+//! `update`.
+
+use serde_json::json;
+use webhook_demo_core::wire::{Config, ParticleEvent};
+
+use super::*;
+use crate::state::{Auth, Effect, Msg, Product, Products, Session, State, update};
+
+#[test]
+fn the_webhook_settings_are_the_tutorials() {
+    let settings = webhook_settings("http://127.0.0.1:8080/relay/hook/ab", "s3cret");
+    assert_eq!(settings["event"], EVENT_NAME);
+    assert_eq!(settings["url"], "http://127.0.0.1:8080/relay/hook/ab");
+    assert_eq!(settings["requestType"], "POST");
+    assert_eq!(settings["noDefaults"], true);
+    assert_eq!(settings["headers"]["Authorization"], "Bearer s3cret");
+    assert_eq!(settings["headers"]["Content-Type"], "application/json");
+    assert_eq!(settings["body"], BODY_TEMPLATE);
+    assert_eq!(settings["responseTopic"], RESPONSE_TOPIC);
+    assert_eq!(settings["errorResponseTopic"], ERROR_TOPIC);
+    // The settings are what the sandbox's engine accepts.
+    let parsed: webhook_demo_core::webhook::WebhookSettings =
+        serde_json::from_value(settings).expect("valid webhook settings");
+    assert_eq!(parsed.body.as_deref(), Some(BODY_TEMPLATE));
+}
+
+#[test]
+fn control_bodies_say_what_the_server_answers() {
+    let answer = Answer {
+        status: 500,
+        body: "broken".into(),
+        require_auth: false,
+    };
+    let body: Value = serde_json::from_str(&control_body(&answer, "s")).expect("JSON");
+    assert_eq!(
+        body,
+        json!({"status": 500, "body": "broken", "authorization": null})
+    );
+    let body: Value = serde_json::from_str(&control_body(&Answer::default(), "s")).expect("JSON");
+    assert_eq!(
+        body,
+        json!({"status": 200, "body": null, "authorization": "Bearer s"})
+    );
+}
+
+#[test]
+fn private_hook_urls_are_recognised() {
+    for url in [
+        "http://127.0.0.1:8080/relay/hook/x",
+        "http://localhost/x",
+        "http://10.1.2.3/",
+        "http://172.20.0.1/",
+        "http://192.168.1.5:80/",
+        "http://[::1]:8080/",
+        "http://printer.local/",
+    ] {
+        assert!(is_private(url), "{url}");
+    }
+    for url in [
+        "https://hooks.example.com/relay/hook/x",
+        "http://172.32.0.1/",
+        "http://8.8.8.8/",
+    ] {
+        assert!(!is_private(url), "{url}");
+    }
+}
+
+#[test]
+fn bodies_flatten_into_columns_in_first_seen_order() {
+    assert_eq!(
+        flatten(
+            &json!({"deviceId": "api", "sensor": {"t": 0, "ok": false}, "a": [1, {"b": null}], "n": null})
+        ),
+        [
+            ("a[0]".to_owned(), "1".to_owned()),
+            ("deviceId".to_owned(), "api".to_owned()),
+            ("sensor.ok".to_owned(), "false".to_owned()),
+            ("sensor.t".to_owned(), "0".to_owned()),
+        ]
+    );
+    let mut demo = Demo::default();
+    assert_eq!(
+        demo.data_row(r#"{"deviceId":"api","sensor":{"t":25}}"#),
+        Some(vec!["api".into(), "25".into()])
+    );
+    assert_eq!(
+        demo.data_row(r#"{"sensor":{"t":0,"soc":87.5},"deviceId":"e00f"}"#),
+        Some(vec!["e00f".into(), "0".into(), "87.5".into()]),
+        "a new column goes last; 0 stays 0"
+    );
+    assert_eq!(demo.columns, ["deviceId", "sensor.t", "sensor.soc"]);
+    assert_eq!(demo.data_row("not json"), None);
+}
+
+fn event(name: &str, data: &str, coreid: &str) -> ParticleEvent {
+    ParticleEvent {
+        name: name.into(),
+        data: data.into(),
+        published_at: "2026-11-28T10:00:00.123Z".into(),
+        coreid: coreid.into(),
+    }
+}
+
+#[test]
+fn each_hop_has_its_explainer_kind() {
+    let kinds: Vec<(&str, bool)> = [
+        event(EVENT_NAME, r#"{"id":1,"t":25}"#, "api"),
+        event(EVENT_NAME, "{}", "e00f"),
+        event("hook-sent/WebhookDemo01", "undefined", "particle-internal"),
+        event(
+            "api/hook-response/WebhookDemo01/0",
+            "{}",
+            "particle-internal",
+        ),
+        event(
+            "e00f/hook-error/WebhookDemo01/0",
+            "error status 500",
+            "particle-internal",
+        ),
+    ]
+    .iter()
+    .map(|e| {
+        let entry = explain_event(e, "dev").expect("an entry");
+        (entry.kind, entry.fresh)
+    })
+    .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("event-api", true),
+            ("event-device", true),
+            ("hook-sent", false),
+            ("hook-response", false),
+            ("hook-error", false)
+        ]
+    );
+    assert_eq!(
+        explain_event(&event("spark/status", "online", "e00f"), "dev"),
+        None
+    );
+    let entry = explain_event(&event(EVENT_NAME, r#"{"id":1}"#, "api"), "api").expect("entry");
+    assert_eq!(entry.code.as_deref(), Some("{\n  \"id\": 1\n}"));
+    assert_eq!(
+        log_cells(&entry_event(), "kitchen"),
+        ["10:00:00.123Z", EVENT_NAME, "25", "kitchen"]
+    );
+}
+
+fn entry_event() -> ParticleEvent {
+    event(EVENT_NAME, "25", "e00f")
+}
+
+#[test]
+fn the_webhook_is_found_by_its_event() {
+    let list = json!([{"id": "a1", "event": "Other"}, {"id": "b2", "event": EVENT_NAME}]);
+    assert_eq!(find_webhook(&list).as_deref(), Some("b2"));
+    assert_eq!(find_webhook(&json!([])), None);
+    assert_eq!(test_data(7), r#"{"id":7,"t":25}"#);
+}
+
+/// Signed in to the sandbox with product 30001 picked.
+fn ready() -> State {
+    let (mut state, _) = State::new();
+    update(
+        &mut state,
+        Msg::ConfigLoaded(Ok(Config {
+            sandbox: Some("/sandbox".into()),
+            relay: "/relay/".into(),
+            public_url: None,
+        })),
+    );
+    state.auth = Auth::SignedIn(Session {
+        base: "/sandbox".into(),
+        token: "t".into(),
+        username: "u".into(),
+        created_here: true,
+    });
+    state.products = Products::Loaded(vec![Product {
+        id: 30001,
+        name: "p".into(),
+        platform_id: 32,
+    }]);
+    state.platform = Some(32);
+    state.selected_product = Some(30001);
+    state
+}
+
+fn relay(state: &mut State, run: u32, event: &str, data: Value) -> Vec<Effect> {
+    update(
+        state,
+        Msg::RelayEvent {
+            run,
+            event: event.into(),
+            data: data.to_string(),
+        },
+    )
+}
+
+#[test]
+fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
+    let mut state = ready();
+    let effects = update(
+        &mut state,
+        Msg::StartDemo {
+            secret: "s3".into(),
+        },
+    );
+    assert_eq!(
+        effects,
+        [
+            Effect::CloseStreams,
+            Effect::OpenRelay {
+                run: 1,
+                url: "/relay/stream".into()
+            },
+            Effect::OpenEvents {
+                run: 1,
+                base: "/sandbox".into(),
+                token: "t".into(),
+                product_id: 30001
+            }
+        ]
+    );
+    let start = json!({"sessionId": "ab", "hookUrl": "http://h/relay/hook/ab", "controlUrl": "http://h/relay/control/ab", "resumed": false});
+    let effects = relay(&mut state, 1, "start", start.clone());
+    assert!(
+        matches!(&effects[0], Effect::ControlRelay { url, body } if url == "http://h/relay/control/ab" && body.contains("Bearer s3"))
+    );
+    assert!(
+        matches!(&effects[1], Effect::SaveWebhook { product_id: 30001, settings, .. } if settings.contains("http://h/relay/hook/ab"))
+    );
+    assert_eq!(state.demo.webhook, WebhookState::Saving);
+    update(&mut state, Msg::WebhookSaved(Ok("w1".into())));
+    // A reconnect's start does not save the webhook again.
+    assert_eq!(relay(&mut state, 1, "start", start).len(), 1);
+
+    let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
+        "headers": [["content-type", "application/json"]], "body": "{\"deviceId\":\"api\",\"sensor\":{\"t\":25}}", "bodyBase64": null});
+    let effects = relay(&mut state, 1, "hook", hook.clone());
+    let kinds: Vec<&str> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Explain(entry) => Some(entry.kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["hook-received", "hook-data"]);
+    assert!(effects.contains(&Effect::DataRow {
+        columns: vec!["deviceId".into(), "sensor.t".into()],
+        cells: vec!["api".into(), "25".into()]
+    }));
+
+    // Stop, then Start again: run 2; run 1's streams may still deliver, and are ignored.
+    assert_eq!(update(&mut state, Msg::StopDemo), [Effect::CloseStreams]);
+    assert!(
+        relay(&mut state, 1, "hook", hook.clone()).is_empty(),
+        "stopped"
+    );
+    update(
+        &mut state,
+        Msg::StartDemo {
+            secret: "s4".into(),
+        },
+    );
+    assert!(
+        relay(&mut state, 1, "hook", hook.clone()).is_empty(),
+        "an old run"
+    );
+    let old_event = Msg::ParticleEvent {
+        run: 1,
+        name: EVENT_NAME.into(),
+        data: json!({"data": "{}", "coreid": "api"}).to_string(),
+    };
+    assert!(update(&mut state, old_event).is_empty());
+    assert_eq!(
+        relay(&mut state, 2, "hook", hook).len(),
+        3,
+        "the current run"
+    );
+}
+
+#[test]
+fn test_publishes_and_shows_what_was_sent() {
+    let mut state = ready();
+    assert!(
+        update(&mut state, Msg::TestWebhook { id: 1 }).is_empty(),
+        "not running"
+    );
+    update(&mut state, Msg::StartDemo { secret: "s".into() });
+    assert_eq!(
+        update(&mut state, Msg::TestWebhook { id: 42 }),
+        [Effect::Publish {
+            base: "/sandbox".into(),
+            token: "t".into(),
+            product_id: 30001,
+            name: EVENT_NAME.into(),
+            data: r#"{"id":42,"t":25}"#.into()
+        }]
+    );
+    update(
+        &mut state,
+        Msg::TestPublished(Ok(r#"{"id":42,"t":25}"#.into())),
+    );
+    assert_eq!(
+        state.demo.test_sent.as_deref(),
+        Some("{\n  \"id\": 42,\n  \"t\": 25\n}")
+    );
+}
+
+#[test]
+fn the_answer_goes_to_the_relay_once_known() {
+    let mut state = ready();
+    update(&mut state, Msg::StartDemo { secret: "s".into() });
+    let answer = Answer {
+        status: 500,
+        body: String::new(),
+        require_auth: true,
+    };
+    assert!(
+        update(&mut state, Msg::ApplyAnswer(answer.clone())).is_empty(),
+        "no relay yet"
+    );
+    let start = json!({"sessionId": "ab", "hookUrl": "http://h/h", "controlUrl": "http://h/c", "resumed": false});
+    let effects = relay(&mut state, 1, "start", start);
+    assert!(matches!(&effects[0], Effect::ControlRelay { body, .. } if body.contains("500")));
+    let bad = Answer {
+        status: 42,
+        ..answer
+    };
+    assert!(update(&mut state, Msg::ApplyAnswer(bad)).is_empty());
+    assert!(state.demo.answer_error.is_some());
+}

@@ -1,0 +1,64 @@
+//! Browser only: reading a `text/event-stream` with `fetch` (so a request can carry an
+//! `Authorization` header, which `EventSource` cannot) and `core::sse`, abortably, plus a timer.
+
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortSignal, Headers, ReadableStreamDefaultReader, RequestInit, Response};
+use webhook_demo_core::sse::{SseEvent, SseParser};
+
+/// Reads the stream at `url` until it ends, fails or `signal` aborts it, handing every event to
+/// `on_event`. The error says why it stopped, in words.
+pub async fn read(
+    url: &str,
+    headers: &[(&str, &str)],
+    signal: &AbortSignal,
+    mut on_event: impl FnMut(SseEvent),
+) -> Result<(), String> {
+    let words = |e: JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
+    let window = web_sys::window().ok_or("no window")?;
+    let init = RequestInit::new();
+    init.set_signal(Some(signal));
+    let sent = Headers::new().map_err(words)?;
+    sent.set("Accept", "text/event-stream").map_err(words)?;
+    for (name, value) in headers {
+        sent.set(name, value).map_err(words)?;
+    }
+    init.set_headers(&sent);
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|_| "the connection failed".to_owned())?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!("the stream answered HTTP {}", response.status()));
+    }
+    let body = response.body().ok_or("the stream has no body")?;
+    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut parser = SseParser::new();
+    loop {
+        let chunk = JsFuture::from(reader.read())
+            .await
+            .map_err(|_| "the connection dropped".to_owned())?;
+        if Reflect::get(&chunk, &"done".into())
+            .map_err(words)?
+            .as_bool()
+            .unwrap_or(true)
+        {
+            return Err("the stream ended".to_owned());
+        }
+        let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(words)?);
+        for event in parser.feed(&bytes.to_vec()) {
+            on_event(event);
+        }
+    }
+}
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let wait = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(wait).await;
+}
