@@ -20,7 +20,7 @@ use crate::{
     demo::{self, Answer, Entry},
     panel::Panel,
     render::Renderer,
-    state::{ApiFailure, Device, Effect, Msg, Product, ProductChoice, State, update},
+    state::{ApiFailure, Device, Effect, Msg, Product, ProductChoice, State, describe, update},
     stream,
 };
 
@@ -219,6 +219,21 @@ impl App {
                 secret: random_secret(),
             },
             Some("stop-demo") => Msg::StopDemo,
+            Some(action @ ("cleanup-webhook" | "cleanup-devices" | "cleanup-product")) => {
+                Msg::CleanupChoice {
+                    step: match action {
+                        "cleanup-webhook" => "webhook",
+                        "cleanup-devices" => "devices",
+                        _ => "product",
+                    },
+                    on: element
+                        .dyn_ref::<HtmlInputElement>()
+                        .is_some_and(HtmlInputElement::checked),
+                }
+            }
+            Some("cleanup") => Msg::CleanupAsk,
+            Some("cleanup-cancel") => Msg::CleanupCancel,
+            Some("cleanup-confirm") => Msg::CleanupConfirm,
             Some("test-webhook") => Msg::TestWebhook {
                 id: (js_sys::Math::random() * 1_000_000.0) as u32,
             },
@@ -437,6 +452,20 @@ impl App {
                         explain(&entry);
                         return;
                     }
+                    Effect::Cleanup {
+                        base,
+                        token,
+                        product_id,
+                        steps,
+                    } => {
+                        for step in steps {
+                            let result = clean(&base, &token, product_id, step)
+                                .await
+                                .map_err(|failure| describe(&failure));
+                            app.dispatch(Msg::CleanupStepDone { step, result });
+                        }
+                        return;
+                    }
                     Effect::AddDevice {
                         base,
                         token,
@@ -643,6 +672,42 @@ fn random_secret() -> String {
         .unwrap_or_default()
 }
 
+/// One cleanup step: `webhook` deletes the demo's webhook (and no other), `devices` removes every
+/// device from the product, `product` deletes it.
+async fn clean(base: &str, token: &str, product_id: u32, step: &str) -> Result<(), ApiFailure> {
+    let product = format!("/v1/products/{product_id}");
+    let ids: Vec<String> = match step {
+        "webhook" => {
+            let path = format!("{product}/integrations");
+            let id = get_json(base, &path, token, |list| Some(demo::find_webhook(list))).await?;
+            id.into_iter().map(|id| format!("{path}/{id}")).collect()
+        }
+        "devices" => {
+            let path = format!("{product}/devices?per_page=100");
+            let read = |reply: &Value| {
+                let devices = reply.get("devices")?.as_array()?;
+                devices
+                    .iter()
+                    .map(|d| d.get("id")?.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            };
+            let devices = get_json(base, &path, token, read).await?;
+            devices
+                .into_iter()
+                .map(|id| format!("{product}/devices/{id}"))
+                .collect()
+        }
+        _ => vec![product.clone()],
+    };
+    for path in ids {
+        let request = Request::delete(&format!("{base}{path}"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .build();
+        reply(request, |_| Some(())).await?;
+    }
+    Ok(())
+}
+
 /// Creates the demo's webhook in the product, or updates it when one exists: its integration id.
 async fn save_webhook(
     base: &str,
@@ -816,7 +881,12 @@ async fn reply<T>(
         return Err(failure(response).await);
     }
     let status = response.status();
-    let value = response.json::<Value>().await.map_err(unreachable)?;
+    // `204 No Content` (a deletion) has no body to parse.
+    let value = if status == 204 {
+        Value::Null
+    } else {
+        response.json::<Value>().await.map_err(unreachable)?
+    };
     read(&value).ok_or_else(|| ApiFailure {
         status,
         error: "unexpected_reply".into(),

@@ -106,6 +106,15 @@ struct View<'a> {
     answer_body: &'a str,
     answer_require_auth: bool,
     answer_error: Option<&'a str>,
+    cleanup_webhook: bool,
+    cleanup_devices: bool,
+    cleanup_product: bool,
+    cleanup_product_allowed: bool,
+    /// At least one step is chosen.
+    cleanup_any: bool,
+    /// The confirmation question, while it is asked.
+    cleanup_question: Option<String>,
+    cleanup_steps: Vec<StepView>,
     /// Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
     states: BTreeMap<&'static str, &'static str>,
 }
@@ -143,6 +152,54 @@ impl Renderer {
 impl Default for Renderer {
     fn default() -> Renderer {
         Renderer::new()
+    }
+}
+
+/// One line of the cleanup progress.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepView {
+    name: &'static str,
+    label: &'static str,
+    /// `running`, `done` or `failed`.
+    outcome: &'static str,
+    mark: &'static str,
+    error: Option<String>,
+}
+
+/// The cleanup confirmation: exactly what will be removed.
+fn cleanup_question(state: &State) -> String {
+    let cleanup = &state.cleanup;
+    let devices = match &state.devices {
+        Devices::Loaded(devices) => devices
+            .iter()
+            .filter(|d| Some(d.product_id) == state.selected_product)
+            .count(),
+        _ => 0,
+    };
+    let mut parts = Vec::new();
+    if cleanup.webhook {
+        parts.push(format!("delete the webhook {}", demo::EVENT_NAME));
+    }
+    if cleanup.devices {
+        parts.push(match devices {
+            1 => "remove 1 device from the product".to_owned(),
+            n => format!("remove the product's devices ({n} of yours)"),
+        });
+    }
+    if cleanup.product && cleanup.product_allowed() {
+        if let Some(product) = state.product() {
+            parts.push(format!(
+                "delete the product {} ({})",
+                product.name, product.id
+            ));
+        }
+    }
+    let last = parts.pop().unwrap_or_default();
+    if parts.is_empty() {
+        format!("This will {last}. Go ahead?")
+    } else {
+        format!("This will {} and {last}. Go ahead?", parts.join(", "))
     }
 }
 
@@ -239,6 +296,36 @@ fn view(state: &State) -> View<'_> {
         answer_body: &state.demo.answer.body,
         answer_require_auth: state.demo.answer.require_auth,
         answer_error: state.demo.answer_error.as_deref(),
+        cleanup_webhook: state.cleanup.webhook,
+        cleanup_devices: state.cleanup.devices,
+        cleanup_product: state.cleanup.product && state.cleanup.product_allowed(),
+        cleanup_product_allowed: state.cleanup.product_allowed(),
+        cleanup_any: !state.cleanup.chosen().is_empty() && !state.cleanup.running(),
+        cleanup_question: state.cleanup.confirming.then(|| cleanup_question(state)),
+        cleanup_steps: state
+            .cleanup
+            .steps
+            .iter()
+            .map(|step| StepView {
+                name: step.name,
+                label: match step.name {
+                    "webhook" => "Delete the webhook",
+                    "devices" => "Remove the devices from the product",
+                    _ => "Delete the product",
+                },
+                outcome: match &step.outcome {
+                    None => "running",
+                    Some(Ok(())) => "done",
+                    Some(Err(_)) => "failed",
+                },
+                mark: match &step.outcome {
+                    None => "…",
+                    Some(Ok(())) => "✓",
+                    Some(Err(_)) => "✗",
+                },
+                error: step.outcome.clone().and_then(Result::err),
+            })
+            .collect(),
         remember: state.remember,
         use_sandbox: state.use_sandbox,
         product_name: state.product().map(|p| p.name.as_str()),
@@ -308,6 +395,19 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
                 "running"
             } else {
                 "stopped"
+            }
+        }
+        (Panel::Cleanup, Auth::SignedIn(_)) => {
+            if state.cleanup.running() {
+                "running"
+            } else if state.cleanup.confirming {
+                "confirming"
+            } else if !state.cleanup.steps.is_empty() {
+                "done"
+            } else if state.selected_product.is_none() {
+                "no-product"
+            } else {
+                "ready"
             }
         }
         (_, Auth::SignedIn(_)) => "ready",

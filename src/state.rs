@@ -99,6 +99,61 @@ pub struct State {
     /// The signed-in user's saved picks, applied as the device and product lists arrive.
     pub restoring: Option<Settings>,
     pub demo: Demo,
+    pub cleanup: Cleanup,
+}
+
+/// The cleanup panel: what to remove, the confirmation, and each step's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cleanup {
+    pub webhook: bool,
+    pub devices: bool,
+    pub product: bool,
+    /// The learner clicked Clean up and is asked to confirm.
+    pub confirming: bool,
+    pub steps: Vec<CleanupStep>,
+}
+
+impl Default for Cleanup {
+    fn default() -> Cleanup {
+        Cleanup {
+            webhook: true,
+            devices: true,
+            product: true,
+            confirming: false,
+            steps: Vec::new(),
+        }
+    }
+}
+
+/// One step of a cleanup run: `webhook`, `devices` or `product`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanupStep {
+    pub name: &'static str,
+    /// `None` while it has not finished.
+    pub outcome: Option<Result<(), String>>,
+}
+
+impl Cleanup {
+    /// The product can only go once its webhook and its devices go too.
+    pub fn product_allowed(&self) -> bool {
+        self.webhook && self.devices
+    }
+
+    /// The steps the ticked boxes ask for, in the order they must run.
+    pub fn chosen(&self) -> Vec<&'static str> {
+        [
+            ("webhook", self.webhook),
+            ("devices", self.devices),
+            ("product", self.product && self.product_allowed()),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect()
+    }
+
+    pub fn running(&self) -> bool {
+        self.steps.iter().any(|step| step.outcome.is_none())
+    }
 }
 
 /// The learner's picks, saved per user so a reload (or signing in again) puts them back.
@@ -234,6 +289,21 @@ pub enum Msg {
     /// Make the in-page server answer like this.
     ApplyAnswer(Answer),
     AnswerApplied(Result<(), String>),
+    /// A cleanup box (`webhook`, `devices` or `product`) was ticked or unticked.
+    CleanupChoice {
+        step: &'static str,
+        on: bool,
+    },
+    /// Clean up was clicked: ask for confirmation.
+    CleanupAsk,
+    CleanupCancel,
+    /// Confirmed: run the chosen steps.
+    CleanupConfirm,
+    /// A cleanup step finished.
+    CleanupStepDone {
+        step: &'static str,
+        result: Result<(), String>,
+    },
     /// A session saved in this tab (page reload): check it is still valid.
     Restore {
         base: String,
@@ -333,6 +403,13 @@ pub enum Effect {
     },
     /// Append an explainer entry.
     Explain(Entry),
+    /// Run these cleanup steps in order for the product, reporting each.
+    Cleanup {
+        base: String,
+        token: String,
+        product_id: u32,
+        steps: Vec<&'static str>,
+    },
     /// Keep the session for this tab (`sessionStorage`) or, remembered, for this browser
     /// (`localStorage`), so a reload stays signed in.
     SaveSession {
@@ -372,6 +449,7 @@ impl State {
             use_sandbox: false,
             restoring: None,
             demo: Demo::default(),
+            cleanup: Cleanup::default(),
         };
         (state, vec![Effect::FetchConfig])
     }
@@ -717,14 +795,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
                 Ok(_) => {
                     // The device now reports the product as its own; the product counts it.
                     if let Some(session) = state.session() {
-                        let (base, token) = (session.base.clone(), session.token.clone());
-                        return vec![
-                            Effect::LoadDevices {
-                                base: base.clone(),
-                                token: token.clone(),
-                            },
-                            Effect::LoadProducts { base, token },
-                        ];
+                        return reload_lists(session);
                     }
                 }
                 Err(failure) if failure.status == 401 => return signed_out_by(state, &failure),
@@ -732,6 +803,67 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::SetRemember(remember) => state.remember = remember,
+        Msg::CleanupChoice { step, on } => {
+            let cleanup = &mut state.cleanup;
+            match step {
+                "webhook" => cleanup.webhook = on,
+                "devices" => cleanup.devices = on,
+                _ => cleanup.product = on,
+            }
+            cleanup.confirming = false;
+        }
+        Msg::CleanupAsk => {
+            state.cleanup.confirming =
+                state.product().is_some() && !state.cleanup.chosen().is_empty();
+        }
+        Msg::CleanupCancel => state.cleanup.confirming = false,
+        Msg::CleanupConfirm => {
+            let (Some(session), Some(product_id)) = (state.session(), state.selected_product)
+            else {
+                return Vec::new();
+            };
+            if !state.cleanup.confirming || state.cleanup.running() {
+                return Vec::new();
+            }
+            let steps = state.cleanup.chosen();
+            let effect = Effect::Cleanup {
+                base: session.base.clone(),
+                token: session.token.clone(),
+                product_id,
+                steps: steps.clone(),
+            };
+            state.cleanup.confirming = false;
+            state.cleanup.steps = steps
+                .into_iter()
+                .map(|name| CleanupStep {
+                    name,
+                    outcome: None,
+                })
+                .collect();
+            // The demo's streams and webhook go first.
+            let stop = std::mem::take(&mut state.demo.running).then_some(Effect::CloseStreams);
+            return stop.into_iter().chain([effect]).collect();
+        }
+        Msg::CleanupStepDone { step, result } => {
+            let deleted = step == "product" && result.is_ok();
+            if let Some(entry) = state.cleanup.steps.iter_mut().find(|s| s.name == step) {
+                entry.outcome = Some(result);
+            }
+            if step == "webhook" {
+                state.demo.webhook = WebhookState::Waiting;
+            }
+            if state.cleanup.running() {
+                return Vec::new();
+            }
+            // Done: the lists change (devices left the product, the product may be gone).
+            if deleted {
+                state.selected_product = None;
+                state.product_choice = ProductChoice::New;
+            }
+            if let Some(session) = state.session() {
+                return reload_lists(session);
+            }
+        }
         Msg::StartDemo { .. }
         | Msg::StopDemo
         | Msg::RelayEvent { .. }
@@ -831,6 +963,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.add_device_error = None;
             state.restoring = None;
             let stop = state.demo.running.then_some(Effect::CloseStreams);
+            state.cleanup = Cleanup::default();
             state.demo = Demo {
                 run: state.demo.run,
                 ..Demo::default()
@@ -843,6 +976,20 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
     }
     Vec::new()
+}
+
+/// Loads the device and product lists again (after they changed in the cloud).
+fn reload_lists(session: &Session) -> Vec<Effect> {
+    vec![
+        Effect::LoadDevices {
+            base: session.base.clone(),
+            token: session.token.clone(),
+        },
+        Effect::LoadProducts {
+            base: session.base.clone(),
+            token: session.token.clone(),
+        },
+    ]
 }
 
 /// The token expired or was revoked elsewhere: back to sign-in, saying why. The learner's picks

@@ -278,7 +278,7 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
     expect_state(browser, "select-device", "choose", "select-device state").await?;
     expect_state(
         browser,
-        "cleanup",
+        "firmware",
         "ready",
         "other panels leave the signed-out state",
     )
@@ -720,6 +720,18 @@ async fn attrs(browser: &Browser, css: &str, name: &str) -> Result<Vec<String>> 
     Ok(values)
 }
 
+/// Waits for an element found by XPath, saying what was expected when it never comes.
+async fn wait_for_xpath(browser: &Browser, xpath: &str, what: &str) -> Result<()> {
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::XPath(xpath))
+        .await
+        .with_context(|| what.to_owned())?;
+    Ok(())
+}
+
 /// Waits until the event log has a row named `name` (its second cell).
 async fn logged(browser: &Browser, name: &str) -> Result<()> {
     let xpath = format!("//table[@id='eventsTable']//tr/td[2][text()='{name}']");
@@ -918,7 +930,86 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
         tests_after == tests_before + 1,
         "test events {tests_before} → {tests_after}"
     );
+
+    // Hostile text from a device and in a request header stays text.
+    let hostile = "</td><script>alert(1)</script>";
+    let token_js = "const token = sessionStorage.getItem('webhook-demo:token') || localStorage.getItem('webhook-demo:token');";
+    let published = in_page(
+        browser,
+        &format!(
+            "{token_js} const r = await fetch('/sandbox/v1/products/{product}/events', {{method: 'POST', \
+             headers: {{Authorization: 'Bearer ' + token, 'Content-Type': 'application/json'}}, \
+             body: JSON.stringify({{name: 'WebhookDemo01', data: {hostile:?}}})}}); return r.status;"
+        ),
+    )
+    .await?;
+    ensure!(published == 200, "publishing answered {published}");
+    wait_for_xpath(
+        browser,
+        &format!("//table[@id='eventsTable']//td[text()={hostile:?}]"),
+        "the hostile event data is not shown as text",
+    )
+    .await?;
+    let header = "<img src=x onerror=alert(1)>";
+    // The restart above opened a new relay session, with a new hook URL.
+    let hook_url = texts(browser, ".webhookUrlSpan")
+        .await?
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let sent = in_page(
+        browser,
+        &format!("return (await fetch({hook_url:?}, {{method: 'POST', headers: {{'X-Note': {header:?}}}, body: 'hi'}})).status;"),
+    )
+    .await?;
+    ensure!(sent == 401, "a hook without the secret answered {sent}");
+    wait_for_xpath(
+        browser,
+        &format!("//div[@id='explainer']//td[text()={header:?}]"),
+        "the hostile header is not shown as text",
+    )
+    .await?;
+    ensure!(
+        browser
+            .client
+            .find_all(Locator::Css("#app img, #app script"))
+            .await?
+            .is_empty(),
+        "hostile text became elements"
+    );
+
+    // Cleanup removes the webhook, the device from the product and the product.
     click(browser, "startDemo").await?;
+    wait_for_state(browser, "start", "ready").await?;
+    click(browser, "cleanupButton").await?;
+    let question = text_of(browser, "cleanupQuestion").await?;
+    ensure!(
+        question.contains("delete the webhook WebhookDemo01")
+            && question.contains("remove 1 device from the product")
+            && question.contains(&format!("({product})")),
+        "confirmation: {question}"
+    );
+    click(browser, "cleanupConfirm").await?;
+    wait_for_state(browser, "cleanup", "done").await?;
+    let outcomes = attrs(browser, "#cleanupProgress li", "data-outcome").await?;
+    ensure!(
+        outcomes == ["done", "done", "done"],
+        "cleanup steps {outcomes:?}"
+    );
+    let after = in_page(
+        browser,
+        &format!(
+            "{token_js} const h = {{headers: {{Authorization: 'Bearer ' + token}}}}; \
+             const product = (await fetch('/sandbox/v1/products/{product}', h)).status; \
+             const device = await (await fetch('/sandbox/v1/devices/{P2}', h)).json(); \
+             return [product, device.product_id];"
+        ),
+    )
+    .await?;
+    ensure!(
+        after == serde_json::json!([404, 32]),
+        "after cleanup: {after}"
+    );
     sign_out(browser).await?;
     let errors = browser.console_errors().await?;
     let unexpected: Vec<&String> = errors

@@ -753,3 +753,117 @@ fn a_401_from_any_call_returns_to_sign_in() {
         Some("The Particle cloud is rate-limiting requests. Wait a minute, then try again.")
     );
 }
+
+#[test]
+fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
+    let mut state = signed_in_with_lists();
+    update(&mut state, Msg::SelectProduct(30001));
+    // The product can go only with its webhook and devices.
+    update(
+        &mut state,
+        Msg::CleanupChoice {
+            step: "devices",
+            on: false,
+        },
+    );
+    assert_eq!(state.cleanup.chosen(), ["webhook"]);
+    update(
+        &mut state,
+        Msg::CleanupChoice {
+            step: "devices",
+            on: true,
+        },
+    );
+    assert_eq!(state.cleanup.chosen(), ["webhook", "devices", "product"]);
+    assert!(
+        update(&mut state, Msg::CleanupConfirm).is_empty(),
+        "not asked yet"
+    );
+    update(&mut state, Msg::CleanupAsk);
+    assert!(state.cleanup.confirming);
+    update(&mut state, Msg::CleanupCancel);
+    assert!(!state.cleanup.confirming);
+    update(&mut state, Msg::CleanupAsk);
+    assert_eq!(
+        update(&mut state, Msg::CleanupConfirm),
+        vec![Effect::Cleanup {
+            base: "/sandbox".into(),
+            token: "t0k".into(),
+            product_id: 30001,
+            steps: vec!["webhook", "devices", "product"]
+        }]
+    );
+    assert!(state.cleanup.running());
+    assert!(
+        update(
+            &mut state,
+            Msg::CleanupStepDone {
+                step: "webhook",
+                result: Ok(())
+            }
+        )
+        .is_empty()
+    );
+    update(
+        &mut state,
+        Msg::CleanupStepDone {
+            step: "devices",
+            result: Ok(()),
+        },
+    );
+    let reload = update(
+        &mut state,
+        Msg::CleanupStepDone {
+            step: "product",
+            result: Ok(()),
+        },
+    );
+    assert!(
+        reload.contains(&Effect::LoadProducts {
+            base: "/sandbox".into(),
+            token: "t0k".into()
+        }),
+        "the lists are loaded again: {reload:?}"
+    );
+    assert!(
+        reload.contains(&Effect::SaveSettings {
+            username: "sandbox@example.com".into(),
+            settings: "a|32|".into()
+        }),
+        "the deleted product is no longer a saved pick"
+    );
+    assert_eq!(state.selected_product, None, "the product is gone");
+    assert!(!state.cleanup.running());
+}
+
+#[test]
+fn a_failed_cleanup_step_is_reported_and_keeps_the_product() {
+    let mut state = signed_in_with_lists();
+    update(&mut state, Msg::SelectProduct(30001));
+    update(&mut state, Msg::CleanupAsk);
+    update(&mut state, Msg::CleanupConfirm);
+    update(
+        &mut state,
+        Msg::CleanupStepDone {
+            step: "webhook",
+            result: Ok(()),
+        },
+    );
+    update(
+        &mut state,
+        Msg::CleanupStepDone {
+            step: "devices",
+            result: Ok(()),
+        },
+    );
+    let refused = Err("Product 30001 still has 1 integration(s) (HTTP 400).".to_owned());
+    update(
+        &mut state,
+        Msg::CleanupStepDone {
+            step: "product",
+            result: refused.clone(),
+        },
+    );
+    assert_eq!(state.cleanup.steps[2].outcome, Some(refused));
+    assert_eq!(state.selected_product, Some(30001));
+}
