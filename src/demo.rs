@@ -80,6 +80,8 @@ pub struct Demo {
     pub columns: Vec<String>,
     pub answer: Answer,
     pub answer_error: Option<String>,
+    /// The cycle the explainer shows: the publishing device and the event's `published_at`.
+    pub cycle: Option<(String, String)>,
 }
 
 impl Default for Demo {
@@ -96,6 +98,7 @@ impl Default for Demo {
             columns: Vec::new(),
             answer: Answer::default(),
             answer_error: None,
+            cycle: None,
         }
     }
 }
@@ -185,6 +188,17 @@ pub fn pretty(text: &str) -> String {
 }
 
 impl Demo {
+    /// Whether an entry of the cycle `key` starts a new cycle in the explainer, remembering it.
+    ///
+    /// A cycle is known both by its `WebhookDemo01` event (coreid, `published_at`) and by the
+    /// request the webhook sends (`deviceId`, `ts` in the body), and the two arrive on different
+    /// streams in either order: whichever comes first starts the cycle, the other joins it.
+    pub fn starts_cycle(&mut self, key: (String, String)) -> bool {
+        let fresh = self.cycle.as_ref() != Some(&key);
+        self.cycle = Some(key);
+        fresh
+    }
+
     /// A data table row for a hook body: the columns it adds and the cells of every column.
     pub fn data_row(&mut self, body: &str) -> Option<Vec<String>> {
         let value: Value = serde_json::from_str(body).ok()?;
@@ -252,6 +266,15 @@ pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
         code,
         fresh: event.name == EVENT_NAME,
     })
+}
+
+/// The cycle a request belongs to, from the demo body's `deviceId` and `ts`.
+pub fn hook_cycle(hook: &HookRequest) -> Option<(String, String)> {
+    let body: Value = serde_json::from_str(hook.body.as_deref()?).ok()?;
+    Some((
+        body.get("deviceId")?.as_str()?.to_owned(),
+        body.get("ts")?.as_str()?.to_owned(),
+    ))
 }
 
 /// The explainer entries for a request the in-page server received: the request, then its data.

@@ -1090,10 +1090,12 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                     let Some(hook) = HookRequest::from_json(&value) else {
                         return Vec::new();
                     };
-                    let mut effects: Vec<Effect> = demo::explain_hook(&hook)
-                        .into_iter()
-                        .map(Effect::Explain)
-                        .collect();
+                    let mut entries = demo::explain_hook(&hook);
+                    if let Some(key) = demo::hook_cycle(&hook) {
+                        entries[0].fresh = demo.starts_cycle(key);
+                    }
+                    let mut effects: Vec<Effect> =
+                        entries.into_iter().map(Effect::Explain).collect();
                     if let Some(cells) = hook.body.as_deref().and_then(|b| demo.data_row(b)) {
                         effects.push(Effect::DataRow {
                             columns: demo.columns.clone(),
@@ -1133,7 +1135,13 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             .unwrap_or_else(|| event.coreid.clone());
             let mut effects = vec![Effect::LogEvent(demo::log_cells(&event, &device))];
-            effects.extend(demo::explain_event(&event, &device).map(Effect::Explain));
+            if let Some(mut entry) = demo::explain_event(&event, &device) {
+                if entry.fresh {
+                    let key = (event.coreid.clone(), event.published_at.clone());
+                    entry.fresh = state.demo.starts_cycle(key);
+                }
+                effects.push(Effect::Explain(entry));
+            }
             if let (Some(session), "spark/status") = (session, event.name.as_str()) {
                 // A device went online or offline: its mark in the device list follows.
                 effects.push(Effect::LoadDevices {

@@ -331,3 +331,45 @@ fn the_answer_goes_to_the_relay_once_known() {
     assert!(update(&mut state, Msg::ApplyAnswer(bad)).is_empty());
     assert!(state.demo.answer_error.is_some());
 }
+
+#[test]
+fn a_cycle_starts_with_its_event_or_its_request_whichever_comes_first() {
+    let mut state = ready();
+    update(&mut state, Msg::StartDemo { secret: "s".into() });
+    let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
+        "headers": [], "body": "{\"deviceId\":\"api\",\"ts\":\"2026-11-28T10:00:00.123Z\",\"sensor\":{}}", "bodyBase64": null});
+    let published = Msg::ParticleEvent {
+        run: 1,
+        name: EVENT_NAME.into(),
+        data: json!({"data": "{}", "published_at": "2026-11-28T10:00:00.123Z", "coreid": "api"})
+            .to_string(),
+    };
+    let fresh = |effects: &[Effect]| -> Vec<bool> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Explain(entry) => Some(entry.fresh),
+                _ => None,
+            })
+            .collect()
+    };
+    // The request overtakes its event: it starts the cycle, and the event joins it.
+    assert_eq!(
+        fresh(&relay(&mut state, 1, "hook", hook.clone())),
+        [true, false]
+    );
+    assert_eq!(fresh(&update(&mut state, published.clone())), [false]);
+    // The next publish is a new cycle.
+    let next = Msg::ParticleEvent {
+        run: 1,
+        name: EVENT_NAME.into(),
+        data: json!({"data": "{}", "published_at": "2026-11-28T10:00:05.000Z", "coreid": "api"})
+            .to_string(),
+    };
+    assert_eq!(fresh(&update(&mut state, next)), [true]);
+    assert_eq!(
+        fresh(&relay(&mut state, 1, "hook", hook)),
+        [true, false],
+        "an older cycle's late request"
+    );
+}
