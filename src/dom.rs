@@ -32,6 +32,8 @@ struct App {
     rendered: RefCell<Vec<String>>,
     /// One per open demo stream; aborting them closes the streams.
     streams: RefCell<Vec<AbortController>>,
+    /// The data the panels were last rendered from.
+    view: RefCell<Option<Value>>,
 }
 
 #[wasm_bindgen(start)]
@@ -50,6 +52,7 @@ pub fn start() {
         root,
         rendered: RefCell::default(),
         streams: RefCell::default(),
+        view: RefCell::default(),
     });
     app.mount();
     app.listen();
@@ -262,9 +265,17 @@ impl App {
 
     fn refresh(&self) {
         let state = self.state.borrow();
+        // Most stream messages change nothing the templates show: skip rendering them all.
+        let data = self.renderer.data(&state);
+        if self.view.borrow().as_ref() == Some(&data) {
+            return;
+        }
         let mut rendered = self.rendered.borrow_mut();
         for (index, &panel) in Panel::ALL.iter().enumerate() {
-            let html = self.renderer.panel(&state, panel).expect("panel renders");
+            let html = self
+                .renderer
+                .panel_from(&data, panel)
+                .expect("panel renders");
             if rendered[index] == html {
                 continue;
             }
@@ -287,6 +298,7 @@ impl App {
             }
             rendered[index] = html;
         }
+        *self.view.borrow_mut() = Some(data);
     }
 
     fn run(self: &Rc<Self>, effects: Vec<Effect>) {

@@ -147,6 +147,20 @@ impl Renderer {
     pub fn panel(&self, state: &State, panel: Panel) -> Result<String, RenderError> {
         self.registry.render(panel.name(), &view(state))
     }
+
+    /// Everything the templates see, as JSON: when it has not changed, no panel has.
+    pub fn data(&self, state: &State) -> serde_json::Value {
+        handlebars::to_json(view(state))
+    }
+
+    /// One panel from data made by [`Renderer::data`].
+    pub fn panel_from(
+        &self,
+        data: &serde_json::Value,
+        panel: Panel,
+    ) -> Result<String, RenderError> {
+        self.registry.render(panel.name(), data)
+    }
 }
 
 impl Default for Renderer {
