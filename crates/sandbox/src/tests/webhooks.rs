@@ -1203,3 +1203,40 @@ async fn publishing_too_fast_is_rate_limited() {
     assert_eq!(publish().await.0, StatusCode::OK);
     assert_eq!(publish().await.0, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn sim_endpoints_refuse_unknown_devices_and_bad_bodies() {
+    let app = App::serve().await;
+    check_error(
+        get(&app, "/_sim/devices/ffff/log", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "Device ffff was not found",
+    );
+    let online = |id: &str, body: &str| {
+        Request::put(format!("/_sim/devices/{id}/online"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .expect("request")
+    };
+    check_error(
+        call(&app, online("ffff", r#"{"online":true}"#)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "Device ffff was not found",
+    );
+    let (status, error) = call(&app, online(P2, "{not json")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error["error_description"]
+            .as_str()
+            .expect("text")
+            .starts_with("Malformed JSON body")
+    );
+    let (_, log) = get(&app, &format!("/_sim/devices/{ARGON}/log"), None).await;
+    assert_eq!(
+        log,
+        json!({"lines": []}),
+        "the offline Argon has logged nothing"
+    );
+}
