@@ -10,7 +10,9 @@ use std::{cell::RefCell, rc::Rc};
 use gloo_net::http::{Request, Response};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, prelude::*};
-use web_sys::{AbortController, Element, Event, HtmlInputElement, HtmlSelectElement};
+use web_sys::{
+    AbortController, Blob, Element, Event, FormData, HtmlInputElement, HtmlSelectElement,
+};
 use webhook_demo_core::{
     sse::SseEvent,
     wire::{self, ApiErrorBody, Config},
@@ -32,6 +34,8 @@ struct App {
     rendered: RefCell<Vec<String>>,
     /// One per open demo stream; aborting them closes the streams.
     streams: RefCell<Vec<AbortController>>,
+    /// The device log's stream, when one is open.
+    log_stream: RefCell<Option<AbortController>>,
     /// The data the panels were last rendered from.
     view: RefCell<Option<Value>>,
 }
@@ -52,11 +56,13 @@ pub fn start() {
         root,
         rendered: RefCell::default(),
         streams: RefCell::default(),
+        log_stream: RefCell::default(),
         view: RefCell::default(),
     });
     app.mount();
     app.listen();
     app.run(effects);
+    wasm_bindgen_futures::spawn_local(load_sources());
     if let Some(saved) = load_session() {
         app.dispatch(Msg::SetRemember(saved.remembered));
         app.dispatch(Msg::Restore {
@@ -234,6 +240,16 @@ impl App {
                         .is_some_and(HtmlInputElement::checked),
                 }
             }
+            Some("show-file") => match element.get_attribute("data-file") {
+                Some(file) => Msg::ShowFile(file),
+                None => return,
+            },
+            Some("copy-file") => {
+                copy_shown_file();
+                return;
+            }
+            Some("flash") => Msg::FlashDevice(shown_sources()),
+            Some("device-log") => Msg::ShowDeviceLog,
             Some("cleanup") => Msg::CleanupAsk,
             Some("cleanup-cancel") => Msg::CleanupCancel,
             Some("cleanup-confirm") => Msg::CleanupConfirm,
@@ -464,6 +480,20 @@ impl App {
                         explain(&entry);
                         return;
                     }
+                    Effect::ShowFile(file) => {
+                        show_file(&file);
+                        return;
+                    }
+                    Effect::Flash {
+                        base,
+                        token,
+                        device_id,
+                        sources,
+                    } => Msg::Flashed(flash(&base, &token, &device_id, &sources).await),
+                    Effect::OpenDeviceLog { url } => {
+                        app.device_log(&url).await;
+                        return;
+                    }
                     Effect::Cleanup {
                         base,
                         token,
@@ -551,6 +581,40 @@ impl App {
         let target = || url.to_owned();
         self.follow(run, "The product's event stream", target, &headers, handle)
             .await;
+    }
+
+    /// Streams a device's log into `#deviceLog` (the newest 500 lines), replacing the previous one.
+    async fn device_log(self: &Rc<Self>, url: &str) {
+        let Ok(controller) = AbortController::new() else {
+            return;
+        };
+        if let Some(previous) = self.log_stream.replace(Some(controller.clone())) {
+            previous.abort();
+        }
+        if let Some(log) = by_id("deviceLog") {
+            log.set_text_content(None);
+        }
+        let ended = stream::read(url, &[], &controller.signal(), |event| {
+            let Some(log) = by_id("deviceLog") else {
+                return;
+            };
+            if log.child_element_count() >= 500 {
+                if let Some(oldest) = log.first_element_child() {
+                    oldest.remove();
+                }
+            }
+            if let Some(line) = element("div", &event.data) {
+                let _ = log.append_child(&line);
+            }
+        })
+        .await;
+        if let (Err(reason), Some(log)) = (ended, by_id("deviceLog")) {
+            if !controller.signal().aborted() {
+                if let Some(line) = element("div", &format!("(the log stopped: {reason})")) {
+                    let _ = log.append_child(&line);
+                }
+            }
+        }
     }
 
     /// Reads a stream of run `run` while that run lasts, reopening it after failures with a
@@ -682,6 +746,119 @@ fn random_secret() -> String {
         .and_then(|w| w.crypto().ok())
         .map(|crypto| crypto.random_uuid().replace('-', ""))
         .unwrap_or_default()
+}
+
+/// Puts the build's highlighted firmware sources into the firmware panel.
+async fn load_sources() {
+    let Ok(response) = Request::get("firmware/sources.html").send().await else {
+        return;
+    };
+    let (true, Ok(html)) = (response.ok(), response.text().await) else {
+        return;
+    };
+    if let Some(container) = by_id("firmwareSource") {
+        // Our own build output, escaped when it was made; never learner or cloud data.
+        container.set_inner_html(&html);
+    }
+    show_file(crate::state::FIRMWARE_FILES[0]);
+}
+
+/// The firmware sources shown (`pre[data-file]`), as `(path, text)`.
+fn sources_shown() -> Vec<Element> {
+    let Some(list) =
+        by_id("firmwareSource").and_then(|c| c.query_selector_all("pre[data-file]").ok())
+    else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
+        .collect()
+}
+
+fn show_file(file: &str) {
+    for pre in sources_shown() {
+        let shown = pre.get_attribute("data-file").as_deref() == Some(file);
+        let _ = if shown {
+            pre.remove_attribute("hidden")
+        } else {
+            pre.set_attribute("hidden", "")
+        };
+    }
+}
+
+/// Every source as the page shows it, including the learner's edits.
+fn shown_sources() -> Vec<(String, String)> {
+    sources_shown()
+        .iter()
+        .filter_map(|pre| Some((pre.get_attribute("data-file")?, pre.text_content()?)))
+        .collect()
+}
+
+fn copy_shown_file() {
+    let Some(text) = sources_shown()
+        .into_iter()
+        .find(|pre| !pre.has_attribute("hidden"))
+        .and_then(|pre| pre.text_content())
+    else {
+        return;
+    };
+    if let Some(window) = web_sys::window() {
+        // The browser may refuse (no permission); the text stays selectable either way.
+        let _ = window.navigator().clipboard().write_text(&text);
+    }
+}
+
+/// `PUT {base}/v1/devices/{id}` with the sources as multipart files, as the CLI sends them: what the
+/// cloud said, or the compiler's error lines (or why it refused).
+async fn flash(
+    base: &str,
+    token: &str,
+    device_id: &str,
+    sources: &[(String, String)],
+) -> Result<String, Vec<String>> {
+    let words = |failure: ApiFailure| vec![describe(&failure)];
+    let form = FormData::new().map_err(|_| vec!["The browser cannot build a form.".to_owned()])?;
+    for (index, (path, text)) in sources.iter().enumerate() {
+        let parts = js_sys::Array::of1(&JsValue::from_str(text));
+        let Ok(blob) = Blob::new_with_str_sequence(&parts) else {
+            continue;
+        };
+        let field = if index == 0 {
+            "file".to_owned()
+        } else {
+            format!("file{index}")
+        };
+        let _ = form.append_with_blob_and_filename(&field, &blob, path);
+    }
+    let response = Request::put(&format!("{base}/v1/devices/{device_id}"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .body(form)
+        .map_err(|e| words(unreachable(e)))?
+        .send()
+        .await
+        .map_err(|e| words(unreachable(e)))?;
+    let status = response.status();
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    if response.ok() {
+        return Ok(body
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("update started")
+            .to_owned());
+    }
+    if let Some(errors) = body.get("errors").and_then(Value::as_array) {
+        return Err(errors
+            .iter()
+            .filter_map(|e| e.as_str().map(str::to_owned))
+            .collect());
+    }
+    let error = ApiErrorBody::from_json(&body);
+    Err(words(ApiFailure {
+        status,
+        error: error.error,
+        description: error.error_description,
+        mfa_token: None,
+    }))
 }
 
 /// One cleanup step: `webhook` deletes the demo's webhook (and no other), `devices` removes every

@@ -17,7 +17,10 @@ use webhook_demo_core::platform;
 use crate::{
     demo::{self, WebhookState},
     panel::Panel,
-    state::{Auth, Devices, PARTICLE_API, ProductChoice, Products, ServerConfig, State},
+    state::{
+        Auth, Devices, FIRMWARE_FILES, Flash, PARTICLE_API, ProductChoice, Products, ServerConfig,
+        State,
+    },
 };
 
 /// One entry of the device list.
@@ -106,6 +109,14 @@ struct View<'a> {
     answer_body: &'a str,
     answer_require_auth: bool,
     answer_error: Option<&'a str>,
+    firmware_files: Vec<FileView>,
+    /// Why flashing is not possible now, if it is not.
+    flash_blocked: Option<&'static str>,
+    flashing: bool,
+    flash_status: Option<&'a str>,
+    flash_errors: Vec<&'a str>,
+    /// The device log can be streamed (a sandbox device is picked).
+    device_log_available: bool,
     cleanup_webhook: bool,
     cleanup_devices: bool,
     cleanup_product: bool,
@@ -167,6 +178,13 @@ impl Default for Renderer {
     fn default() -> Renderer {
         Renderer::new()
     }
+}
+
+/// One entry of the firmware file list.
+#[derive(Serialize)]
+struct FileView {
+    path: &'static str,
+    selected: bool,
 }
 
 /// One line of the cleanup progress.
@@ -310,6 +328,31 @@ fn view(state: &State) -> View<'_> {
         answer_body: &state.demo.answer.body,
         answer_require_auth: state.demo.answer.require_auth,
         answer_error: state.demo.answer_error.as_deref(),
+        firmware_files: FIRMWARE_FILES
+            .iter()
+            .map(|&path| FileView {
+                path,
+                selected: state.firmware_file == path,
+            })
+            .collect(),
+        flash_blocked: match state.device() {
+            None => Some("Pick a device first."),
+            Some(device) if !device.online => {
+                Some("The device is offline; it must be online to be flashed.")
+            }
+            Some(_) => None,
+        },
+        flashing: state.flash == Flash::Flashing,
+        flash_status: match &state.flash {
+            Flash::Started(status) => Some(status),
+            _ => None,
+        },
+        flash_errors: match &state.flash {
+            Flash::Failed(errors) => errors.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        },
+        device_log_available: state.device().is_some()
+            && state.session().map(|s| s.base.as_str()) == state.sandbox(),
         cleanup_webhook: state.cleanup.webhook,
         cleanup_devices: state.cleanup.devices,
         cleanup_product: state.cleanup.product && state.cleanup.product_allowed(),
@@ -411,6 +454,14 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
                 "stopped"
             }
         }
+        (Panel::Firmware, Auth::SignedIn(_)) => match (&state.flash, state.device()) {
+            (Flash::Flashing, _) => "flashing",
+            (Flash::Started(_), _) => "flashed",
+            (Flash::Failed(_), _) => "error",
+            (Flash::Idle, None) => "no-device",
+            (Flash::Idle, Some(device)) if !device.online => "offline",
+            (Flash::Idle, Some(_)) => "ready",
+        },
         (Panel::Cleanup, Auth::SignedIn(_)) => {
             if state.cleanup.running() {
                 "running"

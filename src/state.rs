@@ -9,6 +9,9 @@ pub use webhook_demo_core::wire::{Device, Product};
 
 use crate::demo::{self, Answer, Demo, Entry, WebhookState};
 
+/// The demo firmware's files, as the firmware panel lists them.
+pub const FIRMWARE_FILES: [&str; 3] = ["src/webhook-demo.cpp", "project.properties", "README.md"];
+
 /// The real Particle cloud, used unless the learner picks the sandbox.
 pub const PARTICLE_API: &str = "https://api.particle.io";
 /// The sandbox's fixture user, signed in by "Try the sandbox".
@@ -100,6 +103,22 @@ pub struct State {
     pub restoring: Option<Settings>,
     pub demo: Demo,
     pub cleanup: Cleanup,
+    /// The firmware file shown (its path in the project).
+    pub firmware_file: String,
+    pub flash: Flash,
+    /// The device log is streaming for this device.
+    pub log_device: Option<String>,
+}
+
+/// Flashing the firmware to the picked device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flash {
+    Idle,
+    Flashing,
+    /// The cloud took it: what it said.
+    Started(String),
+    /// Compile errors (`file:line:column: error: …`) or why the cloud refused.
+    Failed(Vec<String>),
 }
 
 /// The cleanup panel: what to remove, the confirmation, and each step's outcome.
@@ -299,6 +318,13 @@ pub enum Msg {
     CleanupCancel,
     /// Confirmed: run the chosen steps.
     CleanupConfirm,
+    /// Show this firmware file.
+    ShowFile(String),
+    /// Flash these sources (path, text), as shown (and perhaps edited) in the page.
+    FlashDevice(Vec<(String, String)>),
+    Flashed(Result<String, Vec<String>>),
+    /// Stream the picked device's log into the page (sandbox devices).
+    ShowDeviceLog,
     /// A cleanup step finished.
     CleanupStepDone {
         step: &'static str,
@@ -403,6 +429,19 @@ pub enum Effect {
     },
     /// Append an explainer entry.
     Explain(Entry),
+    /// Show only this firmware file.
+    ShowFile(String),
+    /// `PUT {base}/v1/devices/{device_id}` with the sources as multipart files.
+    Flash {
+        base: String,
+        token: String,
+        device_id: String,
+        sources: Vec<(String, String)>,
+    },
+    /// Stream the log at `url` into the device log, replacing any other.
+    OpenDeviceLog {
+        url: String,
+    },
     /// Run these cleanup steps in order for the product, reporting each.
     Cleanup {
         base: String,
@@ -450,6 +489,9 @@ impl State {
             restoring: None,
             demo: Demo::default(),
             cleanup: Cleanup::default(),
+            firmware_file: FIRMWARE_FILES[0].to_owned(),
+            flash: Flash::Idle,
+            log_device: None,
         };
         (state, vec![Effect::FetchConfig])
     }
@@ -812,6 +854,48 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             cleanup.confirming = false;
         }
+        Msg::ShowFile(file) => {
+            if FIRMWARE_FILES.contains(&file.as_str()) {
+                state.firmware_file.clone_from(&file);
+                return vec![Effect::ShowFile(file)];
+            }
+        }
+        Msg::FlashDevice(sources) => {
+            let (Some(session), Some(device)) = (state.session(), state.device()) else {
+                return Vec::new();
+            };
+            if !device.online || state.flash == Flash::Flashing {
+                return Vec::new();
+            }
+            let effect = Effect::Flash {
+                base: session.base.clone(),
+                token: session.token.clone(),
+                device_id: device.id.clone(),
+                sources,
+            };
+            state.flash = Flash::Flashing;
+            return vec![effect];
+        }
+        Msg::Flashed(result) => {
+            state.flash = match result {
+                Ok(status) => Flash::Started(status),
+                Err(errors) => Flash::Failed(errors),
+            }
+        }
+        Msg::ShowDeviceLog => {
+            let (Some(session), Some(sandbox), Some(device)) =
+                (state.session(), state.sandbox(), state.device())
+            else {
+                return Vec::new();
+            };
+            // Only the sandbox's simulated devices have a log the page can read.
+            if session.base != sandbox {
+                return Vec::new();
+            }
+            let url = format!("{}/_sim/devices/{}/log", session.base, device.id);
+            state.log_device = Some(device.id.clone());
+            return vec![Effect::OpenDeviceLog { url }];
+        }
         Msg::CleanupAsk => {
             state.cleanup.confirming =
                 state.product().is_some() && !state.cleanup.chosen().is_empty();
@@ -933,6 +1017,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
                 {
                     set_platform(state, platform_id);
                     state.selected_device = Some(id);
+                    state.flash = Flash::Idle;
                 }
             }
         }

@@ -33,7 +33,7 @@ const PANELS: [&str; 13] = [
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        let checks: [(&str, Check); 8] = [
+        let checks: [(&str, Check); 9] = [
             (
                 "every_panel_renders_signed_out_without_console_errors",
                 |b, s| Box::pin(every_panel_renders(b, s)),
@@ -53,6 +53,9 @@ fn main() -> ExitCode {
             }),
             ("the_live_demo_shows_every_hop", |b, s| {
                 Box::pin(live_demo(b, s))
+            }),
+            ("the_firmware_is_shown_downloaded_and_flashed", |b, s| {
+                Box::pin(firmware(b, s))
             }),
             ("device_names_are_shown_as_text", |b, s| {
                 Box::pin(device_names_are_text(b, s))
@@ -720,6 +723,18 @@ async fn attrs(browser: &Browser, css: &str, name: &str) -> Result<Vec<String>> 
     Ok(values)
 }
 
+/// Fails on console errors other than the browser's own notes of refused requests (which checks
+/// that provoke refusals cause on purpose).
+async fn no_app_errors(browser: &Browser) -> Result<()> {
+    let errors = browser.console_errors().await?;
+    let unexpected: Vec<&String> = errors
+        .iter()
+        .filter(|e| !e.contains("Failed to load resource"))
+        .collect();
+    ensure!(unexpected.is_empty(), "console errors: {unexpected:?}");
+    Ok(())
+}
+
 /// Waits for an element found by XPath, saying what was expected when it never comes.
 async fn wait_for_xpath(browser: &Browser, xpath: &str, what: &str) -> Result<()> {
     browser
@@ -1011,11 +1026,133 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
         "after cleanup: {after}"
     );
     sign_out(browser).await?;
-    let errors = browser.console_errors().await?;
-    let unexpected: Vec<&String> = errors
+    no_app_errors(browser).await
+}
+
+const ARGON: &str = "e00fce680000000000000003";
+
+async fn firmware(browser: &Browser, server: &Server) -> Result<()> {
+    open(browser, &server.url).await?;
+    let files = texts(browser, "#firmwareFiles button").await?;
+    ensure!(
+        files == ["src/webhook-demo.cpp", "project.properties", "README.md"],
+        "files {files:?}"
+    );
+    wait_for(
+        browser,
+        "#firmwareSource pre[data-file=\"src/webhook-demo.cpp\"]:not([hidden]) span.k",
+        "the source is not shown highlighted",
+    )
+    .await?;
+    browser
+        .client
+        .find(Locator::Css(
+            "#firmwareFiles button[data-file=\"project.properties\"]",
+        ))
+        .await?
+        .click()
+        .await?;
+    wait_for(
+        browser,
+        "#firmwareSource pre[data-file=\"project.properties\"]:not([hidden])",
+        "the file list does not switch files",
+    )
+    .await?;
+    ensure!(
+        browser
+            .client
+            .find_all(Locator::Css("#firmwareSource pre:not([hidden])"))
+            .await?
+            .len()
+            == 1,
+        "more than one file shown"
+    );
+
+    // The zip holds exactly the project's files.
+    let bytes = in_page(
+        browser,
+        "const r = await fetch(document.getElementById('firmwareDownload').href); \
+         return Array.from(new Uint8Array(await r.arrayBuffer()));",
+    )
+    .await?;
+    let bytes: Vec<u8> = bytes
+        .as_array()
+        .context("zip bytes")?
         .iter()
-        .filter(|e| !e.contains("Failed to load resource"))
+        .map(|b| b.as_u64().unwrap_or(0) as u8)
         .collect();
-    ensure!(unexpected.is_empty(), "console errors: {unexpected:?}");
-    Ok(())
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).context("a zip")?;
+    let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware/webhook-demo");
+    let mut names = Vec::new();
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index)?;
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content)?;
+        let name = entry.name().to_owned();
+        let path = name
+            .strip_prefix("webhook-demo/")
+            .context("inside webhook-demo/")?;
+        ensure!(
+            content == std::fs::read(project.join(path))?,
+            "{name} differs from the project"
+        );
+        names.push(name);
+    }
+    ensure!(names.len() == 3, "zip entries {names:?}");
+
+    // Flashing the offline Argon is refused with a reason; once online it can be flashed.
+    click(browser, "sandboxSignIn").await?;
+    wait_for_state(browser, "select-device", "choose").await?;
+    choose(browser, "deviceSelect", ARGON).await?;
+    wait_for_state(browser, "firmware", "offline").await?;
+    let online = in_page(
+        browser,
+        &format!("return (await fetch('/sandbox/_sim/devices/{ARGON}/online', {{method: 'PUT', \
+                  headers: {{'Content-Type': 'application/json'}}, body: '{{\"online\":true}}'}})).status;"),
+    )
+    .await?;
+    ensure!(online == 200, "taking the Argon online answered {online}");
+    click(browser, "refreshDevices").await?;
+    wait_for_state(browser, "firmware", "ready").await?;
+
+    // A deliberate compile error comes back with its file and line.
+    browser
+        .client
+        .execute(
+            "const pre = document.querySelector('#firmwareSource pre[data-file=\"src/webhook-demo.cpp\"]'); \
+             pre.dataset.original = pre.textContent; pre.textContent += '#error try again\\n';",
+            Vec::new(),
+        )
+        .await?;
+    click(browser, "firmwareFlash").await?;
+    wait_for_state(browser, "firmware", "error").await?;
+    let errors = texts(browser, "#flashErrors li").await?;
+    ensure!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("src/webhook-demo.cpp:")
+                && e.ends_with("error: #error try again")),
+        "compile errors {errors:?}"
+    );
+
+    // The real sources flash; the device restarts running the demo, and its log shows it publishing.
+    browser
+        .client
+        .execute(
+            "const pre = document.querySelector('#firmwareSource pre[data-file=\"src/webhook-demo.cpp\"]'); \
+             pre.textContent = pre.dataset.original;",
+            Vec::new(),
+        )
+        .await?;
+    click(browser, "deviceLogButton").await?;
+    click(browser, "firmwareFlash").await?;
+    wait_for_state(browser, "firmware", "flashed").await?;
+    wait_for_xpath(
+        browser,
+        "//pre[@id='deviceLog']/div[starts-with(text(), 'published WebhookDemo01')]",
+        "the flashed Argon never published",
+    )
+    .await?;
+    sign_out(browser).await?;
+    no_app_errors(browser).await
 }

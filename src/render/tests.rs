@@ -162,6 +162,7 @@ fn signed_in_panels_change_state() {
     expected[3] = "no-device";
     expected[4] = "no-product";
     expected[5..10].fill("stopped");
+    expected[10] = "no-device";
     expected[12] = "no-product";
     check(&state, &expected);
     state.devices = Devices::Loaded(Vec::new());

@@ -9,6 +9,8 @@
 // This is a command-line tool: printing to stdout is its job.
 #![allow(clippy::print_stdout)]
 
+mod firmware;
+
 use std::{
     env, fs,
     path::{Path, PathBuf},
@@ -174,6 +176,7 @@ fn build(root: &Path) -> Result<()> {
         let path = entry.context("reading static/")?.path();
         copy(&path, &staging.join(path.file_name().expect("a file name")))?;
     }
+    firmware::build(root, &staging).context("building the firmware panel's files")?;
     // Gzip once, as well as it can be done, for clients without brotli; the server sends these
     // `.gz` siblings instead of compressing on every request.
     for name in [

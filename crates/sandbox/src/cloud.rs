@@ -163,8 +163,10 @@ impl Cloud {
                     groups: Vec::new(),
                     firmware_version: None,
                     owner: owner.to_owned(),
+                    // The online devices run the demo firmware; the offline one Tinker, so that
+                    // flashing it is what makes it publish.
                     sim: SimDevice {
-                        demo_firmware: true,
+                        demo_firmware: online,
                         ..SimDevice::default()
                     },
                 }
