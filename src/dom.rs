@@ -628,12 +628,17 @@ impl App {
         handle: impl Fn(SseEvent),
     ) {
         let backoff = std::cell::Cell::new(500);
+        // Events since the last (re)connection: a server that ends a stream that worked is
+        // rotating it, and reconnecting at once is all it takes; the learner is not told.
+        let delivered = std::cell::Cell::new(false);
         while self.is_current(run) {
             let Some(controller) = self.open_stream() else {
                 return;
             };
+            delivered.set(false);
             let ended = stream::read(&target(), headers, &controller.signal(), |event| {
                 backoff.set(500);
+                delivered.set(true);
                 handle(event);
             })
             .await;
@@ -641,6 +646,9 @@ impl App {
                 return;
             }
             let reason = ended.err().unwrap_or_default();
+            if delivered.get() && reason == stream::ENDED {
+                continue;
+            }
             self.dispatch(Msg::StreamDown {
                 run,
                 reason: format!("{what} was interrupted ({reason})."),

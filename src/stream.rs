@@ -7,6 +7,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, Headers, ReadableStreamDefaultReader, RequestInit, Response};
 use webhook_demo_core::sse::{SseEvent, SseParser};
 
+/// Why `read` stopped when the server ended the stream normally.
+pub const ENDED: &str = "the server ended the stream";
+
 /// Reads the stream at `url` until it ends, fails or `signal` aborts it, handing every event to
 /// `on_event`. The error says why it stopped, in words.
 pub async fn read(
@@ -44,7 +47,7 @@ pub async fn read(
             .as_bool()
             .unwrap_or(true)
         {
-            return Err("the stream ended".to_owned());
+            return Err(ENDED.to_owned());
         }
         let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(words)?);
         for event in parser.feed(&bytes.to_vec()) {

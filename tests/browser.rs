@@ -33,7 +33,7 @@ const PANELS: [&str; 13] = [
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        let checks: [(&str, Check); 9] = [
+        let checks: [(&str, Check); 10] = [
             (
                 "every_panel_renders_signed_out_without_console_errors",
                 |b, s| Box::pin(every_panel_renders(b, s)),
@@ -56,6 +56,9 @@ fn main() -> ExitCode {
             }),
             ("the_firmware_is_shown_downloaded_and_flashed", |b, s| {
                 Box::pin(firmware(b, s))
+            }),
+            ("relay_drops_lose_no_hook", |b, _| {
+                Box::pin(relay_drops_lose_no_hook(b))
             }),
             ("device_names_are_shown_as_text", |b, s| {
                 Box::pin(device_names_are_text(b, s))
@@ -1153,6 +1156,54 @@ async fn firmware(browser: &Browser, server: &Server) -> Result<()> {
         "the flashed Argon never published",
     )
     .await?;
+    sign_out(browser).await?;
+    no_app_errors(browser).await
+}
+
+/// On a server whose relay ends every stream after a second, hooks sent across several drops
+/// all reach the data table, once each.
+async fn relay_drops_lose_no_hook(browser: &Browser) -> Result<()> {
+    let server = start_server(Options {
+        relay_limits: webhook_demo_relay::Limits {
+            max_stream_age: Some(Duration::from_secs(1)),
+            ..webhook_demo_relay::Limits::default()
+        },
+        ..Options::default()
+    })
+    .await?;
+    open(browser, &server.url).await?;
+    click(browser, "sandboxSignIn").await?;
+    wait_for_state(browser, "select-product", "no-product").await?;
+    click(browser, "createNewProductButton").await?;
+    wait_for_state(browser, "start", "ready").await?;
+    click(browser, "startDemo").await?;
+    wait_for_state(browser, "webhook", "created").await?;
+    let sent = in_page(
+        browser,
+        "const hook = document.querySelector('.webhookUrlSpan').textContent; \
+         for (let n = 0; n < 30; n++) { \
+           await fetch(hook, {method: 'POST', body: JSON.stringify({n})}); \
+           await new Promise(r => setTimeout(r, 100)); \
+         } return 30;",
+    )
+    .await?;
+    ensure!(sent == 30, "sent {sent}");
+    wait_for(
+        browser,
+        "#webhookDemoDataTable tbody tr:nth-child(30)",
+        "hooks were lost across stream drops",
+    )
+    .await?;
+    let column = texts(browser, "#webhookDemoDataTable thead th").await?;
+    ensure!(column == ["n"], "columns {column:?}");
+    let mut seen: Vec<u32> = texts(browser, "#webhookDemoDataTable tbody td")
+        .await?
+        .iter()
+        .map(|n| n.parse().unwrap_or(u32::MAX))
+        .collect();
+    seen.sort_unstable();
+    ensure!(seen == (0..30).collect::<Vec<_>>(), "rows {seen:?}");
+    click(browser, "startDemo").await?;
     sign_out(browser).await?;
     no_app_errors(browser).await
 }

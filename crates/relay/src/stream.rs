@@ -89,6 +89,7 @@ pub(crate) async fn open(
         session,
         after: last_event_id,
         keepalive: shared.settings.limits.keepalive,
+        ends_at: shared.settings.limits.max_stream_age.map(|age| now + age),
         first: Some(first),
     };
     let body = Body::from_stream(futures_util::stream::unfold(reader, Reader::next));
@@ -134,6 +135,8 @@ struct Reader {
     closing: watch::Receiver<bool>,
     after: u64,
     keepalive: Duration,
+    /// When this stream ends by itself (`Limits::max_stream_age`).
+    ends_at: Option<Instant>,
     first: Option<Bytes>,
 }
 
@@ -143,7 +146,9 @@ impl Reader {
             return Some((Ok(first), self));
         }
         loop {
-            if *self.closing.borrow_and_update() {
+            if *self.closing.borrow_and_update()
+                || self.ends_at.is_some_and(|end| Instant::now() >= end)
+            {
                 return None;
             }
             // Mark the newest id as seen before reading, so an append racing with the read wakes us.
@@ -170,10 +175,19 @@ impl Reader {
                     }
                 }
                 _ = self.closing.changed() => {}
+                () = sleep_until(self.ends_at) => {}
                 () = tokio::time::sleep(self.keepalive) => {
                     return Some((Ok(Bytes::from_static(b": keepalive\n\n")), self));
                 }
             }
         }
+    }
+}
+
+/// Sleeps until `end`, or forever when there is none.
+async fn sleep_until(end: Option<Instant>) {
+    match end {
+        Some(end) => tokio::time::sleep_until(end).await,
+        None => std::future::pending().await,
     }
 }

@@ -421,3 +421,31 @@ async fn idle_stream_gets_keepalive_comments() {
     assert_eq!(&second[..], b": keepalive\n\n");
     assert_eq!(before.elapsed(), Duration::from_secs(15));
 }
+
+#[tokio::test(start_paused = true)]
+async fn streams_end_at_their_max_age_and_resume_without_a_gap() {
+    let app = relay(Limits {
+        max_stream_age: Some(Duration::from_secs(60)),
+        ..Limits::default()
+    });
+    let (start, mut events) = open(&app, "/stream").await;
+    let hook = || {
+        Request::post(hook_path(&start))
+            .body(Body::from("{}"))
+            .expect("r")
+    };
+    send(&app, hook()).await;
+    let (kind, first) = next(&mut events).await;
+    assert_eq!((kind.as_str(), &first["hookId"]), ("hook", &json!(1)));
+    let (kind, _) = next(&mut events).await;
+    assert_eq!(kind, "hookResponse");
+    tokio::time::advance(Duration::from_secs(61)).await;
+    assert!(events.next().await.is_none(), "the stream ended at its age");
+    // A hook while no stream is attached is kept, and the resumed stream replays it.
+    send(&app, hook()).await;
+    let resume = format!("/stream?session={}&lastEventId=2", start.session_id);
+    let (resumed, mut events) = open(&app, &resume).await;
+    assert!(resumed.resumed);
+    let (kind, second) = next(&mut events).await;
+    assert_eq!((kind.as_str(), &second["hookId"]), ("hook", &json!(2)));
+}

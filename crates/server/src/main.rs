@@ -41,6 +41,9 @@ enum Command {
         /// Relay sessions alive at once before `stream` answers 503.
         #[arg(long, default_value_t = Limits::default().max_sessions)]
         relay_max_sessions: usize,
+        /// End each relay stream after this many seconds (the page resumes it; 0: never).
+        #[arg(long, default_value_t = 0)]
+        relay_stream_max_age: u64,
         /// Seconds between the sandbox's simulated devices' publishes (0: only on connect and on
         /// a MODE click).
         #[arg(long, default_value_t = 60)]
@@ -65,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
         assets,
         relay_hook_rate,
         relay_max_sessions,
+        relay_stream_max_age,
         sim_publish_interval,
         sandbox_publish_rate,
     } = Cli::parse().command;
@@ -89,6 +93,8 @@ async fn main() -> anyhow::Result<()> {
             .hook_burst
             .max(relay_hook_rate.saturating_mul(2)),
         max_sessions: relay_max_sessions,
+        max_stream_age: (relay_stream_max_age > 0)
+            .then(|| Duration::from_secs(relay_stream_max_age)),
         ..Limits::default()
     };
     let options = Options {
