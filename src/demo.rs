@@ -82,6 +82,10 @@ pub struct Demo {
     pub answer_error: Option<String>,
     /// The cycle the explainer shows: the publishing device and the event's `published_at`.
     pub cycle: Option<(String, String)>,
+    /// Why Start did nothing.
+    pub start_error: Option<String>,
+    /// The relay address the learner typed (empty: the hosting server's).
+    pub relay_typed: String,
 }
 
 impl Default for Demo {
@@ -99,6 +103,8 @@ impl Default for Demo {
             answer: Answer::default(),
             answer_error: None,
             cycle: None,
+            start_error: None,
+            relay_typed: String::new(),
         }
     }
 }

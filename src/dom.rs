@@ -226,6 +226,7 @@ impl App {
             Some("use-sandbox") => Msg::UseSandbox(select_value(&element) == "sandbox"),
             Some("start-demo") => Msg::StartDemo {
                 secret: random_secret(),
+                relay: input_value("relayUrlInput"),
             },
             Some("stop-demo") => Msg::StopDemo,
             Some(action @ ("cleanup-webhook" | "cleanup-devices" | "cleanup-product")) => {

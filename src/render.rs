@@ -94,6 +94,12 @@ struct View<'a> {
     adding_device: bool,
     add_device_error: Option<&'a str>,
     demo_running: bool,
+    start_error: Option<&'a str>,
+    relay_typed: &'a str,
+    /// The hosting server offers a relay (the address field is then optional).
+    relay_offered: bool,
+    /// The integration's page in Particle's console (real cloud only).
+    console_link: Option<String>,
     /// The relay's hook URL of the running demo.
     hook_url: Option<&'a str>,
     /// The hook URL is on this computer or a private network while the page uses the real cloud.
@@ -306,6 +312,19 @@ fn view(state: &State) -> View<'_> {
             Devices::NotLoaded | Devices::Loading | Devices::Loaded(_) => None,
         },
         demo_running: state.demo.running,
+        start_error: state.demo.start_error.as_deref(),
+        relay_typed: &state.demo.relay_typed,
+        relay_offered: matches!(state.server, ServerConfig::Loaded(_)),
+        console_link: match (&state.demo.webhook, state.selected_product, state.session()) {
+            (WebhookState::Saved(id), Some(product), Some(session))
+                if session.base == PARTICLE_API =>
+            {
+                Some(format!(
+                    "https://console.particle.io/{product}/integrations/webhooks/{id}"
+                ))
+            }
+            _ => None,
+        },
         hook_url: state.demo.relay.as_ref().map(|r| r.hook_url.as_str()),
         private_hook: state.demo.relay.as_ref().is_some_and(|relay| {
             state.session().is_some_and(|s| s.base == PARTICLE_API)

@@ -278,6 +278,9 @@ pub enum Msg {
     /// Start the live demo, with a fresh random secret for the webhook's `Authorization` header.
     StartDemo {
         secret: String,
+        /// The relay the learner typed (a base URL ending in `/`), or empty for the hosting
+        /// server's own.
+        relay: String,
     },
     StopDemo,
     /// An event of the relay stream of run `run`.
@@ -1102,10 +1105,26 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
     };
     let current = |run: u32, demo: &Demo| demo.running && run == demo.run;
     match msg {
-        Msg::StartDemo { secret } => {
-            let (Some(session), Some(product_id), Some(relay_base)) =
-                (session, product_id, relay_base)
-            else {
+        Msg::StartDemo { secret, relay } => {
+            let typed = relay.trim();
+            let relay_base = if typed.is_empty() {
+                relay_base
+            } else if typed.starts_with("http://") || typed.starts_with("https://") {
+                Some(format!("{}/", typed.trim_end_matches('/')))
+            } else {
+                state.demo.start_error =
+                    Some("A relay address starts with http:// or https://.".into());
+                return Vec::new();
+            };
+            let Some(relay_base) = relay_base else {
+                state.demo.start_error = Some(
+                    "This page's server offers no webhook relay: enter the address of one \
+                     (run `webhook-demo serve --public-url …` on a public host)."
+                        .into(),
+                );
+                return Vec::new();
+            };
+            let (Some(session), Some(product_id)) = (session, product_id) else {
                 return Vec::new();
             };
             let demo = &mut state.demo;
@@ -1115,6 +1134,7 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                 secret,
                 columns: std::mem::take(&mut demo.columns),
                 answer: demo.answer.clone(),
+                relay_typed: typed.to_owned(),
                 ..Demo::default()
             };
             return vec![

@@ -1176,6 +1176,9 @@ async fn relay_drops_lose_no_hook(browser: &Browser) -> Result<()> {
     wait_for_state(browser, "select-product", "no-product").await?;
     click(browser, "createNewProductButton").await?;
     wait_for_state(browser, "start", "ready").await?;
+    // The relay typed in by the learner (here the server's own, by its full address).
+    let relay = format!("{}/relay", server.url.trim_end_matches('/'));
+    type_into(browser, "relayUrlInput", &relay).await?;
     click(browser, "startDemo").await?;
     wait_for_state(browser, "webhook", "created").await?;
     let sent = in_page(

@@ -204,6 +204,7 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
         &mut state,
         Msg::StartDemo {
             secret: "s3".into(),
+            relay: String::new(),
         },
     );
     assert_eq!(
@@ -261,6 +262,7 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
         &mut state,
         Msg::StartDemo {
             secret: "s4".into(),
+            relay: String::new(),
         },
     );
     assert!(
@@ -287,7 +289,13 @@ fn test_publishes_and_shows_what_was_sent() {
         update(&mut state, Msg::TestWebhook { id: 1 }).is_empty(),
         "not running"
     );
-    update(&mut state, Msg::StartDemo { secret: "s".into() });
+    update(
+        &mut state,
+        Msg::StartDemo {
+            secret: "s".into(),
+            relay: String::new(),
+        },
+    );
     assert_eq!(
         update(&mut state, Msg::TestWebhook { id: 42 }),
         [Effect::Publish {
@@ -311,7 +319,13 @@ fn test_publishes_and_shows_what_was_sent() {
 #[test]
 fn the_answer_goes_to_the_relay_once_known() {
     let mut state = ready();
-    update(&mut state, Msg::StartDemo { secret: "s".into() });
+    update(
+        &mut state,
+        Msg::StartDemo {
+            secret: "s".into(),
+            relay: String::new(),
+        },
+    );
     let answer = Answer {
         status: 500,
         body: String::new(),
@@ -335,7 +349,13 @@ fn the_answer_goes_to_the_relay_once_known() {
 #[test]
 fn a_cycle_starts_with_its_event_or_its_request_whichever_comes_first() {
     let mut state = ready();
-    update(&mut state, Msg::StartDemo { secret: "s".into() });
+    update(
+        &mut state,
+        Msg::StartDemo {
+            secret: "s".into(),
+            relay: String::new(),
+        },
+    );
     let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
         "headers": [], "body": "{\"deviceId\":\"api\",\"ts\":\"2026-11-28T10:00:00.123Z\",\"sensor\":{}}", "bodyBase64": null});
     let published = Msg::ParticleEvent {
@@ -371,5 +391,39 @@ fn a_cycle_starts_with_its_event_or_its_request_whichever_comes_first() {
         fresh(&relay(&mut state, 1, "hook", hook)),
         [true, false],
         "an older cycle's late request"
+    );
+}
+
+#[test]
+fn a_typed_relay_is_used_and_checked() {
+    let mut state = ready();
+    let start = |relay: &str| Msg::StartDemo {
+        secret: "s".into(),
+        relay: relay.into(),
+    };
+    assert!(update(&mut state, start("ftp://relay")).is_empty());
+    assert!(state.demo.start_error.is_some());
+    let effects = update(&mut state, start("https://hooks.example.com/relay"));
+    assert!(
+        effects.contains(&Effect::OpenRelay {
+            run: 1,
+            url: "https://hooks.example.com/relay/stream".into()
+        }),
+        "{effects:?}"
+    );
+    assert_eq!(state.demo.start_error, None);
+    // Without a hosting server's relay, one must be typed.
+    let (mut plain, _) = State::new();
+    plain.auth = state.auth.clone();
+    plain.products = state.products.clone();
+    plain.platform = Some(32);
+    plain.selected_product = Some(30001);
+    assert!(update(&mut plain, start("")).is_empty());
+    assert!(
+        plain
+            .demo
+            .start_error
+            .as_deref()
+            .is_some_and(|e| e.contains("offers no webhook relay"))
     );
 }
