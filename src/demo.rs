@@ -35,6 +35,8 @@ pub struct Answer {
     pub body: String,
     /// Refuse (401) requests without the session's `Authorization` header.
     pub require_auth: bool,
+    /// Wait this long before answering (at most 15 s, under Particle's 20 s).
+    pub delay_ms: u32,
 }
 
 impl Default for Answer {
@@ -43,6 +45,7 @@ impl Default for Answer {
             status: 200,
             body: String::new(),
             require_auth: true,
+            delay_ms: 0,
         }
     }
 }
@@ -86,6 +89,10 @@ pub struct Demo {
     pub start_error: Option<String>,
     /// The relay address the learner typed (empty: the hosting server's).
     pub relay_typed: String,
+    /// The smee.io channel the learner chose (empty: a relay is used).
+    pub smee_typed: String,
+    /// Requests received from the smee.io channel in this run (smee numbers none).
+    pub smee_count: u64,
 }
 
 impl Default for Demo {
@@ -105,6 +112,8 @@ impl Default for Demo {
             cycle: None,
             start_error: None,
             relay_typed: String::new(),
+            smee_typed: String::new(),
+            smee_count: 0,
         }
     }
 }
@@ -136,7 +145,8 @@ pub fn control_body(answer: &Answer, secret: &str) -> String {
     } else {
         Value::Null
     };
-    json!({"status": answer.status, "body": body, "authorization": authorization}).to_string()
+    json!({"status": answer.status, "body": body, "authorization": authorization, "delayMs": answer.delay_ms})
+        .to_string()
 }
 
 /// True when a hook URL names this computer or a private network, which the real Particle cloud
@@ -271,6 +281,31 @@ pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
         fields,
         code,
         fresh: event.name == EVENT_NAME,
+    })
+}
+
+/// A request as a smee.io channel streams it: one JSON object holding the request's headers
+/// (lower-case names), `body` (parsed when it was JSON), `query` and `timestamp`.
+pub fn smee_hook(data: &Value, hook_id: u64) -> Option<HookRequest> {
+    let fields = data.as_object()?;
+    let text = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let headers = fields
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "body" | "query" | "timestamp"))
+        .map(|(name, value)| (name.clone(), text(value)))
+        .collect();
+    Some(HookRequest {
+        hook_id,
+        received_at: fields.get("timestamp").and_then(Value::as_u64).unwrap_or(0),
+        method: "POST".to_owned(),
+        original_url: String::new(),
+        query: String::new(),
+        headers,
+        body: fields.get("body").filter(|b| !b.is_null()).map(text),
+        body_base64: None,
     })
 }
 

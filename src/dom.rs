@@ -227,7 +227,11 @@ impl App {
             Some("start-demo") => Msg::StartDemo {
                 secret: random_secret(),
                 relay: input_value("relayUrlInput"),
+                smee: input_value("smeeUrlInput"),
             },
+            Some("new-smee") => {
+                Msg::SmeeChannel(format!("https://smee.io/{}", &random_secret()[..16]))
+            }
             Some("stop-demo") => Msg::StopDemo,
             Some(action @ ("cleanup-webhook" | "cleanup-devices" | "cleanup-product")) => {
                 Msg::CleanupChoice {
@@ -261,6 +265,10 @@ impl App {
                 status: input_value("answerStatus").trim().parse().unwrap_or(0),
                 body: input_value("answerBody"),
                 require_auth: checked("answerRequireAuth"),
+                delay_ms: input_value("answerDelay")
+                    .trim()
+                    .parse()
+                    .unwrap_or(u32::MAX),
             }),
             Some("remember") => Msg::SetRemember(
                 element
@@ -409,6 +417,21 @@ impl App {
                     }
                     Effect::OpenRelay { run, url } => {
                         app.relay_stream(run, &url).await;
+                        return;
+                    }
+                    Effect::OpenSmee { run, url } => {
+                        let handle = |event: SseEvent| {
+                            // smee.io also sends `ready` and `ping`; requests are plain messages.
+                            if event.event == "message" {
+                                app.dispatch(Msg::RelayEvent {
+                                    run,
+                                    event: "smee".to_owned(),
+                                    data: event.data,
+                                });
+                            }
+                        };
+                        app.follow(run, "The smee.io channel", || url.clone(), &[], handle)
+                            .await;
                         return;
                     }
                     Effect::OpenEvents {

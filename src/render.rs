@@ -96,6 +96,7 @@ struct View<'a> {
     demo_running: bool,
     start_error: Option<&'a str>,
     relay_typed: &'a str,
+    smee_typed: &'a str,
     /// The hosting server offers a relay (the address field is then optional).
     relay_offered: bool,
     /// The integration's page in Particle's console (real cloud only).
@@ -114,6 +115,7 @@ struct View<'a> {
     answer_status: u16,
     answer_body: &'a str,
     answer_require_auth: bool,
+    answer_delay: u32,
     answer_error: Option<&'a str>,
     firmware_files: Vec<FileView>,
     /// Why flashing is not possible now, if it is not.
@@ -314,6 +316,7 @@ fn view(state: &State) -> View<'_> {
         demo_running: state.demo.running,
         start_error: state.demo.start_error.as_deref(),
         relay_typed: &state.demo.relay_typed,
+        smee_typed: &state.demo.smee_typed,
         relay_offered: matches!(state.server, ServerConfig::Loaded(_)),
         console_link: match (&state.demo.webhook, state.selected_product, state.session()) {
             (WebhookState::Saved(id), Some(product), Some(session))
@@ -346,6 +349,7 @@ fn view(state: &State) -> View<'_> {
         answer_status: state.demo.answer.status,
         answer_body: &state.demo.answer.body,
         answer_require_auth: state.demo.answer.require_auth,
+        answer_delay: state.demo.answer.delay_ms,
         answer_error: state.demo.answer_error.as_deref(),
         firmware_files: FIRMWARE_FILES
             .iter()

@@ -281,7 +281,11 @@ pub enum Msg {
         /// The relay the learner typed (a base URL ending in `/`), or empty for the hosting
         /// server's own.
         relay: String,
+        /// A smee.io channel URL to use instead of a relay, or empty.
+        smee: String,
     },
+    /// A fresh smee.io channel was made up for the learner.
+    SmeeChannel(String),
     StopDemo,
     /// An event of the relay stream of run `run`.
     RelayEvent {
@@ -391,6 +395,11 @@ pub enum Effect {
     },
     /// Read the relay stream at `url` for run `run`, reconnecting to the same session on failure.
     OpenRelay {
+        run: u32,
+        url: String,
+    },
+    /// Read the smee.io channel at `url` for run `run`, reconnecting on failure.
+    OpenSmee {
         run: u32,
         url: String,
     },
@@ -952,6 +961,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::StartDemo { .. }
+        | Msg::SmeeChannel(_)
         | Msg::StopDemo
         | Msg::RelayEvent { .. }
         | Msg::ParticleEvent { .. }
@@ -1095,6 +1105,72 @@ fn signed_out_by(state: &mut State, failure: &ApiFailure) -> Vec<Effect> {
     stop.into_iter().chain([Effect::ForgetSession]).collect()
 }
 
+/// What a request the in-page server received becomes: explainer entries and a data table row.
+fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
+    let mut entries = demo::explain_hook(hook);
+    if let Some(key) = demo::hook_cycle(hook) {
+        entries[0].fresh = demo.starts_cycle(key);
+    }
+    let mut effects: Vec<Effect> = entries.into_iter().map(Effect::Explain).collect();
+    if let Some(cells) = hook.body.as_deref().and_then(|b| demo.data_row(b)) {
+        effects.push(Effect::DataRow {
+            columns: demo.columns.clone(),
+            cells,
+        });
+    }
+    effects
+}
+
+/// Starts a run on a smee.io channel: the channel is the hook URL, known at once, so the webhook is
+/// saved right away; smee answers every request itself, so there is nothing to control.
+fn start_smee(state: &mut State, secret: String, smee: &str) -> Vec<Effect> {
+    if !smee.starts_with("https://") && !smee.starts_with("http://") {
+        state.demo.start_error = Some("A smee.io channel is an https:// address.".into());
+        return Vec::new();
+    }
+    let (Some(session), Some(product_id)) = (state.session().cloned(), state.selected_product)
+    else {
+        return Vec::new();
+    };
+    let demo = &mut state.demo;
+    *demo = Demo {
+        running: true,
+        run: demo.run + 1,
+        columns: std::mem::take(&mut demo.columns),
+        answer: demo.answer.clone(),
+        relay_typed: std::mem::take(&mut demo.relay_typed),
+        smee_typed: smee.to_owned(),
+        relay: Some(RelayStart {
+            session_id: String::new(),
+            hook_url: smee.to_owned(),
+            control_url: String::new(),
+            resumed: false,
+        }),
+        webhook: WebhookState::Saving,
+        secret,
+        ..Demo::default()
+    };
+    vec![
+        Effect::CloseStreams,
+        Effect::OpenSmee {
+            run: demo.run,
+            url: smee.to_owned(),
+        },
+        Effect::OpenEvents {
+            run: demo.run,
+            base: session.base.clone(),
+            token: session.token.clone(),
+            product_id,
+        },
+        Effect::SaveWebhook {
+            base: session.base,
+            token: session.token,
+            product_id,
+            settings: demo::webhook_settings(smee, &demo.secret).to_string(),
+        },
+    ]
+}
+
 /// The live demo's messages.
 fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
     let session = state.session().cloned();
@@ -1105,7 +1181,16 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
     };
     let current = |run: u32, demo: &Demo| demo.running && run == demo.run;
     match msg {
-        Msg::StartDemo { secret, relay } => {
+        Msg::SmeeChannel(url) => state.demo.smee_typed = url,
+        Msg::StartDemo {
+            secret,
+            relay,
+            smee,
+        } => {
+            let smee = smee.trim();
+            if !smee.is_empty() {
+                return start_smee(state, secret, smee);
+            }
             let typed = relay.trim();
             let relay_base = if typed.is_empty() {
                 relay_base
@@ -1192,22 +1277,15 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                     return [Some(control), save].into_iter().flatten().collect();
                 }
                 "hook" => {
-                    let Some(hook) = HookRequest::from_json(&value) else {
-                        return Vec::new();
-                    };
-                    let mut entries = demo::explain_hook(&hook);
-                    if let Some(key) = demo::hook_cycle(&hook) {
-                        entries[0].fresh = demo.starts_cycle(key);
+                    if let Some(hook) = HookRequest::from_json(&value) {
+                        return hook_effects(demo, &hook);
                     }
-                    let mut effects: Vec<Effect> =
-                        entries.into_iter().map(Effect::Explain).collect();
-                    if let Some(cells) = hook.body.as_deref().and_then(|b| demo.data_row(b)) {
-                        effects.push(Effect::DataRow {
-                            columns: demo.columns.clone(),
-                            cells,
-                        });
+                }
+                "smee" => {
+                    demo.smee_count += 1;
+                    if let Some(hook) = demo::smee_hook(&value, demo.smee_count) {
+                        return hook_effects(demo, &hook);
                     }
-                    return effects;
                 }
                 "hookResponse" => {
                     if let Some(response) = HookResponse::from_json(&value) {
@@ -1290,8 +1368,23 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                 demo.answer_error = Some("A status is a number from 100 to 599.".into());
                 return Vec::new();
             }
+            if answer.delay_ms > 15_000 {
+                demo.answer_error = Some(
+                    "Wait at most 15,000 ms: Particle gives up on a webhook after 20 seconds."
+                        .into(),
+                );
+                return Vec::new();
+            }
             demo.answer_error = None;
             demo.answer = answer;
+            if demo.running && !demo.smee_typed.is_empty() {
+                demo.answer_error = Some(
+                    "smee.io answers every request itself, with 200; these settings apply to a \
+                     webhook relay only."
+                        .into(),
+                );
+                return Vec::new();
+            }
             if let Some(relay) = &demo.relay {
                 return vec![Effect::ControlRelay {
                     url: relay.control_url.clone(),

@@ -33,7 +33,7 @@ const PANELS: [&str; 13] = [
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        let checks: [(&str, Check); 10] = [
+        let checks: [(&str, Check); 11] = [
             (
                 "every_panel_renders_signed_out_without_console_errors",
                 |b, s| Box::pin(every_panel_renders(b, s)),
@@ -59,6 +59,9 @@ fn main() -> ExitCode {
             }),
             ("relay_drops_lose_no_hook", |b, _| {
                 Box::pin(relay_drops_lose_no_hook(b))
+            }),
+            ("a_smee_channel_can_stand_in_for_the_relay", |b, s| {
+                Box::pin(smee_channel(b, s))
             }),
             ("device_names_are_shown_as_text", |b, s| {
                 Box::pin(device_names_are_text(b, s))
@@ -1206,6 +1209,127 @@ async fn relay_drops_lose_no_hook(browser: &Browser) -> Result<()> {
         .collect();
     seen.sort_unstable();
     ensure!(seen == (0..30).collect::<Vec<_>>(), "rows {seen:?}");
+    click(browser, "startDemo").await?;
+    sign_out(browser).await?;
+    no_app_errors(browser).await
+}
+
+/// A stand-in for smee.io on loopback, speaking its protocol: `GET /<channel>` streams `ready`,
+/// then each request `POST`ed to the channel as one unnamed message holding its headers, `body`,
+/// `query` and `timestamp`; the `POST` itself is answered `200 Ok`.
+async fn fake_smee() -> Result<String> {
+    use axum::{
+        body::{Body, Bytes},
+        http::{HeaderMap, header},
+        routing::get,
+    };
+    let (sender, _) = tokio::sync::broadcast::channel::<String>(64);
+    let posts = sender.clone();
+    let router = axum::Router::new().route(
+        "/{channel}",
+        get(move || {
+            let receiver = sender.subscribe();
+            async move {
+                let ready = futures_util::stream::once(async {
+                    Ok::<_, std::convert::Infallible>(Bytes::from("event: ready\ndata: {}\n\n"))
+                });
+                let messages = futures_util::stream::unfold(receiver, |mut receiver| async move {
+                    let message = receiver.recv().await.ok()?;
+                    Some((Ok(Bytes::from(format!("data: {message}\n\n"))), receiver))
+                });
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/event-stream"),
+                        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                    ],
+                    Body::from_stream(futures_util::StreamExt::chain(ready, messages)),
+                )
+            }
+        })
+        .post(move |headers: HeaderMap, body: String| {
+            let posts = posts.clone();
+            async move {
+                let mut message = serde_json::Map::new();
+                for (name, value) in &headers {
+                    message.insert(
+                        name.as_str().to_owned(),
+                        value.to_str().unwrap_or_default().into(),
+                    );
+                }
+                let body = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+                message.insert("body".into(), body);
+                message.insert("query".into(), serde_json::json!({}));
+                message.insert("timestamp".into(), 1_700_000_000_000u64.into());
+                let _ = posts.send(serde_json::Value::Object(message).to_string());
+                "Ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/webhook-demo-test", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(url)
+}
+
+async fn smee_channel(browser: &Browser, server: &Server) -> Result<()> {
+    let channel = fake_smee().await?;
+    open(browser, &server.url).await?;
+    click(browser, "sandboxSignIn").await?;
+    wait_for_state(browser, "select-device", "choose").await?;
+    choose(browser, "deviceSelect", P2).await?;
+    wait_for(browser, "section[data-panel=\"select-product\"]:is([data-state=\"no-product\"], [data-state=\"selected\"])", "products never loaded").await?;
+    if state_of(browser, "select-product").await? == "no-product" {
+        click(browser, "createNewProductButton").await?;
+    }
+    wait_for_state(browser, "start", "ready").await?;
+    // "New channel" makes one up on smee.io; this check types its stand-in's instead.
+    browser
+        .client
+        .find(Locator::Css("button[data-action=\"new-smee\"]"))
+        .await?
+        .click()
+        .await?;
+    let made_up = browser
+        .client
+        .find(Locator::Id("smeeUrlInput"))
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(
+        made_up
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://smee.io/") && url.len() == 32),
+        "made-up channel {made_up:?}"
+    );
+    type_into(browser, "smeeUrlInput", &channel).await?;
+    click(browser, "startDemo").await?;
+    wait_for_state(browser, "webhook", "created").await?;
+    ensure!(
+        texts(browser, ".webhookUrlSpan")
+            .await?
+            .iter()
+            .all(|url| *url == channel),
+        "the hook URL is not the channel"
+    );
+    let rows_before = texts(browser, "#webhookDemoDataTable tbody tr")
+        .await?
+        .len();
+    click(browser, "testWebhookButton").await?;
+    wait_for(
+        browser,
+        &format!(
+            "#webhookDemoDataTable tbody tr:nth-child({})",
+            rows_before + 1
+        ),
+        "the channel's request never reached the data table",
+    )
+    .await?;
+    wait_for(
+        browser,
+        "#explainer [data-kind=\"hook-response\"]",
+        "smee's own answer never came back",
+    )
+    .await?;
     click(browser, "startDemo").await?;
     sign_out(browser).await?;
     no_app_errors(browser).await

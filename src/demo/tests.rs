@@ -31,16 +31,17 @@ fn control_bodies_say_what_the_server_answers() {
         status: 500,
         body: "broken".into(),
         require_auth: false,
+        delay_ms: 1500,
     };
     let body: Value = serde_json::from_str(&control_body(&answer, "s")).expect("JSON");
     assert_eq!(
         body,
-        json!({"status": 500, "body": "broken", "authorization": null})
+        json!({"status": 500, "body": "broken", "authorization": null, "delayMs": 1500})
     );
     let body: Value = serde_json::from_str(&control_body(&Answer::default(), "s")).expect("JSON");
     assert_eq!(
         body,
-        json!({"status": 200, "body": null, "authorization": "Bearer s"})
+        json!({"status": 200, "body": null, "authorization": "Bearer s", "delayMs": 0})
     );
 }
 
@@ -205,6 +206,7 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
         Msg::StartDemo {
             secret: "s3".into(),
             relay: String::new(),
+            smee: String::new(),
         },
     );
     assert_eq!(
@@ -263,6 +265,7 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
         Msg::StartDemo {
             secret: "s4".into(),
             relay: String::new(),
+            smee: String::new(),
         },
     );
     assert!(
@@ -294,6 +297,7 @@ fn test_publishes_and_shows_what_was_sent() {
         Msg::StartDemo {
             secret: "s".into(),
             relay: String::new(),
+            smee: String::new(),
         },
     );
     assert_eq!(
@@ -324,12 +328,14 @@ fn the_answer_goes_to_the_relay_once_known() {
         Msg::StartDemo {
             secret: "s".into(),
             relay: String::new(),
+            smee: String::new(),
         },
     );
     let answer = Answer {
         status: 500,
         body: String::new(),
         require_auth: true,
+        delay_ms: 0,
     };
     assert!(
         update(&mut state, Msg::ApplyAnswer(answer.clone())).is_empty(),
@@ -354,6 +360,7 @@ fn a_cycle_starts_with_its_event_or_its_request_whichever_comes_first() {
         Msg::StartDemo {
             secret: "s".into(),
             relay: String::new(),
+            smee: String::new(),
         },
     );
     let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
@@ -400,6 +407,7 @@ fn a_typed_relay_is_used_and_checked() {
     let start = |relay: &str| Msg::StartDemo {
         secret: "s".into(),
         relay: relay.into(),
+        smee: String::new(),
     };
     assert!(update(&mut state, start("ftp://relay")).is_empty());
     assert!(state.demo.start_error.is_some());
@@ -426,4 +434,49 @@ fn a_typed_relay_is_used_and_checked() {
             .as_deref()
             .is_some_and(|e| e.contains("offers no webhook relay"))
     );
+}
+
+#[test]
+fn a_smee_channel_replaces_the_relay() {
+    let mut state = ready();
+    let start = Msg::StartDemo {
+        secret: "s".into(),
+        relay: String::new(),
+        smee: "https://smee.io/abc".into(),
+    };
+    let effects = update(&mut state, start);
+    assert!(
+        effects.contains(&Effect::OpenSmee {
+            run: 1,
+            url: "https://smee.io/abc".into()
+        }),
+        "{effects:?}"
+    );
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::SaveWebhook { settings, .. } if settings.contains("https://smee.io/abc"))),
+        "the webhook points at the channel"
+    );
+    let message = json!({"host": "smee.io", "content-type": "application/json", "authorization": "Bearer s",
+        "body": {"deviceId": "api", "ts": "t", "sensor": {"t": 25}}, "query": {}, "timestamp": 1700000000000u64});
+    let effects = relay(&mut state, 1, "smee", message);
+    assert!(
+        effects.contains(&Effect::DataRow {
+            columns: vec!["deviceId".into(), "sensor.t".into(), "ts".into()],
+            cells: vec!["api".into(), "25".into(), "t".into()],
+        }),
+        "{effects:?}"
+    );
+    let answer = Answer {
+        status: 500,
+        ..Answer::default()
+    };
+    assert!(update(&mut state, Msg::ApplyAnswer(answer)).is_empty());
+    assert!(
+        state
+            .demo
+            .answer_error
+            .as_deref()
+            .is_some_and(|e| e.contains("smee.io answers"))
+    );
+    assert!(smee_hook(&json!("not an object"), 1).is_none());
 }
