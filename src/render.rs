@@ -129,6 +129,8 @@ struct View<'a> {
     cleanup_devices: bool,
     cleanup_product: bool,
     cleanup_product_allowed: bool,
+    /// The product holds some of the learner's devices.
+    cleanup_devices_enabled: bool,
     /// At least one step is chosen.
     cleanup_any: bool,
     /// The confirmation question, while it is asked.
@@ -210,24 +212,18 @@ struct StepView {
 /// The cleanup confirmation: exactly what will be removed.
 fn cleanup_question(state: &State) -> String {
     let cleanup = &state.cleanup;
-    let devices = match &state.devices {
-        Devices::Loaded(devices) => devices
-            .iter()
-            .filter(|d| Some(d.product_id) == state.selected_product)
-            .count(),
-        _ => 0,
-    };
+    let devices = state.devices_in_product();
     let mut parts = Vec::new();
     if cleanup.webhook {
         parts.push(format!("delete the webhook {}", demo::EVENT_NAME));
     }
-    if cleanup.devices {
+    if cleanup.devices && devices > 0 {
         parts.push(match devices {
             1 => "remove 1 device from the product".to_owned(),
             n => format!("remove the product's devices ({n} of yours)"),
         });
     }
-    if cleanup.product && cleanup.product_allowed() {
+    if cleanup.product && cleanup.product_allowed(devices) {
         if let Some(product) = state.product() {
             parts.push(format!(
                 "delete the product {} ({})",
@@ -378,9 +374,12 @@ fn view(state: &State) -> View<'_> {
             && state.session().map(|s| s.base.as_str()) == state.sandbox(),
         cleanup_webhook: state.cleanup.webhook,
         cleanup_devices: state.cleanup.devices,
-        cleanup_product: state.cleanup.product && state.cleanup.product_allowed(),
-        cleanup_product_allowed: state.cleanup.product_allowed(),
-        cleanup_any: !state.cleanup.chosen().is_empty() && !state.cleanup.running(),
+        cleanup_product: state.cleanup.product
+            && state.cleanup.product_allowed(state.devices_in_product()),
+        cleanup_product_allowed: state.cleanup.product_allowed(state.devices_in_product()),
+        cleanup_devices_enabled: state.devices_in_product() > 0,
+        cleanup_any: !state.cleanup.chosen(state.devices_in_product()).is_empty()
+            && !state.cleanup.running(),
         cleanup_question: state.cleanup.confirming.then(|| cleanup_question(state)),
         cleanup_steps: state
             .cleanup

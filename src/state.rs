@@ -153,17 +153,21 @@ pub struct CleanupStep {
 }
 
 impl Cleanup {
-    /// The product can only go once its webhook and its devices go too.
-    pub fn product_allowed(&self) -> bool {
-        self.webhook && self.devices
+    /// The product can only go once its webhook goes, and its devices (when it has any).
+    pub fn product_allowed(&self, devices_in_product: usize) -> bool {
+        self.webhook && (self.devices || devices_in_product == 0)
     }
 
-    /// The steps the ticked boxes ask for, in the order they must run.
-    pub fn chosen(&self) -> Vec<&'static str> {
+    /// The steps the ticked boxes ask for, in the order they must run, for a product holding
+    /// `devices_in_product` of the learner's devices.
+    pub fn chosen(&self, devices_in_product: usize) -> Vec<&'static str> {
         [
             ("webhook", self.webhook),
-            ("devices", self.devices),
-            ("product", self.product && self.product_allowed()),
+            ("devices", self.devices && devices_in_product > 0),
+            (
+                "product",
+                self.product && self.product_allowed(devices_in_product),
+            ),
         ]
         .into_iter()
         .filter_map(|(name, on)| on.then_some(name))
@@ -579,6 +583,16 @@ impl State {
         products.iter().find(|product| product.id == id)
     }
 
+    /// How many of the learner's devices are in the picked product.
+    pub fn devices_in_product(&self) -> usize {
+        match (&self.devices, self.selected_product) {
+            (Devices::Loaded(devices), Some(product)) => {
+                devices.iter().filter(|d| d.product_id == product).count()
+            }
+            _ => 0,
+        }
+    }
+
     /// What is saved for the signed-in user.
     pub fn settings(&self) -> Settings {
         Settings {
@@ -909,8 +923,8 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             return vec![Effect::OpenDeviceLog { url }];
         }
         Msg::CleanupAsk => {
-            state.cleanup.confirming =
-                state.product().is_some() && !state.cleanup.chosen().is_empty();
+            state.cleanup.confirming = state.product().is_some()
+                && !state.cleanup.chosen(state.devices_in_product()).is_empty();
         }
         Msg::CleanupCancel => state.cleanup.confirming = false,
         Msg::CleanupConfirm => {
@@ -921,7 +935,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             if !state.cleanup.confirming || state.cleanup.running() {
                 return Vec::new();
             }
-            let steps = state.cleanup.chosen();
+            let steps = state.cleanup.chosen(state.devices_in_product());
             let effect = Effect::Cleanup {
                 base: session.base.clone(),
                 token: session.token.clone(),

@@ -952,14 +952,14 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
         "test events {tests_before} → {tests_after}"
     );
 
-    // Hostile text from a device and in a request header stays text.
+    // Hostile text published by a device, and in a request header, stays text.
     let hostile = "</td><script>alert(1)</script>";
     let token_js = "const token = sessionStorage.getItem('webhook-demo:token') || localStorage.getItem('webhook-demo:token');";
     let published = in_page(
         browser,
         &format!(
-            "{token_js} const r = await fetch('/sandbox/v1/products/{product}/events', {{method: 'POST', \
-             headers: {{Authorization: 'Bearer ' + token, 'Content-Type': 'application/json'}}, \
+            "const r = await fetch('/sandbox/_sim/devices/{P2}/publish', {{method: 'POST', \
+             headers: {{'Content-Type': 'application/json'}}, \
              body: JSON.stringify({{name: 'WebhookDemo01', data: {hostile:?}}})}}); return r.status;"
         ),
     )

@@ -758,6 +758,8 @@ fn a_401_from_any_call_returns_to_sign_in() {
 fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
     let mut state = signed_in_with_lists();
     update(&mut state, Msg::SelectProduct(30001));
+    // Device `a` is in the product.
+    update(&mut state, Msg::DevicesLoaded(Ok(vec![p2("a", 30001)])));
     // The product can go only with its webhook and devices.
     update(
         &mut state,
@@ -766,7 +768,12 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
             on: false,
         },
     );
-    assert_eq!(state.cleanup.chosen(), ["webhook"]);
+    assert_eq!(
+        state.cleanup.chosen(0),
+        ["webhook", "product"],
+        "no devices to remove"
+    );
+    assert_eq!(state.cleanup.chosen(1), ["webhook"]);
     update(
         &mut state,
         Msg::CleanupChoice {
@@ -774,7 +781,26 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
             on: true,
         },
     );
-    assert_eq!(state.cleanup.chosen(), ["webhook", "devices", "product"]);
+    assert_eq!(state.cleanup.chosen(1), ["webhook", "devices", "product"]);
+    update(
+        &mut state,
+        Msg::CleanupChoice {
+            step: "webhook",
+            on: false,
+        },
+    );
+    assert_eq!(
+        state.cleanup.chosen(1),
+        ["devices"],
+        "the product needs its webhook gone"
+    );
+    update(
+        &mut state,
+        Msg::CleanupChoice {
+            step: "webhook",
+            on: true,
+        },
+    );
     assert!(
         update(&mut state, Msg::CleanupConfirm).is_empty(),
         "not asked yet"
@@ -840,6 +866,8 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
 fn a_failed_cleanup_step_is_reported_and_keeps_the_product() {
     let mut state = signed_in_with_lists();
     update(&mut state, Msg::SelectProduct(30001));
+    // Device `a` is in the product.
+    update(&mut state, Msg::DevicesLoaded(Ok(vec![p2("a", 30001)])));
     update(&mut state, Msg::CleanupAsk);
     update(&mut state, Msg::CleanupConfirm);
     update(

@@ -88,6 +88,29 @@ pub(crate) fn publish_reading(shared: &Shared, id: &str) -> Result<(), Refusal> 
     Ok(())
 }
 
+/// The device publishes an event of its own choosing (whatever firmware it runs), as a script or
+/// test would make a real device do.
+pub(crate) fn publish_as(shared: &Shared, id: &str, name: &str, data: &str) -> Result<(), Refusal> {
+    let event = {
+        let mut cloud = crate::lock(shared);
+        let device = cloud.device_mut(id).ok_or(Refusal::Unknown)?;
+        if !device.online {
+            return Err(Refusal::Offline);
+        }
+        let product = (device.product_id > 100).then_some(device.product_id);
+        let event = Event::new(name, data, id, &device.owner.clone(), product);
+        log_locked(
+            shared,
+            &mut cloud,
+            id,
+            format!("published {name} {data}: ok"),
+        );
+        event
+    };
+    events::publish(shared, event);
+    Ok(())
+}
+
 /// Connects or disconnects a device: `spark/status` `online`/`offline`, and a publish on connect.
 pub(crate) fn set_online(shared: &Shared, id: &str, online: bool) -> Result<(), Refusal> {
     let event = {

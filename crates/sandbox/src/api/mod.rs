@@ -102,6 +102,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/_sim/reset", post(sim::reset))
         .route("/_sim/webhooks", get(sim::webhooks))
         .route("/_sim/devices/{id}/button", post(sim::button))
+        .route("/_sim/devices/{id}/publish", post(sim::publish))
         .route("/_sim/devices/{id}/online", put(sim::online))
         .route("/_sim/devices/{id}/log", get(sim::log))
 }

@@ -1,6 +1,7 @@
 //! `/_sim/…`: the sandbox's own control endpoints (no token; they exist only here). Reset to the
-//! fixture, read the webhook requests the engine sent, click a device's MODE button, take a
-//! device online or offline, and read a device's log (JSON, or a live SSE stream).
+//! fixture, read the webhook requests the engine sent, click a device's MODE button, make a device
+//! publish any event, take a device online or offline, and read a device's log (JSON, or a live
+//! SSE stream).
 
 use std::sync::Arc;
 
@@ -47,6 +48,26 @@ pub(crate) async fn button(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     sim::publish_reading(&shared, &id).map_err(|r| refused(&id, r))?;
+    Ok(Json(json!({"ok": true})))
+}
+
+/// `POST /_sim/devices/{id}/publish` `{"name", "data"}`: the device publishes this event.
+pub(crate) async fn publish(
+    State(shared): State<Shared>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let fields = super::json_object(&body)?;
+    let name = fields
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("Expected {\"name\": …, \"data\": …}"))?;
+    let data = fields
+        .get("data")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    sim::publish_as(&shared, &id, name, data).map_err(|r| refused(&id, r))?;
     Ok(Json(json!({"ok": true})))
 }
 

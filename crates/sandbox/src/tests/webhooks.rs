@@ -1240,3 +1240,44 @@ async fn sim_endpoints_refuse_unknown_devices_and_bad_bodies() {
         "the offline Argon has logged nothing"
     );
 }
+
+#[tokio::test]
+async fn a_device_publishes_any_event_on_request() {
+    let learner = Learner::new().await;
+    let mut events = learner
+        .stream(&format!("/v1/products/{}/events", learner.product))
+        .await;
+    let publish = |id: &str, body: Value| {
+        Request::post(format!("/_sim/devices/{id}/publish"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    };
+    let (status, _) = call(
+        &learner.app,
+        publish(P2, json!({"name": "custom", "data": "<b>x</b>"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (name, event) = next_event(&mut events).await;
+    assert_eq!(
+        (
+            name.as_str(),
+            event["data"].as_str(),
+            event["coreid"].as_str()
+        ),
+        ("custom", Some("<b>x</b>"), Some(P2))
+    );
+    check_error(
+        call(&learner.app, publish(ARGON, json!({"name": "n"}))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        &format!("Device {ARGON} is offline; take it online first"),
+    );
+    check_error(
+        call(&learner.app, publish(P2, json!({"data": "x"}))).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "Expected {\"name\": …, \"data\": …}",
+    );
+}
