@@ -63,6 +63,12 @@ pub fn start() {
     app.listen();
     app.run(effects);
     wasm_bindgen_futures::spawn_local(load_sources());
+    let serial = web_sys::window()
+        .map(|w| w.navigator())
+        .is_some_and(|navigator| {
+            js_sys::Reflect::has(&navigator, &"serial".into()).unwrap_or(false)
+        });
+    app.dispatch(Msg::SerialSupported(serial));
     if let Some(saved) = load_session() {
         app.dispatch(Msg::SetRemember(saved.remembered));
         app.dispatch(Msg::Restore {
@@ -233,18 +239,20 @@ impl App {
                 Msg::SmeeChannel(format!("https://smee.io/{}", &random_secret()[..16]))
             }
             Some("stop-demo") => Msg::StopDemo,
-            Some(action @ ("cleanup-webhook" | "cleanup-devices" | "cleanup-product")) => {
-                Msg::CleanupChoice {
-                    step: match action {
-                        "cleanup-webhook" => "webhook",
-                        "cleanup-devices" => "devices",
-                        _ => "product",
-                    },
-                    on: element
-                        .dyn_ref::<HtmlInputElement>()
-                        .is_some_and(HtmlInputElement::checked),
-                }
-            }
+            Some(
+                action @ ("cleanup-webhook" | "cleanup-tinker" | "cleanup-devices"
+                | "cleanup-product"),
+            ) => Msg::CleanupChoice {
+                step: match action {
+                    "cleanup-webhook" => "webhook",
+                    "cleanup-tinker" => "tinker",
+                    "cleanup-devices" => "devices",
+                    _ => "product",
+                },
+                on: element
+                    .dyn_ref::<HtmlInputElement>()
+                    .is_some_and(HtmlInputElement::checked),
+            },
             Some("show-file") => match element.get_attribute("data-file") {
                 Some(file) => Msg::ShowFile(file),
                 None => return,
@@ -255,6 +263,19 @@ impl App {
             }
             Some("flash") => Msg::FlashDevice(shown_sources()),
             Some("device-log") => Msg::ShowDeviceLog,
+            Some("serial-connect") => Msg::ConnectSerial,
+            Some("download-log") => {
+                // The link's own click then downloads what the log holds now.
+                let text = by_id("deviceLog")
+                    .and_then(|log| log.text_content())
+                    .unwrap_or_default();
+                let href = format!(
+                    "data:text/plain;charset=utf-8,{}",
+                    String::from(js_sys::encode_uri_component(&text))
+                );
+                let _ = element.set_attribute("href", &href);
+                return;
+            }
             Some("cleanup") => Msg::CleanupAsk,
             Some("cleanup-cancel") => Msg::CleanupCancel,
             Some("cleanup-confirm") => Msg::CleanupConfirm,
@@ -518,6 +539,10 @@ impl App {
                         app.device_log(&url).await;
                         return;
                     }
+                    Effect::ConnectSerial => match read_serial().await {
+                        Ok(()) => Msg::SerialFailed("The serial port closed.".to_owned()),
+                        Err(reason) => Msg::SerialFailed(reason),
+                    },
                     Effect::Cleanup {
                         base,
                         token,
@@ -619,17 +644,7 @@ impl App {
             log.set_text_content(None);
         }
         let ended = stream::read(url, &[], &controller.signal(), |event| {
-            let Some(log) = by_id("deviceLog") else {
-                return;
-            };
-            if log.child_element_count() >= 500 {
-                if let Some(oldest) = log.first_element_child() {
-                    oldest.remove();
-                }
-            }
-            if let Some(line) = element("div", &event.data) {
-                let _ = log.append_child(&line);
-            }
+            log_line(&event.data);
         })
         .await;
         if let (Err(reason), Some(log)) = (ended, by_id("deviceLog")) {
@@ -780,6 +795,71 @@ fn random_secret() -> String {
         .unwrap_or_default()
 }
 
+/// Appends a line to the device log, keeping the newest 500.
+fn log_line(text: &str) {
+    let Some(log) = by_id("deviceLog") else {
+        return;
+    };
+    if log.child_element_count() >= 500 {
+        if let Some(oldest) = log.first_element_child() {
+            oldest.remove();
+        }
+    }
+    if let Some(line) = element("div", text) {
+        let _ = log.append_child(&line);
+    }
+}
+
+/// Asks the learner for a USB serial port (Web Serial), opens it at 115200 baud and appends each
+/// line the device writes to the device log, until the port closes or fails.
+async fn read_serial() -> Result<(), String> {
+    use js_sys::{Function, Object, Promise, Reflect};
+    let words = |what: &'static str| move |_| format!("{what} failed.");
+    let call = |target: &JsValue, method: &str, args: &[JsValue]| -> Result<JsValue, String> {
+        let function: Function = Reflect::get(target, &method.into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or_else(|| format!("This browser's Web Serial has no {method}."))?;
+        let args: js_sys::Array = args.iter().collect();
+        function
+            .apply(target, &args)
+            .map_err(|_| format!("{method} failed."))
+    };
+    let navigator: JsValue = web_sys::window().ok_or("no window")?.navigator().into();
+    let serial = Reflect::get(&navigator, &"serial".into()).map_err(words("Web Serial"))?;
+    let chosen = call(&serial, "requestPort", &[])?.unchecked_into::<Promise>();
+    let port = wasm_bindgen_futures::JsFuture::from(chosen)
+        .await
+        .map_err(|_| "No port was chosen.".to_owned())?;
+    let options = Object::new();
+    Reflect::set(&options, &"baudRate".into(), &115_200.into())
+        .map_err(words("Setting the speed"))?;
+    let opened = call(&port, "open", &[options.into()])?.unchecked_into::<Promise>();
+    wasm_bindgen_futures::JsFuture::from(opened)
+        .await
+        .map_err(|_| "The port could not be opened (is another program using it?).".to_owned())?;
+    let readable = Reflect::get(&port, &"readable".into()).map_err(words("Reading"))?;
+    let reader: web_sys::ReadableStreamDefaultReader =
+        call(&readable, "getReader", &[])?.unchecked_into();
+    let mut lines = crate::serial::LineSplitter::new();
+    loop {
+        let chunk = wasm_bindgen_futures::JsFuture::from(reader.read())
+            .await
+            .map_err(|_| "The device was disconnected.".to_owned())?;
+        if Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true)
+        {
+            return Ok(());
+        }
+        let value = Reflect::get(&chunk, &"value".into()).map_err(words("Reading"))?;
+        for line in lines.feed(&js_sys::Uint8Array::new(&value).to_vec()) {
+            log_line(&line);
+        }
+    }
+}
+
 /// Puts the build's highlighted firmware sources into the firmware panel.
 async fn load_sources() {
     let Ok(response) = Request::get("firmware/sources.html").send().await else {
@@ -902,6 +982,27 @@ async fn clean(base: &str, token: &str, product_id: u32, step: &str) -> Result<(
             let path = format!("{product}/integrations");
             let id = get_json(base, &path, token, |list| Some(demo::find_webhook(list))).await?;
             id.into_iter().map(|id| format!("{path}/{id}")).collect()
+        }
+        "tinker" => {
+            // Particle's API flashes Tinker by name; the product's online devices get it.
+            let path = format!("{product}/devices?per_page=100");
+            let read = |reply: &Value| {
+                let devices = reply.get("devices")?.as_array()?;
+                let online = devices
+                    .iter()
+                    .filter(|d| d.get("online") == Some(&Value::Bool(true)));
+                online
+                    .map(|d| d.get("id")?.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            };
+            for id in get_json(base, &path, token, read).await? {
+                let request = Request::put(&format!("{base}/v1/devices/{id}"))
+                    .header("Authorization", &format!("Bearer {token}"))
+                    .header("Content-Type", "application/json")
+                    .body(r#"{"app":"tinker"}"#);
+                reply(request, |_| Some(())).await?;
+            }
+            return Ok(());
         }
         "devices" => {
             let path = format!("{product}/devices?per_page=100");

@@ -8,6 +8,7 @@
 pub mod demo;
 pub mod panel;
 pub mod render;
+pub mod serial;
 pub mod state;
 
 #[cfg(target_arch = "wasm32")]

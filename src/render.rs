@@ -125,12 +125,17 @@ struct View<'a> {
     flash_errors: Vec<&'a str>,
     /// The device log can be streamed (a sandbox device is picked).
     device_log_available: bool,
+    serial_supported: bool,
+    serial_error: Option<&'a str>,
     cleanup_webhook: bool,
     cleanup_devices: bool,
     cleanup_product: bool,
     cleanup_product_allowed: bool,
     /// The product holds some of the learner's devices.
     cleanup_devices_enabled: bool,
+    cleanup_tinker: bool,
+    /// Some of the product's devices are online to be flashed.
+    cleanup_tinker_enabled: bool,
     /// At least one step is chosen.
     cleanup_any: bool,
     /// The confirmation question, while it is asked.
@@ -214,8 +219,12 @@ fn cleanup_question(state: &State) -> String {
     let cleanup = &state.cleanup;
     let devices = state.devices_in_product();
     let mut parts = Vec::new();
+    let steps = state.cleanup_steps();
     if cleanup.webhook {
         parts.push(format!("delete the webhook {}", demo::EVENT_NAME));
+    }
+    if steps.contains(&"tinker") {
+        parts.push("restore Tinker on the product's online devices".to_owned());
     }
     if cleanup.devices && devices > 0 {
         parts.push(match devices {
@@ -370,6 +379,8 @@ fn view(state: &State) -> View<'_> {
             Flash::Failed(errors) => errors.iter().map(String::as_str).collect(),
             _ => Vec::new(),
         },
+        serial_supported: state.serial_supported,
+        serial_error: state.serial_error.as_deref(),
         device_log_available: state.device().is_some()
             && state.session().map(|s| s.base.as_str()) == state.sandbox(),
         cleanup_webhook: state.cleanup.webhook,
@@ -378,8 +389,9 @@ fn view(state: &State) -> View<'_> {
             && state.cleanup.product_allowed(state.devices_in_product()),
         cleanup_product_allowed: state.cleanup.product_allowed(state.devices_in_product()),
         cleanup_devices_enabled: state.devices_in_product() > 0,
-        cleanup_any: !state.cleanup.chosen(state.devices_in_product()).is_empty()
-            && !state.cleanup.running(),
+        cleanup_any: !state.cleanup_steps().is_empty() && !state.cleanup.running(),
+        cleanup_tinker: state.cleanup.tinker,
+        cleanup_tinker_enabled: state.online_in_product() > 0,
         cleanup_question: state.cleanup.confirming.then(|| cleanup_question(state)),
         cleanup_steps: state
             .cleanup
@@ -389,6 +401,7 @@ fn view(state: &State) -> View<'_> {
                 name: step.name,
                 label: match step.name {
                     "webhook" => "Delete the webhook",
+                    "tinker" => "Restore Tinker on the devices",
                     "devices" => "Remove the devices from the product",
                     _ => "Delete the product",
                 },

@@ -108,6 +108,10 @@ pub struct State {
     pub flash: Flash,
     /// The device log is streaming for this device.
     pub log_device: Option<String>,
+    /// The browser has Web Serial.
+    pub serial_supported: bool,
+    /// What became of connecting to USB serial, when it did not work.
+    pub serial_error: Option<String>,
 }
 
 /// Flashing the firmware to the picked device.
@@ -125,6 +129,8 @@ pub enum Flash {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cleanup {
     pub webhook: bool,
+    /// Restore Tinker on the product's online devices (they run the demo firmware otherwise).
+    pub tinker: bool,
     pub devices: bool,
     pub product: bool,
     /// The learner clicked Clean up and is asked to confirm.
@@ -136,6 +142,7 @@ impl Default for Cleanup {
     fn default() -> Cleanup {
         Cleanup {
             webhook: true,
+            tinker: true,
             devices: true,
             product: true,
             confirming: false,
@@ -144,7 +151,7 @@ impl Default for Cleanup {
     }
 }
 
-/// One step of a cleanup run: `webhook`, `devices` or `product`.
+/// One step of a cleanup run: `webhook`, `tinker`, `devices` or `product`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanupStep {
     pub name: &'static str,
@@ -159,10 +166,11 @@ impl Cleanup {
     }
 
     /// The steps the ticked boxes ask for, in the order they must run, for a product holding
-    /// `devices_in_product` of the learner's devices.
-    pub fn chosen(&self, devices_in_product: usize) -> Vec<&'static str> {
+    /// `devices_in_product` of the learner's devices (`online` of them online).
+    pub fn chosen(&self, devices_in_product: usize, online: usize) -> Vec<&'static str> {
         [
             ("webhook", self.webhook),
+            ("tinker", self.tinker && online > 0),
             ("devices", self.devices && devices_in_product > 0),
             (
                 "product",
@@ -336,6 +344,12 @@ pub enum Msg {
     Flashed(Result<String, Vec<String>>),
     /// Stream the picked device's log into the page (sandbox devices).
     ShowDeviceLog,
+    /// Whether the browser has Web Serial.
+    SerialSupported(bool),
+    /// Connect to a device on USB serial.
+    ConnectSerial,
+    /// Connecting to USB serial failed, or the port closed: why.
+    SerialFailed(String),
     /// A cleanup step finished.
     CleanupStepDone {
         step: &'static str,
@@ -458,6 +472,8 @@ pub enum Effect {
     OpenDeviceLog {
         url: String,
     },
+    /// Ask for a USB serial port and stream its lines into the device log.
+    ConnectSerial,
     /// Run these cleanup steps in order for the product, reporting each.
     Cleanup {
         base: String,
@@ -508,6 +524,8 @@ impl State {
             firmware_file: FIRMWARE_FILES[0].to_owned(),
             flash: Flash::Idle,
             log_device: None,
+            serial_supported: false,
+            serial_error: None,
         };
         (state, vec![Effect::FetchConfig])
     }
@@ -585,12 +603,29 @@ impl State {
 
     /// How many of the learner's devices are in the picked product.
     pub fn devices_in_product(&self) -> usize {
-        match (&self.devices, self.selected_product) {
-            (Devices::Loaded(devices), Some(product)) => {
-                devices.iter().filter(|d| d.product_id == product).count()
-            }
-            _ => 0,
-        }
+        self.product_devices().count()
+    }
+
+    fn product_devices(&self) -> impl Iterator<Item = &Device> {
+        let devices = match &self.devices {
+            Devices::Loaded(devices) => devices.as_slice(),
+            Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => &[],
+        };
+        let product = self.selected_product;
+        devices
+            .iter()
+            .filter(move |d| Some(d.product_id) == product)
+    }
+
+    /// How many of the learner's devices in the picked product are online.
+    pub fn online_in_product(&self) -> usize {
+        self.product_devices().filter(|d| d.online).count()
+    }
+
+    /// The cleanup steps the ticked boxes ask for, for the picked product.
+    pub fn cleanup_steps(&self) -> Vec<&'static str> {
+        self.cleanup
+            .chosen(self.devices_in_product(), self.online_in_product())
     }
 
     /// What is saved for the signed-in user.
@@ -875,6 +910,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             let cleanup = &mut state.cleanup;
             match step {
                 "webhook" => cleanup.webhook = on,
+                "tinker" => cleanup.tinker = on,
                 "devices" => cleanup.devices = on,
                 _ => cleanup.product = on,
             }
@@ -922,9 +958,17 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.log_device = Some(device.id.clone());
             return vec![Effect::OpenDeviceLog { url }];
         }
+        Msg::SerialSupported(supported) => state.serial_supported = supported,
+        Msg::ConnectSerial => {
+            if state.serial_supported {
+                state.serial_error = None;
+                return vec![Effect::ConnectSerial];
+            }
+        }
+        Msg::SerialFailed(reason) => state.serial_error = Some(reason),
         Msg::CleanupAsk => {
-            state.cleanup.confirming = state.product().is_some()
-                && !state.cleanup.chosen(state.devices_in_product()).is_empty();
+            state.cleanup.confirming =
+                state.product().is_some() && !state.cleanup_steps().is_empty();
         }
         Msg::CleanupCancel => state.cleanup.confirming = false,
         Msg::CleanupConfirm => {
@@ -935,7 +979,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             if !state.cleanup.confirming || state.cleanup.running() {
                 return Vec::new();
             }
-            let steps = state.cleanup.chosen(state.devices_in_product());
+            let steps = state.cleanup_steps();
             let effect = Effect::Cleanup {
                 base: session.base.clone(),
                 token: session.token.clone(),

@@ -1006,6 +1006,7 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
     let question = text_of(browser, "cleanupQuestion").await?;
     ensure!(
         question.contains("delete the webhook WebhookDemo01")
+            && question.contains("restore Tinker on the product's online devices")
             && question.contains("remove 1 device from the product")
             && question.contains(&format!("({product})")),
         "confirmation: {question}"
@@ -1014,7 +1015,7 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
     wait_for_state(browser, "cleanup", "done").await?;
     let outcomes = attrs(browser, "#cleanupProgress li", "data-outcome").await?;
     ensure!(
-        outcomes == ["done", "done", "done"],
+        outcomes == ["done", "done", "done", "done"],
         "cleanup steps {outcomes:?}"
     );
     let after = in_page(
@@ -1031,6 +1032,14 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
         after == serde_json::json!([404, 32]),
         "after cleanup: {after}"
     );
+    // The P2 was flashed with Tinker: its log says so once it has restarted.
+    click(browser, "deviceLogButton").await?;
+    wait_for_xpath(
+        browser,
+        "//pre[@id='deviceLog']/div[text()='restarted running Tinker']",
+        "the P2 never restarted running Tinker",
+    )
+    .await?;
     sign_out(browser).await?;
     no_app_errors(browser).await
 }

@@ -769,11 +769,11 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
         },
     );
     assert_eq!(
-        state.cleanup.chosen(0),
+        state.cleanup.chosen(0, 0),
         ["webhook", "product"],
         "no devices to remove"
     );
-    assert_eq!(state.cleanup.chosen(1), ["webhook"]);
+    assert_eq!(state.cleanup.chosen(1, 0), ["webhook"]);
     update(
         &mut state,
         Msg::CleanupChoice {
@@ -781,7 +781,10 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
             on: true,
         },
     );
-    assert_eq!(state.cleanup.chosen(1), ["webhook", "devices", "product"]);
+    assert_eq!(
+        state.cleanup.chosen(1, 0),
+        ["webhook", "devices", "product"]
+    );
     update(
         &mut state,
         Msg::CleanupChoice {
@@ -790,7 +793,7 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
         },
     );
     assert_eq!(
-        state.cleanup.chosen(1),
+        state.cleanup.chosen(1, 0),
         ["devices"],
         "the product needs its webhook gone"
     );
@@ -816,7 +819,7 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
             base: "/sandbox".into(),
             token: "t0k".into(),
             product_id: 30001,
-            steps: vec!["webhook", "devices", "product"]
+            steps: vec!["webhook", "tinker", "devices", "product"]
         }]
     );
     assert!(state.cleanup.running());
@@ -829,6 +832,13 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
             }
         )
         .is_empty()
+    );
+    update(
+        &mut state,
+        Msg::CleanupStepDone {
+            step: "tinker",
+            result: Ok(()),
+        },
     );
     update(
         &mut state,
@@ -880,6 +890,13 @@ fn a_failed_cleanup_step_is_reported_and_keeps_the_product() {
     update(
         &mut state,
         Msg::CleanupStepDone {
+            step: "tinker",
+            result: Ok(()),
+        },
+    );
+    update(
+        &mut state,
+        Msg::CleanupStepDone {
             step: "devices",
             result: Ok(()),
         },
@@ -892,6 +909,6 @@ fn a_failed_cleanup_step_is_reported_and_keeps_the_product() {
             result: refused.clone(),
         },
     );
-    assert_eq!(state.cleanup.steps[2].outcome, Some(refused));
+    assert_eq!(state.cleanup.steps[3].outcome, Some(refused));
     assert_eq!(state.selected_product, Some(30001));
 }

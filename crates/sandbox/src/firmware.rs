@@ -274,6 +274,11 @@ pub(crate) async fn flash(shared: Shared, device: String, behaviour: Behaviour) 
     if let Some(d) = crate::lock(&shared).device_mut(&device) {
         d.sim.demo_firmware = behaviour == Behaviour::Demo;
     }
+    let running = match behaviour {
+        Behaviour::Demo => "the webhook demo",
+        Behaviour::Tinker => "Tinker",
+    };
+    sim::log(&shared, &device, format!("restarted running {running}"));
     tokio::time::sleep(shared.settings.flash_time / 2).await;
     let _ = sim::set_online(&shared, &device, true);
 }

@@ -154,6 +154,12 @@ pub(crate) fn deliver(shared: &Shared, event: &Arc<Event>) {
     }
 }
 
+/// Appends a line to a device's log.
+pub(crate) fn log(shared: &Shared, id: &str, line: String) {
+    let mut cloud = crate::lock(shared);
+    log_locked(shared, &mut cloud, id, line);
+}
+
 /// Appends a line to a device's log and tells the log streams.
 fn log_locked(shared: &Shared, cloud: &mut crate::cloud::Cloud, id: &str, line: String) {
     cloud.device_log(id, line.clone());

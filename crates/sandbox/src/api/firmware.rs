@@ -1,6 +1,7 @@
 //! Cloud compile (`POST /v1/binaries`, `GET /v1/binaries/:id`) and the device update call
-//! (`PUT /v1/devices/:id`): rename or add notes (JSON or form), or flash, either sources (multipart,
-//! compiled first) or a binary (a multipart `file` named `*.bin` or with `file_type=binary`).
+//! (`PUT /v1/devices/:id`): rename or add notes (JSON or form), flash Tinker by name
+//! (`{"app": "tinker"}`), or flash sources (multipart, compiled first) or a binary (a multipart
+//! `file` named `*.bin` or with `file_type=binary`).
 
 use axum::{
     Json,
@@ -148,6 +149,19 @@ pub(crate) async fn update_device(
         .map_err(|e| ApiError::bad_request(format!("Unreadable body: {e}")))?;
     let fields = super::fields(&headers, &body)?;
     let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
+    if let Some(app) = fields.get("app") {
+        if app != "tinker" {
+            return Err(ApiError::bad_request(format!(
+                "Only the app \"tinker\" can be flashed by name, not {app:?}"
+            )));
+        }
+        let parts = [Part {
+            field: "file".to_owned(),
+            file_name: Some("tinker.bin".to_owned()),
+            bytes: Bytes::new(),
+        }];
+        return flash(&shared, &id, &username, &parts);
+    }
     let mut cloud = crate::lock(&shared);
     let device_id = super::devices::owned(&cloud, &id, &username)?.id.clone();
     let device = cloud.device_mut(&device_id).expect("found above");

@@ -1163,6 +1163,46 @@ async fn flashing_switches_what_the_simulated_device_runs() {
         .await
         .expect("an answer");
     assert_eq!(offline.status(), StatusCode::NOT_FOUND);
+    // Tinker by name (particle-api-js's flashTinker), as the tutorial's cleanup does.
+    let (status, started) = learner
+        .send(
+            "PUT",
+            &format!("/v1/devices/{P2}"),
+            json!({"app": "tinker"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &started["status"]),
+        (StatusCode::OK, &json!("Update started"))
+    );
+    // The MODE click above published first.
+    let mut names = Vec::new();
+    for _ in 0..5 {
+        names.push(next_event(&mut events).await.0);
+    }
+    assert_eq!(
+        names,
+        [
+            "WebhookDemo01",
+            "spark/flash/status",
+            "spark/flash/status",
+            "spark/status",
+            "spark/status"
+        ]
+    );
+    assert_eq!(
+        press(&learner.app, P2).await.0,
+        StatusCode::BAD_REQUEST,
+        "Tinker publishes nothing"
+    );
+    check_error(
+        learner
+            .send("PUT", &format!("/v1/devices/{P2}"), json!({"app": "doom"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "Only the app \"tinker\" can be flashed by name, not \"doom\"",
+    );
     // The same call renames a device.
     let (status, renamed) = learner
         .send(
