@@ -1120,6 +1120,14 @@ async fn firmware(browser: &Browser, server: &Server) -> Result<()> {
     wait_for_state(browser, "select-device", "choose").await?;
     choose(browser, "deviceSelect", ARGON).await?;
     wait_for_state(browser, "firmware", "offline").await?;
+    // The Argon joins a product of its own, and the demo runs, so its publishes reach the page.
+    wait_for_state(browser, "select-product", "no-product").await?;
+    click(browser, "createNewProductButton").await?;
+    wait_for_state(browser, "add-device", "can-add").await?;
+    click(browser, "addDeviceButton").await?;
+    wait_for_state(browser, "add-device", "in-product").await?;
+    click(browser, "startDemo").await?;
+    wait_for_state(browser, "webhook", "created").await?;
     let online = in_page(
         browser,
         &format!("return (await fetch('/sandbox/_sim/devices/{ARGON}/online', {{method: 'PUT', \
@@ -1168,6 +1176,26 @@ async fn firmware(browser: &Browser, server: &Server) -> Result<()> {
         "the flashed Argon never published",
     )
     .await?;
+    // Its event reaches the event log and its request the data table; its log shows the answer.
+    wait_for_xpath(
+        browser,
+        "//table[@id='eventsTable']//tr[td[2]='WebhookDemo01' and td[4]='sandbox-argon']",
+        "the Argon's event is not in the event log",
+    )
+    .await?;
+    wait_for_xpath(
+        browser,
+        &format!("//table[@id='webhookDemoDataTable']//td[text()='{ARGON}']"),
+        "the Argon's request is not in the data table",
+    )
+    .await?;
+    wait_for_xpath(
+        browser,
+        &format!("//pre[@id='deviceLog']/div[starts-with(text(), 'hook response {ARGON}/hook-response/WebhookDemo01/0')]"),
+        "the Argon never logged its hook response",
+    )
+    .await?;
+    click(browser, "startDemo").await?;
     sign_out(browser).await?;
     no_app_errors(browser).await
 }

@@ -132,6 +132,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_zip_holds_the_project_files_byte_for_byte() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let site =
+            std::env::temp_dir().join(format!("webhook-demo-firmware-{}", std::process::id()));
+        build(&root, &site).expect("builds");
+        let bytes = fs::read(site.join("firmware/webhook-demo.zip")).expect("a zip");
+        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("readable");
+        let mut names = Vec::new();
+        for index in 0..archive.len() {
+            let mut entry = archive.by_index(index).expect("an entry");
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut content).expect("inflates");
+            let file = entry
+                .name()
+                .strip_prefix("webhook-demo/")
+                .expect("in the project folder");
+            let original = fs::read(root.join("firmware/webhook-demo").join(file)).expect("source");
+            assert_eq!(content, original, "{file}");
+            names.push(file.to_owned());
+        }
+        assert_eq!(names, FILES);
+        let sources = fs::read_to_string(site.join("firmware/sources.html")).expect("sources");
+        assert_eq!(
+            sources.matches("<pre class=\"source\"").count(),
+            FILES.len()
+        );
+        fs::remove_dir_all(&site).expect("cleaned up");
+    }
+
+    #[test]
     fn cpp_is_highlighted_and_escaped_without_losing_text() {
         let source = "#include \"Particle.h\"\n// a <b>\nint n = 5; /* x */ const char *s = \"a<\\\"b\";\nvoid f() {}\n";
         let html = highlight_cpp(source);
