@@ -1375,6 +1375,12 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                 Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => None,
             }
             .unwrap_or_else(|| event.coreid.clone());
+            // The picked device reports its update's progress while it is being flashed.
+            let flashing = matches!(state.flash, Flash::Flashing | Flash::Started(_))
+                && state.selected_device.as_deref() == Some(event.coreid.as_str());
+            if flashing && event.name == "spark/flash/status" {
+                state.flash = Flash::Started(event.data.trim().to_owned());
+            }
             let mut effects = vec![Effect::LogEvent(demo::log_cells(&event, &device))];
             if let Some(mut entry) = demo::explain_event(&event, &device) {
                 if entry.fresh {

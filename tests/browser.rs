@@ -1172,6 +1172,12 @@ async fn firmware(browser: &Browser, server: &Server) -> Result<()> {
     wait_for_state(browser, "firmware", "flashed").await?;
     wait_for_xpath(
         browser,
+        "//strong[@id='flashStatus'][text()='success']",
+        "the flash's progress never reached success",
+    )
+    .await?;
+    wait_for_xpath(
+        browser,
         "//pre[@id='deviceLog']/div[starts-with(text(), 'published WebhookDemo01')]",
         "the flashed Argon never published",
     )

@@ -480,3 +480,45 @@ fn a_smee_channel_replaces_the_relay() {
     );
     assert!(smee_hook(&json!("not an object"), 1).is_none());
 }
+
+#[test]
+fn the_flashed_device_reports_its_progress() {
+    let mut state = ready();
+    state.devices = crate::state::Devices::Loaded(vec![crate::state::Device {
+        id: "e00f".into(),
+        name: Some("argon".into()),
+        platform_id: 12,
+        product_id: 30001,
+        serial_number: None,
+        online: true,
+    }]);
+    state.selected_device = Some("e00f".into());
+    update(
+        &mut state,
+        Msg::StartDemo {
+            secret: "s".into(),
+            relay: String::new(),
+            smee: String::new(),
+        },
+    );
+    update(
+        &mut state,
+        Msg::FlashDevice(vec![("a.cpp".into(), "x".into())]),
+    );
+    update(&mut state, Msg::Flashed(Ok("Update started".into())));
+    let status = |data: &str, coreid: &str| Msg::ParticleEvent {
+        run: 1,
+        name: "spark/flash/status".into(),
+        data: json!({"data": data, "published_at": "t", "coreid": coreid}).to_string(),
+    };
+    update(&mut state, status("started ", "e00f"));
+    assert_eq!(state.flash, crate::state::Flash::Started("started".into()));
+    update(&mut state, status("success", "other"));
+    assert_eq!(
+        state.flash,
+        crate::state::Flash::Started("started".into()),
+        "another device's"
+    );
+    update(&mut state, status("success", "e00f"));
+    assert_eq!(state.flash, crate::state::Flash::Started("success".into()));
+}
