@@ -7,7 +7,10 @@
 //! appends them, so a table is never re-rendered whole.
 
 use serde_json::{Value, json};
-use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelayStart};
+use webhook_demo_core::{
+    webhook::{EventContext, WebhookSettings, build_request},
+    wire::{HookRequest, HookResponse, ParticleEvent, RelayStart},
+};
 
 /// The event the tutorial's webhook fires on.
 pub const EVENT_NAME: &str = "WebhookDemo01";
@@ -93,6 +96,10 @@ pub struct Demo {
     pub smee_typed: String,
     /// Requests received from the smee.io channel in this run (smee numbers none).
     pub smee_count: u64,
+    /// What the template preview shows: the last `WebhookDemo01` seen, or data the learner typed.
+    pub preview: Option<ParticleEvent>,
+    /// The event data the learner typed for the preview.
+    pub preview_typed: String,
 }
 
 impl Default for Demo {
@@ -114,6 +121,8 @@ impl Default for Demo {
             relay_typed: String::new(),
             smee_typed: String::new(),
             smee_count: 0,
+            preview: None,
+            preview_typed: String::new(),
         }
     }
 }
@@ -131,6 +140,33 @@ pub fn webhook_settings(hook_url: &str, secret: &str) -> Value {
         "responseTopic": RESPONSE_TOPIC,
         "errorResponseTopic": ERROR_TOPIC,
     })
+}
+
+/// The body Particle sends for `event` with the demo webhook, rendered by the very code the sandbox
+/// sends with (`core::webhook`), and whether it is valid JSON (a non-JSON event value inside
+/// `"sensor":{{{PARTICLE_EVENT_VALUE}}}` makes it invalid).
+pub fn preview(event: &ParticleEvent) -> (String, bool) {
+    let settings = WebhookSettings {
+        event: EVENT_NAME.to_owned(),
+        url: "https://example.invalid/".to_owned(),
+        request_type: Some("POST".to_owned()),
+        no_defaults: true,
+        body: Some(BODY_TEMPLATE.to_owned()),
+        ..WebhookSettings::default()
+    };
+    let context = EventContext {
+        name: event.name.clone(),
+        data: event.data.clone(),
+        published_at: event.published_at.clone(),
+        coreid: event.coreid.clone(),
+        ..EventContext::default()
+    };
+    let body = build_request(&settings, &context)
+        .ok()
+        .and_then(|request| request.body)
+        .unwrap_or_default();
+    let valid = serde_json::from_str::<Value>(&body).is_ok();
+    (body, valid)
 }
 
 /// The relay control body that makes the in-page server answer as `answer` says.

@@ -263,6 +263,8 @@ impl App {
             }
             Some("flash") => Msg::FlashDevice(shown_sources()),
             Some("device-log") => Msg::ShowDeviceLog,
+            Some("preview-data") => Msg::PreviewData(input_value("previewData")),
+            Some("publish-data") => Msg::PublishData(input_value("previewData")),
             Some("serial-connect") => Msg::ConnectSerial,
             Some("download-log") => {
                 // The link's own click then downloads what the log holds now.

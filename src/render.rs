@@ -109,6 +109,12 @@ struct View<'a> {
     webhook_source: Option<String>,
     webhook_error: Option<&'a str>,
     test_ready: bool,
+    /// The webhook body Particle sends for the previewed event.
+    preview_body: Option<String>,
+    preview_invalid: bool,
+    preview_typed: &'a str,
+    /// Which event the preview is for.
+    preview_of: Option<String>,
     test_sent: Option<&'a str>,
     test_error: Option<&'a str>,
     stream_error: Option<&'a str>,
@@ -348,6 +354,23 @@ fn view(state: &State) -> View<'_> {
             _ => None,
         },
         test_ready: state.demo.running && matches!(state.demo.webhook, WebhookState::Saved(_)),
+        preview_body: state
+            .demo
+            .preview
+            .as_ref()
+            .map(|event| demo::preview(event).0),
+        preview_typed: &state.demo.preview_typed,
+        preview_invalid: state
+            .demo
+            .preview
+            .as_ref()
+            .is_some_and(|event| !demo::preview(event).1),
+        preview_of: state.demo.preview.as_ref().map(|event| {
+            format!(
+                "{} from {} with data {}",
+                event.name, event.coreid, event.data
+            )
+        }),
         test_sent: state.demo.test_sent.as_deref(),
         test_error: state.demo.test_error.as_deref(),
         stream_error: state.demo.stream_error.as_deref(),

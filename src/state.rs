@@ -324,6 +324,10 @@ pub enum Msg {
     },
     /// The test event was published (its data), or why not.
     TestPublished(Result<String, ApiFailure>),
+    /// Preview the webhook's body for this event data (as if published from this page).
+    PreviewData(String),
+    /// Publish this data as `WebhookDemo01`, to see the previewed body sent for real.
+    PublishData(String),
     /// Make the in-page server answer like this.
     ApplyAnswer(Answer),
     AnswerApplied(Result<(), String>),
@@ -1028,6 +1032,8 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         | Msg::TestWebhook { .. }
         | Msg::TestPublished(_)
         | Msg::ApplyAnswer(_)
+        | Msg::PreviewData(_)
+        | Msg::PublishData(_)
         | Msg::AnswerApplied(_) => return live(state, msg),
         Msg::UseSandbox(sandbox) => state.use_sandbox = sandbox,
         Msg::SettingsLoaded(saved) => {
@@ -1381,6 +1387,9 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
             if flashing && event.name == "spark/flash/status" {
                 state.flash = Flash::Started(event.data.trim().to_owned());
             }
+            if event.name == demo::EVENT_NAME {
+                state.demo.preview = Some(event.clone());
+            }
             let mut effects = vec![Effect::LogEvent(demo::log_cells(&event, &device))];
             if let Some(mut entry) = demo::explain_event(&event, &device) {
                 if entry.fresh {
@@ -1409,6 +1418,30 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::WebhookSaved(Err(failure)) => {
             state.demo.webhook = WebhookState::Failed(describe(&failure));
+        }
+        Msg::PreviewData(data) => {
+            state.demo.preview_typed.clone_from(&data);
+            // The cloud sets the time; until then the preview shows where it goes.
+            state.demo.preview = Some(ParticleEvent {
+                name: demo::EVENT_NAME.to_owned(),
+                data,
+                published_at: "(the time the cloud receives it)".to_owned(),
+                coreid: "api".to_owned(),
+            });
+        }
+        Msg::PublishData(data) => {
+            state.demo.preview_typed.clone_from(&data);
+            let (Some(session), Some(product_id), true) = (session, product_id, state.demo.running)
+            else {
+                return Vec::new();
+            };
+            return vec![Effect::Publish {
+                base: session.base,
+                token: session.token,
+                product_id,
+                name: demo::EVENT_NAME.to_owned(),
+                data,
+            }];
         }
         Msg::TestWebhook { id } => {
             let (Some(session), Some(product_id), true) = (session, product_id, state.demo.running)

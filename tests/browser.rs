@@ -880,6 +880,62 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
         "data table {columns:?} {cells:?}"
     );
 
+    // The preview renders typed data, flags a body that is not JSON, and shows exactly what the
+    // sandbox then sends.
+    type_into(browser, "previewData", "abc").await?;
+    click(browser, "previewButton").await?;
+    wait_for(
+        browser,
+        "section[data-panel=\"webhook\"] [role=\"alert\"]",
+        "a non-JSON body is not flagged",
+    )
+    .await?;
+    type_into(browser, "previewData", "{\"t\":1}").await?;
+    click(browser, "previewButton").await?;
+    let shown = text_of(browser, "templatePreview").await?;
+    ensure!(
+        shown
+            == "{\"deviceId\":\"api\",\"ts\":\"(the time the cloud receives it)\",\"sensor\":{\"t\":1}}",
+        "preview {shown}"
+    );
+    click(browser, "previewPublish").await?;
+    wait_for_xpath(
+        browser,
+        "//pre[@id='templatePreview'][contains(text(), '\"ts\":\"20')]",
+        "the preview never showed the published event",
+    )
+    .await?;
+    let shown = text_of(browser, "templatePreview").await?;
+    // The sandbox records the delivery once the relay has answered it: wait for that answer.
+    wait_for_xpath(
+        browser,
+        "//div[@id='explainer']//div[@data-kind='server-response']",
+        "the published preview got no answer",
+    )
+    .await?;
+    let mut sent = None;
+    for _ in 0..100 {
+        let log = in_page(
+            browser,
+            "return await (await fetch('/sandbox/_sim/webhooks')).json();",
+        )
+        .await?;
+        sent = log["webhooks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .rev()
+            .filter_map(|w| w["body"].as_str().map(str::to_owned))
+            .find(|body| body.contains("\"sensor\":{\"t\":1}"));
+        if sent.is_some() {
+            break;
+        }
+    }
+    ensure!(
+        sent.as_deref() == Some(shown.as_str()),
+        "sent {sent:?} but previewed {shown}"
+    );
+
     // The device's own publish starts a device cycle and adds a row.
     let pressed = in_page(
         browser,

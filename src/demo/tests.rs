@@ -522,3 +522,19 @@ fn the_flashed_device_reports_its_progress() {
     update(&mut state, status("success", "e00f"));
     assert_eq!(state.flash, crate::state::Flash::Started("success".into()));
 }
+
+#[test]
+fn the_preview_is_what_the_webhook_sends_and_flags_non_json() {
+    let (body, valid) = preview(&event(EVENT_NAME, r#"{"t":1}"#, "api"));
+    assert_eq!(
+        body,
+        r#"{"deviceId":"api","ts":"2026-11-28T10:00:00.123Z","sensor":{"t":1}}"#
+    );
+    assert!(valid);
+    let (body, valid) = preview(&event(EVENT_NAME, "abc", "e00f"));
+    assert_eq!(
+        body,
+        r#"{"deviceId":"e00f","ts":"2026-11-28T10:00:00.123Z","sensor":abc}"#
+    );
+    assert!(!valid);
+}
