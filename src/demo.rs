@@ -100,6 +100,7 @@ pub struct Demo {
     pub preview: Option<ParticleEvent>,
     /// The event data the learner typed for the preview.
     pub preview_typed: String,
+    pub timeline: crate::timeline::Timeline,
 }
 
 impl Default for Demo {
@@ -123,6 +124,7 @@ impl Default for Demo {
             smee_count: 0,
             preview: None,
             preview_typed: String::new(),
+            timeline: crate::timeline::Timeline::default(),
         }
     }
 }

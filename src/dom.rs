@@ -527,6 +527,10 @@ impl App {
                         explain(&entry);
                         return;
                     }
+                    Effect::Timer { ms, msg } => {
+                        stream::sleep(i32::try_from(ms).unwrap_or(i32::MAX)).await;
+                        *msg
+                    }
                     Effect::ShowFile(file) => {
                         show_file(&file);
                         return;

@@ -10,6 +10,7 @@ pub mod panel;
 pub mod render;
 pub mod serial;
 pub mod state;
+pub mod timeline;
 
 #[cfg(target_arch = "wasm32")]
 mod dom;

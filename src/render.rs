@@ -94,6 +94,8 @@ struct View<'a> {
     adding_device: bool,
     add_device_error: Option<&'a str>,
     demo_running: bool,
+    /// The per-hop timeline of the latest cycles, newest first.
+    timeline: Vec<crate::timeline::CycleView>,
     start_error: Option<&'a str>,
     relay_typed: &'a str,
     smee_typed: &'a str,
@@ -325,6 +327,7 @@ fn view(state: &State) -> View<'_> {
             Devices::NotLoaded | Devices::Loading | Devices::Loaded(_) => None,
         },
         demo_running: state.demo.running,
+        timeline: crate::timeline::view(&state.demo.timeline),
         start_error: state.demo.start_error.as_deref(),
         relay_typed: &state.demo.relay_typed,
         smee_typed: &state.demo.smee_typed,

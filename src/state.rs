@@ -328,6 +328,11 @@ pub enum Msg {
     PreviewData(String),
     /// Publish this data as `WebhookDemo01`, to see the previewed body sent for real.
     PublishData(String),
+    /// Particle's time for the cycle `key` of run `run` is up: a missing last hop failed.
+    GiveUp {
+        run: u32,
+        key: (String, String),
+    },
     /// Make the in-page server answer like this.
     ApplyAnswer(Answer),
     AnswerApplied(Result<(), String>),
@@ -463,6 +468,11 @@ pub enum Effect {
     },
     /// Append an explainer entry.
     Explain(Entry),
+    /// Dispatch `msg` after `ms` milliseconds.
+    Timer {
+        ms: u32,
+        msg: Box<Msg>,
+    },
     /// Show only this firmware file.
     ShowFile(String),
     /// `PUT {base}/v1/devices/{device_id}` with the sources as multipart files.
@@ -1033,6 +1043,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         | Msg::TestPublished(_)
         | Msg::ApplyAnswer(_)
         | Msg::PreviewData(_)
+        | Msg::GiveUp { .. }
         | Msg::PublishData(_)
         | Msg::AnswerApplied(_) => return live(state, msg),
         Msg::UseSandbox(sandbox) => state.use_sandbox = sandbox,
@@ -1173,6 +1184,8 @@ fn signed_out_by(state: &mut State, failure: &ApiFailure) -> Vec<Effect> {
 fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
     let mut entries = demo::explain_hook(hook);
     if let Some(key) = demo::hook_cycle(hook) {
+        demo.timeline
+            .request(key.clone(), hook.hook_id, hook.received_at);
         entries[0].fresh = demo.starts_cycle(key);
     }
     let mut effects: Vec<Effect> = entries.into_iter().map(Effect::Explain).collect();
@@ -1353,6 +1366,8 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                 }
                 "hookResponse" => {
                     if let Some(response) = HookResponse::from_json(&value) {
+                        demo.timeline
+                            .response(response.hook_id, response.responded_at);
                         return vec![Effect::Explain(demo::explain_response(&response))];
                     }
                 }
@@ -1387,10 +1402,28 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
             if flashing && event.name == "spark/flash/status" {
                 state.flash = Flash::Started(event.data.trim().to_owned());
             }
+            let mut effects = vec![Effect::LogEvent(demo::log_cells(&event, &device))];
             if event.name == demo::EVENT_NAME {
                 state.demo.preview = Some(event.clone());
+                if state
+                    .demo
+                    .timeline
+                    .published(&event.coreid, &event.published_at)
+                {
+                    effects.push(Effect::Timer {
+                        ms: crate::timeline::GIVE_UP_MS as u32,
+                        msg: Box::new(Msg::GiveUp {
+                            run,
+                            key: (event.coreid.clone(), event.published_at.clone()),
+                        }),
+                    });
+                }
+            } else if event.name.contains(demo::EVENT_NAME) {
+                state
+                    .demo
+                    .timeline
+                    .webhook_event(&event.name, &event.data, &event.published_at);
             }
-            let mut effects = vec![Effect::LogEvent(demo::log_cells(&event, &device))];
             if let Some(mut entry) = demo::explain_event(&event, &device) {
                 if entry.fresh {
                     let key = (event.coreid.clone(), event.published_at.clone());
@@ -1406,6 +1439,9 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                 });
             }
             return effects;
+        }
+        Msg::GiveUp { run, key } if current(run, &state.demo) => {
+            state.demo.timeline.give_up(&key);
         }
         Msg::StreamDown { run, reason } if current(run, &state.demo) => {
             state.demo.stream_error = Some(reason);

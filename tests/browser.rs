@@ -880,6 +880,40 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
         "data table {columns:?} {cells:?}"
     );
 
+    // The timeline of that cycle has all five hops, in order, with non-negative gaps.
+    wait_for(
+        browser,
+        "#timeline figure:first-of-type [data-hop=\"hook-response\"][data-status=\"done\"]",
+        "the timeline never completed",
+    )
+    .await?;
+    let hops = attrs(
+        browser,
+        "#timeline figure:first-of-type [data-hop]",
+        "data-hop",
+    )
+    .await?;
+    ensure!(
+        hops == [
+            "publish",
+            "hook-sent",
+            "request",
+            "response",
+            "hook-response"
+        ],
+        "hops {hops:?}"
+    );
+    let gaps = attrs(
+        browser,
+        "#timeline figure:first-of-type [data-hop]",
+        "data-gap",
+    )
+    .await?;
+    ensure!(
+        gaps[0].is_empty() && gaps[1..].iter().all(|g| g.parse::<u64>().is_ok()),
+        "gaps {gaps:?}"
+    );
+
     // The preview renders typed data, flags a body that is not JSON, and shows exactly what the
     // sandbox then sends.
     type_into(browser, "previewData", "abc").await?;
@@ -966,6 +1000,12 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
         browser,
         "#explainer [data-kind=\"hook-error\"]",
         "a 500 gave no hook-error",
+    )
+    .await?;
+    wait_for(
+        browser,
+        "#timeline figure:first-of-type [data-hop=\"hook-error\"][data-status=\"failed\"]",
+        "the timeline does not draw the error",
     )
     .await?;
     logged(browser, "api/hook-error/WebhookDemo01/0").await?;
