@@ -96,6 +96,8 @@ struct View<'a> {
     demo_running: bool,
     /// The per-hop timeline of the latest cycles, newest first.
     timeline: Vec<crate::timeline::CycleView>,
+    /// Every delivery attempt of the demo webhook, newest first.
+    deliveries: Vec<crate::timeline::DeliveryView>,
     start_error: Option<&'a str>,
     relay_typed: &'a str,
     smee_typed: &'a str,
@@ -328,6 +330,7 @@ fn view(state: &State) -> View<'_> {
         },
         demo_running: state.demo.running,
         timeline: crate::timeline::view(&state.demo.timeline),
+        deliveries: crate::timeline::deliveries(&state.demo.timeline),
         start_error: state.demo.start_error.as_deref(),
         relay_typed: &state.demo.relay_typed,
         smee_typed: &state.demo.smee_typed,

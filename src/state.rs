@@ -1366,8 +1366,12 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                 }
                 "hookResponse" => {
                     if let Some(response) = HookResponse::from_json(&value) {
-                        demo.timeline
-                            .response(response.hook_id, response.responded_at);
+                        demo.timeline.response(
+                            response.hook_id,
+                            response.responded_at,
+                            response.status_code,
+                            response.body.len(),
+                        );
                         return vec![Effect::Explain(demo::explain_response(&response))];
                     }
                 }

@@ -6,8 +6,9 @@
 use serde::Serialize;
 use webhook_demo_core::time::{iso8601_millis, parse_iso8601_millis};
 
-/// Cycles kept (the newest).
-pub const CYCLES: usize = 5;
+/// Cycles kept (the newest), for the delivery log; the drawing shows the newest `DRAWN`.
+pub const CYCLES: usize = 50;
+pub const DRAWN: usize = 5;
 /// How long Particle waits for a webhook server; a cycle without its last hop by then failed.
 pub const GIVE_UP_MS: u64 = 20_000;
 
@@ -30,6 +31,10 @@ pub struct Cycle {
     pub hook_id: Option<u64>,
     /// The last hop failed: Particle's error text, or why it never came.
     pub failure: Option<String>,
+    /// What the in-page server answered: status and body size.
+    pub answer: Option<(u16, usize)>,
+    /// `hook-response` chunks received.
+    pub chunks: u32,
 }
 
 impl Cycle {
@@ -39,6 +44,8 @@ impl Cycle {
             at: [None; 5],
             hook_id: None,
             failure: None,
+            answer: None,
+            chunks: 0,
         }
     }
 
@@ -82,8 +89,8 @@ impl Timeline {
         cycle.hook_id = Some(hook_id);
     }
 
-    /// The server answered request `hook_id`.
-    pub fn response(&mut self, hook_id: u64, responded_at: u64) {
+    /// The server answered request `hook_id` with `status` and a body of `size` bytes.
+    pub fn response(&mut self, hook_id: u64, responded_at: u64, status: u16, size: usize) {
         if let Some(cycle) = self
             .cycles
             .iter_mut()
@@ -91,6 +98,7 @@ impl Timeline {
             .find(|c| c.hook_id == Some(hook_id))
         {
             cycle.at[3] = Some(responded_at);
+            cycle.answer = Some((status, size));
         }
     }
 
@@ -98,6 +106,13 @@ impl Timeline {
     /// still lacks it.
     pub fn webhook_event(&mut self, name: &str, data: &str, published_at: &str) {
         let at = parse_iso8601_millis(published_at);
+        // Later chunks of a response count towards the cycle that got its first.
+        if name.contains("hook-response") && !name.ends_with("/0") {
+            if let Some(cycle) = self.cycles.iter_mut().rev().find(|c| c.at[4].is_some()) {
+                cycle.chunks += 1;
+            }
+            return;
+        }
         let (slot, failure) = if name.starts_with("hook-sent") {
             (1, None)
         } else if name.contains("hook-response") {
@@ -117,7 +132,12 @@ impl Timeline {
         };
         match failure {
             Some(reason) => cycle.failure = Some(reason),
-            None => cycle.at[slot] = at,
+            None => {
+                cycle.at[slot] = at;
+                if slot == 4 {
+                    cycle.chunks = 1;
+                }
+            }
         }
     }
 
@@ -166,6 +186,7 @@ pub fn view(timeline: &Timeline) -> Vec<CycleView> {
         .cycles
         .iter()
         .rev()
+        .take(DRAWN)
         .map(|cycle| {
             let mut previous: Option<u64> = None;
             let hops = HOPS
@@ -225,6 +246,53 @@ pub fn view(timeline: &Timeline) -> Vec<CycleView> {
         .collect()
 }
 
+/// One row of the delivery log.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView {
+    pub time: String,
+    pub event: String,
+    /// `sent`, `response`, `error` or `throttled`.
+    pub status: &'static str,
+    pub answer_status: Option<u16>,
+    /// From the request reaching your server to its answer, in ms.
+    pub latency: Option<u64>,
+    pub size: Option<usize>,
+    pub chunks: u32,
+}
+
+/// Every delivery attempt of the demo webhook, newest first.
+pub fn deliveries(timeline: &Timeline) -> Vec<DeliveryView> {
+    timeline
+        .cycles
+        .iter()
+        .rev()
+        .map(|cycle| DeliveryView {
+            time: cycle
+                .key
+                .1
+                .split_once('T')
+                .map_or(cycle.key.1.as_str(), |(_, t)| t)
+                .to_owned(),
+            event: format!("WebhookDemo01 from {}", cycle.key.0),
+            status: match (&cycle.failure, cycle.at[4], cycle.at[1]) {
+                (Some(reason), _, _) if reason.starts_with("Sleeping") => "throttled",
+                (Some(_), _, _) => "error",
+                (None, Some(_), _) => "response",
+                (None, None, Some(_)) => "sent",
+                (None, None, None) => "published",
+            },
+            answer_status: cycle.answer.map(|(status, _)| status),
+            latency: match (cycle.at[2], cycle.at[3]) {
+                (Some(received), Some(answered)) => Some(answered.saturating_sub(received)),
+                _ => None,
+            },
+            size: cycle.answer.map(|(_, size)| size),
+            chunks: cycle.chunks,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,14 +312,35 @@ mod tests {
             "undefined",
             "2026-11-28T10:00:00.120Z",
         );
-        timeline.response(7, ms("2026-11-28T10:00:00.170Z"));
+        timeline.response(7, ms("2026-11-28T10:00:00.170Z"), 200, 1300);
         timeline.webhook_event(
             "api/hook-response/WebhookDemo01/0",
             "{}",
             "2026-11-28T10:00:00.190Z",
         );
+        timeline.webhook_event(
+            "api/hook-response/WebhookDemo01/1",
+            "{}",
+            "2026-11-28T10:00:00.191Z",
+        );
+        timeline.webhook_event(
+            "api/hook-response/WebhookDemo01/2",
+            "{}",
+            "2026-11-28T10:00:00.192Z",
+        );
         let cycle = &timeline.cycles[0];
         assert!(cycle.finished());
+        let log = deliveries(&timeline);
+        assert_eq!(
+            (
+                log[0].status,
+                log[0].answer_status,
+                log[0].latency,
+                log[0].size,
+                log[0].chunks
+            ),
+            ("response", Some(200), Some(10), Some(1300), 3)
+        );
         let view = view(&timeline);
         let gaps: Vec<Option<u64>> = view[0].hops.iter().map(|h| h.gap).collect();
         assert_eq!(gaps, [None, Some(20), Some(40), Some(10), Some(20)]);
@@ -271,6 +360,7 @@ mod tests {
         let view = view(&timeline);
         let last = &view[0].hops[4];
         assert_eq!((last.hop, last.status), ("hook-error", "failed"));
+        assert_eq!(deliveries(&timeline)[0].status, "error");
         assert!(last.label.contains("error status 500"));
 
         let key = ("e00f".to_owned(), "2026-11-28T10:01:00.000Z".to_owned());
@@ -283,12 +373,18 @@ mod tests {
     }
 
     #[test]
-    fn only_the_newest_cycles_are_kept() {
+    fn only_the_newest_cycles_are_kept_and_drawn() {
         let mut timeline = Timeline::default();
-        for second in 0..8 {
-            timeline.published("api", &format!("2026-11-28T10:00:0{second}.000Z"));
+        for n in 0..(CYCLES + 3) {
+            timeline.published(
+                "api",
+                &format!("2026-11-28T10:{:02}:{:02}.000Z", n / 60, n % 60),
+            );
         }
         assert_eq!(timeline.cycles.len(), CYCLES);
         assert_eq!(timeline.cycles[0].key.1, "2026-11-28T10:00:03.000Z");
+        assert_eq!(view(&timeline).len(), DRAWN);
+        assert_eq!(deliveries(&timeline).len(), CYCLES);
+        assert_eq!(deliveries(&timeline)[0].status, "published");
     }
 }

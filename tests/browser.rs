@@ -1008,6 +1008,28 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
         "the timeline does not draw the error",
     )
     .await?;
+    // The delivery log has one row per attempt (per WebhookDemo01 event), the newest an error.
+    wait_for(
+        browser,
+        "#deliveryLog tbody tr:first-child[data-status=\"error\"]",
+        "the delivery log does not show the error",
+    )
+    .await?;
+    let attempts = texts(browser, "#eventsTable tbody td:nth-child(2)")
+        .await?
+        .iter()
+        .filter(|name| *name == "WebhookDemo01")
+        .count();
+    let rows = texts(browser, "#deliveryLog tbody tr").await?.len();
+    ensure!(
+        rows == attempts,
+        "{rows} delivery rows for {attempts} attempts"
+    );
+    let answered = texts(browser, "#deliveryLog tbody tr:first-child td").await?;
+    ensure!(
+        answered.get(3).map(String::as_str) == Some("500"),
+        "error row {answered:?}"
+    );
     logged(browser, "api/hook-error/WebhookDemo01/0").await?;
 
     // Stop, then Start again: one more Test adds exactly one row, nothing is duplicated.
