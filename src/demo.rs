@@ -65,6 +65,10 @@ pub struct Entry {
     pub fields: Vec<(String, String)>,
     /// Pretty-printed JSON (or raw text) shown below.
     pub code: Option<String>,
+    /// The request this entry shows, which can be replayed or copied as `curl`.
+    pub hook: Option<u64>,
+    /// That request as a `curl` command.
+    pub curl: Option<String>,
     /// This entry starts a new cycle: the explainer is cleared first.
     pub fresh: bool,
 }
@@ -101,6 +105,24 @@ pub struct Demo {
     /// The event data the learner typed for the preview.
     pub preview_typed: String,
     pub timeline: crate::timeline::Timeline,
+    /// The run's requests, answers and events, newest last (bounded), for replay and export.
+    pub hooks: Vec<HookRequest>,
+    pub responses: Vec<HookResponse>,
+    pub events: Vec<ParticleEvent>,
+}
+
+/// How many requests, answers and events a run keeps for replay and export.
+pub const KEPT: usize = 500;
+
+/// The header a replayed request carries, so the page can say it is one.
+pub const REPLAY_HEADER: &str = "x-webhook-demo-replay";
+
+/// Appends to a bounded history.
+pub fn keep<T>(list: &mut Vec<T>, item: T) {
+    if list.len() == KEPT {
+        list.remove(0);
+    }
+    list.push(item);
 }
 
 impl Default for Demo {
@@ -125,6 +147,9 @@ impl Default for Demo {
             preview: None,
             preview_typed: String::new(),
             timeline: crate::timeline::Timeline::default(),
+            hooks: Vec::new(),
+            responses: Vec::new(),
+            events: Vec::new(),
         }
     }
 }
@@ -318,6 +343,8 @@ pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
         text,
         fields,
         code,
+        hook: None,
+        curl: None,
         fresh: event.name == EVENT_NAME,
     })
 }
@@ -347,6 +374,79 @@ pub fn smee_hook(data: &Value, hook_id: u64) -> Option<HookRequest> {
     })
 }
 
+/// `scheme://host[:port]` of a URL.
+pub fn origin(url: &str) -> String {
+    url.split_once("://")
+        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest)))
+        .unwrap_or_default()
+}
+
+/// Headers an HTTP client sets by itself, which a replay leaves to it.
+const CLIENT_HEADERS: [&str; 4] = ["host", "content-length", "connection", "accept-encoding"];
+
+/// A request as a `curl` command that sends it again, exactly (method, headers, body), to the
+/// relay it came to.
+pub fn curl(hook: &HookRequest, hook_url: &str) -> String {
+    let quote = |text: &str| format!("'{}'", text.replace('\'', r"'\''"));
+    let mut command = format!(
+        "curl -X {} {}",
+        hook.method,
+        quote(&format!("{}{}", origin(hook_url), hook.original_url))
+    );
+    for (name, value) in replay_headers(hook) {
+        command.push_str(&format!(" -H {}", quote(&format!("{name}: {value}"))));
+    }
+    // curl adds `Accept: */*` of its own unless told otherwise.
+    if !hook
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("accept"))
+    {
+        command.push_str(" -H 'Accept:'");
+    }
+    if let Some(body) = &hook.body {
+        command.push_str(&format!(" --data-binary {}", quote(body)));
+    }
+    command
+}
+
+/// The headers a replay sends: the request's own, except those the client sets.
+pub fn replay_headers(hook: &HookRequest) -> Vec<(String, String)> {
+    hook.headers
+        .iter()
+        .filter(|(name, _)| !CLIENT_HEADERS.contains(&name.to_ascii_lowercase().as_str()))
+        .cloned()
+        .collect()
+}
+
+/// The run as one JSON document: every event, request and answer the page saw.
+pub fn export(demo: &Demo) -> String {
+    let events: Vec<Value> = demo
+        .events
+        .iter()
+        .map(|e| json!({"name": e.name, "data": e.data, "published_at": e.published_at, "coreid": e.coreid}))
+        .collect();
+    let hooks: Vec<Value> = demo
+        .hooks
+        .iter()
+        .map(|h| json!({"hookId": h.hook_id, "receivedAt": h.received_at, "method": h.method,
+            "originalUrl": h.original_url, "headers": h.headers, "body": h.body, "bodyBase64": h.body_base64}))
+        .collect();
+    let responses: Vec<Value> = demo
+        .responses
+        .iter()
+        .map(|r| {
+            json!({"hookId": r.hook_id, "statusCode": r.status_code, "contentType": r.content_type,
+            "body": r.body, "respondedAt": r.responded_at})
+        })
+        .collect();
+    let hook_url = demo.relay.as_ref().map(|r| r.hook_url.clone());
+    serde_json::to_string_pretty(&json!({
+        "hookUrl": hook_url, "events": events, "hooks": hooks, "responses": responses,
+    }))
+    .unwrap_or_default()
+}
+
 /// The cycle a request belongs to, from the demo body's `deviceId` and `ts`.
 pub fn hook_cycle(hook: &HookRequest) -> Option<(String, String)> {
     let body: Value = serde_json::from_str(hook.body.as_deref()?).ok()?;
@@ -364,17 +464,27 @@ pub fn explain_hook(hook: &HookRequest) -> [Entry; 2] {
             hook.body_base64.as_deref().unwrap_or_default()
         )
     });
+    let replayed = hook
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case(REPLAY_HEADER));
     [
         Entry {
             kind: "hook-received",
-            title: "Your webhook server received the request",
+            title: if replayed {
+                "Your webhook server received a replayed request"
+            } else {
+                "Your webhook server received the request"
+            },
             text: format!(
                 "A {} request arrived at this page's webhook server with these headers:",
                 hook.method
             ),
             fields: hook.headers.clone(),
             code: None,
-            fresh: false,
+            hook: Some(hook.hook_id),
+            curl: None,
+        fresh: false,
         },
         Entry {
             kind: "hook-data",
@@ -382,7 +492,9 @@ pub fn explain_hook(hook: &HookRequest) -> [Entry; 2] {
             text: "The body, built by the webhook's template from the event: the device, the time the cloud received the event, and the event's own data.".to_owned(),
             fields: Vec::new(),
             code: Some(pretty(&body)),
-            fresh: false,
+            hook: None,
+            curl: None,
+        fresh: false,
         },
     ]
 }
@@ -404,6 +516,8 @@ pub fn explain_response(response: &HookResponse) -> Entry {
         ),
         fields: vec![("Content-Type".to_owned(), response.content_type.clone())],
         code: Some(pretty(&response.body)),
+        hook: None,
+        curl: None,
         fresh: false,
     }
 }

@@ -264,6 +264,23 @@ impl App {
             Some("flash") => Msg::FlashDevice(shown_sources()),
             Some("device-log") => Msg::ShowDeviceLog,
             Some("preview-data") => Msg::PreviewData(input_value("previewData")),
+            Some("replay") => match element
+                .get_attribute("data-hook")
+                .and_then(|h| h.parse().ok())
+            {
+                Some(hook) => Msg::Replay(hook),
+                None => return,
+            },
+            Some("export") => {
+                // The link's own click then downloads the run as it is now.
+                let json = demo::export(&self.state.borrow().demo);
+                let href = format!(
+                    "data:application/json;charset=utf-8,{}",
+                    String::from(js_sys::encode_uri_component(&json))
+                );
+                let _ = element.set_attribute("href", &href);
+                return;
+            }
             Some("publish-data") => Msg::PublishData(input_value("previewData")),
             Some("serial-connect") => Msg::ConnectSerial,
             Some("download-log") => {
@@ -525,6 +542,16 @@ impl App {
                     }
                     Effect::Explain(entry) => {
                         explain(&entry);
+                        return;
+                    }
+                    Effect::Replay {
+                        url,
+                        method,
+                        headers,
+                        body,
+                    } => {
+                        // What comes of it arrives on the relay stream, like any request.
+                        let _ = stream::send(&url, &method, &headers, body.as_deref()).await;
                         return;
                     }
                     Effect::Timer { ms, msg } => {
@@ -789,6 +816,16 @@ fn explain(entry: &Entry) {
     }
     if let Some(code) = entry.code.as_deref().and_then(|code| element("pre", code)) {
         let _ = block.append_child(&code);
+    }
+    if let (Some(hook), Some(curl)) = (entry.hook, &entry.curl) {
+        if let (Some(command), Some(replay)) = (element("pre", curl), element("button", "Replay")) {
+            let _ = command.set_attribute("class", "curl");
+            let _ = replay.set_attribute("type", "button");
+            let _ = replay.set_attribute("data-action", "replay");
+            let _ = replay.set_attribute("data-hook", &hook.to_string());
+            let _ = block.append_child(&command);
+            let _ = block.append_child(&replay);
+        }
     }
     let _ = container.append_child(&block);
 }

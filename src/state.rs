@@ -333,6 +333,8 @@ pub enum Msg {
         run: u32,
         key: (String, String),
     },
+    /// Send request `hook_id` to the hook URL again, marked as a replay.
+    Replay(u64),
     /// Make the in-page server answer like this.
     ApplyAnswer(Answer),
     AnswerApplied(Result<(), String>),
@@ -468,6 +470,13 @@ pub enum Effect {
     },
     /// Append an explainer entry.
     Explain(Entry),
+    /// Send this request (a replay); nothing comes back but the relay's stream.
+    Replay {
+        url: String,
+        method: String,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+    },
     /// Dispatch `msg` after `ms` milliseconds.
     Timer {
         ms: u32,
@@ -1044,6 +1053,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         | Msg::ApplyAnswer(_)
         | Msg::PreviewData(_)
         | Msg::GiveUp { .. }
+        | Msg::Replay(_)
         | Msg::PublishData(_)
         | Msg::AnswerApplied(_) => return live(state, msg),
         Msg::UseSandbox(sandbox) => state.use_sandbox = sandbox,
@@ -1183,6 +1193,13 @@ fn signed_out_by(state: &mut State, failure: &ApiFailure) -> Vec<Effect> {
 /// What a request the in-page server received becomes: explainer entries and a data table row.
 fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
     let mut entries = demo::explain_hook(hook);
+    let hook_url = demo
+        .relay
+        .as_ref()
+        .map(|r| r.hook_url.as_str())
+        .unwrap_or_default();
+    entries[0].curl = Some(demo::curl(hook, hook_url));
+    demo::keep(&mut demo.hooks, hook.clone());
     if let Some(key) = demo::hook_cycle(hook) {
         demo.timeline
             .request(key.clone(), hook.hook_id, hook.received_at);
@@ -1366,6 +1383,7 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                 }
                 "hookResponse" => {
                     if let Some(response) = HookResponse::from_json(&value) {
+                        demo::keep(&mut demo.responses, response.clone());
                         demo.timeline.response(
                             response.hook_id,
                             response.responded_at,
@@ -1407,6 +1425,7 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.flash = Flash::Started(event.data.trim().to_owned());
             }
             let mut effects = vec![Effect::LogEvent(demo::log_cells(&event, &device))];
+            demo::keep(&mut state.demo.events, event.clone());
             if event.name == demo::EVENT_NAME {
                 state.demo.preview = Some(event.clone());
                 if state
@@ -1443,6 +1462,24 @@ fn live(state: &mut State, msg: Msg) -> Vec<Effect> {
                 });
             }
             return effects;
+        }
+        Msg::Replay(hook_id) => {
+            let demo = &state.demo;
+            let (Some(hook), Some(relay)) = (
+                demo.hooks.iter().find(|h| h.hook_id == hook_id),
+                &demo.relay,
+            ) else {
+                return Vec::new();
+            };
+            let origin = demo::origin(&relay.hook_url);
+            let mut headers = demo::replay_headers(hook);
+            headers.push((demo::REPLAY_HEADER.to_owned(), "1".to_owned()));
+            return vec![Effect::Replay {
+                url: format!("{origin}{}", hook.original_url),
+                method: hook.method.clone(),
+                headers,
+                body: hook.body.clone(),
+            }];
         }
         Msg::GiveUp { run, key } if current(run, &state.demo) => {
             state.demo.timeline.give_up(&key);

@@ -56,6 +56,32 @@ pub async fn read(
     }
 }
 
+/// Sends one request as given (a replay); its status, or why it failed.
+pub async fn send(
+    url: &str,
+    method: &str,
+    headers: &[(String, String)],
+    body: Option<&str>,
+) -> Result<u16, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    let sent = Headers::new().map_err(|_| "no headers")?;
+    for (name, value) in headers {
+        // The browser refuses a few headers (User-Agent in some); the rest go as they came.
+        let _ = sent.set(name, value);
+    }
+    init.set_headers(&sent);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|_| "the request failed".to_owned())?
+        .unchecked_into();
+    Ok(response.status())
+}
+
 /// Resolves after `ms` milliseconds.
 pub async fn sleep(ms: i32) {
     let wait = js_sys::Promise::new(&mut |resolve, _| {

@@ -970,6 +970,80 @@ async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
         "sent {sent:?} but previewed {shown}"
     );
 
+    // A request copied as curl and run against the relay arrives identical; Replay re-sends it.
+    let command = browser
+        .client
+        .find(Locator::Css("#explainer pre.curl"))
+        .await?
+        .text()
+        .await?;
+    let rows = texts(browser, "#webhookDemoDataTable tbody tr")
+        .await?
+        .len();
+    let ran = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} -s -o /dev/null -w '%{{http_code}}'"))
+        .output()
+        .context("running curl (cargo xtask test installs it)")?;
+    ensure!(
+        String::from_utf8_lossy(&ran.stdout) == "200",
+        "curl: {ran:?}"
+    );
+    wait_for(
+        browser,
+        &format!("#webhookDemoDataTable tbody tr:nth-child({})", rows + 1),
+        "the curl request never arrived",
+    )
+    .await?;
+    click_css(browser, "#exportSession").await?;
+    let href = browser
+        .client
+        .find(Locator::Id("exportSession"))
+        .await?
+        .attr("href")
+        .await?
+        .unwrap_or_default();
+    let exported: serde_json::Value = serde_json::from_str(&percent_decode(
+        href.strip_prefix("data:application/json;charset=utf-8,")
+            .unwrap_or_default(),
+    ))
+    .context("the export is JSON")?;
+    let hooks = exported["hooks"].as_array().context("hooks")?;
+    let same = |hook: &serde_json::Value| {
+        let mut headers: Vec<String> = hook["headers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|pair| {
+                format!(
+                    "{}: {}",
+                    pair[0].as_str().unwrap_or_default().to_ascii_lowercase(),
+                    pair[1].as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        headers.sort();
+        (
+            hook["method"].clone(),
+            hook["originalUrl"].clone(),
+            hook["body"].clone(),
+            headers,
+        )
+    };
+    ensure!(hooks.len() >= 2, "exported {} hooks", hooks.len());
+    let (original, copy) = (&hooks[hooks.len() - 2], &hooks[hooks.len() - 1]);
+    ensure!(
+        same(original) == same(copy),
+        "curl sent {copy} for {original}"
+    );
+    click_css(browser, "#explainer button[data-action=\"replay\"]").await?;
+    wait_for_xpath(
+        browser,
+        "//div[@id='explainer']//h3[text()='Your webhook server received a replayed request']",
+        "the replay never arrived",
+    )
+    .await?;
+
     // The device's own publish starts a device cycle and adds a row.
     let pressed = in_page(
         browser,
@@ -1494,4 +1568,33 @@ async fn smee_channel(browser: &Browser, server: &Server) -> Result<()> {
     click(browser, "startDemo").await?;
     sign_out(browser).await?;
     no_app_errors(browser).await
+}
+
+async fn click_css(browser: &Browser, css: &str) -> Result<()> {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// `%XX` escapes decoded (what `encodeURIComponent` wrote).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -2,7 +2,7 @@
 //! `update`.
 
 use serde_json::json;
-use webhook_demo_core::wire::{Config, ParticleEvent};
+use webhook_demo_core::wire::{Config, HookRequest, ParticleEvent};
 
 use super::*;
 use crate::state::{Auth, Effect, Msg, Product, Products, Session, State, update};
@@ -187,6 +187,20 @@ fn ready() -> State {
     state
 }
 
+/// `ready()`, with a run started.
+fn started() -> State {
+    let mut state = ready();
+    update(
+        &mut state,
+        Msg::StartDemo {
+            secret: "s".into(),
+            relay: String::new(),
+            smee: String::new(),
+        },
+    );
+    state
+}
+
 fn relay(state: &mut State, run: u32, event: &str, data: Value) -> Vec<Effect> {
     update(
         state,
@@ -322,15 +336,7 @@ fn test_publishes_and_shows_what_was_sent() {
 
 #[test]
 fn the_answer_goes_to_the_relay_once_known() {
-    let mut state = ready();
-    update(
-        &mut state,
-        Msg::StartDemo {
-            secret: "s".into(),
-            relay: String::new(),
-            smee: String::new(),
-        },
-    );
+    let mut state = started();
     let answer = Answer {
         status: 500,
         body: String::new(),
@@ -354,15 +360,7 @@ fn the_answer_goes_to_the_relay_once_known() {
 
 #[test]
 fn a_cycle_starts_with_its_event_or_its_request_whichever_comes_first() {
-    let mut state = ready();
-    update(
-        &mut state,
-        Msg::StartDemo {
-            secret: "s".into(),
-            relay: String::new(),
-            smee: String::new(),
-        },
-    );
+    let mut state = started();
     let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
         "headers": [], "body": "{\"deviceId\":\"api\",\"ts\":\"2026-11-28T10:00:00.123Z\",\"sensor\":{}}", "bodyBase64": null});
     let published = Msg::ParticleEvent {
@@ -537,4 +535,60 @@ fn the_preview_is_what_the_webhook_sends_and_flags_non_json() {
         r#"{"deviceId":"e00f","ts":"2026-11-28T10:00:00.123Z","sensor":abc}"#
     );
     assert!(!valid);
+}
+
+fn sample_hook() -> HookRequest {
+    HookRequest {
+        hook_id: 4,
+        received_at: 1,
+        method: "POST".into(),
+        original_url: "/relay/hook/ab".into(),
+        query: String::new(),
+        headers: vec![
+            ("host".into(), "127.0.0.1:8080".into()),
+            ("content-type".into(), "application/json".into()),
+            ("x-note".into(), "it's".into()),
+            ("content-length".into(), "9".into()),
+        ],
+        body: Some(r#"{"a":"b'c"}"#.into()),
+        body_base64: None,
+    }
+}
+
+#[test]
+fn a_request_becomes_a_curl_command_and_a_replay() {
+    let hook = sample_hook();
+    assert_eq!(
+        curl(&hook, "http://127.0.0.1:8080/relay/hook/ab"),
+        r#"curl -X POST 'http://127.0.0.1:8080/relay/hook/ab' -H 'content-type: application/json' -H 'x-note: it'\''s' -H 'Accept:' --data-binary '{"a":"b'\''c"}'"#
+    );
+    let mut state = started();
+    let start = json!({"sessionId": "ab", "hookUrl": "http://127.0.0.1:8080/relay/hook/ab", "controlUrl": "http://h/c", "resumed": false});
+    relay(&mut state, 1, "start", start);
+    let written = serde_json::to_value(&hook).expect("serializes");
+    let effects = relay(&mut state, 1, "hook", written);
+    assert!(
+        matches!(&effects[0], Effect::Explain(entry) if entry.hook == Some(4) && entry.curl.is_some())
+    );
+    let replay = update(&mut state, Msg::Replay(4));
+    assert_eq!(
+        replay,
+        [Effect::Replay {
+            url: "http://127.0.0.1:8080/relay/hook/ab".into(),
+            method: "POST".into(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("x-note".into(), "it's".into()),
+                (REPLAY_HEADER.into(), "1".into()),
+            ],
+            body: Some(r#"{"a":"b'c"}"#.into()),
+        }]
+    );
+    assert!(
+        update(&mut state, Msg::Replay(99)).is_empty(),
+        "an unknown request"
+    );
+    let exported: Value = serde_json::from_str(&export(&state.demo)).expect("JSON");
+    assert_eq!(exported["hooks"][0]["hookId"], 4);
+    assert_eq!(exported["hookUrl"], "http://127.0.0.1:8080/relay/hook/ab");
 }

@@ -278,21 +278,35 @@ fn ensure_browser() -> Result<()> {
     Ok(())
 }
 
-/// The firmware's host test compiles it with g++ against a Device OS stand-in.
-fn ensure_compiler() -> Result<()> {
-    if on_path("g++").is_some() {
-        return Ok(());
-    }
-    apt_install(&["g++"], "the firmware's host test compiles it with g++")?;
-    if on_path("g++").is_none() {
-        bail!("g++ is still not on PATH after installing it");
+/// The firmware's host test compiles it with g++ against a Device OS stand-in, and a browser
+/// check runs a request copied as a curl command.
+fn ensure_tools() -> Result<()> {
+    for (tool, package, why) in [
+        (
+            "g++",
+            "g++",
+            "the firmware's host test compiles it with g++",
+        ),
+        (
+            "curl",
+            "curl",
+            "a browser check runs a request copied as a curl command",
+        ),
+    ] {
+        if on_path(tool).is_some() {
+            continue;
+        }
+        apt_install(&[package], why)?;
+        if on_path(tool).is_none() {
+            bail!("{tool} is still not on PATH after installing {package}");
+        }
     }
     Ok(())
 }
 
 fn test(root: &Path) -> Result<()> {
     ensure_browser()?;
-    ensure_compiler()?;
+    ensure_tools()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build(root)?;
     run(cargo().args([
