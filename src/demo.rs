@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 use webhook_demo_core::{
-    webhook::{EventContext, WebhookSettings, build_request},
+    template,
     wire::{HookRequest, HookResponse, ParticleEvent, RelayStart},
 };
 
@@ -173,25 +173,14 @@ pub fn webhook_settings(hook_url: &str, secret: &str) -> Value {
 /// sends with (`core::webhook`), and whether it is valid JSON (a non-JSON event value inside
 /// `"sensor":{{{PARTICLE_EVENT_VALUE}}}` makes it invalid).
 pub fn preview(event: &ParticleEvent) -> (String, bool) {
-    let settings = WebhookSettings {
-        event: EVENT_NAME.to_owned(),
-        url: "https://example.invalid/".to_owned(),
-        request_type: Some("POST".to_owned()),
-        no_defaults: true,
-        body: Some(BODY_TEMPLATE.to_owned()),
-        ..WebhookSettings::default()
-    };
-    let context = EventContext {
-        name: event.name.clone(),
-        data: event.data.clone(),
-        published_at: event.published_at.clone(),
-        coreid: event.coreid.clone(),
-        ..EventContext::default()
-    };
-    let body = build_request(&settings, &context)
-        .ok()
-        .and_then(|request| request.body)
-        .unwrap_or_default();
+    // The body template uses only these variables; the sandbox renders it with this same
+    // renderer (through `core::webhook`, which adds the rest of Particle's variables).
+    let vars = json!({
+        "PARTICLE_DEVICE_ID": event.coreid,
+        "PARTICLE_PUBLISHED_AT": event.published_at,
+        "PARTICLE_EVENT_VALUE": event.data,
+    });
+    let body = template::render(BODY_TEMPLATE, &vars).unwrap_or_default();
     let valid = serde_json::from_str::<Value>(&body).is_ok();
     (body, valid)
 }

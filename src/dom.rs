@@ -38,6 +38,8 @@ struct App {
     log_stream: RefCell<Option<AbortController>>,
     /// The data the panels were last rendered from.
     view: RefCell<Option<Value>>,
+    /// A render is scheduled.
+    refresh_pending: std::cell::Cell<bool>,
 }
 
 #[wasm_bindgen(start)]
@@ -58,6 +60,7 @@ pub fn start() {
         streams: RefCell::default(),
         log_stream: RefCell::default(),
         view: RefCell::default(),
+        refresh_pending: std::cell::Cell::default(),
     });
     app.mount();
     app.listen();
@@ -324,8 +327,22 @@ impl App {
     fn dispatch(self: &Rc<Self>, msg: Msg) {
         // The borrow ends before rendering and before any effect runs: effects may dispatch again.
         let effects = update(&mut self.state.borrow_mut(), msg);
-        self.refresh();
+        self.schedule_refresh();
         self.run(effects);
+    }
+
+    /// Renders once the current task's messages are all in: a stream chunk holding many events
+    /// (or a click and what it sets off) costs one render. The microtask runs before the browser
+    /// paints or handles anything else, so the page never shows a stale state.
+    fn schedule_refresh(self: &Rc<Self>) {
+        if self.refresh_pending.replace(true) {
+            return;
+        }
+        let app = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            app.refresh_pending.set(false);
+            app.refresh();
+        });
     }
 
     fn refresh(&self) {

@@ -529,6 +529,18 @@ fn the_preview_is_what_the_webhook_sends_and_flags_non_json() {
         r#"{"deviceId":"api","ts":"2026-11-28T10:00:00.123Z","sensor":{"t":1}}"#
     );
     assert!(valid);
+    // The same body as the sandbox's engine builds from the webhook's settings.
+    let settings: webhook_demo_core::webhook::WebhookSettings =
+        serde_json::from_value(webhook_settings("http://h/", "s")).expect("settings");
+    let context = webhook_demo_core::webhook::EventContext {
+        name: EVENT_NAME.into(),
+        data: r#"{"t":1}"#.into(),
+        published_at: "2026-11-28T10:00:00.123Z".into(),
+        coreid: "api".into(),
+        ..Default::default()
+    };
+    let sent = webhook_demo_core::webhook::build_request(&settings, &context).expect("builds");
+    assert_eq!(sent.body.as_deref(), Some(body.as_str()));
     let (body, valid) = preview(&event(EVENT_NAME, "abc", "e00f"));
     assert_eq!(
         body,
