@@ -168,6 +168,12 @@ impl Reader {
                 self.after = batch.last_id;
                 return Some((Ok(Bytes::from(chunk)), self));
             }
+            let quiet = match self.ends_at {
+                Some(end) => self
+                    .keepalive
+                    .min(end.saturating_duration_since(Instant::now())),
+                None => self.keepalive,
+            };
             tokio::select! {
                 changed = self.latest.changed() => {
                     if changed.is_err() {
@@ -175,19 +181,15 @@ impl Reader {
                     }
                 }
                 _ = self.closing.changed() => {}
-                () = sleep_until(self.ends_at) => {}
-                () = tokio::time::sleep(self.keepalive) => {
+                // One timer for both the keepalive and the stream's end, as cheap as before there
+                // was an end.
+                () = tokio::time::sleep(quiet) => {
+                    if self.ends_at.is_some_and(|end| Instant::now() >= end) {
+                        return None;
+                    }
                     return Some((Ok(Bytes::from_static(b": keepalive\n\n")), self));
                 }
             }
         }
-    }
-}
-
-/// Sleeps until `end`, or forever when there is none.
-async fn sleep_until(end: Option<Instant>) {
-    match end {
-        Some(end) => tokio::time::sleep_until(end).await,
-        None => std::future::pending().await,
     }
 }
