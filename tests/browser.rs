@@ -229,6 +229,12 @@ async fn click(browser: &Browser, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// "Try the sandbox", then wait for the device list.
+async fn sandbox_sign_in_to_devices(browser: &Browser) -> Result<()> {
+    click(browser, "sandboxSignIn").await?;
+    wait_for_state(browser, "select-device", "choose").await
+}
+
 /// The device list's option labels, in order.
 async fn device_labels(browser: &Browser) -> Result<Vec<String>> {
     let mut labels = Vec::new();
@@ -498,8 +504,7 @@ async fn add_device_and_reload(browser: &Browser, server: &Server) -> Result<()>
     open(browser, &server.url).await?;
     // Remembered: the session goes to localStorage, not to this tab's sessionStorage.
     click(browser, "rememberMe").await?;
-    click(browser, "sandboxSignIn").await?;
-    wait_for_state(browser, "select-device", "choose").await?;
+    sandbox_sign_in_to_devices(browser).await?;
     let stored = browser
         .client
         .execute(
@@ -660,8 +665,7 @@ async fn device_names_are_text(browser: &Browser, server: &Server) -> Result<()>
         in_page(browser, &rename(hostile)).await? == 200,
         "renaming failed"
     );
-    click(browser, "sandboxSignIn").await?;
-    wait_for_state(browser, "select-device", "choose").await?;
+    sandbox_sign_in_to_devices(browser).await?;
     let labels = device_labels(browser).await?;
     ensure!(labels.iter().any(|l| l == hostile), "labels {labels:?}");
     ensure!(
@@ -768,8 +772,7 @@ async fn logged(browser: &Browser, name: &str) -> Result<()> {
 
 async fn live_demo(browser: &Browser, server: &Server) -> Result<()> {
     open(browser, &server.url).await?;
-    click(browser, "sandboxSignIn").await?;
-    wait_for_state(browser, "select-device", "choose").await?;
+    sandbox_sign_in_to_devices(browser).await?;
     choose(browser, "deviceSelect", P2).await?;
     wait_for_state(browser, "select-product", "no-product").await?;
     click(browser, "createNewProductButton").await?;
@@ -1308,8 +1311,7 @@ async fn firmware(browser: &Browser, server: &Server) -> Result<()> {
     ensure!(names.len() == 3, "zip entries {names:?}");
 
     // Flashing the offline Argon is refused with a reason; once online it can be flashed.
-    click(browser, "sandboxSignIn").await?;
-    wait_for_state(browser, "select-device", "choose").await?;
+    sandbox_sign_in_to_devices(browser).await?;
     choose(browser, "deviceSelect", ARGON).await?;
     wait_for_state(browser, "firmware", "offline").await?;
     // The Argon joins a product of its own, and the demo runs, so its publishes reach the page.
@@ -1509,8 +1511,7 @@ async fn fake_smee() -> Result<String> {
 async fn smee_channel(browser: &Browser, server: &Server) -> Result<()> {
     let channel = fake_smee().await?;
     open(browser, &server.url).await?;
-    click(browser, "sandboxSignIn").await?;
-    wait_for_state(browser, "select-device", "choose").await?;
+    sandbox_sign_in_to_devices(browser).await?;
     choose(browser, "deviceSelect", P2).await?;
     wait_for(browser, "section[data-panel=\"select-product\"]:is([data-state=\"no-product\"], [data-state=\"selected\"])", "products never loaded").await?;
     if state_of(browser, "select-product").await? == "no-product" {
