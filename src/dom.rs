@@ -902,22 +902,13 @@ async fn read_serial() -> Result<(), String> {
     let reader: web_sys::ReadableStreamDefaultReader =
         call(&readable, "getReader", &[])?.unchecked_into();
     let mut lines = crate::serial::LineSplitter::new();
-    loop {
-        let chunk = wasm_bindgen_futures::JsFuture::from(reader.read())
-            .await
-            .map_err(|_| "The device was disconnected.".to_owned())?;
-        if Reflect::get(&chunk, &"done".into())
-            .ok()
-            .and_then(|d| d.as_bool())
-            .unwrap_or(true)
-        {
-            return Ok(());
-        }
-        let value = Reflect::get(&chunk, &"value".into()).map_err(words("Reading"))?;
-        for line in lines.feed(&js_sys::Uint8Array::new(&value).to_vec()) {
+    stream::read_chunks(&reader, |bytes| {
+        for line in lines.feed(bytes) {
             log_line(&line);
         }
-    }
+    })
+    .await
+    .map_err(|()| "The device was disconnected.".to_owned())
 }
 
 /// Puts the build's highlighted firmware sources into the firmware panel.

@@ -259,6 +259,7 @@ fn cleanup_question(state: &State) -> String {
 }
 
 fn view(state: &State) -> View<'_> {
+    let preview = state.demo.preview.as_ref().map(demo::preview);
     View {
         event_name: demo::EVENT_NAME,
         signed_in_user: state.session().map(|session| session.username.as_str()),
@@ -360,17 +361,9 @@ fn view(state: &State) -> View<'_> {
             _ => None,
         },
         test_ready: state.demo.running && matches!(state.demo.webhook, WebhookState::Saved(_)),
-        preview_body: state
-            .demo
-            .preview
-            .as_ref()
-            .map(|event| demo::preview(event).0),
+        preview_body: preview.as_ref().map(|(body, _)| body.clone()),
         preview_typed: &state.demo.preview_typed,
-        preview_invalid: state
-            .demo
-            .preview
-            .as_ref()
-            .is_some_and(|event| !demo::preview(event).1),
+        preview_invalid: preview.is_some_and(|(_, valid)| !valid),
         preview_of: state.demo.preview.as_ref().map(|event| {
             format!(
                 "{} from {} with data {}",

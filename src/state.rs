@@ -106,8 +106,6 @@ pub struct State {
     /// The firmware file shown (its path in the project).
     pub firmware_file: String,
     pub flash: Flash,
-    /// The device log is streaming for this device.
-    pub log_device: Option<String>,
     /// The browser has Web Serial.
     pub serial_supported: bool,
     /// What became of connecting to USB serial, when it did not work.
@@ -546,7 +544,6 @@ impl State {
             cleanup: Cleanup::default(),
             firmware_file: FIRMWARE_FILES[0].to_owned(),
             flash: Flash::Idle,
-            log_device: None,
             serial_supported: false,
             serial_error: None,
         };
@@ -978,7 +975,6 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
                 return Vec::new();
             }
             let url = format!("{}/_sim/devices/{}/log", session.base, device.id);
-            state.log_device = Some(device.id.clone());
             return vec![Effect::OpenDeviceLog { url }];
         }
         Msg::SerialSupported(supported) => state.serial_supported = supported,

@@ -38,21 +38,33 @@ pub async fn read(
     let body = response.body().ok_or("the stream has no body")?;
     let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut parser = SseParser::new();
-    loop {
-        let chunk = JsFuture::from(reader.read())
-            .await
-            .map_err(|_| "the connection dropped".to_owned())?;
-        if Reflect::get(&chunk, &"done".into())
-            .map_err(words)?
-            .as_bool()
-            .unwrap_or(true)
-        {
-            return Err(ENDED.to_owned());
-        }
-        let bytes = Uint8Array::new(&Reflect::get(&chunk, &"value".into()).map_err(words)?);
-        for event in parser.feed(&bytes.to_vec()) {
+    read_chunks(&reader, |bytes| {
+        for event in parser.feed(bytes) {
             on_event(event);
         }
+    })
+    .await
+    .map_err(|()| "the connection dropped".to_owned())?;
+    Err(ENDED.to_owned())
+}
+
+/// Hands each chunk a stream reader delivers to `on_chunk`, until the stream ends (`Ok`) or
+/// fails (`Err`).
+pub async fn read_chunks(
+    reader: &ReadableStreamDefaultReader,
+    mut on_chunk: impl FnMut(&[u8]),
+) -> Result<(), ()> {
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|_| ())?;
+        let done = Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|done| done.as_bool())
+            .unwrap_or(true);
+        if done {
+            return Ok(());
+        }
+        let value = Reflect::get(&chunk, &"value".into()).map_err(|_| ())?;
+        on_chunk(&Uint8Array::new(&value).to_vec());
     }
 }
 
