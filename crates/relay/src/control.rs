@@ -92,7 +92,7 @@ fn apply(
                 answer.status = status;
             }
             ("contentType", Value::String(text)) if !text.is_empty() => {
-                answer.content_type = text.clone()
+                answer.content_type = std::borrow::Cow::Owned(text.clone())
             }
             ("contentType", _) => return Err(bad("contentType", "a non-empty string")),
             ("body", Value::Null) => answer.body = None,

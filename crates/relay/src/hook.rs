@@ -11,14 +11,14 @@ use std::{
 };
 
 use axum::{
-    body::Body,
-    extract::{OriginalUri, Path, State},
-    http::{HeaderMap, Method, StatusCode, header},
+    extract::{OriginalUri, Path, Request, State},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use base64::Engine;
 use tokio::time::Instant;
 use webhook_demo_core::wire::{AnswerSource, HookRequest, HookResponse};
+use webhook_demo_http::OriginalHeaders;
 
 use crate::{Shared, error::RelayError, session::Answer};
 
@@ -28,10 +28,10 @@ pub(crate) async fn receive(
     State(shared): State<Arc<Shared>>,
     Path(params): Path<HashMap<String, String>>,
     OriginalUri(uri): OriginalUri,
-    method: Method,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Result<Response, RelayError> {
+    let (mut parts, body) = request.into_parts();
+    let headers = parts.headers;
     let now = Instant::now();
     let session_id = params
         .get("session")
@@ -67,20 +67,12 @@ pub(crate) async fn receive(
     let request = HookRequest {
         hook_id,
         received_at: epoch_millis(),
-        method: method.to_string(),
+        method: parts.method.to_string(),
         original_url: uri
             .path_and_query()
             .map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned()),
         query: uri.query().unwrap_or_default().to_owned(),
-        headers: headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: recorded_headers(parts.extensions.remove(), &headers),
         body: text,
         body_base64: base64,
     };
@@ -130,6 +122,29 @@ pub(crate) async fn receive(
     Ok((status, [(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
+/// The header fields as they arrived: from the server's connection, which keeps names in their
+/// case and order; lower-cased from the parsed headers when the relay runs on another server.
+fn recorded_headers(
+    original: Option<OriginalHeaders>,
+    headers: &HeaderMap,
+) -> Vec<(String, String)> {
+    let text =
+        |value: &axum::http::HeaderValue| String::from_utf8_lossy(value.as_bytes()).into_owned();
+    match original {
+        Some(OriginalHeaders(fields)) => fields
+            .into_iter()
+            .map(|(name, value)| {
+                let value = text(&value);
+                (name, value)
+            })
+            .collect(),
+        None => headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), text(value)))
+            .collect(),
+    }
+}
+
 fn default_answer(
     answer: &Answer,
     hook_id: u64,
@@ -139,7 +154,7 @@ fn default_answer(
         .body
         .clone()
         .unwrap_or_else(|| format!(r#"{{"ok":true,"hookId":{hook_id}}}"#));
-    (answer.status, answer.content_type.clone(), body, source)
+    (answer.status, answer.content_type.to_string(), body, source)
 }
 
 pub(crate) fn epoch_millis() -> u64 {

@@ -5,15 +5,16 @@
 //! mutex is a plain `std` one: it is held for a few pointer moves and never across an `.await`.
 
 use std::{
+    borrow::Cow,
     collections::{HashMap, VecDeque},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
 use bytes::Bytes;
 use serde::Serialize;
 use tokio::{
-    sync::{oneshot, watch},
+    sync::{Notify, futures::Notified, oneshot},
     time::Instant,
 };
 use webhook_demo_core::wire::PageAnswer;
@@ -27,7 +28,7 @@ pub(crate) struct Answer {
     /// The `Authorization` value hooks must carry; `None` accepts any.
     pub authorization: Option<String>,
     pub status: u16,
-    pub content_type: String,
+    pub content_type: Cow<'static, str>,
     /// The default body; `None` means `{"ok":true,"hookId":N}`.
     pub body: Option<String>,
     #[serde(rename = "delayMs", serialize_with = "millis")]
@@ -51,12 +52,14 @@ pub(crate) struct Batch {
     pub last_id: u64,
 }
 
+/// Kept small: a closed stream's session stays resumable until it expires, so the relay holds
+/// thousands of them (hence the shared `Limits`, the one `Notify` rather than a channel).
 pub struct Session {
-    pub(crate) id: String,
-    limits: Limits,
+    pub(crate) id: Arc<str>,
+    limits: Arc<Limits>,
     inner: Mutex<Inner>,
-    /// The id of the newest event; streams wait on it.
-    latest: watch::Sender<u64>,
+    /// Woken on every append; streams wait on it.
+    appended: Notify,
 }
 
 struct Inner {
@@ -74,11 +77,11 @@ struct Inner {
 }
 
 impl Session {
-    pub(crate) fn new(id: String, limits: Limits, now: Instant) -> Session {
+    pub(crate) fn new(id: Arc<str>, limits: Arc<Limits>, now: Instant) -> Session {
         let answer = Answer {
             authorization: None,
             status: 200,
-            content_type: "application/json".to_owned(),
+            content_type: Cow::Borrowed("application/json"),
             body: None,
             delay: Duration::ZERO,
             page_answers: false,
@@ -100,7 +103,7 @@ impl Session {
             id,
             limits,
             inner: Mutex::new(inner),
-            latest: watch::channel(0).0,
+            appended: Notify::new(),
         }
     }
 
@@ -130,7 +133,7 @@ impl Session {
             }
         }
         drop(inner);
-        self.latest.send_replace(id);
+        self.appended.notify_waiters();
         id
     }
 
@@ -154,14 +157,16 @@ impl Session {
         }
     }
 
-    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
-        self.latest.subscribe()
+    /// Completes at the next append after it is enabled (`Notified::enable`) or first polled;
+    /// enable it before `read_after` and no append is missed.
+    pub(crate) fn appended(&self) -> Notified<'_> {
+        self.appended.notified()
     }
 
     /// Marks a stream as attached until the returned guard is dropped.
-    pub(crate) fn attach(self: &std::sync::Arc<Self>) -> Attached {
+    pub(crate) fn attach(self: &Arc<Self>) -> Attached {
         self.lock().attached += 1;
-        Attached(std::sync::Arc::clone(self))
+        Attached(Arc::clone(self))
     }
 
     /// True when no stream is attached and none has been for `limits.idle_expiry`.
@@ -198,11 +203,11 @@ impl Session {
     }
 
     /// Registers a hook as waiting for the page; the receiver gets the page's answer.
-    pub(crate) fn wait_for_page(self: &std::sync::Arc<Self>, hook_id: u64) -> Waiting {
+    pub(crate) fn wait_for_page(self: &Arc<Self>, hook_id: u64) -> Waiting {
         let (sender, receiver) = oneshot::channel();
         self.lock().waiting.insert(hook_id, sender);
         Waiting {
-            session: std::sync::Arc::clone(self),
+            session: Arc::clone(self),
             hook_id,
             receiver: Some(receiver),
         }
@@ -216,7 +221,7 @@ impl Session {
 }
 
 /// A stream's hold on its session; releasing it starts the idle clock.
-pub(crate) struct Attached(std::sync::Arc<Session>);
+pub(crate) struct Attached(Arc<Session>);
 
 impl Drop for Attached {
     fn drop(&mut self) {
@@ -229,7 +234,7 @@ impl Drop for Attached {
 /// A hook waiting for the page's answer; dropping it (answered, timed out or the sender hung up)
 /// forgets the wait.
 pub(crate) struct Waiting {
-    session: std::sync::Arc<Session>,
+    session: Arc<Session>,
     hook_id: u64,
     receiver: Option<oneshot::Receiver<PageAnswer>>,
 }

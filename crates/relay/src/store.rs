@@ -33,21 +33,21 @@ pub trait SessionStore: Send + Sync + 'static {
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 pub struct MemoryStore {
-    limits: Limits,
-    sessions: RwLock<HashMap<String, Arc<Session>>>,
+    limits: Arc<Limits>,
+    sessions: RwLock<HashMap<Arc<str>, Arc<Session>>>,
     last_sweep: std::sync::Mutex<Instant>,
 }
 
 impl MemoryStore {
     pub fn new(limits: Limits) -> MemoryStore {
         MemoryStore {
-            limits,
+            limits: Arc::new(limits),
             sessions: RwLock::default(),
             last_sweep: std::sync::Mutex::new(Instant::now()),
         }
     }
 
-    fn sweep(&self, sessions: &mut HashMap<String, Arc<Session>>, now: Instant) {
+    fn sweep(&self, sessions: &mut HashMap<Arc<str>, Arc<Session>>, now: Instant) {
         sessions.retain(|_, session| !session.expired(now));
         *self
             .last_sweep
@@ -74,8 +74,8 @@ impl SessionStore for MemoryStore {
         if sessions.len() >= self.limits.max_sessions {
             return Err(StoreFull);
         }
-        let id = random_id();
-        let session = Arc::new(Session::new(id.clone(), self.limits.clone(), now));
+        let id: Arc<str> = random_id().into();
+        let session = Arc::new(Session::new(Arc::clone(&id), Arc::clone(&self.limits), now));
         sessions.insert(id, Arc::clone(&session));
         Ok(session)
     }

@@ -72,7 +72,7 @@ pub(crate) async fn open(
 
     let base = relay_base(shared.settings.public_url.as_deref(), &headers, uri.path());
     let start = RelayStart {
-        session_id: session.id.clone(),
+        session_id: session.id.to_string(),
         hook_url: format!("{base}hook/{}", session.id),
         control_url: format!("{base}control/{}", session.id),
         resumed,
@@ -84,7 +84,6 @@ pub(crate) async fn open(
 
     let reader = Reader {
         _attached: session.attach(),
-        latest: session.subscribe(),
         closing: shared.closing.subscribe(),
         session,
         after: last_event_id,
@@ -131,7 +130,6 @@ struct Reader {
     session: Arc<Session>,
     /// Held for its `Drop`: the session counts as attached while the stream lives.
     _attached: Attached,
-    latest: watch::Receiver<u64>,
     closing: watch::Receiver<bool>,
     after: u64,
     keepalive: Duration,
@@ -151,8 +149,11 @@ impl Reader {
             {
                 return None;
             }
-            // Mark the newest id as seen before reading, so an append racing with the read wakes us.
-            self.latest.borrow_and_update();
+            // Listen before reading, so an append racing with the read still wakes us.
+            let session = Arc::clone(&self.session);
+            let appended = session.appended();
+            let mut appended = std::pin::pin!(appended);
+            appended.as_mut().enable();
             let batch = self.session.read_after(self.after, BATCH);
             if batch.dropped.is_some() || !batch.frames.is_empty() {
                 let mut chunk = Vec::with_capacity(batch.frames.len() + 96);
@@ -175,11 +176,7 @@ impl Reader {
                 None => self.keepalive,
             };
             tokio::select! {
-                changed = self.latest.changed() => {
-                    if changed.is_err() {
-                        return None;
-                    }
-                }
+                () = appended => {}
                 _ = self.closing.changed() => {}
                 // One timer for both the keepalive and the stream's end, as cheap as before there
                 // was an end.

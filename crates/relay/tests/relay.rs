@@ -17,7 +17,13 @@ async fn serve() -> String {
         .expect("bind");
     let base = format!("http://{}/relay/", listener.local_addr().expect("address"));
     let app = axum::Router::new().nest("/relay", Relay::new(Settings::default()).router());
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let options = webhook_demo_http::Options::default();
+    let forever = std::future::pending();
+    tokio::spawn(async move {
+        webhook_demo_http::serve(listener, app, options, forever)
+            .await
+            .expect("serve")
+    });
     base
 }
 
@@ -156,6 +162,58 @@ async fn hooks_arrive_intact_whatever_their_shape() {
         format!("/relay/hook/{}?a=1&b=x%20y", start.session_id)
     );
     assert_eq!(hook.hook_id, 5);
+}
+
+/// Issue 4: header names reach the page in the case and order they were sent, repeats kept apart,
+/// and a chunked body arrives whole. Sent over a raw socket, since HTTP clients normalise names.
+#[tokio::test]
+async fn header_case_and_order_survive_the_relay() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let base = serve().await;
+    let client = reqwest::Client::new();
+    let (start, mut events) = open(&client, &format!("{base}stream"), None).await;
+    let address = base
+        .trim_start_matches("http://")
+        .trim_end_matches("/relay/");
+    let mut socket = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let request = format!(
+        "POST /relay/hook/{}/x?y=1 HTTP/1.1\r\nHost: {address}\r\nUser-Agent: ParticleBot/1.0\r\n\
+         X-Particle-Event: one\r\nCONTENT-type: application/json\r\nx-particle-event: two\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+         4\r\n{{\"a\"\r\n3\r\n:1}}\r\n0\r\n\r\n",
+        start.session_id
+    );
+    socket.write_all(request.as_bytes()).await.expect("send");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+
+    let (_, hook) = next::<HookRequest>(&mut events, "hook").await;
+    let names: Vec<&str> = hook.headers.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Host",
+            "User-Agent",
+            "X-Particle-Event",
+            "CONTENT-type",
+            "x-particle-event",
+            "Transfer-Encoding",
+            "Connection"
+        ]
+    );
+    assert_eq!(
+        (hook.headers[2].1.as_str(), hook.headers[4].1.as_str()),
+        ("one", "two")
+    );
+    assert_eq!(hook.body.as_deref(), Some("{\"a\":1}"));
+    assert_eq!(
+        hook.original_url,
+        format!("/relay/hook/{}/x?y=1", start.session_id)
+    );
 }
 
 #[tokio::test]

@@ -3,11 +3,9 @@
 
 mod assets;
 
-use std::{future::Future, path::PathBuf, time::Duration};
+use std::{future::Future, path::PathBuf};
 
 use axum::{Json, Router, routing::get};
-use hyper::server::conn::http1;
-use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
 use tokio::net::TcpListener;
 use webhook_demo_core::wire::Config;
 use webhook_demo_relay::{Limits, Relay, Settings};
@@ -73,47 +71,30 @@ fn build(options: &Options) -> (Router, Streams) {
 
 /// Serves the application on `listener` until `shutdown` completes, then lets open requests finish.
 ///
-/// Connections speak HTTP/1.1 only, through hyper's HTTP/1 connection directly rather than the
-/// auto-detecting HTTP/1 + HTTP/2 server: browsers use HTTP/2 only over TLS, which a proxy in front
-/// terminates, and the lean connection costs a fraction of the memory per idle relay stream.
+/// Connections are `webhook_demo_http`'s HTTP/1.1: it keeps each hook's header names as they
+/// arrived and costs about a kilobyte per idle relay stream. Browsers use HTTP/2 only over TLS,
+/// which a proxy in front terminates.
 pub async fn run(
     listener: TcpListener,
     options: &Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (app, streams) = build(options);
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    // Out of file descriptors and similar: back off instead of spinning.
-                    tracing::warn!(%error, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service = TowerToHyperService::new(app.clone());
-        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    // Relay and sandbox streams never end by themselves; end them so open requests can finish.
-    streams.relay.close();
-    if let Some(sandbox) = &streams.sandbox {
-        sandbox.close();
-    }
-    graceful.shutdown().await;
-    Ok(())
+    let shutdown = async move {
+        shutdown.await;
+        // Relay and sandbox streams never end by themselves; end them so open requests can finish.
+        streams.relay.close();
+        if let Some(sandbox) = &streams.sandbox {
+            sandbox.close();
+        }
+    };
+    webhook_demo_http::serve(
+        listener,
+        app,
+        webhook_demo_http::Options::default(),
+        shutdown,
+    )
+    .await
 }
 
 #[cfg(test)]

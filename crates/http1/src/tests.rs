@@ -1,0 +1,570 @@
+//! The connection on real sockets, driven by a raw TCP client so every byte on the wire is ours:
+//! header case, framing, keep-alive and pipelining, `100 Continue`, malformed requests, streamed
+//! responses, clients that leave, and graceful shutdown.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Extension, Router,
+    body::Body,
+    extract::{Request, State},
+    http::StatusCode,
+    routing::{any, get, post},
+};
+use bytes::Bytes;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::{Notify, mpsc, oneshot},
+};
+
+use crate::{Options, OriginalHeaders, serve};
+
+/// What the test routes share with the test: a streamed body's frames and its drop signal, and a
+/// gate that holds the `/slow` answer.
+#[derive(Clone, Default)]
+struct Shared {
+    stream: Arc<Mutex<Option<StreamParts>>>,
+    gate: Arc<Notify>,
+    entered: Arc<Notify>,
+}
+
+/// The frames `/stream` sends and where it signals being dropped.
+type StreamParts = (mpsc::Receiver<Bytes>, oneshot::Sender<()>);
+
+/// Signals when the streamed body is dropped (the connection let go of the response).
+struct DropSignal(Option<oneshot::Sender<()>>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(signal) = self.0.take() {
+            let _ = signal.send(());
+        }
+    }
+}
+
+async fn echo(Extension(original): Extension<OriginalHeaders>, request: Request) -> String {
+    let (parts, body) = request.into_parts();
+    let mut text = format!("{} {}\n", parts.method, parts.uri);
+    for (name, value) in &original.0 {
+        text.push_str(&format!("{name}: {}\n", value.to_str().unwrap_or("?")));
+    }
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => text.push_str(&format!("body: {}", String::from_utf8_lossy(&body))),
+        Err(error) => text.push_str(&format!("body error: {error}")),
+    }
+    text
+}
+
+async fn stream(State(shared): State<Shared>) -> Body {
+    let (frames, dropped) = shared.stream.lock().unwrap().take().expect("one stream");
+    let state = (frames, DropSignal(Some(dropped)));
+    Body::from_stream(futures_util::stream::unfold(
+        state,
+        |(mut frames, signal)| async move {
+            let frame = frames.recv().await?;
+            Some((Ok::<_, std::io::Error>(frame), (frames, signal)))
+        },
+    ))
+}
+
+fn router(shared: Shared) -> Router {
+    Router::new()
+        .route("/echo", any(echo))
+        .route("/hello", get(|| async { "hello" }))
+        .route(
+            "/refuse",
+            post(|| async { (StatusCode::PAYLOAD_TOO_LARGE, "too large") }),
+        )
+        .route("/stream", get(stream))
+        .route(
+            "/slow",
+            get(|State(shared): State<Shared>| async move {
+                shared.entered.notify_one();
+                shared.gate.notified().await;
+                "done"
+            }),
+        )
+        .with_state(shared)
+}
+
+struct TestServer {
+    addr: String,
+    shared: Shared,
+    stop: Option<oneshot::Sender<()>>,
+    stopped: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+async fn start(options: Options) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address").to_string();
+    let shared = Shared::default();
+    let (stop, stopping) = oneshot::channel::<()>();
+    let app = router(shared.clone());
+    let stopped = tokio::spawn(serve(listener, app, options, async move {
+        let _ = stopping.await;
+    }));
+    TestServer {
+        addr,
+        shared,
+        stop: Some(stop),
+        stopped: Some(stopped),
+    }
+}
+
+impl TestServer {
+    async fn connect(&self) -> Client {
+        Client {
+            stream: TcpStream::connect(&self.addr).await.expect("connect"),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Starts a graceful shutdown; `finished` waits for `serve` to return.
+    fn shut_down(&mut self) {
+        let _ = self.stop.take().expect("running").send(());
+    }
+
+    async fn finished(&mut self) {
+        self.stopped
+            .take()
+            .expect("running")
+            .await
+            .expect("serve task")
+            .expect("serve");
+    }
+}
+
+/// A response as read off the wire.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8 body")
+    }
+}
+
+struct Client {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    async fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.expect("write");
+    }
+
+    async fn more(&mut self) -> usize {
+        let mut chunk = [0u8; 4096];
+        let read = self.stream.read(&mut chunk).await.expect("read");
+        self.buf.extend_from_slice(&chunk[..read]);
+        read
+    }
+
+    /// Reads one response head, then its body as it is framed. `bodyless` for answers to HEAD.
+    async fn answer_to(&mut self, bodyless: bool) -> Answer {
+        let (status, headers, length) = loop {
+            let mut fields = [httparse::EMPTY_HEADER; 64];
+            let mut parsed = httparse::Response::new(&mut fields);
+            if let httparse::Status::Complete(length) = parsed.parse(&self.buf).expect("valid") {
+                let headers = parsed
+                    .headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.name.to_owned(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
+                    .collect::<Vec<_>>();
+                break (parsed.code.expect("status"), headers, length);
+            }
+            assert!(self.more().await > 0, "connection closed before a response");
+        };
+        self.buf.drain(..length);
+        let mut answer = Answer {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        if bodyless || status == 100 || status == 204 {
+            return answer;
+        }
+        if answer.header("transfer-encoding") == Some("chunked") {
+            loop {
+                let size = loop {
+                    if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                        let line = String::from_utf8(self.buf[..end].to_vec()).expect("size");
+                        self.buf.drain(..end + 2);
+                        break usize::from_str_radix(&line, 16).expect("hex size");
+                    }
+                    assert!(self.more().await > 0, "closed inside a chunked body");
+                };
+                while self.buf.len() < size + 2 {
+                    assert!(self.more().await > 0, "closed inside a chunk");
+                }
+                answer.body.extend(self.buf.drain(..size));
+                assert_eq!(self.buf.drain(..2).collect::<Vec<_>>(), b"\r\n");
+                if size == 0 {
+                    return answer;
+                }
+            }
+        }
+        let length: usize = answer
+            .header("content-length")
+            .expect("a length or chunked")
+            .parse()
+            .expect("numeric length");
+        while self.buf.len() < length {
+            assert!(self.more().await > 0, "closed inside the body");
+        }
+        answer.body = self.buf.drain(..length).collect();
+        answer
+    }
+
+    async fn answer(&mut self) -> Answer {
+        self.answer_to(false).await
+    }
+
+    /// Reads one chunk of a chunked body as it arrives.
+    async fn chunk(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let size =
+                    usize::from_str_radix(std::str::from_utf8(&self.buf[..end]).expect("size"), 16)
+                        .expect("hex");
+                if self.buf.len() >= end + 2 + size + 2 {
+                    let chunk = self.buf[end + 2..end + 2 + size].to_vec();
+                    self.buf.drain(..end + 2 + size + 2);
+                    return chunk;
+                }
+            }
+            assert!(self.more().await > 0, "closed inside a chunked body");
+        }
+    }
+
+    /// Asserts the server closes the connection with nothing more to say.
+    async fn closed(&mut self) {
+        assert_eq!(self.more().await, 0, "expected the connection to close");
+        assert!(self.buf.is_empty(), "left over: {:?}", self.buf);
+    }
+}
+
+#[tokio::test]
+async fn header_names_keep_their_case_and_order() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client
+        .send(
+            b"POST /echo?a=1&b=%20 HTTP/1.1\r\nHost: x\r\nX-Particle-Event: t\r\n\
+              content-TYPE: text/plain\r\nx-particle-event: second\r\nContent-Length: 5\r\n\r\nhello",
+        )
+        .await;
+    let answer = client.answer().await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.text(),
+        "POST /echo?a=1&b=%20\nHost: x\nX-Particle-Event: t\ncontent-TYPE: text/plain\n\
+         x-particle-event: second\nContent-Length: 5\nbody: hello"
+    );
+    assert!(answer.header("date").is_some());
+}
+
+#[tokio::test]
+async fn keep_alive_and_pipelined_requests_are_answered_in_order() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client
+        .send(
+            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\none\
+              GET /hello HTTP/1.1\r\n\r\n\
+              POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\ntwo",
+        )
+        .await;
+    assert!(client.answer().await.text().ends_with("body: one"));
+    assert_eq!(client.answer().await.text(), "hello");
+    assert!(client.answer().await.text().ends_with("body: two"));
+    // The connection is still usable, request after request.
+    client.send(b"GET /hello HTTP/1.1\r\n\r\n").await;
+    assert_eq!(client.answer().await.text(), "hello");
+}
+
+#[tokio::test]
+async fn a_body_may_arrive_in_pieces() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client
+        .send(b"POST /echo HTTP/1.1\r\nContent-Length: 11\r\n\r\nhel")
+        .await;
+    tokio::task::yield_now().await;
+    client.send(b"lo ").await;
+    client.send(b"world").await;
+    assert!(client.answer().await.text().ends_with("body: hello world"));
+}
+
+#[tokio::test]
+async fn chunked_bodies_with_extensions_and_trailers() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client
+        .send(
+            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\
+              5;name=value\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: yes\r\n\r\n\
+              GET /hello HTTP/1.1\r\n\r\n",
+        )
+        .await;
+    assert!(
+        client
+            .answer()
+            .await
+            .text()
+            .ends_with("body: hello 0123456789")
+    );
+    assert_eq!(client.answer().await.text(), "hello");
+}
+
+#[tokio::test]
+async fn continue_is_sent_once_the_service_reads_the_body() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client
+        .send(b"POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        .await;
+    let interim = client.answer().await;
+    assert_eq!(interim.status, 100);
+    client.send(b"data").await;
+    assert!(client.answer().await.text().ends_with("body: data"));
+}
+
+#[tokio::test]
+async fn a_body_refused_on_its_headers_is_never_asked_for() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client
+        .send(b"POST /refuse HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n")
+        .await;
+    let answer = client.answer().await;
+    assert_eq!(answer.status, 413);
+    assert_eq!(answer.text(), "too large");
+    // The body was never read, so the connection cannot carry another request.
+    assert_eq!(answer.header("connection"), Some("close"));
+    client.closed().await;
+}
+
+#[tokio::test]
+async fn a_truncated_body_is_an_error_to_the_service_not_a_short_body() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client
+        .send(b"POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nhalf")
+        .await;
+    client.stream.shutdown().await.expect("half close");
+    let answer = client.answer().await;
+    assert!(
+        answer
+            .text()
+            .ends_with("body error: the client closed the connection before the body ended"),
+        "{}",
+        answer.text()
+    );
+}
+
+#[tokio::test]
+async fn malformed_requests_get_a_clear_status_and_the_connection_closes() {
+    let server = start(Options {
+        max_head_bytes: 2048,
+        ..Options::default()
+    })
+    .await;
+    let many_fields: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
+    let long_field = format!("X-Long: {}\r\n", "v".repeat(4096));
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (b"NOT HTTP\r\n\r\n".to_vec(), 400, "malformed request head"),
+        (
+            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .to_vec(),
+            400,
+            "both Content-Length and Transfer-Encoding",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n".to_vec(),
+            400,
+            "conflicting Content-Length values",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nContent-Length: +3\r\n\r\n".to_vec(),
+            400,
+            "invalid Content-Length",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n".to_vec(),
+            501,
+            "only the chunked transfer coding is supported",
+        ),
+        (
+            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n".to_vec(),
+            400,
+            "Transfer-Encoding must end with chunked",
+        ),
+        (
+            format!("GET /hello HTTP/1.1\r\n{many_fields}\r\n").into_bytes(),
+            431,
+            "too many header fields",
+        ),
+        (
+            format!("GET /hello HTTP/1.1\r\n{long_field}").into_bytes(),
+            431,
+            "request head too large",
+        ),
+    ];
+    for (request, status, message) in cases {
+        let mut client = server.connect().await;
+        client.send(&request).await;
+        let answer = client.answer().await;
+        assert_eq!(
+            (answer.status, answer.text()),
+            (status, format!("{message}\n")),
+            "{}",
+            String::from_utf8_lossy(&request)
+        );
+        assert_eq!(answer.header("connection"), Some("close"));
+        client.closed().await;
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_chunked_body_is_an_error_to_the_service() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client
+        .send(b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+        .await;
+    let answer = client.answer().await;
+    assert!(
+        answer
+            .text()
+            .ends_with("body error: malformed chunked request body"),
+        "{}",
+        answer.text()
+    );
+    assert_eq!(answer.header("connection"), Some("close"));
+}
+
+#[tokio::test]
+async fn head_answers_carry_the_length_but_no_body() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client
+        .send(b"HEAD /hello HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n")
+        .await;
+    let head = client.answer_to(true).await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("5"));
+    // The very next bytes are the second answer: the HEAD answer had no body.
+    assert_eq!(client.answer().await.text(), "hello");
+}
+
+#[tokio::test]
+async fn http_1_0_connections_close_after_one_answer() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client.send(b"GET /hello HTTP/1.0\r\n\r\n").await;
+    let answer = client.answer().await;
+    assert_eq!(answer.text(), "hello");
+    assert_eq!(answer.header("connection"), Some("close"));
+    client.closed().await;
+}
+
+#[tokio::test]
+async fn connection_close_is_honoured() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client
+        .send(b"GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .await;
+    assert_eq!(client.answer().await.text(), "hello");
+    client.closed().await;
+}
+
+#[tokio::test]
+async fn a_streamed_answer_goes_out_frame_by_frame_and_stops_when_the_client_leaves() {
+    let server = start(Options::default()).await;
+    let (frames, receiver) = mpsc::channel(4);
+    let (dropped, body_dropped) = oneshot::channel();
+    *server.shared.stream.lock().unwrap() = Some((receiver, dropped));
+    let mut client = server.connect().await;
+    client.send(b"GET /stream HTTP/1.1\r\n\r\n").await;
+    frames.send(Bytes::from_static(b"first")).await.unwrap();
+    // The head and the first frame arrive before there is a second frame.
+    while !client.buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        assert!(client.more().await > 0);
+    }
+    let end = client
+        .buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("head end");
+    let head = String::from_utf8_lossy(&client.buf[..end]).into_owned();
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    client.buf.drain(..end + 4);
+    assert_eq!(client.chunk().await, b"first");
+    frames.send(Bytes::from_static(b"second")).await.unwrap();
+    assert_eq!(client.chunk().await, b"second");
+    // The client goes away while the stream is idle: the response is dropped without a write.
+    drop(client);
+    tokio::time::timeout(Duration::from_secs(10), body_dropped)
+        .await
+        .expect("the connection noticed the client leaving")
+        .expect("signal");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
+    let mut server = start(Options::default()).await;
+    let mut idle = server.connect().await;
+    idle.send(b"GET /hello HTTP/1.1\r\n\r\n").await;
+    assert_eq!(idle.answer().await.text(), "hello");
+    let mut busy = server.connect().await;
+    busy.send(b"GET /slow HTTP/1.1\r\n\r\n").await;
+    server.shared.entered.notified().await;
+
+    server.shut_down();
+    idle.closed().await;
+    // New connections are no longer accepted once the listener is gone...
+    server.shared.gate.notify_one();
+    // ...and the request in flight still gets its whole answer, then the connection closes.
+    let answer = busy.answer().await;
+    assert_eq!(answer.text(), "done");
+    assert_eq!(answer.header("connection"), Some("close"));
+    busy.closed().await;
+    server.finished().await;
+    assert!(TcpStream::connect(&server.addr).await.is_err());
+}
+
+#[tokio::test]
+async fn an_idle_connection_times_out() {
+    let server = start(Options {
+        idle_timeout: Duration::from_millis(100),
+        ..Options::default()
+    })
+    .await;
+    let mut client = server.connect().await;
+    client.send(b"GET /hello HTTP/1.1\r\n\r\n").await;
+    assert_eq!(client.answer().await.text(), "hello");
+    client.closed().await;
+}
