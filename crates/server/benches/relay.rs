@@ -25,7 +25,7 @@ use tokio::{
 
 mod support;
 
-use support::{Server, percentile, report};
+use support::{Pinning, Server, percentile, report};
 
 /// The relay alone, with its per-session rate limit off and room for the idle-stream measure.
 const RELAY_FLAGS: &[&str] = &[
@@ -39,6 +39,7 @@ const RELAY_FLAGS: &[&str] = &[
 type Arrivals = Arc<Mutex<HashMap<u64, Instant>>>;
 
 fn main() -> Result<()> {
+    Pinning::pin_load_generator();
     let runtime = tokio::runtime::Runtime::new().context("a tokio runtime")?;
     runtime.block_on(async {
         // Memory on a fresh server of its own, then the load measures on another fresh one, so
@@ -114,34 +115,47 @@ async fn latency(
     budget: f64,
 ) -> Result<()> {
     let (hook_url, arrivals) = watch_session(client, &format!("{}/relay/", server.url)).await?;
-    // Fill the client's connection pool first: connection set-up is the client's cost, not the relay's.
-    let warm_up = (0..64).map(|_| client.post(&hook_url).body("{}").send());
-    for answer in futures_util::future::join_all(warm_up).await {
-        answer?;
-    }
+    let path = hook_url
+        .strip_prefix(&server.url)
+        .context("the hook URL is on the server")?
+        .to_owned();
+    // Hooks go out on raw keep-alive connections, opened beforehand, each sending the next hook
+    // it is handed once the previous one is answered: the generator's own cost stays far below
+    // the relay's, and connection set-up is not measured.
     let total = rate * length.as_secs();
     let sent: Arrivals = Arrivals::default();
+    let mut senders = Vec::new();
+    let mut workers = Vec::new();
+    for _ in 0..SENDERS {
+        let socket = TcpStream::connect(&server.addr).await?;
+        socket.set_nodelay(true)?;
+        let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+        senders.push(jobs);
+        let request = HookSender {
+            socket,
+            head: format!(
+                "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n",
+                server.addr
+            ),
+            sent: Arc::clone(&sent),
+        };
+        workers.push(tokio::spawn(request.run(queue)));
+    }
+    let steal = Steal::start();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut tasks = Vec::with_capacity(total as usize);
     for n in 0..total {
         ticker.tick().await;
-        let (client, url, sent) = (client.clone(), hook_url.clone(), Arc::clone(&sent));
-        tasks.push(tokio::spawn(async move {
-            let request = client
-                .post(url)
-                .header("content-type", "application/json")
-                .body(format!("{{\"n\":{n}}}"));
-            sent.lock().expect("not poisoned").insert(n, Instant::now());
-            request.send().await.is_ok_and(|r| r.status().is_success())
-        }));
+        senders[n as usize % SENDERS]
+            .send(n)
+            .context("a sender stopped early")?;
     }
+    drop(senders);
     let mut failed = 0;
-    for task in tasks {
-        if !task.await? {
-            failed += 1;
-        }
+    for worker in workers {
+        failed += worker.await??;
     }
+    let steal = steal.percent();
     // Every request has been answered; its event was pushed before the answer. Let the reader drain.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let sent = sent.lock().expect("not poisoned");
@@ -157,9 +171,10 @@ async fn latency(
     let unseen = total as usize - samples.len();
     let detail = format!(
         "open loop {rate} hooks/s for {} s on one session, hook POST sent -> hook event read by an SSE \
-         client, load generator in a second process; p50 {:.3} ms, p90 {:.3} ms, max {:.3} ms, \
-         {failed} failed, {unseen} not seen",
+         client, load generator in a second process, {}; p50 {:.3} ms, p90 {:.3} ms, \
+         max {:.3} ms, {failed} failed, {unseen} not seen; {steal}",
         length.as_secs(),
+        Pinning::get().describe(),
         percentile(&samples, 0.5),
         percentile(&samples, 0.9),
         samples[samples.len() - 1]
@@ -181,6 +196,105 @@ async fn latency(
         &detail,
     );
     Ok(())
+}
+
+/// CPU time the hypervisor took from this machine during a measure (`steal` in `/proc/stat`):
+/// on a virtual machine it explains tail latencies the relay did not cause.
+struct Steal(Option<Vec<u64>>);
+
+impl Steal {
+    fn read() -> Option<Vec<u64>> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+        line.split_whitespace()
+            .skip(1)
+            .map(|field| field.parse().ok())
+            .collect()
+    }
+
+    fn start() -> Steal {
+        Steal(Steal::read())
+    }
+
+    /// How the detail reports it.
+    fn percent(self) -> String {
+        let (Some(before), Some(after)) = (self.0, Steal::read()) else {
+            return "CPU steal unknown".to_owned();
+        };
+        let spent: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+        let total: u64 = spent.iter().sum();
+        let steal = spent.get(7).copied().unwrap_or(0);
+        format!(
+            "CPU steal {:.1}% of the run",
+            100.0 * steal as f64 / total.max(1) as f64
+        )
+    }
+}
+
+/// Connections the open-loop latency measures send hooks on.
+const SENDERS: usize = 64;
+
+/// One keep-alive connection to the relay, sending hook `{"n":N}` for each `N` it is handed.
+struct HookSender {
+    socket: TcpStream,
+    /// The request line and fields up to the body's length.
+    head: String,
+    sent: Arrivals,
+}
+
+impl HookSender {
+    /// Sends until the queue closes; returns how many hooks were not answered with a 2xx.
+    async fn run(mut self, mut queue: tokio::sync::mpsc::UnboundedReceiver<u64>) -> Result<u64> {
+        let mut failed = 0;
+        let mut buf = Vec::with_capacity(1024);
+        while let Some(n) = queue.recv().await {
+            let body = format!("{{\"n\":{n}}}");
+            let request = format!("{}Content-Length: {}\r\n\r\n{body}", self.head, body.len());
+            self.sent
+                .lock()
+                .expect("not poisoned")
+                .insert(n, Instant::now());
+            self.socket.write_all(request.as_bytes()).await?;
+            if !(200..300).contains(&read_answer(&mut self.socket, &mut buf).await?) {
+                failed += 1;
+            }
+        }
+        Ok(failed)
+    }
+}
+
+/// Reads one response with a Content-Length body off `socket`; returns its status.
+async fn read_answer(socket: &mut TcpStream, buf: &mut Vec<u8>) -> Result<u16> {
+    loop {
+        let parsed = {
+            let mut fields = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut fields);
+            match response.parse(buf)? {
+                httparse::Status::Complete(head) => {
+                    let length = response
+                        .headers
+                        .iter()
+                        .find(|field| field.name.eq_ignore_ascii_case("content-length"))
+                        .and_then(|field| {
+                            std::str::from_utf8(field.value).ok()?.parse::<usize>().ok()
+                        })
+                        .context("a Content-Length")?;
+                    Some((head + length, response.code.context("a status")?))
+                }
+                httparse::Status::Partial => None,
+            }
+        };
+        if let Some((end, status)) = parsed.filter(|(end, _)| buf.len() >= *end) {
+            buf.drain(..end);
+            return Ok(status);
+        }
+        let mut chunk = [0u8; 1024];
+        let read = socket.read(&mut chunk).await?;
+        if read == 0 {
+            bail!("the relay closed a hook connection");
+        }
+        buf.extend_from_slice(&chunk[..read]);
+    }
 }
 
 async fn throughput(
@@ -223,7 +337,8 @@ async fn throughput(
     let budget = (sessions == 1).then_some(25_000.0);
     let detail = format!(
         "{sessions} session(s), 32 concurrent senders in closed loop for 10 s, a stream reading each \
-         session; the load generator shares the machine's 2 cores with the server"
+         session; {}",
+        Pinning::get().describe()
     );
     report(measure, rate, "hooks/s", budget, "higher", &detail);
     Ok(())

@@ -26,6 +26,7 @@ use support::{Server, percentile, report};
 const CYCLES: usize = 1000;
 
 fn main() -> Result<()> {
+    support::Pinning::pin_load_generator();
     let runtime = tokio::runtime::Runtime::new().context("a tokio runtime")?;
     runtime.block_on(hook_cycle())
 }
@@ -133,7 +134,8 @@ async fn hook_cycle() -> Result<()> {
     let detail = format!(
         "{CYCLES} sequential cycles: API publish (HTTP) → webhook POST to a server on loopback → \
          hook-response/…/0 read from the product event stream; the server's own answering time \
-         subtracted"
+         subtracted; {}",
+        support::Pinning::get().describe()
     );
     report(
         "sandbox_hook_p99_ms",

@@ -43,7 +43,18 @@ pub struct Server {
 impl Server {
     /// Starts `webhook-demo serve` on a free loopback port with these extra flags.
     pub async fn start(flags: &[&str]) -> Result<Server> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_webhook-demo"))
+        let binary = env!("CARGO_BIN_EXE_webhook-demo");
+        // The server gets its own core (its runtime then runs one worker), the load generator
+        // the other, so neither's threads queue behind the other's on a shared core.
+        let mut command = match Pinning::get() {
+            Pinning::Pinned => {
+                let mut command = Command::new("taskset");
+                command.args(["--cpu-list", SERVER_CPU, binary]);
+                command
+            }
+            Pinning::Unpinned => Command::new(binary),
+        };
+        let mut child = command
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(flags)
             .env("RUST_LOG", "warn")
@@ -83,6 +94,53 @@ impl Server {
         Ok(kb / 1024.0)
     }
 }
+
+/// The core the server runs on; the load generator runs on the others.
+const SERVER_CPU: &str = "0";
+
+/// Whether the server and the load generator run on cores of their own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Pinning {
+    Pinned,
+    Unpinned,
+}
+
+impl Pinning {
+    /// Pins this process (every thread it starts from now on) away from the server's core, when
+    /// the machine has another core and `taskset` is there; call before starting the runtime.
+    pub fn pin_load_generator() -> Pinning {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let pinned = cores > 1
+            && std::process::Command::new("taskset")
+                .args(["--all-tasks", "--cpu-list", "--pid"])
+                .arg(format!("1-{}", cores - 1))
+                .arg(std::process::id().to_string())
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success());
+        let pinning = if pinned {
+            Pinning::Pinned
+        } else {
+            Pinning::Unpinned
+        };
+        PINNING.set(pinning).ok();
+        pinning
+    }
+
+    pub fn get() -> Pinning {
+        PINNING.get().copied().unwrap_or(Pinning::Unpinned)
+    }
+
+    /// How the measure's `detail` describes it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Pinning::Pinned => "server pinned to one core, load generator to the other",
+            Pinning::Unpinned => "server and load generator share the cores (taskset unavailable)",
+        }
+    }
+}
+
+static PINNING: std::sync::OnceLock<Pinning> = std::sync::OnceLock::new();
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
