@@ -241,6 +241,18 @@ impl Client {
         self.answer_to(false).await
     }
 
+    /// Reads a response head, leaving its body unread (for streamed answers).
+    async fn head_only(&mut self) -> String {
+        loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+                self.buf.drain(..end + 4);
+                return head;
+            }
+            assert!(self.more().await > 0, "closed before a response head");
+        }
+    }
+
     /// Reads one chunk of a chunked body as it arrives.
     async fn chunk(&mut self) -> Vec<u8> {
         loop {
@@ -511,17 +523,8 @@ async fn a_streamed_answer_goes_out_frame_by_frame_and_stops_when_the_client_lea
     client.send(b"GET /stream HTTP/1.1\r\n\r\n").await;
     frames.send(Bytes::from_static(b"first")).await.unwrap();
     // The head and the first frame arrive before there is a second frame.
-    while !client.buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        assert!(client.more().await > 0);
-    }
-    let end = client
-        .buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("head end");
-    let head = String::from_utf8_lossy(&client.buf[..end]).into_owned();
+    let head = client.head_only().await;
     assert!(head.contains("transfer-encoding: chunked"), "{head}");
-    client.buf.drain(..end + 4);
     assert_eq!(client.chunk().await, b"first");
     frames.send(Bytes::from_static(b"second")).await.unwrap();
     assert_eq!(client.chunk().await, b"second");
@@ -567,4 +570,70 @@ async fn an_idle_connection_times_out() {
     client.send(b"GET /hello HTTP/1.1\r\n\r\n").await;
     assert_eq!(client.answer().await.text(), "hello");
     client.closed().await;
+}
+
+#[tokio::test]
+async fn a_request_pipelined_behind_a_stream_is_answered_when_the_stream_ends() {
+    let server = start(Options::default()).await;
+    let (frames, receiver) = mpsc::channel(4);
+    let (dropped, _body_dropped) = oneshot::channel();
+    *server.shared.stream.lock().unwrap() = Some((receiver, dropped));
+    let mut client = server.connect().await;
+    client.send(b"GET /stream HTTP/1.1\r\n\r\n").await;
+    frames.send(Bytes::from_static(b"first")).await.unwrap();
+    client.head_only().await;
+    assert_eq!(client.chunk().await, b"first");
+    // The next request arrives while the stream waits for its next frame: the connection keeps
+    // it and answers it once the stream ends.
+    client.send(b"GET /hello HTTP/1.1\r\n\r\n").await;
+    frames.send(Bytes::from_static(b"last")).await.unwrap();
+    drop(frames);
+    assert_eq!(client.chunk().await, b"last");
+    assert_eq!(client.chunk().await, b"");
+    assert_eq!(client.answer().await.text(), "hello");
+}
+
+#[tokio::test]
+async fn a_stalled_request_head_times_out() {
+    let server = start(Options {
+        read_timeout: Duration::from_millis(100),
+        ..Options::default()
+    })
+    .await;
+    let mut client = server.connect().await;
+    client.send(b"GET /hello HTTP/1.1\r\nHost: exa").await;
+    client.closed().await;
+}
+
+#[tokio::test]
+async fn large_bodies_pass_whole_in_both_directions() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    let body: Vec<u8> = (0..1024 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let (mut read, mut write) = client.stream.split();
+    // Send and read at once: neither side may wait for the other to finish.
+    let sending = async {
+        write.write_all(head.as_bytes()).await.expect("head");
+        write.write_all(&body).await.expect("body");
+    };
+    let mut received = Vec::new();
+    let receiving = async {
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let n = read.read(&mut chunk).await.expect("read");
+            received.extend_from_slice(&chunk[..n]);
+            if n == 0 || received.ends_with(&body[body.len() - 64..]) {
+                break;
+            }
+        }
+    };
+    tokio::join!(sending, receiving);
+    client.buf = received;
+    let answer = client.answer().await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.body.ends_with(&body), "the echoed body differs");
 }
