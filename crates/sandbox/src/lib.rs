@@ -86,6 +86,9 @@ impl Sandbox {
     pub fn new(settings: Settings) -> Sandbox {
         let client = reqwest::Client::builder()
             .timeout(settings.hook_timeout)
+            // Particle's webhooks name their fields `Content-Type`, `Authorization`, `User-Agent`,
+            // and the relay shows names as they arrive; HTTP clients otherwise send lower case.
+            .http1_title_case_headers()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client without TLS always builds");

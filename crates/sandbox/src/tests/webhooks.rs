@@ -28,6 +28,8 @@ struct Received {
     method: Method,
     uri: String,
     headers: HeaderMap,
+    /// Header names as they were written on the wire, in order.
+    names: Vec<String>,
     body: String,
 }
 
@@ -60,10 +62,16 @@ impl Target {
             async move {
                 let (parts, body) = request.into_parts();
                 let body = body.collect().await.expect("body").to_bytes();
+                let names = parts
+                    .extensions
+                    .get::<webhook_demo_http::OriginalHeaders>()
+                    .map(|original| original.0.iter().map(|(name, _)| name.clone()).collect())
+                    .unwrap_or_default();
                 let _ = sender.send(Received {
                     method: parts.method,
                     uri: parts.uri.to_string(),
                     headers: parts.headers,
+                    names,
                     body: String::from_utf8_lossy(&body).into_owned(),
                 });
                 let answer = answer.lock().await.clone();
@@ -77,7 +85,14 @@ impl Target {
             .await
             .expect("a loopback port");
         let url = format!("http://{}/hook", listener.local_addr().expect("address"));
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        // The server's own connections, which report header names as they were sent.
+        let options = webhook_demo_http::Options::default();
+        tokio::spawn(webhook_demo_http::serve(
+            listener,
+            router,
+            options,
+            std::future::pending(),
+        ));
         Target {
             url,
             received,
@@ -242,6 +257,14 @@ async fn a_published_event_fires_the_webhook_and_its_answer_comes_back_in_chunks
         request.headers["user-agent"],
         "ParticleBot/1.1 (https://docs.particle.io/webhooks)"
     );
+    // Named as Particle writes them, which the relay shows the learner as they arrive.
+    for name in ["Content-Type", "Authorization", "User-Agent"] {
+        assert!(
+            request.names.iter().any(|n| n == name),
+            "{:?}",
+            request.names
+        );
+    }
     let body: Value = serde_json::from_str(&request.body).expect("a JSON body");
     assert_eq!(body["deviceId"], "api");
     assert_eq!(body["sensor"], json!({"id": 42, "t": 25}));
