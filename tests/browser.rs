@@ -299,12 +299,7 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
     )
     .await?;
 
-    let info = browser
-        .client
-        .find(Locator::Id("deviceInfo"))
-        .await?
-        .text()
-        .await?;
+    let info = text_of(browser, "deviceInfo").await?;
     ensure!(
         info.contains("sandbox-p2") && info.contains("Photon 2 / P2"),
         "device info: {info}"
@@ -314,12 +309,7 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         .find(Locator::Css("#deviceSelect option:nth-child(3)"))
         .await?;
     argon.click().await?;
-    let picked = browser
-        .client
-        .find(Locator::Id("deviceInfo"))
-        .await?
-        .text()
-        .await?;
+    let picked = text_of(browser, "deviceInfo").await?;
     ensure!(
         picked.contains("sandbox-argon") && picked.contains("Argon") && picked.contains("offline"),
         "after picking: {picked}"
@@ -330,12 +320,7 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
         .for_element(Locator::Css("#deviceSelect option[selected]"))
         .await
         .context("refresh lost the devices")?;
-    let kept = browser
-        .client
-        .find(Locator::Id("deviceInfo"))
-        .await?
-        .text()
-        .await?;
+    let kept = text_of(browser, "deviceInfo").await?;
     ensure!(
         kept.contains("sandbox-argon"),
         "the pick survives a refresh: {kept}"
@@ -343,36 +328,13 @@ async fn sandbox_sign_in(browser: &Browser, server: &Server) -> Result<()> {
 
     // Products: the platform follows the picked device (the Argon now), a new demo product is
     // suggested, created and selected.
-    wait()
-        .for_element(Locator::Css(
-            "section[data-panel=\"select-product\"][data-state=\"no-product\"]",
-        ))
-        .await
-        .context("products never loaded")?;
-    let platform = browser
-        .client
-        .find(Locator::Id("devicePlatformSelect"))
-        .await?
-        .prop("value")
-        .await?;
-    ensure!(platform.as_deref() == Some("12"), "platform {platform:?}");
-    let name = browser
-        .client
-        .find(Locator::Id("newProductNameInput"))
-        .await?
-        .prop("value")
-        .await?;
-    ensure!(
-        name.as_deref() == Some("webhook-demo-argon-1"),
-        "suggested {name:?}"
-    );
+    wait_for_state(browser, "select-product", "no-product").await?;
+    let platform = value_of(browser, "devicePlatformSelect").await?;
+    ensure!(platform == "12", "platform {platform:?}");
+    let name = value_of(browser, "newProductNameInput").await?;
+    ensure!(name == "webhook-demo-argon-1", "suggested {name:?}");
     click(browser, "createNewProductButton").await?;
-    wait()
-        .for_element(Locator::Css(
-            "section[data-panel=\"select-product\"][data-state=\"selected\"]",
-        ))
-        .await
-        .context("the created product was not selected")?;
+    wait_for_state(browser, "select-product", "selected").await?;
     let chosen = browser
         .client
         .find(Locator::Css("#productSelect option[selected]"))
@@ -449,6 +411,17 @@ async fn wait_for_state(browser: &Browser, panel: &str, state: &str) -> Result<(
 
 async fn text_of(browser: &Browser, id: &str) -> Result<String> {
     Ok(browser.client.find(Locator::Id(id)).await?.text().await?)
+}
+
+/// The current `value` of a form control.
+async fn value_of(browser: &Browser, id: &str) -> Result<String> {
+    let value = browser
+        .client
+        .find(Locator::Id(id))
+        .await?
+        .prop("value")
+        .await?;
+    Ok(value.unwrap_or_default())
 }
 
 /// Runs `body` (an async function body given `done`) in the page and returns what it passes to
@@ -1519,22 +1492,10 @@ async fn smee_channel(browser: &Browser, server: &Server) -> Result<()> {
     }
     wait_for_state(browser, "start", "ready").await?;
     // "New channel" makes one up on smee.io; this check types its stand-in's instead.
-    browser
-        .client
-        .find(Locator::Css("button[data-action=\"new-smee\"]"))
-        .await?
-        .click()
-        .await?;
-    let made_up = browser
-        .client
-        .find(Locator::Id("smeeUrlInput"))
-        .await?
-        .prop("value")
-        .await?;
+    click_css(browser, "button[data-action=\"new-smee\"]").await?;
+    let made_up = value_of(browser, "smeeUrlInput").await?;
     ensure!(
-        made_up
-            .as_deref()
-            .is_some_and(|url| url.starts_with("https://smee.io/") && url.len() == 32),
+        made_up.starts_with("https://smee.io/") && made_up.len() == 32,
         "made-up channel {made_up:?}"
     );
     type_into(browser, "smeeUrlInput", &channel).await?;

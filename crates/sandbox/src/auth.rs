@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use axum::http::{HeaderMap, Uri, header};
+use axum::{
+    extract::FromRequestParts,
+    http::{HeaderMap, Uri, header, request::Parts},
+};
 use tokio::time::Instant;
 
 use crate::{Shared, error::ApiError};
@@ -48,4 +51,17 @@ pub(crate) fn caller(
         .ok_or_else(ApiError::invalid_token)?
         .to_owned();
     Ok((user, token))
+}
+
+/// The signed-in user's name, for handlers that take the token from the header or the query
+/// (those that also accept it as a form field call `caller` with the form).
+pub(crate) struct Caller(pub String);
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Shared) -> Result<Caller, ApiError> {
+        let (username, _) = caller(shared, &parts.headers, &parts.uri, None)?;
+        Ok(Caller(username))
+    }
 }

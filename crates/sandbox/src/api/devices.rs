@@ -3,21 +3,19 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::{HeaderMap, Uri},
 };
 
 use crate::{
-    Shared, auth,
+    Shared,
+    auth::Caller,
     cloud::{Cloud, Device},
     error::ApiError,
 };
 
 pub(crate) async fn list(
     State(cloud): State<Shared>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Json<Vec<Device>>, ApiError> {
-    let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
     let cloud = crate::lock(&cloud);
     Ok(Json(
         cloud
@@ -32,10 +30,8 @@ pub(crate) async fn list(
 pub(crate) async fn get(
     State(cloud): State<Shared>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Json<Device>, ApiError> {
-    let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
     let cloud = crate::lock(&cloud);
     Ok(Json(owned(&cloud, &id, &username)?.clone()))
 }

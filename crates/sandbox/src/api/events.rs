@@ -14,7 +14,8 @@ use axum::{
 use serde_json::{Value, json};
 
 use crate::{
-    Shared, auth,
+    Shared,
+    auth::{self, Caller},
     error::ApiError,
     events::{self, API, Event, Scope},
 };
@@ -95,10 +96,8 @@ fn name_and_data(fields: &HashMap<String, String>) -> Result<(String, String), A
 pub(crate) async fn user_stream(
     State(shared): State<Shared>,
     prefix: Option<Path<String>>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Response, ApiError> {
-    let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
     Ok(events::stream(
         &shared,
         Scope::User(username),
@@ -109,10 +108,8 @@ pub(crate) async fn user_stream(
 pub(crate) async fn device_stream(
     State(shared): State<Shared>,
     Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Response, ApiError> {
-    let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
     let id = params.get("id").cloned().unwrap_or_default();
     let device = super::devices::owned(&crate::lock(&shared), &id, &username)?
         .id
@@ -127,10 +124,8 @@ pub(crate) async fn device_stream(
 pub(crate) async fn product_stream(
     State(shared): State<Shared>,
     Path(params): Path<HashMap<String, String>>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Response, ApiError> {
-    let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
     let id = params.get("id").cloned().unwrap_or_default();
     let product = super::products::owned(&crate::lock(&shared), &id, &username)?.id;
     Ok(events::stream(

@@ -15,7 +15,8 @@ use webhook_demo_core::time::iso8601_millis;
 
 use super::Part;
 use crate::{
-    Shared, auth,
+    Shared,
+    auth::{self, Caller},
     cloud::random_hex,
     error::ApiError,
     events::now_ms,
@@ -112,10 +113,8 @@ pub(crate) async fn compile(
 pub(crate) async fn download(
     State(shared): State<Shared>,
     Path(id): Path<String>,
-    headers: axum::http::HeaderMap,
-    uri: axum::http::Uri,
+    Caller(username): Caller,
 ) -> Result<Response, ApiError> {
-    let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
     let cloud = crate::lock(&shared);
     let (owner, bytes) = cloud
         .binaries

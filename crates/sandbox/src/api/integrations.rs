@@ -8,14 +8,15 @@ use std::collections::HashMap;
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode, Uri},
+    extract::{FromRequestParts, Path, State},
+    http::{StatusCode, request::Parts},
 };
 use serde_json::{Map, Value};
 use webhook_demo_core::{time::iso8601_millis, webhook::WebhookSettings};
 
 use crate::{
-    Shared, auth,
+    Shared,
+    auth::Caller,
     cloud::{Cloud, Integration, random_hex},
     error::ApiError,
     events::now_ms,
@@ -28,47 +29,56 @@ enum Owner {
     User,
 }
 
-/// The path's parameters: `id` (the product) when there is one, and `integration`.
-type Params = Option<Path<HashMap<String, String>>>;
-
-fn params(path: Params) -> HashMap<String, String> {
-    path.map(|Path(params)| params).unwrap_or_default()
+/// What every handler here starts from: the caller, whose integrations the path names (a
+/// product's, checked to be the caller's, or the caller's own), and the path's parameters.
+pub(crate) struct Scope {
+    username: String,
+    owner: Owner,
+    /// `id` (the product) when there is one, and `integration`.
+    params: HashMap<String, String>,
 }
 
-/// The caller and which integrations the path names (checking the product is theirs).
-fn scope(
-    shared: &Shared,
-    params: &HashMap<String, String>,
-    headers: &HeaderMap,
-    uri: &Uri,
-) -> Result<(String, Owner), ApiError> {
-    let (username, _) = auth::caller(shared, headers, uri, None)?;
-    let owner = match params.get("id") {
-        Some(id) => Owner::Product(super::products::owned(&crate::lock(shared), id, &username)?.id),
-        None => Owner::User,
-    };
-    Ok((username, owner))
-}
+impl FromRequestParts<Shared> for Scope {
+    type Rejection = ApiError;
 
-fn belongs(integration: &Integration, username: &str, owner: Owner) -> bool {
-    match owner {
-        Owner::Product(id) => integration.product_id == Some(id),
-        Owner::User => integration.product_id.is_none() && integration.owner == username,
+    async fn from_request_parts(parts: &mut Parts, shared: &Shared) -> Result<Scope, ApiError> {
+        // Routes without parameters (`/v1/integrations`) have no path to extract.
+        let params = Path::<HashMap<String, String>>::from_request_parts(parts, shared)
+            .await
+            .map(|Path(params)| params)
+            .unwrap_or_default();
+        let Caller(username) = Caller::from_request_parts(parts, shared).await?;
+        let owner = match params.get("id") {
+            Some(id) => {
+                Owner::Product(super::products::owned(&crate::lock(shared), id, &username)?.id)
+            }
+            None => Owner::User,
+        };
+        Ok(Scope {
+            username,
+            owner,
+            params,
+        })
     }
 }
 
-fn find<'a>(
-    cloud: &'a mut Cloud,
-    params: &HashMap<String, String>,
-    username: &str,
-    owner: Owner,
-) -> Result<&'a mut Integration, ApiError> {
-    let id = params.get("integration").cloned().unwrap_or_default();
-    cloud
-        .integrations
-        .iter_mut()
-        .find(|i| i.id == id && belongs(i, username, owner))
-        .ok_or_else(|| ApiError::not_found(format!("Integration {id} was not found")))
+impl Scope {
+    fn holds(&self, integration: &Integration) -> bool {
+        match self.owner {
+            Owner::Product(id) => integration.product_id == Some(id),
+            Owner::User => integration.product_id.is_none() && integration.owner == self.username,
+        }
+    }
+
+    /// The integration the path names, when it is in this scope.
+    fn find<'a>(&self, cloud: &'a mut Cloud) -> Result<&'a mut Integration, ApiError> {
+        let id = self.params.get("integration").cloned().unwrap_or_default();
+        cloud
+            .integrations
+            .iter_mut()
+            .find(|i| i.id == id && self.holds(i))
+            .ok_or_else(|| ApiError::not_found(format!("Integration {id} was not found")))
+    }
 }
 
 /// The object the API shows for an integration.
@@ -134,18 +144,14 @@ fn configuration(body: &[u8]) -> Result<(Map<String, Value>, WebhookSettings), A
 
 pub(crate) async fn list(
     State(shared): State<Shared>,
-    path: Params,
-    headers: HeaderMap,
-    uri: Uri,
+    scope: Scope,
 ) -> Result<Json<Value>, ApiError> {
-    let params = params(path);
-    let (username, owner) = scope(&shared, &params, &headers, &uri)?;
     let cloud = crate::lock(&shared);
     Ok(Json(Value::Array(
         cloud
             .integrations
             .iter()
-            .filter(|i| belongs(i, &username, owner))
+            .filter(|i| scope.holds(i))
             .map(shown)
             .collect(),
     )))
@@ -153,21 +159,17 @@ pub(crate) async fn list(
 
 pub(crate) async fn create(
     State(shared): State<Shared>,
-    path: Params,
-    headers: HeaderMap,
-    uri: Uri,
+    scope: Scope,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let params = params(path);
-    let (username, owner) = scope(&shared, &params, &headers, &uri)?;
     let (raw, settings) = configuration(&body)?;
     let integration = Integration {
         id: random_hex(12),
-        product_id: match owner {
+        product_id: match scope.owner {
             Owner::Product(id) => Some(id),
             Owner::User => None,
         },
-        owner: username,
+        owner: scope.username,
         created_at: iso8601_millis(now_ms()),
         raw,
         settings,
@@ -179,28 +181,20 @@ pub(crate) async fn create(
 
 pub(crate) async fn get(
     State(shared): State<Shared>,
-    path: Params,
-    headers: HeaderMap,
-    uri: Uri,
+    scope: Scope,
 ) -> Result<Json<Value>, ApiError> {
-    let params = params(path);
-    let (username, owner) = scope(&shared, &params, &headers, &uri)?;
     let mut cloud = crate::lock(&shared);
-    Ok(Json(shown(find(&mut cloud, &params, &username, owner)?)))
+    Ok(Json(shown(scope.find(&mut cloud)?)))
 }
 
 pub(crate) async fn edit(
     State(shared): State<Shared>,
-    path: Params,
-    headers: HeaderMap,
-    uri: Uri,
+    scope: Scope,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let params = params(path);
-    let (username, owner) = scope(&shared, &params, &headers, &uri)?;
     let (raw, settings) = configuration(&body)?;
     let mut cloud = crate::lock(&shared);
-    let integration = find(&mut cloud, &params, &username, owner)?;
+    let integration = scope.find(&mut cloud)?;
     integration.raw = raw;
     integration.settings = settings;
     Ok(Json(shown(integration)))
@@ -208,14 +202,10 @@ pub(crate) async fn edit(
 
 pub(crate) async fn delete(
     State(shared): State<Shared>,
-    path: Params,
-    headers: HeaderMap,
-    uri: Uri,
+    scope: Scope,
 ) -> Result<StatusCode, ApiError> {
-    let params = params(path);
-    let (username, owner) = scope(&shared, &params, &headers, &uri)?;
     let mut cloud = crate::lock(&shared);
-    let id = find(&mut cloud, &params, &username, owner)?.id.clone();
+    let id = scope.find(&mut cloud)?.id.clone();
     cloud.integrations.retain(|i| i.id != id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,12 +8,13 @@ use axum::{
     Json,
     body::Bytes,
     extract::{FromRequest, Path, Query, Request, State},
-    http::{HeaderMap, StatusCode, Uri},
+    http::{HeaderMap, StatusCode},
 };
 use serde_json::{Value, json};
 
 use crate::{
-    Shared, auth,
+    Shared,
+    auth::{self, Caller},
     cloud::{Cloud, Device},
     error::ApiError,
 };
@@ -26,15 +27,9 @@ const MAX_IMPORT_BYTES: usize = 1024 * 1024;
 type Ids = Path<(String, String)>;
 
 /// The caller's product id for the path's product, or the error.
-fn product(
-    shared: &Shared,
-    id: &str,
-    headers: &HeaderMap,
-    uri: &Uri,
-) -> Result<(u32, u32), ApiError> {
-    let (username, _) = auth::caller(shared, headers, uri, None)?;
+fn product(shared: &Shared, id: &str, username: &str) -> Result<(u32, u32), ApiError> {
     let cloud = crate::lock(shared);
-    let product = super::products::owned(&cloud, id, &username)?;
+    let product = super::products::owned(&cloud, id, username)?;
     Ok((product.id, product.platform_id))
 }
 
@@ -58,10 +53,9 @@ pub(crate) async fn list(
     State(shared): State<Shared>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let (product, _) = product(&shared, &id, &headers, &uri)?;
+    let (product, _) = product(&shared, &id, &username)?;
     let number = |name: &str, default: usize| -> Result<usize, ApiError> {
         query.get(name).map_or(Ok(default), |text| {
             text.parse::<usize>()
@@ -97,10 +91,9 @@ pub(crate) async fn list(
 pub(crate) async fn get(
     State(shared): State<Shared>,
     Path((id, device)): Ids,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Json<Device>, ApiError> {
-    let (product, _) = product(&shared, &id, &headers, &uri)?;
+    let (product, _) = product(&shared, &id, &username)?;
     let mut cloud = crate::lock(&shared);
     Ok(Json(member(&mut cloud, product, &device)?.clone()))
 }
@@ -110,8 +103,9 @@ pub(crate) async fn add(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let (headers, uri) = (request.headers().clone(), request.uri().clone());
-    let (product, platform) = product(&shared, &id, &headers, &uri)?;
+    let headers = request.headers().clone();
+    let (username, _) = auth::caller(&shared, &headers, request.uri(), None)?;
+    let (product, platform) = product(&shared, &id, &username)?;
     let wanted: Vec<String> = if super::is_multipart(&headers) {
         import_file(request).await?
     } else {
@@ -175,11 +169,11 @@ async fn import_file(request: Request) -> Result<Vec<String>, ApiError> {
 pub(crate) async fn update(
     State(shared): State<Shared>,
     Path((id, device)): Ids,
+    Caller(username): Caller,
     headers: HeaderMap,
-    uri: Uri,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let (product, _) = product(&shared, &id, &headers, &uri)?;
+    let (product, _) = product(&shared, &id, &username)?;
     let fields = if super::is_json(&headers) {
         super::json_object(&body)?
     } else {
@@ -237,10 +231,9 @@ pub(crate) async fn update(
 pub(crate) async fn remove(
     State(shared): State<Shared>,
     Path((id, device)): Ids,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<StatusCode, ApiError> {
-    let (product, _) = product(&shared, &id, &headers, &uri)?;
+    let (product, _) = product(&shared, &id, &username)?;
     let mut cloud = crate::lock(&shared);
     let device = member(&mut cloud, product, &device)?;
     device.product_id = device.platform_id;

@@ -4,14 +4,14 @@ use axum::{
     Json,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, Uri},
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use webhook_demo_core::platform;
 
 use crate::{
-    Shared, auth,
+    Shared,
+    auth::Caller,
     cloud::{Cloud, Product},
     error::ApiError,
 };
@@ -29,10 +29,8 @@ struct NewProduct {
 
 pub(crate) async fn list(
     State(cloud): State<Shared>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
     let cloud = crate::lock(&cloud);
     let products: Vec<Product> = cloud
         .products
@@ -45,11 +43,9 @@ pub(crate) async fn list(
 
 pub(crate) async fn create(
     State(cloud): State<Shared>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
     let CreateBody { product: new } = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(format!(
             "Expected {{\"product\": {{\"name\", \"platform_id\"}}}}: {e}"
@@ -96,10 +92,8 @@ pub(crate) async fn create(
 pub(crate) async fn get(
     State(cloud): State<Shared>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
     let cloud = crate::lock(&cloud);
     let product = owned(&cloud, &id, &username)?;
     Ok(Json(json!({"product": with_count(&cloud, product)})))
@@ -108,10 +102,8 @@ pub(crate) async fn get(
 pub(crate) async fn delete(
     State(cloud): State<Shared>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
     let mut cloud = crate::lock(&cloud);
     let product = with_count(&cloud, owned(&cloud, &id, &username)?);
     if product.device_count > 0 {

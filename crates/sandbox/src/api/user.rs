@@ -1,20 +1,14 @@
 //! `GET /v1/user`: the signed-in account.
 
-use axum::{
-    Json,
-    extract::State,
-    http::{HeaderMap, Uri},
-};
+use axum::{Json, extract::State};
 use serde_json::{Value, json};
 
-use crate::{Shared, auth, error::ApiError};
+use crate::{Shared, auth::Caller, error::ApiError};
 
 pub(crate) async fn get(
     State(cloud): State<Shared>,
-    headers: HeaderMap,
-    uri: Uri,
+    Caller(username): Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let (username, _) = auth::caller(&cloud, &headers, &uri, None)?;
     let mfa = crate::lock(&cloud)
         .user(&username)
         .is_some_and(|user| user.otp.is_some());
