@@ -352,8 +352,14 @@ impl App {
         if self.view.borrow().as_ref() == Some(&data) {
             return;
         }
+        // Only panels that read a changed field can look different: a hook arriving re-renders
+        // the explainer and the delivery log, not the sign-in form.
+        let affected = self.renderer.affected(self.view.borrow().as_ref(), &data);
         let mut rendered = self.rendered.borrow_mut();
         for (index, &panel) in Panel::ALL.iter().enumerate() {
+            if !affected.contains(&panel) {
+                continue;
+            }
             let html = self
                 .renderer
                 .panel_from(&data, panel)

@@ -5,11 +5,12 @@
 //! includes one partial per panel; a single panel can also be rendered alone, which is how the DOM
 //! layer refreshes the part of the page that changed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use handlebars::{
-    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderError,
-    RenderErrorReason, Renderable,
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, Path, PathSeg, RenderContext,
+    RenderError, RenderErrorReason, Renderable, Template,
+    template::{Parameter, TemplateElement},
 };
 use serde::Serialize;
 use webhook_demo_core::platform;
@@ -56,6 +57,8 @@ struct DeviceInfo<'a> {
 /// The registered templates.
 pub struct Renderer {
     registry: Handlebars<'static>,
+    /// What each panel's template reads, in `Panel::ALL` order (see [`reads`]).
+    reads: Vec<Reads>,
 }
 
 /// What the templates see. Every field is always present (strict mode).
@@ -171,7 +174,31 @@ impl Renderer {
                 .register_template_string(panel.name(), panel.template())
                 .unwrap_or_else(|e| panic!("templates/{}.hbs compiles: {e}", panel.name()));
         }
-        Renderer { registry }
+        let reads = Panel::ALL
+            .iter()
+            .map(|panel| {
+                registry
+                    .get_template(panel.name())
+                    .map_or(Reads::Anything, reads)
+            })
+            .collect();
+        Renderer { registry, reads }
+    }
+
+    /// The panels that may render differently from `new` than from `old` (all of them when
+    /// there is no `old`): those whose templates read a field that changed.
+    pub fn affected(&self, old: Option<&serde_json::Value>, new: &serde_json::Value) -> Vec<Panel> {
+        Panel::ALL
+            .iter()
+            .zip(&self.reads)
+            .filter(|(_, reads)| match (old, reads) {
+                (None, _) | (_, Reads::Anything) => true,
+                (Some(old), Reads::Fields(fields)) => {
+                    fields.iter().any(|field| old.get(field) != new.get(field))
+                }
+            })
+            .map(|(panel, _)| *panel)
+            .collect()
     }
 
     /// The whole tutorial.
@@ -202,6 +229,66 @@ impl Renderer {
 impl Default for Renderer {
     fn default() -> Renderer {
         Renderer::new()
+    }
+}
+
+/// The top-level view fields a template reads.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Reads {
+    /// Every name the template mentions, inside blocks too: a superset, which is safe (a panel
+    /// is at worst rendered when it need not be).
+    Fields(BTreeSet<String>),
+    /// The template uses something this walk does not follow (`../`, `@root`, a new kind of
+    /// element): it may read anything.
+    Anything,
+}
+
+/// What `template` reads.
+pub(crate) fn reads(template: &Template) -> Reads {
+    let mut fields = BTreeSet::new();
+    if read_template(template, &mut fields) {
+        Reads::Fields(fields)
+    } else {
+        Reads::Anything
+    }
+}
+
+/// Adds the names `template` mentions to `fields`; false when it meets what it cannot follow.
+fn read_template(template: &Template, fields: &mut BTreeSet<String>) -> bool {
+    template.elements.iter().all(|element| match element {
+        TemplateElement::RawString(_) | TemplateElement::Comment(_) => true,
+        TemplateElement::Expression(helper)
+        | TemplateElement::HtmlExpression(helper)
+        | TemplateElement::HelperBlock(helper) => {
+            read_parameter(&helper.name, fields)
+                && helper.params.iter().all(|p| read_parameter(p, fields))
+                && helper.hash.values().all(|p| read_parameter(p, fields))
+                && [&helper.template, &helper.inverse]
+                    .into_iter()
+                    .flatten()
+                    .all(|inner| read_template(inner, fields))
+        }
+        _ => false,
+    })
+}
+
+fn read_parameter(parameter: &Parameter, fields: &mut BTreeSet<String>) -> bool {
+    match parameter {
+        Parameter::Name(name) => {
+            fields.insert(name.clone());
+            true
+        }
+        Parameter::Path(Path::Relative((segments, _))) => match segments.first() {
+            Some(PathSeg::Named(name)) => {
+                fields.insert(name.clone());
+                true
+            }
+            // `this`: the block's own item, not a top-level field.
+            None => true,
+            Some(_) => false,
+        },
+        Parameter::Literal(_) => true,
+        _ => false,
     }
 }
 
