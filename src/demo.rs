@@ -540,4 +540,4 @@ pub fn test_data(id: u32) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

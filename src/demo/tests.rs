@@ -160,8 +160,8 @@ fn the_webhook_is_found_by_its_event() {
     assert_eq!(test_data(7), r#"{"id":7,"t":25}"#);
 }
 
-/// Signed in to the sandbox with product 30001 picked.
-fn ready() -> State {
+/// Signed in to the sandbox with product 30001 picked (the render tests start from it too).
+pub(crate) fn ready() -> State {
     let (mut state, _) = State::new();
     update(
         &mut state,

@@ -300,16 +300,7 @@ fn add_device_says_what_adding_will_do() {
 /// Signed in to the sandbox with a device and product picked, a run going, one hook answered and
 /// one event seen: most of what the templates show is there.
 fn busy_state() -> State {
-    let (mut state, _) = State::new();
-    update(
-        &mut state,
-        Msg::ConfigLoaded(Ok(Config {
-            sandbox: Some("/sandbox".into()),
-            relay: "/relay/".into(),
-            public_url: None,
-        })),
-    );
-    sign_in_as(&mut state, "u@example.com");
+    let mut state = crate::demo::tests::ready();
     state.devices = Devices::Loaded(vec![Device {
         id: "e00fce68aaaaaaaaaaaaaaaa".into(),
         name: Some("p2".into()),
@@ -319,13 +310,6 @@ fn busy_state() -> State {
         online: true,
     }]);
     state.selected_device = Some("e00fce68aaaaaaaaaaaaaaaa".into());
-    state.products = Products::Loaded(vec![Product {
-        id: 30001,
-        name: "p".into(),
-        platform_id: 32,
-    }]);
-    state.platform = Some(32);
-    state.selected_product = Some(30001);
     update(
         &mut state,
         Msg::StartDemo {
