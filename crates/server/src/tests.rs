@@ -1,6 +1,6 @@
 //! In-process tests of the server's own routes: health, config, static files and their headers.
 
-use std::{fs, path::PathBuf};
+use std::{fs, path::PathBuf, time::Duration};
 
 use axum::{
     Router,
@@ -183,4 +183,72 @@ async fn a_precompressed_sibling_is_sent_to_gzip_only_clients() {
     let (_, headers, body) = get(&app, "/app.js", &[("accept-encoding", "gzip;q=0")]).await;
     assert!(headers.get(header::CONTENT_ENCODING).is_none());
     assert!(body.starts_with(b"export default 1;"));
+}
+
+/// Shutdown on a real socket: the relay's and the sandbox's event streams, which never end by
+/// themselves, are ended cleanly (the chunked body's last chunk), and `run` returns.
+#[tokio::test]
+async fn shutdown_ends_open_event_streams_and_returns() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let options = Options::default();
+        crate::run(listener, &options, async move {
+            let _ = stopping.await;
+        })
+        .await
+    });
+
+    let token: Value = reqwest::Client::new()
+        .post(format!("http://{address}/sandbox/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("client_id=particle&client_secret=particle&grant_type=password&username=sandbox%40example.com&password=sandbox")
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("a token");
+    let token = token["access_token"].as_str().expect("a token");
+    let events = format!("/sandbox/v1/events?access_token={token}");
+    let mut streams = Vec::new();
+    for path in ["/relay/stream", events.as_str()] {
+        let mut socket = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n");
+        socket.write_all(request.as_bytes()).await.expect("send");
+        streams.push((path, socket));
+    }
+    // Both streams have answered before the shutdown begins.
+    for (path, socket) in &mut streams {
+        let mut head = vec![0u8; 1024];
+        let read = socket.read(&mut head).await.expect("read");
+        let head = String::from_utf8_lossy(&head[..read]);
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{path}: {head}");
+        assert!(head.contains("text/event-stream"), "{path}: {head}");
+    }
+    stop.send(()).expect("server running");
+    for (path, mut socket) in streams {
+        let mut rest = Vec::new();
+        // A stream nobody ends would hang here: fail instead.
+        tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut rest))
+            .await
+            .unwrap_or_else(|_| panic!("{path} was not ended by the shutdown"))
+            .expect("read to the end");
+        assert!(
+            rest.ends_with(b"0\r\n\r\n"),
+            "{path} did not end with the last chunk: {}",
+            String::from_utf8_lossy(&rest)
+        );
+    }
+    server
+        .await
+        .expect("server task")
+        .expect("run returns without error");
 }
