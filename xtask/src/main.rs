@@ -3,7 +3,8 @@
 //! - `build`: the wasm app into `pkg/` (wasm-bindgen as a library, `wasm-opt` when available), plus
 //!   the page shell and static files, so `pkg/` is the complete site the server embeds.
 //! - `serve [-- ARGS]`: `build`, then `webhook-demo serve ARGS` (default `127.0.0.1:8080`).
-//! - `test` (alias `ci`): formatting, clippy (native and wasm32), every test, the browser tests.
+//! - `test` (alias `ci`): formatting, clippy (native and wasm32), every test, the browser tests;
+//!   it installs what they need (Chromium, chromedriver, g++, curl, Node.js and particle-api-js).
 //! - `bench`: release builds, then the benchmarks, one JSON object per line on stdout.
 
 // This is a command-line tool: printing to stdout is its job.
@@ -25,6 +26,8 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const WASM_OPT_MIN_VERSION: u32 = 116;
 /// The binaryen release fetched from the npm registry when no recent enough `wasm-opt` is on PATH.
 const BINARYEN_NPM: &str = "binaryen@132.0.0";
+/// Particle's JavaScript client, which a test runs against the sandbox and the relay.
+const PARTICLE_API_JS_NPM: &str = "particle-api-js@12.0.3";
 
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);
@@ -304,9 +307,34 @@ fn ensure_tools() -> Result<()> {
     Ok(())
 }
 
+/// Installs particle-api-js once under the target directory; returns its `node_modules`.
+fn ensure_particle_api_js(root: &Path) -> Result<PathBuf> {
+    if on_path("node").is_none() || on_path("npm").is_none() {
+        apt_install(
+            &["nodejs", "npm"],
+            "a test runs Particle's JavaScript client with Node.js",
+        )?;
+    }
+    let tools = target_dir(root).join("tools").join("particle-api-js");
+    let modules = tools.join("node_modules");
+    if !modules
+        .join("particle-api-js")
+        .join("package.json")
+        .is_file()
+    {
+        eprintln!("fetching {PARTICLE_API_JS_NPM} from the npm registry for its test");
+        run(Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&tools)
+            .arg(PARTICLE_API_JS_NPM))?;
+    }
+    Ok(modules)
+}
+
 fn test(root: &Path) -> Result<()> {
     ensure_browser()?;
     ensure_tools()?;
+    let particle_api_js = ensure_particle_api_js(root)?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build(root)?;
     run(cargo().args([
@@ -330,7 +358,9 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    run(cargo().args(["test", "--workspace"]))
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("PARTICLE_API_JS", particle_api_js))
 }
 
 fn bench(root: &Path) -> Result<()> {

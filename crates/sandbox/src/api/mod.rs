@@ -45,6 +45,8 @@ pub(crate) fn routes() -> Router<Shared> {
             "/v1/user/products/",
             get(products::list).post(products::create),
         )
+        // The same list by the path particle-api-js's `listProducts` uses.
+        .route("/v1/products", get(products::list))
         .route(
             "/v1/products/{id}",
             get(products::get).delete(products::delete),
