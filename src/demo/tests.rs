@@ -188,7 +188,7 @@ pub(crate) fn ready() -> State {
 }
 
 /// `ready()`, with a run started.
-fn started() -> State {
+pub(crate) fn started() -> State {
     let mut state = ready();
     update(
         &mut state,
@@ -201,7 +201,7 @@ fn started() -> State {
     state
 }
 
-fn relay(state: &mut State, run: u32, event: &str, data: Value) -> Vec<Effect> {
+pub(crate) fn relay(state: &mut State, run: u32, event: &str, data: Value) -> Vec<Effect> {
     update(
         state,
         Msg::RelayEvent {

@@ -300,7 +300,7 @@ fn add_device_says_what_adding_will_do() {
 /// Signed in to the sandbox with a device and product picked, a run going, one hook answered and
 /// one event seen: most of what the templates show is there.
 fn busy_state() -> State {
-    let mut state = crate::demo::tests::ready();
+    let mut state = crate::demo::tests::started();
     state.devices = Devices::Loaded(vec![Device {
         id: "e00fce68aaaaaaaaaaaaaaaa".into(),
         name: Some("p2".into()),
@@ -310,23 +310,8 @@ fn busy_state() -> State {
         online: true,
     }]);
     state.selected_device = Some("e00fce68aaaaaaaaaaaaaaaa".into());
-    update(
-        &mut state,
-        Msg::StartDemo {
-            secret: "s".into(),
-            relay: String::new(),
-            smee: String::new(),
-        },
-    );
     let relay = |state: &mut State, event: &str, data: serde_json::Value| {
-        update(
-            state,
-            Msg::RelayEvent {
-                run: 1,
-                event: event.into(),
-                data: data.to_string(),
-            },
-        );
+        crate::demo::tests::relay(state, 1, event, data);
     };
     relay(
         &mut state,
