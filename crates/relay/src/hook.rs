@@ -133,10 +133,7 @@ fn recorded_headers(
     match original {
         Some(OriginalHeaders(fields)) => fields
             .into_iter()
-            .map(|(name, value)| {
-                let value = text(&value);
-                (name, value)
-            })
+            .map(|(name, value)| (name, text(&value)))
             .collect(),
         None => headers
             .iter()
