@@ -230,16 +230,20 @@ fn wasm_opt(root: &Path) -> Option<PathBuf> {
         eprintln!(
             "fetching {BINARYEN_NPM} from the npm registry for wasm-opt (Debian's binaryen is too old)"
         );
-        let mut npm = Command::new("npm");
-        npm.args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&tools)
-            .arg(BINARYEN_NPM);
-        if let Err(error) = run(&mut npm) {
+        if let Err(error) = npm_install(&tools, BINARYEN_NPM) {
             eprintln!("{error:#}");
             return None;
         }
     }
     recent(&installed)
+}
+
+/// Installs an npm package (`name@version`) into `tools/node_modules`.
+fn npm_install(tools: &Path, package: &str) -> Result<()> {
+    run(Command::new("npm")
+        .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+        .arg(tools)
+        .arg(package))
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {
@@ -323,10 +327,7 @@ fn ensure_particle_api_js(root: &Path) -> Result<PathBuf> {
         .is_file()
     {
         eprintln!("fetching {PARTICLE_API_JS_NPM} from the npm registry for its test");
-        run(Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&tools)
-            .arg(PARTICLE_API_JS_NPM))?;
+        npm_install(&tools, PARTICLE_API_JS_NPM)?;
     }
     Ok(modules)
 }

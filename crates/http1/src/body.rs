@@ -117,34 +117,27 @@ pub(crate) struct Feed {
     asked: Option<oneshot::Receiver<()>>,
 }
 
-/// Why feeding stopped before the end of the body.
+/// Feeding stopped before the end of the body: the service dropped it (or never asked for it),
+/// or it could not be read and the service was told why. Either way the connection closes.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Stopped {
-    /// The service dropped the body (or never asked for it).
-    Abandoned,
-    /// The body could not be read; the service was told.
-    Failed(BodyError),
-}
+pub(crate) struct Stopped;
 
 impl Feed {
-    /// Waits until the service asks for the body; `Abandoned` when it drops the body unread.
+    /// Waits until the service asks for the body; `Stopped` when it drops the body unread.
     pub(crate) async fn asked(&mut self) -> Result<(), Stopped> {
         match self.asked.take() {
-            Some(asked) => asked.await.map_err(|_| Stopped::Abandoned),
+            Some(asked) => asked.await.map_err(|_| Stopped),
             None => Ok(()),
         }
     }
 
     pub(crate) async fn send(&self, data: Bytes) -> Result<(), Stopped> {
-        self.sender
-            .send(Ok(data))
-            .await
-            .map_err(|_| Stopped::Abandoned)
+        self.sender.send(Ok(data)).await.map_err(|_| Stopped)
     }
 
     /// Tells the service the body is broken, so a truncated body never looks complete.
     pub(crate) async fn fail(&self, error: BodyError) -> Stopped {
         let _ = self.sender.send(Err(error)).await;
-        Stopped::Failed(error)
+        Stopped
     }
 }

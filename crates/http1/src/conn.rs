@@ -36,6 +36,8 @@ use crate::{
 
 /// Longest chunk-size line or trailer field in a chunked body.
 const MAX_LINE: usize = 4096;
+/// Most body bytes read from the socket at once.
+const MAX_READ: usize = 64 * 1024;
 /// Response bytes gathered before a write while the body keeps producing frames.
 const WRITE_BATCH: usize = 64 * 1024;
 /// After answering a client that is still sending, how long to read and discard its bytes before
@@ -201,12 +203,13 @@ impl Connection<'_> {
         let keep_alive = keep_alive && body_read && !*self.closing.borrow();
         // The head is built and the response's headers freed before the body starts: an event
         // stream keeps nothing but its body while it waits.
-        let (out, body, framing) = response_head(response, is_head, version, keep_alive);
+        let (out, body, framing, keep_alive) =
+            response_head(response, is_head, version, keep_alive);
         let complete = match framing {
             None => self.write.write_all(&out).await.is_ok(),
             Some(framing) => self.write_body(body, out, framing).await,
         };
-        match complete && framing.is_none_or(|framing| framing.keep_alive) && keep_alive {
+        match complete && keep_alive {
             true => After::KeepAlive,
             false if body_read => After::Close,
             false => After::CloseAndLinger,
@@ -268,9 +271,7 @@ impl Connection<'_> {
         B: http_body::Body<Data = bytes::Bytes>,
         B::Error: std::fmt::Display,
     {
-        let BodyFraming {
-            length, chunked, ..
-        } = framing;
+        let BodyFraming { length, chunked } = framing;
         let mut body = std::pin::pin!(body);
         let mut remaining = length;
         // Watch for the client leaving while waiting for the body, unless it keeps sending.
@@ -423,17 +424,17 @@ where
 struct BodyFraming {
     length: Option<u64>,
     chunked: bool,
-    /// False when the body is delimited by closing the connection.
-    keep_alive: bool,
 }
 
-/// The response head, ready to send, and the body with its framing (`None`: no body is sent).
+/// The response head, ready to send, the body with its framing (`None`: no body is sent), and
+/// whether the connection stays open after it (not when the response says `Connection: close`
+/// or its body is delimited by closing the connection).
 fn response_head<B: http_body::Body>(
     response: Response<B>,
     is_head: bool,
     version: Version,
     mut keep_alive: bool,
-) -> (Vec<u8>, B, Option<BodyFraming>) {
+) -> (Vec<u8>, B, Option<BodyFraming>, bool) {
     let (parts, body) = response.into_parts();
     let status = parts.status;
     let bodiless = status.is_informational()
@@ -483,12 +484,8 @@ fn response_head<B: http_body::Body>(
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    let framing = (!bodiless && !is_head).then_some(BodyFraming {
-        length,
-        chunked,
-        keep_alive,
-    });
-    (out, body, framing)
+    let framing = (!bodiless && !is_head).then_some(BodyFraming { length, chunked });
+    (out, body, framing, keep_alive)
 }
 
 /// The reading side of the connection and what has been read but not yet used.
@@ -501,7 +498,7 @@ struct Input<'a> {
 impl Input<'_> {
     /// Reads more into the buffer, telling the body's reader when the client leaves or stalls.
     async fn fill(&mut self, feed: &Feed, want: usize) -> Result<(), Stopped> {
-        self.buf.reserve(want.clamp(1024, WRITE_BATCH));
+        self.buf.reserve(want.clamp(1024, MAX_READ));
         match tokio::time::timeout(self.timeout, self.read.read_buf(&mut self.buf)).await {
             Ok(Ok(read)) if read > 0 => Ok(()),
             Ok(_) => Err(feed.fail(BodyError::CLOSED).await),

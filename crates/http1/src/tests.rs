@@ -81,6 +81,10 @@ fn router(shared: Shared) -> Router {
         )
         .route("/stream", get(stream))
         .route(
+            "/bye",
+            get(|| async { (StatusCode::NO_CONTENT, [("connection", "close")]) }),
+        )
+        .route(
             "/slow",
             get(|State(shared): State<Shared>| async move {
                 shared.entered.notify_one();
@@ -511,6 +515,20 @@ async fn connection_close_is_honoured() {
         .await;
     assert_eq!(client.answer().await.text(), "hello");
     client.closed().await;
+}
+
+#[tokio::test]
+async fn an_answer_saying_connection_close_closes_it_even_without_a_body() {
+    let server = start(Options::default()).await;
+    let mut client = server.connect().await;
+    client.send(b"GET /bye HTTP/1.1\r\n\r\n").await;
+    let answer = client.answer().await;
+    assert_eq!(answer.status, 204);
+    assert_eq!(answer.header("connection"), Some("close"));
+    // Closed at once, not after the two-minute idle timeout.
+    tokio::time::timeout(Duration::from_secs(5), client.closed())
+        .await
+        .expect("the connection closed after the answer");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use axum::{
     Json,
     body::Bytes,
-    extract::{FromRequestParts, Path, State},
+    extract::{FromRequestParts, OptionalFromRequestParts, Path, State},
     http::{StatusCode, request::Parts},
 };
 use serde_json::{Map, Value};
@@ -43,8 +43,9 @@ impl FromRequestParts<Shared> for Scope {
 
     async fn from_request_parts(parts: &mut Parts, shared: &Shared) -> Result<Scope, ApiError> {
         // Routes without parameters (`/v1/integrations`) have no path to extract.
-        let params = Path::<HashMap<String, String>>::from_request_parts(parts, shared)
+        let params = <Path<HashMap<String, String>> as OptionalFromRequestParts<Shared>>::from_request_parts(parts, shared)
             .await
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?
             .map(|Path(params)| params)
             .unwrap_or_default();
         let Caller(username) = Caller::from_request_parts(parts, shared).await?;
