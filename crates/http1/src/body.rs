@@ -32,18 +32,56 @@ enum Kind {
 
 /// Why a request body could not be read to its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BodyError(&'static str);
+pub struct BodyError {
+    message: &'static str,
+    cause: Cause,
+}
+
+/// What went wrong, which decides what the connection answers in the service's place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The client left: there is no one to answer.
+    Closed,
+    /// The chunked framing broke the rules: 400.
+    Malformed,
+    /// The client paused too long or sent too slowly: 408.
+    Slow,
+}
 
 impl BodyError {
-    pub(crate) const CLOSED: BodyError =
-        BodyError("the client closed the connection before the body ended");
-    pub(crate) const MALFORMED: BodyError = BodyError("malformed chunked request body");
-    pub(crate) const TIMED_OUT: BodyError = BodyError("the client stopped sending the body");
+    pub(crate) const CLOSED: BodyError = BodyError {
+        message: "the client closed the connection before the body ended",
+        cause: Cause::Closed,
+    };
+    pub(crate) const TIMED_OUT: BodyError = BodyError {
+        message: "the client stopped sending the body",
+        cause: Cause::Slow,
+    };
+    pub(crate) const TOO_SLOW: BodyError = BodyError {
+        message: "the request body arrived too slowly",
+        cause: Cause::Slow,
+    };
+
+    /// A chunked body that breaks RFC 9112's framing, for the reason given.
+    pub(crate) fn malformed(message: &'static str) -> BodyError {
+        BodyError {
+            message,
+            cause: Cause::Malformed,
+        }
+    }
+
+    pub(crate) fn cause(self) -> Cause {
+        self.cause
+    }
+
+    pub(crate) fn message(self) -> &'static str {
+        self.message
+    }
 }
 
 impl fmt::Display for BodyError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.0)
+        formatter.write_str(self.message)
     }
 }
 
@@ -117,27 +155,34 @@ pub(crate) struct Feed {
     asked: Option<oneshot::Receiver<()>>,
 }
 
-/// Feeding stopped before the end of the body: the service dropped it (or never asked for it),
-/// or it could not be read and the service was told why. Either way the connection closes.
+/// Feeding stopped before the end of the body. Either way the connection closes.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Stopped;
+pub(crate) enum Stopped {
+    /// The service dropped the body (or never asked for it).
+    Dropped,
+    /// The body could not be read, and the service was told why.
+    Failed(BodyError),
+}
 
 impl Feed {
     /// Waits until the service asks for the body; `Stopped` when it drops the body unread.
     pub(crate) async fn asked(&mut self) -> Result<(), Stopped> {
         match self.asked.take() {
-            Some(asked) => asked.await.map_err(|_| Stopped),
+            Some(asked) => asked.await.map_err(|_| Stopped::Dropped),
             None => Ok(()),
         }
     }
 
     pub(crate) async fn send(&self, data: Bytes) -> Result<(), Stopped> {
-        self.sender.send(Ok(data)).await.map_err(|_| Stopped)
+        self.sender
+            .send(Ok(data))
+            .await
+            .map_err(|_| Stopped::Dropped)
     }
 
     /// Tells the service the body is broken, so a truncated body never looks complete.
     pub(crate) async fn fail(&self, error: BodyError) -> Stopped {
         let _ = self.sender.send(Err(error)).await;
-        Stopped
+        Stopped::Failed(error)
     }
 }

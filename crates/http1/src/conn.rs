@@ -10,10 +10,11 @@ use std::{
     cell::RefCell,
     convert::Infallible,
     future::Future,
+    net::SocketAddr,
     pin::Pin,
     sync::Arc,
     task::Poll,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use bytes::{Buf, BytesMut};
@@ -29,13 +30,13 @@ use tokio::{
 use tower_service::Service;
 
 use crate::{
-    Options,
-    body::{BodyError, Feed, RequestBody, Stopped},
+    Options, PeerAddr,
+    body::{BodyError, Cause, Feed, RequestBody, Stopped},
+    chunked::{self, Step},
+    clients::Ticket,
     head::{self, Framing, Head, Rejection},
 };
 
-/// Longest chunk-size line or trailer field in a chunked body.
-const MAX_LINE: usize = 4096;
 /// Most body bytes read from the socket at once.
 const MAX_READ: usize = 64 * 1024;
 /// Response bytes gathered before a write while the body keeps producing frames.
@@ -46,6 +47,9 @@ const LINGER: Duration = Duration::from_secs(1);
 
 pub(crate) async fn serve_connection<S, B>(
     mut stream: TcpStream,
+    peer: SocketAddr,
+    // Held until the connection is closed: its place among the client's open connections.
+    _ticket: Ticket,
     mut service: S,
     options: Arc<Options>,
     closing: watch::Receiver<bool>,
@@ -59,9 +63,10 @@ pub(crate) async fn serve_connection<S, B>(
         input: Input {
             read,
             buf: BytesMut::new(),
-            timeout: options.read_timeout,
+            pace: Pace::new(options.read_timeout, options.min_body_rate),
         },
         write,
+        peer,
         options,
         closing,
     };
@@ -72,9 +77,26 @@ pub(crate) async fn serve_connection<S, B>(
     }
 }
 
+/// Answers a connection the server will not serve (too many open), without reading a request.
+pub(crate) async fn refuse(mut stream: TcpStream, refusal: Rejection) {
+    let (read, mut write) = stream.split();
+    let _ = write.write_all(&refusal_bytes(&refusal)).await;
+    let _ = write.shutdown().await;
+    // The client has likely sent its request already; closing with it unread would reset the
+    // connection and could destroy the answer before the client reads it.
+    Input {
+        read,
+        buf: BytesMut::new(),
+        pace: Pace::new(Duration::ZERO, 0),
+    }
+    .discard()
+    .await;
+}
+
 struct Connection<'a> {
     input: Input<'a>,
     write: WriteHalf<'a>,
+    peer: SocketAddr,
     options: Arc<Options>,
     closing: watch::Receiver<bool>,
 }
@@ -99,7 +121,7 @@ impl Connection<'_> {
         loop {
             // Ready before the request is read, so no request is held across this wait.
             let Ok(()) = std::future::poll_fn(|cx| service.poll_ready(cx)).await;
-            let head = match self.read_head().await {
+            let mut head = match self.read_head().await {
                 Some(Ok(head)) => head,
                 Some(Err(rejection)) => {
                     self.reject(&rejection).await;
@@ -107,6 +129,7 @@ impl Connection<'_> {
                 }
                 None => return false,
             };
+            head.request.extensions_mut().insert(PeerAddr(self.peer));
             let (response, exchange) = start(service, head);
             match self.exchange(response, exchange).await {
                 After::KeepAlive => {}
@@ -124,10 +147,19 @@ impl Connection<'_> {
     /// The next request head; `None` when the connection should just close (the client left,
     /// idled out or took too long, or the server is shutting down between requests).
     async fn read_head(&mut self) -> Option<Result<Head, Rejection>> {
+        // Set at the head's first byte: the whole head must arrive by then, however steadily it
+        // trickles (a per-read timeout alone lets a byte a second hold the connection forever).
+        let mut deadline = None;
+        // How far the buffer has been searched for a line end: a head sent a byte at a time is
+        // parsed once per line, not once per byte.
+        let mut searched = 0;
         loop {
             if !self.input.buf.is_empty() {
-                match head::parse(&self.input.buf) {
-                    Ok(Some((head, length))) => {
+                deadline.get_or_insert_with(|| Instant::now() + self.options.head_timeout);
+                let new_line = self.input.buf[searched..].contains(&b'\n');
+                searched = self.input.buf.len();
+                match new_line.then(|| head::parse(&self.input.buf)) {
+                    Some(Ok(Some((head, length)))) => {
                         self.input.buf.advance(length);
                         if self.input.buf.is_empty() {
                             // Nothing more has arrived: a response that streams for hours
@@ -136,24 +168,25 @@ impl Connection<'_> {
                         }
                         return Some(Ok(head));
                     }
-                    Ok(None) if self.input.buf.len() >= self.options.max_head_bytes => {
-                        return Some(Err(Rejection {
-                            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                            message: "request head too large",
-                        }));
-                    }
-                    Ok(None) => {}
-                    Err(rejection) => return Some(Err(rejection)),
+                    Some(Err(rejection)) => return Some(Err(rejection)),
+                    Some(Ok(None)) | None => {}
+                }
+                if self.input.buf.len() >= self.options.max_head_bytes {
+                    return Some(Err(head::reject(
+                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                        "request head too large",
+                    )));
                 }
             }
-            let idle = self.input.buf.is_empty();
-            if idle && *self.closing.borrow() {
+            if deadline.is_none() && *self.closing.borrow() {
                 return None;
             }
-            let wait = if idle {
-                self.options.idle_timeout
-            } else {
-                self.options.read_timeout
+            let wait = match deadline {
+                None => self.options.idle_timeout,
+                Some(deadline) => self
+                    .options
+                    .read_timeout
+                    .min(deadline.saturating_duration_since(Instant::now())),
             };
             self.input.buf.reserve(1024);
             tokio::select! {
@@ -162,7 +195,7 @@ impl Connection<'_> {
                         return None;
                     }
                 }
-                _ = self.closing.changed(), if idle => return None,
+                _ = self.closing.changed(), if deadline.is_none() => return None,
                 () = tokio::time::sleep(wait) => return None,
             }
         }
@@ -189,11 +222,27 @@ impl Connection<'_> {
                 let mut response = response;
                 let mut feeding = Box::pin(self.feed(feed, framing, expect_continue));
                 let mut fed = None;
-                let response = loop {
+                let outcome = loop {
                     tokio::select! {
                         biased;
-                        done = &mut feeding, if fed.is_none() => fed = Some(done),
-                        response = &mut response => break response,
+                        done = &mut feeding, if fed.is_none() => {
+                            match done.as_ref().err().and_then(body_answer) {
+                                Some(answer) => break Err(answer),
+                                None => fed = Some(done),
+                            }
+                        }
+                        response = &mut response => break Ok(response),
+                    }
+                };
+                drop(feeding);
+                let response = match outcome {
+                    Ok(response) => response,
+                    Err(answer) => {
+                        // The request was malformed or too slow: whatever the service would say
+                        // about it (it saw the error, and might call it too large) is beside the
+                        // point, so the connection answers in its place.
+                        self.reject(&answer).await;
+                        return After::CloseAndLinger;
                     }
                 };
                 (response, matches!(fed, Some(Ok(()))))
@@ -235,33 +284,24 @@ impl Connection<'_> {
             }
         }
         let input = &mut self.input;
+        input.pace.restart();
         match framing {
             Framing::Empty => Ok(()),
             Framing::Length(length) => input.forward(length, &feed).await,
-            Framing::Chunked => loop {
-                let line = input.line(&feed).await?;
-                let Some(size) = chunk_size(&line) else {
-                    return Err(feed.fail(BodyError::MALFORMED).await);
-                };
-                if size == 0 {
-                    // Trailer fields, if any, up to the empty line; they are not passed on.
-                    let mut trailers = 0;
-                    loop {
-                        let line = input.line(&feed).await?;
-                        if line.is_empty() {
-                            return Ok(());
-                        }
-                        trailers += line.len();
-                        if trailers > MAX_LINE {
-                            return Err(feed.fail(BodyError::MALFORMED).await);
+            Framing::Chunked => {
+                // Trailer fields are checked and dropped: nothing here reads them.
+                let mut decoder = chunked::Decoder::new();
+                loop {
+                    match decoder.step(&mut input.buf) {
+                        Ok(Step::Data(data)) => feed.send(data).await?,
+                        Ok(Step::More(want)) => input.fill(&feed, want).await?,
+                        Ok(Step::Done) => return Ok(()),
+                        Err(chunked::Malformed(message)) => {
+                            return Err(feed.fail(BodyError::malformed(message)).await);
                         }
                     }
                 }
-                input.forward(size, &feed).await?;
-                if !input.line(&feed).await?.is_empty() {
-                    return Err(feed.fail(BodyError::MALFORMED).await);
-                }
-            },
+            }
         }
     }
 
@@ -356,23 +396,44 @@ impl Connection<'_> {
     }
 
     async fn reject(&mut self, rejection: &Rejection) {
-        let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(
-            format!(
-                "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n\
-                 connection: close\r\n",
-                rejection.status.as_str(),
-                rejection.status.canonical_reason().unwrap_or(""),
-                rejection.message.len() + 1,
-            )
-            .as_bytes(),
-        );
-        push_date(&mut out);
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(rejection.message.as_bytes());
-        out.push(b'\n');
-        let _ = self.write.write_all(&out).await;
+        let _ = self.write.write_all(&refusal_bytes(rejection)).await;
     }
+}
+
+/// A plain-text answer the connection gives itself, then closes.
+fn refusal_bytes(rejection: &Rejection) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(
+        format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\n\
+             connection: close\r\n",
+            rejection.status.as_str(),
+            rejection.status.canonical_reason().unwrap_or(""),
+            rejection.message.len() + 1,
+        )
+        .as_bytes(),
+    );
+    if let Some(seconds) = rejection.retry_after {
+        push_field(&mut out, "retry-after", &HeaderValue::from(seconds));
+    }
+    push_date(&mut out);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(rejection.message.as_bytes());
+    out.push(b'\n');
+    out
+}
+
+/// What the connection answers itself when reading a body failed; nothing when the client left.
+fn body_answer(stopped: &Stopped) -> Option<Rejection> {
+    let Stopped::Failed(error) = stopped else {
+        return None;
+    };
+    let status = match error.cause() {
+        Cause::Closed => return None,
+        Cause::Malformed => StatusCode::BAD_REQUEST,
+        Cause::Slow => StatusCode::REQUEST_TIMEOUT,
+    };
+    Some(head::reject(status, error.message()))
 }
 
 /// A request handed to the service, and what the connection must remember about it.
@@ -492,17 +553,66 @@ fn response_head<B: http_body::Body>(
 struct Input<'a> {
     read: ReadHalf<'a>,
     buf: BytesMut,
-    timeout: Duration,
+    pace: Pace,
+}
+
+/// How long a request body may keep the connection waiting on the client: no single pause
+/// longer than `pause`, and in all no longer than `pause` plus what the bytes received so far
+/// earn at `min_rate`, as Apache's mod_reqtimeout reckons it. Only waiting on the socket counts:
+/// a service that reads slowly holds the client back, which is not the client's fault.
+struct Pace {
+    pause: Duration,
+    /// Bytes per second; 0: no minimum.
+    min_rate: u64,
+    waited: Duration,
+    received: u64,
+}
+
+impl Pace {
+    fn new(pause: Duration, min_rate: u64) -> Pace {
+        Pace {
+            pause,
+            min_rate,
+            waited: Duration::ZERO,
+            received: 0,
+        }
+    }
+
+    /// A new body starts with the whole grace again.
+    fn restart(&mut self) {
+        self.waited = Duration::ZERO;
+        self.received = 0;
+    }
+
+    /// How long the next read may wait, and the error when it waits that long in vain.
+    fn next_wait(&self) -> (Duration, BodyError) {
+        if self.min_rate == 0 {
+            return (self.pause, BodyError::TIMED_OUT);
+        }
+        let earned =
+            self.pause + Duration::from_secs_f64(self.received as f64 / self.min_rate as f64);
+        match earned.saturating_sub(self.waited) {
+            left if left < self.pause => (left, BodyError::TOO_SLOW),
+            _ => (self.pause, BodyError::TIMED_OUT),
+        }
+    }
 }
 
 impl Input<'_> {
     /// Reads more into the buffer, telling the body's reader when the client leaves or stalls.
     async fn fill(&mut self, feed: &Feed, want: usize) -> Result<(), Stopped> {
         self.buf.reserve(want.clamp(1024, MAX_READ));
-        match tokio::time::timeout(self.timeout, self.read.read_buf(&mut self.buf)).await {
-            Ok(Ok(read)) if read > 0 => Ok(()),
+        let (wait, slow) = self.pace.next_wait();
+        let started = Instant::now();
+        let read = tokio::time::timeout(wait, self.read.read_buf(&mut self.buf)).await;
+        self.pace.waited += started.elapsed();
+        match read {
+            Ok(Ok(read)) if read > 0 => {
+                self.pace.received += read as u64;
+                Ok(())
+            }
             Ok(_) => Err(feed.fail(BodyError::CLOSED).await),
-            Err(_) => Err(feed.fail(BodyError::TIMED_OUT).await),
+            Err(_) => Err(feed.fail(slow).await),
         }
     }
 
@@ -521,24 +631,6 @@ impl Input<'_> {
             length -= take as u64;
         }
         Ok(())
-    }
-
-    /// The next line of a chunked body, without its line ending.
-    async fn line(&mut self, feed: &Feed) -> Result<BytesMut, Stopped> {
-        loop {
-            if let Some(end) = self.buf.iter().position(|byte| *byte == b'\n') {
-                let mut line = self.buf.split_to(end + 1);
-                line.truncate(end);
-                if line.last() == Some(&b'\r') {
-                    line.truncate(end - 1);
-                }
-                return Ok(line);
-            }
-            if self.buf.len() > MAX_LINE {
-                return Err(feed.fail(BodyError::MALFORMED).await);
-            }
-            self.fill(feed, MAX_LINE).await?;
-        }
     }
 
     /// After `readable`, keeps what a client sends while its response is being written (the next
@@ -571,19 +663,6 @@ impl Input<'_> {
         })
         .await;
     }
-}
-
-/// The size on a chunk-size line (hex digits, then optional `;extensions`).
-fn chunk_size(line: &[u8]) -> Option<u64> {
-    let digits = line
-        .split(|byte| *byte == b';')
-        .next()
-        .unwrap_or_default()
-        .trim_ascii();
-    if digits.is_empty() || digits.len() > 15 {
-        return None;
-    }
-    u64::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
 }
 
 fn push_field(out: &mut Vec<u8>, name: &str, value: &HeaderValue) {

@@ -26,14 +26,20 @@ pub(crate) struct Head {
 }
 
 /// A request the connection answers itself, then closes.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rejection {
     pub status: StatusCode,
     pub message: &'static str,
+    /// Seconds to wait before trying again, sent as `Retry-After`.
+    pub retry_after: Option<u32>,
 }
 
-fn reject(status: StatusCode, message: &'static str) -> Rejection {
-    Rejection { status, message }
+pub(crate) fn reject(status: StatusCode, message: &'static str) -> Rejection {
+    Rejection {
+        status,
+        message,
+        retry_after: None,
+    }
 }
 
 fn bad(message: &'static str) -> Rejection {
@@ -57,11 +63,15 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, Rejection> {
     };
     let method = Method::from_bytes(parsed.method.unwrap_or_default().as_bytes())
         .map_err(|_| bad("invalid method"))?;
-    let uri: Uri = parsed
-        .path
-        .unwrap_or_default()
-        .parse()
-        .map_err(|_| bad("invalid request target"))?;
+    if method == Method::CONNECT {
+        // A tunnel is a proxy's business; a server that passed CONNECT on would hand it to the
+        // file router as if it were a page request.
+        return Err(reject(
+            StatusCode::NOT_IMPLEMENTED,
+            "CONNECT is not supported: this server is not a proxy",
+        ));
+    }
+    let uri = target(parsed.path.unwrap_or_default(), &method)?;
     let version = match parsed.version {
         Some(0) => Version::HTTP_10,
         _ => Version::HTTP_11,
@@ -78,6 +88,9 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, Rejection> {
         headers.append(name, value);
     }
 
+    if version == Version::HTTP_11 {
+        host(&headers)?;
+    }
     let framing = framing(&headers, version)?;
     let keep_alive = match version {
         // HTTP/1.0 keep-alive is rare enough that such connections simply close after one answer.
@@ -107,31 +120,75 @@ pub(crate) fn parse(buf: &[u8]) -> Result<Option<(Head, usize)>, Rejection> {
     )))
 }
 
+/// The request target in one of the forms a server answers (RFC 9112 section 3.2): origin-form
+/// (`/path?query`), absolute-form (`http://host/path`, which proxies send), or `*` for `OPTIONS`.
+/// Authority-form (`host:port`) belongs to CONNECT alone, refused above.
+fn target(text: &str, method: &Method) -> Result<Uri, Rejection> {
+    let uri: Uri = text.parse().map_err(|_| bad("invalid request target"))?;
+    let asterisk = text == "*";
+    if asterisk && method != Method::OPTIONS {
+        return Err(bad("the * request target is only for OPTIONS"));
+    }
+    if !asterisk && !text.starts_with('/') && uri.scheme().is_none() {
+        return Err(bad(
+            "invalid request target: expected a path starting with / or an absolute URL",
+        ));
+    }
+    Ok(uri)
+}
+
+/// RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one `Host` field, whose value is a
+/// host and optional port (empty only when the target has no authority). Two of them, or one a
+/// proxy and a server could read differently, is how a request reaches the wrong virtual host.
+fn host(headers: &HeaderMap) -> Result<(), Rejection> {
+    let mut values = headers.get_all(http::header::HOST).iter();
+    let Some(value) = values.next() else {
+        return Err(bad("an HTTP/1.1 request needs a Host header field"));
+    };
+    if values.next().is_some() {
+        return Err(bad("more than one Host header field"));
+    }
+    let value = value.as_bytes();
+    let valid = value.is_empty()
+        || (!value.contains(&b'@') && http::uri::Authority::try_from(value).is_ok());
+    if !valid {
+        return Err(bad("invalid Host header field"));
+    }
+    Ok(())
+}
+
 /// The body framing of RFC 9112 section 6.3, refusing what request smuggling relies on: both
 /// `Content-Length` and `Transfer-Encoding`, disagreeing lengths, codings other than `chunked`.
+///
+/// A `Transfer-Encoding` field counts even when its value is empty: a front end that ignores an
+/// empty field and one that does not would disagree on where this request ends.
 fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, Rejection> {
-    let mut codings = headers
-        .get_all(http::header::TRANSFER_ENCODING)
-        .iter()
-        .flat_map(|value| value.as_bytes().split(|byte| *byte == b','))
-        .map(<[u8]>::trim_ascii)
-        .filter(|coding| !coding.is_empty())
-        .peekable();
-    if codings.peek().is_some() {
+    if headers.contains_key(http::header::TRANSFER_ENCODING) {
         if version == Version::HTTP_10 {
             return Err(bad("Transfer-Encoding is not allowed in HTTP/1.0"));
         }
         if headers.contains_key(http::header::CONTENT_LENGTH) {
             return Err(bad("both Content-Length and Transfer-Encoding"));
         }
-        let codings: Vec<&[u8]> = codings.collect();
+        let codings: Vec<&[u8]> = headers
+            .get_all(http::header::TRANSFER_ENCODING)
+            .iter()
+            .flat_map(|value| value.as_bytes().split(|byte| *byte == b','))
+            .map(<[u8]>::trim_ascii)
+            .filter(|coding| !coding.is_empty())
+            .collect();
+        let chunked = |coding: &&[u8]| coding.eq_ignore_ascii_case(b"chunked");
         return match codings.as_slice() {
-            [only] if only.eq_ignore_ascii_case(b"chunked") => Ok(Framing::Chunked),
-            [.., last] if last.eq_ignore_ascii_case(b"chunked") => Err(reject(
+            [only] if chunked(only) => Ok(Framing::Chunked),
+            [] => Err(bad("empty Transfer-Encoding")),
+            [.., last] if !chunked(last) => Err(bad("Transfer-Encoding must end with chunked")),
+            [first @ .., _] if first.iter().any(chunked) => {
+                Err(bad("chunked may be applied only once"))
+            }
+            _ => Err(reject(
                 StatusCode::NOT_IMPLEMENTED,
                 "only the chunked transfer coding is supported",
             )),
-            _ => Err(bad("Transfer-Encoding must end with chunked")),
         };
     }
     let mut length = None;

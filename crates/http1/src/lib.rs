@@ -9,9 +9,31 @@
 //! `Expect: 100-continue`), keep-alive, pipelining, timeouts and graceful shutdown.
 //!
 //! What it does not do: HTTP/2 (browsers speak it only over TLS, which a proxy in front
-//! terminates), upgrades, and HTTP/1.0 keep-alive (1.0 connections close after one response).
+//! terminates), upgrades, `CONNECT` (501: it is not a proxy), and HTTP/1.0 keep-alive (1.0
+//! connections close after one response).
+//!
+//! # What a client may hold
+//!
+//! A request head must arrive whole within [`Options::head_timeout`] of its first byte, and a body
+//! may not pause for longer than [`Options::read_timeout`] nor fall below
+//! [`Options::min_body_rate`] on average; a head sent a byte at a time (slowloris) is therefore
+//! cut off however steadily it trickles. One client address may hold at most
+//! [`Options::max_connections_per_client`] connections, and the server at most
+//! [`Options::max_connections`], three quarters of its open-file limit by default, which leaves
+//! descriptors to refuse the rest with a `503` instead of failing to accept them. Refused
+//! connections get their answer at once, without a head being read.
+//!
+//! # Behind a reverse proxy
+//!
+//! Every connection then comes from the proxy's address, so the per-client cap becomes a cap on
+//! the proxy: raise [`Options::max_connections_per_client`] (or set it to 0) and let the proxy
+//! bound each client instead (nginx's `limit_conn`, HAProxy's `maxconn` per source). A proxy also
+//! buffers slow request heads and bodies itself, so this server's timeouts then guard only
+//! against the proxy misbehaving.
 
 mod body;
+mod chunked;
+mod clients;
 mod conn;
 mod head;
 
@@ -24,20 +46,41 @@ use tower_service::Service;
 
 pub use body::{BodyError, RequestBody};
 
+use crate::clients::Clients;
+
 /// A request's header fields as they arrived: names in their original case, in order, repeated
 /// names kept apart. The server puts it in every request's extensions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OriginalHeaders(pub Vec<(String, HeaderValue)>);
 
-/// Bounds on what a client may send and how long it may take.
+/// The address of the client at the other end of the connection. The server puts it in every
+/// request's extensions, so services can bound what one client may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
+/// Bounds on what a client may send, how long it may take, and how much it may hold.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Longest request line plus header fields (431 beyond).
     pub max_head_bytes: usize,
     /// How long a kept-alive connection may wait for its next request.
     pub idle_timeout: Duration,
-    /// How long a started request head, or a pause in a request body, may take.
+    /// How long a request head may take in all, from its first byte to its blank line; the
+    /// connection closes when it is not complete by then.
+    pub head_timeout: Duration,
+    /// The longest pause in a request head or body (a body that pauses longer is answered 408).
     pub read_timeout: Duration,
+    /// The slowest average a request body may arrive at, in bytes per second, after a first
+    /// `read_timeout` of grace (408 below it; 0: no minimum). Only time spent waiting for the
+    /// client counts, not time the service takes to read.
+    pub min_body_rate: u64,
+    /// Most connections one client address (an IPv6 /64) may hold open; more are answered 503
+    /// and closed (0: no cap). Behind a reverse proxy every client shares the proxy's address.
+    pub max_connections_per_client: usize,
+    /// Most connections open at once; more are answered 503 and closed (0: no cap). By default
+    /// three quarters of the open-file limit, so descriptors remain to refuse the rest and to
+    /// read files.
+    pub max_connections: usize,
 }
 
 impl Default for Options {
@@ -45,8 +88,32 @@ impl Default for Options {
         Options {
             max_head_bytes: 64 * 1024,
             idle_timeout: Duration::from_secs(120),
+            // A head is a few hundred bytes that any client sends at once; 20 s is what Apache's
+            // mod_reqtimeout allows before its rate extension.
+            head_timeout: Duration::from_secs(20),
             read_timeout: Duration::from_secs(30),
+            // Apache's mod_reqtimeout minimum: a modem's pace, far below any real uploader.
+            min_body_rate: 500,
+            // A learner's page holds a few streams and Particle's webhooks come from a few
+            // addresses, each with many requests in flight: far below this.
+            max_connections_per_client: 128,
+            max_connections: open_file_limit().map_or(0, |limit| limit / 4 * 3),
         }
+    }
+}
+
+/// The process's soft limit on open files, when it has a finite one.
+fn open_file_limit() -> Option<usize> {
+    #[cfg(unix)]
+    {
+        let (soft, _hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).ok()?;
+        (soft != rlimit::INFINITY)
+            .then(|| usize::try_from(soft).ok())
+            .flatten()
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 
@@ -70,15 +137,16 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: std::fmt::Display + Send,
 {
+    let clients = Clients::new(options.max_connections_per_client, options.max_connections);
     let options = Arc::new(options);
     // Every connection holds a receiver: `closing` tells them to stop, and `closed()` on the
     // sender completes once the last of them has ended.
     let (closing, closing_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and similar: back off instead of spinning.
                     tracing::warn!(%error, "accepting a connection failed");
@@ -92,8 +160,18 @@ where
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
+        let ticket = match clients.admit(peer.ip()) {
+            Ok(ticket) => ticket,
+            Err(refusal) => {
+                tracing::debug!(%peer, reason = refusal.message, "refusing a connection");
+                tokio::spawn(conn::refuse(stream, refusal));
+                continue;
+            }
+        };
         tokio::spawn(conn::serve_connection(
             stream,
+            peer,
+            ticket,
             service.clone(),
             Arc::clone(&options),
             closing_rx.clone(),

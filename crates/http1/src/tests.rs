@@ -1,10 +1,12 @@
 //! The connection on real sockets, driven by a raw TCP client so every byte on the wire is ours:
 //! header case, framing, keep-alive and pipelining, `100 Continue`, malformed requests, streamed
-//! responses, clients that leave, and graceful shutdown.
+//! responses, clients that leave, graceful shutdown, and what a client may hold (slow heads and
+//! bodies, connections per address). Other clients connect from other loopback addresses.
 
 use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::{
@@ -17,7 +19,7 @@ use axum::{
 use bytes::Bytes;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
+    net::{TcpListener, TcpSocket, TcpStream},
     sync::{Notify, mpsc, oneshot},
 };
 
@@ -30,6 +32,8 @@ struct Shared {
     stream: Arc<Mutex<Option<StreamParts>>>,
     gate: Arc<Notify>,
     entered: Arc<Notify>,
+    /// Every body `/limited` read to its end.
+    complete_bodies: Arc<Mutex<Vec<Bytes>>>,
 }
 
 /// The frames `/stream` sends and where it signals being dropped.
@@ -79,6 +83,19 @@ fn router(shared: Shared) -> Router {
             "/refuse",
             post(|| async { (StatusCode::PAYLOAD_TOO_LARGE, "too large") }),
         )
+        .route(
+            "/limited",
+            // As the relay reads a hook: at most a few bytes, any body error answered 413.
+            post(|State(shared): State<Shared>, body: Body| async move {
+                match axum::body::to_bytes(body, 8).await {
+                    Ok(body) => {
+                        shared.complete_bodies.lock().unwrap().push(body);
+                        (StatusCode::OK, "read")
+                    }
+                    Err(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body larger than 8 bytes"),
+                }
+            }),
+        )
         .route("/stream", get(stream))
         .route(
             "/bye",
@@ -125,6 +142,34 @@ impl TestServer {
             stream: TcpStream::connect(&self.addr).await.expect("connect"),
             buf: Vec::new(),
         }
+    }
+
+    /// A connection from another client: `127.0.0.<last>`, still loopback.
+    async fn connect_from(&self, last: u8) -> Client {
+        let socket = TcpSocket::new_v4().expect("socket");
+        let from = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)), 0);
+        socket.bind(from).expect("bind a loopback source address");
+        let to: SocketAddr = self.addr.parse().expect("address");
+        Client {
+            stream: socket.connect(to).await.expect("connect"),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Sends `request` on a new connection; asserts the connection answers it with `status` and
+    /// `message` itself, then closes.
+    async fn refused(&self, request: &[u8], status: u16, message: &str) {
+        let mut client = self.connect().await;
+        client.send(request).await;
+        let answer = client.answer().await;
+        assert_eq!(
+            (answer.status, answer.text()),
+            (status, format!("{message}\n")),
+            "{}",
+            String::from_utf8_lossy(request)
+        );
+        assert_eq!(answer.header("connection"), Some("close"));
+        client.closed().await;
     }
 
     /// Starts a graceful shutdown; `finished` waits for `serve` to return.
@@ -274,6 +319,19 @@ impl Client {
         }
     }
 
+    /// Sends `bytes` one at a time, `every` apart, until the server answers or closes.
+    async fn trickle(&mut self, bytes: &[u8], every: Duration) {
+        for byte in bytes {
+            if self.stream.write_all(&[*byte]).await.is_err() {
+                return;
+            }
+            tokio::select! {
+                _ = self.stream.readable() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+
     /// Asserts the server closes the connection with nothing more to say.
     async fn closed(&mut self) {
         assert_eq!(self.more().await, 0, "expected the connection to close");
@@ -307,16 +365,16 @@ async fn keep_alive_and_pipelined_requests_are_answered_in_order() {
     let mut client = server.connect().await;
     client
         .send(
-            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\none\
-              GET /hello HTTP/1.1\r\n\r\n\
-              POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\ntwo",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none\
+              GET /hello HTTP/1.1\r\nHost: x\r\n\r\n\
+              POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\ntwo",
         )
         .await;
     assert!(client.answer().await.text().ends_with("body: one"));
     assert_eq!(client.answer().await.text(), "hello");
     assert!(client.answer().await.text().ends_with("body: two"));
     // The connection is still usable, request after request.
-    client.send(b"GET /hello HTTP/1.1\r\n\r\n").await;
+    client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert_eq!(client.answer().await.text(), "hello");
 }
 
@@ -325,7 +383,7 @@ async fn a_body_may_arrive_in_pieces() {
     let server = start(Options::default()).await;
     let mut client = server.connect().await;
     client
-        .send(b"POST /echo HTTP/1.1\r\nContent-Length: 11\r\n\r\nhel")
+        .send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhel")
         .await;
     tokio::task::yield_now().await;
     client.send(b"lo ").await;
@@ -339,9 +397,9 @@ async fn chunked_bodies_with_extensions_and_trailers() {
     let mut client = server.connect().await;
     client
         .send(
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
               5;name=value\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: yes\r\n\r\n\
-              GET /hello HTTP/1.1\r\n\r\n",
+              GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
         )
         .await;
     assert!(
@@ -359,7 +417,9 @@ async fn continue_is_sent_once_the_service_reads_the_body() {
     let server = start(Options::default()).await;
     let mut client = server.connect().await;
     client
-        .send(b"POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        .send(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+        )
         .await;
     let interim = client.answer().await;
     assert_eq!(interim.status, 100);
@@ -372,7 +432,7 @@ async fn a_body_refused_on_its_headers_is_never_asked_for() {
     let server = start(Options::default()).await;
     let mut client = server.connect().await;
     client
-        .send(b"POST /refuse HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n")
+        .send(b"POST /refuse HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n")
         .await;
     let answer = client.answer().await;
     assert_eq!(answer.status, 413);
@@ -387,7 +447,7 @@ async fn a_truncated_body_is_an_error_to_the_service_not_a_short_body() {
     let server = start(Options::default()).await;
     let mut client = server.connect().await;
     client
-        .send(b"POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nhalf")
+        .send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf")
         .await;
     client.stream.shutdown().await.expect("half close");
     let answer = client.answer().await;
@@ -412,73 +472,230 @@ async fn malformed_requests_get_a_clear_status_and_the_connection_closes() {
     let cases: Vec<(Vec<u8>, u16, &str)> = vec![
         (b"NOT HTTP\r\n\r\n".to_vec(), 400, "malformed request head"),
         (
-            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
                 .to_vec(),
             400,
             "both Content-Length and Transfer-Encoding",
         ),
         (
-            b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n".to_vec(),
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n".to_vec(),
             400,
             "conflicting Content-Length values",
         ),
         (
-            b"POST /echo HTTP/1.1\r\nContent-Length: +3\r\n\r\n".to_vec(),
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\n".to_vec(),
             400,
             "invalid Content-Length",
         ),
         (
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n".to_vec(),
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n".to_vec(),
             501,
             "only the chunked transfer coding is supported",
         ),
         (
-            b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n".to_vec(),
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n".to_vec(),
             400,
             "Transfer-Encoding must end with chunked",
         ),
         (
-            format!("GET /hello HTTP/1.1\r\n{many_fields}\r\n").into_bytes(),
+            format!("GET /hello HTTP/1.1\r\nHost: x\r\n{many_fields}\r\n").into_bytes(),
             431,
             "too many header fields",
         ),
         (
-            format!("GET /hello HTTP/1.1\r\n{long_field}").into_bytes(),
+            format!("GET /hello HTTP/1.1\r\nHost: x\r\n{long_field}").into_bytes(),
             431,
             "request head too large",
         ),
     ];
     for (request, status, message) in cases {
-        let mut client = server.connect().await;
-        client.send(&request).await;
-        let answer = client.answer().await;
-        assert_eq!(
-            (answer.status, answer.text()),
-            (status, format!("{message}\n")),
-            "{}",
-            String::from_utf8_lossy(&request)
-        );
-        assert_eq!(answer.header("connection"), Some("close"));
-        client.closed().await;
+        server.refused(&request, status, message).await;
     }
 }
 
+/// The attacker's report: malformed chunked framing was answered by the service as if the body
+/// were too large (413), or accepted. It is the connection's to refuse, 400, whatever the service
+/// would have said, and the service never gets such a body as if it were whole.
 #[tokio::test]
-async fn a_malformed_chunked_body_is_an_error_to_the_service() {
+async fn malformed_chunked_bodies_are_refused_400_by_the_connection() {
     let server = start(Options::default()).await;
+    let long_trailer = format!("0\r\nX-Long: {}\r\n\r\n", "v".repeat(4096));
+    let cases: Vec<(&[u8], &str)> = vec![
+        (b"zz\r\nhello\r\n0\r\n\r\n", INVALID_SIZE),
+        (b"-5\r\nhello\r\n0\r\n\r\n", INVALID_SIZE),
+        (b"0x5\r\nhello\r\n0\r\n\r\n", INVALID_SIZE),
+        (b"+5\r\nhello\r\n0\r\n\r\n", INVALID_SIZE),
+        (b" 5\r\nhello\r\n0\r\n\r\n", INVALID_SIZE),
+        (b"5 \r\nhello\r\n0\r\n\r\n", INVALID_SIZE),
+        (
+            b"5\r\nhello world\r\n0\r\n\r\n",
+            "chunk data longer than its chunk-size (no CRLF after it)",
+        ),
+        (
+            long_trailer.as_bytes(),
+            "trailer section larger than 4096 bytes",
+        ),
+        (b"5\nhello\r\n0\r\n\r\n", BARE_LF),
+        (b"5\r\nhello\n0\r\n\r\n", BARE_LF),
+        (b"5\r\nhello\r\n0\n\n", BARE_LF),
+        (b"5\r\nhello\r\n0\r\n\n", BARE_LF),
+        (b"5;a\rb\r\nhello\r\n0\r\n\r\n", "invalid chunk extension"),
+        (b"5;=b\r\nhello\r\n0\r\n\r\n", "invalid chunk extension"),
+        (
+            b"5\r\nhello\r\n0\r\nno field\r\n\r\n",
+            "invalid trailer field",
+        ),
+    ];
+    for (body, message) in cases {
+        let mut request =
+            b"POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        request.extend_from_slice(body);
+        server.refused(&request, 400, message).await;
+    }
+    assert_eq!(
+        *server.shared.complete_bodies.lock().unwrap(),
+        [] as [Bytes; 0]
+    );
+    // A well-formed body still reaches the service, extensions, trailers and all...
     let mut client = server.connect().await;
     client
-        .send(b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+        .send(
+            b"POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+              3 ; a = b ; c=\"d \\\" e\"\r\nabc\r\n0;last\r\nX-T: 1\r\nY:\r\n\r\n",
+        )
+        .await;
+    assert_eq!(client.answer().await.text(), "read");
+    assert_eq!(*server.shared.complete_bodies.lock().unwrap(), ["abc"]);
+    // ...and one larger than the service takes is still the service's 413.
+    let mut client = server.connect().await;
+    client
+        .send(
+            b"POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+              9\r\n123456789\r\n0\r\n\r\n",
+        )
         .await;
     let answer = client.answer().await;
-    assert!(
-        answer
-            .text()
-            .ends_with("body error: malformed chunked request body"),
-        "{}",
-        answer.text()
+    assert_eq!(
+        (answer.status, answer.text()),
+        (413, "body larger than 8 bytes".to_owned())
     );
-    assert_eq!(answer.header("connection"), Some("close"));
+}
+
+const INVALID_SIZE: &str = "invalid chunk-size: expected hex digits (no sign, no 0x, no spaces)";
+const BARE_LF: &str = "a line in the chunked body ends in LF without CR";
+
+#[tokio::test]
+async fn an_empty_transfer_encoding_beside_a_content_length_is_refused() {
+    let server = start(Options::default()).await;
+    for request in [
+        &b"POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\nContent-Length: 5\r\n\r\nhello"[..],
+        b"POST /limited HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: \r\n\r\nhello",
+    ] {
+        server
+            .refused(request, 400, "both Content-Length and Transfer-Encoding")
+            .await;
+    }
+    server
+        .refused(
+            b"POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ,\r\n\r\n",
+            400,
+            "empty Transfer-Encoding",
+        )
+        .await;
+    server
+        .refused(
+            b"POST /limited HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\
+              Transfer-Encoding: chunked\r\n\r\n",
+            400,
+            "chunked may be applied only once",
+        )
+        .await;
+    assert_eq!(
+        *server.shared.complete_bodies.lock().unwrap(),
+        [] as [Bytes; 0]
+    );
+}
+
+/// RFC 9112 section 3.2: exactly one valid `Host` in HTTP/1.1; HTTP/1.0 may omit it.
+#[tokio::test]
+async fn http_1_1_requests_need_exactly_one_valid_host() {
+    let server = start(Options::default()).await;
+    let cases: [(&[u8], &str); 4] = [
+        (
+            b"GET /hello HTTP/1.1\r\n\r\n",
+            "an HTTP/1.1 request needs a Host header field",
+        ),
+        (
+            b"GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            "more than one Host header field",
+        ),
+        (
+            b"GET /hello HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+            "more than one Host header field",
+        ),
+        (
+            b"GET /hello HTTP/1.1\r\nHost: user@evil\r\n\r\n",
+            "invalid Host header field",
+        ),
+    ];
+    for (request, message) in cases {
+        server.refused(request, 400, message).await;
+    }
+    for request in [
+        &b"GET /hello HTTP/1.1\r\nHost: example.com:8080\r\n\r\n"[..],
+        b"GET /hello HTTP/1.1\r\nHost: [::1]:80\r\n\r\n",
+        b"GET /hello HTTP/1.1\r\nHost:\r\n\r\n",
+        b"GET /hello HTTP/1.0\r\n\r\n",
+    ] {
+        let mut client = server.connect().await;
+        client.send(request).await;
+        assert_eq!(
+            client.answer().await.text(),
+            "hello",
+            "{}",
+            String::from_utf8_lossy(request)
+        );
+    }
+}
+
+/// CONNECT reached the file router and was answered 200; targets only CONNECT may use are
+/// refused too, and the forms a server must take still reach the service.
+#[tokio::test]
+async fn connect_and_authority_form_targets_are_refused_by_the_connection() {
+    let server = start(Options::default()).await;
+    let connect = "CONNECT is not supported: this server is not a proxy";
+    let cases: [(&[u8], u16, &str); 4] = [
+        (
+            b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+            501,
+            connect,
+        ),
+        (b"CONNECT /hello HTTP/1.1\r\nHost: x\r\n\r\n", 501, connect),
+        (
+            b"GET example.com:443 HTTP/1.1\r\nHost: x\r\n\r\n",
+            400,
+            "invalid request target: expected a path starting with / or an absolute URL",
+        ),
+        (
+            b"GET * HTTP/1.1\r\nHost: x\r\n\r\n",
+            400,
+            "the * request target is only for OPTIONS",
+        ),
+    ];
+    for (request, status, message) in cases {
+        server.refused(request, status, message).await;
+    }
+    let mut client = server.connect().await;
+    client
+        .send(
+            b"GET http://x/hello HTTP/1.1\r\nHost: x\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .await;
+    assert_eq!(client.answer().await.text(), "hello");
+    // Not the connection's refusal: the service had its say (the router knows no `*`).
+    let options = client.answer().await;
+    assert_eq!(options.status, 404);
+    assert_eq!(options.header("connection"), None);
 }
 
 #[tokio::test]
@@ -486,7 +703,7 @@ async fn head_answers_carry_the_length_but_no_body() {
     let server = start(Options::default()).await;
     let mut client = server.connect().await;
     client
-        .send(b"HEAD /hello HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n")
+        .send(b"HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         .await;
     let head = client.answer_to(true).await;
     assert_eq!(head.status, 200);
@@ -511,7 +728,7 @@ async fn connection_close_is_honoured() {
     let server = start(Options::default()).await;
     let mut client = server.connect().await;
     client
-        .send(b"GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .send(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await;
     assert_eq!(client.answer().await.text(), "hello");
     client.closed().await;
@@ -521,7 +738,7 @@ async fn connection_close_is_honoured() {
 async fn an_answer_saying_connection_close_closes_it_even_without_a_body() {
     let server = start(Options::default()).await;
     let mut client = server.connect().await;
-    client.send(b"GET /bye HTTP/1.1\r\n\r\n").await;
+    client.send(b"GET /bye HTTP/1.1\r\nHost: x\r\n\r\n").await;
     let answer = client.answer().await;
     assert_eq!(answer.status, 204);
     assert_eq!(answer.header("connection"), Some("close"));
@@ -538,7 +755,9 @@ async fn a_streamed_answer_goes_out_frame_by_frame_and_stops_when_the_client_lea
     let (dropped, body_dropped) = oneshot::channel();
     *server.shared.stream.lock().unwrap() = Some((receiver, dropped));
     let mut client = server.connect().await;
-    client.send(b"GET /stream HTTP/1.1\r\n\r\n").await;
+    client
+        .send(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
     frames.send(Bytes::from_static(b"first")).await.unwrap();
     // The head and the first frame arrive before there is a second frame.
     let head = client.head_only().await;
@@ -558,10 +777,10 @@ async fn a_streamed_answer_goes_out_frame_by_frame_and_stops_when_the_client_lea
 async fn graceful_shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
     let mut server = start(Options::default()).await;
     let mut idle = server.connect().await;
-    idle.send(b"GET /hello HTTP/1.1\r\n\r\n").await;
+    idle.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert_eq!(idle.answer().await.text(), "hello");
     let mut busy = server.connect().await;
-    busy.send(b"GET /slow HTTP/1.1\r\n\r\n").await;
+    busy.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").await;
     server.shared.entered.notified().await;
 
     server.shut_down();
@@ -585,7 +804,7 @@ async fn an_idle_connection_times_out() {
     })
     .await;
     let mut client = server.connect().await;
-    client.send(b"GET /hello HTTP/1.1\r\n\r\n").await;
+    client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert_eq!(client.answer().await.text(), "hello");
     client.closed().await;
 }
@@ -597,13 +816,15 @@ async fn a_request_pipelined_behind_a_stream_is_answered_when_the_stream_ends() 
     let (dropped, _body_dropped) = oneshot::channel();
     *server.shared.stream.lock().unwrap() = Some((receiver, dropped));
     let mut client = server.connect().await;
-    client.send(b"GET /stream HTTP/1.1\r\n\r\n").await;
+    client
+        .send(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
     frames.send(Bytes::from_static(b"first")).await.unwrap();
     client.head_only().await;
     assert_eq!(client.chunk().await, b"first");
     // The next request arrives while the stream waits for its next frame: the connection keeps
     // it and answers it once the stream ends.
-    client.send(b"GET /hello HTTP/1.1\r\n\r\n").await;
+    client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
     frames.send(Bytes::from_static(b"last")).await.unwrap();
     drop(frames);
     assert_eq!(client.chunk().await, b"last");
@@ -629,7 +850,7 @@ async fn large_bodies_pass_whole_in_both_directions() {
     let mut client = server.connect().await;
     let body: Vec<u8> = (0..1024 * 1024).map(|i| b'a' + (i % 26) as u8).collect();
     let head = format!(
-        "POST /echo HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     let (mut read, mut write) = client.stream.split();
@@ -654,4 +875,196 @@ async fn large_bodies_pass_whole_in_both_directions() {
     let answer = client.answer().await;
     assert_eq!(answer.status, 200);
     assert!(answer.body.ends_with(&body), "the echoed body differs");
+}
+
+/// Slowloris: the per-read timeout let a head sent a byte at a time hold a connection for as long
+/// as the client liked. The whole head now has `head_timeout` from its first byte.
+#[tokio::test]
+async fn a_head_trickled_a_byte_at_a_time_is_cut_off_at_the_head_timeout() {
+    let server = start(Options {
+        head_timeout: Duration::from_millis(300),
+        read_timeout: Duration::from_secs(10),
+        ..Options::default()
+    })
+    .await;
+    let mut client = server.connect().await;
+    let head = format!(
+        "GET /hello HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "p".repeat(40)
+    );
+    let started = Instant::now();
+    // About three seconds in all, a byte every 50 ms: each pause far below the read timeout.
+    tokio::time::timeout(Duration::from_secs(2), async {
+        client
+            .trickle(head.as_bytes(), Duration::from_millis(50))
+            .await;
+        client.closed().await;
+    })
+    .await
+    .expect("the connection closed before the head was complete");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+}
+
+#[tokio::test]
+async fn the_head_timeout_starts_at_the_first_byte_not_while_idle() {
+    let server = start(Options {
+        head_timeout: Duration::from_millis(200),
+        ..Options::default()
+    })
+    .await;
+    let mut client = server.connect().await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(client.answer().await.text(), "hello");
+    // Kept alive and idle for longer than a head may take: still served.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(client.answer().await.text(), "hello");
+}
+
+/// A body that never pauses for long but arrives far below the minimum rate was read for as long
+/// as the client liked; the connection now answers 408 in the service's place.
+#[tokio::test]
+async fn a_body_trickled_below_the_minimum_rate_is_answered_408() {
+    let server = start(Options {
+        read_timeout: Duration::from_millis(300),
+        min_body_rate: 100,
+        ..Options::default()
+    })
+    .await;
+    let mut client = server.connect().await;
+    client
+        .send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        .await;
+    // Ten bytes a second against a minimum of a hundred, each pause a third of the read timeout.
+    let answer = tokio::time::timeout(Duration::from_secs(3), async {
+        client
+            .trickle(&[b'b'; 100], Duration::from_millis(100))
+            .await;
+        client.answer().await
+    })
+    .await
+    .expect("answered before the body was complete");
+    assert_eq!(
+        (answer.status, answer.text()),
+        (408, "the request body arrived too slowly\n".to_owned())
+    );
+    assert_eq!(answer.header("connection"), Some("close"));
+}
+
+/// A body that stops was an error only the service saw (and the relay called it too large).
+#[tokio::test]
+async fn a_body_that_stops_is_answered_408_by_the_connection() {
+    let server = start(Options {
+        read_timeout: Duration::from_millis(200),
+        ..Options::default()
+    })
+    .await;
+    server
+        .refused(
+            b"POST /limited HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel",
+            408,
+            "the client stopped sending the body",
+        )
+        .await;
+}
+
+/// Slowloris from one address: each connection it holds is one descriptor fewer for everyone.
+/// Beyond the cap it is refused at once, before any head, and others are not.
+#[tokio::test]
+async fn connections_beyond_the_per_client_cap_are_refused_at_once_with_503() {
+    let server = start(Options {
+        max_connections_per_client: 2,
+        ..Options::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut client = server.connect().await;
+        client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert_eq!(client.answer().await.text(), "hello");
+        held.push(client);
+    }
+    let mut refused = server.connect().await;
+    let answer = tokio::time::timeout(Duration::from_secs(5), refused.answer())
+        .await
+        .expect("refused without sending a request");
+    assert_eq!(
+        (answer.status, answer.text()),
+        (
+            503,
+            "too many open connections from your address; close some and retry\n".to_owned()
+        )
+    );
+    assert_eq!(answer.header("retry-after"), Some("5"));
+    assert_eq!(answer.header("connection"), Some("close"));
+    refused.closed().await;
+    // Another address is another client.
+    let mut other = server.connect_from(2).await;
+    other.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(other.answer().await.text(), "hello");
+    // A connection closed gives its place back.
+    drop(held.pop());
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let mut client = server.connect().await;
+            client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            if client.answer().await.status == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("a place freed");
+}
+
+#[tokio::test]
+async fn connections_beyond_the_total_cap_are_refused_with_503() {
+    let server = start(Options {
+        max_connections: 2,
+        max_connections_per_client: 0,
+        ..Options::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for last in [2, 3] {
+        let mut client = server.connect_from(last).await;
+        client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert_eq!(client.answer().await.text(), "hello");
+        held.push(client);
+    }
+    let mut refused = server.connect_from(4).await;
+    let answer = tokio::time::timeout(Duration::from_secs(5), refused.answer())
+        .await
+        .expect("refused without sending a request");
+    assert_eq!(
+        (answer.status, answer.text()),
+        (
+            503,
+            "the server has too many open connections; retry later\n".to_owned()
+        )
+    );
+    refused.closed().await;
+}
+
+/// A client is an IPv4 address or an IPv6 /64, however it is written.
+#[test]
+fn clients_are_counted_by_ipv4_address_or_ipv6_64() {
+    let clients = crate::clients::Clients::new(1, 0);
+    let ip = |text: &str| text.parse::<IpAddr>().expect("an address");
+    let first = clients.admit(ip("2001:db8::1")).expect("first of its /64");
+    assert!(clients.admit(ip("2001:db8::ffff:2")).is_err(), "same /64");
+    let _other = clients.admit(ip("2001:db8:0:1::1")).expect("another /64");
+    let _v4 = clients
+        .admit(ip("127.0.0.1"))
+        .expect("first from 127.0.0.1");
+    assert!(
+        clients.admit(ip("::ffff:127.0.0.1")).is_err(),
+        "IPv4 mapped into IPv6 is the same client"
+    );
+    drop(first);
+    clients
+        .admit(ip("2001:db8::3"))
+        .expect("a place given back");
 }
