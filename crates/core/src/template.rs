@@ -23,21 +23,83 @@
 //! renders arrays as `[a, b]`, `ramhorns` resolves dotted names as nested sections (no indices) and
 //! fixes its own escape set, and `mustache` 0.9 has no index paths and has been unmaintained since
 //! 2019. The dialect is small, so it lives here with a test vector for every rule.
+//!
+//! Templates come from whoever creates an integration and data from whoever publishes, so both
+//! are hostile. Parsing refuses sections nested deeper than [`MAX_DEPTH`] (nothing here recurses
+//! further than that: not parsing, not rendering, not dropping the tree), and rendering stops with
+//! an error once it has spent its [`Budget`] of output bytes or node visits: ten nested sections
+//! over a ten-element array would otherwise ask for gigabytes from a few bytes of event data.
 
 use std::{borrow::Cow, fmt};
 
 use serde_json::Value;
 
-/// A template that did not parse, with the byte offset where the problem is.
+/// Sections may be nested this deep and no deeper. Particle's own templates nest two or three;
+/// the bound keeps every walk of the tree (parse, render, drop) to a fixed stack depth.
+pub const MAX_DEPTH: usize = 64;
+/// Bytes one rendering may produce, by default: the largest webhook body the relay accepts.
+pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
+/// Template nodes one rendering may visit, by default. A section over an array visits its body once
+/// per element, so nested sections multiply; a million visits take a few milliseconds.
+pub const MAX_STEPS: usize = 1_000_000;
+
+/// A template that did not parse (with the byte offset where the problem is), or a rendering that
+/// outgrew its [`Budget`] (no offset).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError {
-    pub offset: usize,
+    pub offset: Option<usize>,
     pub message: String,
 }
 
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at character {})", self.message, self.offset + 1)
+        match self.offset {
+            Some(offset) => write!(f, "{} (at character {})", self.message, offset + 1),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// What renderings may still spend. The templates of one webhook request share one budget, so a
+/// request with many templated fields is bounded as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Bytes of output left.
+    pub bytes: usize,
+    /// Node visits left.
+    pub steps: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            bytes: MAX_OUTPUT_BYTES,
+            steps: MAX_STEPS,
+        }
+    }
+}
+
+impl Budget {
+    /// Takes `bytes` more of output; an error once the budget is spent.
+    fn spend(&mut self, bytes: usize) -> Result<(), TemplateError> {
+        self.bytes = self.bytes.checked_sub(bytes).ok_or_else(|| TemplateError {
+            offset: None,
+            message: format!(
+                "the rendered text is larger than {MAX_OUTPUT_BYTES} bytes, the most a webhook may send"
+            ),
+        })?;
+        Ok(())
+    }
+
+    /// Takes one node visit; an error once the budget is spent.
+    fn step(&mut self) -> Result<(), TemplateError> {
+        self.steps = self.steps.checked_sub(1).ok_or_else(|| TemplateError {
+            offset: None,
+            message: format!(
+                "rendering visits more than {MAX_STEPS} template parts (sections over arrays multiply)"
+            ),
+        })?;
+        Ok(())
     }
 }
 
@@ -63,9 +125,9 @@ pub struct Template {
     nodes: Vec<Node>,
 }
 
-/// Parses `source` and renders it against `data` in one step.
+/// Parses `source` and renders it against `data` in one step, within the default [`Budget`].
 pub fn render(source: &str, data: &Value) -> Result<String, TemplateError> {
-    Ok(Template::parse(source)?.render(data))
+    Template::parse(source)?.render_within(data, &mut Budget::default())
 }
 
 impl Template {
@@ -87,12 +149,15 @@ impl Template {
             };
             let close = if raw_braces { "}}}" } else { "}}" };
             let end = tag.find(close).ok_or_else(|| TemplateError {
-                offset,
+                offset: Some(offset),
                 message: format!("`{{{{` is never closed with `{close}`"),
             })?;
             let content = tag[..end].trim();
             rest = &tag[end + close_len..];
-            let error = |message: String| TemplateError { offset, message };
+            let error = |message: String| TemplateError {
+                offset: Some(offset),
+                message,
+            };
             let name = |sigil: usize| -> Result<String, TemplateError> {
                 let name = content[sigil..].trim();
                 if name.is_empty() || name.contains(char::is_whitespace) {
@@ -111,6 +176,11 @@ impl Template {
             match content.chars().next() {
                 Some('!') => {}
                 Some('#') | Some('^') => {
+                    if open.len() == MAX_DEPTH {
+                        return Err(error(format!(
+                            "sections are nested more than {MAX_DEPTH} deep"
+                        )));
+                    }
                     let outer = std::mem::take(&mut nodes);
                     open.push((name(1)?, content.starts_with('^'), offset, outer));
                 }
@@ -153,18 +223,22 @@ impl Template {
         }
         if let Some((name, _, offset, _)) = open.pop() {
             return Err(TemplateError {
-                offset,
+                offset: Some(offset),
                 message: format!("section `{name}` is never closed with `{{{{/{name}}}}}`"),
             });
         }
         Ok(Template { nodes })
     }
 
-    /// Renders against `data`, the outermost context.
-    pub fn render(&self, data: &Value) -> String {
+    /// Renders against `data`, the outermost context, spending from `budget`.
+    pub fn render_within(
+        &self,
+        data: &Value,
+        budget: &mut Budget,
+    ) -> Result<String, TemplateError> {
         let mut out = String::new();
-        render_nodes(&self.nodes, &mut vec![data], &mut out);
-        out
+        render_nodes(&self.nodes, &mut vec![data], &mut out, budget)?;
+        Ok(out)
     }
 
     /// True when the template inserts nothing (plain text only), so rendering is a copy.
@@ -173,8 +247,15 @@ impl Template {
     }
 }
 
-fn render_nodes<'a>(nodes: &'a [Node], stack: &mut Vec<&'a Value>, out: &mut String) {
+fn render_nodes<'a>(
+    nodes: &'a [Node],
+    stack: &mut Vec<&'a Value>,
+    out: &mut String,
+    budget: &mut Budget,
+) -> Result<(), TemplateError> {
     for node in nodes {
+        budget.step()?;
+        let before = out.len();
         match node {
             Node::Text(text) => out.push_str(text),
             Node::Value { name, escape } => {
@@ -194,25 +275,29 @@ fn render_nodes<'a>(nodes: &'a [Node], stack: &mut Vec<&'a Value>, out: &mut Str
             } => {
                 let value = lookup(stack, name).filter(|v| is_truthy(v));
                 match (value, inverted) {
-                    (None, true) => render_nodes(body, stack, out),
+                    (None, true) => render_nodes(body, stack, out, budget)?,
                     (None, false) | (Some(_), true) => {}
                     (Some(Value::Array(items)), false) => {
                         for item in items {
                             stack.push(item);
-                            render_nodes(body, stack, out);
+                            render_nodes(body, stack, out, budget)?;
                             stack.pop();
                         }
                     }
-                    (Some(Value::Bool(true)), false) => render_nodes(body, stack, out),
+                    (Some(Value::Bool(true)), false) => render_nodes(body, stack, out, budget)?,
                     (Some(value), false) => {
                         stack.push(value);
-                        render_nodes(body, stack, out);
+                        render_nodes(body, stack, out, budget)?;
                         stack.pop();
                     }
                 }
+                // The nodes inside the section paid for what it produced.
+                continue;
             }
         }
+        budget.spend(out.len() - before)?;
     }
+    Ok(())
 }
 
 fn lookup<'a>(stack: &[&'a Value], name: &str) -> Option<&'a Value> {
@@ -277,5 +362,7 @@ fn escape_html(text: &str, out: &mut String) {
     }
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::template::{self, TemplateError};
+use crate::template::{Budget, MAX_OUTPUT_BYTES, Template, TemplateError};
 
 /// `User-Agent` of every request the cloud sends.
 pub const USER_AGENT: &str = "ParticleBot/1.1 (https://docs.particle.io/webhooks)";
@@ -193,6 +193,7 @@ pub fn build_request(
     event: &EventContext,
 ) -> Result<WebhookRequest, BuildError> {
     let vars = variables(event);
+    let mut render = Renderer::new(&vars);
     let method = settings
         .request_type
         .as_deref()
@@ -212,11 +213,11 @@ pub fn build_request(
     let has_body = settings.form.is_some() || settings.json.is_some() || settings.body.is_some();
     let defaults_in_query = !has_body && matches!(method.as_str(), "GET" | "DELETE");
 
-    let mut query = render_fields("query", settings.query.as_ref(), &vars)?;
+    let mut query = render.fields("query", settings.query.as_ref())?;
     if defaults_in_query {
         query = merge(defaults.clone(), query);
     }
-    let mut url = render_field("url", &settings.url, &vars)?;
+    let mut url = render.field("url", &settings.url)?;
     if !query.is_empty() {
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&encode_form(&query));
@@ -225,8 +226,8 @@ pub fn build_request(
     let mut headers = Vec::new();
     if let Some(fields) = &settings.headers {
         for (name, value) in fields {
-            let name = render_field(&format!("headers.{name}"), name, &vars)?;
-            let value = render_field(&format!("headers.{name}"), &as_plain(value), &vars)?;
+            let name = render.field(&format!("headers.{name}"), name)?;
+            let value = render.field(&format!("headers.{name}"), &as_plain(value))?;
             headers.push((name, value));
         }
     }
@@ -236,8 +237,8 @@ pub fn build_request(
         }
     };
     if let Some(auth) = &settings.auth {
-        let username = render_field("auth.username", &auth.username, &vars)?;
-        let password = render_field("auth.password", &auth.password, &vars)?;
+        let username = render.field("auth.username", &auth.username)?;
+        let password = render.field("auth.password", &auth.password)?;
         let credentials =
             base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         add_default("Authorization", format!("Basic {credentials}"));
@@ -245,35 +246,50 @@ pub fn build_request(
     add_default("User-Agent", USER_AGENT.to_owned());
 
     let body = if let Some(template) = &settings.body {
-        Some(render_field("body", template, &vars)?)
+        Some(render.field("body", template)?)
     } else if let Some(json) = &settings.json {
         add_default("Content-Type", "application/json".to_owned());
         add_default("Accept", "application/json".to_owned());
         Some(match json {
-            Value::String(template) => render_field("json", template, &vars)?,
+            Value::String(template) => render.field("json", template)?,
             Value::Object(fields) => {
                 let mut rendered = Map::new();
                 for (name, value) in &defaults {
                     rendered.insert(name.clone(), Value::String(value.clone()));
                 }
                 for (name, value) in fields {
-                    let name = render_field("json", name, &vars)?;
-                    rendered.insert(name, render_json("json", value, &vars)?);
+                    let name = render.field("json", name)?;
+                    rendered.insert(name, render.json("json", value)?);
                 }
                 Value::Object(rendered).to_string()
             }
-            other => render_json("json", other, &vars)?.to_string(),
+            other => render.json("json", other)?.to_string(),
         })
     } else if settings.form.is_some() || (!defaults_in_query && !defaults.is_empty()) {
         add_default(
             "Content-Type",
             "application/x-www-form-urlencoded".to_owned(),
         );
-        let form = render_fields("form", settings.form.as_ref(), &vars)?;
+        let form = render.fields("form", settings.form.as_ref())?;
         Some(encode_form(&merge(defaults, form)))
     } else {
         None
     };
+    // Encoding (JSON escapes, form percent-escapes) can grow what the templates produced.
+    if body
+        .as_ref()
+        .is_some_and(|body| body.len() > MAX_OUTPUT_BYTES)
+    {
+        return Err(BuildError {
+            field: "body".to_owned(),
+            error: TemplateError {
+                offset: None,
+                message: format!(
+                    "the encoded body is larger than {MAX_OUTPUT_BYTES} bytes, the most a webhook may send"
+                ),
+            },
+        });
+    }
     Ok(WebhookRequest {
         method,
         url,
@@ -303,7 +319,7 @@ pub fn error_topic(settings: &WebhookSettings, event: &EventContext) -> Result<S
 
 fn topic(custom: Option<&str>, kind: &str, event: &EventContext) -> Result<String, BuildError> {
     match custom.filter(|t| !t.is_empty()) {
-        Some(template) => render_field(kind, template, &variables(event)),
+        Some(template) => Renderer::new(&variables(event)).field(kind, template),
         None => Ok(format!("{kind}/{}", event.name)),
     }
 }
@@ -328,7 +344,7 @@ pub fn response_data(
     {
         vars.extend(fields);
     }
-    render_field("responseTemplate", template, &vars)
+    Renderer::new(&vars).field("responseTemplate", template)
 }
 
 /// The `hook-response` chunks of a response: 512 bytes each (the last may be shorter), of at most
@@ -355,53 +371,122 @@ fn floor_char_boundary(text: &str, at: usize) -> usize {
         .unwrap_or(0)
 }
 
-fn render_field(field: &str, template: &str, vars: &Value) -> Result<String, BuildError> {
-    template::render(template, vars).map_err(|error| BuildError {
-        field: field.to_owned(),
-        error,
-    })
+/// Renders a request's templates against one event's variables, all from one [`Budget`], so that
+/// a request is bounded as a whole however many templated fields it has.
+struct Renderer<'a> {
+    vars: &'a Value,
+    budget: Budget,
 }
 
-/// Renders every string in a JSON value (keys included); template values only produce strings.
-fn render_json(field: &str, value: &Value, vars: &Value) -> Result<Value, BuildError> {
-    Ok(match value {
-        Value::String(template) => Value::String(render_field(field, template, vars)?),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|item| render_json(field, item, vars))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Object(fields) => {
-            let mut rendered = Map::new();
-            for (name, value) in fields {
-                rendered.insert(
-                    render_field(field, name, vars)?,
-                    render_json(field, value, vars)?,
-                );
-            }
-            Value::Object(rendered)
+impl<'a> Renderer<'a> {
+    fn new(vars: &'a Value) -> Renderer<'a> {
+        Renderer {
+            vars,
+            budget: Budget::default(),
         }
-        other => other.clone(),
-    })
+    }
+
+    fn field(&mut self, field: &str, template: &str) -> Result<String, BuildError> {
+        Template::parse(template)
+            .and_then(|template| template.render_within(self.vars, &mut self.budget))
+            .map_err(|error| BuildError {
+                field: field.to_owned(),
+                error,
+            })
+    }
+
+    /// Renders every string in a JSON value (keys included); template values only produce strings.
+    fn json(&mut self, field: &str, value: &Value) -> Result<Value, BuildError> {
+        Ok(match value {
+            Value::String(template) => Value::String(self.field(field, template)?),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| self.json(field, item))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(fields) => {
+                let mut rendered = Map::new();
+                for (name, value) in fields {
+                    rendered.insert(self.field(field, name)?, self.json(field, value)?);
+                }
+                Value::Object(rendered)
+            }
+            other => other.clone(),
+        })
+    }
+
+    fn fields(
+        &mut self,
+        field: &str,
+        fields: Option<&Map<String, Value>>,
+    ) -> Result<Vec<(String, String)>, BuildError> {
+        fields
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| {
+                let path = format!("{field}.{name}");
+                Ok((
+                    self.field(&path, name)?,
+                    self.field(&path, &as_plain(value))?,
+                ))
+            })
+            .collect()
+    }
 }
 
-fn render_fields(
-    field: &str,
-    fields: Option<&Map<String, Value>>,
-    vars: &Value,
-) -> Result<Vec<(String, String)>, BuildError> {
-    fields
-        .into_iter()
-        .flatten()
-        .map(|(name, value)| {
-            let path = format!("{field}.{name}");
-            Ok((
-                render_field(&path, name, vars)?,
-                render_field(&path, &as_plain(value), vars)?,
-            ))
-        })
-        .collect()
+/// Parses every template of `settings`, so an integration whose templates cannot render is
+/// refused when it is created or edited rather than at every delivery.
+pub fn check_templates(settings: &WebhookSettings) -> Result<(), BuildError> {
+    let mut templates: Vec<(String, &str)> = vec![("url".to_owned(), &settings.url)];
+    for (field, fields) in [
+        ("headers", &settings.headers),
+        ("query", &settings.query),
+        ("form", &settings.form),
+    ] {
+        for (name, value) in fields.iter().flatten() {
+            templates.push((format!("{field}.{name}"), name));
+            if let Value::String(value) = value {
+                templates.push((format!("{field}.{name}"), value));
+            }
+        }
+    }
+    if let Some(json) = &settings.json {
+        json_strings(json, &mut |text| templates.push(("json".to_owned(), text)));
+    }
+    for (field, template) in [
+        ("body", &settings.body),
+        ("responseTemplate", &settings.response_template),
+        ("responseTopic", &settings.response_topic),
+        ("errorResponseTopic", &settings.error_response_topic),
+    ] {
+        if let Some(template) = template {
+            templates.push((field.to_owned(), template));
+        }
+    }
+    if let Some(auth) = &settings.auth {
+        templates.push(("auth.username".to_owned(), &auth.username));
+        templates.push(("auth.password".to_owned(), &auth.password));
+    }
+    for (field, template) in templates {
+        Template::parse(template).map_err(|error| BuildError { field, error })?;
+    }
+    Ok(())
+}
+
+/// Every string in a JSON value, keys included.
+fn json_strings<'a>(value: &'a Value, each: &mut impl FnMut(&'a str)) {
+    match value {
+        Value::String(text) => each(text),
+        Value::Array(items) => items.iter().for_each(|item| json_strings(item, each)),
+        Value::Object(fields) => {
+            for (name, value) in fields {
+                each(name);
+                json_strings(value, each);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `first` followed by the fields of `second`, a field of `second` replacing one of `first`.

@@ -101,6 +101,25 @@ pub(crate) struct Delivery {
     pub chunks: usize,
 }
 
+impl Delivery {
+    /// The bytes it holds, roughly: its variable-length fields.
+    pub(crate) fn size(&self) -> usize {
+        let text = |text: &Option<String>| text.as_ref().map_or(0, String::len);
+        self.integration_id.len()
+            + self.event.len()
+            + self.method.len()
+            + self.url.len()
+            + self
+                .headers
+                .iter()
+                .map(|(name, value)| name.len() + value.len())
+                .sum::<usize>()
+            + text(&self.body)
+            + text(&self.response_body)
+            + text(&self.error)
+    }
+}
+
 /// A product, as the products endpoints show it.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Product {
@@ -126,8 +145,10 @@ pub(crate) struct Cloud {
     pub mfa: HashMap<String, (String, Instant)>,
     pub devices: Vec<Device>,
     pub integrations: Vec<Integration>,
-    /// Every webhook request sent, oldest first, bounded.
+    /// Every webhook request sent, oldest first, bounded by count and by bytes.
     pub deliveries: VecDeque<Delivery>,
+    /// The bytes the kept deliveries hold (their `Delivery::size`).
+    pub delivery_bytes: usize,
     pub throttle: crate::engine::Throttle,
     /// API publish allowance per user: (tokens left, when last counted).
     pub publish_allowance: HashMap<String, (f64, Instant)>,
@@ -138,6 +159,9 @@ pub(crate) struct Cloud {
 /// How many log lines a simulated device keeps, and how many deliveries the cloud keeps.
 pub(crate) const LOG_LINES: usize = 1000;
 pub(crate) const DELIVERIES: usize = 1000;
+/// Bytes of requests and answers the delivery log keeps: a request may be a megabyte and an answer
+/// another, so the count alone would let the log grow to gigabytes.
+pub(crate) const DELIVERY_BYTES: usize = 16 * 1024 * 1024;
 /// API publishes a user may make at once before the per-second rate applies.
 const PUBLISH_BURST: f64 = 10.0;
 
@@ -195,6 +219,7 @@ impl Cloud {
             ],
             integrations: Vec::new(),
             deliveries: VecDeque::new(),
+            delivery_bytes: 0,
             throttle: crate::engine::Throttle::default(),
             binaries: HashMap::new(),
             publish_allowance: HashMap::new(),
@@ -278,10 +303,14 @@ impl Cloud {
     }
 
     pub(crate) fn record(&mut self, delivery: Delivery) {
-        if self.deliveries.len() == DELIVERIES {
-            self.deliveries.pop_front();
-        }
+        self.delivery_bytes += delivery.size();
         self.deliveries.push_back(delivery);
+        while self.deliveries.len() > DELIVERIES || self.delivery_bytes > DELIVERY_BYTES {
+            let Some(oldest) = self.deliveries.pop_front() else {
+                break;
+            };
+            self.delivery_bytes -= oldest.size();
+        }
     }
 }
 

@@ -5,7 +5,11 @@
 //!
 //! Like the real cloud, a host whose errors outnumber its successes is put to sleep for a few
 //! seconds: attempts meanwhile are skipped with "Sleeping, too many errors, please wait and try
-//! again" instead of being sent.
+//! again" instead of being sent. The same sleep guards against loops: an integration that fires
+//! more than [`INTEGRATION_RATE`] times a second (or a user's integrations, [`USER_RATE`]) is
+//! asleep for a while. A webhook whose target publishes the event that triggers it again (its own
+//! server, or the sandbox's `_sim` publish) would otherwise run as fast as the machine allows;
+//! skipping a delivery breaks the chain, so no configuration makes an unbounded storm.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -34,14 +38,115 @@ const THROTTLE_MIN_ERRORS: usize = 5;
 /// How long a sleeping host is left alone after its last error.
 const THROTTLE_SLEEP: Duration = Duration::from_secs(5);
 pub(crate) const SLEEPING: &str = "Sleeping, too many errors, please wait and try again";
+/// Deliveries per second one integration may make, after a burst of twice as many. A device
+/// publishes about once a second; ten a second is a loop or a test gone wild.
+pub(crate) const INTEGRATION_RATE: f64 = 10.0;
+/// Deliveries per second all of one user's integrations may make together, after a burst.
+pub(crate) const USER_RATE: f64 = 20.0;
 
-/// Recent outcomes per target host.
+/// Recent outcomes per target host, and the delivery allowance of each integration and user.
 #[derive(Debug, Default)]
 pub(crate) struct Throttle {
     hosts: HashMap<String, VecDeque<(Instant, bool)>>,
+    integrations: HashMap<String, Allowance>,
+    users: HashMap<String, Allowance>,
+}
+
+/// A token bucket that, once empty, stays shut for [`THROTTLE_SLEEP`]: Particle's "sleeping".
+#[derive(Debug, Clone, Copy)]
+struct Allowance {
+    tokens: f64,
+    counted: Instant,
+    asleep_until: Option<Instant>,
+}
+
+impl Allowance {
+    fn take(&mut self, rate: f64, now: Instant) -> bool {
+        if self.asleep_until.is_some_and(|until| now < until) {
+            return false;
+        }
+        self.asleep_until = None;
+        let elapsed = now.duration_since(self.counted).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * rate).min(2.0 * rate);
+        self.counted = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            self.asleep_until = Some(now + THROTTLE_SLEEP);
+            false
+        }
+    }
+}
+
+/// Why a delivery was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// The target host's errors outnumber its successes.
+    HostErrors,
+    /// The integration fired faster than [`INTEGRATION_RATE`].
+    Integration,
+    /// The user's integrations together fired faster than [`USER_RATE`].
+    User,
+}
+
+impl Skip {
+    /// What the delivery log says, beside the hook-error's Particle text.
+    fn explain(self) -> String {
+        match self {
+            Skip::HostErrors => SLEEPING.to_owned(),
+            Skip::Integration => format!(
+                "{SLEEPING} (this webhook fired more than {INTEGRATION_RATE} times a second: \
+                 does its target publish the event that triggers it?)"
+            ),
+            Skip::User => format!(
+                "{SLEEPING} (this account's webhooks fired more than {USER_RATE} times a second)"
+            ),
+        }
+    }
 }
 
 impl Throttle {
+    /// Counts one delivery of `integration` (owned by `user`, sent to `host`), or says why it
+    /// must be skipped.
+    pub(crate) fn admit(
+        &mut self,
+        integration: &str,
+        user: &str,
+        host: &str,
+        now: Instant,
+    ) -> Result<(), Skip> {
+        if self.is_sleeping(host, now) {
+            return Err(Skip::HostErrors);
+        }
+        let fresh = Allowance {
+            tokens: 2.0 * INTEGRATION_RATE,
+            counted: now,
+            asleep_until: None,
+        };
+        if !self
+            .integrations
+            .entry(integration.to_owned())
+            .or_insert(fresh)
+            .take(INTEGRATION_RATE, now)
+        {
+            return Err(Skip::Integration);
+        }
+        let fresh = Allowance {
+            tokens: 2.0 * USER_RATE,
+            ..fresh
+        };
+        if !self
+            .users
+            .entry(user.to_owned())
+            .or_insert(fresh)
+            .take(USER_RATE, now)
+        {
+            return Err(Skip::User);
+        }
+        Ok(())
+    }
+
     fn is_sleeping(&mut self, host: &str, now: Instant) -> bool {
         let Some(outcomes) = self.hosts.get_mut(host) else {
             return false;
@@ -162,14 +267,26 @@ async fn deliver(
     delivery.url.clone_from(&request.url);
     delivery.headers.clone_from(&request.headers);
     delivery.body.clone_from(&request.body);
+    let target = match shared.settings.webhook_targets.resolve(&request.url) {
+        Ok(target) => target,
+        Err(text) => {
+            publish(format!("{error_topic}/0"), text.clone());
+            delivery.error = Some(text);
+            crate::lock(&shared).record(delivery);
+            return;
+        }
+    };
     let host = host_of(&request.url);
-    if crate::lock(&shared)
-        .throttle
-        .is_sleeping(&host, Instant::now())
-    {
+    let admitted = crate::lock(&shared).throttle.admit(
+        &integration.id,
+        &integration.owner,
+        &host,
+        Instant::now(),
+    );
+    if let Err(skip) = admitted {
         publish(format!("{error_topic}/0"), SLEEPING.to_owned());
         delivery.outcome = "throttled";
-        delivery.error = Some(SLEEPING.to_owned());
+        delivery.error = Some(skip.explain());
         crate::lock(&shared).record(delivery);
         return;
     }
@@ -179,7 +296,7 @@ async fn deliver(
         "undefined".to_owned(),
     );
     let started = Instant::now();
-    let result = send(&shared.client, &request).await;
+    let result = send(&shared.client, &request, target).await;
     delivery.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     let ok = matches!(&result, Ok((status, _)) if (200..300).contains(status));
     crate::lock(&shared)
@@ -226,8 +343,13 @@ async fn deliver(
 }
 
 /// Sends the request; the answer's status and body (as text), or the error in Particle's words.
-async fn send(client: &reqwest::Client, request: &WebhookRequest) -> Result<(u16, String), String> {
-    if !request.url.starts_with("http://") {
+/// `target` is where it goes: the request's own URL, or the server's own relay over loopback.
+async fn send(
+    client: &reqwest::Client,
+    request: &WebhookRequest,
+    target: reqwest::Url,
+) -> Result<(u16, String), String> {
+    if target.scheme() != "http" {
         return Err(format!(
             "error the sandbox sends webhooks over plain http:// only, not to {}",
             request.url
@@ -235,7 +357,7 @@ async fn send(client: &reqwest::Client, request: &WebhookRequest) -> Result<(u16
     }
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|_| format!("error invalid request type {}", request.method))?;
-    let mut builder = client.request(method, &request.url);
+    let mut builder = client.request(method, target);
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }

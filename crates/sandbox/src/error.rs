@@ -18,7 +18,11 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> ApiError {
+    pub(crate) fn new(
+        status: StatusCode,
+        error: &'static str,
+        description: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             error,
@@ -88,4 +92,13 @@ impl IntoResponse for ApiError {
 
 pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("This endpoint is not emulated by the sandbox")
+}
+
+/// A path the sandbox knows, asked with a method it does not emulate there.
+pub(crate) async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not emulated on this path by the sandbox"),
+    )
 }

@@ -15,16 +15,25 @@ mod error;
 mod events;
 mod firmware;
 mod sim;
+mod targets;
 
 use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
 
-use axum::Router;
+use axum::{
+    Router,
+    http::{HeaderValue, header},
+    middleware,
+};
 use tokio::sync::watch;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use reqwest::Url;
 
 use crate::cloud::Cloud;
+pub use crate::targets::{HostPattern, OwnRelay, WebhookTargets};
 
 /// How the sandbox behaves where the real cloud has no knob.
 #[derive(Debug, Clone)]
@@ -42,6 +51,12 @@ pub struct Settings {
     /// API publishes per second each user may make, after a burst of ten (0: no limit); beyond
     /// it, publishing answers 429 as Particle's rate limit does.
     pub publishes_per_second: u32,
+    /// Where webhooks may be sent: anywhere on a learner's machine, only the server's own relay
+    /// (and hosts the operator names) on a public host.
+    pub webhook_targets: WebhookTargets,
+    /// The host (and port) of `--public-url`: besides IP addresses and `localhost`, the only
+    /// `Host` the `_sim` control endpoints answer (DNS rebinding).
+    pub public_host: Option<String>,
 }
 
 impl Default for Settings {
@@ -52,6 +67,8 @@ impl Default for Settings {
             hook_timeout: Duration::from_secs(webhook_demo_core::webhook::TIMEOUT_SECS),
             flash_time: firmware::FLASH_TIME,
             publishes_per_second: 1,
+            webhook_targets: WebhookTargets::Anywhere,
+            public_host: None,
         }
     }
 }
@@ -107,9 +124,27 @@ impl Sandbox {
 
     /// The sandbox's routes, relative to where the server mounts them.
     pub fn router(&self) -> Router {
+        // The control endpoints have no CORS and answer only requests addressed to this server
+        // from its own pages: another site must not read every user's deliveries or reset the
+        // sandbox through the learner's browser.
+        let sim = api::sim_routes().layer(middleware::from_fn_with_state(
+            self.shared.clone(),
+            api::sim::own_pages_only,
+        ));
         api::routes()
-            .fallback(error::not_found)
             .layer(api::cors())
+            .merge(sim)
+            .fallback(error::not_found)
+            .method_not_allowed_fallback(error::method_not_allowed)
+            // Answers are JSON and event streams: nothing a browser should ever run or sniff.
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("sandbox; default-src 'none'"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
             .with_state(self.shared.clone())
     }
 

@@ -3,13 +3,13 @@
 
 mod assets;
 
-use std::{future::Future, path::PathBuf};
+use std::{future::Future, net::SocketAddr, path::PathBuf};
 
 use axum::{Json, Router, routing::get};
 use tokio::net::TcpListener;
 use webhook_demo_core::wire::Config;
 use webhook_demo_relay::{Limits, Relay, Settings};
-use webhook_demo_sandbox::Sandbox;
+use webhook_demo_sandbox::{HostPattern, OwnRelay, Sandbox, WebhookTargets};
 
 /// How the server was asked to run (the `serve` command's flags).
 #[derive(Debug, Clone, Default)]
@@ -24,11 +24,14 @@ pub struct Options {
     pub relay_limits: Limits,
     /// How the sandbox behaves (`--sim-publish-interval`).
     pub sandbox: webhook_demo_sandbox::Settings,
+    /// Hosts the sandbox may send webhooks to besides the server's own relay, when it serves the
+    /// public (`--sandbox-webhook-allow`).
+    pub sandbox_webhook_allow: Vec<HostPattern>,
 }
 
 /// Builds the whole application.
 pub fn app(options: &Options) -> Router {
-    build(options).0
+    build(options, None).0
 }
 
 /// What must be told when the server shuts down: their streams never end by themselves.
@@ -37,8 +40,8 @@ struct Streams {
     sandbox: Option<Sandbox>,
 }
 
-/// The application and what in it holds streams open.
-fn build(options: &Options) -> (Router, Streams) {
+/// The application and what in it holds streams open; `local` is the address it listens on.
+fn build(options: &Options, local: Option<SocketAddr>) -> (Router, Streams) {
     let public_url = options
         .public_url
         .as_ref()
@@ -49,7 +52,7 @@ fn build(options: &Options) -> (Router, Streams) {
         public_url: public_url.clone(),
     };
     let relay = Relay::new(Settings {
-        public_url,
+        public_url: public_url.clone(),
         limits: options.relay_limits.clone(),
     });
     let mut app = Router::new()
@@ -59,7 +62,8 @@ fn build(options: &Options) -> (Router, Streams) {
         )
         .route("/config.json", get(move || async move { Json(config) }))
         .nest("/relay", relay.router());
-    let sandbox = (!options.no_sandbox).then(|| Sandbox::new(options.sandbox.clone()));
+    let sandbox = (!options.no_sandbox)
+        .then(|| Sandbox::new(sandbox_settings(options, public_url.as_deref(), local)));
     if let Some(sandbox) = &sandbox {
         app = app.nest("/sandbox", sandbox.router());
     }
@@ -67,6 +71,50 @@ fn build(options: &Options) -> (Router, Streams) {
         app.merge(assets::router(options.assets.clone())),
         Streams { relay, sandbox },
     )
+}
+
+/// The sandbox's settings for this server. Serving the public (`--public-url`), its webhooks go
+/// only to this server's own relay (over loopback) and the hosts the operator allows, and its
+/// control endpoints answer the public host's name; on a learner's machine they go anywhere.
+fn sandbox_settings(
+    options: &Options,
+    public_url: Option<&str>,
+    local: Option<SocketAddr>,
+) -> webhook_demo_sandbox::Settings {
+    let mut settings = options.sandbox.clone();
+    let Some(public_url) = public_url else {
+        return settings;
+    };
+    let public = format!("{public_url}/relay/hook/")
+        .parse::<webhook_demo_sandbox::Url>()
+        .ok();
+    settings.public_host = public.as_ref().and_then(|url| {
+        Some(format!(
+            "{}{}",
+            url.host_str()?,
+            url.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ))
+    });
+    let relay = public.map(|public| {
+        // An unspecified listen address (0.0.0.0) is reached over loopback.
+        let local = local.map(|mut addr| {
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{addr}/relay/hook/")
+                .parse()
+                .expect("an address makes a URL")
+        });
+        OwnRelay {
+            local: local.unwrap_or_else(|| public.clone()),
+            public,
+        }
+    });
+    settings.webhook_targets = WebhookTargets::Only {
+        relay,
+        hosts: options.sandbox_webhook_allow.clone(),
+    };
+    settings
 }
 
 /// Serves the application on `listener` until `shutdown` completes, then lets open requests finish.
@@ -79,7 +127,7 @@ pub async fn run(
     options: &Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (app, streams) = build(options);
+    let (app, streams) = build(options, listener.local_addr().ok());
     let shutdown = async move {
         shutdown.await;
         // Relay and sandbox streams never end by themselves; end them so open requests can finish.

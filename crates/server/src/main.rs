@@ -51,6 +51,11 @@ enum Command {
         /// API publishes per second each sandbox user may make after a burst of ten (0: no limit).
         #[arg(long, default_value_t = webhook_demo_sandbox::Settings::default().publishes_per_second)]
         sandbox_publish_rate: u32,
+        /// With --public-url, a host the sandbox's webhooks may reach besides this server's own
+        /// relay: `example.com`, `example.com:8443` or `*.example.com` (repeat, or separate with
+        /// commas). Without --public-url webhooks go anywhere.
+        #[arg(long, value_delimiter = ',')]
+        sandbox_webhook_allow: Vec<webhook_demo_sandbox::HostPattern>,
     },
 }
 
@@ -71,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         relay_stream_max_age,
         sim_publish_interval,
         sandbox_publish_rate,
+        sandbox_webhook_allow,
     } = Cli::parse().command;
     if let Some(url) = &public_url {
         anyhow::ensure!(
@@ -108,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
             publishes_per_second: sandbox_publish_rate,
             ..webhook_demo_sandbox::Settings::default()
         },
+        sandbox_webhook_allow,
     };
     webhook_demo_server::run(listener, &options, shutdown_signal())
         .await

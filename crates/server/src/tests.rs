@@ -252,3 +252,38 @@ async fn shutdown_ends_open_event_streams_and_returns() {
         .expect("server task")
         .expect("run returns without error");
 }
+
+/// Issue 13: served for the public, the sandbox's webhooks reach only this server's own relay
+/// (over the listener's loopback address) and the hosts the operator allows; on a learner's
+/// machine they go anywhere.
+#[test]
+fn a_public_server_confines_the_sandboxs_webhooks() {
+    let laptop = crate::sandbox_settings(&Options::default(), None, None);
+    assert!(matches!(
+        laptop.webhook_targets,
+        webhook_demo_sandbox::WebhookTargets::Anywhere
+    ));
+    let options = Options {
+        sandbox_webhook_allow: vec!["api.example.org".parse().expect("a pattern")],
+        ..Options::default()
+    };
+    let public = crate::sandbox_settings(
+        &options,
+        Some("https://hooks.example.com:8443"),
+        Some("0.0.0.0:8080".parse().expect("an address")),
+    );
+    assert_eq!(
+        public.public_host.as_deref(),
+        Some("hooks.example.com:8443")
+    );
+    let webhook_demo_sandbox::WebhookTargets::Only { relay, hosts } = public.webhook_targets else {
+        panic!("a public sandbox is confined");
+    };
+    let relay = relay.expect("the own relay");
+    assert_eq!(
+        relay.public.as_str(),
+        "https://hooks.example.com:8443/relay/hook/"
+    );
+    assert_eq!(relay.local.as_str(), "http://127.0.0.1:8080/relay/hook/");
+    assert_eq!(hosts, options.sandbox_webhook_allow);
+}

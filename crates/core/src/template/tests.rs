@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Template, render};
+use super::{Budget, MAX_DEPTH, MAX_OUTPUT_BYTES, MAX_STEPS, Template, render};
 
 fn data() -> Value {
     json!({
@@ -125,7 +125,10 @@ fn the_demo_body_template_renders_the_event() {
 fn text_without_tags_is_copied_and_single_braces_are_text() {
     let template = Template::parse("plain { text } here").unwrap();
     assert!(template.is_plain());
-    assert_eq!(template.render(&Value::Null), "plain { text } here");
+    assert_eq!(
+        template.render_within(&Value::Null, &mut Budget::default()),
+        Ok("plain { text } here".to_owned())
+    );
     assert!(!Template::parse("{{x}}").unwrap().is_plain());
 }
 
@@ -144,11 +147,95 @@ fn malformed_templates_say_what_and_where() {
     ];
     for (source, offset, message) in cases {
         let error = Template::parse(source).unwrap_err();
-        assert_eq!(error.offset, offset, "{source:?}");
+        assert_eq!(error.offset, Some(offset), "{source:?}");
         assert!(error.message.contains(message), "{source:?}: {error}");
     }
     assert_eq!(
         Template::parse("ab{{x").unwrap_err().to_string(),
         "`{{` is never closed with `}}` (at character 3)"
     );
+}
+
+/// Issue 13: `{{^x}}` ten thousand deep overflowed the stack and aborted the server.
+#[test]
+fn sections_nested_past_the_limit_are_refused_without_recursing() {
+    for sigil in ['#', '^'] {
+        let deep = format!(
+            "{}{}",
+            format!("{{{{{sigil}x}}}}").repeat(100_000),
+            "{{/x}}".repeat(100_000)
+        );
+        let error = Template::parse(&deep).unwrap_err();
+        assert!(
+            error.message.contains("nested more than 64 deep"),
+            "{error}"
+        );
+        assert_eq!(error.offset, Some(MAX_DEPTH * 6), "the first tag too deep");
+    }
+    let limit = format!(
+        "{}{}",
+        "{{^x}}".repeat(MAX_DEPTH),
+        "{{/x}}".repeat(MAX_DEPTH)
+    );
+    let template = Template::parse(&format!("{limit}!")).unwrap();
+    assert_eq!(
+        template.render_within(&json!({}), &mut Budget::default()),
+        Ok("!".to_owned())
+    );
+}
+
+/// Issue 13: 31 bytes of data and eight nested sections rendered 100 MB; nine asked for 1 GiB.
+#[test]
+fn rendering_stops_at_the_output_budget() {
+    let data = json!({"a": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]});
+    let nested = |depth: usize, inner: &str| {
+        format!(
+            "{}{inner}{}",
+            "{{#a}}".repeat(depth),
+            "{{/a}}".repeat(depth)
+        )
+    };
+    let error = render(&nested(8, "xxxxxxxxxx"), &data).unwrap_err();
+    assert_eq!(error.offset, None);
+    assert!(
+        error
+            .message
+            .contains(&format!("larger than {MAX_OUTPUT_BYTES} bytes")),
+        "{error}"
+    );
+    // Just inside the budget renders in full.
+    assert_eq!(
+        render(&nested(5, "xxxxxxxxxx"), &data).unwrap().len(),
+        1_000_000
+    );
+    // Escaping is counted as written: `<` costs four bytes.
+    let escaped = render(&nested(6, "{{.}}<"), &json!({"a": vec!["<"; 10]}));
+    assert!(escaped.unwrap_err().message.contains("larger than"));
+}
+
+/// Nested sections that print nothing still cost a visit per element: bounded too.
+#[test]
+fn rendering_stops_at_the_step_budget() {
+    let data = json!({"a": [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]});
+    let template = format!("{}{}", "{{#a}}".repeat(9), "{{/a}}".repeat(9));
+    let error = render(&template, &data).unwrap_err();
+    assert!(
+        error.message.contains(&format!("more than {MAX_STEPS}")),
+        "{error}"
+    );
+    // A budget is shared: what one rendering spent, the next cannot.
+    let mut budget = Budget {
+        bytes: 10,
+        steps: 100,
+    };
+    let small = Template::parse("12345").unwrap();
+    assert_eq!(
+        small.render_within(&data, &mut budget),
+        Ok("12345".to_owned())
+    );
+    assert_eq!(
+        small.render_within(&data, &mut budget),
+        Ok("12345".to_owned())
+    );
+    assert!(small.render_within(&data, &mut budget).is_err());
 }

@@ -20,7 +20,10 @@ use crate::{
     events::{self, API, Event, Scope},
 };
 
-/// Particle's limits on an event's name and data.
+/// Particle's limits on an event's name and data: 64 characters of name and 1024 bytes of data
+/// (spec section 8.1, "Payload (JSON, ≤ 1024 bytes)"; Particle's publish documentation gives the
+/// same figure for Device OS 3 and later). The cloud refuses larger events; so does the sandbox,
+/// whichever way they are published.
 const MAX_NAME: usize = 64;
 const MAX_DATA: usize = 1024;
 
@@ -33,12 +36,12 @@ pub(crate) async fn publish_product(
 ) -> Result<Json<Value>, ApiError> {
     let fields = super::fields(&headers, &body)?;
     let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
+    let (name, data) = name_and_data(&fields, &headers, &body)?;
     let product = {
         let cloud = crate::lock(&shared);
         let product = super::products::owned(&cloud, &id, &username)?;
         (product.id, product.user.clone())
     };
-    let (name, data) = name_and_data(&fields)?;
     allow(&shared, &username)?;
     events::publish(
         &shared,
@@ -55,7 +58,7 @@ pub(crate) async fn publish_user(
 ) -> Result<Json<Value>, ApiError> {
     let fields = super::fields(&headers, &body)?;
     let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
-    let (name, data) = name_and_data(&fields)?;
+    let (name, data) = name_and_data(&fields, &headers, &body)?;
     allow(&shared, &username)?;
     events::publish(&shared, Event::new(&name, &data, API, &username, None));
     Ok(Json(json!({"ok": true})))
@@ -73,24 +76,46 @@ fn allow(shared: &Shared, username: &str) -> Result<(), ApiError> {
     }
 }
 
-fn name_and_data(fields: &HashMap<String, String>) -> Result<(String, String), ApiError> {
-    let name = fields
-        .get("name")
-        .map(|n| n.trim())
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| ApiError::bad_request("The name parameter is required"))?;
+/// The event a publish body names. A JSON body must give the name (and the data, when it gives
+/// one) as strings: `fields` would turn `{"name": 5}` into the name `5`.
+fn name_and_data(
+    fields: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(String, String), ApiError> {
+    if super::is_json(headers) {
+        let object = super::json_object(body)?;
+        for field in ["name", "data"] {
+            if object.get(field).is_some_and(|value| !value.is_string()) {
+                return Err(ApiError::bad_request(format!(
+                    "The {field} parameter must be a string"
+                )));
+            }
+        }
+    }
+    let name = fields.get("name").map(String::as_str).unwrap_or_default();
+    let data = fields.get("data").map(String::as_str).unwrap_or_default();
+    check_event(name, data)?;
+    Ok((name.trim().to_owned(), data.to_owned()))
+}
+
+/// Refuses an event Particle would refuse: no name, or a name or data over Particle's limits.
+pub(super) fn check_event(name: &str, data: &str) -> Result<(), ApiError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::bad_request("The name parameter is required"));
+    }
     if name.len() > MAX_NAME {
         return Err(ApiError::bad_request(format!(
             "Event names are at most {MAX_NAME} characters"
         )));
     }
-    let data = fields.get("data").cloned().unwrap_or_default();
     if data.len() > MAX_DATA {
         return Err(ApiError::bad_request(format!(
             "Event data is at most {MAX_DATA} bytes"
         )));
     }
-    Ok((name.to_owned(), data))
+    Ok(())
 }
 
 pub(crate) async fn user_stream(

@@ -12,7 +12,10 @@ use axum::{
     http::{StatusCode, request::Parts},
 };
 use serde_json::{Map, Value};
-use webhook_demo_core::{time::iso8601_millis, webhook::WebhookSettings};
+use webhook_demo_core::{
+    time::iso8601_millis,
+    webhook::{self, WebhookSettings},
+};
 
 use crate::{
     Shared,
@@ -140,6 +143,9 @@ fn configuration(body: &[u8]) -> Result<(Map<String, Value>, WebhookSettings), A
             "Give at most one of json, form and body",
         ));
     }
+    // A template that cannot parse (one nested past the limit, say) would fail every delivery.
+    webhook::check_templates(&settings)
+        .map_err(|error| ApiError::bad_request(format!("Invalid webhook {error}")))?;
     Ok((raw, settings))
 }
 

@@ -8,7 +8,7 @@ mod integrations;
 mod oauth;
 mod product_devices;
 mod products;
-mod sim;
+pub(crate) mod sim;
 mod user;
 
 use std::collections::HashMap;
@@ -101,6 +101,11 @@ pub(crate) fn routes() -> Router<Shared> {
             "/v1/devices/{id}/events/{*prefix}",
             get(events::device_stream),
         )
+}
+
+/// The sandbox's own control endpoints (`/_sim/…`), served apart: no CORS, own pages only.
+pub(crate) fn sim_routes() -> Router<Shared> {
+    Router::new()
         .route("/_sim/reset", post(sim::reset))
         .route("/_sim/webhooks", get(sim::webhooks))
         .route("/_sim/devices/{id}/button", post(sim::button))

@@ -15,6 +15,10 @@ use tokio::time::Instant;
 
 use crate::{Shared, auth, cloud::DEFAULT_TOKEN_LIFETIME, error::ApiError};
 
+/// The longest token lifetime: a century, which is "never" for a sandbox. A lifetime is added to
+/// the clock, so an unbounded one would overflow it.
+const LONGEST_TOKEN_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The OAuth clients Particle's own tools use: the CLI and docs (`particle`) and particle-api-js.
 const CLIENTS: [(&str, &str); 2] = [("particle", "particle"), ("particle-api", "particle-api")];
 
@@ -35,12 +39,15 @@ pub(crate) async fn token(
         None => DEFAULT_TOKEN_LIFETIME,
         Some(text) => match text.parse::<u64>() {
             // Particle treats 0 as "never expires"; a century is never for a sandbox.
-            Ok(0) => Duration::from_secs(100 * 365 * 24 * 3600),
-            Ok(seconds) => Duration::from_secs(seconds),
-            Err(_) => {
-                return Err(ApiError::bad_request(
-                    "expires_in must be a number of seconds",
-                ));
+            Ok(0) => LONGEST_TOKEN_LIFETIME,
+            Ok(seconds) if seconds <= LONGEST_TOKEN_LIFETIME.as_secs() => {
+                Duration::from_secs(seconds)
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "expires_in must be a number of seconds from 0 (never) to {}",
+                    LONGEST_TOKEN_LIFETIME.as_secs()
+                )));
             }
         },
     };

@@ -2,14 +2,20 @@
 //! fixture, read the webhook requests the engine sent, click a device's MODE button, make a device
 //! publish any event, take a device online or offline, and read a device's log (JSON, or a live
 //! SSE stream).
+//!
+//! They need no token, so they must not be reachable through a learner's browser by another
+//! site: they send no CORS headers, refuse a request whose `Origin` or `Sec-Fetch-Site` says it
+//! comes from another site, and refuse a `Host` that is not this server's (an IP address,
+//! `localhost`, or the host of `--public-url`), which is what DNS rebinding would send.
 
 use std::sync::Arc;
 
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, State},
-    http::{HeaderMap, header},
+    extract::{Path, Request, State},
+    http::{HeaderMap, StatusCode, header},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
@@ -20,6 +26,64 @@ use crate::{
     error::ApiError,
     sim::{self, Refusal},
 };
+
+/// Lets a request through to a control endpoint only when it is addressed to this server and
+/// does not come from another site's page.
+pub(crate) async fn own_pages_only(
+    State(shared): State<Shared>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match refusal(&request, shared.settings.public_host.as_deref()) {
+        None => next.run(request).await,
+        Some(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why).into_response(),
+    }
+}
+
+fn refusal(request: &Request, public_host: Option<&str>) -> Option<String> {
+    let headers = request.headers();
+    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    // A browser always names the host; only a client in the same process (tests driving the
+    // router) names none, and it cannot be rebound.
+    let host =
+        text(header::HOST.as_str()).or_else(|| request.uri().authority().map(|a| a.as_str()))?;
+    if !is_own_host(host, public_host) {
+        return Some(format!(
+            "The sandbox's control endpoints answer only requests addressed to this server by \
+             IP address, localhost or its public URL, not {host:?}"
+        ));
+    }
+    if matches!(text("sec-fetch-site"), Some("cross-site" | "same-site")) {
+        return Some("The sandbox's control endpoints answer only this server's own pages".into());
+    }
+    if let Some(origin) = text(header::ORIGIN.as_str()) {
+        let authority = origin.split_once("://").map(|(_, rest)| rest);
+        if authority.is_none_or(|authority| !authority.eq_ignore_ascii_case(host)) {
+            return Some(format!(
+                "The sandbox's control endpoints answer only this server's own pages, not {origin:?}"
+            ));
+        }
+    }
+    None
+}
+
+/// An IP literal, `localhost`, or the public URL's host: names an attacker's DNS cannot point
+/// at this server behind the browser's back.
+fn is_own_host(host: &str, public_host: Option<&str>) -> bool {
+    if public_host.is_some_and(|public| public.eq_ignore_ascii_case(host)) {
+        return true;
+    }
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => {
+            return bracketed
+                .split(']')
+                .next()
+                .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
+        }
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
+}
 
 pub(crate) async fn reset(State(shared): State<Shared>) -> Json<Value> {
     *crate::lock(&shared) = Cloud::fixture();
@@ -58,15 +122,18 @@ pub(crate) async fn publish(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let fields = super::json_object(&body)?;
+    let expected = || ApiError::bad_request("Expected {\"name\": …, \"data\": …}");
     let name = fields
         .get("name")
         .and_then(Value::as_str)
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| ApiError::bad_request("Expected {\"name\": …, \"data\": …}"))?;
-    let data = fields
-        .get("data")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+        .ok_or_else(expected)?;
+    let data = match fields.get("data") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(data)) => data,
+        Some(_) => return Err(expected()),
+    };
+    super::events::check_event(name, data)?;
+    let name = name.trim();
     sim::publish_as(&shared, &id, name, data).map_err(|r| refused(&id, r))?;
     Ok(Json(json!({"ok": true})))
 }

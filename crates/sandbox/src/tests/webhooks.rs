@@ -18,19 +18,19 @@ use tokio::sync::{Mutex, mpsc};
 use super::{App, call, check_error, get, send_json, sign_in, sign_in_with_mfa};
 use crate::Settings;
 
-const P2: &str = "e00fce680000000000000001";
+pub(super) const P2: &str = "e00fce680000000000000001";
 const BORON: &str = "e00fce680000000000000002";
 const ARGON: &str = "e00fce680000000000000003";
 
 /// One request the test webhook server received.
 #[derive(Debug)]
-struct Received {
-    method: Method,
-    uri: String,
+pub(super) struct Received {
+    pub(super) method: Method,
+    pub(super) uri: String,
     headers: HeaderMap,
     /// Header names as they were written on the wire, in order.
     names: Vec<String>,
-    body: String,
+    pub(super) body: String,
 }
 
 /// What the test webhook server answers: status, body, and whether to never answer at all.
@@ -42,14 +42,14 @@ struct Answer {
 }
 
 /// A webhook server on a loopback port that reports every request and answers as told.
-struct Target {
-    url: String,
+pub(super) struct Target {
+    pub(super) url: String,
     received: mpsc::UnboundedReceiver<Received>,
     answer: Arc<Mutex<Answer>>,
 }
 
 impl Target {
-    async fn start(status: StatusCode, body: &str) -> Target {
+    pub(super) async fn start(status: StatusCode, body: &str) -> Target {
         let (sender, received) = mpsc::unbounded_channel();
         let answer = Arc::new(Mutex::new(Answer {
             status,
@@ -100,24 +100,24 @@ impl Target {
         }
     }
 
-    async fn next(&mut self) -> Received {
+    pub(super) async fn next(&mut self) -> Received {
         self.received.recv().await.expect("the target server runs")
     }
 }
 
 /// A signed-in learner with a P2 product, the P2 in it.
-struct Learner {
-    app: App,
-    bearer: String,
-    product: u64,
+pub(super) struct Learner {
+    pub(super) app: App,
+    pub(super) bearer: String,
+    pub(super) product: u64,
 }
 
 impl Learner {
-    async fn new() -> Learner {
+    pub(super) async fn new() -> Learner {
         Learner::on(App::serve().await).await
     }
 
-    async fn on(app: App) -> Learner {
+    pub(super) async fn on(app: App) -> Learner {
         let bearer = format!("Bearer {}", sign_in(&app).await);
         let body = json!({"product": {"name": "demo", "platform_id": 32}});
         let (_, created) = send_json(&app, "POST", "/v1/user/products", &bearer, body).await;
@@ -138,11 +138,11 @@ impl Learner {
         }
     }
 
-    async fn send(&self, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(super) async fn send(&self, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
         send_json(&self.app, method, path, &self.bearer, body).await
     }
 
-    async fn integrate(&self, settings: Value) -> String {
+    pub(super) async fn integrate(&self, settings: Value) -> String {
         let path = format!("/v1/products/{}/integrations", self.product);
         let (status, created) = self.send("POST", &path, settings).await;
         assert_eq!(status, StatusCode::OK, "{created}");
@@ -152,7 +152,7 @@ impl Learner {
             .to_owned()
     }
 
-    async fn publish(&self, name: &str, data: &str) {
+    pub(super) async fn publish(&self, name: &str, data: &str) {
         let path = format!("/v1/products/{}/events", self.product);
         let (status, body) = self
             .send("POST", &path, json!({"name": name, "data": data}))
@@ -188,7 +188,7 @@ impl Learner {
     }
 
     /// An event stream, parsed; returns once the stream is open (its `:ok` has arrived).
-    async fn stream(&self, path: &str) -> impl Stream<Item = SseEvent> + Unpin + use<> {
+    pub(super) async fn stream(&self, path: &str) -> impl Stream<Item = SseEvent> + Unpin + use<> {
         let mut raw = self.raw_stream(path).await;
         let first = raw.next().await.expect("the opening comment");
         assert_eq!(&first[..], b":ok\n\n");
@@ -222,7 +222,9 @@ async fn press(app: &App, device: &str) -> (StatusCode, Value) {
     call(app, request).await
 }
 
-async fn next_event(stream: &mut (impl Stream<Item = SseEvent> + Unpin)) -> (String, Value) {
+pub(super) async fn next_event(
+    stream: &mut (impl Stream<Item = SseEvent> + Unpin),
+) -> (String, Value) {
     let event = stream.next().await.expect("the stream stays open");
     let data: Value = serde_json::from_str(&event.data).expect("JSON event data");
     (event.event, data)
