@@ -253,7 +253,9 @@ async fn deliver(
         duration_ms: None,
         chunks: 0,
     };
-    let request = match build_request(settings, &context) {
+    let (owned_settings, owned_context) = (settings.clone(), context.clone());
+    let rendered = off_the_runtime(move || build_request(&owned_settings, &owned_context)).await;
+    let request = match rendered {
         Ok(request) => request,
         Err(error) => {
             let text = format!("error {error}");
@@ -308,7 +310,8 @@ async fn deliver(
             delivery.status = Some(status);
             if !body.is_empty() {
                 let topic = response_topic(settings, &context);
-                let data = response_data(settings, &context, &body);
+                let (settings, context, body) = (settings.clone(), context.clone(), body.clone());
+                let data = off_the_runtime(move || response_data(&settings, &context, &body)).await;
                 match (topic, data) {
                     (Ok(topic), Ok(data)) => {
                         let chunks = response_chunks(&data);
@@ -340,6 +343,14 @@ async fn deliver(
         }
     }
     crate::lock(&shared).record(delivery);
+}
+
+/// Runs a rendering on a blocking thread: a template may spend its whole budget, a few hundred
+/// milliseconds, and the async workers must keep serving meanwhile.
+async fn off_the_runtime<T: Send + 'static>(render: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(render)
+        .await
+        .expect("rendering never panics")
 }
 
 /// Sends the request; the answer's status and body (as text), or the error in Particle's words.
