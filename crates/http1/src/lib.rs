@@ -185,4 +185,6 @@ where
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
