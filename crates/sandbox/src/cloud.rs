@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use serde::Serialize;
+use serde::{Serialize, Serializer, ser::SerializeMap};
 use tokio::time::Instant;
 
 /// How long a token lives when the client does not say (Particle's default: 90 days).
@@ -50,7 +50,8 @@ pub(crate) struct Device {
     pub firmware_version: Option<u32>,
     #[serde(skip)]
     pub owner: String,
-    #[serde(skip)]
+    /// Shown as the `functions` and `variables` its firmware registers.
+    #[serde(flatten)]
     pub sim: SimDevice,
 }
 
@@ -66,6 +67,17 @@ pub(crate) struct SimDevice {
     pub temperature: Option<i32>,
     /// The log lines it wrote to USB serial, oldest first, bounded.
     pub log: VecDeque<String>,
+}
+
+/// The API shows a device's firmware by what it registers with the cloud: `functions` (names) and
+/// `variables` (name → type); the rest of the simulation is the sandbox's own business.
+impl Serialize for SimDevice {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut shown = serializer.serialize_map(Some(2))?;
+        shown.serialize_entry("functions", crate::sim::functions(self))?;
+        shown.serialize_entry("variables", &serde_json::Map::new())?;
+        shown.end()
+    }
 }
 
 /// A webhook integration: its settings as the client sent them (echoed back as they are) and parsed.

@@ -16,6 +16,7 @@ mod events;
 mod firmware;
 mod sim;
 mod targets;
+mod tinker;
 
 use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},

@@ -2,7 +2,8 @@
 //! (spec 8.1, `firmware/webhook-demo`). They publish `WebhookDemo01` `{"id", "t"}` (plus
 //! `powerSource` and `soc` on a cellular device, which has a fuel gauge) on connect, every
 //! publish interval and on a MODE click; they receive their own `hook-response` chunks and log
-//! them; going online or offline publishes `spark/status`.
+//! them; going online or offline publishes `spark/status`. A device running Tinker answers
+//! Tinker's cloud functions (`tinker.rs`).
 
 use std::sync::Arc;
 
@@ -10,7 +11,9 @@ use serde_json::json;
 
 use crate::{
     Shared,
+    cloud::{Device, SimDevice},
     events::{self, Event},
+    tinker,
 };
 
 /// The event the demo firmware publishes.
@@ -131,6 +134,28 @@ pub(crate) fn set_online(shared: &Shared, id: &str, online: bool) -> Result<(), 
         let _ = publish_reading(shared, id);
     }
     Ok(())
+}
+
+/// The cloud functions the firmware a device runs registers, as the device API lists them:
+/// Tinker's four, and none for the demo firmware, whose source registers none
+/// (`the_demo_firmware_registers_no_function_or_variable` reads it). Neither firmware registers a
+/// variable.
+pub(crate) fn functions(sim: &SimDevice) -> &'static [&'static str] {
+    if sim.demo_firmware {
+        &[]
+    } else {
+        &tinker::FUNCTIONS
+    }
+}
+
+/// Runs a cloud function on a device as its firmware would; `None` when the firmware registers
+/// no function by that name.
+pub(crate) fn run_function(device: &Device, name: &str, arg: &str) -> Option<i32> {
+    if !functions(&device.sim).contains(&name) {
+        return None;
+    }
+    // A floating analog input reads anywhere in the 12-bit range.
+    tinker::call(device.platform_id, name, arg, || random_below(4096) as i32)
 }
 
 /// Hands an event to the devices subscribed to it: a demo-firmware device receives

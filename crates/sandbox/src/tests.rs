@@ -3,6 +3,7 @@
 //! few that move a paused clock, which drive the `Router` in process. The webhook engine, events
 //! and the simulation are tested in `tests/webhooks.rs`.
 
+mod cli;
 mod hostile;
 mod webhooks;
 

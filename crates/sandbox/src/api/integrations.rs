@@ -75,7 +75,7 @@ impl Scope {
     }
 
     /// The integration the path names, when it is in this scope.
-    fn find<'a>(&self, cloud: &'a mut Cloud) -> Result<&'a mut Integration, ApiError> {
+    pub(super) fn find<'a>(&self, cloud: &'a mut Cloud) -> Result<&'a mut Integration, ApiError> {
         let id = self.params.get("integration").cloned().unwrap_or_default();
         cloud
             .integrations
@@ -153,15 +153,20 @@ pub(crate) async fn list(
     State(shared): State<Shared>,
     scope: Scope,
 ) -> Result<Json<Value>, ApiError> {
-    let cloud = crate::lock(&shared);
-    Ok(Json(Value::Array(
+    Ok(Json(in_scope(&shared, &scope, shown)))
+}
+
+/// The integrations in the scope, each as `show` shows it.
+pub(super) fn in_scope(shared: &Shared, scope: &Scope, show: fn(&Integration) -> Value) -> Value {
+    let cloud = crate::lock(shared);
+    Value::Array(
         cloud
             .integrations
             .iter()
             .filter(|i| scope.holds(i))
-            .map(shown)
+            .map(show)
             .collect(),
-    )))
+    )
 }
 
 pub(crate) async fn create(
@@ -169,7 +174,14 @@ pub(crate) async fn create(
     scope: Scope,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let (raw, settings) = configuration(&body)?;
+    Ok(Json(shown(&add(&shared, scope, &body)?)))
+}
+
+/// Stores a new integration in the scope with the configuration the body gives; the legacy
+/// webhook endpoints (`webhooks.rs`) create theirs here too, so both lists show it and the
+/// engine fires it like any other.
+pub(super) fn add(shared: &Shared, scope: Scope, body: &[u8]) -> Result<Integration, ApiError> {
+    let (raw, settings) = configuration(body)?;
     let integration = Integration {
         id: random_hex(12),
         product_id: match scope.owner {
@@ -181,9 +193,8 @@ pub(crate) async fn create(
         raw,
         settings,
     };
-    let reply = shown(&integration);
-    crate::lock(&shared).integrations.push(integration);
-    Ok(Json(reply))
+    crate::lock(shared).integrations.push(integration.clone());
+    Ok(integration)
 }
 
 pub(crate) async fn get(
@@ -211,8 +222,14 @@ pub(crate) async fn delete(
     State(shared): State<Shared>,
     scope: Scope,
 ) -> Result<StatusCode, ApiError> {
-    let mut cloud = crate::lock(&shared);
+    remove(&shared, &scope)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes the integration the path names.
+pub(super) fn remove(shared: &Shared, scope: &Scope) -> Result<(), ApiError> {
+    let mut cloud = crate::lock(shared);
     let id = scope.find(&mut cloud)?.id.clone();
     cloud.integrations.retain(|i| i.id != id);
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -4,12 +4,14 @@
 mod devices;
 mod events;
 mod firmware;
+mod functions;
 mod integrations;
 mod oauth;
 mod product_devices;
 mod products;
 pub(crate) mod sim;
 mod user;
+mod webhooks;
 
 use std::collections::HashMap;
 
@@ -81,6 +83,19 @@ pub(crate) fn routes() -> Router<Shared> {
                 .put(integrations::edit)
                 .delete(integrations::delete),
         )
+        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/v1/webhooks/{integration}",
+            get(webhooks::get).delete(webhooks::delete),
+        )
+        .route(
+            "/v1/products/{id}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/v1/products/{id}/webhooks/{integration}",
+            get(webhooks::get).delete(webhooks::delete),
+        )
         .route(
             "/v1/products/{id}/events",
             get(events::product_stream).post(events::publish_product),
@@ -96,6 +111,10 @@ pub(crate) fn routes() -> Router<Shared> {
             get(events::user_stream).post(events::publish_user),
         )
         .route("/v1/devices/events/{*prefix}", get(events::user_stream))
+        .route(
+            "/v1/devices/{id}/{name}",
+            get(functions::variable).post(functions::call),
+        )
         .route("/v1/devices/{id}/events", get(events::device_stream))
         .route(
             "/v1/devices/{id}/events/{*prefix}",

@@ -19,8 +19,16 @@ use crate::{Shared, auth, cloud::DEFAULT_TOKEN_LIFETIME, error::ApiError};
 /// the clock, so an unbounded one would overflow it.
 const LONGEST_TOKEN_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-/// The OAuth clients Particle's own tools use: the CLI and docs (`particle`) and particle-api-js.
-const CLIENTS: [(&str, &str); 2] = [("particle", "particle"), ("particle-api", "particle-api")];
+/// The OAuth clients Particle's own tools use: the docs' `particle`, particle-api-js's
+/// `particle-api`, and particle-cli's. The CLI has two: `particle-cli` for the calls it makes
+/// through particle-api-js, and `CLI2` with the placeholder secret `client_secret_here` for
+/// `particle login` and its `--otp` step (`src/lib/api-client.js` in particle-cli 3.43.1).
+const CLIENTS: [(&str, &str); 4] = [
+    ("particle", "particle"),
+    ("particle-api", "particle-api"),
+    ("particle-cli", "particle-cli"),
+    ("CLI2", "client_secret_here"),
+];
 
 pub(crate) async fn token(
     State(cloud): State<Shared>,
@@ -114,7 +122,6 @@ pub(crate) async fn revoke_current(
     Ok(Json(json!({"ok": true})))
 }
 
-/// Form fields, or a JSON object's string fields, as the API accepts both.
 /// The client id and secret, from the form or from HTTP Basic authentication.
 fn check_client(headers: &HeaderMap, fields: &HashMap<String, String>) -> Result<(), ApiError> {
     let basic = headers

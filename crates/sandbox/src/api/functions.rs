@@ -1,0 +1,112 @@
+//! A device's cloud functions and variables: `POST /v1/devices/:id/:function` (the argument in
+//! `arg`, form or JSON) runs a function the device's firmware registers and answers
+//! `{id, name, connected, return_value}`; `GET /v1/devices/:id/:variable` reads a variable.
+//!
+//! Neither firmware the sandbox simulates registers a variable (Tinker does not; neither does
+//! `firmware/webhook-demo`), so every variable is unknown and answers as Particle does for one,
+//! 404 `Unknown Variable: <name>`. Particle's answer for a known one is `{name, result,
+//! coreInfo}`; it belongs here when a simulated firmware registers a variable.
+//!
+//! These calls fail in Particle's device-call shape, `{"ok": false, "error": …}` (particle-cli
+//! prints `error`), with `error_description` saying it for people as the sandbox's other errors
+//! do.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, Uri},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    Shared,
+    auth::{self, Caller},
+    cloud::Device,
+    error::ApiError,
+    sim,
+};
+
+type Names = Path<(String, String)>;
+
+pub(crate) async fn call(
+    State(shared): State<Shared>,
+    Path((id, function)): Names,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let fields = super::fields(&headers, &body)?;
+    let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
+    let arg = fields.get("arg").map_or("", String::as_str);
+    let cloud = crate::lock(&shared);
+    let device = super::devices::owned(&cloud, &id, &username)?;
+    if !device.online {
+        return Ok(offline(device));
+    }
+    Ok(match sim::run_function(device, &function, arg) {
+        Some(value) => Json(json!({
+            "id": device.id,
+            "name": device.name,
+            "connected": true,
+            "return_value": value,
+        }))
+        .into_response(),
+        // The status particle-cli reads as "Function call failed: Function … not found".
+        None => failed(
+            StatusCode::NOT_FOUND,
+            "Function not found",
+            format!(
+                "{} registers no function {function:?}; it has {}",
+                device.name,
+                registered(device)
+            ),
+        ),
+    })
+}
+
+pub(crate) async fn variable(
+    State(shared): State<Shared>,
+    Path((id, variable)): Names,
+    Caller(username): Caller,
+) -> Result<Response, ApiError> {
+    let cloud = crate::lock(&shared);
+    let device = super::devices::owned(&cloud, &id, &username)?;
+    if !device.online {
+        return Ok(offline(device));
+    }
+    Ok(failed(
+        StatusCode::NOT_FOUND,
+        &format!("Unknown Variable: {variable}"),
+        format!("{} registers no cloud variable", device.name),
+    ))
+}
+
+/// The functions a device's firmware registers, in words.
+fn registered(device: &Device) -> String {
+    match sim::functions(&device.sim) {
+        [] => "none".to_owned(),
+        names => names.join(", "),
+    }
+}
+
+/// A call to a device that is not connected. Particle answers it 400, which particle-cli reports
+/// with the body's words; its 404 would read "Function … not found" (particle-cli pull request
+/// 587, "function-call-error-message", made the offline case say why).
+fn offline(device: &Device) -> Response {
+    failed(
+        StatusCode::BAD_REQUEST,
+        "Device is offline",
+        format!(
+            "{} is offline: the cloud reaches a device's functions and variables only while it \
+             is connected",
+            device.name
+        ),
+    )
+}
+
+fn failed(status: StatusCode, error: &str, description: String) -> Response {
+    let body: Value = json!({"ok": false, "error": error, "error_description": description});
+    (status, Json(body)).into_response()
+}
