@@ -5,7 +5,8 @@
 //! header and so cannot use `EventSource`) with `fetch` and this parser. The maintained crates
 //! (`eventsource-stream`, `sse-codec`) parse a `futures` stream with `nom` underneath; in the page
 //! that machinery would cost more of the transfer budget than these few lines, which are tested
-//! against the standard's rules below.
+//! against the standard's rules below, and against a reading of the whole stream done the
+//! standard's way on generated streams cut at random (`fuzz_sse_…`).
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,8 @@ pub struct SseParser {
     pending: Vec<u8>,
     /// The last byte fed was a `\r`, so a `\n` that follows ends nothing new.
     after_cr: bool,
+    /// A line has been read: a byte order mark is skipped only at the very start.
+    started: bool,
     event: String,
     data: String,
     has_data: bool,
@@ -66,6 +69,10 @@ impl SseParser {
     }
 
     fn line(&mut self, line: &str) -> Option<SseEvent> {
+        let line = match std::mem::replace(&mut self.started, true) {
+            false => line.strip_prefix('\u{feff}').unwrap_or(line),
+            true => line,
+        };
         if line.is_empty() {
             let event = std::mem::take(&mut self.event);
             let data = std::mem::take(&mut self.data);
@@ -97,7 +104,8 @@ impl SseParser {
                 self.has_data = true;
             }
             "id" if !value.contains('\0') => self.last_id = Some(value.to_owned()),
-            "retry" => {
+            // Only ASCII digits: `parse` alone would also take a leading `+`.
+            "retry" if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) => {
                 if let Ok(ms) = value.parse() {
                     self.retry_ms = Some(ms);
                 }
@@ -110,6 +118,8 @@ impl SseParser {
 
 #[cfg(test)]
 mod tests {
+    use proptest::{prelude::*, sample::select};
+
     use super::*;
 
     fn all(parser: &mut SseParser, pieces: &[&[u8]]) -> Vec<SseEvent> {
@@ -201,5 +211,151 @@ mod tests {
         let mut parser = SseParser::new();
         let events = all(&mut parser, &[&stream[..15], &stream[15..]]);
         assert_eq!(events[0].data, "température 25 °C");
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped_and_retry_takes_digits_only() {
+        let mut parser = SseParser::new();
+        let events = all(
+            &mut parser,
+            &[b"\xef\xbb", b"\xbfdata: a\n\nretry: +5\nretry: 1 \n"],
+        );
+        assert_eq!(events, [event("message", "a", None)]);
+        assert_eq!(parser.retry_ms, None);
+        // Only the first: a later one is part of a field name.
+        assert!(parser.feed(b"\xef\xbb\xbfdata: b\n\n").is_empty());
+    }
+
+    /// What the HTML standard's "event stream interpretation" makes of a whole stream: decoded
+    /// at once, one leading byte order mark dropped, split at CRLF, LF or CR, each line applied
+    /// in turn. An unterminated last line is not yet a line. Written from the standard, without
+    /// the parser's byte-by-byte state, so the two can disagree.
+    fn reference(bytes: &[u8]) -> (Vec<SseEvent>, Option<String>, Option<u64>) {
+        let text = String::from_utf8_lossy(bytes);
+        let mut rest = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let (mut events, mut last_id, mut retry) = (Vec::new(), None, None);
+        let (mut event_type, mut data) = (String::new(), String::new());
+        while let Some(end) = rest.find(['\r', '\n']) {
+            let line = &rest[..end];
+            let ending = if rest[end..].starts_with("\r\n") {
+                2
+            } else {
+                1
+            };
+            rest = &rest[end + ending..];
+            if line.is_empty() {
+                if data.is_empty() {
+                    event_type.clear();
+                    continue;
+                }
+                data.pop();
+                events.push(SseEvent {
+                    event: match event_type.is_empty() {
+                        true => "message".to_owned(),
+                        false => std::mem::take(&mut event_type),
+                    },
+                    data: std::mem::take(&mut data),
+                    id: last_id.clone(),
+                });
+                continue;
+            }
+            if line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = match line.find(':') {
+                Some(colon) => {
+                    let value = &line[colon + 1..];
+                    (&line[..colon], value.strip_prefix(' ').unwrap_or(value))
+                }
+                None => (line, ""),
+            };
+            match field {
+                "event" => event_type = value.to_owned(),
+                "data" => {
+                    data.push_str(value);
+                    data.push('\n');
+                }
+                "id" if !value.contains('\0') => last_id = Some(value.to_owned()),
+                "retry" if !value.is_empty() && value.chars().all(|c| c.is_ascii_digit()) => {
+                    retry = value.parse().ok().or(retry);
+                }
+                _ => {}
+            }
+        }
+        (events, last_id, retry)
+    }
+
+    /// Feeds `bytes` in pieces cut at `cuts` (taken modulo the length).
+    fn pieces(bytes: &[u8], cuts: &[usize]) -> (Vec<SseEvent>, Option<String>, Option<u64>) {
+        let mut cuts: Vec<usize> = cuts.iter().map(|cut| cut % (bytes.len() + 1)).collect();
+        cuts.push(bytes.len());
+        cuts.sort_unstable();
+        let mut parser = SseParser::new();
+        let mut events = Vec::new();
+        let mut from = 0;
+        for cut in cuts {
+            events.extend(parser.feed(&bytes[from..cut]));
+            from = cut;
+        }
+        (events, parser.last_id().map(str::to_owned), parser.retry_ms)
+    }
+
+    /// A stream from the format's grammar: fields the parser knows and some it must ignore,
+    /// values with multibyte text, each line ending in CRLF, LF or CR.
+    fn stream() -> impl Strategy<Value = Vec<u8>> {
+        let line = prop_oneof![
+            Just(String::new()),
+            Just(String::new()),
+            "(event|data|id|retry|:|ignored|Data)(:| |: |)[a-z0-9 \u{e9}\u{b0}\u{1f600}:+]{0,6}",
+            Just("id: a\0b".to_owned()),
+            Just("retry: 250".to_owned()),
+            Just("data".to_owned()),
+        ];
+        let ending = select(&["\r\n", "\n", "\r"][..]);
+        (
+            proptest::bool::weighted(0.2),
+            proptest::collection::vec((line, ending), 0..24),
+        )
+            .prop_map(|(bom, lines)| {
+                let mut text = String::from(if bom { "\u{feff}" } else { "" });
+                for (line, ending) in lines {
+                    text.push_str(&line);
+                    text.push_str(ending);
+                }
+                text.into_bytes()
+            })
+    }
+
+    proptest! {
+        /// A stream cut anywhere (inside CRLF, inside a multibyte character) gives the events
+        /// the standard's reading of the whole gives, with the same last id and retry.
+        #[test]
+        fn fuzz_sse_split_anywhere_matches_the_standard(
+            bytes in stream(),
+            cuts in proptest::collection::vec(any::<usize>(), 0..8),
+            cut_after_every_cr in any::<bool>(),
+        ) {
+            let mut cuts = cuts;
+            if cut_after_every_cr {
+                cuts.extend(bytes.iter().enumerate().filter(|(_, b)| **b == b'\r').map(|(at, _)| at + 1));
+            }
+            prop_assert_eq!(pieces(&bytes, &cuts), reference(&bytes));
+        }
+
+        /// Arbitrary bytes, in arbitrary pieces, never make the parser panic and read as the
+        /// standard reads them.
+        #[test]
+        fn fuzz_sse_arbitrary_bytes(
+            bytes in proptest::collection::vec(
+                prop_oneof![
+                    3 => select(&b"\r\n: adeinotvry\0\xef\xbb\xbf\xc3\xa9"[..]),
+                    1 => any::<u8>(),
+                ],
+                0..96,
+            ),
+            cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        ) {
+            prop_assert_eq!(pieces(&bytes, &cuts), reference(&bytes));
+        }
     }
 }
