@@ -161,7 +161,6 @@ pub(crate) struct Cloud {
     pub deliveries: VecDeque<Delivery>,
     /// The bytes the kept deliveries hold (their `Delivery::size`).
     pub delivery_bytes: usize,
-    pub throttle: crate::engine::Throttle,
     /// API publish allowance per user: (tokens left, when last counted).
     pub publish_allowance: HashMap<String, (f64, Instant)>,
     /// Compiled binaries: id → (owner, bytes).
@@ -232,7 +231,6 @@ impl Cloud {
             integrations: Vec::new(),
             deliveries: VecDeque::new(),
             delivery_bytes: 0,
-            throttle: crate::engine::Throttle::default(),
             binaries: HashMap::new(),
             publish_allowance: HashMap::new(),
         }

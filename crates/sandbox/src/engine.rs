@@ -13,7 +13,7 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::Arc,
+    sync::{Arc, MutexGuard, PoisonError},
     time::Duration,
 };
 
@@ -77,6 +77,15 @@ impl Allowance {
             false
         }
     }
+}
+
+/// The engine's throttle, locked for one count. Like the cloud's lock, never held across an
+/// `.await`, and still usable after a panic elsewhere (a count is never left half-made).
+fn throttle(shared: &Shared) -> MutexGuard<'_, Throttle> {
+    shared
+        .throttle
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Why a delivery was skipped.
@@ -279,12 +288,8 @@ async fn deliver(
         }
     };
     let host = host_of(&request.url);
-    let admitted = crate::lock(&shared).throttle.admit(
-        &integration.id,
-        &integration.owner,
-        &host,
-        Instant::now(),
-    );
+    let admitted =
+        throttle(&shared).admit(&integration.id, &integration.owner, &host, Instant::now());
     if let Err(skip) = admitted {
         publish(format!("{error_topic}/0"), SLEEPING.to_owned());
         delivery.outcome = "throttled";
@@ -301,9 +306,7 @@ async fn deliver(
     let result = send(&shared.client, &request, target).await;
     delivery.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     let ok = matches!(&result, Ok((status, _)) if (200..300).contains(status));
-    crate::lock(&shared)
-        .throttle
-        .record(&host, ok, Instant::now());
+    throttle(&shared).record(&host, ok, Instant::now());
     match result {
         Ok((status, body)) if ok => {
             delivery.outcome = "response";

@@ -1,23 +1,12 @@
-//! Published events: who may see them, how they are written on Particle's event streams, and the
-//! one place every event goes through ([`publish`]) on its way to streams, webhooks and devices.
+//! Published events and who may see them, and the one place every event goes through
+//! ([`publish`]) on its way to streams, webhooks and devices. How streams write them is `sse.rs`.
 
 use std::{
-    convert::Infallible,
     sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{SystemTime, UNIX_EPOCH},
 };
 
-use axum::{
-    body::{Body, Bytes},
-    http::header,
-    response::{IntoResponse, Response},
-};
-use futures_util::stream;
-use serde_json::json;
-use tokio::{
-    sync::{broadcast, watch},
-    time::Instant,
-};
+use tokio::sync::broadcast;
 use webhook_demo_core::time::iso8601_millis;
 
 use crate::{Shared, engine, sim};
@@ -65,17 +54,6 @@ impl Event {
     pub(crate) fn published_at(&self) -> String {
         iso8601_millis(self.published_ms)
     }
-
-    /// The event as one SSE message in Particle's format.
-    fn frame(&self) -> Bytes {
-        let data = json!({
-            "data": self.data,
-            "ttl": self.ttl,
-            "published_at": self.published_at(),
-            "coreid": self.coreid,
-        });
-        Bytes::from(format!("event: {}\ndata: {data}\n\n", self.name))
-    }
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -122,90 +100,11 @@ pub(crate) enum Scope {
 }
 
 impl Scope {
-    fn shows(&self, event: &Event) -> bool {
+    pub(crate) fn shows(&self, event: &Event) -> bool {
         match self {
             Scope::User(user) => event.owner == *user,
             Scope::Device(id) => event.coreid == *id,
             Scope::Product(id) => event.product_id == Some(*id),
         }
     }
-}
-
-/// An open event stream: `:ok`, then every event in scope whose name starts with `prefix`, in
-/// Particle's format.
-pub(crate) fn stream(shared: &Shared, scope: Scope, prefix: Option<String>) -> Response {
-    let prefix = prefix.unwrap_or_default();
-    sse(
-        shared,
-        shared.events.events.subscribe(),
-        Bytes::from_static(b":ok\n\n"),
-        move |event: &Arc<Event>| {
-            (scope.shows(event) && event.name.starts_with(prefix.as_str())).then(|| event.frame())
-        },
-    )
-}
-
-/// A `text/event-stream` response: `first`, then `frame` of each broadcast item it accepts, with a
-/// keepalive comment after each quiet keepalive interval, until the sandbox closes. A reader that
-/// falls more than the backlog behind skips what it missed rather than being buffered for.
-pub(crate) fn sse<T, F>(
-    shared: &Shared,
-    receiver: broadcast::Receiver<T>,
-    first: Bytes,
-    frame: F,
-) -> Response
-where
-    T: Clone + Send + 'static,
-    F: Fn(&T) -> Option<Bytes> + Send + 'static,
-{
-    enum Step<T> {
-        Item(Result<T, broadcast::error::RecvError>),
-        Quiet,
-        Closed,
-    }
-    struct Feed<T, F> {
-        receiver: broadcast::Receiver<T>,
-        closed: watch::Receiver<bool>,
-        keepalive: Duration,
-        first: Option<Bytes>,
-        frame: F,
-    }
-    let feed = Feed {
-        receiver,
-        closed: shared.closed.subscribe(),
-        keepalive: shared.settings.keepalive,
-        first: Some(first),
-        frame,
-    };
-    let body = stream::unfold(feed, |mut feed| async move {
-        if let Some(first) = feed.first.take() {
-            return Some((Ok::<_, Infallible>(first), feed));
-        }
-        let quiet_until = Instant::now() + feed.keepalive;
-        loop {
-            let step = tokio::select! {
-                next = feed.receiver.recv() => Step::Item(next),
-                () = tokio::time::sleep_until(quiet_until) => Step::Quiet,
-                _ = feed.closed.wait_for(|closed| *closed) => Step::Closed,
-            };
-            match step {
-                Step::Quiet => return Some((Ok(Bytes::from_static(b":\n\n")), feed)),
-                Step::Closed | Step::Item(Err(broadcast::error::RecvError::Closed)) => return None,
-                Step::Item(Ok(item)) => {
-                    if let Some(frame) = (feed.frame)(&item) {
-                        return Some((Ok(frame), feed));
-                    }
-                }
-                Step::Item(Err(broadcast::error::RecvError::Lagged(_))) => {}
-            }
-        }
-    });
-    (
-        [
-            (header::CONTENT_TYPE, "text/event-stream"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response()
 }

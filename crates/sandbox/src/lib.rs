@@ -4,8 +4,8 @@
 //! shape `{"error", "error_description"}` and status codes, so clients work against it by changing
 //! only the base URL. State lives in memory and starts from the fixture in `cloud.rs` every time.
 //! Each emulated endpoint is one file in `api/` and one line in its route table; published events
-//! go through `events.rs`, which streams them and hands them to the webhook engine (`engine.rs`)
-//! and to the simulated devices (`sim.rs`).
+//! go through `events.rs`, which hands them to the streams (written by `sse.rs`), to the webhook
+//! engine (`engine.rs`) and to the simulated devices (`sim.rs`).
 
 mod api;
 mod auth;
@@ -15,6 +15,7 @@ mod error;
 mod events;
 mod firmware;
 mod sim;
+mod sse;
 mod targets;
 mod tinker;
 
@@ -79,6 +80,10 @@ pub(crate) struct Inner {
     pub cloud: Mutex<Cloud>,
     pub settings: Settings,
     pub events: events::Bus,
+    /// The webhook engine's memory of recent deliveries (per host, integration and user): its own
+    /// lock, so the cloud's state knows nothing of the engine and delivering never waits on an
+    /// API handler's field updates.
+    pub throttle: Mutex<engine::Throttle>,
     pub client: reqwest::Client,
     /// Becomes true when the server shuts down: streams end and the simulation stops.
     pub closed: watch::Sender<bool>,
@@ -90,6 +95,15 @@ pub(crate) type Shared = Arc<Inner>;
 /// panic in another handler cannot leave it half-updated, so a poisoned lock is still usable.
 pub(crate) fn lock(shared: &Shared) -> MutexGuard<'_, Cloud> {
     shared.cloud.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Back to the fixture, as on a fresh start: the cloud's state and the engine's throttle.
+pub(crate) fn reset(shared: &Shared) {
+    *lock(shared) = Cloud::fixture();
+    *shared
+        .throttle
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = engine::Throttle::default();
 }
 
 /// One emulated cloud: its routes, and its simulation running in the background.
@@ -114,6 +128,7 @@ impl Sandbox {
             cloud: Mutex::new(Cloud::fixture()),
             settings,
             events: events::Bus::new(),
+            throttle: Mutex::default(),
             client,
             closed: watch::Sender::new(false),
         });

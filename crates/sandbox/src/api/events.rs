@@ -18,6 +18,7 @@ use crate::{
     auth::{self, Caller},
     error::ApiError,
     events::{self, API, Event, Scope},
+    sse,
 };
 
 /// Particle's limits on an event's name and data: 64 characters of name and 1024 bytes of data
@@ -123,7 +124,7 @@ pub(crate) async fn user_stream(
     prefix: Option<Path<String>>,
     Caller(username): Caller,
 ) -> Result<Response, ApiError> {
-    Ok(events::stream(
+    Ok(sse::stream(
         &shared,
         Scope::User(username),
         prefix.map(|p| p.0),
@@ -139,7 +140,7 @@ pub(crate) async fn device_stream(
     let device = super::devices::owned(&crate::lock(&shared), &id, &username)?
         .id
         .clone();
-    Ok(events::stream(
+    Ok(sse::stream(
         &shared,
         Scope::Device(device),
         params.get("prefix").cloned(),
@@ -153,7 +154,7 @@ pub(crate) async fn product_stream(
 ) -> Result<Response, ApiError> {
     let id = params.get("id").cloned().unwrap_or_default();
     let product = super::products::owned(&crate::lock(&shared), &id, &username)?.id;
-    Ok(events::stream(
+    Ok(sse::stream(
         &shared,
         Scope::Product(product),
         params.get("prefix").cloned(),

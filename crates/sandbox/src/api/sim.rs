@@ -22,7 +22,6 @@ use serde_json::{Value, json};
 
 use crate::{
     Shared,
-    cloud::Cloud,
     error::ApiError,
     sim::{self, Refusal},
 };
@@ -86,7 +85,7 @@ fn is_own_host(host: &str, public_host: Option<&str>) -> bool {
 }
 
 pub(crate) async fn reset(State(shared): State<Shared>) -> Json<Value> {
-    *crate::lock(&shared) = Cloud::fixture();
+    crate::reset(&shared);
     Json(json!({"ok": true}))
 }
 
@@ -177,7 +176,7 @@ pub(crate) async fn log(
         return Ok(Json(json!({"lines": lines})).into_response());
     }
     let history = Bytes::from(lines.iter().map(|l| message(l)).collect::<String>());
-    Ok(crate::events::sse(
+    Ok(crate::sse::response(
         &shared,
         receiver,
         history,
