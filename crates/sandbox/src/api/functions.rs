@@ -1,5 +1,5 @@
 //! A device's cloud functions and variables: `POST /v1/devices/:id/:function` (the argument in
-//! `arg`, form or JSON) runs a function the device's firmware registers and answers
+//! `arg` or `args`, form or JSON) runs a function the device's firmware registers and answers
 //! `{id, name, connected, return_value}`; `GET /v1/devices/:id/:variable` reads a variable.
 //!
 //! Neither firmware the sandbox simulates registers a variable (Tinker does not; neither does
@@ -39,7 +39,12 @@ pub(crate) async fn call(
 ) -> Result<Response, ApiError> {
     let fields = super::fields(&headers, &body)?;
     let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
-    let arg = fields.get("arg").map_or("", String::as_str);
+    // Particle takes the argument as `arg` (its docs, particle-cli's own requests) or `args`
+    // (particle-api-js, and so `particle call`).
+    let arg = fields
+        .get("arg")
+        .or_else(|| fields.get("args"))
+        .map_or("", String::as_str);
     let cloud = crate::lock(&shared);
     let device = super::devices::owned(&cloud, &id, &username)?;
     if !device.online {

@@ -236,7 +236,7 @@ async fn devices_list_what_their_firmware_registers_and_tinker_answers_calls() {
     for (name, arg, expected) in [
         ("digitalwrite", json!({"arg": "D99,HIGH"}), -1),
         ("digitalwrite", json!({"arg": "D7,ON"}), -2),
-        ("digitalread", json!({"arg": "D7"}), 0),
+        ("digitalread", json!({"args": "D7"}), 0),
         ("analogwrite", json!({"arg": "A0,300"}), -2),
     ] {
         let (status, answer) = send_json(&app, "POST", &function(ARGON, name), &bearer, arg).await;
