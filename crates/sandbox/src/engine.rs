@@ -267,7 +267,7 @@ async fn deliver(
     let request = match rendered {
         Ok(request) => request,
         Err(error) => {
-            let text = format!("error {error}");
+            let text = format!("error rendering the {error}");
             publish(format!("{error_topic}/0"), text.clone());
             delivery.error = Some(text);
             crate::lock(&shared).record(delivery);
@@ -324,7 +324,7 @@ async fn deliver(
                         }
                     }
                     (Err(error), _) | (_, Err(error)) => {
-                        let text = format!("error {error}");
+                        let text = format!("error rendering the {error}");
                         publish(format!("{error_topic}/0"), text.clone());
                         delivery.outcome = "error";
                         delivery.error = Some(text);

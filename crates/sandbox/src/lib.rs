@@ -14,6 +14,7 @@ mod engine;
 mod error;
 mod events;
 mod firmware;
+mod origin;
 mod sim;
 mod sse;
 mod targets;
@@ -140,18 +141,24 @@ impl Sandbox {
 
     /// The sandbox's routes, relative to where the server mounts them.
     pub fn router(&self) -> Router {
-        // The control endpoints have no CORS and answer only requests addressed to this server
-        // from its own pages: another site must not read every user's deliveries or reset the
-        // sandbox through the learner's browser.
-        let sim = api::sim_routes().layer(middleware::from_fn_with_state(
-            self.shared.clone(),
-            api::sim::own_pages_only,
-        ));
+        // Who may call (`origin.rs`): the control endpoints no other origin at all, the API
+        // loopback origins and the public host, and every route only requests addressed to
+        // this server.
+        let sim = api::sim_routes()
+            .method_not_allowed_fallback(error::method_not_allowed)
+            .layer(middleware::from_fn_with_state(
+                self.shared.clone(),
+                origin::own_pages_only,
+            ));
         api::routes()
-            .layer(api::cors())
+            .method_not_allowed_fallback(error::method_not_allowed)
+            .layer(origin::api_cors(self.shared.settings.public_host.clone()))
             .merge(sim)
             .fallback(error::not_found)
-            .method_not_allowed_fallback(error::method_not_allowed)
+            .layer(middleware::from_fn_with_state(
+                self.shared.clone(),
+                origin::own_host_only,
+            ))
             // Answers are JSON and event streams: nothing a browser should ever run or sniff.
             .layer(SetResponseHeaderLayer::overriding(
                 header::CONTENT_SECURITY_POLICY,

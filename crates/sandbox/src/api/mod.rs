@@ -18,11 +18,10 @@ use std::collections::HashMap;
 use axum::{
     Router,
     extract::{FromRequest, Multipart, Request},
-    http::{HeaderMap, Method, header},
+    http::{HeaderMap, header},
     routing::{delete, get, post, put},
 };
 use serde_json::Value;
-use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::{Shared, error::ApiError};
 
@@ -131,17 +130,6 @@ pub(crate) fn sim_routes() -> Router<Shared> {
         .route("/_sim/devices/{id}/publish", post(sim::publish))
         .route("/_sim/devices/{id}/online", put(sim::online))
         .route("/_sim/devices/{id}/log", get(sim::log))
-}
-
-/// Open CORS, as the real API has: any origin, with the `Authorization` header, no cookies.
-pub(crate) fn cors() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::any())
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-        .allow_headers(AllowHeaders::list([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-        ]))
 }
 
 pub(super) fn is_json(headers: &HeaderMap) -> bool {

@@ -3,19 +3,15 @@
 //! publish any event, take a device online or offline, and read a device's log (JSON, or a live
 //! SSE stream).
 //!
-//! They need no token, so they must not be reachable through a learner's browser by another
-//! site: they send no CORS headers, refuse a request whose `Origin` or `Sec-Fetch-Site` says it
-//! comes from another site, and refuse a `Host` that is not this server's (an IP address,
-//! `localhost`, or the host of `--public-url`), which is what DNS rebinding would send.
+//! They need no token; `origin.rs` keeps other sites' pages away from them.
 
 use std::sync::Arc;
 
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, Request, State},
-    http::{HeaderMap, StatusCode, header},
-    middleware::Next,
+    extract::{Path, State},
+    http::{HeaderMap, header},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
@@ -25,64 +21,6 @@ use crate::{
     error::ApiError,
     sim::{self, Refusal},
 };
-
-/// Lets a request through to a control endpoint only when it is addressed to this server and
-/// does not come from another site's page.
-pub(crate) async fn own_pages_only(
-    State(shared): State<Shared>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match refusal(&request, shared.settings.public_host.as_deref()) {
-        None => next.run(request).await,
-        Some(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why).into_response(),
-    }
-}
-
-fn refusal(request: &Request, public_host: Option<&str>) -> Option<String> {
-    let headers = request.headers();
-    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-    // A browser always names the host; only a client in the same process (tests driving the
-    // router) names none, and it cannot be rebound.
-    let host =
-        text(header::HOST.as_str()).or_else(|| request.uri().authority().map(|a| a.as_str()))?;
-    if !is_own_host(host, public_host) {
-        return Some(format!(
-            "The sandbox's control endpoints answer only requests addressed to this server by \
-             IP address, localhost or its public URL, not {host:?}"
-        ));
-    }
-    if matches!(text("sec-fetch-site"), Some("cross-site" | "same-site")) {
-        return Some("The sandbox's control endpoints answer only this server's own pages".into());
-    }
-    if let Some(origin) = text(header::ORIGIN.as_str()) {
-        let authority = origin.split_once("://").map(|(_, rest)| rest);
-        if authority.is_none_or(|authority| !authority.eq_ignore_ascii_case(host)) {
-            return Some(format!(
-                "The sandbox's control endpoints answer only this server's own pages, not {origin:?}"
-            ));
-        }
-    }
-    None
-}
-
-/// An IP literal, `localhost`, or the public URL's host: names an attacker's DNS cannot point
-/// at this server behind the browser's back.
-fn is_own_host(host: &str, public_host: Option<&str>) -> bool {
-    if public_host.is_some_and(|public| public.eq_ignore_ascii_case(host)) {
-        return true;
-    }
-    let name = match host.strip_prefix('[') {
-        Some(bracketed) => {
-            return bracketed
-                .split(']')
-                .next()
-                .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
-        }
-        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
-    };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
-}
 
 pub(crate) async fn reset(State(shared): State<Shared>) -> Json<Value> {
     crate::reset(&shared);

@@ -343,15 +343,89 @@ async fn sim_endpoints_answer_only_this_servers_own_pages() {
             .get("access-control-allow-origin")
             .is_none()
     );
-    // The Particle API itself keeps its open CORS.
-    let api = app
+    // Behind a proxy that rewrites Host, the page's origin is the public host.
+    let response = send(
+        Method::GET,
+        &[
+            ("Origin", "https://tutorial.example.com"),
+            ("Host", "127.0.0.1:8080"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// With the sandbox's public sign-in, a page on any site could sign in, create an integration
+/// aimed at the learner's localhost and read the answer from the event stream. The Particle API
+/// now offers CORS to loopback origins and the public host only, and no route answers a `Host`
+/// that DNS rebinding would send.
+#[tokio::test]
+async fn the_api_answers_only_loopback_pages_and_the_public_host() {
+    let settings = Settings {
+        public_host: Some("tutorial.example.com".to_owned()),
+        ..quiet()
+    };
+    let app = App::serve_with(settings).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(Method::OPTIONS, app.url("/v1/user/products"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    for origin in [
+        "http://localhost:3000",
+        "http://127.0.0.1:5173",
+        "https://tutorial.example.com",
+    ] {
+        let response = preflight(origin).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{origin}");
+        assert_eq!(response.headers()["access-control-allow-origin"], origin);
+        let allowed = response.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap();
+        assert!(allowed.contains("authorization"), "{allowed}");
+    }
+    for origin in ["https://evil.example", "http://192.0.2.7:8080", "null"] {
+        let response = preflight(origin).await.unwrap();
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{origin}"
+        );
+    }
+    let token = app
         .client
-        .get(app.url("/v1/user"))
+        .post(app.url("/oauth/token"))
         .header("Origin", "https://evil.example")
+        .body(format!(
+            "{CLIENT}&grant_type=password&username=sandbox%40example.com&password=sandbox"
+        ))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .send()
         .await
         .unwrap();
-    assert_eq!(api.headers()["access-control-allow-origin"], "*");
+    assert!(
+        token.headers().get("access-control-allow-origin").is_none(),
+        "another site's page cannot read the token"
+    );
+    let rebound = app
+        .client
+        .get(app.url("/v1/user"))
+        .header("Host", "evil.example:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    let body: Value = rebound.json().await.unwrap();
+    assert_eq!(body["error"], "forbidden");
 }
 
 /// Every answer is inert in a browser, whatever it holds.
