@@ -100,8 +100,19 @@ fn shown(integration: &Integration) -> Value {
     Value::Object(shown)
 }
 
+/// The largest configuration an integration may have. Particle's own are a few hundred bytes;
+/// every integration is kept, listed and rendered at each delivery, so size is memory and time.
+const MAX_CONFIGURATION_BYTES: usize = 64 * 1024;
+/// Integrations one product (or one user's own list) may hold.
+const MAX_INTEGRATIONS: usize = 100;
+
 /// The configuration in a create or edit body, checked.
 fn configuration(body: &[u8]) -> Result<(Map<String, Value>, WebhookSettings), ApiError> {
+    if body.len() > MAX_CONFIGURATION_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "Webhook settings are at most {MAX_CONFIGURATION_BYTES} bytes"
+        )));
+    }
     let mut raw = super::json_object(body)?;
     for added in ["id", "created_at", "product_id"] {
         raw.remove(added);
@@ -182,6 +193,13 @@ pub(crate) async fn create(
 /// engine fires it like any other.
 pub(super) fn add(shared: &Shared, scope: Scope, body: &[u8]) -> Result<Integration, ApiError> {
     let (raw, settings) = configuration(body)?;
+    let mut cloud = crate::lock(shared);
+    if cloud.integrations.iter().filter(|i| scope.holds(i)).count() >= MAX_INTEGRATIONS {
+        return Err(ApiError::bad_request(format!(
+            "A product (or an account's own list) holds at most {MAX_INTEGRATIONS} integrations; \
+             delete one first"
+        )));
+    }
     let integration = Integration {
         id: random_hex(12),
         product_id: match scope.owner {
@@ -193,7 +211,7 @@ pub(super) fn add(shared: &Shared, scope: Scope, body: &[u8]) -> Result<Integrat
         raw,
         settings,
     };
-    crate::lock(shared).integrations.push(integration.clone());
+    cloud.integrations.push(integration.clone());
     Ok(integration)
 }
 

@@ -23,12 +23,14 @@ fn nested(open: &str, depth: usize, inner: &str) -> String {
 }
 
 /// `{{^x}}` ten thousand deep aborted the whole server with a stack overflow when it rendered;
-/// now it is refused when the integration is created, and when it is edited in.
+/// now such nesting is refused when the integration is created, and when it is edited in.
 #[tokio::test]
 async fn templates_nested_too_deep_are_refused_on_create_and_edit() {
     let learner = Learner::new().await;
     let path = format!("/v1/products/{}/integrations", learner.product);
-    for body in [nested("{{^x}}", 10_000, ""), nested("{{#x}}", 100_000, "")] {
+    // The report's templates were 10,000 and 100,000 deep; both are now also over the size cap,
+    // so these stay under it (60 KB) to reach the nesting check.
+    for body in [nested("{{^x}}", 5_000, ""), nested("{{#x}}", 5_000, "")] {
         let webhook = json!({"event": "deep", "url": "http://127.0.0.1:9/", "body": body});
         check_error(
             learner.send("POST", &path, webhook).await,
@@ -467,4 +469,37 @@ async fn sign_in_refuses_absurd_lifetimes_and_wrong_methods_in_particles_shape()
         "method_not_allowed",
         "GET is not emulated on this path by the sandbox",
     );
+}
+
+/// A 2 MB integration was accepted (a hundred of them took 425 MB, and listing them 810 MB and
+/// 19 s); now a configuration is at most 64 KiB and a product holds at most 100 integrations.
+#[tokio::test]
+async fn integrations_are_bounded_in_size_and_number() {
+    let learner = Learner::new().await;
+    let path = format!("/v1/products/{}/integrations", learner.product);
+    let webhook = |body: String| json!({"event": "e", "url": "http://127.0.0.1:9/", "body": body});
+    check_error(
+        learner
+            .send("POST", &path, webhook("x".repeat(64 * 1024)))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "Webhook settings are at most 65536 bytes",
+    );
+    for _ in 0..100 {
+        learner.integrate(webhook("x".repeat(60 * 1024))).await;
+    }
+    let (status, error) = learner.send("POST", &path, webhook(String::new())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("at most 100 integrations")
+    );
+    // The user's own list is a scope of its own.
+    let (status, created) = learner
+        .send("POST", "/v1/integrations", webhook(String::new()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
 }
