@@ -6,6 +6,9 @@
 //! - `test` (alias `ci`): formatting, clippy (native and wasm32), every test, the browser tests;
 //!   it installs what they need (Chromium, chromedriver, g++, curl, Node.js and particle-api-js).
 //! - `bench`: release builds, then the benchmarks, one JSON object per line on stdout.
+//! - `fuzz [CASES]`: the property tests (every `fuzz_…` test in the crates' unit tests) in a
+//!   release build with many more cases each (`PROPTEST_CASES`, 200,000 unless given). cargo-fuzz
+//!   would need a nightly toolchain; these properties are what it would check, run for longer.
 
 // This is a command-line tool: printing to stdout is its job.
 #![allow(clippy::print_stdout)]
@@ -14,8 +17,9 @@ mod firmware;
 
 use std::{
     env, fs,
+    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::Command,
+    process::{Command, Stdio},
 };
 
 use anyhow::{Context, Result, bail};
@@ -28,6 +32,8 @@ const WASM_OPT_MIN_VERSION: u32 = 116;
 const BINARYEN_NPM: &str = "binaryen@132.0.0";
 /// Particle's JavaScript client, which a test runs against the sandbox and the relay.
 const PARTICLE_API_JS_NPM: &str = "particle-api-js@12.0.3";
+/// Cases per property for `cargo xtask fuzz`: about a minute in all on two cores.
+const FUZZ_CASES: u64 = 200_000;
 
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);
@@ -40,14 +46,16 @@ fn main() -> Result<()> {
         "serve" => serve(&root, &rest),
         "test" | "ci" => test(&root),
         "bench" => bench(&root),
+        "fuzz" => fuzz(&rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build | serve [-- ARGS] | test | ci | bench>\n\
+                "usage: cargo xtask <build | serve [-- ARGS] | test | ci | bench | fuzz [CASES]>\n\
                  \n  build   build the page into pkg/\
                  \n  serve   build, then run the tutorial on http://127.0.0.1:8080 (ARGS go to `webhook-demo serve`)\
                  \n  test    everything CI checks: fmt, clippy (native and wasm32), unit, integration and browser tests\
                  \n  ci      the same as test\
-                 \n  bench   release builds, then the performance measures as JSON lines"
+                 \n  bench   release builds, then the performance measures as JSON lines\
+                 \n  fuzz    the property tests (fuzz_*) in release, CASES each (default PROPTEST_CASES, else 200000)"
             );
             bail!("unknown task {task:?}")
         }
@@ -377,5 +385,48 @@ fn bench(root: &Path) -> Result<()> {
             bench,
         ]))?;
     }
+    Ok(())
+}
+
+/// Runs every property test (`fuzz_…`) with `cases` cases each and says how many ran.
+///
+/// Only library unit tests are run: the browser suite is a test binary without the standard
+/// harness, which would not understand the name filter.
+fn fuzz(args: &[String]) -> Result<()> {
+    let cases = match args.first() {
+        Some(cases) => cases
+            .parse::<u64>()
+            .with_context(|| format!("CASES must be a number, got {cases:?}"))?,
+        None => match env::var("PROPTEST_CASES") {
+            Ok(cases) => cases
+                .parse()
+                .with_context(|| format!("PROPTEST_CASES must be a number, got {cases:?}"))?,
+            Err(_) => FUZZ_CASES,
+        },
+    };
+    let mut command = cargo();
+    command
+        .args(["test", "--release", "--workspace", "--lib", "fuzz_"])
+        .env("PROPTEST_CASES", cases.to_string())
+        .stdout(Stdio::piped());
+    eprintln!("$ {command:?}");
+    let mut child = command.spawn().context("starting cargo test")?;
+    let stdout = child.stdout.take().context("cargo test's output")?;
+    let mut passed = 0u64;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo test's output")?;
+        println!("{line}");
+        if line.starts_with("test ") && line.contains("fuzz_") && line.ends_with(" ... ok") {
+            passed += 1;
+        }
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    if !status.success() {
+        bail!("a property failed ({status}); proptest printed the smallest failing input above");
+    }
+    println!(
+        "{passed} properties passed, {cases} cases each: {} cases in all",
+        passed * cases
+    );
     Ok(())
 }

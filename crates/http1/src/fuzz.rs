@@ -247,11 +247,14 @@ fn strict_reading(bytes: &[u8], rating: &mut Rating) -> Reading {
         if name.is_empty() || !name.iter().all(|b| tchar(*b)) {
             return Reading::Refused(400);
         }
-        let value = value.trim_ascii_start();
-        let value = value
+        // OWS is spaces and tabs only (not every ASCII whitespace byte, as `trim_ascii` has it).
+        let ows = |b: &u8| matches!(b, b' ' | b'\t');
+        let start = value.iter().position(|b| !ows(b)).unwrap_or(value.len());
+        let end = value
             .iter()
-            .rposition(|b| !matches!(b, b' ' | b'\t'))
-            .map_or(&value[..0], |last| &value[..=last]);
+            .rposition(|b| !ows(b))
+            .map_or(start, |last| last + 1);
+        let value = &value[start..end];
         if value
             .iter()
             .any(|b| !matches!(b, b' ' | b'\t' | 0x21..=0x7e | 0x80..=0xff))
