@@ -3,9 +3,12 @@
 use webhook_demo_core::wire::Config;
 
 use crate::{
+    demo::Msg as D,
+    msg::Msg,
     panel::Panel,
     render::Renderer,
-    state::{Auth, Device, Devices, Msg, Product, Products, Session, State, update},
+    state::{Auth, Device, Devices, Product, Products, Session, State},
+    update::update,
 };
 
 fn sign_in_as(state: &mut State, username: &str) {
@@ -236,7 +239,10 @@ fn add_device_says_what_adding_will_do() {
     let renderer = Renderer::new();
     let panel = |state: &State| {
         let html = renderer.panel(state, Panel::AddDevice).expect("renders");
-        (crate::render::panel_state(state, Panel::AddDevice), html)
+        (
+            crate::render::view::panel_state(state, Panel::AddDevice),
+            html,
+        )
     };
     state.devices = Devices::Loaded(vec![Device {
         id: "aa".into(),
@@ -300,7 +306,7 @@ fn add_device_says_what_adding_will_do() {
 /// Signed in to the sandbox with a device and product picked, a run going, one hook answered and
 /// one event seen: most of what the templates show is there.
 fn busy_state() -> State {
-    let mut state = crate::demo::tests::started();
+    let mut state = crate::demo::update::tests::started();
     state.devices = Devices::Loaded(vec![Device {
         id: "e00fce68aaaaaaaaaaaaaaaa".into(),
         name: Some("p2".into()),
@@ -311,7 +317,7 @@ fn busy_state() -> State {
     }]);
     state.selected_device = Some("e00fce68aaaaaaaaaaaaaaaa".into());
     let relay = |state: &mut State, event: &str, data: serde_json::Value| {
-        crate::demo::tests::relay(state, 1, event, data);
+        crate::demo::update::tests::relay(state, 1, event, data);
     };
     relay(
         &mut state,
@@ -319,16 +325,16 @@ fn busy_state() -> State {
         serde_json::json!({"sessionId": "ab", "hookUrl": "http://h/relay/hook/ab",
             "controlUrl": "http://h/relay/control/ab", "resumed": false}),
     );
-    update(&mut state, Msg::WebhookSaved(Ok("w1".into())));
+    update(&mut state, Msg::Demo(D::WebhookSaved(Ok("w1".into()))));
     update(
         &mut state,
-        Msg::ParticleEvent {
+        Msg::Demo(D::ParticleEvent {
             run: 1,
             name: "WebhookDemo01".into(),
             data: serde_json::json!({"data": "{\"t\":25}", "ttl": 60,
                 "published_at": "2026-01-01T00:00:00.000Z", "coreid": "e00fce68aaaaaaaaaaaaaaaa"})
             .to_string(),
-        },
+        }),
     );
     relay(
         &mut state,
@@ -387,15 +393,15 @@ fn a_new_hook_re_renders_only_what_shows_hooks() {
     let mut after_state = state;
     update(
         &mut after_state,
-        Msg::RelayEvent {
+        Msg::Demo(D::RelayEvent {
             run: 1,
-            event: "hook".into(),
+            event: crate::demo::RelayEvent::Hook,
             data: serde_json::json!({"hookId": 2, "receivedAt": 3, "method": "POST",
                 "originalUrl": "/", "query": "", "headers": [["Content-Type", "application/json"]],
                 "body": "{\"deviceId\":\"e00fce68aaaaaaaaaaaaaaaa\",\"ts\":\"2026-01-01T00:01:00.000Z\",\"sensor\":{\"t\":26}}",
                 "bodyBase64": null})
             .to_string(),
-        },
+        }),
     );
     let after = renderer.data(&after_state);
     let affected = renderer.affected(Some(&before), &after);

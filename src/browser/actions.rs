@@ -1,0 +1,152 @@
+//! The page's controls: one click, submit and change listener on the app's root for the page's
+//! whole life, and the table from an element's `data-action` to the `Msg` it dispatches, with the
+//! form values that message carries. Listeners never act themselves; `update` decides.
+
+use std::rc::Rc;
+
+use wasm_bindgen::{JsCast, closure::Closure};
+use web_sys::{Element, Event, HtmlInputElement, HtmlSelectElement};
+
+use super::{App, firmware, page::by_id};
+use crate::{
+    cleanup::{self, CleanupStep},
+    demo::{self, Answer},
+    msg::Msg,
+    state::ProductChoice,
+};
+
+/// Listens on the root for the page's whole life.
+pub(super) fn listen(app: &Rc<App>) {
+    for kind in ["click", "submit", "change"] {
+        let target = Rc::clone(app);
+        let listener = Closure::<dyn Fn(Event)>::new(move |event: Event| on_event(&target, &event));
+        app.page
+            .root()
+            .add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref())
+            .expect("the root accepts listeners");
+        // The root lives as long as the page, and so must its listeners.
+        listener.forget();
+    }
+}
+
+fn on_event(app: &Rc<App>, event: &Event) {
+    let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+        return;
+    };
+    let Ok(Some(element)) = target.closest("[data-action]") else {
+        return;
+    };
+    // Forms act on submit, selects on change, everything else on click.
+    let expected = match element.tag_name().as_str() {
+        "FORM" => "submit",
+        "SELECT" => "change",
+        _ => "click",
+    };
+    if event.type_() != expected {
+        return;
+    }
+    if expected == "submit" {
+        // The app handles every form itself; the browser must not navigate.
+        event.prevent_default();
+    }
+    let action = element.get_attribute("data-action").unwrap_or_default();
+    if let Some(msg) = msg_for(&action, &element) {
+        app.dispatch(msg);
+    }
+}
+
+/// The message an element with `data-action="<action>"` dispatches; `None` for an action this page
+/// does not have, or a control whose value is not a choice yet (a select's placeholder).
+fn msg_for(action: &str, element: &Element) -> Option<Msg> {
+    Some(match action {
+        "sandbox-sign-in" => Msg::SandboxSignIn,
+        "token-sign-in" => Msg::TokenSignIn(input_value("tokenInput")),
+        "password-sign-in" => Msg::PasswordSignIn {
+            username: input_value("usernameInput"),
+            password: input_value("passwordInput"),
+        },
+        "otp-sign-in" => Msg::OtpSignIn(input_value("otpInput")),
+        "remember" => Msg::SetRemember(is_checked(element)),
+        "use-sandbox" => Msg::UseSandbox(select_value(element) == "sandbox"),
+        "sign-out" => Msg::SignOut,
+        "refresh-devices" => Msg::RefreshDevices,
+        "select-device" => Msg::SelectDevice(select_value(element)),
+        "select-platform" => Msg::SelectPlatform(select_value(element).parse().ok()?),
+        "choose-new-product" => Msg::ChooseProducts(ProductChoice::New),
+        "choose-existing-product" => Msg::ChooseProducts(ProductChoice::Existing),
+        "create-product" => Msg::CreateProduct(input_value("newProductNameInput")),
+        // The placeholder option is no number: nothing chosen.
+        "select-product" => Msg::SelectProduct(select_value(element).parse().ok()?),
+        "add-device" => Msg::AddDevice,
+        "start-demo" => Msg::Demo(demo::Msg::Start {
+            secret: random_secret(),
+            relay: input_value("relayUrlInput"),
+            smee: input_value("smeeUrlInput"),
+        }),
+        "new-smee" => Msg::Demo(demo::Msg::SmeeChannel(format!(
+            "https://smee.io/{}",
+            &random_secret()[..16]
+        ))),
+        "stop-demo" => Msg::Demo(demo::Msg::Stop),
+        "test-webhook" => Msg::Demo(demo::Msg::Test {
+            id: (js_sys::Math::random() * 1_000_000.0) as u32,
+        }),
+        "preview-data" => Msg::Demo(demo::Msg::PreviewData(input_value("previewData"))),
+        "publish-data" => Msg::Demo(demo::Msg::PublishData(input_value("previewData"))),
+        "replay" => Msg::Demo(demo::Msg::Replay(
+            element.get_attribute("data-hook")?.parse().ok()?,
+        )),
+        "apply-answer" => Msg::Demo(demo::Msg::ApplyAnswer(Answer {
+            status: input_value("answerStatus").trim().parse().unwrap_or(0),
+            body: input_value("answerBody"),
+            require_auth: by_id("answerRequireAuth").is_some_and(|e| is_checked(&e)),
+            delay_ms: input_value("answerDelay")
+                .trim()
+                .parse()
+                .unwrap_or(u32::MAX),
+        })),
+        "export" => Msg::Demo(demo::Msg::Export),
+        "show-file" => Msg::ShowFile(element.get_attribute("data-file")?),
+        "copy-file" => Msg::CopyFile,
+        "flash" => Msg::FlashDevice(firmware::shown_sources()),
+        "device-log" => Msg::ShowDeviceLog,
+        "serial-connect" => Msg::ConnectSerial,
+        "download-log" => Msg::DownloadLog,
+        "cleanup" => Msg::Cleanup(cleanup::Msg::Ask),
+        "cleanup-cancel" => Msg::Cleanup(cleanup::Msg::Cancel),
+        "cleanup-confirm" => Msg::Cleanup(cleanup::Msg::Confirm),
+        // The checkboxes `cleanup-<step>`; any other action is none of this page's.
+        other => Msg::Cleanup(cleanup::Msg::Choose {
+            step: CleanupStep::from_action(other)?,
+            on: is_checked(element),
+        }),
+    })
+}
+
+/// A secret for this run's webhook: 122 random bits from the browser's cryptographic generator.
+fn random_secret() -> String {
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|crypto| crypto.random_uuid().replace('-', ""))
+        .unwrap_or_default()
+}
+
+fn is_checked(element: &Element) -> bool {
+    element
+        .dyn_ref::<HtmlInputElement>()
+        .is_some_and(HtmlInputElement::checked)
+}
+
+fn input_value(id: &str) -> String {
+    by_id(id)
+        .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+        .map(|input| input.value())
+        .unwrap_or_default()
+}
+
+fn select_value(element: &Element) -> String {
+    element
+        .dyn_ref::<HtmlSelectElement>()
+        .map(HtmlSelectElement::value)
+        .unwrap_or_default()
+}

@@ -1,0 +1,146 @@
+//! What the app adds to the page outside the templates: event log and data table rows, explainer
+//! entries and device log lines (inside `[data-live]` elements, which re-renders carry over), and
+//! the targets of download links. Text always goes in as `textContent`, never as HTML.
+
+use web_sys::Element;
+
+use super::page::{by_id, element};
+use crate::demo::explain::Entry;
+
+/// The newest lines the device log keeps.
+const LOG_LINES: u32 = 500;
+
+fn row_of(cells: &[String]) -> Element {
+    let row = element("tr", "").expect("a document");
+    for cell in cells {
+        if let Some(td) = element("td", cell) {
+            let _ = row.append_child(&td);
+        }
+    }
+    row
+}
+
+/// Adds a row at the top of the event log.
+pub(super) fn log_event(cells: &[String]) {
+    if let Some(body) =
+        by_id("eventsTable").and_then(|table| table.query_selector("tbody").ok().flatten())
+    {
+        let _ = body.insert_before(&row_of(cells), body.first_child().as_ref());
+    }
+}
+
+/// Appends a row to the data table; new columns get a header cell and an empty cell in earlier rows.
+pub(super) fn data_row(columns: &[String], cells: &[String]) {
+    let Some(table) = by_id("webhookDemoDataTable") else {
+        return;
+    };
+    let (Ok(Some(head)), Ok(Some(body))) = (
+        table.query_selector("thead tr"),
+        table.query_selector("tbody"),
+    ) else {
+        return;
+    };
+    let known = head.child_element_count() as usize;
+    for column in columns.iter().skip(known) {
+        if let Some(th) = element("th", column) {
+            let _ = th.set_attribute("scope", "col");
+            let _ = head.append_child(&th);
+        }
+    }
+    if columns.len() > known {
+        let mut row = body.first_element_child();
+        while let Some(tr) = row {
+            for _ in tr.child_element_count() as usize..columns.len() {
+                if let Some(td) = element("td", "") {
+                    let _ = tr.append_child(&td);
+                }
+            }
+            row = tr.next_element_sibling();
+        }
+    }
+    let _ = body.append_child(&row_of(cells));
+}
+
+/// Appends an explainer entry (clearing the explainer first when it starts a new cycle).
+pub(super) fn explain(entry: &Entry) {
+    let Some(container) = by_id("explainer") else {
+        return;
+    };
+    if entry.fresh {
+        container.set_text_content(None);
+    }
+    let Some(block) = element("div", "") else {
+        return;
+    };
+    let _ = block.set_attribute("class", "entry");
+    let _ = block.set_attribute("data-kind", entry.kind.name());
+    for (tag, text) in [("h3", entry.title), ("p", entry.text.as_str())] {
+        if let Some(part) = element(tag, text) {
+            let _ = block.append_child(&part);
+        }
+    }
+    if !entry.fields.is_empty() {
+        if let Some(table) = element("table", "") {
+            for (name, value) in &entry.fields {
+                let _ = table.append_child(&row_of(&[name.clone(), value.clone()]));
+            }
+            let _ = block.append_child(&table);
+        }
+    }
+    if let Some(code) = entry.code.as_deref().and_then(|code| element("pre", code)) {
+        let _ = block.append_child(&code);
+    }
+    if let (Some(hook), Some(curl)) = (entry.hook, &entry.curl) {
+        if let (Some(command), Some(replay)) = (element("pre", curl), element("button", "Replay")) {
+            let _ = command.set_attribute("class", "curl");
+            let _ = replay.set_attribute("type", "button");
+            let _ = replay.set_attribute("data-action", "replay");
+            let _ = replay.set_attribute("data-hook", &hook.to_string());
+            let _ = block.append_child(&command);
+            let _ = block.append_child(&replay);
+        }
+    }
+    let _ = container.append_child(&block);
+}
+
+/// Appends a line to the device log, keeping the newest `LOG_LINES`.
+pub(super) fn log_line(text: &str) {
+    let Some(log) = by_id("deviceLog") else {
+        return;
+    };
+    if log.child_element_count() >= LOG_LINES {
+        if let Some(oldest) = log.first_element_child() {
+            oldest.remove();
+        }
+    }
+    if let Some(line) = element("div", text) {
+        let _ = log.append_child(&line);
+    }
+}
+
+/// Empties the device log (a new log replaces the old one).
+pub(super) fn clear_log() {
+    if let Some(log) = by_id("deviceLog") {
+        log.set_text_content(None);
+    }
+}
+
+/// Points the download link `link` at `text` as a `data:` URL; the link's own click, which is
+/// going on, then downloads it.
+pub(super) fn offer_download(link: &str, mime: &str, text: &str) {
+    if let Some(link) = by_id(link) {
+        let href = format!(
+            "data:{mime};charset=utf-8,{}",
+            String::from(js_sys::encode_uri_component(text))
+        );
+        let _ = link.set_attribute("href", &href);
+    }
+}
+
+/// Points the device log's download link at what the log holds now.
+pub(super) fn offer_device_log() {
+    let text = by_id("deviceLog")
+        .and_then(|log| log.text_content())
+        .unwrap_or_default();
+    offer_download("deviceLogDownload", "text/plain", &text);
+}

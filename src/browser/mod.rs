@@ -1,0 +1,101 @@
+//! The browser side, and the only part of the app that touches `web-sys`, `js-sys`,
+//! `wasm-bindgen` or the network: it starts the app, turns what happens in the page into `Msg`s,
+//! and runs the `Effect`s `update` returns.
+//!
+//! `start` builds the one `App`. Clicks, submissions and changes are caught once, on the app's root,
+//! and looked up by the element's `data-action` in `actions.rs`, so replacing a panel never leaves a
+//! listener behind. `dispatch` applies a message, schedules one render (`page.rs`) for all the
+//! messages of the current task, and hands the effects to `effects.rs`, which calls the Particle
+//! API (`particle.rs`), opens streams (`streams.rs`), and keeps the session (`storage.rs`).
+
+mod actions;
+mod append;
+mod effects;
+mod fetch;
+mod firmware;
+mod page;
+mod particle;
+mod serial;
+mod storage;
+mod streams;
+
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
+
+use wasm_bindgen::prelude::wasm_bindgen;
+use web_sys::AbortController;
+
+use crate::{msg::Msg, render::Renderer, state::State, update::update};
+
+/// The app: its state, its templates, the page they were rendered to, and its open streams.
+struct App {
+    state: RefCell<State>,
+    renderer: Renderer,
+    page: page::Page,
+    /// One per open demo stream; aborting them closes the streams.
+    streams: RefCell<Vec<AbortController>>,
+    /// The device log's stream, when one is open.
+    log_stream: RefCell<Option<AbortController>>,
+    /// A render is scheduled.
+    refresh_pending: Cell<bool>,
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let (state, effects) = State::new();
+    let renderer = Renderer::new();
+    let page = page::Page::mount(&renderer, &state);
+    let app = Rc::new(App {
+        state: RefCell::new(state),
+        renderer,
+        page,
+        streams: RefCell::default(),
+        log_stream: RefCell::default(),
+        refresh_pending: Cell::default(),
+    });
+    actions::listen(&app);
+    app.run(effects);
+    firmware::load_sources();
+    app.dispatch(Msg::SerialSupported(serial::supported()));
+    if let Some(saved) = storage::load_session() {
+        app.dispatch(Msg::SetRemember(saved.remembered));
+        app.dispatch(Msg::Restore {
+            base: saved.base,
+            token: saved.token,
+            created_here: saved.created_here,
+        });
+    }
+}
+
+impl App {
+    /// Applies a message, schedules a render of what changed and runs the resulting effects.
+    fn dispatch(self: &Rc<Self>, msg: Msg) {
+        // The borrow ends before rendering and before any effect runs: effects may dispatch again.
+        let effects = update(&mut self.state.borrow_mut(), msg);
+        self.schedule_refresh();
+        self.run(effects);
+    }
+
+    /// Renders once the current task's messages are all in: a stream chunk holding many events
+    /// (or a click and what it sets off) costs one render. The microtask runs before the browser
+    /// paints or handles anything else, so the page never shows a stale state.
+    fn schedule_refresh(self: &Rc<Self>) {
+        if self.refresh_pending.replace(true) {
+            return;
+        }
+        let app = Rc::clone(self);
+        wasm_bindgen_futures::spawn_local(async move {
+            app.refresh_pending.set(false);
+            app.page.refresh(&app.renderer, &app.state.borrow());
+        });
+    }
+
+    /// Whether run `run` of the demo is still going on.
+    fn is_current(&self, run: u32) -> bool {
+        let state = self.state.borrow();
+        state.demo.running && state.demo.run == run
+    }
+}

@@ -1,0 +1,300 @@
+//! The live demo, as pure state: a run (Start to Stop), the relay or smee.io channel it reads, the
+//! webhook the page creates, the in-page server's answer, the data table's columns, and the run's
+//! bounded history of requests, answers and events.
+//!
+//! Streams deliver their events as `Msg`s tagged with the run they belong to (every Start begins a
+//! new run); `update.rs` ignores anything from another run, so a stopped stream that still
+//! delivers never duplicates a row. Table rows and explainer entries leave as `Effect`s: the
+//! browser layer appends them, so a table is never re-rendered whole. `webhook.rs` is the
+//! integration and its preview, `explain.rs` what each event becomes in the explainer and the
+//! event log, `requests.rs` replaying, copying and exporting requests.
+
+pub mod explain;
+pub mod requests;
+pub mod update;
+pub mod webhook;
+
+use serde_json::Value;
+use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelayStart};
+
+use crate::state::ApiFailure;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookState {
+    /// The hook URL is not known yet.
+    Waiting,
+    Saving,
+    /// The integration's id.
+    Saved(String),
+    Failed(String),
+}
+
+/// How the in-page webhook server answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// Empty: the relay's default `{"ok":true,"hookId":N}`.
+    pub body: String,
+    /// Refuse (401) requests without the session's `Authorization` header.
+    pub require_auth: bool,
+    /// Wait this long before answering (at most 15 s, under Particle's 20 s).
+    pub delay_ms: u32,
+}
+
+impl Default for Answer {
+    fn default() -> Answer {
+        Answer {
+            status: 200,
+            body: String::new(),
+            require_auth: true,
+            delay_ms: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Demo {
+    pub running: bool,
+    /// Increases with every Start.
+    pub run: u32,
+    pub relay: Option<RelayStart>,
+    /// The `Authorization` secret of this run: random, never hard-coded.
+    pub secret: String,
+    pub webhook: WebhookState,
+    pub test_sent: Option<String>,
+    pub test_error: Option<String>,
+    /// A stream is down (and being reconnected), in words.
+    pub stream_error: Option<String>,
+    /// The data table's columns, in first-seen order.
+    pub columns: Vec<String>,
+    pub answer: Answer,
+    pub answer_error: Option<String>,
+    /// The cycle the explainer shows: the publishing device and the event's `published_at`.
+    pub cycle: Option<(String, String)>,
+    /// Why Start did nothing.
+    pub start_error: Option<String>,
+    /// The relay address the learner typed (empty: the hosting server's).
+    pub relay_typed: String,
+    /// The smee.io channel the learner chose (empty: a relay is used).
+    pub smee_typed: String,
+    /// Requests received from the smee.io channel in this run (smee numbers none).
+    pub smee_count: u64,
+    /// What the template preview shows: the last `WebhookDemo01` seen, or data the learner typed.
+    pub preview: Option<ParticleEvent>,
+    /// The event data the learner typed for the preview.
+    pub preview_typed: String,
+    pub timeline: crate::timeline::Timeline,
+    /// The run's requests, answers and events, newest last (bounded), for replay and export.
+    pub hooks: Vec<HookRequest>,
+    pub responses: Vec<HookResponse>,
+    pub events: Vec<ParticleEvent>,
+}
+
+/// How many requests, answers and events a run keeps for replay and export.
+pub const KEPT: usize = 500;
+
+/// Appends to a bounded history.
+pub fn keep<T>(list: &mut Vec<T>, item: T) {
+    if list.len() == KEPT {
+        list.remove(0);
+    }
+    list.push(item);
+}
+
+impl Default for Demo {
+    fn default() -> Demo {
+        Demo {
+            running: false,
+            run: 0,
+            relay: None,
+            secret: String::new(),
+            webhook: WebhookState::Waiting,
+            test_sent: None,
+            test_error: None,
+            stream_error: None,
+            columns: Vec::new(),
+            answer: Answer::default(),
+            answer_error: None,
+            cycle: None,
+            start_error: None,
+            relay_typed: String::new(),
+            smee_typed: String::new(),
+            smee_count: 0,
+            preview: None,
+            preview_typed: String::new(),
+            timeline: crate::timeline::Timeline::default(),
+            hooks: Vec::new(),
+            responses: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+}
+
+impl Demo {
+    /// A new run, going on, with its own secret; the data table's columns and the answer settings
+    /// carry over from the run before.
+    pub fn next_run(&mut self, secret: String) -> Demo {
+        Demo {
+            running: true,
+            run: self.run + 1,
+            secret,
+            columns: std::mem::take(&mut self.columns),
+            answer: self.answer.clone(),
+            ..Demo::default()
+        }
+    }
+
+    /// Whether an entry of the cycle `key` starts a new cycle in the explainer, remembering it.
+    ///
+    /// A cycle is known both by its `WebhookDemo01` event (coreid, `published_at`) and by the
+    /// request the webhook sends (`deviceId`, `ts` in the body), and the two arrive on different
+    /// streams in either order: whichever comes first starts the cycle, the other joins it.
+    pub fn starts_cycle(&mut self, key: (String, String)) -> bool {
+        let fresh = self.cycle.as_ref() != Some(&key);
+        self.cycle = Some(key);
+        fresh
+    }
+
+    /// A data table row for a hook body: the columns it adds and the cells of every column.
+    pub fn data_row(&mut self, body: &str) -> Option<Vec<String>> {
+        let value: Value = serde_json::from_str(body).ok()?;
+        let pairs = flatten(&value);
+        for (key, _) in &pairs {
+            if !self.columns.contains(key) {
+                self.columns.push(key.clone());
+            }
+        }
+        Some(
+            self.columns
+                .iter()
+                .map(|column| {
+                    pairs
+                        .iter()
+                        .find(|(key, _)| key == column)
+                        .map(|(_, text)| text.clone())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A JSON value flattened into `(key, text)` pairs: nested keys joined with `.` (`sensor.t`), array
+/// elements as `key[i]`; `null` vanishes; strings keep their text, other leaves their JSON.
+pub fn flatten(value: &Value) -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Null => {}
+            Value::Object(fields) => {
+                for (key, value) in fields {
+                    let key = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&key, value, out);
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    walk(&format!("{prefix}[{index}]"), item, out);
+                }
+            }
+            Value::String(text) => out.push((prefix.to_owned(), text.clone())),
+            other => out.push((prefix.to_owned(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", value, &mut out);
+    out
+}
+
+/// The events of the demo's request stream: the relay's (docs/relay-protocol.md), and the
+/// requests a smee.io channel passes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayEvent {
+    /// The session: its hook URL and control URL.
+    Start,
+    /// A request the hook URL received.
+    Hook,
+    /// What the relay answered to it.
+    HookResponse,
+    /// Requests the relay could not keep while the page was away.
+    Dropped,
+    /// A request from a smee.io channel, in smee's own shape.
+    SmeeRequest,
+}
+
+impl RelayEvent {
+    /// The relay event named `name`; `None` for any other name, which the page does not read.
+    pub fn from_name(name: &str) -> Option<RelayEvent> {
+        match name {
+            "start" => Some(RelayEvent::Start),
+            "hook" => Some(RelayEvent::Hook),
+            "hookResponse" => Some(RelayEvent::HookResponse),
+            "dropped" => Some(RelayEvent::Dropped),
+            _ => None,
+        }
+    }
+}
+
+/// The live demo's messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// Start the live demo, with a fresh random secret for the webhook's `Authorization` header.
+    Start {
+        secret: String,
+        /// The relay the learner typed (a base URL ending in `/`), or empty for the hosting
+        /// server's own.
+        relay: String,
+        /// A smee.io channel URL to use instead of a relay, or empty.
+        smee: String,
+    },
+    /// A fresh smee.io channel was made up for the learner.
+    SmeeChannel(String),
+    Stop,
+    /// An event of the relay stream (or smee.io channel) of run `run` (`data` is its JSON).
+    RelayEvent {
+        run: u32,
+        event: RelayEvent,
+        data: String,
+    },
+    /// An event of the product's event stream of run `run` (`data` is its JSON).
+    ParticleEvent {
+        run: u32,
+        name: String,
+        data: String,
+    },
+    /// A stream of run `run` broke; it is being reopened.
+    StreamDown {
+        run: u32,
+        reason: String,
+    },
+    /// The demo's webhook was created or updated: its integration id.
+    WebhookSaved(Result<String, ApiFailure>),
+    /// Publish a test event with this id.
+    Test {
+        id: u32,
+    },
+    /// The test event was published (its data), or why not.
+    TestPublished(Result<String, ApiFailure>),
+    /// Preview the webhook's body for this event data (as if published from this page).
+    PreviewData(String),
+    /// Publish this data as `WebhookDemo01`, to see the previewed body sent for real.
+    PublishData(String),
+    /// Particle's time for the cycle `key` of run `run` is up: a missing last hop failed.
+    GiveUp {
+        run: u32,
+        key: (String, String),
+    },
+    /// Send request `hook_id` to the hook URL again, marked as a replay.
+    Replay(u64),
+    /// Make the in-page server answer like this.
+    ApplyAnswer(Answer),
+    AnswerApplied(Result<(), String>),
+    /// Offer the run as one JSON document to download.
+    Export,
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,423 @@
+//! The live demo's update: what each of its messages does to the state, and the effects it asks
+//! for. Every message is matched here by name; a stream message of another run than the current
+//! one changes nothing.
+
+use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelayStart};
+
+use super::{
+    Demo, Msg, RelayEvent, WebhookState,
+    explain::{explain_event, explain_hook, explain_response, log_cells, pretty},
+    keep,
+    requests::{REPLAY_HEADER, curl, export, hook_cycle, origin, replay_headers, smee_hook},
+    webhook::{EVENT_NAME, control_body, test_data, webhook_settings},
+};
+use crate::{
+    msg::{self, Effect},
+    state::{Devices, Flash, ServerConfig, State, describe},
+    update::signed_out_by,
+};
+
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Start {
+            secret,
+            relay,
+            smee,
+        } => return start(state, secret, &relay, &smee),
+        Msg::SmeeChannel(url) => state.demo.smee_typed = url,
+        Msg::Stop => {
+            let was_running = std::mem::take(&mut state.demo.running);
+            return was_running
+                .then_some(Effect::CloseStreams)
+                .into_iter()
+                .collect();
+        }
+        Msg::RelayEvent { run, event, data } => {
+            if current(state, run) {
+                return relay_event(state, event, &data);
+            }
+        }
+        Msg::ParticleEvent { run, name, data } => {
+            if current(state, run) {
+                return particle_event(state, run, &name, &data);
+            }
+        }
+        Msg::StreamDown { run, reason } => {
+            if current(state, run) {
+                state.demo.stream_error = Some(reason);
+            }
+        }
+        Msg::GiveUp { run, key } => {
+            if current(state, run) {
+                state.demo.timeline.give_up(&key);
+            }
+        }
+        Msg::Replay(hook_id) => return replay(&state.demo, hook_id),
+        Msg::WebhookSaved(Ok(id)) => state.demo.webhook = WebhookState::Saved(id),
+        Msg::WebhookSaved(Err(failure)) | Msg::TestPublished(Err(failure))
+            if failure.status == 401 =>
+        {
+            return signed_out_by(state, &failure);
+        }
+        Msg::WebhookSaved(Err(failure)) => {
+            state.demo.webhook = WebhookState::Failed(describe(&failure));
+        }
+        Msg::PreviewData(data) => {
+            state.demo.preview_typed.clone_from(&data);
+            // The cloud sets the time; until then the preview shows where it goes.
+            state.demo.preview = Some(ParticleEvent {
+                name: EVENT_NAME.to_owned(),
+                data,
+                published_at: "(the time the cloud receives it)".to_owned(),
+                coreid: "api".to_owned(),
+            });
+        }
+        Msg::PublishData(data) => {
+            state.demo.preview_typed.clone_from(&data);
+            return publish(state, data);
+        }
+        Msg::Test { id } => {
+            let effects = publish(state, test_data(id));
+            if !effects.is_empty() {
+                state.demo.test_error = None;
+            }
+            return effects;
+        }
+        Msg::TestPublished(Ok(data)) => state.demo.test_sent = Some(pretty(&data)),
+        Msg::TestPublished(Err(failure)) => state.demo.test_error = Some(describe(&failure)),
+        Msg::ApplyAnswer(answer) => return apply_answer(&mut state.demo, answer),
+        Msg::AnswerApplied(result) => state.demo.answer_error = result.err(),
+        Msg::Export => {
+            return vec![Effect::OfferDownload {
+                link: "exportSession",
+                mime: "application/json",
+                text: export(&state.demo),
+            }];
+        }
+    }
+    Vec::new()
+}
+
+/// A stream message belongs to the run that is going on, not to a stopped or earlier one.
+fn current(state: &State, run: u32) -> bool {
+    state.demo.running && run == state.demo.run
+}
+
+/// Starts a run on the relay the learner typed, the hosting server's, or a smee.io channel.
+fn start(state: &mut State, secret: String, relay: &str, smee: &str) -> Vec<Effect> {
+    let smee = smee.trim();
+    if !smee.is_empty() {
+        return start_smee(state, secret, smee);
+    }
+    let typed = relay.trim();
+    let relay_base = if typed.is_empty() {
+        match &state.server {
+            ServerConfig::Loaded(config) => Some(config.relay.clone()),
+            ServerConfig::Loading | ServerConfig::Unavailable(_) => None,
+        }
+    } else if typed.starts_with("http://") || typed.starts_with("https://") {
+        Some(format!("{}/", typed.trim_end_matches('/')))
+    } else {
+        state.demo.start_error = Some("A relay address starts with http:// or https://.".into());
+        return Vec::new();
+    };
+    let Some(relay_base) = relay_base else {
+        state.demo.start_error = Some(
+            "This page's server offers no webhook relay: enter the address of one \
+             (run `webhook-demo serve --public-url …` on a public host)."
+                .into(),
+        );
+        return Vec::new();
+    };
+    let (Some(session), Some(product_id)) = (state.session().cloned(), state.selected_product)
+    else {
+        return Vec::new();
+    };
+    let demo = &mut state.demo;
+    *demo = Demo {
+        relay_typed: typed.to_owned(),
+        ..demo.next_run(secret)
+    };
+    vec![
+        Effect::CloseStreams,
+        Effect::OpenRelay {
+            run: demo.run,
+            url: format!("{relay_base}stream"),
+        },
+        Effect::OpenEvents {
+            run: demo.run,
+            base: session.base,
+            token: session.token,
+            product_id,
+        },
+    ]
+}
+
+/// Starts a run on a smee.io channel: the channel is the hook URL, known at once, so the webhook is
+/// saved right away; smee answers every request itself, so there is nothing to control.
+fn start_smee(state: &mut State, secret: String, smee: &str) -> Vec<Effect> {
+    if !smee.starts_with("https://") && !smee.starts_with("http://") {
+        state.demo.start_error = Some("A smee.io channel is an https:// address.".into());
+        return Vec::new();
+    }
+    let (Some(session), Some(product_id)) = (state.session().cloned(), state.selected_product)
+    else {
+        return Vec::new();
+    };
+    let demo = &mut state.demo;
+    *demo = Demo {
+        relay_typed: std::mem::take(&mut demo.relay_typed),
+        smee_typed: smee.to_owned(),
+        relay: Some(RelayStart {
+            session_id: String::new(),
+            hook_url: smee.to_owned(),
+            control_url: String::new(),
+            resumed: false,
+        }),
+        webhook: WebhookState::Saving,
+        ..demo.next_run(secret)
+    };
+    vec![
+        Effect::CloseStreams,
+        Effect::OpenSmee {
+            run: demo.run,
+            url: smee.to_owned(),
+        },
+        Effect::OpenEvents {
+            run: demo.run,
+            base: session.base.clone(),
+            token: session.token.clone(),
+            product_id,
+        },
+        Effect::SaveWebhook {
+            base: session.base,
+            token: session.token,
+            product_id,
+            settings: webhook_settings(smee, &demo.secret).to_string(),
+        },
+    ]
+}
+
+/// An event of the current run's relay stream or smee.io channel.
+fn relay_event(state: &mut State, event: RelayEvent, data: &str) -> Vec<Effect> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(data) else {
+        return Vec::new();
+    };
+    let session = state.session().cloned();
+    let product_id = state.selected_product;
+    let demo = &mut state.demo;
+    demo.stream_error = None;
+    match event {
+        RelayEvent::Start => {
+            let Some(start) = RelayStart::from_json(&value) else {
+                return Vec::new();
+            };
+            let control = Effect::ControlRelay {
+                url: start.control_url.clone(),
+                body: control_body(&demo.answer, &demo.secret),
+            };
+            let save = match (&session, product_id, &demo.webhook) {
+                (Some(session), Some(product_id), WebhookState::Waiting) => {
+                    Some(Effect::SaveWebhook {
+                        base: session.base.clone(),
+                        token: session.token.clone(),
+                        product_id,
+                        settings: webhook_settings(&start.hook_url, &demo.secret).to_string(),
+                    })
+                }
+                _ => None,
+            };
+            if save.is_some() {
+                demo.webhook = WebhookState::Saving;
+            }
+            demo.relay = Some(start);
+            [Some(control), save].into_iter().flatten().collect()
+        }
+        RelayEvent::Hook => HookRequest::from_json(&value)
+            .map(|hook| hook_effects(demo, &hook))
+            .unwrap_or_default(),
+        RelayEvent::SmeeRequest => {
+            demo.smee_count += 1;
+            smee_hook(&value, demo.smee_count)
+                .map(|hook| hook_effects(demo, &hook))
+                .unwrap_or_default()
+        }
+        RelayEvent::HookResponse => {
+            let Some(response) = HookResponse::from_json(&value) else {
+                return Vec::new();
+            };
+            keep(&mut demo.responses, response.clone());
+            demo.timeline.response(
+                response.hook_id,
+                response.responded_at,
+                response.status_code,
+                response.body.len(),
+            );
+            vec![Effect::Explain(explain_response(&response))]
+        }
+        RelayEvent::Dropped => {
+            let count = value.get("count").and_then(|c| c.as_u64()).unwrap_or(0);
+            demo.stream_error = Some(format!(
+                "The relay could not keep {count} requests while this page was away."
+            ));
+            Vec::new()
+        }
+    }
+}
+
+/// What a request the in-page server received becomes: explainer entries and a data table row.
+fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
+    let mut entries = explain_hook(hook);
+    let hook_url = demo
+        .relay
+        .as_ref()
+        .map(|r| r.hook_url.as_str())
+        .unwrap_or_default();
+    entries[0].curl = Some(curl(hook, hook_url));
+    keep(&mut demo.hooks, hook.clone());
+    if let Some(key) = hook_cycle(hook) {
+        demo.timeline
+            .request(key.clone(), hook.hook_id, hook.received_at);
+        entries[0].fresh = demo.starts_cycle(key);
+    }
+    let mut effects: Vec<Effect> = entries.into_iter().map(Effect::Explain).collect();
+    if let Some(cells) = hook.body.as_deref().and_then(|b| demo.data_row(b)) {
+        effects.push(Effect::DataRow {
+            columns: demo.columns.clone(),
+            cells,
+        });
+    }
+    effects
+}
+
+/// An event of the current run's product event stream: a row of the event log, and for the demo's
+/// events a hop of the timeline and an explainer entry.
+fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Effect> {
+    let Some(event) = serde_json::from_str(data)
+        .ok()
+        .and_then(|value| ParticleEvent::from_json(name, &value))
+    else {
+        return Vec::new();
+    };
+    state.demo.stream_error = None;
+    let device = match &state.devices {
+        Devices::Loaded(devices) => devices
+            .iter()
+            .find(|d| d.id == event.coreid)
+            .and_then(|d| d.name.clone()),
+        Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => None,
+    }
+    .unwrap_or_else(|| event.coreid.clone());
+    // The picked device reports its update's progress while it is being flashed.
+    let flashing = matches!(state.flash, Flash::Flashing | Flash::Started(_))
+        && state.selected_device.as_deref() == Some(event.coreid.as_str());
+    if flashing && event.name == "spark/flash/status" {
+        state.flash = Flash::Started(event.data.trim().to_owned());
+    }
+    let mut effects = vec![Effect::LogEvent(log_cells(&event, &device))];
+    keep(&mut state.demo.events, event.clone());
+    if event.name == EVENT_NAME {
+        state.demo.preview = Some(event.clone());
+        if state
+            .demo
+            .timeline
+            .published(&event.coreid, &event.published_at)
+        {
+            effects.push(Effect::Timer {
+                ms: crate::timeline::GIVE_UP_MS as u32,
+                msg: Box::new(msg::Msg::Demo(Msg::GiveUp {
+                    run,
+                    key: (event.coreid.clone(), event.published_at.clone()),
+                })),
+            });
+        }
+    } else if event.name.contains(EVENT_NAME) {
+        state
+            .demo
+            .timeline
+            .webhook_event(&event.name, &event.data, &event.published_at);
+    }
+    if let Some(mut entry) = explain_event(&event, &device) {
+        if entry.fresh {
+            let key = (event.coreid.clone(), event.published_at.clone());
+            entry.fresh = state.demo.starts_cycle(key);
+        }
+        effects.push(Effect::Explain(entry));
+    }
+    if let (Some(session), "spark/status") = (state.session(), event.name.as_str()) {
+        // A device went online or offline: its mark in the device list follows.
+        effects.push(Effect::LoadDevices {
+            base: session.base.clone(),
+            token: session.token.clone(),
+        });
+    }
+    effects
+}
+
+/// Request `hook_id` sent again to the hook URL it came to, marked as a replay.
+fn replay(demo: &Demo, hook_id: u64) -> Vec<Effect> {
+    let (Some(hook), Some(relay)) = (
+        demo.hooks.iter().find(|h| h.hook_id == hook_id),
+        &demo.relay,
+    ) else {
+        return Vec::new();
+    };
+    let origin = origin(&relay.hook_url);
+    let mut headers = replay_headers(hook);
+    headers.push((REPLAY_HEADER.to_owned(), "1".to_owned()));
+    vec![Effect::Replay {
+        url: format!("{origin}{}", hook.original_url),
+        method: hook.method.clone(),
+        headers,
+        body: hook.body.clone(),
+    }]
+}
+
+/// Publishes `WebhookDemo01` with `data` to the product, while a run is going on.
+fn publish(state: &State, data: String) -> Vec<Effect> {
+    let (Some(session), Some(product_id), true) =
+        (state.session(), state.selected_product, state.demo.running)
+    else {
+        return Vec::new();
+    };
+    vec![Effect::Publish {
+        base: session.base.clone(),
+        token: session.token.clone(),
+        product_id,
+        name: EVENT_NAME.to_owned(),
+        data,
+    }]
+}
+
+/// Checks the answer the learner set and sends it to the relay, once the relay is known.
+fn apply_answer(demo: &mut Demo, answer: super::Answer) -> Vec<Effect> {
+    if !(100..=599).contains(&answer.status) {
+        demo.answer_error = Some("A status is a number from 100 to 599.".into());
+        return Vec::new();
+    }
+    if answer.delay_ms > 15_000 {
+        demo.answer_error =
+            Some("Wait at most 15,000 ms: Particle gives up on a webhook after 20 seconds.".into());
+        return Vec::new();
+    }
+    demo.answer_error = None;
+    demo.answer = answer;
+    if demo.running && !demo.smee_typed.is_empty() {
+        demo.answer_error = Some(
+            "smee.io answers every request itself, with 200; these settings apply to a webhook \
+             relay only."
+                .into(),
+        );
+        return Vec::new();
+    }
+    match &demo.relay {
+        Some(relay) => vec![Effect::ControlRelay {
+            url: relay.control_url.clone(),
+            body: control_body(&demo.answer, &demo.secret),
+        }],
+        None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

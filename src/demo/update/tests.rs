@@ -1,0 +1,445 @@
+//! The live demo's flow through `update`: Start and Stop, the streams of each run, the webhook,
+//! Test, the answer, cycles, smee.io, flashing, replay and export.
+
+use serde_json::{Value, json};
+use webhook_demo_core::wire::{Config, HookRequest};
+
+use crate::{
+    demo::{
+        Answer, Msg as D, RelayEvent, WebhookState,
+        requests::{REPLAY_HEADER, curl, export, smee_hook},
+        webhook::EVENT_NAME,
+    },
+    msg::{Effect, Msg},
+    state::{Auth, Product, Products, Session, State},
+    update::update,
+};
+
+/// Signed in to the sandbox with product 30001 picked (the render tests start from it too).
+pub(crate) fn ready() -> State {
+    let (mut state, _) = State::new();
+    update(
+        &mut state,
+        Msg::ConfigLoaded(Ok(Config {
+            sandbox: Some("/sandbox".into()),
+            relay: "/relay/".into(),
+            public_url: None,
+        })),
+    );
+    state.auth = Auth::SignedIn(Session {
+        base: "/sandbox".into(),
+        token: "t".into(),
+        username: "u".into(),
+        created_here: true,
+    });
+    state.products = Products::Loaded(vec![Product {
+        id: 30001,
+        name: "p".into(),
+        platform_id: 32,
+    }]);
+    state.platform = Some(32);
+    state.selected_product = Some(30001);
+    state
+}
+
+/// `ready()`, with a run started.
+pub(crate) fn started() -> State {
+    let mut state = ready();
+    update(
+        &mut state,
+        Msg::Demo(D::Start {
+            secret: "s".into(),
+            relay: String::new(),
+            smee: String::new(),
+        }),
+    );
+    state
+}
+
+/// A relay event (or, named `smee`, a smee.io channel's request) of run `run`.
+pub(crate) fn relay(state: &mut State, run: u32, event: &str, data: Value) -> Vec<Effect> {
+    let event = match event {
+        "smee" => RelayEvent::SmeeRequest,
+        name => RelayEvent::from_name(name).expect("a relay event"),
+    };
+    update(
+        state,
+        Msg::Demo(D::RelayEvent {
+            run,
+            event,
+            data: data.to_string(),
+        }),
+    )
+}
+
+#[test]
+fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
+    let mut state = ready();
+    let effects = update(
+        &mut state,
+        Msg::Demo(D::Start {
+            secret: "s3".into(),
+            relay: String::new(),
+            smee: String::new(),
+        }),
+    );
+    assert_eq!(
+        effects,
+        [
+            Effect::CloseStreams,
+            Effect::OpenRelay {
+                run: 1,
+                url: "/relay/stream".into()
+            },
+            Effect::OpenEvents {
+                run: 1,
+                base: "/sandbox".into(),
+                token: "t".into(),
+                product_id: 30001
+            }
+        ]
+    );
+    let start = json!({"sessionId": "ab", "hookUrl": "http://h/relay/hook/ab", "controlUrl": "http://h/relay/control/ab", "resumed": false});
+    let effects = relay(&mut state, 1, "start", start.clone());
+    assert!(
+        matches!(&effects[0], Effect::ControlRelay { url, body } if url == "http://h/relay/control/ab" && body.contains("Bearer s3"))
+    );
+    assert!(
+        matches!(&effects[1], Effect::SaveWebhook { product_id: 30001, settings, .. } if settings.contains("http://h/relay/hook/ab"))
+    );
+    assert_eq!(state.demo.webhook, WebhookState::Saving);
+    update(&mut state, Msg::Demo(D::WebhookSaved(Ok("w1".into()))));
+    // A reconnect's start does not save the webhook again.
+    assert_eq!(relay(&mut state, 1, "start", start).len(), 1);
+
+    let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
+        "headers": [["content-type", "application/json"]], "body": "{\"deviceId\":\"api\",\"sensor\":{\"t\":25}}", "bodyBase64": null});
+    let effects = relay(&mut state, 1, "hook", hook.clone());
+    let kinds: Vec<&str> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Explain(entry) => Some(entry.kind.name()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["hook-received", "hook-data"]);
+    assert!(effects.contains(&Effect::DataRow {
+        columns: vec!["deviceId".into(), "sensor.t".into()],
+        cells: vec!["api".into(), "25".into()]
+    }));
+
+    // Stop, then Start again: run 2; run 1's streams may still deliver, and are ignored.
+    assert_eq!(
+        update(&mut state, Msg::Demo(D::Stop)),
+        [Effect::CloseStreams]
+    );
+    assert!(
+        relay(&mut state, 1, "hook", hook.clone()).is_empty(),
+        "stopped"
+    );
+    update(
+        &mut state,
+        Msg::Demo(D::Start {
+            secret: "s4".into(),
+            relay: String::new(),
+            smee: String::new(),
+        }),
+    );
+    assert!(
+        relay(&mut state, 1, "hook", hook.clone()).is_empty(),
+        "an old run"
+    );
+    let old_event = Msg::Demo(D::ParticleEvent {
+        run: 1,
+        name: EVENT_NAME.into(),
+        data: json!({"data": "{}", "coreid": "api"}).to_string(),
+    });
+    assert!(update(&mut state, old_event).is_empty());
+    assert_eq!(
+        relay(&mut state, 2, "hook", hook).len(),
+        3,
+        "the current run"
+    );
+}
+
+#[test]
+fn test_publishes_and_shows_what_was_sent() {
+    let mut state = ready();
+    assert!(
+        update(&mut state, Msg::Demo(D::Test { id: 1 })).is_empty(),
+        "not running"
+    );
+    update(
+        &mut state,
+        Msg::Demo(D::Start {
+            secret: "s".into(),
+            relay: String::new(),
+            smee: String::new(),
+        }),
+    );
+    assert_eq!(
+        update(&mut state, Msg::Demo(D::Test { id: 42 })),
+        [Effect::Publish {
+            base: "/sandbox".into(),
+            token: "t".into(),
+            product_id: 30001,
+            name: EVENT_NAME.into(),
+            data: r#"{"id":42,"t":25}"#.into()
+        }]
+    );
+    update(
+        &mut state,
+        Msg::Demo(D::TestPublished(Ok(r#"{"id":42,"t":25}"#.into()))),
+    );
+    assert_eq!(
+        state.demo.test_sent.as_deref(),
+        Some("{\n  \"id\": 42,\n  \"t\": 25\n}")
+    );
+}
+
+#[test]
+fn the_answer_goes_to_the_relay_once_known() {
+    let mut state = started();
+    let answer = Answer {
+        status: 500,
+        body: String::new(),
+        require_auth: true,
+        delay_ms: 0,
+    };
+    assert!(
+        update(&mut state, Msg::Demo(D::ApplyAnswer(answer.clone()))).is_empty(),
+        "no relay yet"
+    );
+    let start = json!({"sessionId": "ab", "hookUrl": "http://h/h", "controlUrl": "http://h/c", "resumed": false});
+    let effects = relay(&mut state, 1, "start", start);
+    assert!(matches!(&effects[0], Effect::ControlRelay { body, .. } if body.contains("500")));
+    let bad = Answer {
+        status: 42,
+        ..answer
+    };
+    assert!(update(&mut state, Msg::Demo(D::ApplyAnswer(bad))).is_empty());
+    assert!(state.demo.answer_error.is_some());
+}
+
+#[test]
+fn a_cycle_starts_with_its_event_or_its_request_whichever_comes_first() {
+    let mut state = started();
+    let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
+        "headers": [], "body": "{\"deviceId\":\"api\",\"ts\":\"2026-11-28T10:00:00.123Z\",\"sensor\":{}}", "bodyBase64": null});
+    let published = Msg::Demo(D::ParticleEvent {
+        run: 1,
+        name: EVENT_NAME.into(),
+        data: json!({"data": "{}", "published_at": "2026-11-28T10:00:00.123Z", "coreid": "api"})
+            .to_string(),
+    });
+    let fresh = |effects: &[Effect]| -> Vec<bool> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Explain(entry) => Some(entry.fresh),
+                _ => None,
+            })
+            .collect()
+    };
+    // The request overtakes its event: it starts the cycle, and the event joins it.
+    assert_eq!(
+        fresh(&relay(&mut state, 1, "hook", hook.clone())),
+        [true, false]
+    );
+    assert_eq!(fresh(&update(&mut state, published.clone())), [false]);
+    // The next publish is a new cycle.
+    let next = Msg::Demo(D::ParticleEvent {
+        run: 1,
+        name: EVENT_NAME.into(),
+        data: json!({"data": "{}", "published_at": "2026-11-28T10:00:05.000Z", "coreid": "api"})
+            .to_string(),
+    });
+    assert_eq!(fresh(&update(&mut state, next)), [true]);
+    assert_eq!(
+        fresh(&relay(&mut state, 1, "hook", hook)),
+        [true, false],
+        "an older cycle's late request"
+    );
+}
+
+#[test]
+fn a_typed_relay_is_used_and_checked() {
+    let mut state = ready();
+    let start = |relay: &str| {
+        Msg::Demo(D::Start {
+            secret: "s".into(),
+            relay: relay.into(),
+            smee: String::new(),
+        })
+    };
+    assert!(update(&mut state, start("ftp://relay")).is_empty());
+    assert!(state.demo.start_error.is_some());
+    let effects = update(&mut state, start("https://hooks.example.com/relay"));
+    assert!(
+        effects.contains(&Effect::OpenRelay {
+            run: 1,
+            url: "https://hooks.example.com/relay/stream".into()
+        }),
+        "{effects:?}"
+    );
+    assert_eq!(state.demo.start_error, None);
+    // Without a hosting server's relay, one must be typed.
+    let (mut plain, _) = State::new();
+    plain.auth = state.auth.clone();
+    plain.products = state.products.clone();
+    plain.platform = Some(32);
+    plain.selected_product = Some(30001);
+    assert!(update(&mut plain, start("")).is_empty());
+    assert!(
+        plain
+            .demo
+            .start_error
+            .as_deref()
+            .is_some_and(|e| e.contains("offers no webhook relay"))
+    );
+}
+
+#[test]
+fn a_smee_channel_replaces_the_relay() {
+    let mut state = ready();
+    let start = Msg::Demo(D::Start {
+        secret: "s".into(),
+        relay: String::new(),
+        smee: "https://smee.io/abc".into(),
+    });
+    let effects = update(&mut state, start);
+    assert!(
+        effects.contains(&Effect::OpenSmee {
+            run: 1,
+            url: "https://smee.io/abc".into()
+        }),
+        "{effects:?}"
+    );
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::SaveWebhook { settings, .. } if settings.contains("https://smee.io/abc"))),
+        "the webhook points at the channel"
+    );
+    let message = json!({"host": "smee.io", "content-type": "application/json", "authorization": "Bearer s",
+        "body": {"deviceId": "api", "ts": "t", "sensor": {"t": 25}}, "query": {}, "timestamp": 1700000000000u64});
+    let effects = relay(&mut state, 1, "smee", message);
+    assert!(
+        effects.contains(&Effect::DataRow {
+            columns: vec!["deviceId".into(), "sensor.t".into(), "ts".into()],
+            cells: vec!["api".into(), "25".into(), "t".into()],
+        }),
+        "{effects:?}"
+    );
+    let answer = Answer {
+        status: 500,
+        ..Answer::default()
+    };
+    assert!(update(&mut state, Msg::Demo(D::ApplyAnswer(answer))).is_empty());
+    assert!(
+        state
+            .demo
+            .answer_error
+            .as_deref()
+            .is_some_and(|e| e.contains("smee.io answers"))
+    );
+    assert!(smee_hook(&json!("not an object"), 1).is_none());
+}
+
+#[test]
+fn the_flashed_device_reports_its_progress() {
+    let mut state = ready();
+    state.devices = crate::state::Devices::Loaded(vec![crate::state::Device {
+        id: "e00f".into(),
+        name: Some("argon".into()),
+        platform_id: 12,
+        product_id: 30001,
+        serial_number: None,
+        online: true,
+    }]);
+    state.selected_device = Some("e00f".into());
+    update(
+        &mut state,
+        Msg::Demo(D::Start {
+            secret: "s".into(),
+            relay: String::new(),
+            smee: String::new(),
+        }),
+    );
+    update(
+        &mut state,
+        Msg::FlashDevice(vec![("a.cpp".into(), "x".into())]),
+    );
+    update(&mut state, Msg::Flashed(Ok("Update started".into())));
+    let status = |data: &str, coreid: &str| {
+        Msg::Demo(D::ParticleEvent {
+            run: 1,
+            name: "spark/flash/status".into(),
+            data: json!({"data": data, "published_at": "t", "coreid": coreid}).to_string(),
+        })
+    };
+    update(&mut state, status("started ", "e00f"));
+    assert_eq!(state.flash, crate::state::Flash::Started("started".into()));
+    update(&mut state, status("success", "other"));
+    assert_eq!(
+        state.flash,
+        crate::state::Flash::Started("started".into()),
+        "another device's"
+    );
+    update(&mut state, status("success", "e00f"));
+    assert_eq!(state.flash, crate::state::Flash::Started("success".into()));
+}
+
+pub(crate) fn sample_hook() -> HookRequest {
+    HookRequest {
+        hook_id: 4,
+        received_at: 1,
+        method: "POST".into(),
+        original_url: "/relay/hook/ab".into(),
+        query: String::new(),
+        headers: vec![
+            ("host".into(), "127.0.0.1:8080".into()),
+            ("content-type".into(), "application/json".into()),
+            ("x-note".into(), "it's".into()),
+            ("content-length".into(), "9".into()),
+        ],
+        body: Some(r#"{"a":"b'c"}"#.into()),
+        body_base64: None,
+    }
+}
+
+#[test]
+fn a_request_becomes_a_curl_command_and_a_replay() {
+    let hook = sample_hook();
+    assert_eq!(
+        curl(&hook, "http://127.0.0.1:8080/relay/hook/ab"),
+        r#"curl -X POST 'http://127.0.0.1:8080/relay/hook/ab' -H 'content-type: application/json' -H 'x-note: it'\''s' -H 'Accept:' --data-binary '{"a":"b'\''c"}'"#
+    );
+    let mut state = started();
+    let start = json!({"sessionId": "ab", "hookUrl": "http://127.0.0.1:8080/relay/hook/ab", "controlUrl": "http://h/c", "resumed": false});
+    relay(&mut state, 1, "start", start);
+    let written = serde_json::to_value(&hook).expect("serializes");
+    let effects = relay(&mut state, 1, "hook", written);
+    assert!(
+        matches!(&effects[0], Effect::Explain(entry) if entry.hook == Some(4) && entry.curl.is_some())
+    );
+    let replay = update(&mut state, Msg::Demo(D::Replay(4)));
+    assert_eq!(
+        replay,
+        [Effect::Replay {
+            url: "http://127.0.0.1:8080/relay/hook/ab".into(),
+            method: "POST".into(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("x-note".into(), "it's".into()),
+                (REPLAY_HEADER.into(), "1".into()),
+            ],
+            body: Some(r#"{"a":"b'c"}"#.into()),
+        }]
+    );
+    assert!(
+        update(&mut state, Msg::Demo(D::Replay(99))).is_empty(),
+        "an unknown request"
+    );
+    let exported: Value = serde_json::from_str(&export(&state.demo)).expect("JSON");
+    assert_eq!(exported["hooks"][0]["hookId"], 4);
+    assert_eq!(exported["hookUrl"], "http://127.0.0.1:8080/relay/hook/ab");
+}

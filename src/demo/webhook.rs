@@ -1,0 +1,92 @@
+//! The demo's webhook: the integration the page creates in the product, the relay control body
+//! that sets the in-page server's answer, the body preview, and the test event.
+
+use serde_json::{Value, json};
+use webhook_demo_core::{template, wire::ParticleEvent};
+
+use super::Answer;
+
+/// The event the tutorial's webhook fires on.
+pub const EVENT_NAME: &str = "WebhookDemo01";
+/// The webhook's body: the device, when the cloud got the event, and the event's own JSON data.
+pub const BODY_TEMPLATE: &str = r#"{"deviceId":"{{{PARTICLE_DEVICE_ID}}}","ts":"{{{PARTICLE_PUBLISHED_AT}}}","sensor":{{{PARTICLE_EVENT_VALUE}}}}"#;
+/// Responses go to events named after the publishing device, so each device hears only its own.
+pub const RESPONSE_TOPIC: &str = "{{{PARTICLE_DEVICE_ID}}}/hook-response/{{{PARTICLE_EVENT_NAME}}}";
+pub const ERROR_TOPIC: &str = "{{{PARTICLE_DEVICE_ID}}}/hook-error/{{{PARTICLE_EVENT_NAME}}}";
+
+/// The integration the page creates (or updates) in the product.
+pub fn webhook_settings(hook_url: &str, secret: &str) -> Value {
+    json!({
+        "integration_type": "Webhook",
+        "event": EVENT_NAME,
+        "url": hook_url,
+        "requestType": "POST",
+        "noDefaults": true,
+        "headers": {"Content-Type": "application/json", "Authorization": format!("Bearer {secret}")},
+        "body": BODY_TEMPLATE,
+        "responseTopic": RESPONSE_TOPIC,
+        "errorResponseTopic": ERROR_TOPIC,
+    })
+}
+
+/// The body Particle sends for `event` with the demo webhook, rendered by the very code the sandbox
+/// sends with (`core::webhook`), and whether it is valid JSON (a non-JSON event value inside
+/// `"sensor":{{{PARTICLE_EVENT_VALUE}}}` makes it invalid).
+pub fn preview(event: &ParticleEvent) -> (String, bool) {
+    // The body template uses only these variables; the sandbox renders it with this same
+    // renderer (through `core::webhook`, which adds the rest of Particle's variables).
+    let vars = json!({
+        "PARTICLE_DEVICE_ID": event.coreid,
+        "PARTICLE_PUBLISHED_AT": event.published_at,
+        "PARTICLE_EVENT_VALUE": event.data,
+    });
+    let body = template::render(BODY_TEMPLATE, &vars).unwrap_or_default();
+    let valid = serde_json::from_str::<Value>(&body).is_ok();
+    (body, valid)
+}
+
+/// The relay control body that makes the in-page server answer as `answer` says.
+pub fn control_body(answer: &Answer, secret: &str) -> String {
+    let body = if answer.body.is_empty() {
+        Value::Null
+    } else {
+        Value::String(answer.body.clone())
+    };
+    let authorization = if answer.require_auth {
+        Value::String(format!("Bearer {secret}"))
+    } else {
+        Value::Null
+    };
+    json!({"status": answer.status, "body": body, "authorization": authorization, "delayMs": answer.delay_ms})
+        .to_string()
+}
+
+/// True when a hook URL names this computer or a private network, which the real Particle cloud
+/// cannot reach.
+pub fn is_private(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let host = rest.split(['/', ':', '?']).next().unwrap_or_default();
+    let octets: Vec<u8> = host.split('.').filter_map(|p| p.parse().ok()).collect();
+    host == "localhost"
+        || host.ends_with(".local")
+        || host.starts_with('[')
+        || match octets[..] {
+            [127, ..] | [10, ..] | [192, 168, ..] | [169, 254, ..] | [0, 0, 0, 0] => true,
+            [172, second, ..] => (16..32).contains(&second),
+            _ => false,
+        }
+}
+
+/// The integration id of the demo's webhook in a product's integration list, if there is one.
+pub fn find_webhook(integrations: &Value) -> Option<String> {
+    integrations.as_array()?.iter().find_map(|integration| {
+        (integration.get("event")?.as_str()? == EVENT_NAME)
+            .then(|| integration.get("id")?.as_str().map(str::to_owned))
+            .flatten()
+    })
+}
+
+/// The test event's data: `{"id":<id>,"t":25}`.
+pub fn test_data(id: u32) -> String {
+    format!(r#"{{"id":{id},"t":25}}"#)
+}

@@ -1,0 +1,259 @@
+//! The closed set of messages that change the `State`, and the effects `update` asks the browser
+//! layer to run.
+//!
+//! Every part of the page that can change something speaks in a `Msg`: the demo and the cleanup
+//! panel have their own message enums (`demo::Msg`, `cleanup::Msg`), wrapped here, so each is
+//! matched exhaustively by its own update. Effects are the other direction: requests, streams,
+//! storage and the few DOM changes the templates do not render.
+
+use webhook_demo_core::wire::Config;
+
+use crate::{
+    cleanup::{self, CleanupStep},
+    demo::{self, explain::Entry},
+    state::{ApiFailure, Device, Product, ProductChoice, Session},
+};
+
+/// Everything that can happen: a click, an HTTP reply, a stream message, a timer. Listeners only
+/// ever dispatch one of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    /// The answer to `GET config.json`.
+    ConfigLoaded(Result<Config, String>),
+    SandboxSignIn,
+    TokenSignIn(String),
+    PasswordSignIn {
+        username: String,
+        password: String,
+    },
+    OtpSignIn(String),
+    /// The answer to `POST /oauth/token` (a token, or why not).
+    TokenGranted {
+        base: String,
+        result: Result<String, ApiFailure>,
+    },
+    /// The answer to `GET /v1/user` for a token being tried.
+    UserLoaded {
+        base: String,
+        token: String,
+        created_here: bool,
+        result: Result<String, ApiFailure>,
+    },
+    DevicesLoaded(Result<Vec<Device>, ApiFailure>),
+    RefreshDevices,
+    SelectDevice(String),
+    SignOut,
+    ProductsLoaded(Result<Vec<Product>, ApiFailure>),
+    SelectPlatform(u32),
+    ChooseProducts(ProductChoice),
+    SelectProduct(u32),
+    /// Create a product with this name for the chosen platform.
+    CreateProduct(String),
+    ProductCreated(Result<Product, ApiFailure>),
+    /// Put the picked device into the picked product.
+    AddDevice,
+    /// The answer to adding it: how many devices the cloud moved into the product.
+    DeviceAdded(Result<u32, ApiFailure>),
+    /// The "remember me" box.
+    SetRemember(bool),
+    /// Which cloud the token and password forms sign in to: the sandbox (`true`) or Particle's.
+    UseSandbox(bool),
+    /// The signed-in user's saved settings (`Settings::encode`), if any.
+    SettingsLoaded(Option<String>),
+    /// Show this firmware file.
+    ShowFile(String),
+    /// Flash these sources (path, text), as shown (and perhaps edited) in the page.
+    FlashDevice(Vec<(String, String)>),
+    Flashed(Result<String, Vec<String>>),
+    /// Stream the picked device's log into the page (sandbox devices).
+    ShowDeviceLog,
+    /// Whether the browser has Web Serial.
+    SerialSupported(bool),
+    /// Connect to a device on USB serial.
+    ConnectSerial,
+    /// Connecting to USB serial failed, or the port closed: why.
+    SerialFailed(String),
+    /// The live demo's messages.
+    Demo(demo::Msg),
+    /// The cleanup panel's messages.
+    Cleanup(cleanup::Msg),
+    /// Copy the firmware file shown to the clipboard.
+    CopyFile,
+    /// Point the device log's download link at what the log holds now.
+    DownloadLog,
+    /// A session saved in this tab (page reload): check it is still valid.
+    Restore {
+        base: String,
+        token: String,
+        created_here: bool,
+    },
+}
+
+/// Work the browser layer does on `update`'s behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    FetchConfig,
+    /// `POST {base}/oauth/token` with a password grant.
+    RequestToken {
+        base: String,
+        username: String,
+        password: String,
+    },
+    /// `POST {base}/oauth/token` with the MFA second step.
+    RequestOtpToken {
+        base: String,
+        mfa_token: String,
+        otp: String,
+    },
+    /// `GET {base}/v1/user`, to check a token and learn whose it is.
+    CheckToken {
+        base: String,
+        token: String,
+        created_here: bool,
+    },
+    LoadDevices {
+        base: String,
+        token: String,
+    },
+    /// `DELETE {base}/v1/access_tokens/current`.
+    RevokeToken {
+        base: String,
+        token: String,
+    },
+    LoadProducts {
+        base: String,
+        token: String,
+    },
+    CreateProduct {
+        base: String,
+        token: String,
+        name: String,
+        platform_id: u32,
+    },
+    /// `POST {base}/v1/products/{product_id}/devices` with `{"id": device_id}`.
+    AddDevice {
+        base: String,
+        token: String,
+        product_id: u32,
+        device_id: String,
+    },
+    /// Read the relay stream at `url` for run `run`, reconnecting to the same session on failure.
+    OpenRelay {
+        run: u32,
+        url: String,
+    },
+    /// Read the smee.io channel at `url` for run `run`, reconnecting on failure.
+    OpenSmee {
+        run: u32,
+        url: String,
+    },
+    /// Read the product's event stream for run `run`, reconnecting on failure.
+    OpenEvents {
+        run: u32,
+        base: String,
+        token: String,
+        product_id: u32,
+    },
+    /// Close every stream the demo opened.
+    CloseStreams,
+    /// `POST` this JSON to the relay's control URL.
+    ControlRelay {
+        url: String,
+        body: String,
+    },
+    /// Create the demo's webhook in the product, or update it when it exists.
+    SaveWebhook {
+        base: String,
+        token: String,
+        product_id: u32,
+        settings: String,
+    },
+    /// `POST {base}/v1/products/{product_id}/events`.
+    Publish {
+        base: String,
+        token: String,
+        product_id: u32,
+        name: String,
+        data: String,
+    },
+    /// Add a row at the top of the event log.
+    LogEvent(Vec<String>),
+    /// Append a row to the data table, whose columns are now `columns`.
+    DataRow {
+        columns: Vec<String>,
+        cells: Vec<String>,
+    },
+    /// Append an explainer entry.
+    Explain(Entry),
+    /// Send this request (a replay); nothing comes back but the relay's stream.
+    Replay {
+        url: String,
+        method: String,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+    },
+    /// Dispatch `msg` after `ms` milliseconds.
+    Timer {
+        ms: u32,
+        msg: Box<Msg>,
+    },
+    /// Show only this firmware file.
+    ShowFile(String),
+    /// `PUT {base}/v1/devices/{device_id}` with the sources as multipart files.
+    Flash {
+        base: String,
+        token: String,
+        device_id: String,
+        sources: Vec<(String, String)>,
+    },
+    /// Stream the log at `url` into the device log, replacing any other.
+    OpenDeviceLog {
+        url: String,
+    },
+    /// Ask for a USB serial port and stream its lines into the device log.
+    ConnectSerial,
+    /// Run these cleanup steps in order for the product, reporting each.
+    Cleanup {
+        base: String,
+        token: String,
+        product_id: u32,
+        steps: Vec<CleanupStep>,
+    },
+    /// Keep the session for this tab (`sessionStorage`) or, remembered, for this browser
+    /// (`localStorage`), so a reload stays signed in.
+    SaveSession {
+        session: Session,
+        remember: bool,
+    },
+    /// Read this user's saved settings.
+    LoadSettings(String),
+    /// Save this user's settings (`Settings::encode`).
+    SaveSettings {
+        username: String,
+        settings: String,
+    },
+    ForgetSession,
+    /// Copy the firmware file shown to the clipboard.
+    CopyShownFile,
+    /// Point the download link `link` (an element id) at `text`, which the link's own click then
+    /// downloads as a file of type `mime`.
+    OfferDownload {
+        link: &'static str,
+        mime: &'static str,
+        text: String,
+    },
+    /// Point the device log's download link at what the log holds now.
+    OfferDeviceLog,
+}
+
+impl From<demo::Msg> for Msg {
+    fn from(msg: demo::Msg) -> Msg {
+        Msg::Demo(msg)
+    }
+}
+
+impl From<cleanup::Msg> for Msg {
+    fn from(msg: cleanup::Msg) -> Msg {
+        Msg::Cleanup(msg)
+    }
+}

@@ -1,0 +1,254 @@
+//! Device and product list tests: picks, platforms, creating a product, adding the device, and the
+//! learner's saved picks.
+
+use super::{expired_token, p2, product, sandbox_state, signed_in, signed_in_with_lists};
+use crate::{
+    msg::{Effect, Msg},
+    state::{ApiFailure, Auth, Device, ProductChoice},
+    update::update,
+};
+
+#[test]
+fn the_pick_survives_a_refresh_and_falls_back_to_the_first() {
+    let mut state = sandbox_state();
+    signed_in(&mut state, true);
+    let device = |id: &str| Device {
+        id: id.into(),
+        name: None,
+        platform_id: 12,
+        product_id: 12,
+        serial_number: None,
+        online: true,
+    };
+    update(
+        &mut state,
+        Msg::DevicesLoaded(Ok(vec![device("a"), device("b")])),
+    );
+    assert_eq!(state.selected_device.as_deref(), Some("a"));
+    update(&mut state, Msg::SelectDevice("b".into()));
+    update(
+        &mut state,
+        Msg::DevicesLoaded(Ok(vec![device("a"), device("b")])),
+    );
+    assert_eq!(state.device().map(|d| d.id.as_str()), Some("b"));
+    update(&mut state, Msg::DevicesLoaded(Ok(vec![device("c")])));
+    assert_eq!(
+        state.selected_device.as_deref(),
+        Some("c"),
+        "the picked device is gone"
+    );
+    update(&mut state, Msg::SignOut);
+    assert_eq!(state.selected_device, None);
+}
+
+#[test]
+fn the_platform_follows_the_picked_device_and_products_are_filtered_by_it() {
+    let mut state = sandbox_state();
+    signed_in(&mut state, true);
+    let device = |id: &str, platform_id| Device {
+        id: id.into(),
+        name: None,
+        platform_id,
+        product_id: platform_id,
+        serial_number: None,
+        online: true,
+    };
+    update(
+        &mut state,
+        Msg::DevicesLoaded(Ok(vec![device("p2", 32), device("boron", 13)])),
+    );
+    assert_eq!(
+        state.platform,
+        Some(32),
+        "preselected from the first device"
+    );
+    let products = vec![
+        product(201, "fleet", 32),
+        product(202, "webhook-demo-photon2p2-1", 32),
+        product(203, "b", 13),
+    ];
+    update(&mut state, Msg::ProductsLoaded(Ok(products)));
+    let names: Vec<&str> = state
+        .products_for_platform()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["webhook-demo-photon2p2-1", "fleet"],
+        "demo-named first, this platform only"
+    );
+    assert_eq!(
+        state.suggested_product_name(),
+        "webhook-demo-photon2p2-2",
+        "the first free name"
+    );
+    update(&mut state, Msg::SelectProduct(201));
+    assert_eq!(
+        (state.selected_product, state.product_choice),
+        (Some(201), ProductChoice::Existing)
+    );
+    update(&mut state, Msg::SelectProduct(203));
+    assert_eq!(
+        state.selected_product,
+        Some(201),
+        "a product of another platform is not selectable"
+    );
+    update(&mut state, Msg::SelectDevice("boron".into()));
+    assert_eq!(
+        (state.platform, state.selected_product),
+        (Some(13), None),
+        "a new platform clears the pick"
+    );
+}
+
+#[test]
+fn creating_a_product_selects_it() {
+    let mut state = sandbox_state();
+    signed_in(&mut state, true);
+    update(&mut state, Msg::ProductsLoaded(Ok(Vec::new())));
+    assert_eq!(
+        update(&mut state, Msg::CreateProduct("x".into())),
+        Vec::new(),
+        "no platform chosen yet"
+    );
+    update(&mut state, Msg::SelectPlatform(12));
+    assert_eq!(
+        update(&mut state, Msg::CreateProduct("  ".into())),
+        Vec::new()
+    );
+    assert_eq!(
+        state.product_error.as_deref(),
+        Some("Give the new product a name.")
+    );
+    assert_eq!(
+        update(&mut state, Msg::CreateProduct(" demo ".into())),
+        vec![Effect::CreateProduct {
+            base: "/sandbox".into(),
+            token: "t0k".into(),
+            name: "demo".into(),
+            platform_id: 12
+        }]
+    );
+    assert!(state.creating_product && state.product_error.is_none());
+    let taken = ApiFailure {
+        status: 400,
+        error: "invalid_request".into(),
+        description: "A product named \"demo\" already exists".into(),
+        mfa_token: None,
+    };
+    update(&mut state, Msg::ProductCreated(Err(taken)));
+    assert_eq!(
+        state.product_error.as_deref(),
+        Some("A product named \"demo\" already exists (HTTP 400).")
+    );
+    update(
+        &mut state,
+        Msg::ProductCreated(Ok(product(301, "demo2", 12))),
+    );
+    assert_eq!(
+        (state.selected_product, state.creating_product),
+        (Some(301), false)
+    );
+    assert_eq!(state.products_for_platform().len(), 1);
+}
+
+#[test]
+fn saved_picks_come_back_after_sign_in_and_changes_are_saved() {
+    let mut state = sandbox_state();
+    let msg = Msg::UserLoaded {
+        base: "/sandbox".into(),
+        token: "t0k".into(),
+        created_here: true,
+        result: Ok("sandbox@example.com".into()),
+    };
+    update(&mut state, msg);
+    assert_eq!(
+        update(&mut state, Msg::SettingsLoaded(Some("b|32|30002".into()))),
+        Vec::new(),
+        "nothing is saved while restoring"
+    );
+    let devices = vec![p2("a", 32), p2("b", 32)];
+    assert_eq!(
+        update(&mut state, Msg::DevicesLoaded(Ok(devices))),
+        Vec::new()
+    );
+    assert_eq!(state.selected_device.as_deref(), Some("b"));
+    let products = vec![product(30001, "one", 32), product(30002, "two", 32)];
+    update(&mut state, Msg::ProductsLoaded(Ok(products)));
+    assert_eq!(state.selected_product, Some(30002));
+    assert_eq!(state.restoring, None);
+    // From now on every change of pick is saved for this user.
+    assert_eq!(
+        update(&mut state, Msg::SelectProduct(30001)),
+        vec![Effect::SaveSettings {
+            username: "sandbox@example.com".into(),
+            settings: "b|32|30001".into()
+        }]
+    );
+    assert_eq!(
+        update(&mut state, Msg::RefreshDevices).len(),
+        1,
+        "no save: nothing changed"
+    );
+}
+
+#[test]
+fn saved_picks_that_no_longer_exist_are_ignored() {
+    let mut state = signed_in_with_lists();
+    // Here the saved picks arrive after the lists: a vanished device or product is not restored.
+    update(
+        &mut state,
+        Msg::SettingsLoaded(Some("gone|32|39999".into())),
+    );
+    assert_eq!(state.selected_device.as_deref(), Some("a"));
+    assert_eq!(state.selected_product, None);
+}
+
+#[test]
+fn adding_the_device_then_reloads_both_lists() {
+    let mut state = signed_in_with_lists();
+    assert_eq!(
+        update(&mut state, Msg::AddDevice),
+        Vec::new(),
+        "no product yet"
+    );
+    update(&mut state, Msg::SelectProduct(30001));
+    assert_eq!(
+        update(&mut state, Msg::AddDevice),
+        vec![Effect::AddDevice {
+            base: "/sandbox".into(),
+            token: "t0k".into(),
+            product_id: 30001,
+            device_id: "a".into()
+        }]
+    );
+    assert!(state.adding_device);
+    let reload = update(&mut state, Msg::DeviceAdded(Ok(1)));
+    assert_eq!(
+        reload,
+        vec![
+            Effect::LoadDevices {
+                base: "/sandbox".into(),
+                token: "t0k".into()
+            },
+            Effect::LoadProducts {
+                base: "/sandbox".into(),
+                token: "t0k".into()
+            }
+        ]
+    );
+    assert!(!state.adding_device);
+    update(&mut state, Msg::AddDevice);
+    let expired = expired_token();
+    assert_eq!(
+        update(&mut state, Msg::DeviceAdded(Err(expired))),
+        vec![Effect::ForgetSession]
+    );
+    assert!(matches!(state.auth, Auth::SignedOut { error: Some(_), .. }));
+    assert_eq!(
+        state.selected_product,
+        Some(30001),
+        "the picks are kept for signing in again"
+    );
+}
