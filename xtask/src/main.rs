@@ -4,7 +4,8 @@
 //!   the page shell and static files, so `pkg/` is the complete site the server embeds.
 //! - `serve [-- ARGS]`: `build`, then `webhook-demo serve ARGS` (default `127.0.0.1:8080`).
 //! - `test` (alias `ci`): formatting, clippy (native and wasm32), every test, the browser tests;
-//!   it installs what they need (Chromium, chromedriver, g++, curl, Node.js and particle-api-js).
+//!   it installs what they need (Chromium, chromedriver, g++, curl, Node.js, particle-api-js and
+//!   particle-cli).
 //! - `bench`: release builds, then the benchmarks, one JSON object per line on stdout.
 //! - `fuzz [CASES]`: the property tests (every `fuzz_…` test in the crates' unit tests) in a
 //!   release build with many more cases each (`PROPTEST_CASES`, 200,000 unless given). cargo-fuzz
@@ -32,6 +33,12 @@ const WASM_OPT_MIN_VERSION: u32 = 116;
 const BINARYEN_NPM: &str = "binaryen@132.0.0";
 /// Particle's JavaScript client, which a test runs against the sandbox and the relay.
 const PARTICLE_API_JS_NPM: &str = "particle-api-js@12.0.3";
+/// Particle's command-line tool, which a test runs against the sandbox. Later releases do not
+/// install from the npm registry reachable here (their `binary-version-reader@^4.0.2` is missing).
+const PARTICLE_CLI_NPM: &str = "particle-cli@3.43.1";
+/// What `particle flash` loads but particle-cli 3.43.1 declares only as a development dependency,
+/// so that a plain install of it cannot flash.
+const PARTICLE_CLI_EXECA_NPM: &str = "execa@5.1.1";
 /// Cases per property for `cargo xtask fuzz`: about a minute in all on two cores.
 const FUZZ_CASES: u64 = 200_000;
 
@@ -340,10 +347,28 @@ fn ensure_particle_api_js(root: &Path) -> Result<PathBuf> {
     Ok(modules)
 }
 
+/// Installs particle-cli once under the target directory (after `ensure_particle_api_js`, which
+/// brings Node.js); returns its `node_modules`.
+fn ensure_particle_cli(root: &Path) -> Result<PathBuf> {
+    let tools = target_dir(root).join("tools").join("particle-cli");
+    let modules = tools.join("node_modules");
+    for (package, name) in [
+        (PARTICLE_CLI_EXECA_NPM, "execa"),
+        (PARTICLE_CLI_NPM, "particle-cli"),
+    ] {
+        if !modules.join(name).join("package.json").is_file() {
+            eprintln!("fetching {package} from the npm registry for particle-cli's test");
+            npm_install(&tools, package)?;
+        }
+    }
+    Ok(modules)
+}
+
 fn test(root: &Path) -> Result<()> {
     ensure_browser()?;
     ensure_tools()?;
     let particle_api_js = ensure_particle_api_js(root)?;
+    let particle_cli = ensure_particle_cli(root)?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build(root)?;
     run(cargo().args([
@@ -369,7 +394,8 @@ fn test(root: &Path) -> Result<()> {
     ]))?;
     run(cargo()
         .args(["test", "--workspace"])
-        .env("PARTICLE_API_JS", particle_api_js))
+        .env("PARTICLE_API_JS", particle_api_js)
+        .env("PARTICLE_CLI", particle_cli))
 }
 
 fn bench(root: &Path) -> Result<()> {
