@@ -216,16 +216,18 @@ fn relay_event(state: &mut State, event: RelayEvent, data: &str) -> Vec<Effect> 
                 url: start.control_url.clone(),
                 body: control_body(&demo.answer, &demo.secret),
             };
-            let save = match (&session, product_id, &demo.webhook) {
-                (Some(session), Some(product_id), WebhookState::Waiting) => {
-                    Some(Effect::SaveWebhook {
-                        base: session.base.clone(),
-                        token: session.token.clone(),
+            // A reconnection's start finds the webhook saved already.
+            let save = if demo.webhook == WebhookState::Waiting {
+                session
+                    .zip(product_id)
+                    .map(|(session, product_id)| Effect::SaveWebhook {
+                        base: session.base,
+                        token: session.token,
                         product_id,
                         settings: webhook_settings(&start.hook_url, &demo.secret).to_string(),
                     })
-                }
-                _ => None,
+            } else {
+                None
             };
             if save.is_some() {
                 demo.webhook = WebhookState::Saving;

@@ -277,15 +277,15 @@ pub(crate) fn view(state: &State) -> View<'_> {
         relay_typed: &state.demo.relay_typed,
         smee_typed: &state.demo.smee_typed,
         relay_offered: matches!(state.server, ServerConfig::Loaded(_)),
-        console_link: match (&state.demo.webhook, state.selected_product, state.session()) {
-            (WebhookState::Saved(id), Some(product), Some(session))
-                if session.base == PARTICLE_API =>
-            {
-                Some(format!(
-                    "https://console.particle.io/{product}/integrations/webhooks/{id}"
-                ))
-            }
-            _ => None,
+        console_link: match &state.demo.webhook {
+            WebhookState::Saved(id) => state
+                .selected_product
+                .zip(state.session())
+                .filter(|(_, session)| session.base == PARTICLE_API)
+                .map(|(product, _)| {
+                    format!("https://console.particle.io/{product}/integrations/webhooks/{id}")
+                }),
+            WebhookState::Waiting | WebhookState::Saving | WebhookState::Failed(_) => None,
         },
         hook_url: state.demo.relay.as_ref().map(|r| r.hook_url.as_str()),
         private_hook: state.demo.relay.as_ref().is_some_and(|relay| {
@@ -301,7 +301,7 @@ pub(crate) fn view(state: &State) -> View<'_> {
         }),
         webhook_error: match &state.demo.webhook {
             WebhookState::Failed(reason) => Some(reason),
-            _ => None,
+            WebhookState::Waiting | WebhookState::Saving | WebhookState::Saved(_) => None,
         },
         test_ready: state.demo.running && matches!(state.demo.webhook, WebhookState::Saved(_)),
         preview_body: preview.as_ref().map(|(body, _)| body.clone()),
@@ -338,11 +338,11 @@ pub(crate) fn view(state: &State) -> View<'_> {
         flashing: state.flash == Flash::Flashing,
         flash_status: match &state.flash {
             Flash::Started(status) => Some(status),
-            _ => None,
+            Flash::Idle | Flash::Flashing | Flash::Failed(_) => None,
         },
         flash_errors: match &state.flash {
             Flash::Failed(errors) => errors.iter().map(String::as_str).collect(),
-            _ => Vec::new(),
+            Flash::Idle | Flash::Flashing | Flash::Started(_) => Vec::new(),
         },
         serial_supported: state.serial_supported,
         serial_error: state.serial_error.as_deref(),
@@ -435,11 +435,13 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
         },
         (Panel::Test, Auth::SignedIn(_)) => {
             let demo = &state.demo;
-            match (&demo.webhook, &demo.test_error, &demo.test_sent) {
-                (WebhookState::Saved(_), Some(_), _) => "error",
-                (WebhookState::Saved(_), None, Some(_)) => "sent",
-                (WebhookState::Saved(_), None, None) => "ready",
-                _ => "waiting",
+            match &demo.webhook {
+                WebhookState::Saved(_) => match (&demo.test_error, &demo.test_sent) {
+                    (Some(_), _) => "error",
+                    (None, Some(_)) => "sent",
+                    (None, None) => "ready",
+                },
+                WebhookState::Waiting | WebhookState::Saving | WebhookState::Failed(_) => "waiting",
             }
         }
         (Panel::Explainer | Panel::DataTable | Panel::Events, Auth::SignedIn(_)) => {
