@@ -1,0 +1,228 @@
+//! Tidy checks over the workspace's sources, run by `cargo test` (and so by `cargo xtask test`):
+//! the rules of ARCHITECTURE.md and the style guide that a reviewer would otherwise have to
+//! remember.
+//!
+//! - Only `src/browser/` imports the browser crates (`web_sys`, `js_sys`, `gloo`, `wasm_bindgen`),
+//!   so the rest of the app is plain Rust, tested natively.
+//! - Every `.rs` file opens with `//!`, saying what it is responsible for.
+//! - No file in `src/` is longer than [`MAX_LINES`]: a longer one holds more than one concept.
+//! - Every `#[allow(...)]` says why, in a comment on the line before or at the end of the line.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+/// The longest a file of the app may be.
+const MAX_LINES: usize = 600;
+
+/// The crates only the browser layer may use (`wasm_bindgen_futures` and `gloo_*` included).
+const BROWSER_CRATES: [&str; 4] = ["web_sys", "js_sys", "gloo", "wasm_bindgen"];
+
+#[test]
+fn only_the_browser_layer_imports_browser_crates() {
+    let root = workspace_root();
+    let src = root.join("src");
+    let browser = src.join("browser");
+    let problems: Vec<String> = rust_files(&src)
+        .into_iter()
+        .filter(|path| !path.starts_with(&browser))
+        .flat_map(|path| {
+            let text = read(&path);
+            browser_crates_used(&text)
+                .into_iter()
+                .map(move |(line, name)| format!("{}:{line}: uses {name}", shown(&path)))
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "only src/browser/ may use {BROWSER_CRATES:?} (ARCHITECTURE.md):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_file_says_what_it_is_for() {
+    let problems: Vec<String> = rust_files(&workspace_root())
+        .into_iter()
+        .filter(|path| !read(path).starts_with("//!"))
+        .map(|path| shown(&path))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "these files do not open with a `//!` comment saying what they are responsible for:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn no_file_of_the_app_holds_more_than_one_concept() {
+    let problems: Vec<String> = rust_files(&workspace_root().join("src"))
+        .into_iter()
+        .filter_map(|path| {
+            let lines = read(&path).lines().count();
+            (lines > MAX_LINES).then(|| format!("{}: {lines} lines", shown(&path)))
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "files longer than {MAX_LINES} lines (split them, one concept per file):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_allow_says_why() {
+    let problems: Vec<String> = rust_files(&workspace_root())
+        .into_iter()
+        .flat_map(|path| {
+            let text = read(&path);
+            allows_without_comment(&text)
+                .into_iter()
+                .map(move |line| format!("{}:{line}", shown(&path)))
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "`#[allow]` without a comment saying why:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The checks find what they look for, and nothing in comments or strings.
+#[test]
+fn the_checks_see_code_not_prose() {
+    let probe = "//! A file outside src/browser/.\n\
+                 // Comments may name web_sys, and so may strings:\n\
+                 const NOTE: &str = \"js_sys // web_sys\";\n\
+                 use web_sys::Window;\n\
+                 fn f() { wasm_bindgen_futures::spawn_local(async {}); } // gloo_net\n";
+    assert_eq!(
+        browser_crates_used(probe),
+        [
+            (4, "web_sys".to_owned()),
+            (5, "wasm_bindgen_futures".to_owned())
+        ]
+    );
+    let allows = "#[allow(dead_code)]\nfn a() {}\n\
+                  // Why this one is fine.\n#[allow(dead_code)]\nfn b() {}\n\
+                  #![allow(clippy::print_stdout)] // a tool prints\n\
+                  #[derive(Debug)]\n#[allow(unused)]\nstruct C;\n";
+    assert_eq!(allows_without_comment(allows), [1, 8]);
+}
+
+/// Where a browser crate is used in `text`: (line number, the path segment that names it).
+fn browser_crates_used(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let (code, _) = split_comment(line);
+        for word in code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if BROWSER_CRATES.iter().any(|name| word.starts_with(name)) {
+                found.push((index + 1, word.to_owned()));
+            }
+        }
+    }
+    found
+}
+
+/// The line numbers of `#[allow(...)]` / `#![allow(...)]` attributes that neither end in a comment
+/// nor follow one (other attributes between the comment and the `allow` are fine).
+fn allows_without_comment(text: &str) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let (code, commented) = split_comment(line);
+        let code = code.trim();
+        if !(code.starts_with("#[allow(") || code.starts_with("#![allow(")) || commented {
+            continue;
+        }
+        let above = lines[..index]
+            .iter()
+            .rev()
+            .map(|line| line.trim())
+            .find(|line| !line.starts_with("#[") && !line.starts_with("#!["));
+        if !above.is_some_and(|line| line.starts_with("//")) {
+            found.push(index + 1);
+        }
+    }
+    found
+}
+
+/// A line's code, with string literals blanked out, and whether a `//` comment follows it.
+fn split_comment(line: &str) -> (String, bool) {
+    let mut code = String::new();
+    let mut in_string = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_string => {
+                chars.next();
+                continue;
+            }
+            // A character literal `'"'` opens no string.
+            '\'' if !in_string && chars.peek() == Some(&'"') => {
+                chars.next();
+                code.push_str("   ");
+                continue;
+            }
+            '"' => in_string = !in_string,
+            '/' if !in_string && chars.peek() == Some(&'/') => return (code, true),
+            _ => {}
+        }
+        if !in_string && c != '"' {
+            code.push(c);
+        } else {
+            // Strings count as blanks: their text is not code.
+            code.push(' ');
+        }
+    }
+    (code, false)
+}
+
+fn workspace_root() -> PathBuf {
+    // xtask lives one directory below the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent directory")
+        .to_path_buf()
+}
+
+/// Every `.rs` file below `dir`, leaving out build output, installed tools and hidden folders.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries =
+            fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("a directory entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.starts_with('.') || ["target", "pkg", "node_modules"].contains(&name) {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else if name.ends_with(".rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// A path as the workspace names it.
+fn shown(path: &Path) -> String {
+    let root = workspace_root();
+    path.strip_prefix(&root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
