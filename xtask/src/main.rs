@@ -402,7 +402,7 @@ fn bench(root: &Path) -> Result<()> {
     ensure_browser()?;
     build(root)?;
     run(cargo().args(["bench", "--package", "webhook-demo", "--bench", "page"]))?;
-    for bench in ["relay", "sandbox"] {
+    for bench in ["relay", "sandbox", "slowloris"] {
         run(cargo().args([
             "bench",
             "--package",
