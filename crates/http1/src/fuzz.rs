@@ -933,7 +933,8 @@ proptest! {
     ) {
         let mut input = mutate(spec.encode(), &mutations);
         input.extend_from_slice(NEXT_REQUEST);
-        prop_assert_eq!(real_chunked(&input, &cuts), reference_chunked(&input), "{:?}", String::from_utf8_lossy(&input));
+        let shown = String::from_utf8_lossy(&input).into_owned();
+        prop_assert_eq!(real_chunked(&input, &cuts), reference_chunked(&input), "{:?}", shown);
     }
 
     /// Arbitrary bytes never make the decoder panic, and it agrees with the reference.

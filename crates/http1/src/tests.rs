@@ -319,6 +319,12 @@ impl Client {
         }
     }
 
+    /// Asks for `/hello` and checks the answer: the connection serves requests.
+    async fn hello(&mut self) {
+        self.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert_eq!(self.answer().await.text(), "hello");
+    }
+
     /// Sends `bytes` one at a time, `every` apart, until the server answers or closes.
     async fn trickle(&mut self, bytes: &[u8], every: Duration) {
         for byte in bytes {
@@ -374,8 +380,7 @@ async fn keep_alive_and_pipelined_requests_are_answered_in_order() {
     assert_eq!(client.answer().await.text(), "hello");
     assert!(client.answer().await.text().ends_with("body: two"));
     // The connection is still usable, request after request.
-    client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    assert_eq!(client.answer().await.text(), "hello");
+    client.hello().await;
 }
 
 #[tokio::test]
@@ -777,8 +782,7 @@ async fn a_streamed_answer_goes_out_frame_by_frame_and_stops_when_the_client_lea
 async fn graceful_shutdown_closes_idle_connections_and_finishes_requests_in_flight() {
     let mut server = start(Options::default()).await;
     let mut idle = server.connect().await;
-    idle.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    assert_eq!(idle.answer().await.text(), "hello");
+    idle.hello().await;
     let mut busy = server.connect().await;
     busy.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").await;
     server.shared.entered.notified().await;
@@ -804,8 +808,7 @@ async fn an_idle_connection_times_out() {
     })
     .await;
     let mut client = server.connect().await;
-    client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    assert_eq!(client.answer().await.text(), "hello");
+    client.hello().await;
     client.closed().await;
 }
 
@@ -914,12 +917,10 @@ async fn the_head_timeout_starts_at_the_first_byte_not_while_idle() {
     .await;
     let mut client = server.connect().await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    assert_eq!(client.answer().await.text(), "hello");
+    client.hello().await;
     // Kept alive and idle for longer than a head may take: still served.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    assert_eq!(client.answer().await.text(), "hello");
+    client.hello().await;
 }
 
 /// A body that never pauses for long but arrives far below the minimum rate was read for as long
@@ -981,8 +982,7 @@ async fn connections_beyond_the_per_client_cap_are_refused_at_once_with_503() {
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut client = server.connect().await;
-        client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
-        assert_eq!(client.answer().await.text(), "hello");
+        client.hello().await;
         held.push(client);
     }
     let mut refused = server.connect().await;
@@ -1001,8 +1001,7 @@ async fn connections_beyond_the_per_client_cap_are_refused_at_once_with_503() {
     refused.closed().await;
     // Another address is another client.
     let mut other = server.connect_from(2).await;
-    other.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
-    assert_eq!(other.answer().await.text(), "hello");
+    other.hello().await;
     // A connection closed gives its place back.
     drop(held.pop());
     tokio::time::timeout(Duration::from_secs(5), async {
@@ -1030,8 +1029,7 @@ async fn connections_beyond_the_total_cap_are_refused_with_503() {
     let mut held = Vec::new();
     for last in [2, 3] {
         let mut client = server.connect_from(last).await;
-        client.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").await;
-        assert_eq!(client.answer().await.text(), "hello");
+        client.hello().await;
         held.push(client);
     }
     let mut refused = server.connect_from(4).await;
