@@ -1,7 +1,8 @@
 //! Particle's own command-line tool, particle-cli, against the sandbox on a real server (issue
-//! 18): sign-in with and without MFA, `whoami`, `list`, `subscribe`, `webhook create`/`list`/
-//! `delete` with the webhook firing on `publish`, `flash` of Tinker and `call`, `get` and
-//! `variable list`, `compile`, `logout`, each with its exit code and output checked.
+//! 18): sign-in with a password (and MFA) or a token, `whoami`, `list`, `device rename`,
+//! `subscribe`, `webhook create`/`list`/`delete` with the webhook firing on `publish`, `publish
+//! --product`, `flash` of Tinker and `call`, `get` and `variable list`, `compile`, `logout`, each
+//! with its exit code and output checked.
 //!
 //! `cargo xtask test` installs the pinned CLI from the npm registry under the target directory
 //! and names its `node_modules` in `PARTICLE_CLI`. The CLI runs with a home of its own, whose
@@ -86,6 +87,14 @@ impl Cli {
         let path = self.home.0.join(".particle/sandbox.config.json");
         let text = std::fs::read_to_string(path).expect("the sandbox profile");
         serde_json::from_str(&text).expect("JSON")
+    }
+
+    /// The access token the CLI signed in with.
+    fn token(&self) -> String {
+        self.profile()["access_token"]
+            .as_str()
+            .expect("the CLI keeps its token")
+            .to_owned()
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -251,6 +260,21 @@ async fn press_until_done(origin: &str, mut subscriber: Child) -> Output {
     }
 }
 
+/// A product for `publish --product` (particle-cli cannot make one).
+async fn create_product(origin: &str, token: &str) -> u64 {
+    let created: Value = reqwest::Client::new()
+        .post(format!("{origin}/sandbox/v1/user/products"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"product": {"name": "cli", "platform_id": 32}}))
+        .send()
+        .await
+        .expect("the sandbox answers")
+        .json()
+        .await
+        .expect("the product");
+    created["product"]["id"].as_u64().expect("a product id")
+}
+
 /// Waits until the device is back online, running Tinker (its four functions listed).
 async fn wait_for_tinker(origin: &str, device: &str, token: &str) {
     let client = reqwest::Client::new();
@@ -272,7 +296,8 @@ async fn wait_for_tinker(origin: &str, device: &str, token: &str) {
     panic!("{device} comes back running Tinker");
 }
 
-/// Signs in as the fixture's MFA user with the one-time code on the command line, then out.
+/// Signs in as the fixture's MFA user with the one-time code on the command line, again with the
+/// token that gave, then out.
 async fn sign_in_with_mfa(cli: &Cli) {
     cli.check(
         &[
@@ -284,6 +309,12 @@ async fn sign_in_with_mfa(cli: &Cli) {
             "--otp",
             "123456",
         ],
+        0,
+        &["Successfully completed login!"],
+    )
+    .await;
+    cli.check(
+        &["login", "--token", &cli.token()],
         0,
         &["Successfully completed login!"],
     )
@@ -382,6 +413,7 @@ async fn particle_cli_works_against_the_sandbox() {
         .and_then(|rest| rest.split_whitespace().next())
         .expect("the webhook's id")
         .to_owned();
+    let product = create_product(&origin, &cli.token()).await.to_string();
     tokio::join!(
         cli.check(
             &["webhook", "list"],
@@ -396,6 +428,18 @@ async fn particle_cli_works_against_the_sandbox() {
             &["publish", "cli-hook", "hello"],
             0,
             &["Published private event: cli-hook"],
+        ),
+        cli.check(
+            &["publish", "note", "hi", "--product", &product],
+            0,
+            &[&format!(
+                "Published private event: note to product: {product}"
+            )],
+        ),
+        cli.check(
+            &["device", "rename", "sandbox-argon", "cli-argon"],
+            0,
+            &["Successfully renamed device sandbox-argon to: cli-argon"],
         ),
     );
     let (path, body) = tokio::time::timeout(COMMAND_TIME, hooks.recv())
@@ -421,11 +465,7 @@ async fn particle_cli_works_against_the_sandbox() {
             &["Flashing firmware to your device sandbox-boron"],
         ),
     );
-    let token = cli.profile()["access_token"]
-        .as_str()
-        .expect("the CLI keeps its token")
-        .to_owned();
-    wait_for_tinker(&origin, "sandbox-boron", &token).await;
+    wait_for_tinker(&origin, "sandbox-boron", &cli.token()).await;
     let firmware = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../firmware/webhook-demo");
     let binary = cli.work.0.join("webhook-demo.bin");
     let firmware_arg = firmware.to_string_lossy();
@@ -433,10 +473,11 @@ async fn particle_cli_works_against_the_sandbox() {
     let (high, bad_pin, ..) = tokio::join!(
         cli.call("sandbox-boron", "digitalwrite", "D7,HIGH"),
         cli.call("sandbox-boron", "digitalread", "D99"),
+        // Under the name it was given above.
         cli.check(
-            &["call", "sandbox-argon", "digitalwrite", "D7,HIGH"],
+            &["call", "cli-argon", "digitalwrite", "D7,HIGH"],
             1,
-            &["sandbox-argon is offline"],
+            &["cli-argon is offline"],
         ),
         cli.check(
             &["list", "sandbox-boron"],
