@@ -1,4 +1,5 @@
-//! The tutorial's panels: one Handlebars partial each, one `<section data-panel>` root each.
+//! The tutorial's panels: one Handlebars partial each (`templates/<name>.hbs`), one
+//! `<section data-panel>` root each.
 
 /// A panel of the tutorial, in page order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,25 +53,6 @@ impl Panel {
             Panel::Firmware => "firmware",
             Panel::Testing => "testing",
             Panel::Cleanup => "cleanup",
-        }
-    }
-
-    /// The template source, compiled into the app.
-    pub(crate) fn template(self) -> &'static str {
-        match self {
-            Panel::SignIn => include_str!("../templates/sign-in.hbs"),
-            Panel::SelectDevice => include_str!("../templates/select-device.hbs"),
-            Panel::SelectProduct => include_str!("../templates/select-product.hbs"),
-            Panel::AddDevice => include_str!("../templates/add-device.hbs"),
-            Panel::Start => include_str!("../templates/start.hbs"),
-            Panel::Webhook => include_str!("../templates/webhook.hbs"),
-            Panel::Test => include_str!("../templates/test.hbs"),
-            Panel::Explainer => include_str!("../templates/explainer.hbs"),
-            Panel::DataTable => include_str!("../templates/data-table.hbs"),
-            Panel::Events => include_str!("../templates/events.hbs"),
-            Panel::Firmware => include_str!("../templates/firmware.hbs"),
-            Panel::Testing => include_str!("../templates/testing.hbs"),
-            Panel::Cleanup => include_str!("../templates/cleanup.hbs"),
         }
     }
 }

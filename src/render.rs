@@ -1,10 +1,12 @@
 //! Turns `State` into HTML with the Handlebars templates in `templates/`.
 //!
-//! Templates are compiled into the app and registered once, in strict mode, so a field the view does
-//! not provide is an error instead of silently blank text. `page.hbs` lays out the whole tutorial and
+//! Templates are compiled when the app is built (`build.rs`, read back by `compiled.rs`) and
+//! registered once, in strict mode, so a field the view does not provide is an error instead of
+//! silently blank text. `page.hbs` lays out the whole tutorial and
 //! includes one partial per panel; a single panel can also be rendered alone, which is how the
 //! browser layer refreshes the part of the page that changed. What the templates see is `view.rs`.
 
+mod compiled;
 pub mod view;
 
 use std::collections::BTreeSet;
@@ -31,16 +33,8 @@ impl Renderer {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_helper("collapse", Box::new(Collapse));
-        registry
-            .register_template_string("page", include_str!("../templates/page.hbs"))
-            .expect("templates/page.hbs compiles");
-        for panel in Panel::ALL {
-            registry
-                .register_partial(panel.name(), panel.template())
-                .unwrap_or_else(|e| panic!("templates/{}.hbs compiles: {e}", panel.name()));
-            registry
-                .register_template_string(panel.name(), panel.template())
-                .unwrap_or_else(|e| panic!("templates/{}.hbs compiles: {e}", panel.name()));
+        for (name, template) in compiled::templates() {
+            registry.register_template(&name, template);
         }
         let reads = Panel::ALL
             .iter()

@@ -305,7 +305,7 @@ fn add_device_says_what_adding_will_do() {
 
 /// Signed in to the sandbox with a device and product picked, a run going, one hook answered and
 /// one event seen: most of what the templates show is there.
-fn busy_state() -> State {
+pub(super) fn busy_state() -> State {
     let mut state = crate::demo::update::tests::started();
     state.devices = Devices::Loaded(vec![Device {
         id: "e00fce68aaaaaaaaaaaaaaaa".into(),

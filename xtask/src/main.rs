@@ -15,6 +15,7 @@
 #![allow(clippy::print_stdout)]
 
 mod firmware;
+mod shrink;
 
 use std::{
     env, fs,
@@ -171,12 +172,7 @@ fn build(root: &Path) -> Result<()> {
         fs::remove_dir_all(&staging).with_context(|| format!("clearing {}", staging.display()))?;
     }
     fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
-    wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&wasm)
-        .web(true)?
-        .typescript(false)
-        .generate(&staging)
-        .with_context(|| format!("generating JS bindings for {}", wasm.display()))?;
+    shrink::bindgen(&wasm, &staging)?;
     let module = staging.join("webhook_demo_bg.wasm");
     match wasm_opt(root) {
         Some(wasm_opt) => run(Command::new(wasm_opt)
