@@ -278,7 +278,9 @@ async fn create_product(origin: &str, token: &str) -> u64 {
 /// Waits until the device is back online, running Tinker (its four functions listed).
 async fn wait_for_tinker(origin: &str, device: &str, token: &str) {
     let client = reqwest::Client::new();
-    for _ in 0..100 {
+    // The simulated flash and reboot take 0.3 s; a loaded machine may take longer to answer.
+    let deadline = tokio::time::Instant::now() + COMMAND_TIME;
+    while tokio::time::Instant::now() < deadline {
         let shown: Value = client
             .get(format!("{origin}/sandbox/v1/devices/{device}"))
             .bearer_auth(token)
