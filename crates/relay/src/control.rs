@@ -13,7 +13,11 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 use webhook_demo_core::wire::PageAnswer;
 
-use crate::{Shared, error::RelayError, session::Answer};
+use crate::{
+    Shared,
+    error::RelayError,
+    session::{Answer, response_event_size},
+};
 
 /// Applies the fields present in the body (all optional) and answers with the resulting settings.
 /// The reference relay's `{"op":"hookResponse","authorization":"…"}` is one such body.
@@ -28,8 +32,12 @@ pub(crate) async fn control(
         .ok_or(RelayError::UnknownSession)?;
     let fields = parse_object(&body)?;
     let answer = apply(session.answer(), &fields, shared.settings.limits.max_wait)?;
-    session.set_answer(answer.clone());
-    Ok(Json(json!({"ok": true, "settings": answer})))
+    let reserved = session
+        .reserve(answer.heap_bytes())
+        .ok_or(RelayError::MemoryFull)?;
+    let settings = json!({"ok": true, "settings": answer});
+    session.set_answer(answer, reserved);
+    Ok(Json(settings))
 }
 
 pub(crate) async fn respond(
@@ -47,7 +55,13 @@ pub(crate) async fn respond(
     let answer: PageAnswer = serde_json::from_slice(&body)
         .map_err(|e| RelayError::BadRequest(format!("invalid answer: {e}")))?;
     check_status(answer.status)?;
-    if session.answer_from_page(hook_id, answer) {
+    check_media_type(&answer.content_type)?;
+    // The hook logs this answer; its bytes are reserved now, so a full relay refuses it here and
+    // the hook gets the default answer it reserved for when it arrived.
+    let reserved = session
+        .reserve(response_event_size(&answer.content_type, &answer.body))
+        .ok_or(RelayError::MemoryFull)?;
+    if session.answer_from_page(hook_id, answer, reserved) {
         Ok(Json(json!({"ok": true})))
     } else {
         Err(RelayError::NotWaiting { hook_id })
@@ -91,10 +105,11 @@ fn apply(
                 check_status(status)?;
                 answer.status = status;
             }
-            ("contentType", Value::String(text)) if !text.is_empty() => {
-                answer.content_type = std::borrow::Cow::Owned(text.clone())
+            ("contentType", Value::String(text)) => {
+                check_media_type(text)?;
+                answer.content_type = std::borrow::Cow::Owned(text.clone());
             }
-            ("contentType", _) => return Err(bad("contentType", "a non-empty string")),
+            ("contentType", _) => return Err(media_type_expected()),
             ("body", Value::Null) => answer.body = None,
             ("body", Value::String(text)) => answer.body = Some(text.clone()),
             ("body", _) => return Err(bad("body", "a string or null")),
@@ -121,6 +136,36 @@ fn millis(value: &Value, max: Duration) -> Option<Duration> {
 
 fn limit(max: Duration) -> String {
     format!("a number of milliseconds from 0 to {}", max.as_millis())
+}
+
+/// Longest content type accepted: far longer than any real one, and it is repeated in every
+/// answer's head.
+const MAX_CONTENT_TYPE: usize = 256;
+
+/// A content type goes into the head of every answer, so it must be one media type and nothing
+/// else: a line break would split the head (and once made every later hook answer 500), and
+/// characters outside ASCII have no agreed meaning there. `mime` parses `type/subtype;
+/// parameters` as RFC 9110 writes it and refuses control characters.
+fn check_media_type(text: &str) -> Result<(), RelayError> {
+    let valid = text.len() <= MAX_CONTENT_TYPE
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii() && !byte.is_ascii_control())
+        && text
+            .parse::<mime::Mime>()
+            .is_ok_and(|media| !media.subtype().as_str().is_empty());
+    if valid {
+        Ok(())
+    } else {
+        Err(media_type_expected())
+    }
+}
+
+fn media_type_expected() -> RelayError {
+    RelayError::BadRequest(format!(
+        "contentType must be a media type such as \"text/plain; charset=utf-8\": ASCII, no \
+         control characters, at most {MAX_CONTENT_TYPE} characters"
+    ))
 }
 
 fn check_status(status: u16) -> Result<(), RelayError> {

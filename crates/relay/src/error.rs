@@ -7,6 +7,11 @@ use axum::{
 };
 use serde_json::json;
 
+/// The wait suggested when sessions or memory run out. Both free up as sessions expire (unused
+/// ones within minutes) or their logs evict, which no single figure predicts; a minute keeps
+/// clients from hammering without keeping them away long.
+const RETRY_LATER_SECS: u64 = 60;
+
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum RelayError {
     /// A hook for a session that does not exist (or expired). Answered 200: Particle throttles a
@@ -21,6 +26,12 @@ pub(crate) enum RelayError {
         retry_after_secs: u64,
     },
     TooManySessions,
+    /// The client holds `limit` sessions already (`Limits::max_sessions_per_client`).
+    TooManySessionsForClient {
+        limit: usize,
+    },
+    /// The sessions together hold `Limits::max_total_buffer_bytes`.
+    MemoryFull,
     BadRequest(String),
     NotWaiting {
         hook_id: u64,
@@ -30,35 +41,56 @@ pub(crate) enum RelayError {
 
 impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
-        let (status, message) = match &self {
-            RelayError::UnknownHookSession => (StatusCode::OK, "unknown session".to_owned()),
-            RelayError::UnknownSession => (StatusCode::NOT_FOUND, "unknown session".to_owned()),
+        let (status, message, retry_after) = match &self {
+            RelayError::UnknownHookSession => (StatusCode::OK, "unknown session".to_owned(), None),
+            RelayError::UnknownSession => {
+                (StatusCode::NOT_FOUND, "unknown session".to_owned(), None)
+            }
             RelayError::BodyTooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("body larger than {limit} bytes"),
+                None,
             ),
             RelayError::RateLimited { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("too many hooks for this session; retry in {retry_after_secs} s"),
+                Some(*retry_after_secs),
             ),
             RelayError::TooManySessions => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the relay has too many sessions; try again later".to_owned(),
+                Some(RETRY_LATER_SECS),
             ),
-            RelayError::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone()),
+            RelayError::TooManySessionsForClient { limit } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many sessions from your address (at most {limit}); resume one of them \
+                     with stream?session=, or try again later"
+                ),
+                Some(RETRY_LATER_SECS),
+            ),
+            RelayError::MemoryFull => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the relay holds as much as it may for now; try again later".to_owned(),
+                Some(RETRY_LATER_SECS),
+            ),
+            RelayError::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone(), None),
             RelayError::NotWaiting { hook_id } => (
                 StatusCode::CONFLICT,
                 format!("hook {hook_id} is not waiting for an answer"),
+                None,
             ),
-            RelayError::NoSuchEndpoint => {
-                (StatusCode::NOT_FOUND, "no such relay endpoint".to_owned())
-            }
+            RelayError::NoSuchEndpoint => (
+                StatusCode::NOT_FOUND,
+                "no such relay endpoint".to_owned(),
+                None,
+            ),
         };
         let mut response = (status, Json(json!({"ok": false, "error": message}))).into_response();
-        if let RelayError::RateLimited { retry_after_secs } = self {
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -1,8 +1,9 @@
-//! `ANY hook/{session}[/…]`: a webhook request arriving for a session.
+//! `ANY hook/{token}[/…]`: a webhook request arriving for the session with this hook token.
 //!
 //! The request is recorded exactly (method, URL, headers, raw body), streamed to the page as a
 //! `hook` event, answered (session default, the page's own answer, or the default on timeout), and
-//! the answer is streamed as `hookResponse`.
+//! the answer is streamed as `hookResponse`. Both events' bytes are reserved before the hook is
+//! logged, so a hook the relay takes is always logged with its answer, within the memory bound.
 
 use std::{
     collections::HashMap,
@@ -20,7 +21,11 @@ use tokio::time::Instant;
 use webhook_demo_core::wire::{AnswerSource, HookRequest, HookResponse};
 use webhook_demo_http::OriginalHeaders;
 
-use crate::{Shared, error::RelayError, session::Answer};
+use crate::{
+    Shared,
+    error::RelayError,
+    session::{Answer, Event, response_event_size},
+};
 
 const UNAUTHORIZED_BODY: &str = r#"{"ok":false,"error":"unauthorized"}"#;
 
@@ -33,13 +38,10 @@ pub(crate) async fn receive(
     let (mut parts, body) = request.into_parts();
     let headers = parts.headers;
     let now = Instant::now();
-    let session_id = params
-        .get("session")
-        .map(String::as_str)
-        .unwrap_or_default();
+    let token = params.get("token").map(String::as_str).unwrap_or_default();
     let session = shared
         .store
-        .find(session_id, now)
+        .find_hook(token, now)
         .ok_or(RelayError::UnknownHookSession)?;
     let limit = shared.settings.limits.max_body_bytes;
     let declared = headers
@@ -81,45 +83,50 @@ pub(crate) async fn receive(
             .get(header::AUTHORIZATION)
             .is_some_and(|got| got.as_bytes() == expected.as_bytes())
     });
+    let mut response = if authorized {
+        default_response(&answer, hook_id)
+    } else {
+        HookResponse {
+            hook_id,
+            status_code: 401,
+            content_type: "application/json".to_owned(),
+            body: UNAUTHORIZED_BODY.to_owned(),
+            responded_at: 0,
+            source: AnswerSource::Default,
+        }
+    };
+    let hook = Event::new("hook", &request);
+    let reserve = |bytes| session.reserve(bytes).ok_or(RelayError::MemoryFull);
+    let hook_bytes = reserve(hook.size())?;
+    let mut response_bytes = reserve(response_event_size(&response.content_type, &response.body))?;
 
     // Register the wait before the page can see the hook, so an instant answer is never missed.
     let waiting = (authorized && answer.page_answers).then(|| session.wait_for_page(hook_id));
-    session.append("hook", &request);
+    session.append(hook, hook_bytes);
 
-    let (status, content_type, body, source) = if !authorized {
-        (
-            401,
-            "application/json".to_owned(),
-            UNAUTHORIZED_BODY.to_owned(),
-            AnswerSource::Default,
-        )
-    } else if let Some(waiting) = waiting {
+    if let Some(waiting) = waiting {
         match waiting.answer(answer.deadline).await {
-            Some(page) => (
-                page.status,
-                page.content_type,
-                page.body,
-                AnswerSource::Page,
-            ),
-            None => default_answer(&answer, hook_id, AnswerSource::Timeout),
+            Some((page, reserved)) => {
+                response.status_code = page.status;
+                response.content_type = page.content_type;
+                response.body = page.body;
+                response.source = AnswerSource::Page;
+                response_bytes = reserved;
+            }
+            None => response.source = AnswerSource::Timeout,
         }
-    } else {
-        if !answer.delay.is_zero() {
-            tokio::time::sleep(answer.delay).await;
-        }
-        default_answer(&answer, hook_id, AnswerSource::Default)
-    };
-    let response = HookResponse {
-        hook_id,
-        status_code: status,
-        content_type: content_type.clone(),
-        body: body.clone(),
-        responded_at: epoch_millis(),
-        source,
-    };
-    session.append("hookResponse", &response);
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    Ok((status, [(header::CONTENT_TYPE, content_type)], body).into_response())
+    } else if authorized && !answer.delay.is_zero() {
+        tokio::time::sleep(answer.delay).await;
+    }
+    response.responded_at = epoch_millis();
+    let status = StatusCode::from_u16(response.status_code).unwrap_or(StatusCode::OK);
+    let answer = (
+        status,
+        [(header::CONTENT_TYPE, response.content_type.clone())],
+        response.body.clone(),
+    );
+    session.append(Event::new("hookResponse", &response), response_bytes);
+    Ok(answer.into_response())
 }
 
 /// The header fields as they arrived: from the server's connection, which keeps names in their
@@ -142,16 +149,20 @@ fn recorded_headers(
     }
 }
 
-fn default_answer(
-    answer: &Answer,
-    hook_id: u64,
-    source: AnswerSource,
-) -> (u16, String, String, AnswerSource) {
+/// The session's default answer to this hook; `responded_at` is set when it is sent.
+fn default_response(answer: &Answer, hook_id: u64) -> HookResponse {
     let body = answer
         .body
         .clone()
         .unwrap_or_else(|| format!(r#"{{"ok":true,"hookId":{hook_id}}}"#));
-    (answer.status, answer.content_type.to_string(), body, source)
+    HookResponse {
+        hook_id,
+        status_code: answer.status,
+        content_type: answer.content_type.to_string(),
+        body,
+        responded_at: 0,
+        source: AnswerSource::Default,
+    }
 }
 
 pub(crate) fn epoch_millis() -> u64 {

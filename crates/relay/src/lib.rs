@@ -1,7 +1,8 @@
 //! The webhook relay, mounted by the server at `/relay`.
 //!
-//! A page opens `GET stream` and receives a session with a public hook URL. Every request to
-//! `hook/{session}[/…]` is recorded, streamed to the page as a `hook` event and answered (by default,
+//! A page opens `GET stream` and receives a session: a secret session id (for its stream, control
+//! and answers) and a public hook URL carrying a distinct token. Every request to
+//! `hook/{token}[/…]` is recorded, streamed to the page as a `hook` event and answered (by default,
 //! by the page, or by a timeout), and the answer is streamed as `hookResponse`. Events carry ids and
 //! are kept in a bounded per-session log, so a page that reconnects with `Last-Event-ID` misses
 //! nothing, and hooks that arrive while no page is connected are replayed. The protocol is described
@@ -9,6 +10,7 @@
 
 mod control;
 mod error;
+mod forwarded;
 mod hook;
 mod session;
 mod store;
@@ -18,19 +20,24 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    http::{HeaderName, Method, header},
+    http::{HeaderName, HeaderValue, Method, header},
+    response::Response,
     routing::{any, get, post},
 };
 use tokio::sync::watch;
 use tower_http::cors::{Any, CorsLayer};
 
-pub use store::{MemoryStore, SessionStore, StoreFull};
+pub use store::{Client, MemoryStore, OpenRefused, SessionStore};
 
 /// How the relay builds the URLs it hands out, and its limits.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     /// Base URL the Particle cloud can reach (`--public-url`); without it the request's origin is used.
     pub public_url: Option<String>,
+    /// Believe the forwarding headers (`X-Forwarded-Proto`, `X-Forwarded-Host`, `X-Forwarded-For`,
+    /// `Forwarded`) for the hook URL's origin and the client's address. Only behind a proxy that
+    /// sets them: otherwise any client chooses them.
+    pub trust_forwarded: bool,
     pub limits: Limits,
 }
 
@@ -41,16 +48,25 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Events kept per session for replay; the oldest are evicted first.
     pub max_events: usize,
-    /// Bytes of events kept per session for replay.
+    /// Bytes of events kept per session for replay, counted as stored (JSON-escaped).
     pub max_buffer_bytes: usize,
+    /// Bytes all sessions together may hold (their events as stored and their answers); hooks
+    /// beyond it are answered 503 until events are evicted or sessions expire.
+    pub max_total_buffer_bytes: usize,
     /// Sustained hooks per second per session (429 beyond); 0 turns the limit off.
     pub hooks_per_second: u32,
     /// Hooks a session may receive at once before the rate applies.
     pub hook_burst: u32,
     /// A session with no stream attached for this long is forgotten.
     pub idle_expiry: Duration,
+    /// How soon a session is forgotten once its stream ends, when it never received a hook and no
+    /// page came back to it (at most `idle_expiry`).
+    pub unused_expiry: Duration,
     /// Sessions alive at once (503 on `stream` beyond).
     pub max_sessions: usize,
+    /// Sessions one client address (an IPv6 /64) may hold at once (429 on `stream` beyond), so no
+    /// client takes every slot; 0 turns the limit off.
+    pub max_sessions_per_client: usize,
     /// Longest silence on a stream before a keepalive comment.
     pub keepalive: Duration,
     /// How long a hook waits for the page's answer unless the page says otherwise.
@@ -69,11 +85,17 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_events: 1000,
             max_buffer_bytes: 16 * 1024 * 1024,
+            // Sixteen full sessions; most sessions hold a few kilobytes.
+            max_total_buffer_bytes: 256 * 1024 * 1024,
             // Particle delivers a device's events far slower than this; more means a loop somewhere.
             hooks_per_second: 100,
             hook_burst: 200,
             idle_expiry: Duration::from_secs(30 * 60),
+            // Long enough for a page to reconnect after a network change.
+            unused_expiry: Duration::from_secs(2 * 60),
             max_sessions: 20_000,
+            // A class of learners behind one NAT, each with a tab or two.
+            max_sessions_per_client: 32,
             keepalive: Duration::from_secs(15),
             default_deadline: Duration::from_secs(5),
             max_wait: Duration::from_secs(15),
@@ -114,7 +136,7 @@ impl Relay {
 
     /// The relay's routes, relative to where the server mounts them.
     pub fn router(&self) -> Router {
-        // The session id in the path is the capability; no cookies, so any origin may call these.
+        // The session id is the capability; no cookies, so any origin may call these.
         let cors = CorsLayer::new()
             .allow_origin(Any)
             .allow_methods([Method::GET, Method::POST])
@@ -129,10 +151,11 @@ impl Relay {
             .route("/respond/{session}/{hook}", post(control::respond))
             .layer(cors);
         Router::new()
-            .route("/hook/{session}", any(hook::receive))
-            .route("/hook/{session}/{*rest}", any(hook::receive))
+            .route("/hook/{token}", any(hook::receive))
+            .route("/hook/{token}/{*rest}", any(hook::receive))
             .merge(page)
             .fallback(error::not_found)
+            .layer(axum::middleware::map_response(inert))
             .with_state(Arc::clone(&self.shared))
     }
 
@@ -140,6 +163,24 @@ impl Relay {
     pub fn close(&self) {
         self.shared.closing.send_replace(true);
     }
+}
+
+/// Every relay answer is data for a program, never a page. A hook's answer carries whatever
+/// content type the session chose, `text/html` included, from the tutorial's own origin; opened in
+/// a browser it must not run script or read that origin's storage (where the page may keep the
+/// learner's token). `sandbox` gives the document an opaque origin, `default-src 'none'` loads
+/// nothing, `nosniff` stops a browser guessing HTML from a body.
+async fn inert(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 #[cfg(test)]

@@ -3,11 +3,19 @@
 //! The log is the only buffer. Streams pull from it at their own pace (a stalled reader costs
 //! nothing beyond the log's bound), and a reconnecting page resumes from any id still in it. The
 //! mutex is a plain `std` one: it is held for a few pointer moves and never across an `.await`.
+//!
+//! Every byte a session keeps (its log as stored, JSON-escaped; its answer) is charged to the
+//! store's `Budget`, so the bound holds across sessions and not only per session: a body of control
+//! characters grows sixfold when escaped, and many sessions full of them would otherwise add up to
+//! far more than the machine has.
 
 use std::{
     borrow::Cow,
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -19,7 +27,7 @@ use tokio::{
 };
 use webhook_demo_core::wire::PageAnswer;
 
-use crate::Limits;
+use crate::{Limits, store::Client};
 
 /// How a session answers hooks, as set by `POST control/{session}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,8 +46,138 @@ pub(crate) struct Answer {
     pub deadline: Duration,
 }
 
+impl Answer {
+    /// The bytes this answer keeps beyond its fixed size, charged to the budget.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.authorization.as_ref().map_or(0, String::len)
+            + self.content_type.len()
+            + self.body.as_ref().map_or(0, String::len)
+    }
+}
+
 fn millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// An event serialized and ready to be logged; its id is given when it is appended.
+pub(crate) struct Event {
+    name: &'static str,
+    json: String,
+}
+
+/// The frame's bytes besides the name and the data, with room for the longest id.
+const FRAME_OVERHEAD: usize = "id: \nevent: \ndata: \n\n".len() + 20;
+
+impl Event {
+    pub(crate) fn new(name: &'static str, data: &impl Serialize) -> Event {
+        let json = serde_json::to_string(data).expect("relay events serialize");
+        Event { name, json }
+    }
+
+    /// The most the event takes in the log once framed: what to reserve before appending it.
+    pub(crate) fn size(&self) -> usize {
+        self.name.len() + self.json.len() + FRAME_OVERHEAD
+    }
+}
+
+/// The most a `hookResponse` event with this content type and body takes in the log, counted
+/// without serializing the body into memory: a hook reserves it before it is answered.
+pub(crate) fn response_event_size(content_type: &str, body: &str) -> usize {
+    // Everything but the two strings: names, punctuation, the longest numbers and source.
+    const FIXED: usize =
+        r#"{"hookId":,"statusCode":,"contentType":,"body":,"respondedAt":,"source":"timeout"}"#
+            .len()
+            + 20
+            + 3
+            + 20;
+    "hookResponse".len() + FRAME_OVERHEAD + FIXED + json_len(content_type) + json_len(body)
+}
+
+/// The length of `text` as a JSON string, escapes included.
+fn json_len(text: &str) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, text).expect("a string serializes");
+    count.0
+}
+
+/// The bytes every session of a store may hold together (`Limits::max_total_buffer_bytes`).
+pub(crate) struct Budget {
+    used: AtomicUsize,
+    max: usize,
+}
+
+impl Budget {
+    pub(crate) fn new(max: usize) -> Arc<Budget> {
+        Arc::new(Budget {
+            used: AtomicUsize::new(0),
+            max,
+        })
+    }
+
+    /// Takes `bytes` from the budget if they fit.
+    fn reserve(self: &Arc<Self>, bytes: usize) -> Option<Reservation> {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|total| *total <= self.max)
+            })
+            .ok()?;
+        Some(Reservation {
+            budget: Arc::clone(self),
+            bytes,
+        })
+    }
+
+    fn empty(self: &Arc<Self>) -> Reservation {
+        Reservation {
+            budget: Arc::clone(self),
+            bytes: 0,
+        }
+    }
+}
+
+/// Bytes taken from a `Budget`; given back when dropped.
+pub(crate) struct Reservation {
+    budget: Arc<Budget>,
+    bytes: usize,
+}
+
+impl Reservation {
+    /// Makes the reservation exactly `bytes`. Used to turn an estimate into what was stored, so
+    /// growing takes the difference even past the bound: it is a few bytes of an event that was
+    /// admitted on its estimate.
+    fn resize(&mut self, bytes: usize) {
+        if bytes > self.bytes {
+            self.budget
+                .used
+                .fetch_add(bytes - self.bytes, Ordering::AcqRel);
+        } else {
+            self.budget
+                .used
+                .fetch_sub(self.bytes - bytes, Ordering::AcqRel);
+        }
+        self.bytes = bytes;
+    }
+
+    /// Takes over what `other` holds.
+    fn absorb(&mut self, mut other: Reservation) {
+        self.bytes += std::mem::take(&mut other.bytes);
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
 }
 
 /// What a stream gets when it asks for events after an id.
@@ -55,8 +193,14 @@ pub(crate) struct Batch {
 /// Kept small: a closed stream's session stays resumable until it expires, so the relay holds
 /// thousands of them (hence the shared `Limits`, the one `Notify` rather than a channel).
 pub struct Session {
+    /// The secret id: streams, control and respond.
     pub(crate) id: Arc<str>,
+    /// The public token in the hook URL, which opens nothing but the hook.
+    pub(crate) hook_token: Arc<str>,
+    /// Who opened the session, for the per-client cap.
+    pub(crate) client: Client,
     limits: Arc<Limits>,
+    budget: Arc<Budget>,
     inner: Mutex<Inner>,
     /// Woken on every append; streams wait on it.
     appended: Notify,
@@ -66,18 +210,31 @@ struct Inner {
     next_event_id: u64,
     next_hook_id: u64,
     log: VecDeque<(u64, Bytes)>,
-    log_bytes: usize,
+    /// The log's bytes, held against the budget.
+    log_bytes: Reservation,
     answer: Answer,
-    waiting: HashMap<u64, oneshot::Sender<PageAnswer>>,
+    /// The answer's bytes, held against the budget.
+    answer_bytes: Reservation,
+    waiting: HashMap<u64, oneshot::Sender<(PageAnswer, Reservation)>>,
     /// Token bucket for the hook rate: tokens available as of `refilled`.
     tokens: f64,
     refilled: Instant,
     attached: usize,
+    /// A stream has been attached before (the one that opened the session).
+    was_attached: bool,
+    /// The session received a hook or a page came back to it: it keeps the long idle expiry.
+    in_use: bool,
     idle_since: Instant,
 }
 
 impl Session {
-    pub(crate) fn new(id: Arc<str>, limits: Arc<Limits>, now: Instant) -> Session {
+    pub(crate) fn new(
+        (id, hook_token): (Arc<str>, Arc<str>),
+        client: Client,
+        limits: Arc<Limits>,
+        budget: Arc<Budget>,
+        now: Instant,
+    ) -> Session {
         let answer = Answer {
             authorization: None,
             status: 200,
@@ -91,17 +248,23 @@ impl Session {
             next_event_id: 1,
             next_hook_id: 1,
             log: VecDeque::new(),
-            log_bytes: 0,
+            log_bytes: budget.empty(),
             answer,
+            answer_bytes: budget.empty(),
             waiting: HashMap::new(),
             tokens: f64::from(limits.hook_burst),
             refilled: now,
             attached: 0,
+            was_attached: false,
+            in_use: false,
             idle_since: now,
         };
         Session {
             id,
+            hook_token,
+            client,
             limits,
+            budget,
             inner: Mutex::new(inner),
             appended: Notify::new(),
         }
@@ -115,21 +278,31 @@ impl Session {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Appends an event to the log, evicting the oldest beyond the bounds, and wakes the streams.
-    pub(crate) fn append(&self, event: &str, data: &impl Serialize) -> u64 {
-        let json = serde_json::to_string(data).expect("relay events serialize");
+    /// Takes `bytes` from the store's budget, if they fit.
+    pub(crate) fn reserve(&self, bytes: usize) -> Option<Reservation> {
+        self.budget.reserve(bytes)
+    }
+
+    /// Appends an event to the log, its bytes taken over from `reservation` (made for
+    /// `event.size()`), evicts the oldest beyond the bounds, and wakes the streams.
+    pub(crate) fn append(&self, event: Event, mut reservation: Reservation) -> u64 {
         let mut inner = self.lock();
         let id = inner.next_event_id;
         inner.next_event_id += 1;
-        let frame = Bytes::from(format!("id: {id}\nevent: {event}\ndata: {json}\n\n"));
-        inner.log_bytes += frame.len();
+        let frame = Bytes::from(format!(
+            "id: {id}\nevent: {}\ndata: {}\n\n",
+            event.name, event.json
+        ));
+        reservation.resize(frame.len());
+        inner.log_bytes.absorb(reservation);
         inner.log.push_back((id, frame));
         while inner.log.len() > 1
             && (inner.log.len() > self.limits.max_events
-                || inner.log_bytes > self.limits.max_buffer_bytes)
+                || inner.log_bytes.bytes > self.limits.max_buffer_bytes)
         {
             if let Some((_, evicted)) = inner.log.pop_front() {
-                inner.log_bytes -= evicted.len();
+                let left = inner.log_bytes.bytes - evicted.len();
+                inner.log_bytes.resize(left);
             }
         }
         drop(inner);
@@ -137,13 +310,20 @@ impl Session {
         id
     }
 
+    /// The id of the newest event appended (0 before the first).
+    pub(crate) fn newest_id(&self) -> u64 {
+        self.lock().next_event_id - 1
+    }
+
     /// Events after `after`, at most `max` of them.
     pub(crate) fn read_after(&self, after: u64, max: usize) -> Batch {
         let inner = self.lock();
+        // Ids start at 1, so `oldest - 1` is the id before the oldest kept; no arithmetic on
+        // `after` itself, which the page chooses.
         let oldest = inner.log.front().map_or(inner.next_event_id, |(id, _)| *id);
-        let dropped = (after + 1 < oldest).then(|| (oldest - after - 1, oldest));
-        let start = after.max(oldest.saturating_sub(1));
-        let skip = usize::try_from((start + 1).saturating_sub(oldest)).unwrap_or(usize::MAX);
+        let dropped = (after < oldest - 1).then(|| (oldest - 1 - after, oldest));
+        let start = after.max(oldest - 1);
+        let skip = usize::try_from(start - (oldest - 1)).unwrap_or(usize::MAX);
         let mut frames = Vec::new();
         let mut last_id = start;
         for (id, frame) in inner.log.iter().skip(skip).take(max) {
@@ -165,14 +345,26 @@ impl Session {
 
     /// Marks a stream as attached until the returned guard is dropped.
     pub(crate) fn attach(self: &Arc<Self>) -> Attached {
-        self.lock().attached += 1;
+        let mut inner = self.lock();
+        inner.attached += 1;
+        // A page coming back to its session is using it; the first stream proves nothing.
+        inner.in_use |= inner.was_attached;
+        inner.was_attached = true;
+        drop(inner);
         Attached(Arc::clone(self))
     }
 
-    /// True when no stream is attached and none has been for `limits.idle_expiry`.
+    /// True when no stream is attached and none has been for `limits.idle_expiry`, or for
+    /// `limits.unused_expiry` when the session never received a hook and no page came back to it:
+    /// such a session is most likely a tab closed early or a client holding slots.
     pub(crate) fn expired(&self, now: Instant) -> bool {
         let inner = self.lock();
-        inner.attached == 0 && now.duration_since(inner.idle_since) >= self.limits.idle_expiry
+        let expiry = if inner.in_use {
+            self.limits.idle_expiry
+        } else {
+            self.limits.unused_expiry.min(self.limits.idle_expiry)
+        };
+        inner.attached == 0 && now.duration_since(inner.idle_since) >= expiry
     }
 
     /// Admits a hook under the rate limit and gives it an id and the answer settings to use.
@@ -191,6 +383,7 @@ impl Session {
         }
         let hook_id = inner.next_hook_id;
         inner.next_hook_id += 1;
+        inner.in_use = true;
         Ok((hook_id, inner.answer.clone()))
     }
 
@@ -198,8 +391,11 @@ impl Session {
         self.lock().answer.clone()
     }
 
-    pub(crate) fn set_answer(&self, answer: Answer) {
-        self.lock().answer = answer;
+    /// Sets the answer, its bytes held by `reservation` (made for `answer.heap_bytes()`).
+    pub(crate) fn set_answer(&self, answer: Answer, reservation: Reservation) {
+        let mut inner = self.lock();
+        inner.answer = answer;
+        inner.answer_bytes = reservation;
     }
 
     /// Registers a hook as waiting for the page; the receiver gets the page's answer.
@@ -213,10 +409,16 @@ impl Session {
         }
     }
 
-    /// Hands the page's answer to a waiting hook; false when it is not waiting (any more).
-    pub(crate) fn answer_from_page(&self, hook_id: u64, answer: PageAnswer) -> bool {
+    /// Hands the page's answer, with the bytes reserved for logging it, to a waiting hook; false
+    /// when it is not waiting (any more).
+    pub(crate) fn answer_from_page(
+        &self,
+        hook_id: u64,
+        answer: PageAnswer,
+        reservation: Reservation,
+    ) -> bool {
         let sender = self.lock().waiting.remove(&hook_id);
-        sender.is_some_and(|sender| sender.send(answer).is_ok())
+        sender.is_some_and(|sender| sender.send((answer, reservation)).is_ok())
     }
 }
 
@@ -236,12 +438,13 @@ impl Drop for Attached {
 pub(crate) struct Waiting {
     session: Arc<Session>,
     hook_id: u64,
-    receiver: Option<oneshot::Receiver<PageAnswer>>,
+    receiver: Option<oneshot::Receiver<(PageAnswer, Reservation)>>,
 }
 
 impl Waiting {
-    /// The page's answer, or `None` when `deadline` passes first.
-    pub(crate) async fn answer(mut self, deadline: Duration) -> Option<PageAnswer> {
+    /// The page's answer and the bytes reserved for logging it, or `None` when `deadline` passes
+    /// first.
+    pub(crate) async fn answer(mut self, deadline: Duration) -> Option<(PageAnswer, Reservation)> {
         let receiver = self.receiver.take()?;
         tokio::time::timeout(deadline, receiver)
             .await

@@ -7,6 +7,7 @@
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
+    Extension,
     body::Body,
     extract::{OriginalUri, Query, State},
     http::{HeaderMap, header},
@@ -16,11 +17,14 @@ use bytes::Bytes;
 use serde::Deserialize;
 use tokio::{sync::watch, time::Instant};
 use webhook_demo_core::wire::{Dropped, RelayStart};
+use webhook_demo_http::PeerAddr;
 
 use crate::{
     Shared,
     error::RelayError,
+    forwarded,
     session::{Attached, Session},
+    store::{Client, OpenRefused},
 };
 
 /// How long the browser waits before reconnecting a dropped stream.
@@ -39,25 +43,11 @@ pub(crate) async fn open(
     State(shared): State<Arc<Shared>>,
     OriginalUri(uri): OriginalUri,
     Query(query): Query<StreamQuery>,
+    peer: Option<Extension<PeerAddr>>,
     headers: HeaderMap,
 ) -> Result<Response, RelayError> {
     let now = Instant::now();
-    let (session, resumed) = match &query.session {
-        Some(id) => (
-            shared
-                .store
-                .find(id, now)
-                .ok_or(RelayError::UnknownSession)?,
-            true,
-        ),
-        None => (
-            shared
-                .store
-                .open(now)
-                .map_err(|_| RelayError::TooManySessions)?,
-            false,
-        ),
-    };
+    // The whole request is checked before a session is opened, so a refused one holds no slot.
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
@@ -69,11 +59,39 @@ pub(crate) async fn open(
         })
         .transpose()?
         .unwrap_or(0);
+    let trust_forwarded = shared.settings.trust_forwarded;
+    let (session, resumed) = match &query.session {
+        Some(id) => (
+            shared
+                .store
+                .find(id, now)
+                .ok_or(RelayError::UnknownSession)?,
+            true,
+        ),
+        None => {
+            let address = forwarded::client_address(
+                &headers,
+                peer.map(|Extension(peer)| peer),
+                trust_forwarded,
+            );
+            let opened = shared.store.open(Client::new(address), now);
+            let session = opened.map_err(|refused| match refused {
+                OpenRefused::Full => RelayError::TooManySessions,
+                OpenRefused::ClientFull => RelayError::TooManySessionsForClient {
+                    limit: shared.settings.limits.max_sessions_per_client,
+                },
+            })?;
+            (session, false)
+        }
+    };
 
-    let base = relay_base(shared.settings.public_url.as_deref(), &headers, uri.path());
+    // An id past the newest (a page's mistake, or `u64::MAX`) resumes at the newest.
+    let last_event_id = last_event_id.min(session.newest_id());
+    let public_url = shared.settings.public_url.as_deref();
+    let base = forwarded::relay_base(public_url, trust_forwarded, &headers, uri.path());
     let start = RelayStart {
         session_id: session.id.to_string(),
-        hook_url: format!("{base}hook/{}", session.id),
+        hook_url: format!("{base}hook/{}", session.hook_token),
         control_url: format!("{base}control/{}", session.id),
         resumed,
     };
@@ -102,28 +120,6 @@ pub(crate) async fn open(
         body,
     )
         .into_response())
-}
-
-/// The URL prefix the relay is reachable at, ending in `/`: the public URL when the operator gave
-/// one, else the origin the request came to, plus the path the relay is mounted at.
-fn relay_base(public_url: Option<&str>, headers: &HeaderMap, path: &str) -> String {
-    let mount = path.strip_suffix("stream").unwrap_or("/");
-    let origin = match public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            let scheme = headers
-                .get("x-forwarded-proto")
-                .and_then(|h| h.to_str().ok())
-                .filter(|proto| *proto == "https" || *proto == "http")
-                .unwrap_or("http");
-            format!("{scheme}://{host}")
-        }
-    };
-    format!("{origin}{mount}")
 }
 
 struct Reader {

@@ -14,6 +14,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use webhook_demo_core::wire::RelayStart;
+use webhook_demo_http::PeerAddr;
 
 use crate::{Limits, Relay, Settings};
 
@@ -23,6 +24,7 @@ fn relay(limits: Limits) -> Router {
     Relay::new(Settings {
         public_url: Some("https://relay.example".into()),
         limits,
+        ..Settings::default()
     })
     .router()
 }
@@ -33,11 +35,15 @@ async fn send(
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let response = app.clone().oneshot(request).await.expect("infallible");
     let (parts, body) = response.into_parts();
-    (
-        parts.status,
-        parts.headers,
-        body.collect().await.expect("body").to_bytes().to_vec(),
-    )
+    // An event stream never ends: only its head is of interest here.
+    let body = if parts.headers.get(header::CONTENT_TYPE)
+        == Some(&header::HeaderValue::from_static("text/event-stream"))
+    {
+        Vec::new()
+    } else {
+        body.collect().await.expect("body").to_bytes().to_vec()
+    };
+    (parts.status, parts.headers, body)
 }
 
 async fn post_json(app: &Router, uri: &str, body: Value) -> (StatusCode, Value) {
@@ -49,11 +55,12 @@ async fn post_json(app: &Router, uri: &str, body: Value) -> (StatusCode, Value) 
 }
 
 async fn open(app: &Router, uri: &str) -> (RelayStart, Events) {
-    let response = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("ok");
+    open_with(app, get(uri)).await
+}
+
+/// Opens (or resumes) a stream with this request and reads its `start` event.
+async fn open_with(app: &Router, request: Request<Body>) -> (RelayStart, Events) {
+    let response = app.clone().oneshot(request).await.expect("ok");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
@@ -82,17 +89,38 @@ async fn next(events: &mut Events) -> (String, Value) {
     )
 }
 
+/// The hook URL's path relative to the relay: `/hook/<token>`.
 fn hook_path(start: &RelayStart) -> String {
-    format!("/hook/{}", start.session_id)
+    let path = start
+        .hook_url
+        .strip_prefix("https://relay.example")
+        .expect("hook URLs use the public URL");
+    path.to_owned()
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).expect("request")
+}
+
+fn post(uri: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(uri).body(body.into()).expect("request")
+}
+
+/// The request as the server's connection would hand it over from a client at `address`.
+fn from(address: &str, mut request: Request<Body>) -> Request<Body> {
+    let address = address.parse().expect("a socket address");
+    request.extensions_mut().insert(PeerAddr(address));
+    request
 }
 
 #[tokio::test(start_paused = true)]
 async fn page_answer_deadline_sends_the_default() {
     let app = relay(Limits::default());
     let (start, mut events) = open(&app, "/stream").await;
-    assert_eq!(
-        start.hook_url,
-        format!("https://relay.example/hook/{}", start.session_id)
+    assert!(
+        start.hook_url.starts_with("https://relay.example/hook/"),
+        "{}",
+        start.hook_url
     );
     let control = format!("/control/{}", start.session_id);
     let (status, answer) = post_json(
@@ -448,4 +476,388 @@ async fn streams_end_at_their_max_age_and_resume_without_a_gap() {
     assert!(resumed.resumed);
     let (kind, second) = next(&mut events).await;
     assert_eq!((kind.as_str(), &second["hookId"]), ("hook", &json!(2)));
+}
+
+/// Issue 3: an answer of the relay must never run as a page of the tutorial's origin, whatever
+/// content type the learner (or anyone holding a session) chose for it.
+#[tokio::test(start_paused = true)]
+async fn every_answer_is_inert_in_a_browser() {
+    let app = relay(Limits::default());
+    let (start, _events) = open(&app, "/stream").await;
+    let control = format!("/control/{}", start.session_id);
+    let html = json!({"contentType": "text/html", "body": "<script>alert(1)</script>"});
+    let (status, answer) = post_json(&app, &control, html).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let requests = [
+        ("stream", get("/stream")),
+        ("hook", post(&hook_path(&start), "{}")),
+        ("control", post(&control, "{}")),
+        ("bad control", post(&control, "[")),
+        (
+            "respond",
+            post(&format!("/respond/{}/9", start.session_id), "{}"),
+        ),
+        ("unknown session", post("/control/00", "{}")),
+        ("unknown hook session", post("/hook/00", "{}")),
+        ("no such endpoint", get("/nothing/here")),
+        ("wrong method", get(&control)),
+    ];
+    for (what, request) in requests {
+        let (status, headers, _) = send(&app, request).await;
+        let inert = ["content-security-policy", "x-content-type-options"]
+            .map(|name| headers.get(name).and_then(|v| v.to_str().ok()));
+        let expected = [Some("sandbox; default-src 'none'"), Some("nosniff")];
+        assert_eq!(inert, expected, "{what} ({status})");
+    }
+}
+
+/// Issue 3: `contentType` goes into every hook's answer head, so it must be a media type and
+/// nothing more; a line break once made every later hook answer 500.
+#[tokio::test(start_paused = true)]
+async fn content_types_must_be_media_types() {
+    let app = relay(Limits::default());
+    let (start, mut events) = open(&app, "/stream").await;
+    let control = format!("/control/{}", start.session_id);
+    let long = format!("text/{}", "x".repeat(300));
+    for bad in [
+        "text/html\r\nX-Injected: 1",
+        "text/html\n",
+        "text/\u{7f}html",
+        "text/html; charset=\"a\u{1}\"",
+        "texthtml",
+        "tëxt/html",
+        long.as_str(),
+    ] {
+        let (status, answer) = post_json(&app, &control, json!({"contentType": bad})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?} was accepted");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("contentType must be a media type"),
+            "{error}"
+        );
+    }
+    let (status, _, _) = send(&app, post(&hook_path(&start), "{}")).await;
+    assert_eq!(status, StatusCode::OK, "hooks still answer");
+    next(&mut events).await;
+    next(&mut events).await;
+
+    let page_answers = json!({"pageAnswers": true, "contentType": "text/plain; charset=utf-8"});
+    let (status, answer) = post_json(&app, &control, page_answers).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let hook = tokio::spawn({
+        let app = app.clone();
+        let path = hook_path(&start);
+        async move { send(&app, post(&path, "x")).await }
+    });
+    let (_, request) = next(&mut events).await;
+    let respond = format!("/respond/{}/{}", start.session_id, request["hookId"]);
+    let injected = json!({"status": 200, "contentType": "a/b\r\nX-Injected: 1", "body": ""});
+    let (status, answer) = post_json(&app, &respond, injected).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let plain = json!({"status": 200, "contentType": "text/plain; charset=utf-8", "body": "ok"});
+    assert_eq!(post_json(&app, &respond, plain).await.0, StatusCode::OK);
+    let (status, headers, _) = hook.await.expect("hook task");
+    assert_eq!(
+        (status, headers[header::CONTENT_TYPE].to_str().ok()),
+        (StatusCode::OK, Some("text/plain; charset=utf-8"))
+    );
+}
+
+/// Issue 6: the hook URL is public (the Particle console shows it), so its token must open
+/// nothing but the hook itself.
+#[tokio::test(start_paused = true)]
+async fn the_hook_token_opens_nothing_but_the_hook() {
+    let app = relay(Limits::default());
+    let (start, mut events) = open(&app, "/stream").await;
+    let token = hook_path(&start)
+        .strip_prefix("/hook/")
+        .expect("a hook path")
+        .to_owned();
+    assert_eq!(token.len(), 32);
+    assert_ne!(token, start.session_id);
+    assert!(!start.control_url.contains(&token), "{}", start.control_url);
+    for uri in [
+        format!("/stream?session={token}"),
+        format!("/stream?session={token}&lastEventId=0"),
+    ] {
+        let (status, _, body) = send(&app, get(&uri)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(String::from_utf8_lossy(&body).contains("unknown session"));
+    }
+    let (status, answer) =
+        post_json(&app, &format!("/control/{token}"), json!({"status": 500})).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("unknown session"))
+    );
+    let respond = format!("/respond/{token}/1");
+    assert_eq!(
+        post_json(&app, &respond, json!({})).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let (status, _, body) = send(&app, post(&hook_path(&start), "{}")).await;
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::OK, &br#"{"ok":true,"hookId":1}"#[..])
+    );
+    let (name, hook) = next(&mut events).await;
+    assert_eq!((name.as_str(), &hook["hookId"]), ("hook", &json!(1)));
+    let (_, _, body) = send(&app, post(&format!("/hook/{}", start.session_id), "{}")).await;
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).expect("json"),
+        json!({"ok": false, "error": "unknown session"}),
+        "the session id is no hook token"
+    );
+}
+
+/// An id past anything the session sent (here `u64::MAX`, which once overflowed) resumes at the
+/// newest event rather than failing or skipping what comes next.
+#[tokio::test(start_paused = true)]
+async fn an_out_of_range_last_event_id_resumes_at_the_newest() {
+    let app = relay(Limits::default());
+    let (start, events) = open(&app, "/stream").await;
+    drop(events);
+    send(&app, post(&hook_path(&start), "one")).await;
+    let resume = Request::get(format!("/stream?session={}", start.session_id))
+        .header("last-event-id", u64::MAX.to_string())
+        .body(Body::empty())
+        .expect("request");
+    let (_, mut events) = open_with(&app, resume).await;
+    send(&app, post(&hook_path(&start), "two")).await;
+    let (name, hook) = next(&mut events).await;
+    assert_eq!((name.as_str(), &hook["body"]), ("hook", &json!("two")));
+}
+
+/// Issue 9: a request refused for what it says must not take a session slot on its way out.
+#[tokio::test(start_paused = true)]
+async fn a_refused_stream_request_opens_no_session() {
+    let app = relay(Limits {
+        max_sessions: 1,
+        ..Limits::default()
+    });
+    let bad_header = Request::get("/stream")
+        .header("last-event-id", "x")
+        .body(Body::empty())
+        .expect("request");
+    for request in [get("/stream?lastEventId=abc"), bad_header] {
+        let (status, _, body) = send(&app, request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(String::from_utf8_lossy(&body).contains("Last-Event-ID must be a number"));
+    }
+    let (start, _events) = open(&app, "/stream").await;
+    assert!(!start.resumed);
+}
+
+/// Issue 9: streams that came and went without a hook gave up their slots only after 30 minutes,
+/// and the refusal said nothing of when to come back.
+#[tokio::test(start_paused = true)]
+async fn streams_that_come_and_go_free_their_slots_soon() {
+    let app = relay(Limits {
+        max_sessions: 5,
+        ..Limits::default()
+    });
+    for _ in 0..5 {
+        drop(open(&app, "/stream").await);
+    }
+    let (status, headers, _) = send(&app, get("/stream")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(headers.contains_key(header::RETRY_AFTER), "{headers:?}");
+    tokio::time::advance(Duration::from_secs(2 * 60)).await;
+    let (start, _events) = open(&app, "/stream").await;
+    assert!(!start.resumed);
+}
+
+/// Issue 9: what keeps a session for the long expiry: a hook, or a page that came back to it.
+#[tokio::test(start_paused = true)]
+async fn sessions_in_use_keep_the_long_expiry() {
+    let app = relay(Limits::default());
+    let (hooked, events) = open(&app, "/stream").await;
+    send(&app, post(&hook_path(&hooked), "{}")).await;
+    drop(events);
+    let (resumed, events) = open(&app, "/stream").await;
+    drop(events);
+    let resume = format!("/stream?session={}", resumed.session_id);
+    drop(open(&app, &resume).await);
+    let (unused, events) = open(&app, "/stream").await;
+    drop(events);
+    tokio::time::advance(Duration::from_secs(10 * 60)).await;
+    for start in [&hooked, &resumed] {
+        let resume = format!("/stream?session={}", start.session_id);
+        let (status, _, _) = send(&app, get(&resume)).await;
+        assert_eq!(status, StatusCode::OK, "{resume}");
+    }
+    let resume = format!("/stream?session={}", unused.session_id);
+    assert_eq!(send(&app, get(&resume)).await.0, StatusCode::NOT_FOUND);
+}
+
+/// Issue 9: one client address holds at most 32 sessions, so it cannot take every slot; other
+/// clients still get theirs.
+#[tokio::test(start_paused = true)]
+async fn one_client_holds_at_most_its_share_of_sessions() {
+    let app = relay(Limits::default());
+    let mut held = Vec::new();
+    for port in 0..32 {
+        let response = app
+            .clone()
+            .oneshot(from(&format!("192.0.2.1:{}", 1000 + port), get("/stream")))
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+        held.push(response);
+    }
+    let (status, headers, body) = send(&app, from("192.0.2.1:2000", get("/stream"))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(headers.contains_key(header::RETRY_AFTER), "{headers:?}");
+    assert!(String::from_utf8_lossy(&body).contains("too many sessions from your address"));
+    let (status, _, _) = send(&app, from("192.0.2.2:2000", get("/stream"))).await;
+    assert_eq!(status, StatusCode::OK, "another client is not refused");
+}
+
+/// Without being told to trust them, a client's forwarding headers do not choose the hook URL.
+#[tokio::test]
+async fn forwarded_headers_are_ignored_unless_trusted() {
+    let app = Relay::new(Settings::default()).router();
+    let request = Request::get("/stream")
+        .header(header::HOST, "tutorial.example:8080")
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "elsewhere.example")
+        .header("forwarded", "proto=https;host=elsewhere.example")
+        .body(Body::empty())
+        .expect("request");
+    let (start, _events) = open_with(&app, request).await;
+    assert!(
+        start
+            .hook_url
+            .starts_with("http://tutorial.example:8080/hook/"),
+        "{}",
+        start.hook_url
+    );
+}
+
+/// Issue 8: every session together holds at most `max_total_buffer_bytes`, counted as stored:
+/// a body of control characters takes six times its size once JSON-escaped. The bytes come back
+/// when events are evicted and when sessions expire.
+#[tokio::test(start_paused = true)]
+async fn memory_is_bounded_across_sessions() {
+    let app = relay(Limits {
+        max_total_buffer_bytes: 1024 * 1024,
+        max_body_bytes: 128 * 1024,
+        max_events: 4,
+        ..Limits::default()
+    });
+    // 100 KiB sent, 600 KiB stored: `\u0001` for each byte.
+    let big = || vec![1u8; 100 * 1024];
+    let (first, first_events) = open(&app, "/stream").await;
+    let (second, second_events) = open(&app, "/stream").await;
+    assert_eq!(
+        send(&app, post(&hook_path(&first), big())).await.0,
+        StatusCode::OK
+    );
+    for start in [&first, &second] {
+        let (status, headers, body) = send(&app, post(&hook_path(start), big())).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(headers.contains_key(header::RETRY_AFTER), "{headers:?}");
+        assert!(String::from_utf8_lossy(&body).contains("holds as much as it may"));
+    }
+    // Two small hooks push the big one out of the first session's four events.
+    for _ in 0..2 {
+        assert_eq!(
+            send(&app, post(&hook_path(&first), "{}")).await.0,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        send(&app, post(&hook_path(&second), big())).await.0,
+        StatusCode::OK
+    );
+
+    let (third, _third_events) = open(&app, "/stream").await;
+    assert_eq!(
+        send(&app, post(&hook_path(&third), big())).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    drop((first_events, second_events));
+    tokio::time::advance(Limits::default().idle_expiry).await;
+    assert_eq!(
+        send(&app, post(&hook_path(&third), big())).await.0,
+        StatusCode::OK,
+        "expired sessions gave their bytes back"
+    );
+}
+
+/// Issue 8: an answer body is kept too, so it is charged like events.
+#[tokio::test(start_paused = true)]
+async fn answers_count_against_the_memory_bound() {
+    let app = relay(Limits {
+        max_total_buffer_bytes: 64 * 1024,
+        ..Limits::default()
+    });
+    let (start, _events) = open(&app, "/stream").await;
+    let control = format!("/control/{}", start.session_id);
+    let body = "x".repeat(80 * 1024);
+    let (status, answer) = post_json(&app, &control, json!({"body": body})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    let (status, _) = post_json(&app, &control, json!({"body": "x".repeat(1024)})).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Behind a proxy the operator trusts, the proxy's forwarding headers choose the hook URL's
+/// origin and name the client; only their last entry counts, the one the proxy wrote.
+#[tokio::test]
+async fn forwarded_headers_are_believed_when_trusted() {
+    let app = Relay::new(Settings {
+        trust_forwarded: true,
+        limits: Limits {
+            max_sessions_per_client: 1,
+            ..Limits::default()
+        },
+        ..Settings::default()
+    })
+    .router();
+    let stream = |forwarded: &[(&str, &str)]| {
+        let mut request = Request::get("/stream").header(header::HOST, "10.0.0.5:8080");
+        for (name, value) in forwarded {
+            request = request.header(*name, *value);
+        }
+        from(
+            "10.0.0.1:5000",
+            request.body(Body::empty()).expect("request"),
+        )
+    };
+    let proxied = [
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "hooks.example"),
+        ("x-forwarded-for", "203.0.113.9, 198.51.100.1"),
+    ];
+    let (start, _events) = open_with(&app, stream(&proxied)).await;
+    assert!(
+        start.hook_url.starts_with("https://hooks.example/hook/"),
+        "{}",
+        start.hook_url
+    );
+    let forged = [("x-forwarded-for", "198.51.100.1, 198.51.100.2")];
+    assert_eq!(send(&app, stream(&forged)).await.0, StatusCode::OK);
+    let same = [("x-forwarded-for", "203.0.113.7, 198.51.100.1")];
+    assert_eq!(
+        send(&app, stream(&same)).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    let standard = [(
+        "forwarded",
+        "for=192.0.2.1, for=\"[2001:db8::1]:4711\";proto=https;host=h.example",
+    )];
+    let (start, _events) = open_with(&app, stream(&standard)).await;
+    assert!(
+        start.hook_url.starts_with("https://h.example/hook/"),
+        "{}",
+        start.hook_url
+    );
+    // The same /64: one host's addresses.
+    let neighbour = [("forwarded", "for=\"[2001:db8::2]\"")];
+    assert_eq!(
+        send(&app, stream(&neighbour)).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

@@ -85,6 +85,11 @@ async fn round_trip(events: &mut Events, request: reqwest::RequestBuilder) -> Ho
     hook
 }
 
+/// The hook token: the last segment of the hook URL.
+fn token(start: &RelayStart) -> &str {
+    start.hook_url.rsplit('/').next().expect("a hook URL")
+}
+
 fn header<'a>(hook: &'a HookRequest, name: &str) -> Option<&'a str> {
     hook.headers
         .iter()
@@ -136,7 +141,7 @@ async fn hooks_arrive_intact_whatever_their_shape() {
     );
     assert_eq!(
         hook.original_url,
-        format!("/relay/hook/{}/sub/path", start.session_id)
+        format!("/relay/hook/{}/sub/path", token(&start))
     );
 
     let binary = vec![0u8, 159, 146, 150, 255];
@@ -159,7 +164,7 @@ async fn hooks_arrive_intact_whatever_their_shape() {
     );
     assert_eq!(
         hook.original_url,
-        format!("/relay/hook/{}?a=1&b=x%20y", start.session_id)
+        format!("/relay/hook/{}?a=1&b=x%20y", token(&start))
     );
     assert_eq!(hook.hook_id, 5);
 }
@@ -184,7 +189,7 @@ async fn header_case_and_order_survive_the_relay() {
          X-Particle-Event: one\r\nCONTENT-type: application/json\r\nx-particle-event: two\r\n\
          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
          4\r\n{{\"a\"\r\n3\r\n:1}}\r\n0\r\n\r\n",
-        start.session_id
+        token(&start)
     );
     socket.write_all(request.as_bytes()).await.expect("send");
     let mut answer = String::new();
@@ -212,7 +217,7 @@ async fn header_case_and_order_survive_the_relay() {
     assert_eq!(hook.body.as_deref(), Some("{\"a\":1}"));
     assert_eq!(
         hook.original_url,
-        format!("/relay/hook/{}/x?y=1", start.session_id)
+        format!("/relay/hook/{}/x?y=1", token(&start))
     );
 }
 
@@ -374,4 +379,24 @@ async fn unknown_session_is_200_not_ok() {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
     assert_eq!(body, json!({"ok": false, "error": "unknown session"}));
+}
+
+/// Issue 3: mounted under `/relay` on the server's own connections, even an unknown path answers
+/// as something a browser will not run.
+#[tokio::test]
+async fn mounted_answers_are_inert() {
+    let base = serve().await;
+    let client = reqwest::Client::new();
+    for (method, path) in [
+        ("GET", "nothing/here"),
+        ("GET", "stream"),
+        ("POST", "hook/00"),
+    ] {
+        let request = client.request(method.parse().expect("a method"), format!("{base}{path}"));
+        let response = request.send().await.expect("answered");
+        let inert = ["content-security-policy", "x-content-type-options"]
+            .map(|name| response.headers().get(name).and_then(|v| v.to_str().ok()));
+        let expected = [Some("sandbox; default-src 'none'"), Some("nosniff")];
+        assert_eq!(inert, expected, "{path}: {}", response.status());
+    }
 }
