@@ -25,11 +25,12 @@
 //!
 //! # Behind a reverse proxy
 //!
-//! Every connection then comes from the proxy's address, so the per-client cap becomes a cap on
-//! the proxy: raise [`Options::max_connections_per_client`] (or set it to 0) and let the proxy
-//! bound each client instead (nginx's `limit_conn`, HAProxy's `maxconn` per source). A proxy also
-//! buffers slow request heads and bodies itself, so this server's timeouts then guard only
-//! against the proxy misbehaving.
+//! Every connection then comes from the proxy's address (and so does [`PeerAddr`]), so the
+//! per-client cap becomes a cap on the proxy: raise [`Options::max_connections_per_client`] above
+//! the proxy's own connection limit (or set it to 0) and let the proxy bound each client instead
+//! (nginx's `limit_conn`, a `src_conn_cur` check in HAProxy). A proxy that reads whole request
+//! heads (and, buffering, whole bodies) before passing them on also takes slow clients on itself,
+//! so this server's timeouts then guard only against the proxy misbehaving.
 
 mod body;
 mod chunked;
