@@ -22,11 +22,15 @@ pub struct Options {
     pub assets: Option<PathBuf>,
     /// The relay's bounds (`--relay-*` flags).
     pub relay_limits: Limits,
+    /// Believe a proxy's forwarding headers (`--trust-forwarded`).
+    pub trust_forwarded: bool,
     /// How the sandbox behaves (`--sim-publish-interval`).
     pub sandbox: webhook_demo_sandbox::Settings,
     /// Hosts the sandbox may send webhooks to besides the server's own relay, when it serves the
     /// public (`--sandbox-webhook-allow`).
     pub sandbox_webhook_allow: Vec<HostPattern>,
+    /// The connections' bounds (`--max-connections-per-client`).
+    pub http: webhook_demo_http::Options,
 }
 
 /// Builds the whole application.
@@ -53,6 +57,7 @@ fn build(options: &Options, local: Option<SocketAddr>) -> (Router, Streams) {
     };
     let relay = Relay::new(Settings {
         public_url: public_url.clone(),
+        trust_forwarded: options.trust_forwarded,
         limits: options.relay_limits.clone(),
     });
     let mut app = Router::new()
@@ -136,13 +141,7 @@ pub async fn run(
             sandbox.close();
         }
     };
-    webhook_demo_http::serve(
-        listener,
-        app,
-        webhook_demo_http::Options::default(),
-        shutdown,
-    )
-    .await
+    webhook_demo_http::serve(listener, app, options.http.clone(), shutdown).await
 }
 
 #[cfg(test)]

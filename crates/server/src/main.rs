@@ -41,6 +41,13 @@ enum Command {
         /// Relay sessions alive at once before `stream` answers 503.
         #[arg(long, default_value_t = Limits::default().max_sessions)]
         relay_max_sessions: usize,
+        /// Relay sessions one client address may hold at once before `stream` answers 429 (0: no
+        /// cap).
+        #[arg(long, default_value_t = Limits::default().max_sessions_per_client)]
+        relay_sessions_per_client: usize,
+        /// Mebibytes all relay sessions together may hold; hooks beyond it are answered 503.
+        #[arg(long, default_value_t = Limits::default().max_total_buffer_bytes / (1024 * 1024))]
+        relay_max_buffer_mb: usize,
         /// End each relay stream after this many seconds (the page resumes it; 0: never).
         #[arg(long, default_value_t = 0)]
         relay_stream_max_age: u64,
@@ -56,6 +63,16 @@ enum Command {
         /// commas). Without --public-url webhooks go anywhere.
         #[arg(long, value_delimiter = ',')]
         sandbox_webhook_allow: Vec<webhook_demo_sandbox::HostPattern>,
+        /// Connections one client address may hold open before more are answered 503 (0: no
+        /// cap). Behind a reverse proxy every client shares the proxy's address: raise it, or
+        /// let the proxy bound each client.
+        #[arg(long, default_value_t = webhook_demo_http::Options::default().max_connections_per_client)]
+        max_connections_per_client: usize,
+        /// Believe `X-Forwarded-Proto`, `X-Forwarded-Host`, `X-Forwarded-For` and `Forwarded`
+        /// (for hook URLs and client addresses). Only behind a proxy that sets them; otherwise
+        /// any client would choose them.
+        #[arg(long)]
+        trust_forwarded: bool,
     },
 }
 
@@ -73,10 +90,14 @@ async fn main() -> anyhow::Result<()> {
         assets,
         relay_hook_rate,
         relay_max_sessions,
+        relay_sessions_per_client,
+        relay_max_buffer_mb,
         relay_stream_max_age,
         sim_publish_interval,
         sandbox_publish_rate,
         sandbox_webhook_allow,
+        max_connections_per_client,
+        trust_forwarded,
     } = Cli::parse().command;
     if let Some(url) = &public_url {
         anyhow::ensure!(
@@ -99,6 +120,8 @@ async fn main() -> anyhow::Result<()> {
             .hook_burst
             .max(relay_hook_rate.saturating_mul(2)),
         max_sessions: relay_max_sessions,
+        max_sessions_per_client: relay_sessions_per_client,
+        max_total_buffer_bytes: relay_max_buffer_mb.saturating_mul(1024 * 1024),
         max_stream_age: (relay_stream_max_age > 0)
             .then(|| Duration::from_secs(relay_stream_max_age)),
         ..Limits::default()
@@ -108,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
         no_sandbox,
         assets,
         relay_limits,
+        trust_forwarded,
         sandbox: webhook_demo_sandbox::Settings {
             sim_publish_interval: (sim_publish_interval > 0)
                 .then(|| Duration::from_secs(sim_publish_interval)),
@@ -115,6 +139,10 @@ async fn main() -> anyhow::Result<()> {
             ..webhook_demo_sandbox::Settings::default()
         },
         sandbox_webhook_allow,
+        http: webhook_demo_http::Options {
+            max_connections_per_client,
+            ..webhook_demo_http::Options::default()
+        },
     };
     webhook_demo_server::run(listener, &options, shutdown_signal())
         .await
