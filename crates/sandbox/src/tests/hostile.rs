@@ -503,3 +503,48 @@ async fn integrations_are_bounded_in_size_and_number() {
         .await;
     assert_eq!(status, StatusCode::OK, "{created}");
 }
+
+/// The delivery log kept 1,000 deliveries whatever their size: with megabyte requests and
+/// answers, gigabytes. It is bounded by bytes too, the oldest going first.
+#[test]
+fn the_delivery_log_is_bounded_by_bytes_as_well_as_count() {
+    use crate::cloud::{Cloud, DELIVERIES, DELIVERY_BYTES, Delivery};
+    let delivery = |n: usize, bytes: usize| Delivery {
+        integration_id: n.to_string(),
+        event: "e".to_owned(),
+        outcome: "response",
+        method: "POST".to_owned(),
+        url: "http://127.0.0.1:9/".to_owned(),
+        headers: Vec::new(),
+        body: Some("b".repeat(bytes / 2)),
+        status: Some(200),
+        response_body: Some("r".repeat(bytes / 2)),
+        error: None,
+        sent_at: 0,
+        duration_ms: None,
+        chunks: 0,
+    };
+    let mut cloud = Cloud::fixture();
+    for n in 0..100 {
+        cloud.record(delivery(n, 1024 * 1024));
+    }
+    let kept = cloud.deliveries.len();
+    assert!(
+        (15..=16).contains(&kept),
+        "{kept} one-megabyte deliveries kept"
+    );
+    assert!(cloud.delivery_bytes <= DELIVERY_BYTES);
+    assert_eq!(
+        cloud.delivery_bytes,
+        cloud.deliveries.iter().map(Delivery::size).sum::<usize>()
+    );
+    assert_eq!(
+        cloud.deliveries.back().unwrap().integration_id,
+        "99",
+        "the newest stay"
+    );
+    for n in 0..2 * DELIVERIES {
+        cloud.record(delivery(n, 10));
+    }
+    assert_eq!(cloud.deliveries.len(), DELIVERIES);
+}
