@@ -1,8 +1,9 @@
 //! The demo firmware (`firmware/webhook-demo`) compiled on the host with g++ against the Device OS
 //! stand-in in `firmware/host-test/`, once for a device without a fuel gauge and once for one with
-//! it, and run: the C++ side checks the logic (first publish on connect, the five-minute interval
-//! across the `millis()` wrap, MODE clicks, hook responses logged and never published back), and
-//! this side checks that every payload is the JSON the tutorial expects.
+//! it, and run: the C++ side checks the logic (the cloud variable `WebhookDemo01` holding the
+//! `PRODUCT_VERSION`, first publish on connect, the five-minute interval across the `millis()`
+//! wrap, MODE clicks, hook responses logged and never published back), and this side checks that
+//! every payload is the JSON the tutorial expects.
 
 use std::{
     path::{Path, PathBuf},

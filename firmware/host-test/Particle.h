@@ -20,6 +20,8 @@ inline std::vector<std::pair<std::string, std::string>> published;
 inline std::vector<std::string> log_lines;
 inline std::string subscribed_topic;
 inline void (*subscription)(const char *, const char *) = nullptr;
+// Each registered cloud variable: its name, and the int the cloud would read when asked.
+inline std::vector<std::pair<std::string, const int *>> variables;
 inline void (*button)(int, int) = nullptr;
 }  // namespace stub
 
@@ -90,6 +92,11 @@ public:
     bool subscribe(const char *prefix, EventHandler handler) const {
         stub::subscribed_topic = prefix;
         stub::subscription = handler;
+        return true;
+    }
+    // Device OS keeps the variable's address, not its value, and reads it on every request.
+    bool variable(const char *name, const int &var) const {
+        stub::variables.emplace_back(name, &var);
         return true;
     }
 };

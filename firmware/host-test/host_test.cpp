@@ -1,7 +1,8 @@
 // Host test of the demo firmware's logic, compiled with g++ against the Particle.h stand-in in this
-// directory (see tests/firmware.rs). It drives setup() and loop() through connection, time, the
-// MODE button and a hook response, checks what was published and logged, and prints every
-// published payload as `PAYLOAD <data>` for the Rust side to parse as JSON.
+// directory (see tests/firmware.rs). It checks the cloud variable setup() registers, drives
+// setup() and loop() through connection, time, the MODE button and a hook response, checks what
+// was published and logged, and prints every published payload as `PAYLOAD <data>` for the Rust
+// side to parse as JSON.
 
 #include "Particle.h"
 
@@ -36,6 +37,12 @@ int main() {
     CHECK(stub::subscribed_topic == "e00fce680000000000000001/hook-response/WebhookDemo01");
     CHECK(stub::subscription != nullptr);
     CHECK(stub::button != nullptr);
+    // One cloud variable, WebhookDemo01, holding the version PRODUCT_VERSION declared.
+    CHECK(stub::variables.size() == 1);
+    if (!stub::variables.empty()) {
+        CHECK(stub::variables[0].first == "WebhookDemo01");
+        CHECK(*stub::variables[0].second == product_version_stub);
+    }
 
     // Nothing is published while the cloud is not connected.
     run_loop_at(2000);

@@ -67,6 +67,9 @@ pub(crate) struct SimDevice {
     pub temperature: Option<i32>,
     /// The log lines it wrote to USB serial, oldest first, bounded.
     pub log: VecDeque<String>,
+    /// When it last connected to the cloud, in milliseconds since the Unix epoch; `None` if it
+    /// has not since the sandbox started.
+    pub handshake_ms: Option<u64>,
 }
 
 /// The API shows a device's firmware by what it registers with the cloud: `functions` (names) and
@@ -75,7 +78,11 @@ impl Serialize for SimDevice {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut shown = serializer.serialize_map(Some(2))?;
         shown.serialize_entry("functions", crate::sim::functions(self))?;
-        shown.serialize_entry("variables", &serde_json::Map::new())?;
+        let variables: serde_json::Map<String, serde_json::Value> = crate::sim::variables(self)
+            .iter()
+            .map(|(name, kind)| ((*name).to_owned(), (*kind).into()))
+            .collect();
+        shown.serialize_entry("variables", &variables)?;
         shown.end()
     }
 }
@@ -179,6 +186,8 @@ const PUBLISH_BURST: f64 = 10.0;
 impl Cloud {
     pub(crate) fn fixture() -> Cloud {
         let owner = "sandbox@example.com";
+        // The online devices connected as the sandbox started.
+        let started_ms = crate::events::now_ms();
         let device =
             |n: u32, name: &str, platform_id: u32, serial: &str, online: bool, cellular: bool| {
                 Device {
@@ -196,12 +205,13 @@ impl Cloud {
                     status: "normal".to_owned(),
                     development: false,
                     groups: Vec::new(),
-                    firmware_version: None,
-                    owner: owner.to_owned(),
                     // The online devices run the demo firmware; the offline one Tinker, so that
                     // flashing it is what makes it publish.
+                    firmware_version: online.then_some(crate::sim::DEMO_VERSION),
+                    owner: owner.to_owned(),
                     sim: SimDevice {
                         demo_firmware: online,
+                        handshake_ms: online.then_some(started_ms),
                         ..SimDevice::default()
                     },
                 }

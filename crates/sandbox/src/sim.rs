@@ -2,8 +2,9 @@
 //! (spec 8.1, `firmware/webhook-demo`). They publish `WebhookDemo01` `{"id", "t"}` (plus
 //! `powerSource` and `soc` on a cellular device, which has a fuel gauge) on connect, every
 //! publish interval and on a MODE click; they receive their own `hook-response` chunks and log
-//! them; going online or offline publishes `spark/status`. A device running Tinker answers
-//! Tinker's cloud functions (`tinker.rs`).
+//! them; going online or offline publishes `spark/status`. The demo firmware registers one cloud
+//! variable, `WebhookDemo01`, holding its `PRODUCT_VERSION`. A device running Tinker answers
+//! Tinker's cloud functions (`tinker.rs`) and has no variable.
 
 use std::sync::Arc;
 
@@ -18,6 +19,16 @@ use crate::{
 
 /// The event the demo firmware publishes.
 pub(crate) const EVENT_NAME: &str = "WebhookDemo01";
+
+/// The `PRODUCT_VERSION` the demo firmware declares (`FIRMWARE_VERSION` in its source). The
+/// sandbox does not read it from the sources it flashes: whatever publishes `WebhookDemo01` runs as
+/// the demo, and the demo is this version.
+pub(crate) const DEMO_VERSION: u32 = 1;
+
+/// The demo firmware's cloud variables, name and type as the device API lists them: one, which
+/// holds the firmware's version. Its name is the event's only because the reference firmware
+/// names both so (spec 8.1).
+pub(crate) const DEMO_VARIABLES: [(&str, &str); 1] = [("WebhookDemo01", "int32")];
 
 /// Runs the periodic publishing until the sandbox closes.
 pub(crate) async fn run(shared: Shared) {
@@ -124,6 +135,9 @@ pub(crate) fn set_online(shared: &Shared, id: &str, online: bool) -> Result<(), 
         }
         device.online = online;
         device.connected = online;
+        if online {
+            device.sim.handshake_ms = Some(events::now_ms());
+        }
         let product = (device.product_id > 100).then_some(device.product_id);
         let status = if online { "online" } else { "offline" };
         Event::new("spark/status", status, id, &device.owner.clone(), product)
@@ -138,14 +152,34 @@ pub(crate) fn set_online(shared: &Shared, id: &str, online: bool) -> Result<(), 
 
 /// The cloud functions the firmware a device runs registers, as the device API lists them:
 /// Tinker's four, and none for the demo firmware, whose source registers none
-/// (`the_demo_firmware_registers_no_function_or_variable` reads it). Neither firmware registers a
-/// variable.
+/// (`the_simulation_registers_what_the_demo_firmware_declares` reads it).
 pub(crate) fn functions(sim: &SimDevice) -> &'static [&'static str] {
     if sim.demo_firmware {
         &[]
     } else {
         &tinker::FUNCTIONS
     }
+}
+
+/// The cloud variables, name and type, the firmware a device runs registers: the demo's one, and
+/// none for Tinker.
+pub(crate) fn variables(sim: &SimDevice) -> &'static [(&'static str, &'static str)] {
+    if sim.demo_firmware {
+        &DEMO_VARIABLES
+    } else {
+        &[]
+    }
+}
+
+/// Reads a cloud variable as the device's firmware would answer it; `None` when the firmware
+/// registers no variable by that name. The demo's one variable holds the version the cloud knows
+/// the device runs, as the firmware's holds its `PRODUCT_VERSION`.
+pub(crate) fn read_variable(device: &Device, name: &str) -> Option<u32> {
+    variables(&device.sim)
+        .iter()
+        .any(|(registered, _)| *registered == name)
+        .then_some(device.firmware_version)
+        .flatten()
 }
 
 /// Runs a cloud function on a device as its firmware would; `None` when the firmware registers

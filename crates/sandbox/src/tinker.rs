@@ -12,6 +12,8 @@
 //! (`D7,HIGH`, `D7=HIGH`, `D7 HIGH`). Errors are Tinker's: -1 for a pin the device does not have,
 //! or one that cannot do what was asked (or no separator), -2 for a value other than `HIGH`/`LOW`
 //! or outside 0–255.
+//!
+//! Tinker registers no cloud variable.
 
 /// Tinker's functions, in the order it registers them.
 pub(crate) const FUNCTIONS: [&str; 4] =

@@ -472,9 +472,11 @@ async fn particle_cli_works_against_the_sandbox() {
     let binary = cli.work.0.join("webhook-demo.bin");
     let firmware_arg = firmware.to_string_lossy();
     let binary_arg = binary.to_string_lossy();
-    let (high, bad_pin, ..) = tokio::join!(
+    let (high, bad_pin, version, ..) = tokio::join!(
         cli.call("sandbox-boron", "digitalwrite", "D7,HIGH"),
         cli.call("sandbox-boron", "digitalread", "D99"),
+        // The demo firmware's one variable, its product firmware version.
+        cli.check(&["get", "sandbox-p2", "WebhookDemo01"], 0, &[]),
         // Under the name it was given above.
         cli.check(
             &["call", "cli-argon", "digitalwrite", "D7,HIGH"],
@@ -486,9 +488,9 @@ async fn particle_cli_works_against_the_sandbox() {
             0,
             &["int digitalwrite (String args)"],
         ),
-        // Neither the demo firmware nor Tinker registers a variable.
+        // Tinker, which the Boron now runs, has none.
         cli.check(
-            &["get", "sandbox-p2", "WebhookDemo01"],
+            &["get", "sandbox-boron", "WebhookDemo01"],
             1,
             &[
                 "Error: Unknown Variable: WebhookDemo01",
@@ -498,7 +500,13 @@ async fn particle_cli_works_against_the_sandbox() {
         cli.check(
             &["variable", "list"],
             0,
-            &[&format!("sandbox-p2 [{P2}] (Photon 2 / P2) is online")],
+            &[
+                "(Boron) is online\nsandbox-p2",
+                &format!(
+                    "sandbox-p2 [{P2}] (Photon 2 / P2) is online\n  Variables:\n    \
+                     WebhookDemo01 (int32)"
+                ),
+            ],
         ),
         cli.check(
             &["compile", "p2", &firmware_arg, "--saveTo", &binary_arg],
@@ -507,6 +515,11 @@ async fn particle_cli_works_against_the_sandbox() {
         ),
     );
     assert_eq!((high.as_str(), bad_pin.as_str()), ("1", "-1"));
+    assert_eq!(
+        version.lines().last().map(str::trim),
+        Some("1"),
+        "{version}"
+    );
 
     let saved = std::fs::read(&binary).expect("the binary was saved");
     assert!(

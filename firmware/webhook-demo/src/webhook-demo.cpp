@@ -15,7 +15,10 @@ SYSTEM_THREAD(ENABLED);
 SerialLogHandler logHandler(LOG_LEVEL_INFO);
 
 // Product firmware must say its version; bump it each time you upload a new build to the product.
-PRODUCT_VERSION(1);
+// The cloud variable WebhookDemo01 holds it too, so `particle get <device> WebhookDemo01` tells you
+// which build a device runs without a serial cable.
+const int FIRMWARE_VERSION = 1;
+PRODUCT_VERSION(FIRMWARE_VERSION);
 
 // The webhook matches event names by prefix. "WebhookDemo01" (not "WebhookDemo") keeps this
 // webhook from also firing for a future "WebhookDemo02".
@@ -49,6 +52,10 @@ void setup() {
     // Subscriptions are prefix matches too, so long responses split into parts /0, /1, /2 all arrive.
     String topic = System.deviceID() + "/hook-response/" + EVENT_NAME;
     Particle.subscribe(topic.c_str(), hookResponseHandler);
+
+    // The cloud reads the variable from FIRMWARE_VERSION whenever it is asked, so it must be a
+    // global that outlives setup(), not a local copy.
+    Particle.variable("WebhookDemo01", FIRMWARE_VERSION);
 
     System.on(button_click, buttonHandler);
 

@@ -1,11 +1,10 @@
 //! A device's cloud functions and variables: `POST /v1/devices/:id/:function` (the argument in
 //! `arg` or `args`, form or JSON) runs a function the device's firmware registers and answers
-//! `{id, name, connected, return_value}`; `GET /v1/devices/:id/:variable` reads a variable.
-//!
-//! Neither firmware the sandbox simulates registers a variable (Tinker does not; neither does
-//! `firmware/webhook-demo`), so every variable is unknown and answers as Particle does for one,
-//! 404 `Unknown Variable: <name>`. Particle's answer for a known one is `{name, result,
-//! coreInfo}`; it belongs here when a simulated firmware registers a variable.
+//! `{id, name, connected, return_value}`; `GET /v1/devices/:id/:variable` reads a variable the
+//! firmware registers and answers Particle's `{cmd: "VarReturn", name, result, coreInfo}`
+//! (particle-cli prints `result`, and `coreInfo.deviceID` when it reads several devices). The
+//! demo firmware registers `WebhookDemo01`; Tinker registers none. A variable the firmware does
+//! not register answers as Particle does, 404 `Unknown Variable: <name>`.
 //!
 //! These calls fail in Particle's device-call shape, `{"ok": false, "error": …}` (particle-cli
 //! prints `error`), with `error_description` saying it for people as the sandbox's other errors
@@ -19,6 +18,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
+use webhook_demo_core::time::iso8601_millis;
 
 use crate::{
     Shared,
@@ -81,18 +81,44 @@ pub(crate) async fn variable(
     if !device.online {
         return Ok(offline(device));
     }
-    Ok(failed(
-        StatusCode::NOT_FOUND,
-        &format!("Unknown Variable: {variable}"),
-        format!("{} registers no cloud variable", device.name),
-    ))
+    Ok(match sim::read_variable(device, &variable) {
+        Some(value) => Json(json!({
+            "cmd": "VarReturn",
+            "name": variable,
+            "result": value,
+            "coreInfo": {
+                "name": device.name,
+                "deviceID": device.id,
+                "connected": true,
+                "last_handshake_at": device.sim.handshake_ms.map(iso8601_millis),
+                "last_app": "",
+            },
+        }))
+        .into_response(),
+        None => failed(
+            StatusCode::NOT_FOUND,
+            &format!("Unknown Variable: {variable}"),
+            format!(
+                "{} registers no cloud variable {variable:?}; it has {}",
+                device.name,
+                in_words(sim::variables(&device.sim).iter().map(|(name, _)| *name))
+            ),
+        ),
+    })
 }
 
 /// The functions a device's firmware registers, in words.
 fn registered(device: &Device) -> String {
-    match sim::functions(&device.sim) {
-        [] => "none".to_owned(),
-        names => names.join(", "),
+    in_words(sim::functions(&device.sim).iter().copied())
+}
+
+/// Registered names, in words.
+fn in_words<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
     }
 }
 

@@ -179,9 +179,10 @@ async fn legacy_product_webhooks_name_their_device_as_deviceid() {
 }
 
 #[tokio::test]
-async fn devices_list_what_their_firmware_registers_and_tinker_answers_calls() {
+async fn devices_list_what_their_firmware_registers_and_answer_calls_and_reads() {
     let app = App::serve().await;
     let bearer = format!("Bearer {}", sign_in(&app).await);
+    let other = format!("Bearer {}", sign_in_with_mfa(&app).await);
     let (_, devices) = get(&app, "/v1/devices", Some(&bearer)).await;
     let registered: Vec<(&Value, &Value)> = devices
         .as_array()
@@ -191,11 +192,12 @@ async fn devices_list_what_their_firmware_registers_and_tinker_answers_calls() {
         .collect();
     let tinker = json!(["digitalread", "digitalwrite", "analogread", "analogwrite"]);
     let (none, no_variables) = (json!([]), json!({}));
+    let demo_variables = json!({"WebhookDemo01": "int32"});
     assert_eq!(
         registered,
         [
-            (&none, &no_variables),
-            (&none, &no_variables),
+            (&none, &demo_variables),
+            (&none, &demo_variables),
             (&tinker, &no_variables)
         ],
         "the P2 and the Boron run the demo, the Argon Tinker"
@@ -261,7 +263,8 @@ async fn devices_list_what_their_firmware_registers_and_tinker_answers_calls() {
         "{reading}"
     );
 
-    // The demo firmware registers no function; no firmware registers a variable.
+    // The demo firmware registers no function, and one variable: its version. Tinker registers
+    // no variable.
     check_failed(
         post_form(
             &app,
@@ -273,12 +276,55 @@ async fn devices_list_what_their_firmware_registers_and_tinker_answers_calls() {
         StatusCode::NOT_FOUND,
         "Function not found",
     );
+    for device in [P2, "sandbox-p2"] {
+        let (status, read) = get(&app, &function(device, "WebhookDemo01"), Some(&bearer)).await;
+        assert_eq!(status, StatusCode::OK, "{read}");
+        let info = &read["coreInfo"];
+        assert_eq!(
+            (
+                &read["cmd"],
+                &read["name"],
+                &read["result"],
+                &info["name"],
+                &info["deviceID"],
+                &info["connected"]
+            ),
+            (
+                &json!("VarReturn"),
+                &json!("WebhookDemo01"),
+                &json!(1),
+                &json!("sandbox-p2"),
+                &json!(P2),
+                &json!(true)
+            ),
+            "{read}"
+        );
+        let handshake = info["last_handshake_at"].as_str().unwrap_or_default();
+        assert!(handshake.ends_with('Z'), "{read}");
+    }
+    for (device, name) in [
+        (P2, "webhookdemo01"),
+        (P2, "temperature"),
+        (ARGON, "WebhookDemo01"),
+    ] {
+        check_failed(
+            get(&app, &function(device, name), Some(&bearer)).await,
+            StatusCode::NOT_FOUND,
+            &format!("Unknown Variable: {name}"),
+        );
+    }
+    set_online(&app, P2, false).await;
     check_failed(
-        get(&app, &function(ARGON, "temperature"), Some(&bearer)).await,
-        StatusCode::NOT_FOUND,
-        "Unknown Variable: temperature",
+        get(&app, &function(P2, "WebhookDemo01"), Some(&bearer)).await,
+        StatusCode::BAD_REQUEST,
+        "Device is offline",
     );
-    let other = format!("Bearer {}", sign_in_with_mfa(&app).await);
+    check_error(
+        get(&app, &function(ARGON, "WebhookDemo01"), Some(&other)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        &format!("Device {ARGON} belongs to another user"),
+    );
     check_error(
         post_form(&app, &function(ARGON, "digitalread"), &other, "arg=D7").await,
         StatusCode::FORBIDDEN,
@@ -288,16 +334,34 @@ async fn devices_list_what_their_firmware_registers_and_tinker_answers_calls() {
 }
 
 #[test]
-fn the_demo_firmware_registers_no_function_or_variable() {
-    // The sandbox lists no function and no variable for a device running the demo (`sim.rs`);
-    // when the firmware registers one, the simulation must register it too.
+fn the_simulation_registers_what_the_demo_firmware_declares() {
+    // A device running the demo lists no function and one variable holding the firmware's
+    // version (`sim.rs`); when the firmware declares another, or another version, the simulation
+    // must follow.
     let source = include_str!("../../../../firmware/webhook-demo/src/webhook-demo.cpp");
-    for call in ["Particle.function(", "Particle.variable("] {
-        assert!(!source.contains(call), "the demo firmware now has {call}…)");
-    }
+    assert!(
+        !source.contains("Particle.function("),
+        "the demo firmware now has a function"
+    );
+    let variables: Vec<&str> = source
+        .split("Particle.variable(")
+        .skip(1)
+        .map(|rest| rest.split(')').next().unwrap_or_default())
+        .collect();
+    assert_eq!(variables, [r#""WebhookDemo01", FIRMWARE_VERSION"#]);
+    let version = format!("const int FIRMWARE_VERSION = {};", crate::sim::DEMO_VERSION);
+    assert!(
+        source.contains(&version),
+        "the demo firmware's version is not {version}"
+    );
+    assert!(source.contains("PRODUCT_VERSION(FIRMWARE_VERSION);"));
+
     let demo = crate::cloud::SimDevice {
         demo_firmware: true,
         ..Default::default()
     };
     assert!(crate::sim::functions(&demo).is_empty());
+    assert_eq!(crate::sim::variables(&demo), [("WebhookDemo01", "int32")]);
+    let tinker = crate::cloud::SimDevice::default();
+    assert!(crate::sim::variables(&tinker).is_empty());
 }

@@ -1149,6 +1149,20 @@ async fn flashing_switches_what_the_simulated_device_runs() {
         "invalid_request",
         &format!("Device {P2} runs Tinker, which publishes nothing; flash the demo firmware first"),
     );
+    // What it runs shows in what the API lists: Tinker has no product version and no variable.
+    let running = || async {
+        let (_, device) = get(
+            &learner.app,
+            &format!("/v1/devices/{P2}"),
+            Some(&learner.bearer),
+        )
+        .await;
+        (
+            device["firmware_version"].clone(),
+            device["variables"].clone(),
+        )
+    };
+    assert_eq!(running().await, (Value::Null, json!({})));
 
     // The demo's sources bring it back; it publishes as soon as it reconnects.
     let response = flash(files(&[("src/webhook-demo.cpp", DEMO_SOURCE)]))
@@ -1170,6 +1184,10 @@ async fn flashing_switches_what_the_simulated_device_runs() {
         ]
     );
     assert_eq!(press(&learner.app, P2).await.0, StatusCode::OK);
+    assert_eq!(
+        running().await,
+        (json!(1), json!({"WebhookDemo01": "int32"}))
+    );
 
     // Sources that do not compile are not flashed; an offline device cannot be flashed.
     let response = flash(files(&[("a.cpp", "void setup() {")]))
