@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, Output, Path, PathSeg, RenderContext,
-    RenderError, RenderErrorReason, Renderable, Template,
+    RenderError, RenderErrorReason, Renderable, StringOutput, Template,
     template::{Parameter, TemplateElement},
 };
 
@@ -49,11 +49,12 @@ impl Renderer {
 
     /// The panels that may render differently from `new` than from `old` (all of them when
     /// there is no `old`): those whose templates read a field that changed.
-    pub fn affected(&self, old: Option<&serde_json::Value>, new: &serde_json::Value) -> Vec<Panel> {
+    pub fn affected(&self, old: Option<&Context>, new: &Context) -> Vec<Panel> {
+        let new = new.data();
         Panel::ALL
             .iter()
             .zip(&self.reads)
-            .filter(|(_, reads)| match (old, reads) {
+            .filter(|(_, reads)| match (old.map(Context::data), reads) {
                 (None, _) | (_, Reads::Anything) => true,
                 (Some(old), Reads::Fields(fields)) => {
                     fields.iter().any(|field| old.get(field) != new.get(field))
@@ -65,26 +66,36 @@ impl Renderer {
 
     /// The whole tutorial.
     pub fn page(&self, state: &State) -> Result<String, RenderError> {
-        self.registry.render("page", &view(state))
+        self.render("page", &self.data(state))
     }
 
     /// One panel's `<section>`, as it appears inside the page.
     pub fn panel(&self, state: &State, panel: Panel) -> Result<String, RenderError> {
-        self.registry.render(panel.name(), &view(state))
+        self.render(panel.name(), &self.data(state))
     }
 
-    /// Everything the templates see, as JSON: when it has not changed, no panel has.
-    pub fn data(&self, state: &State) -> serde_json::Value {
-        handlebars::to_json(view(state))
+    /// Everything the templates see: when it has not changed, no panel has.
+    pub fn data(&self, state: &State) -> Context {
+        Context::from(view(state))
     }
 
     /// One panel from data made by [`Renderer::data`].
-    pub fn panel_from(
-        &self,
-        data: &serde_json::Value,
-        panel: Panel,
-    ) -> Result<String, RenderError> {
-        self.registry.render(panel.name(), data)
+    pub fn panel_from(&self, data: &Context, panel: Panel) -> Result<String, RenderError> {
+        self.render(panel.name(), data)
+    }
+
+    /// The template `name` rendered from `data`, as the registry renders a template when dev mode
+    /// is off; calling it directly leaves out the registry's dev mode (templates reloaded from
+    /// files), which the page has no use for.
+    fn render(&self, name: &str, data: &Context) -> Result<String, RenderError> {
+        let template = self
+            .registry
+            .get_template(name)
+            .ok_or_else(|| RenderErrorReason::TemplateNotFound(name.to_owned()))?;
+        let mut output = StringOutput::new();
+        let mut context = RenderContext::new(template.name.as_ref());
+        template.render(&self.registry, data, &mut context, &mut output)?;
+        output.into_string().map_err(RenderError::from)
     }
 }
 

@@ -3,8 +3,10 @@
 //! drawing of it as an inline SVG: three lanes (the device or this page, Particle's cloud, your
 //! webhook server) and an arrow per hop labelled with its time and the gap since the previous hop.
 
-use serde::Serialize;
+use serde_json::Value;
 use webhook_demo_core::time::{iso8601_millis, parse_iso8601_millis};
+
+use crate::render::view::Object;
 
 /// Cycles kept (the newest), for the delivery log; the drawing shows the newest `DRAWN`.
 pub const CYCLES: usize = 50;
@@ -152,8 +154,7 @@ impl Timeline {
 }
 
 /// One cycle, ready for the template.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub struct CycleView {
     pub key: String,
     pub title: String,
@@ -162,8 +163,7 @@ pub struct CycleView {
 }
 
 /// One arrow.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub struct HopView {
     pub hop: &'static str,
     pub x1: u32,
@@ -176,6 +176,34 @@ pub struct HopView {
     pub gap: Option<u64>,
     /// `done`, `waiting` or `failed`.
     pub status: &'static str,
+}
+
+impl CycleView {
+    /// As the template reads it.
+    pub fn to_json(&self) -> Value {
+        let mut cycle = Object::default();
+        cycle.set("key", self.key.as_str().into());
+        cycle.set("title", self.title.as_str().into());
+        cycle.set("height", self.height.into());
+        let hops: Vec<Value> = self.hops.iter().map(HopView::to_json).collect();
+        cycle.set("hops", hops.into());
+        cycle.into()
+    }
+}
+
+impl HopView {
+    fn to_json(&self) -> Value {
+        let mut hop = Object::default();
+        hop.set("hop", self.hop.into());
+        hop.set("x1", self.x1.into());
+        hop.set("x2", self.x2.into());
+        hop.set("y", self.y.into());
+        hop.set("tx", self.tx.into());
+        hop.set("label", self.label.as_str().into());
+        hop.set("gap", self.gap.into());
+        hop.set("status", self.status.into());
+        hop.into()
+    }
 }
 
 const LANE_X: [u32; 3] = [80, 300, 520];
@@ -247,8 +275,7 @@ pub fn view(timeline: &Timeline) -> Vec<CycleView> {
 }
 
 /// One row of the delivery log.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
 pub struct DeliveryView {
     pub time: String,
     pub event: String,
@@ -259,6 +286,21 @@ pub struct DeliveryView {
     pub latency: Option<u64>,
     pub size: Option<usize>,
     pub chunks: u32,
+}
+
+impl DeliveryView {
+    /// As the template reads it.
+    pub fn to_json(&self) -> Value {
+        let mut delivery = Object::default();
+        delivery.set("time", self.time.as_str().into());
+        delivery.set("event", self.event.as_str().into());
+        delivery.set("status", self.status.into());
+        delivery.set("answerStatus", self.answer_status.into());
+        delivery.set("latency", self.latency.into());
+        delivery.set("size", self.size.into());
+        delivery.set("chunks", self.chunks.into());
+        delivery.into()
+    }
 }
 
 /// Every delivery attempt of the demo webhook, newest first.

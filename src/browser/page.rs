@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use serde_json::Value;
+use handlebars::Context;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element};
 
@@ -15,7 +15,7 @@ pub(super) struct Page {
     /// Each panel's HTML as last rendered, in `Panel::ALL` order.
     rendered: RefCell<Vec<String>>,
     /// The data the panels were last rendered from.
-    view: RefCell<Option<Value>>,
+    view: RefCell<Option<Context>>,
 }
 
 impl Page {
@@ -49,7 +49,7 @@ impl Page {
     pub(super) fn refresh(&self, renderer: &Renderer, state: &State) {
         // Most stream messages change nothing the templates show: skip rendering them all.
         let data = renderer.data(state);
-        if self.view.borrow().as_ref() == Some(&data) {
+        if self.view.borrow().as_ref().map(Context::data) == Some(data.data()) {
             return;
         }
         // Only panels that read a changed field can look different: a hook arriving re-renders

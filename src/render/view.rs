@@ -1,9 +1,12 @@
-//! What the templates see: the view model, made from the `State` for every render, and the
+//! What the templates see: the view, made from the `State` for every render, and the
 //! `data-state` word of each panel.
+//!
+//! The view is built as JSON field by field, where a struct deriving `Serialize` would read more
+//! like a schema: the page carried a serializer for that struct and one for each of its field
+//! types, kilobytes that building the JSON directly does without. Every field is always present
+//! (strict mode): `null` stands for "none".
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
+use serde_json::{Map, Value};
 use webhook_demo_core::platform;
 
 use crate::{
@@ -19,150 +22,20 @@ use crate::{
     },
 };
 
-/// One entry of the device list.
-#[derive(Serialize)]
-struct DeviceView<'a> {
-    id: &'a str,
-    /// The name, or the id for an unnamed device, marked when offline.
-    label: String,
-    selected: bool,
+/// A JSON object, built field by field.
+#[derive(Default)]
+pub(crate) struct Object(Map<String, Value>);
+
+impl Object {
+    pub(crate) fn set(&mut self, name: &str, value: Value) {
+        self.0.insert(name.to_owned(), value);
+    }
 }
 
-/// One option of a `<select>`.
-#[derive(Serialize)]
-struct Choice {
-    id: u32,
-    name: String,
-    selected: bool,
-}
-
-/// The picked device's details (`deviceInfo`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeviceInfo<'a> {
-    id: &'a str,
-    name: &'a str,
-    platform: String,
-    serial_number: &'a str,
-    /// The product's id, or a sentence saying it is in none.
-    product: String,
-    online: bool,
-}
-
-/// What the templates see. Every field is always present (strict mode).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct View<'a> {
-    event_name: &'static str,
-    signed_in_user: Option<&'a str>,
-    sandbox_offered: bool,
-    /// Why the page could not read its server's configuration, shown to the learner.
-    config_problem: Option<&'a str>,
-    sign_in_error: Option<&'a str>,
-    /// A sign-in request is in flight: the buttons are disabled.
-    busy: bool,
-    awaiting_otp: bool,
-    devices: Vec<DeviceView<'a>>,
-    devices_error: Option<&'a str>,
-    devices_loading: bool,
-    device: Option<DeviceInfo<'a>>,
-    platforms: Vec<Choice>,
-    new_product: bool,
-    new_product_name: String,
-    products: Vec<Choice>,
-    creating_product: bool,
-    product_error: Option<&'a str>,
-    /// The "remember me" box is ticked.
-    remember: bool,
-    /// The token and password forms sign in to the sandbox.
-    use_sandbox: bool,
-    /// The picked product's name.
-    product_name: Option<&'a str>,
-    /// The picked device is already in the picked product.
-    device_in_product: bool,
-    /// The picked device is in another product, which adding it here would take it out of.
-    device_in_other_product: bool,
-    adding_device: bool,
-    add_device_error: Option<&'a str>,
-    demo_running: bool,
-    /// The per-hop timeline of the latest cycles, newest first.
-    timeline: Vec<crate::timeline::CycleView>,
-    /// Every delivery attempt of the demo webhook, newest first.
-    deliveries: Vec<crate::timeline::DeliveryView>,
-    start_error: Option<&'a str>,
-    relay_typed: &'a str,
-    smee_typed: &'a str,
-    /// The hosting server offers a relay (the address field is then optional).
-    relay_offered: bool,
-    /// The integration's page in Particle's console (real cloud only).
-    console_link: Option<String>,
-    /// The relay's hook URL of the running demo.
-    hook_url: Option<&'a str>,
-    /// The hook URL is on this computer or a private network while the page uses the real cloud.
-    private_hook: bool,
-    /// The webhook's settings as saved in the product, pretty-printed, the secret masked.
-    webhook_source: Option<String>,
-    webhook_error: Option<&'a str>,
-    test_ready: bool,
-    /// The webhook body Particle sends for the previewed event.
-    preview_body: Option<String>,
-    preview_invalid: bool,
-    preview_typed: &'a str,
-    /// Which event the preview is for.
-    preview_of: Option<String>,
-    test_sent: Option<&'a str>,
-    test_error: Option<&'a str>,
-    stream_error: Option<&'a str>,
-    answer_status: u16,
-    answer_body: &'a str,
-    answer_require_auth: bool,
-    answer_delay: u32,
-    answer_error: Option<&'a str>,
-    firmware_files: Vec<FileView>,
-    /// Why flashing is not possible now, if it is not.
-    flash_blocked: Option<&'static str>,
-    flashing: bool,
-    flash_status: Option<&'a str>,
-    flash_errors: Vec<&'a str>,
-    /// The device log can be streamed (a sandbox device is picked).
-    device_log_available: bool,
-    serial_supported: bool,
-    serial_error: Option<&'a str>,
-    cleanup_webhook: bool,
-    cleanup_devices: bool,
-    cleanup_product: bool,
-    cleanup_product_allowed: bool,
-    /// The product holds some of the learner's devices.
-    cleanup_devices_enabled: bool,
-    cleanup_tinker: bool,
-    /// Some of the product's devices are online to be flashed.
-    cleanup_tinker_enabled: bool,
-    /// At least one step is chosen.
-    cleanup_any: bool,
-    /// The confirmation question, while it is asked.
-    cleanup_question: Option<String>,
-    cleanup_steps: Vec<StepView>,
-    /// Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
-    states: BTreeMap<&'static str, &'static str>,
-}
-
-/// One entry of the firmware file list.
-#[derive(Serialize)]
-struct FileView {
-    path: &'static str,
-    selected: bool,
-}
-
-/// One line of the cleanup progress.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StepView {
-    name: &'static str,
-    label: &'static str,
-    /// `running`, `done` or `failed`.
-    outcome: &'static str,
-    mark: &'static str,
-    error: Option<String>,
+impl From<Object> for Value {
+    fn from(object: Object) -> Value {
+        Value::Object(object.0)
+    }
 }
 
 /// The cleanup confirmation: exactly what will be removed.
@@ -199,202 +72,318 @@ fn cleanup_question(state: &State) -> String {
     }
 }
 
-pub(crate) fn view(state: &State) -> View<'_> {
-    let preview = state.demo.preview.as_ref().map(webhook::preview);
-    View {
-        event_name: EVENT_NAME,
-        signed_in_user: state.session().map(|session| session.username.as_str()),
-        sign_in_error: match &state.auth {
-            Auth::SignedOut { error, .. } | Auth::AwaitingOtp { error, .. } => error.as_deref(),
-            Auth::SignedIn(_) => None,
-        },
-        busy: matches!(
-            state.auth,
-            Auth::SignedOut { busy: true, .. } | Auth::AwaitingOtp { busy: true, .. }
-        ),
-        awaiting_otp: matches!(state.auth, Auth::AwaitingOtp { .. }),
-        devices: match &state.devices {
-            Devices::Loaded(devices) => devices
-                .iter()
-                .map(|device| DeviceView {
-                    id: &device.id,
-                    label: format!(
-                        "{}{}",
-                        device.name.as_deref().unwrap_or(&device.id),
-                        if device.online { "" } else { " (offline)" }
-                    ),
-                    selected: state.selected_device.as_deref() == Some(device.id.as_str()),
-                })
-                .collect(),
-            Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => Vec::new(),
-        },
-        devices_loading: state.devices == Devices::Loading,
-        platforms: platform::PLATFORMS
-            .iter()
-            .filter(|p| p.product_eligible)
-            .map(|p| Choice {
-                id: p.id,
-                name: p.name.to_owned(),
-                selected: state.platform == Some(p.id),
-            })
-            .collect(),
-        new_product: state.product_choice == ProductChoice::New,
-        new_product_name: state.suggested_product_name(),
-        products: state
-            .products_for_platform()
-            .into_iter()
-            .map(|p| Choice {
-                id: p.id,
-                name: p.name.clone(),
-                selected: state.selected_product == Some(p.id),
-            })
-            .collect(),
-        creating_product: state.creating_product,
-        product_error: state.product_error.as_deref().or(match &state.products {
-            Products::Failed(reason) => Some(reason),
-            Products::NotLoaded | Products::Loading | Products::Loaded(_) => None,
-        }),
-        device: state.device().map(|device| DeviceInfo {
-            id: &device.id,
-            name: device.name.as_deref().unwrap_or("(no name)"),
-            platform: platform::name(device.platform_id),
-            serial_number: device.serial_number.as_deref().unwrap_or("(unknown)"),
-            product: if platform::in_product(device.product_id) {
-                device.product_id.to_string()
-            } else {
-                "not in a product yet".to_owned()
-            },
-            online: device.online,
-        }),
-        devices_error: match &state.devices {
-            Devices::Failed(reason) => Some(reason),
-            Devices::NotLoaded | Devices::Loading | Devices::Loaded(_) => None,
-        },
-        demo_running: state.demo.running,
-        timeline: crate::timeline::view(&state.demo.timeline),
-        deliveries: crate::timeline::deliveries(&state.demo.timeline),
-        start_error: state.demo.start_error.as_deref(),
-        relay_typed: &state.demo.relay_typed,
-        smee_typed: &state.demo.smee_typed,
-        relay_offered: matches!(state.server, ServerConfig::Loaded(_)),
-        console_link: match &state.demo.webhook {
-            WebhookState::Saved(id) => state
-                .selected_product
-                .zip(state.session())
-                .filter(|(_, session)| session.base == PARTICLE_API)
-                .map(|(product, _)| {
-                    format!("https://console.particle.io/{product}/integrations/webhooks/{id}")
-                }),
-            WebhookState::Waiting | WebhookState::Saving | WebhookState::Failed(_) => None,
-        },
-        hook_url: state.demo.relay.as_ref().map(|r| r.hook_url.as_str()),
-        private_hook: state.demo.relay.as_ref().is_some_and(|relay| {
-            state.session().is_some_and(|s| s.base == PARTICLE_API)
-                && webhook::is_private(&relay.hook_url)
-        }),
-        webhook_source: state.demo.relay.as_ref().and_then(|relay| {
-            let settings = webhook::webhook_settings(
-                &relay.hook_url,
-                "•••••• (a secret made up for this run)",
-            );
-            serde_json::to_string_pretty(&settings).ok()
-        }),
-        webhook_error: match &state.demo.webhook {
-            WebhookState::Failed(reason) => Some(reason),
-            WebhookState::Waiting | WebhookState::Saving | WebhookState::Saved(_) => None,
-        },
-        test_ready: state.demo.running && matches!(state.demo.webhook, WebhookState::Saved(_)),
-        preview_body: preview.as_ref().map(|(body, _)| body.clone()),
-        preview_typed: &state.demo.preview_typed,
-        preview_invalid: preview.is_some_and(|(_, valid)| !valid),
-        preview_of: state.demo.preview.as_ref().map(|event| {
-            format!(
-                "{} from {} with data {}",
-                event.name, event.coreid, event.data
-            )
-        }),
-        test_sent: state.demo.test_sent.as_deref(),
-        test_error: state.demo.test_error.as_deref(),
-        stream_error: state.demo.stream_error.as_deref(),
-        answer_status: state.demo.answer.status,
-        answer_body: &state.demo.answer.body,
-        answer_require_auth: state.demo.answer.require_auth,
-        answer_delay: state.demo.answer.delay_ms,
-        answer_error: state.demo.answer_error.as_deref(),
-        firmware_files: FIRMWARE_FILES
-            .iter()
-            .map(|&path| FileView {
-                path,
-                selected: state.firmware_file == path,
-            })
-            .collect(),
-        flash_blocked: match state.device() {
-            None => Some("Pick a device first."),
-            Some(device) if !device.online => {
-                Some("The device is offline; it must be online to be flashed.")
-            }
-            Some(_) => None,
-        },
-        flashing: state.flash == Flash::Flashing,
-        flash_status: match &state.flash {
-            Flash::Started(status) => Some(status),
-            Flash::Idle | Flash::Flashing | Flash::Failed(_) => None,
-        },
-        flash_errors: match &state.flash {
-            Flash::Failed(errors) => errors.iter().map(String::as_str).collect(),
-            Flash::Idle | Flash::Flashing | Flash::Started(_) => Vec::new(),
-        },
-        serial_supported: state.serial_supported,
-        serial_error: state.serial_error.as_deref(),
-        device_log_available: state.device().is_some()
-            && state.session().map(|s| s.base.as_str()) == state.sandbox(),
-        cleanup_webhook: state.cleanup.webhook,
-        cleanup_devices: state.cleanup.devices,
-        cleanup_product: state.cleanup.product
-            && state.cleanup.product_allowed(state.devices_in_product()),
-        cleanup_product_allowed: state.cleanup.product_allowed(state.devices_in_product()),
-        cleanup_devices_enabled: state.devices_in_product() > 0,
-        cleanup_any: !state.cleanup_steps().is_empty() && !state.cleanup.running(),
-        cleanup_tinker: state.cleanup.tinker,
-        cleanup_tinker_enabled: state.online_in_product() > 0,
-        cleanup_question: state.cleanup.confirming.then(|| cleanup_question(state)),
-        cleanup_steps: state
-            .cleanup
-            .progress
-            .iter()
-            .map(|step| StepView {
-                name: step.step.name(),
-                label: step.step.label(),
-                outcome: match &step.outcome {
-                    None => "running",
-                    Some(Ok(())) => "done",
-                    Some(Err(_)) => "failed",
-                },
-                mark: match &step.outcome {
-                    None => "…",
-                    Some(Ok(())) => "✓",
-                    Some(Err(_)) => "✗",
-                },
-                error: step.outcome.clone().and_then(Result::err),
-            })
-            .collect(),
-        remember: state.remember,
-        use_sandbox: state.use_sandbox,
-        product_name: state.product().map(|p| p.name.as_str()),
-        device_in_product: panel_state(state, Panel::AddDevice) == "in-product",
-        device_in_other_product: panel_state(state, Panel::AddDevice) == "other-product",
-        adding_device: state.adding_device,
-        add_device_error: state.add_device_error.as_deref(),
-        sandbox_offered: state.sandbox().is_some(),
-        config_problem: match &state.server {
-            ServerConfig::Unavailable(reason) => Some(reason),
-            ServerConfig::Loading | ServerConfig::Loaded(_) => None,
-        },
-        states: Panel::ALL
-            .iter()
-            .map(|&panel| (panel.name(), panel_state(state, panel)))
-            .collect(),
+/// Everything the templates see.
+pub(crate) fn view(state: &State) -> Value {
+    let mut view = Object::default();
+    let demo = &state.demo;
+    view.set("eventName", EVENT_NAME.into());
+    // Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
+    let mut states = Object::default();
+    for panel in Panel::ALL {
+        states.set(panel.name(), panel_state(state, panel).into());
     }
+    view.set("states", states.into());
+
+    // Sign-in.
+    let session = state.session();
+    view.set(
+        "signedInUser",
+        session.map(|session| session.username.as_str()).into(),
+    );
+    view.set("sandboxOffered", state.sandbox().is_some().into());
+    // Why the page could not read its server's configuration, shown to the learner.
+    let config_problem = match &state.server {
+        ServerConfig::Unavailable(reason) => Some(reason.as_str()),
+        ServerConfig::Loading | ServerConfig::Loaded(_) => None,
+    };
+    view.set("configProblem", config_problem.into());
+    let sign_in_error = match &state.auth {
+        Auth::SignedOut { error, .. } | Auth::AwaitingOtp { error, .. } => error.as_deref(),
+        Auth::SignedIn(_) => None,
+    };
+    view.set("signInError", sign_in_error.into());
+    // A sign-in request is in flight: the buttons are disabled.
+    let busy = matches!(
+        state.auth,
+        Auth::SignedOut { busy: true, .. } | Auth::AwaitingOtp { busy: true, .. }
+    );
+    view.set("busy", busy.into());
+    view.set(
+        "awaitingOtp",
+        matches!(state.auth, Auth::AwaitingOtp { .. }).into(),
+    );
+    // The "remember me" box is ticked.
+    view.set("remember", state.remember.into());
+    // The token and password forms sign in to the sandbox.
+    view.set("useSandbox", state.use_sandbox.into());
+
+    // The device list: each device's name (or id), marked when offline.
+    let devices: Vec<Value> = match &state.devices {
+        Devices::Loaded(devices) => devices
+            .iter()
+            .map(|device| {
+                let mut entry = Object::default();
+                entry.set("id", device.id.as_str().into());
+                let label = format!(
+                    "{}{}",
+                    device.name.as_deref().unwrap_or(&device.id),
+                    if device.online { "" } else { " (offline)" }
+                );
+                entry.set("label", label.into());
+                let selected = state.selected_device.as_deref() == Some(device.id.as_str());
+                entry.set("selected", selected.into());
+                entry.into()
+            })
+            .collect(),
+        Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => Vec::new(),
+    };
+    view.set("devices", devices.into());
+    let devices_error = match &state.devices {
+        Devices::Failed(reason) => Some(reason.as_str()),
+        Devices::NotLoaded | Devices::Loading | Devices::Loaded(_) => None,
+    };
+    view.set("devicesError", devices_error.into());
+    view.set("devicesLoading", (state.devices == Devices::Loading).into());
+    // The picked device's details (`deviceInfo`).
+    let device = state.device().map(|device| {
+        let mut info = Object::default();
+        info.set("id", device.id.as_str().into());
+        info.set("name", device.name.as_deref().unwrap_or("(no name)").into());
+        info.set("platform", platform::name(device.platform_id).into());
+        info.set(
+            "serialNumber",
+            device
+                .serial_number
+                .as_deref()
+                .unwrap_or("(unknown)")
+                .into(),
+        );
+        // The product's id, or a sentence saying it is in none.
+        let product = if platform::in_product(device.product_id) {
+            device.product_id.to_string()
+        } else {
+            "not in a product yet".to_owned()
+        };
+        info.set("product", product.into());
+        info.set("online", device.online.into());
+        Value::from(info)
+    });
+    view.set("device", device.into());
+
+    // The product: the platforms and products to choose from.
+    let platforms: Vec<Value> = platform::PLATFORMS
+        .iter()
+        .filter(|p| p.product_eligible)
+        .map(|p| choice(p.id, p.name, state.platform == Some(p.id)))
+        .collect();
+    view.set("platforms", platforms.into());
+    let products: Vec<Value> = state
+        .products_for_platform()
+        .into_iter()
+        .map(|p| choice(p.id, &p.name, state.selected_product == Some(p.id)))
+        .collect();
+    view.set("products", products.into());
+    view.set(
+        "newProduct",
+        (state.product_choice == ProductChoice::New).into(),
+    );
+    view.set("newProductName", state.suggested_product_name().into());
+    view.set("creatingProduct", state.creating_product.into());
+    let product_error = state.product_error.as_deref().or(match &state.products {
+        Products::Failed(reason) => Some(reason),
+        Products::NotLoaded | Products::Loading | Products::Loaded(_) => None,
+    });
+    view.set("productError", product_error.into());
+    // The picked product's name.
+    view.set(
+        "productName",
+        state.product().map(|p| p.name.as_str()).into(),
+    );
+
+    // Adding the device: whether it is in the picked product already, or in another one, which
+    // adding it here would take it out of.
+    let add_device = panel_state(state, Panel::AddDevice);
+    view.set("deviceInProduct", (add_device == "in-product").into());
+    view.set(
+        "deviceInOtherProduct",
+        (add_device == "other-product").into(),
+    );
+    view.set("addingDevice", state.adding_device.into());
+    view.set("addDeviceError", state.add_device_error.as_deref().into());
+
+    // The demo.
+    view.set("demoRunning", demo.running.into());
+    // The per-hop timeline of the latest cycles, and every delivery attempt, newest first.
+    let timeline: Vec<Value> = crate::timeline::view(&demo.timeline)
+        .iter()
+        .map(crate::timeline::CycleView::to_json)
+        .collect();
+    view.set("timeline", timeline.into());
+    let deliveries: Vec<Value> = crate::timeline::deliveries(&demo.timeline)
+        .iter()
+        .map(crate::timeline::DeliveryView::to_json)
+        .collect();
+    view.set("deliveries", deliveries.into());
+    view.set("startError", demo.start_error.as_deref().into());
+    view.set("relayTyped", demo.relay_typed.as_str().into());
+    view.set("smeeTyped", demo.smee_typed.as_str().into());
+    // The hosting server offers a relay (the address field is then optional).
+    view.set(
+        "relayOffered",
+        matches!(state.server, ServerConfig::Loaded(_)).into(),
+    );
+    // The integration's page in Particle's console (real cloud only).
+    let console_link = match &demo.webhook {
+        WebhookState::Saved(id) => state
+            .selected_product
+            .zip(session)
+            .filter(|(_, session)| session.base == PARTICLE_API)
+            .map(|(product, _)| {
+                format!("https://console.particle.io/{product}/integrations/webhooks/{id}")
+            }),
+        WebhookState::Waiting | WebhookState::Saving | WebhookState::Failed(_) => None,
+    };
+    view.set("consoleLink", console_link.into());
+    // The relay's hook URL of the running demo, and whether it is on this computer or a private
+    // network while the page uses the real cloud.
+    view.set(
+        "hookUrl",
+        demo.relay.as_ref().map(|r| r.hook_url.as_str()).into(),
+    );
+    let private_hook = demo.relay.as_ref().is_some_and(|relay| {
+        session.is_some_and(|s| s.base == PARTICLE_API) && webhook::is_private(&relay.hook_url)
+    });
+    view.set("privateHook", private_hook.into());
+    // The webhook's settings as saved in the product, pretty-printed, the secret masked.
+    let webhook_source = demo.relay.as_ref().and_then(|relay| {
+        let settings =
+            webhook::webhook_settings(&relay.hook_url, "•••••• (a secret made up for this run)");
+        serde_json::to_string_pretty(&settings).ok()
+    });
+    view.set("webhookSource", webhook_source.into());
+    let webhook_error = match &demo.webhook {
+        WebhookState::Failed(reason) => Some(reason.as_str()),
+        WebhookState::Waiting | WebhookState::Saving | WebhookState::Saved(_) => None,
+    };
+    view.set("webhookError", webhook_error.into());
+    let test_ready = demo.running && matches!(demo.webhook, WebhookState::Saved(_));
+    view.set("testReady", test_ready.into());
+    // The webhook body Particle sends for the previewed event, and which event that is.
+    let preview = demo.preview.as_ref().map(webhook::preview);
+    view.set(
+        "previewInvalid",
+        preview.as_ref().is_some_and(|(_, valid)| !valid).into(),
+    );
+    view.set("previewBody", preview.map(|(body, _)| body).into());
+    view.set("previewTyped", demo.preview_typed.as_str().into());
+    let preview_of = demo.preview.as_ref().map(|event| {
+        format!(
+            "{} from {} with data {}",
+            event.name, event.coreid, event.data
+        )
+    });
+    view.set("previewOf", preview_of.into());
+    view.set("testSent", demo.test_sent.as_deref().into());
+    view.set("testError", demo.test_error.as_deref().into());
+    view.set("streamError", demo.stream_error.as_deref().into());
+    view.set("answerStatus", demo.answer.status.into());
+    view.set("answerBody", demo.answer.body.as_str().into());
+    view.set("answerRequireAuth", demo.answer.require_auth.into());
+    view.set("answerDelay", demo.answer.delay_ms.into());
+    view.set("answerError", demo.answer_error.as_deref().into());
+
+    // The firmware, flashing it, and the device's log.
+    let files: Vec<Value> = FIRMWARE_FILES
+        .iter()
+        .map(|&path| {
+            let mut file = Object::default();
+            file.set("path", path.into());
+            file.set("selected", (state.firmware_file == path).into());
+            file.into()
+        })
+        .collect();
+    view.set("firmwareFiles", files.into());
+    // Why flashing is not possible now, if it is not.
+    let flash_blocked = match state.device() {
+        None => Some("Pick a device first."),
+        Some(device) if !device.online => {
+            Some("The device is offline; it must be online to be flashed.")
+        }
+        Some(_) => None,
+    };
+    view.set("flashBlocked", flash_blocked.into());
+    view.set("flashing", (state.flash == Flash::Flashing).into());
+    let (flash_status, flash_errors) = match &state.flash {
+        Flash::Started(status) => (Some(status.as_str()), Vec::new()),
+        Flash::Failed(errors) => (None, errors.iter().map(String::as_str).collect()),
+        Flash::Idle | Flash::Flashing => (None, Vec::new()),
+    };
+    view.set("flashStatus", flash_status.into());
+    view.set("flashErrors", flash_errors.into());
+    // The device log can be streamed (a sandbox device is picked).
+    let device_log_available =
+        state.device().is_some() && session.map(|s| s.base.as_str()) == state.sandbox();
+    view.set("deviceLogAvailable", device_log_available.into());
+    view.set("serialSupported", state.serial_supported.into());
+    view.set("serialError", state.serial_error.as_deref().into());
+
+    // Cleanup: the boxes, whether each can be ticked, the question, and each step's outcome.
+    let cleanup = &state.cleanup;
+    let devices_in_product = state.devices_in_product();
+    let product_allowed = cleanup.product_allowed(devices_in_product);
+    view.set("cleanupWebhook", cleanup.webhook.into());
+    view.set("cleanupTinker", cleanup.tinker.into());
+    // Some of the product's devices are online to be flashed.
+    view.set(
+        "cleanupTinkerEnabled",
+        (state.online_in_product() > 0).into(),
+    );
+    view.set("cleanupDevices", cleanup.devices.into());
+    // The product holds some of the learner's devices.
+    view.set("cleanupDevicesEnabled", (devices_in_product > 0).into());
+    view.set(
+        "cleanupProduct",
+        (cleanup.product && product_allowed).into(),
+    );
+    view.set("cleanupProductAllowed", product_allowed.into());
+    // At least one step is chosen.
+    let cleanup_any = !state.cleanup_steps().is_empty() && !cleanup.running();
+    view.set("cleanupAny", cleanup_any.into());
+    // The confirmation question, while it is asked.
+    view.set(
+        "cleanupQuestion",
+        cleanup.confirming.then(|| cleanup_question(state)).into(),
+    );
+    let steps: Vec<Value> = cleanup
+        .progress
+        .iter()
+        .map(|progress| {
+            let mut step = Object::default();
+            step.set("name", progress.step.name().into());
+            step.set("label", progress.step.label().into());
+            let (outcome, mark) = match &progress.outcome {
+                None => ("running", "…"),
+                Some(Ok(())) => ("done", "✓"),
+                Some(Err(_)) => ("failed", "✗"),
+            };
+            step.set("outcome", outcome.into());
+            step.set("mark", mark.into());
+            let error = progress.outcome.as_ref().and_then(|o| o.as_ref().err());
+            step.set("error", error.map(String::as_str).into());
+            step.into()
+        })
+        .collect();
+    view.set("cleanupSteps", steps.into());
+    view.into()
+}
+
+/// One option of a `<select>`.
+fn choice(id: u32, name: &str, selected: bool) -> Value {
+    let mut choice = Object::default();
+    choice.set("id", id.into());
+    choice.set("name", name.into());
+    choice.set("selected", selected.into());
+    choice.into()
 }
 
 /// The short word a panel's root carries in `data-state`: what the panel is showing.

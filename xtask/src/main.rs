@@ -172,7 +172,7 @@ fn build(root: &Path) -> Result<()> {
         fs::remove_dir_all(&staging).with_context(|| format!("clearing {}", staging.display()))?;
     }
     fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
-    shrink::bindgen(&wasm, &staging)?;
+    shrink::bindgen(root, &wasm, &staging)?;
     let module = staging.join("webhook_demo_bg.wasm");
     match wasm_opt(root) {
         Some(wasm_opt) => run(Command::new(wasm_opt)
@@ -397,7 +397,12 @@ fn test(root: &Path) -> Result<()> {
 fn bench(root: &Path) -> Result<()> {
     ensure_browser()?;
     build(root)?;
-    run(cargo().args(["bench", "--package", "webhook-demo", "--bench", "page"]))?;
+    // What the page's module is made of, for the page bench to report beside its size.
+    let wasm_opt = wasm_opt(root).context("profiling the page needs wasm-opt")?;
+    let largest = shrink::profile(root, &wasm_opt)?;
+    run(cargo()
+        .args(["bench", "--package", "webhook-demo", "--bench", "page"])
+        .env("PAGE_WASM_LARGEST", largest))?;
     for bench in ["relay", "sandbox", "slowloris"] {
         run(cargo().args([
             "bench",

@@ -1,7 +1,8 @@
 //! The compiled templates render exactly what handlebars renders from the minified sources, and
 //! those say what the written templates say: only whitespace differs.
 
-use handlebars::Handlebars;
+use handlebars::{Context, Handlebars, RenderError};
+use serde_json::Value;
 
 use crate::{
     render::{Collapse, Renderer, tests::busy_state, view::view},
@@ -31,32 +32,44 @@ fn states() -> [State; 2] {
     [State::new().0, busy_state()]
 }
 
-/// Every template the page renders, with what each registry makes of it for each state.
-fn renders(registry: &Handlebars<'_>) -> Vec<(String, String)> {
-    let mut names: Vec<&String> = registry.get_templates().keys().collect();
-    names.sort();
+/// What `render` makes of every template for each state, by template name.
+fn renders(
+    names: &[String],
+    render: impl Fn(&str, &Value) -> Result<String, RenderError>,
+) -> Vec<(String, String)> {
     states()
         .iter()
         .flat_map(|state| {
-            let data = handlebars::to_json(view(state));
+            let data = view(state);
             names
                 .iter()
                 .map(|name| {
-                    let html = registry
-                        .render(name, &data)
-                        .unwrap_or_else(|e| panic!("{name} renders: {e}"));
-                    ((*name).clone(), html)
+                    let html =
+                        render(name, &data).unwrap_or_else(|e| panic!("{name} renders: {e}"));
+                    (name.clone(), html)
                 })
                 .collect::<Vec<_>>()
         })
         .collect()
 }
 
+/// What a registry compiled from sources makes of every template.
+fn parsed_renders(registry: &Handlebars<'_>) -> Vec<(String, String)> {
+    let mut names: Vec<String> = registry.get_templates().keys().cloned().collect();
+    names.sort();
+    renders(&names, |name, data| registry.render(name, data))
+}
+
 #[test]
 fn the_page_renders_exactly_what_handlebars_compiles() {
     let minified = parsed(concat!(env!("OUT_DIR"), "/templates"));
     let compiled = Renderer::new();
-    assert_eq!(renders(&compiled.registry), renders(&minified));
+    let mut names: Vec<String> = compiled.registry.get_templates().keys().cloned().collect();
+    names.sort();
+    let from_compiled = renders(&names, |name, data| {
+        compiled.render(name, &Context::from(data.clone()))
+    });
+    assert_eq!(from_compiled, parsed_renders(&minified));
 }
 
 #[test]
@@ -74,7 +87,7 @@ fn minifying_changes_only_whitespace() {
             })
             .collect()
     };
-    let (written_renders, minified_renders) = (renders(&written), renders(&minified));
+    let (written_renders, minified_renders) = (parsed_renders(&written), parsed_renders(&minified));
     let size = |renders: &[(String, String)]| -> usize {
         renders.iter().map(|(_, html)| html.len()).sum()
     };
