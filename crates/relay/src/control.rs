@@ -16,7 +16,8 @@ use webhook_demo_core::wire::PageAnswer;
 use crate::{
     Shared,
     error::RelayError,
-    session::{Answer, response_event_size},
+    session::Answer,
+    store::{SessionRef, StoreError},
 };
 
 /// Applies the fields present in the body (all optional) and answers with the resulting settings.
@@ -26,17 +27,12 @@ pub(crate) async fn control(
     Path(session_id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, RelayError> {
-    let session = shared
-        .store
-        .find(&session_id, Instant::now())
-        .ok_or(RelayError::UnknownSession)?;
+    let session = find(&shared, &session_id).await?;
     let fields = parse_object(&body)?;
-    let answer = apply(session.answer(), &fields, shared.settings.limits.max_wait)?;
-    let reserved = session
-        .reserve(answer.heap_bytes())
-        .ok_or(RelayError::MemoryFull)?;
+    let current = session.answer().await.map_err(unavailable)?;
+    let answer = apply(current, &fields, shared.settings.limits.max_wait)?;
     let settings = json!({"ok": true, "settings": answer});
-    session.set_answer(answer, reserved);
+    session.set_answer(answer).await?;
     Ok(Json(settings))
 }
 
@@ -45,10 +41,7 @@ pub(crate) async fn respond(
     Path((session_id, hook_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, RelayError> {
-    let session = shared
-        .store
-        .find(&session_id, Instant::now())
-        .ok_or(RelayError::UnknownSession)?;
+    let session = find(&shared, &session_id).await?;
     let hook_id: u64 = hook_id.parse().map_err(|_| {
         RelayError::BadRequest(format!("hook id must be a number, got {hook_id:?}"))
     })?;
@@ -56,16 +49,24 @@ pub(crate) async fn respond(
         .map_err(|e| RelayError::BadRequest(format!("invalid answer: {e}")))?;
     check_status(answer.status)?;
     check_media_type(&answer.content_type)?;
-    // The hook logs this answer; its bytes are reserved now, so a full relay refuses it here and
-    // the hook gets the default answer it reserved for when it arrived.
-    let reserved = session
-        .reserve(response_event_size(&answer.content_type, &answer.body))
-        .ok_or(RelayError::MemoryFull)?;
-    if session.answer_from_page(hook_id, answer, reserved) {
+    if session.answer_from_page(hook_id, answer).await? {
         Ok(Json(json!({"ok": true})))
     } else {
         Err(RelayError::NotWaiting { hook_id })
     }
+}
+
+async fn find(shared: &Shared, session_id: &str) -> Result<SessionRef, RelayError> {
+    shared
+        .store
+        .find(session_id, Instant::now())
+        .await
+        .map_err(unavailable)?
+        .ok_or(RelayError::UnknownSession)
+}
+
+fn unavailable(_: StoreError) -> RelayError {
+    RelayError::StoreUnavailable
 }
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, RelayError> {

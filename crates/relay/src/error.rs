@@ -11,6 +11,9 @@ use serde_json::json;
 /// ones within minutes) or their logs evict, which no single figure predicts; a minute keeps
 /// clients from hammering without keeping them away long.
 const RETRY_LATER_SECS: u64 = 60;
+/// The wait suggested while the store is unreachable: a Redis restart or failover takes seconds,
+/// and Particle retries a webhook answered 503 soon after.
+const STORE_RETRY_SECS: u64 = 2;
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum RelayError {
@@ -32,6 +35,8 @@ pub(crate) enum RelayError {
     },
     /// The sessions together hold `Limits::max_total_buffer_bytes`.
     MemoryFull,
+    /// The shared store (Redis) cannot be reached; nothing was recorded.
+    StoreUnavailable,
     BadRequest(String),
     NotWaiting {
         hook_id: u64,
@@ -73,6 +78,11 @@ impl IntoResponse for RelayError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the relay holds as much as it may for now; try again later".to_owned(),
                 Some(RETRY_LATER_SECS),
+            ),
+            RelayError::StoreUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the relay cannot reach its store; try again shortly".to_owned(),
+                Some(STORE_RETRY_SECS),
             ),
             RelayError::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone(), None),
             RelayError::NotWaiting { hook_id } => (

@@ -42,6 +42,8 @@ pub(crate) async fn receive(
     let session = shared
         .store
         .find_hook(token, now)
+        .await
+        .map_err(|_| RelayError::StoreUnavailable)?
         .ok_or(RelayError::UnknownHookSession)?;
     let limit = shared.settings.limits.max_body_bytes;
     let declared = headers
@@ -52,6 +54,8 @@ pub(crate) async fn receive(
     }
     let (hook_id, answer) = session
         .admit_hook(now)
+        .await
+        .map_err(|_| RelayError::StoreUnavailable)?
         .map_err(|wait| RelayError::RateLimited {
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
         })?;
@@ -96,22 +100,19 @@ pub(crate) async fn receive(
         }
     };
     let hook = Event::new("hook", &request);
-    let reserve = |bytes| session.reserve(bytes).ok_or(RelayError::MemoryFull);
-    let hook_bytes = reserve(hook.size())?;
-    let mut response_bytes = reserve(response_event_size(&response.content_type, &response.body))?;
+    let response_size = response_event_size(&response.content_type, &response.body);
+    let waits = authorized && answer.page_answers;
+    let mut pending = session
+        .log_hook(hook_id, hook, response_size, waits)
+        .await?;
 
-    // Register the wait before the page can see the hook, so an instant answer is never missed.
-    let waiting = (authorized && answer.page_answers).then(|| session.wait_for_page(hook_id));
-    session.append(hook, hook_bytes);
-
-    if let Some(waiting) = waiting {
-        match waiting.answer(answer.deadline).await {
-            Some((page, reserved)) => {
+    if waits {
+        match pending.page_answer(answer.deadline).await {
+            Some(page) => {
                 response.status_code = page.status;
                 response.content_type = page.content_type;
                 response.body = page.body;
                 response.source = AnswerSource::Page;
-                response_bytes = reserved;
             }
             None => response.source = AnswerSource::Timeout,
         }
@@ -125,7 +126,18 @@ pub(crate) async fn receive(
         [(header::CONTENT_TYPE, response.content_type.clone())],
         response.body.clone(),
     );
-    session.append(Event::new("hookResponse", &response), response_bytes);
+    // The hook was logged, so its answer is logged too; should the store fail right now, the
+    // sender still gets the answer it was due, and the log misses only this `hookResponse`.
+    if pending
+        .finish(Event::new("hookResponse", &response))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            hook_id,
+            "could not log a hook's answer: the store is unreachable"
+        );
+    }
     Ok(answer.into_response())
 }
 

@@ -12,6 +12,7 @@ mod control;
 mod error;
 mod forwarded;
 mod hook;
+mod redis_store;
 mod session;
 mod store;
 mod stream;
@@ -27,7 +28,8 @@ use axum::{
 use tokio::sync::watch;
 use tower_http::cors::{Any, CorsLayer};
 
-pub use store::{Client, MemoryStore, OpenRefused, SessionStore};
+pub use redis_store::RedisUrl;
+pub use store::{Client, MemoryStore, OpenRefused, RedisStore, Store, StoreError};
 
 /// How the relay builds the URLs it hands out, and its limits.
 #[derive(Debug, Clone, Default)]
@@ -113,17 +115,17 @@ pub struct Relay {
 /// What every handler sees.
 struct Shared {
     settings: Settings,
-    store: Box<dyn SessionStore>,
+    store: Store,
     closing: watch::Sender<bool>,
 }
 
 impl Relay {
     pub fn new(settings: Settings) -> Relay {
         let store = MemoryStore::new(settings.limits.clone());
-        Relay::with_store(settings, Box::new(store))
+        Relay::with_store(settings, Store::Memory(store))
     }
 
-    pub fn with_store(settings: Settings, store: Box<dyn SessionStore>) -> Relay {
+    pub fn with_store(settings: Settings, store: Store) -> Relay {
         let (closing, _) = watch::channel(false);
         Relay {
             shared: Arc::new(Shared {

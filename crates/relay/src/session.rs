@@ -20,7 +20,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::{
     sync::{Notify, futures::Notified, oneshot},
     time::Instant,
@@ -29,8 +29,9 @@ use webhook_demo_core::wire::PageAnswer;
 
 use crate::{Limits, store::Client};
 
-/// How a session answers hooks, as set by `POST control/{session}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// How a session answers hooks, as set by `POST control/{session}`. Read back from JSON by the
+/// Redis store, which keeps it as the page sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Answer {
     /// The `Authorization` value hooks must carry; `None` accepts any.
@@ -39,10 +40,18 @@ pub(crate) struct Answer {
     pub content_type: Cow<'static, str>,
     /// The default body; `None` means `{"ok":true,"hookId":N}`.
     pub body: Option<String>,
-    #[serde(rename = "delayMs", serialize_with = "millis")]
+    #[serde(
+        rename = "delayMs",
+        serialize_with = "millis",
+        deserialize_with = "from_millis"
+    )]
     pub delay: Duration,
     pub page_answers: bool,
-    #[serde(rename = "deadlineMs", serialize_with = "millis")]
+    #[serde(
+        rename = "deadlineMs",
+        serialize_with = "millis",
+        deserialize_with = "from_millis"
+    )]
     pub deadline: Duration,
 }
 
@@ -59,10 +68,29 @@ fn millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S:
     serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
+fn from_millis<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    u64::deserialize(deserializer).map(Duration::from_millis)
+}
+
+impl Answer {
+    /// What a new session answers.
+    pub(crate) fn initial(limits: &Limits) -> Answer {
+        Answer {
+            authorization: None,
+            status: 200,
+            content_type: Cow::Borrowed("application/json"),
+            body: None,
+            delay: Duration::ZERO,
+            page_answers: false,
+            deadline: limits.default_deadline,
+        }
+    }
+}
+
 /// An event serialized and ready to be logged; its id is given when it is appended.
 pub(crate) struct Event {
-    name: &'static str,
-    json: String,
+    pub(crate) name: &'static str,
+    pub(crate) json: String,
 }
 
 /// The frame's bytes besides the name and the data, with room for the longest id.
@@ -235,15 +263,7 @@ impl Session {
         budget: Arc<Budget>,
         now: Instant,
     ) -> Session {
-        let answer = Answer {
-            authorization: None,
-            status: 200,
-            content_type: Cow::Borrowed("application/json"),
-            body: None,
-            delay: Duration::ZERO,
-            page_answers: false,
-            deadline: limits.default_deadline,
-        };
+        let answer = Answer::initial(&limits);
         let inner = Inner {
             next_event_id: 1,
             next_hook_id: 1,

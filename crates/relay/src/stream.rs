@@ -23,8 +23,7 @@ use crate::{
     Shared,
     error::RelayError,
     forwarded,
-    session::{Attached, Session},
-    store::{Client, OpenRefused},
+    store::{Attached, Client, OpenRefused, Refused, SessionRef},
 };
 
 /// How long the browser waits before reconnecting a dropped stream.
@@ -65,6 +64,8 @@ pub(crate) async fn open(
             shared
                 .store
                 .find(id, now)
+                .await
+                .map_err(|_| RelayError::StoreUnavailable)?
                 .ok_or(RelayError::UnknownSession)?,
             true,
         ),
@@ -74,25 +75,27 @@ pub(crate) async fn open(
                 peer.map(|Extension(peer)| peer),
                 trust_forwarded,
             );
-            let opened = shared.store.open(Client::new(address), now);
+            let opened = shared.store.open(Client::new(address), now).await;
             let session = opened.map_err(|refused| match refused {
-                OpenRefused::Full => RelayError::TooManySessions,
-                OpenRefused::ClientFull => RelayError::TooManySessionsForClient {
+                Refused::Open(OpenRefused::Full) => RelayError::TooManySessions,
+                Refused::Open(OpenRefused::ClientFull) => RelayError::TooManySessionsForClient {
                     limit: shared.settings.limits.max_sessions_per_client,
                 },
+                Refused::Store(_) => RelayError::StoreUnavailable,
             })?;
             (session, false)
         }
     };
 
     // An id past the newest (a page's mistake, or `u64::MAX`) resumes at the newest.
-    let last_event_id = last_event_id.min(session.newest_id());
+    let unavailable = |_| RelayError::StoreUnavailable;
+    let last_event_id = last_event_id.min(session.newest_id().await.map_err(unavailable)?);
     let public_url = shared.settings.public_url.as_deref();
     let base = forwarded::relay_base(public_url, trust_forwarded, &headers, uri.path());
     let start = RelayStart {
-        session_id: session.id.to_string(),
-        hook_url: format!("{base}hook/{}", session.hook_token),
-        control_url: format!("{base}control/{}", session.id),
+        session_id: session.id().to_owned(),
+        hook_url: format!("{base}hook/{}", session.hook_token()),
+        control_url: format!("{base}control/{}", session.id()),
         resumed,
     };
     let start = serde_json::to_string(&start).expect("start serializes");
@@ -101,13 +104,14 @@ pub(crate) async fn open(
     ));
 
     let reader = Reader {
-        _attached: session.attach(),
+        _attached: session.attach().await.map_err(unavailable)?,
         closing: shared.closing.subscribe(),
         session,
         after: last_event_id,
         keepalive: shared.settings.limits.keepalive,
         ends_at: shared.settings.limits.max_stream_age.map(|age| now + age),
         first: Some(first),
+        closed: false,
     };
     let body = Body::from_stream(futures_util::stream::unfold(reader, Reader::next));
     Ok((
@@ -123,7 +127,7 @@ pub(crate) async fn open(
 }
 
 struct Reader {
-    session: Arc<Session>,
+    session: SessionRef,
     /// Held for its `Drop`: the session counts as attached while the stream lives.
     _attached: Attached,
     closing: watch::Receiver<bool>,
@@ -132,12 +136,21 @@ struct Reader {
     /// When this stream ends by itself (`Limits::max_stream_age`).
     ends_at: Option<Instant>,
     first: Option<Bytes>,
+    /// The stream has sent its last frame.
+    closed: bool,
 }
+
+/// The last frame of a stream whose store cannot be reached.
+const STORE_ERROR: &[u8] =
+    b"event: error\ndata: {\"error\":\"the relay cannot reach its store; reconnect shortly\"}\n\n";
 
 impl Reader {
     async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Reader)> {
         if let Some(first) = self.first.take() {
             return Some((Ok(first), self));
+        }
+        if self.closed {
+            return None;
         }
         loop {
             if *self.closing.borrow_and_update()
@@ -146,11 +159,16 @@ impl Reader {
                 return None;
             }
             // Listen before reading, so an append racing with the read still wakes us.
-            let session = Arc::clone(&self.session);
+            let session = self.session.clone();
             let appended = session.appended();
             let mut appended = std::pin::pin!(appended);
             appended.as_mut().enable();
-            let batch = self.session.read_after(self.after, BATCH);
+            let Ok(batch) = self.session.read_after(self.after, BATCH).await else {
+                // The store cannot be reached: say so and end; the page resumes from its last
+                // id once the store is back, missing nothing.
+                self.closed = true;
+                return Some((Ok(Bytes::from_static(STORE_ERROR)), self));
+            };
             if batch.dropped.is_some() || !batch.frames.is_empty() {
                 let mut chunk = Vec::with_capacity(batch.frames.len() + 96);
                 if let Some((count, resumes_at)) = batch.dropped {

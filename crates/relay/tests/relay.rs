@@ -1,4 +1,5 @@
 //! The relay on a real socket: real HTTP requests to hook URLs, real SSE streams read by a client.
+//! Every check runs twice, once on each store: in memory, and on a real Redis.
 
 use std::pin::Pin;
 
@@ -6,17 +7,64 @@ use eventsource_stream::{Event, Eventsource};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 use webhook_demo_core::wire::{HookRequest, HookResponse, RelayStart};
-use webhook_demo_relay::{Relay, Settings};
+use webhook_demo_relay::{RedisStore, Relay, Settings, Store};
+
+mod support;
+
+use support::redis::RedisServer;
+
+/// Each protocol check, once per store.
+macro_rules! on_both_stores {
+    ($($check:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    super::$check(super::serve(None).await).await;
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let redis = super::RedisServer::start();
+                    super::$check(super::serve(Some(&redis.url())).await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    hooks_arrive_intact_whatever_their_shape,
+    header_case_and_order_survive_the_relay,
+    authorization_mismatch_is_401_and_still_shown,
+    reconnect_replays_exactly_what_was_missed,
+    hooks_before_the_page_connects_are_replayed,
+    sessions_never_see_each_other,
+    unknown_session_is_200_not_ok,
+    mounted_answers_are_inert,
+);
 
 type Events = Pin<Box<dyn Stream<Item = Event> + Send>>;
 
-/// The relay mounted at `/relay` on `127.0.0.1:0`; returns its base URL.
-async fn serve() -> String {
+/// The relay mounted at `/relay` on `127.0.0.1:0`, with the memory store or on the Redis at
+/// `redis`; returns its base URL.
+async fn serve(redis: Option<&str>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}/relay/", listener.local_addr().expect("address"));
-    let app = axum::Router::new().nest("/relay", Relay::new(Settings::default()).router());
+    let relay = match redis {
+        None => Relay::new(Settings::default()),
+        Some(url) => {
+            let url = url.parse().expect("a Redis address");
+            let store = RedisStore::new(&url, Settings::default().limits);
+            Relay::with_store(Settings::default(), Store::Redis(store))
+        }
+    };
+    let app = axum::Router::new().nest("/relay", relay.router());
     let options = webhook_demo_http::Options::default();
     let forever = std::future::pending();
     tokio::spawn(async move {
@@ -97,9 +145,7 @@ fn header<'a>(hook: &'a HookRequest, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-#[tokio::test]
-async fn hooks_arrive_intact_whatever_their_shape() {
-    let base = serve().await;
+async fn hooks_arrive_intact_whatever_their_shape(base: String) {
     let client = reqwest::Client::new();
     let (start, mut events) = open(&client, &format!("{base}stream"), None).await;
     assert!(
@@ -171,11 +217,9 @@ async fn hooks_arrive_intact_whatever_their_shape() {
 
 /// Issue 4: header names reach the page in the case and order they were sent, repeats kept apart,
 /// and a chunked body arrives whole. Sent over a raw socket, since HTTP clients normalise names.
-#[tokio::test]
-async fn header_case_and_order_survive_the_relay() {
+async fn header_case_and_order_survive_the_relay(base: String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let base = serve().await;
     let client = reqwest::Client::new();
     let (start, mut events) = open(&client, &format!("{base}stream"), None).await;
     let address = base
@@ -221,9 +265,7 @@ async fn header_case_and_order_survive_the_relay() {
     );
 }
 
-#[tokio::test]
-async fn authorization_mismatch_is_401_and_still_shown() {
-    let base = serve().await;
+async fn authorization_mismatch_is_401_and_still_shown(base: String) {
     let client = reqwest::Client::new();
     let (start, mut events) = open(&client, &format!("{base}stream"), None).await;
     let control = client
@@ -257,9 +299,7 @@ async fn authorization_mismatch_is_401_and_still_shown() {
     assert_eq!(right.hook_id, 2);
 }
 
-#[tokio::test]
-async fn reconnect_replays_exactly_what_was_missed() {
-    let base = serve().await;
+async fn reconnect_replays_exactly_what_was_missed(base: String) {
     let client = reqwest::Client::new();
     let (start, mut events) = open(&client, &format!("{base}stream"), None).await;
     client
@@ -310,9 +350,7 @@ async fn reconnect_replays_exactly_what_was_missed() {
     assert_eq!((id, hook.body.as_deref()), (7, Some("four")));
 }
 
-#[tokio::test]
-async fn hooks_before_the_page_connects_are_replayed() {
-    let base = serve().await;
+async fn hooks_before_the_page_connects_are_replayed(base: String) {
     let client = reqwest::Client::new();
     let (start, events) = open(&client, &format!("{base}stream"), None).await;
     drop(events);
@@ -332,9 +370,7 @@ async fn hooks_before_the_page_connects_are_replayed() {
     assert_eq!(hook.body.as_deref(), Some("early"));
 }
 
-#[tokio::test]
-async fn sessions_never_see_each_other() {
-    let base = serve().await;
+async fn sessions_never_see_each_other(base: String) {
     let client = reqwest::Client::new();
     let (first, mut first_events) = open(&client, &format!("{base}stream"), None).await;
     let (second, mut second_events) = open(&client, &format!("{base}stream"), None).await;
@@ -367,9 +403,7 @@ async fn sessions_never_see_each_other() {
     assert_eq!(hook.body.as_deref(), Some("first again"));
 }
 
-#[tokio::test]
-async fn unknown_session_is_200_not_ok() {
-    let base = serve().await;
+async fn unknown_session_is_200_not_ok(base: String) {
     let response = reqwest::Client::new()
         .post(format!("{base}hook/0123456789abcdef"))
         .body("{}")
@@ -383,9 +417,7 @@ async fn unknown_session_is_200_not_ok() {
 
 /// Issue 3: mounted under `/relay` on the server's own connections, even an unknown path answers
 /// as something a browser will not run.
-#[tokio::test]
-async fn mounted_answers_are_inert() {
-    let base = serve().await;
+async fn mounted_answers_are_inert(base: String) {
     let client = reqwest::Client::new();
     for (method, path) in [
         ("GET", "nothing/here"),

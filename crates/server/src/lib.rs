@@ -8,7 +8,7 @@ use std::{future::Future, net::SocketAddr, path::PathBuf};
 use axum::{Json, Router, routing::get};
 use tokio::net::TcpListener;
 use webhook_demo_core::wire::Config;
-use webhook_demo_relay::{Limits, Relay, Settings};
+use webhook_demo_relay::{Limits, RedisStore, RedisUrl, Relay, Settings, Store};
 use webhook_demo_sandbox::{HostPattern, OwnRelay, Sandbox, WebhookTargets};
 
 /// How the server was asked to run (the `serve` command's flags).
@@ -31,6 +31,9 @@ pub struct Options {
     pub sandbox_webhook_allow: Vec<HostPattern>,
     /// The connections' bounds (`--max-connections-per-client`).
     pub http: webhook_demo_http::Options,
+    /// Where relay sessions live (`--store`): in this process, or in Redis, shared by every
+    /// instance pointed at it. Needs a tokio runtime to build the app with Redis.
+    pub store: Option<RedisUrl>,
 }
 
 /// Builds the whole application.
@@ -55,11 +58,18 @@ fn build(options: &Options, local: Option<SocketAddr>) -> (Router, Streams) {
         relay: "/relay/".to_owned(),
         public_url: public_url.clone(),
     };
-    let relay = Relay::new(Settings {
+    let settings = Settings {
         public_url: public_url.clone(),
         trust_forwarded: options.trust_forwarded,
         limits: options.relay_limits.clone(),
-    });
+    };
+    let relay = match &options.store {
+        None => Relay::new(settings),
+        Some(url) => {
+            let store = RedisStore::new(url, options.relay_limits.clone());
+            Relay::with_store(settings, Store::Redis(store))
+        }
+    };
     let mut app = Router::new()
         .route(
             "/healthz",

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
-use webhook_demo_relay::Limits;
+use webhook_demo_relay::{Limits, RedisUrl};
 use webhook_demo_server::Options;
 
 #[derive(Parser)]
@@ -73,7 +73,22 @@ enum Command {
         /// any client would choose them.
         #[arg(long)]
         trust_forwarded: bool,
+        /// Where relay sessions live: `memory` (this process) or `redis://HOST:PORT[/DB]`,
+        /// shared by every instance pointed at the same Redis, so any of them serves any request.
+        #[arg(long, default_value = "memory", value_parser = parse_store)]
+        store: StoreFlag,
     },
+}
+
+/// The `--store` flag: `None` for the memory store.
+#[derive(Clone)]
+struct StoreFlag(Option<RedisUrl>);
+
+fn parse_store(text: &str) -> Result<StoreFlag, String> {
+    match text {
+        "memory" => Ok(StoreFlag(None)),
+        url => url.parse().map(|url| StoreFlag(Some(url))),
+    }
 }
 
 #[tokio::main]
@@ -98,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
         sandbox_webhook_allow,
         max_connections_per_client,
         trust_forwarded,
+        store,
     } = Cli::parse().command;
     if let Some(url) = &public_url {
         anyhow::ensure!(
@@ -143,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
             max_connections_per_client,
             ..webhook_demo_http::Options::default()
         },
+        store: store.0,
     };
     webhook_demo_server::run(listener, &options, shutdown_signal())
         .await

@@ -1,0 +1,1023 @@
+//! `RedisStore`: every session lives in Redis, so any instance serves any request of any session
+//! (hook on one, stream on another, control and respond on a third, resume on a fourth).
+//!
+//! What a session is, in Redis (all keys under `wd:`):
+//! - `s:<id>`, a hash: its hook token, client, answer settings (the JSON `control` answers with),
+//!   event and hook counters, the rate limiter's bucket, and what its expiry is computed from;
+//! - `t:<token>`, the hook token's session id;
+//! - `e:<id>`, a Redis Stream: the event log, one entry per event, holding the SSE frame ready to
+//!   send. Entry `N-0` is event `N`, so `Last-Event-ID` resumes on any instance with one `XRANGE`;
+//!   it is trimmed to the same bounds as the memory store's log (events and bytes);
+//! - `w:<id>`, the hooks waiting for the page, each with the instance that holds its request;
+//! - `live`, a sorted set of every session by the time it expires: its size is what
+//!   `--relay-max-sessions` bounds, and it finds the expired ones to forget. `c:<client>` lists a
+//!   client's sessions for the per-client cap. `held` and `total` are the bytes each session and
+//!   all of them keep, for the shared memory bound. Keys also carry TTLs past their expiry, so
+//!   nothing outlives a session even if no instance is left to forget it.
+//!
+//! Every change is one Lua script (atomic, one round trip). The scripts name keys they build
+//! themselves, which a single Redis (or a primary with replicas) allows and Redis Cluster does not.
+//!
+//! Streams are woken without a connection or a blocking read each: every instance holds one
+//! subscription (to `wd:appended`, which names the session of each append, and to its own
+//! `wd:answers:<instance>`, which carries page answers for the hooks it holds) and wakes its local
+//! streams of that session. Ten thousand idle streams cost what one does. When the subscription
+//! drops or comes back, every local stream is woken to read again, so no append is missed.
+//!
+//! Expiry counts from when the last stream left. An instance renews a lease on the sessions it
+//! streams every few seconds; when it dies, its sessions start their idle clock when their lease
+//! runs out, exactly as if their streams had ended then.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError, Weak},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use redis::{
+    PushInfo, PushKind, Script, Value,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+use serde::{Deserialize, Serialize};
+use tokio::{
+    sync::{Notify, futures::Notified, oneshot},
+    time::Instant,
+};
+use webhook_demo_core::wire::PageAnswer;
+
+use crate::{
+    Limits,
+    error::RelayError,
+    session::{Answer, Batch, Event, response_event_size},
+    store::{Client, OpenRefused, Refused, SessionRef, StoreError, random_id},
+};
+
+/// How long a stream's attachment counts after its instance last renewed it.
+const LEASE: Duration = Duration::from_secs(30);
+/// How often an instance renews its streams' leases, and pings Redis on its subscription so a
+/// lost connection is noticed (and re-made) within a second.
+const RENEW_EVERY: Duration = Duration::from_secs(10);
+const PING_EVERY: Duration = Duration::from_secs(1);
+/// The channel naming the session of every append.
+const APPENDED: &str = "wd:appended";
+
+/// Functions every script shares; see the module documentation for the keys.
+const PRELUDE: &str = r"
+local P = 'wd:'
+local function expiry_of(s, idle, unused)
+  local f = redis.call('HMGET', s, 'lease', 'idle_since', 'in_use')
+  local base = math.max(tonumber(f[1]), tonumber(f[2]))
+  if f[3] == '1' then return base + idle end
+  return base + math.min(unused, idle)
+end
+local function touch(id, now, idle, unused)
+  local s = P .. 's:' .. id
+  local at = expiry_of(s, idle, unused)
+  redis.call('ZADD', P .. 'live', at, id)
+  local ttl = math.max(at - now, 0) + 60000
+  redis.call('PEXPIRE', s, ttl)
+  redis.call('PEXPIRE', P .. 't:' .. redis.call('HGET', s, 'token'), ttl)
+  redis.call('PEXPIRE', P .. 'e:' .. id, ttl)
+  redis.call('PEXPIRE', P .. 'w:' .. id, ttl)
+end
+local function forget(id)
+  local s = P .. 's:' .. id
+  local f = redis.call('HMGET', s, 'token', 'client')
+  local held = tonumber(redis.call('HGET', P .. 'held', id) or '0')
+  if held ~= 0 then redis.call('DECRBY', P .. 'total', held) end
+  redis.call('HDEL', P .. 'held', id)
+  redis.call('ZREM', P .. 'live', id)
+  if f[1] then redis.call('DEL', P .. 't:' .. f[1]) end
+  if f[2] then redis.call('ZREM', P .. 'c:' .. f[2], id) end
+  redis.call('DEL', s, P .. 'e:' .. id, P .. 'w:' .. id)
+end
+local function live(id, now)
+  local at = redis.call('ZSCORE', P .. 'live', id)
+  if not at then return false end
+  if tonumber(at) <= now then forget(id) return false end
+  return true
+end
+local function charge(id, bytes)
+  redis.call('INCRBY', P .. 'total', bytes)
+  redis.call('HINCRBY', P .. 'held', id, bytes)
+end
+local function fits(bytes, max)
+  return tonumber(redis.call('GET', P .. 'total') or '0') + bytes <= max
+end
+local function frame_of(n, name, json)
+  return 'id: ' .. n .. '\nevent: ' .. name .. '\ndata: ' .. json .. '\n\n'
+end
+local function append(id, name, json, max_events, max_bytes)
+  local s = P .. 's:' .. id
+  local e = P .. 'e:' .. id
+  local n = redis.call('HINCRBY', s, 'next_event', 1)
+  local frame = frame_of(n, name, json)
+  redis.call('XADD', e, n .. '-0', 'f', frame)
+  charge(id, #frame)
+  local bytes = redis.call('HINCRBY', s, 'log_bytes', #frame)
+  while true do
+    local len = redis.call('XLEN', e)
+    if len <= 1 or (len <= max_events and bytes <= max_bytes) then break end
+    local first = redis.call('XRANGE', e, '-', '+', 'COUNT', 1)[1]
+    local size = #first[2][2]
+    redis.call('XDEL', e, first[1])
+    bytes = redis.call('HINCRBY', s, 'log_bytes', -size)
+    charge(id, -size)
+  end
+  redis.call('PUBLISH', P .. 'appended', id)
+  return n
+end
+";
+
+/// The scripts, loaded once (`EVALSHA`, falling back to `EVAL` after a Redis restart).
+struct Scripts {
+    open: Script,
+    find: Script,
+    find_hook: Script,
+    read: Script,
+    attach: Script,
+    detach: Script,
+    renew: Script,
+    admit: Script,
+    set_answer: Script,
+    log_hook: Script,
+    finish: Script,
+    respond: Script,
+    release: Script,
+}
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}{body}"))
+}
+
+impl Scripts {
+    fn new() -> Scripts {
+        Scripts {
+            // ARGV: id, token, client, now, max sessions, per client, idle, unused, answer,
+            // tokens, lease. Returns 0 (opened), 1 (full) or 2 (client full).
+            open: script(
+                r"
+local id, token, client = ARGV[1], ARGV[2], ARGV[3]
+local now = tonumber(ARGV[4])
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', P .. 'live', '-inf', now, 'LIMIT', 0, 100)) do
+  forget(old)
+end
+local per_client = tonumber(ARGV[6])
+local ck = P .. 'c:' .. client
+if per_client > 0 then
+  local count = 0
+  for _, other in ipairs(redis.call('ZRANGE', ck, 0, -1)) do
+    if live(other, now) then count = count + 1 else redis.call('ZREM', ck, other) end
+  end
+  if count >= per_client then return 2 end
+end
+if redis.call('ZCARD', P .. 'live') >= tonumber(ARGV[5]) then return 1 end
+redis.call('HSET', P .. 's:' .. id, 'token', token, 'client', client, 'answer', ARGV[9],
+  'answer_bytes', 0, 'next_event', 0, 'next_hook', 0, 'log_bytes', 0, 'tokens', ARGV[10],
+  'refilled', now, 'in_use', 0, 'was_attached', 0, 'lease', now + tonumber(ARGV[11]),
+  'idle_since', now)
+redis.call('SET', P .. 't:' .. token, id)
+if per_client > 0 then redis.call('ZADD', ck, now, id) end
+touch(id, now, tonumber(ARGV[7]), tonumber(ARGV[8]))
+return 0
+",
+            ),
+            // ARGV: id, now. Returns the hook token of a live session, or nil.
+            find: script(
+                r"
+if not live(ARGV[1], tonumber(ARGV[2])) then return false end
+return redis.call('HGET', P .. 's:' .. ARGV[1], 'token')
+",
+            ),
+            // ARGV: token, now. Returns the id of the live session with this hook token, or nil.
+            find_hook: script(
+                r"
+local id = redis.call('GET', P .. 't:' .. ARGV[1])
+if not id or not live(id, tonumber(ARGV[2])) then return false end
+return id
+",
+            ),
+            // ARGV: id, after, max. Returns {newest, oldest, frames...} after `after`.
+            read: script(
+                r"
+local e = P .. 'e:' .. ARGV[1]
+local newest = tonumber(redis.call('HGET', P .. 's:' .. ARGV[1], 'next_event') or '0')
+local first = redis.call('XRANGE', e, '-', '+', 'COUNT', 1)[1]
+local oldest = newest + 1
+if first then oldest = tonumber(string.match(first[1], '^(%d+)')) end
+local out = {newest, oldest}
+local start = math.max(tonumber(ARGV[2]), oldest - 1)
+if tonumber(ARGV[3]) > 0 and start < newest then
+  for _, entry in ipairs(redis.call('XRANGE', e, (start + 1) .. '-0', '+', 'COUNT', ARGV[3])) do
+    table.insert(out, entry[2][2])
+  end
+end
+return out
+",
+            ),
+            // ARGV: id, now, lease, idle, unused. Returns 1, or 0 when the session is gone.
+            attach: script(
+                r"
+local s = P .. 's:' .. ARGV[1]
+if redis.call('EXISTS', s) == 0 then return 0 end
+local now = tonumber(ARGV[2])
+if redis.call('HGET', s, 'was_attached') == '1' then redis.call('HSET', s, 'in_use', 1) end
+redis.call('HSET', s, 'was_attached', 1, 'lease', now + tonumber(ARGV[3]))
+touch(ARGV[1], now, tonumber(ARGV[4]), tonumber(ARGV[5]))
+return 1
+",
+            ),
+            // ARGV: id, now, idle, unused.
+            detach: script(
+                r"
+local s = P .. 's:' .. ARGV[1]
+if redis.call('EXISTS', s) == 0 then return 0 end
+redis.call('HSET', s, 'lease', ARGV[2], 'idle_since', ARGV[2])
+touch(ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+return 1
+",
+            ),
+            // ARGV: now, lease, idle, unused, ids...
+            renew: script(
+                r"
+local now = tonumber(ARGV[1])
+for i = 5, #ARGV do
+  local s = P .. 's:' .. ARGV[i]
+  if redis.call('EXISTS', s) == 1 then
+    redis.call('HSET', s, 'lease', now + tonumber(ARGV[2]))
+    touch(ARGV[i], now, tonumber(ARGV[3]), tonumber(ARGV[4]))
+  end
+end
+return 1
+",
+            ),
+            // ARGV: id, now, rate, burst, idle, unused. Returns {1, hook id, answer},
+            // {0, seconds to wait} or {-1} when the session is gone.
+            admit: script(
+                r"
+local s = P .. 's:' .. ARGV[1]
+if redis.call('EXISTS', s) == 0 then return {-1} end
+local now = tonumber(ARGV[2])
+local rate = tonumber(ARGV[3])
+if rate > 0 then
+  local f = redis.call('HMGET', s, 'tokens', 'refilled')
+  local elapsed = math.max(0, now - tonumber(f[2])) / 1000
+  local tokens = math.min(tonumber(f[1]) + elapsed * rate, math.max(1, tonumber(ARGV[4])))
+  if tokens < 1 then
+    redis.call('HSET', s, 'tokens', tostring(tokens), 'refilled', now)
+    return {0, tostring((1 - tokens) / rate)}
+  end
+  redis.call('HSET', s, 'tokens', tostring(tokens - 1), 'refilled', now)
+end
+local hook = redis.call('HINCRBY', s, 'next_hook', 1)
+if redis.call('HGET', s, 'in_use') ~= '1' then
+  redis.call('HSET', s, 'in_use', 1)
+  touch(ARGV[1], now, tonumber(ARGV[5]), tonumber(ARGV[6]))
+end
+return {1, hook, redis.call('HGET', s, 'answer')}
+",
+            ),
+            // ARGV: id, answer, its bytes, max total. Returns 1, 0 (gone) or -2 (memory full).
+            set_answer: script(
+                r"
+local s = P .. 's:' .. ARGV[1]
+if redis.call('EXISTS', s) == 0 then return 0 end
+local delta = tonumber(ARGV[3]) - tonumber(redis.call('HGET', s, 'answer_bytes'))
+if delta > 0 and not fits(delta, tonumber(ARGV[4])) then return -2 end
+charge(ARGV[1], delta)
+redis.call('HSET', s, 'answer', ARGV[2], 'answer_bytes', ARGV[3])
+return 1
+",
+            ),
+            // ARGV: id, name, json, response reserve, max total, max events, max bytes, hook id,
+            // waiting instance (empty: not waiting). Returns 1, 0 (gone) or -2 (memory full).
+            log_hook: script(
+                r"
+local id = ARGV[1]
+if redis.call('EXISTS', P .. 's:' .. id) == 0 then return 0 end
+local reserve = tonumber(ARGV[4])
+if not fits(#frame_of(0, ARGV[2], ARGV[3]) + 20 + reserve, tonumber(ARGV[5])) then return -2 end
+charge(id, reserve)
+if ARGV[9] ~= '' then redis.call('HSET', P .. 'w:' .. id, ARGV[8], ARGV[9]) end
+append(id, ARGV[2], ARGV[3], tonumber(ARGV[6]), tonumber(ARGV[7]))
+return 1
+",
+            ),
+            // ARGV: id, name, json, reserved, max events, max bytes, hook id.
+            finish: script(
+                r"
+local id = ARGV[1]
+redis.call('HDEL', P .. 'w:' .. id, ARGV[7])
+if redis.call('EXISTS', P .. 's:' .. id) == 0 then return 0 end
+charge(id, -tonumber(ARGV[4]))
+append(id, ARGV[2], ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6]))
+return 1
+",
+            ),
+            // ARGV: id, hook id, reserve, max total, message. Returns 1 (handed over), 0 (not
+            // waiting) or -2 (memory full).
+            respond: script(
+                r"
+local w = P .. 'w:' .. ARGV[1]
+local instance = redis.call('HGET', w, ARGV[2])
+if not instance then return 0 end
+if not fits(tonumber(ARGV[3]), tonumber(ARGV[4])) then return -2 end
+redis.call('HDEL', w, ARGV[2])
+charge(ARGV[1], tonumber(ARGV[3]))
+redis.call('PUBLISH', P .. 'answers:' .. instance, ARGV[5])
+return 1
+",
+            ),
+            // ARGV: id, hook id, reserved: a hook that ended without being answered.
+            release: script(
+                r"
+redis.call('HDEL', P .. 'w:' .. ARGV[1], ARGV[2])
+if redis.call('EXISTS', P .. 's:' .. ARGV[1]) == 1 then charge(ARGV[1], -tonumber(ARGV[3])) end
+return 1
+",
+            ),
+        }
+    }
+}
+
+/// A page answer on its way to the instance holding the hook.
+#[derive(Serialize, Deserialize)]
+struct AnswerMessage {
+    session: String,
+    hook: u64,
+    answer: PageAnswer,
+}
+
+/// What this instance holds locally: the wake-ups of its streams and its waiting hooks.
+#[derive(Default)]
+struct Local {
+    /// Sessions with a handle on this instance (streams wait on these), by id.
+    sessions: Mutex<HashMap<String, Weak<Notify>>>,
+    /// Streams attached on this instance, by session: their leases are renewed.
+    attached: Mutex<HashMap<String, usize>>,
+    /// Hooks whose HTTP request this instance holds, waiting for the page.
+    waiting: Mutex<HashMap<(String, u64), oneshot::Sender<PageAnswer>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every update under these locks is a single map operation; a poisoned lock is still whole.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Local {
+    fn wake(&self, id: &str) {
+        if let Some(notify) = lock(&self.sessions).get(id).and_then(Weak::upgrade) {
+            notify.notify_waiters();
+        }
+    }
+
+    fn wake_all(&self) {
+        let all: Vec<Arc<Notify>> = lock(&self.sessions)
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for notify in all {
+            notify.notify_waiters();
+        }
+    }
+
+    /// Handles what the subscription delivers. Runs on the connection's task: it must not block.
+    fn push(&self, info: PushInfo) {
+        match info.kind {
+            PushKind::Message => {
+                let text = |value: &Value| match value {
+                    Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
+                    Value::SimpleString(text) => Some(text.clone()),
+                    _ => None,
+                };
+                let (Some(channel), Some(payload)) = (
+                    info.data.first().and_then(text),
+                    info.data.get(1).and_then(text),
+                ) else {
+                    return;
+                };
+                if channel == APPENDED {
+                    self.wake(&payload);
+                } else if let Ok(message) = serde_json::from_str::<AnswerMessage>(&payload) {
+                    let waiting = lock(&self.waiting).remove(&(message.session, message.hook));
+                    if let Some(sender) = waiting {
+                        let _ = sender.send(message.answer);
+                    }
+                }
+            }
+            // The subscription dropped or came back: appends may have gone unannounced, so
+            // every stream reads again (and ends with an error while Redis is away).
+            PushKind::Disconnection | PushKind::Subscribe => self.wake_all(),
+            _ => {}
+        }
+    }
+}
+
+/// A Redis address, `redis://HOST:PORT[/DB]`, checked when parsed.
+#[derive(Debug, Clone)]
+pub struct RedisUrl(redis::ConnectionInfo);
+
+impl std::str::FromStr for RedisUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<RedisUrl, String> {
+        if !text.starts_with("redis://") {
+            return Err(format!(
+                "a Redis address is redis://HOST:PORT[/DB], got {text:?}"
+            ));
+        }
+        redis::IntoConnectionInfo::into_connection_info(text)
+            .map(RedisUrl)
+            .map_err(|error| format!("{text:?} is not a Redis address: {error}"))
+    }
+}
+
+/// Sessions in Redis, shared by every instance pointed at the same Redis.
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    commands: ConnectionManager,
+    /// The subscription; RESP3 pushes arrive at `Local::push`.
+    subscription: ConnectionManager,
+    limits: Arc<Limits>,
+    /// This instance's name, where page answers for its hooks are published.
+    instance: String,
+    local: Arc<Local>,
+    scripts: Scripts,
+    /// The clock every instance shares: Unix milliseconds, read through tokio's clock (so tests
+    /// with a paused clock control expiry and rates as with the memory store).
+    origin: (Instant, u64),
+}
+
+fn failed(error: &redis::RedisError) -> StoreError {
+    tracing::warn!(%error, "the relay's Redis store failed");
+    StoreError
+}
+
+fn unavailable(error: redis::RedisError) -> RelayError {
+    failed(&error);
+    RelayError::StoreUnavailable
+}
+
+impl RedisStore {
+    /// A store on the Redis at `url`. Connections are made lazily and re-made after Redis
+    /// restarts, so this works while Redis is down (requests then get 503). Spawns this
+    /// instance's subscription and lease renewal on the current tokio runtime.
+    pub fn new(url: &RedisUrl, limits: Limits) -> RedisStore {
+        // RESP3 delivers the subscription's messages as pushes on a connection that the
+        // connection manager re-makes and re-subscribes after a Redis restart.
+        let info = url.0.clone();
+        let resp3 = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        let client = redis::Client::open(info.set_redis_settings(resp3))
+            .expect("a parsed address opens a client");
+        // A request fails fast while Redis is away (a hook gets 503 at once rather than after
+        // a long series of retries); the next request tries to reconnect.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(10))
+            .set_max_delay(Duration::from_millis(100))
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let commands = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
+            .expect("a lazy connection needs no server");
+        let local = Arc::new(Local::default());
+        let pushes = Arc::clone(&local);
+        let subscription = ConnectionManager::new_lazy_with_config(
+            client,
+            config
+                .set_push_sender(move |info| {
+                    pushes.push(info);
+                    Ok::<(), std::convert::Infallible>(())
+                })
+                .set_automatic_resubscription(),
+        )
+        .expect("RESP3 with a push sender may resubscribe");
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(0));
+        let inner = Arc::new(Inner {
+            commands,
+            subscription,
+            limits: Arc::new(limits),
+            instance: random_id(),
+            local,
+            scripts: Scripts::new(),
+            origin: (Instant::now(), epoch),
+        });
+        tokio::spawn(maintain(Arc::downgrade(&inner)));
+        RedisStore { inner }
+    }
+
+    pub(crate) async fn open(&self, client: Client, now: Instant) -> Result<SessionRef, Refused> {
+        let inner = &self.inner;
+        let limits = &inner.limits;
+        let id = random_id();
+        let token = random_id();
+        let answer = serde_json::to_string(&Answer::initial(limits)).expect("answers serialize");
+        let opened: i64 = inner
+            .scripts
+            .open
+            .arg(&id)
+            .arg(&token)
+            .arg(client.key())
+            .arg(inner.millis(now))
+            .arg(limits.max_sessions)
+            .arg(limits.max_sessions_per_client)
+            .arg(millis(limits.idle_expiry))
+            .arg(millis(limits.unused_expiry))
+            .arg(answer)
+            .arg(limits.hook_burst)
+            .arg(millis(LEASE))
+            .invoke_async(&mut inner.commands.clone())
+            .await
+            .map_err(|error| Refused::Store(failed(&error)))?;
+        match opened {
+            0 => Ok(SessionRef::Redis(inner.handle(id, token))),
+            1 => Err(Refused::Open(OpenRefused::Full)),
+            _ => Err(Refused::Open(OpenRefused::ClientFull)),
+        }
+    }
+
+    pub(crate) async fn find(
+        &self,
+        id: &str,
+        now: Instant,
+    ) -> Result<Option<SessionRef>, StoreError> {
+        let token = self.lookup(&self.inner.scripts.find, id, now).await?;
+        Ok(token.map(|token| SessionRef::Redis(self.inner.handle(id.to_owned(), token))))
+    }
+
+    pub(crate) async fn find_hook(
+        &self,
+        token: &str,
+        now: Instant,
+    ) -> Result<Option<SessionRef>, StoreError> {
+        let id = self
+            .lookup(&self.inner.scripts.find_hook, token, now)
+            .await?;
+        Ok(id.map(|id| SessionRef::Redis(self.inner.handle(id, token.to_owned()))))
+    }
+
+    /// The other half of a live session's (id, token) pair, found from one half by `script`.
+    async fn lookup(
+        &self,
+        script: &Script,
+        key: &str,
+        now: Instant,
+    ) -> Result<Option<String>, StoreError> {
+        script
+            .arg(key)
+            .arg(self.inner.millis(now))
+            .invoke_async(&mut self.inner.commands.clone())
+            .await
+            .map_err(|error| failed(&error))
+    }
+}
+
+/// Subscribes (again, until it succeeds), pings the subscription so a lost connection is re-made,
+/// and renews the leases of the sessions streamed here; ends with the store.
+async fn maintain(inner: Weak<Inner>) {
+    let mut subscribed = false;
+    let mut since_renewal = Duration::ZERO;
+    loop {
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let mut subscription = inner.subscription.clone();
+        if subscribed {
+            let _: Result<String, _> = redis::cmd("PING").query_async(&mut subscription).await;
+        } else {
+            let answers = format!("wd:answers:{}", inner.instance);
+            subscribed = subscription.subscribe(&[APPENDED, &answers]).await.is_ok();
+            if subscribed {
+                inner.local.wake_all();
+            }
+        }
+        since_renewal += PING_EVERY;
+        if since_renewal >= RENEW_EVERY {
+            since_renewal = Duration::ZERO;
+            inner.renew().await;
+        }
+        drop(inner);
+        tokio::time::sleep(PING_EVERY).await;
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Inner {
+    fn millis(&self, now: Instant) -> u64 {
+        self.origin.1 + millis(now.saturating_duration_since(self.origin.0))
+    }
+
+    /// This instance's handle on a session, sharing the wake-up of its other handles here.
+    fn handle(self: &Arc<Self>, id: String, token: String) -> Arc<RedisSession> {
+        let mut sessions = lock(&self.local.sessions);
+        let appended = match sessions.get(&id).and_then(Weak::upgrade) {
+            Some(appended) => appended,
+            None => {
+                let appended = Arc::new(Notify::new());
+                sessions.insert(id.clone(), Arc::downgrade(&appended));
+                appended
+            }
+        };
+        Arc::new(RedisSession {
+            id,
+            hook_token: token,
+            store: Arc::clone(self),
+            appended,
+        })
+    }
+
+    async fn renew(&self) {
+        let ids: Vec<String> = lock(&self.local.attached).keys().cloned().collect();
+        if ids.is_empty() {
+            return;
+        }
+        let mut invocation = self.scripts.renew.prepare_invoke();
+        invocation
+            .arg(self.millis(Instant::now()))
+            .arg(millis(LEASE))
+            .arg(millis(self.limits.idle_expiry))
+            .arg(millis(self.limits.unused_expiry));
+        for id in &ids {
+            invocation.arg(id);
+        }
+        let renewed: Result<i64, _> = invocation.invoke_async(&mut self.commands.clone()).await;
+        if let Err(error) = renewed {
+            failed(&error);
+        }
+    }
+}
+
+/// This instance's handle on one session in Redis.
+pub(crate) struct RedisSession {
+    id: String,
+    hook_token: String,
+    store: Arc<Inner>,
+    /// Shared by this instance's handles on the session; woken by the subscription.
+    appended: Arc<Notify>,
+}
+
+impl Drop for RedisSession {
+    fn drop(&mut self) {
+        let mut sessions = lock(&self.store.local.sessions);
+        // The last handle here (the map's entry is weak): forget the entry.
+        if Arc::strong_count(&self.appended) == 1 {
+            sessions.remove(&self.id);
+        }
+    }
+}
+
+impl RedisSession {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn hook_token(&self) -> &str {
+        &self.hook_token
+    }
+
+    fn connection(&self) -> ConnectionManager {
+        self.store.commands.clone()
+    }
+
+    pub(crate) async fn newest_id(&self) -> Result<u64, StoreError> {
+        Ok(self.read_after(0, 0).await?.last_id)
+    }
+
+    pub(crate) async fn read_after(&self, after: u64, max: usize) -> Result<Batch, StoreError> {
+        let values: Vec<Value> = self
+            .store
+            .scripts
+            .read
+            .arg(&self.id)
+            .arg(after.min(i64::MAX as u64))
+            .arg(max)
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(|error| failed(&error))?;
+        let number = |value: Option<&Value>| match value {
+            Some(Value::Int(n)) => u64::try_from(*n).ok(),
+            _ => None,
+        };
+        let (Some(newest), Some(oldest)) = (number(values.first()), number(values.get(1))) else {
+            tracing::warn!("the relay's Redis store answered a read with {values:?}");
+            return Err(StoreError);
+        };
+        if max == 0 {
+            return Ok(Batch {
+                dropped: None,
+                frames: bytes::Bytes::new(),
+                last_id: newest,
+            });
+        }
+        let dropped = (after < oldest - 1).then(|| (oldest - 1 - after, oldest));
+        let start = after.max(oldest - 1);
+        let mut frames = Vec::new();
+        let mut last_id = start;
+        for value in &values[2..] {
+            if let Value::BulkString(frame) = value {
+                frames.extend_from_slice(frame);
+                last_id += 1;
+            }
+        }
+        Ok(Batch {
+            dropped,
+            frames: frames.into(),
+            last_id,
+        })
+    }
+
+    pub(crate) fn appended(&self) -> Notified<'_> {
+        self.appended.notified()
+    }
+
+    pub(crate) async fn attach(self: &Arc<Self>) -> Result<Attached, StoreError> {
+        let store = &self.store;
+        let attached: i64 = store
+            .scripts
+            .attach
+            .arg(&self.id)
+            .arg(store.millis(Instant::now()))
+            .arg(millis(LEASE))
+            .arg(millis(store.limits.idle_expiry))
+            .arg(millis(store.limits.unused_expiry))
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(|error| failed(&error))?;
+        if attached == 0 {
+            return Err(StoreError);
+        }
+        *lock(&store.local.attached)
+            .entry(self.id.clone())
+            .or_default() += 1;
+        Ok(Attached(Arc::clone(self)))
+    }
+
+    pub(crate) async fn admit_hook(
+        &self,
+        now: Instant,
+    ) -> Result<Result<(u64, Answer), Duration>, StoreError> {
+        let store = &self.store;
+        let limits = &store.limits;
+        let values: Vec<Value> = store
+            .scripts
+            .admit
+            .arg(&self.id)
+            .arg(store.millis(now))
+            .arg(limits.hooks_per_second)
+            .arg(limits.hook_burst)
+            .arg(millis(limits.idle_expiry))
+            .arg(millis(limits.unused_expiry))
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(|error| failed(&error))?;
+        let text = |value: Option<&Value>| match value {
+            Some(Value::BulkString(bytes)) => std::str::from_utf8(bytes).ok().map(str::to_owned),
+            _ => None,
+        };
+        match (values.first(), values.get(1)) {
+            (Some(Value::Int(1)), Some(Value::Int(hook_id))) => {
+                let answer = text(values.get(2))
+                    .and_then(|json| serde_json::from_str(&json).ok())
+                    .ok_or(StoreError)?;
+                Ok(Ok((
+                    u64::try_from(*hook_id).map_err(|_| StoreError)?,
+                    answer,
+                )))
+            }
+            (Some(Value::Int(0)), wait) => {
+                let seconds: f64 = text(wait).and_then(|s| s.parse().ok()).unwrap_or(1.0);
+                Ok(Err(Duration::from_secs_f64(seconds.max(0.0))))
+            }
+            // The session expired between finding it and this hook: it was just forgotten.
+            _ => Err(StoreError),
+        }
+    }
+
+    pub(crate) async fn answer(&self) -> Result<Answer, StoreError> {
+        let json: Option<String> = redis::cmd("HGET")
+            .arg(format!("wd:s:{}", self.id))
+            .arg("answer")
+            .query_async(&mut self.connection())
+            .await
+            .map_err(|error| failed(&error))?;
+        json.and_then(|json| serde_json::from_str(&json).ok())
+            .ok_or(StoreError)
+    }
+
+    pub(crate) async fn set_answer(&self, answer: Answer) -> Result<(), RelayError> {
+        let json = serde_json::to_string(&answer).expect("answers serialize");
+        let set: i64 = self
+            .store
+            .scripts
+            .set_answer
+            .arg(&self.id)
+            .arg(json)
+            .arg(answer.heap_bytes())
+            .arg(self.store.limits.max_total_buffer_bytes)
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(unavailable)?;
+        match set {
+            1 => Ok(()),
+            -2 => Err(RelayError::MemoryFull),
+            _ => Err(RelayError::UnknownSession),
+        }
+    }
+
+    pub(crate) async fn log_hook(
+        self: &Arc<Self>,
+        hook_id: u64,
+        hook: Event,
+        response_size: usize,
+        wait: bool,
+    ) -> Result<Pending, RelayError> {
+        let store = &self.store;
+        let limits = &store.limits;
+        // Registered before the hook is logged, so an answer given the instant the page sees
+        // the hook finds it.
+        let receiver = wait.then(|| {
+            let (sender, receiver) = oneshot::channel();
+            lock(&store.local.waiting).insert((self.id.clone(), hook_id), sender);
+            receiver
+        });
+        let mut pending = Pending {
+            session: Arc::clone(self),
+            hook_id,
+            reserved: 0,
+            receiver,
+            done: false,
+        };
+        let logged: i64 = store
+            .scripts
+            .log_hook
+            .arg(&self.id)
+            .arg(hook.name)
+            .arg(&hook.json)
+            .arg(response_size)
+            .arg(limits.max_total_buffer_bytes)
+            .arg(limits.max_events)
+            .arg(limits.max_buffer_bytes)
+            .arg(hook_id)
+            .arg(if wait { store.instance.as_str() } else { "" })
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(unavailable)?;
+        match logged {
+            1 => {
+                pending.reserved = response_size;
+                Ok(pending)
+            }
+            -2 => Err(RelayError::MemoryFull),
+            _ => Err(RelayError::UnknownHookSession),
+        }
+    }
+
+    pub(crate) async fn answer_from_page(
+        &self,
+        hook_id: u64,
+        answer: PageAnswer,
+    ) -> Result<bool, RelayError> {
+        let reserve = response_event_size(&answer.content_type, &answer.body);
+        let message = AnswerMessage {
+            session: self.id.clone(),
+            hook: hook_id,
+            answer,
+        };
+        let handed: i64 = self
+            .store
+            .scripts
+            .respond
+            .arg(&self.id)
+            .arg(hook_id)
+            .arg(reserve)
+            .arg(self.store.limits.max_total_buffer_bytes)
+            .arg(serde_json::to_string(&message).expect("answers serialize"))
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(unavailable)?;
+        match handed {
+            1 => Ok(true),
+            -2 => Err(RelayError::MemoryFull),
+            _ => Ok(false),
+        }
+    }
+}
+
+/// A stream's hold on its session; when this instance's last stream of it ends, the session's
+/// idle clock starts.
+pub(crate) struct Attached(Arc<RedisSession>);
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        let session = Arc::clone(&self.0);
+        let store = &session.store;
+        let mut attached = lock(&store.local.attached);
+        let Some(count) = attached.get_mut(&session.id) else {
+            return;
+        };
+        *count -= 1;
+        if *count > 0 {
+            return;
+        }
+        attached.remove(&session.id);
+        drop(attached);
+        let now = store.millis(Instant::now());
+        // Drop cannot wait; without a runtime (shutting down) the lease runs out by itself.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let store = &session.store;
+                let detached: Result<i64, _> = store
+                    .scripts
+                    .detach
+                    .arg(&session.id)
+                    .arg(now)
+                    .arg(millis(store.limits.idle_expiry))
+                    .arg(millis(store.limits.unused_expiry))
+                    .invoke_async(&mut session.connection())
+                    .await;
+                if let Err(error) = detached {
+                    failed(&error);
+                }
+            });
+        }
+    }
+}
+
+/// A hook logged in Redis and not yet answered.
+pub(crate) struct Pending {
+    session: Arc<RedisSession>,
+    hook_id: u64,
+    /// Bytes charged for its answer: the default's, plus the page's once it answered.
+    reserved: usize,
+    receiver: Option<oneshot::Receiver<PageAnswer>>,
+    done: bool,
+}
+
+impl Pending {
+    pub(crate) async fn page_answer(&mut self, deadline: Duration) -> Option<PageAnswer> {
+        let receiver = self.receiver.take()?;
+        let answer = tokio::time::timeout(deadline, receiver).await.ok()?.ok()?;
+        self.reserved += response_event_size(&answer.content_type, &answer.body);
+        Some(answer)
+    }
+
+    pub(crate) async fn finish(mut self, response: Event) -> Result<(), StoreError> {
+        self.done = true;
+        let session = &self.session;
+        let limits = &session.store.limits;
+        let finished: Result<i64, _> = session
+            .store
+            .scripts
+            .finish
+            .arg(&session.id)
+            .arg(response.name)
+            .arg(&response.json)
+            .arg(self.reserved)
+            .arg(limits.max_events)
+            .arg(limits.max_buffer_bytes)
+            .arg(self.hook_id)
+            .invoke_async(&mut session.connection())
+            .await;
+        finished.map(drop).map_err(|error| failed(&error))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let session = &self.session;
+        lock(&session.store.local.waiting).remove(&(session.id.clone(), self.hook_id));
+        if self.done {
+            return;
+        }
+        // The hook's sender left before it was answered: give back what was charged for its
+        // answer and stop waiting for the page.
+        let session = Arc::clone(session);
+        let (hook_id, reserved) = (self.hook_id, self.reserved);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let released: Result<i64, _> = session
+                    .store
+                    .scripts
+                    .release
+                    .arg(&session.id)
+                    .arg(hook_id)
+                    .arg(reserved)
+                    .invoke_async(&mut session.connection())
+                    .await;
+                if let Err(error) = released {
+                    failed(&error);
+                }
+            });
+        }
+    }
+}

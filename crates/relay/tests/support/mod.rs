@@ -1,0 +1,3 @@
+//! What the relay's integration tests share.
+
+pub mod redis;

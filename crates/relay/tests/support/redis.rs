@@ -1,0 +1,108 @@
+//! A real `redis-server` (Debian's) for tests, on a free loopback port, with nothing saved to
+//! disk. Installed with apt when missing and running as root, as the browser tests do for
+//! Chromium; otherwise the test fails saying what to install. Killed when dropped.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    sync::Once,
+    time::Duration,
+};
+
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Starts a fresh, empty Redis on a free port and waits until it answers.
+    pub fn start() -> RedisServer {
+        // A free port: the kernel picks one, and the listener is closed just before Redis binds it.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let mut server = RedisServer { port, child: None };
+        server.restart();
+        server
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills Redis (SIGKILL: nothing is saved, as in a crash).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts Redis again on the same port (empty, unless it never stopped).
+    pub fn restart(&mut self) {
+        self.stop();
+        let binary = redis_server();
+        let mut child = Command::new(binary)
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting redis-server");
+        // Redis logs to standard output; its "Ready" line is the event to wait for. The thread
+        // goes on reading, so Redis never blocks on a full pipe.
+        let stdout = child.stdout.take().expect("piped");
+        let (ready, started) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("Ready to accept connections") {
+                    let _ = ready.send(());
+                }
+            }
+        });
+        self.child = Some(child);
+        started
+            .recv_timeout(Duration::from_secs(10))
+            .expect("redis-server did not start");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `redis-server` binary, installed first when it is missing and we may.
+fn redis_server() -> &'static str {
+    const BINARY: &str = "/usr/bin/redis-server";
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        if std::path::Path::new(BINARY).exists() {
+            return;
+        }
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| out.stdout.starts_with(b"0\n"));
+        assert!(
+            root,
+            "the Redis store's tests need Debian's redis-server: apt-get install redis-server"
+        );
+        for args in [
+            &["update"][..],
+            &["install", "-y", "--no-install-recommends", "redis-server"][..],
+        ] {
+            let status = Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .expect("running apt-get");
+            assert!(status.success(), "apt-get {args:?} failed");
+        }
+    });
+    BINARY
+}
