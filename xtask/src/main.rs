@@ -310,6 +310,11 @@ fn ensure_tools() -> Result<()> {
             "curl",
             "a browser check runs a request copied as a curl command",
         ),
+        (
+            "redis-server",
+            "redis-server",
+            "the relay's Redis store is tested against a real Redis",
+        ),
     ] {
         if on_path(tool).is_some() {
             continue;

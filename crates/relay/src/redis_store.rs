@@ -315,7 +315,7 @@ return 1
 ",
             ),
             // ARGV: id, hook id, reserve, max total, message. Returns 1 (handed over), 0 (not
-            // waiting) or -2 (memory full).
+            // waiting, or its instance is gone) or -2 (memory full).
             respond: script(
                 r"
 local w = P .. 'w:' .. ARGV[1]
@@ -323,8 +323,9 @@ local instance = redis.call('HGET', w, ARGV[2])
 if not instance then return 0 end
 if not fits(tonumber(ARGV[3]), tonumber(ARGV[4])) then return -2 end
 redis.call('HDEL', w, ARGV[2])
+-- Nobody subscribed: the instance holding the hook is gone, and so is its sender's connection.
+if redis.call('PUBLISH', P .. 'answers:' .. instance, ARGV[5]) == 0 then return 0 end
 charge(ARGV[1], tonumber(ARGV[3]))
-redis.call('PUBLISH', P .. 'answers:' .. instance, ARGV[5])
 return 1
 ",
             ),
@@ -590,7 +591,12 @@ async fn maintain(inner: Weak<Inner>) {
         };
         let mut subscription = inner.subscription.clone();
         if subscribed {
-            let _: Result<String, _> = redis::cmd("PING").query_async(&mut subscription).await;
+            let pinged: Result<String, _> = redis::cmd("PING").query_async(&mut subscription).await;
+            // Appends may go unannounced until the subscription is back: every stream reads
+            // now, and ends with an error event if Redis is still away.
+            if pinged.is_err() {
+                inner.local.wake_all();
+            }
         } else {
             let answers = format!("wd:answers:{}", inner.instance);
             subscribed = subscription.subscribe(&[APPENDED, &answers]).await.is_ok();

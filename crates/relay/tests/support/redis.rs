@@ -5,6 +5,7 @@
 use std::{
     io::{BufRead, BufReader},
     net::TcpListener,
+    path::PathBuf,
     process::{Child, Command, Stdio},
     sync::Once,
     time::Duration,
@@ -13,6 +14,9 @@ use std::{
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
+    /// Where Redis appends every write before acknowledging it (`appendfsync always`), so a
+    /// Redis killed and restarted keeps everything it acknowledged, as a production one would.
+    dir: PathBuf,
 }
 
 impl RedisServer {
@@ -23,7 +27,14 @@ impl RedisServer {
             .and_then(|listener| listener.local_addr())
             .expect("a free loopback port")
             .port();
-        let mut server = RedisServer { port, child: None };
+        let dir = std::env::temp_dir().join(format!("webhook-demo-redis-{port}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a directory for Redis");
+        let mut server = RedisServer {
+            port,
+            child: None,
+            dir,
+        };
         server.restart();
         server
     }
@@ -41,13 +52,22 @@ impl RedisServer {
         }
     }
 
-    /// Starts Redis again on the same port (empty, unless it never stopped).
+    /// Starts Redis again on the same port, with what it had acknowledged.
     pub fn restart(&mut self) {
         self.stop();
         let binary = redis_server();
         let mut child = Command::new(binary)
             .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .args(["--daemonize", "no", "--dir"])
+            .arg(&self.dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -73,6 +93,7 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
