@@ -97,6 +97,9 @@ impl IntoResponse for RelayError {
             ),
         };
         let mut response = (status, Json(json!({"ok": false, "error": message}))).into_response();
+        if self == RelayError::StoreUnavailable {
+            response.extensions_mut().insert(StoreFailed);
+        }
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()
@@ -105,6 +108,10 @@ impl IntoResponse for RelayError {
         response
     }
 }
+
+/// Marks an answer that failed because the store could not be reached, for the metrics.
+#[derive(Clone, Copy)]
+pub(crate) struct StoreFailed;
 
 pub(crate) async fn not_found() -> RelayError {
     RelayError::NoSuchEndpoint

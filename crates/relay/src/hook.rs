@@ -34,6 +34,23 @@ pub(crate) async fn receive(
     Path(params): Path<HashMap<String, String>>,
     OriginalUri(uri): OriginalUri,
     request: Request,
+) -> Response {
+    shared.metrics.hooks_received.inc();
+    let response = answer(&shared, &params, uri, request).await.into_response();
+    let status = response.status().as_u16().to_string();
+    shared
+        .metrics
+        .hooks_answered
+        .get_or_create(&vec![("status", status)])
+        .inc();
+    response
+}
+
+async fn answer(
+    shared: &Shared,
+    params: &HashMap<String, String>,
+    uri: axum::http::Uri,
+    request: Request,
 ) -> Result<Response, RelayError> {
     let (mut parts, body) = request.into_parts();
     let headers = parts.headers;
@@ -107,7 +124,13 @@ pub(crate) async fn receive(
         .await?;
 
     if waits {
-        match pending.page_answer(answer.deadline).await {
+        let waited = Instant::now();
+        let page = pending.page_answer(answer.deadline).await;
+        if page.is_some() {
+            let seconds = waited.elapsed().as_secs_f64();
+            shared.metrics.page_answer_seconds.observe(seconds);
+        }
+        match page {
             Some(page) => {
                 response.status_code = page.status;
                 response.content_type = page.content_type;

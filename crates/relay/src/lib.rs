@@ -12,6 +12,7 @@ mod control;
 mod error;
 mod forwarded;
 mod hook;
+mod metrics;
 mod redis_store;
 mod session;
 mod store;
@@ -21,6 +22,7 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
+    extract::State,
     http::{HeaderName, HeaderValue, Method, header},
     response::Response,
     routing::{any, get, post},
@@ -117,6 +119,7 @@ struct Shared {
     settings: Settings,
     store: Store,
     closing: watch::Sender<bool>,
+    metrics: metrics::Metrics,
 }
 
 impl Relay {
@@ -132,6 +135,7 @@ impl Relay {
                 settings,
                 store,
                 closing,
+                metrics: metrics::Metrics::new(),
             }),
         }
     }
@@ -157,14 +161,40 @@ impl Relay {
             .route("/hook/{token}/{*rest}", any(hook::receive))
             .merge(page)
             .fallback(error::not_found)
+            .layer(axum::middleware::map_response_with_state(
+                Arc::clone(&self.shared),
+                count_store_errors,
+            ))
             .layer(axum::middleware::map_response(inert))
             .with_state(Arc::clone(&self.shared))
+    }
+
+    /// The relay's metrics in the OpenMetrics text format (`GET /metrics`), which Prometheus
+    /// reads.
+    pub async fn metrics(&self) -> String {
+        let shared = &self.shared;
+        let (sessions, bytes) = match shared.store.stats().await {
+            Ok(stats) => stats,
+            Err(_) => {
+                shared.metrics.store_errors.inc();
+                (0, 0)
+            }
+        };
+        shared.metrics.encode(sessions, bytes)
     }
 
     /// Ends every open stream cleanly, so a graceful shutdown does not wait on them forever.
     pub fn close(&self) {
         self.shared.closing.send_replace(true);
     }
+}
+
+/// Counts the answers that failed because the store could not be reached.
+async fn count_store_errors(State(shared): State<Arc<Shared>>, response: Response) -> Response {
+    if response.extensions().get::<error::StoreFailed>().is_some() {
+        shared.metrics.store_errors.inc();
+    }
+    response
 }
 
 /// Every relay answer is data for a program, never a page. A hook's answer carries whatever

@@ -564,6 +564,19 @@ impl RedisStore {
         Ok(id.map(|id| SessionRef::Redis(self.inner.handle(id, token.to_owned()))))
     }
 
+    /// Sessions alive (expired ones not yet forgotten included) and the bytes all keep.
+    pub(crate) async fn stats(&self) -> Result<(usize, usize), StoreError> {
+        let (sessions, bytes): (usize, Option<usize>) = redis::pipe()
+            .cmd("ZCARD")
+            .arg("wd:live")
+            .cmd("GET")
+            .arg("wd:total")
+            .query_async(&mut self.inner.commands.clone())
+            .await
+            .map_err(|error| failed(&error))?;
+        Ok((sessions, bytes.unwrap_or(0)))
+    }
+
     /// The other half of a live session's (id, token) pair, found from one half by `script`.
     async fn lookup(
         &self,

@@ -152,6 +152,11 @@ impl Budget {
         })
     }
 
+    /// The bytes taken.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+
     /// Takes `bytes` from the budget if they fit.
     fn reserve(self: &Arc<Self>, bytes: usize) -> Option<Reservation> {
         self.used

@@ -91,6 +91,14 @@ impl Store {
         }
     }
 
+    /// Sessions held and the bytes they keep, for the metrics.
+    pub(crate) async fn stats(&self) -> Result<(usize, usize), StoreError> {
+        match self {
+            Store::Memory(store) => Ok((store.len(), store.budget.used())),
+            Store::Redis(store) => store.stats().await,
+        }
+    }
+
     /// The live session whose hook URL carries this token.
     pub(crate) async fn find_hook(
         &self,

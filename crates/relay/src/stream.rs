@@ -23,6 +23,7 @@ use crate::{
     Shared,
     error::RelayError,
     forwarded,
+    metrics::OpenStream,
     store::{Attached, Client, OpenRefused, Refused, SessionRef},
 };
 
@@ -104,6 +105,7 @@ pub(crate) async fn open(
     ));
 
     let reader = Reader {
+        open: OpenStream::new(&shared),
         _attached: session.attach().await.map_err(unavailable)?,
         closing: shared.closing.subscribe(),
         session,
@@ -127,6 +129,8 @@ pub(crate) async fn open(
 }
 
 struct Reader {
+    /// Counts the stream in the metrics while it lives.
+    open: OpenStream,
     session: SessionRef,
     /// Held for its `Drop`: the session counts as attached while the stream lives.
     _attached: Attached,
@@ -167,6 +171,7 @@ impl Reader {
                 // The store cannot be reached: say so and end; the page resumes from its last
                 // id once the store is back, missing nothing.
                 self.closed = true;
+                self.open.store_failed();
                 return Some((Ok(Bytes::from_static(STORE_ERROR)), self));
             };
             if batch.dropped.is_some() || !batch.frames.is_empty() {

@@ -861,3 +861,42 @@ async fn forwarded_headers_are_believed_when_trusted() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// The metrics follow a session through a page-answered hook.
+#[tokio::test(start_paused = true)]
+async fn metrics_follow_sessions_streams_and_hooks() {
+    let relay = Relay::new(Settings {
+        public_url: Some("https://relay.example".into()),
+        ..Settings::default()
+    });
+    let app = relay.router();
+    let (start, mut events) = open(&app, "/stream").await;
+    let control = format!("/control/{}", start.session_id);
+    post_json(&app, &control, json!({"pageAnswers": true})).await;
+    let hook = tokio::spawn({
+        let app = app.clone();
+        let path = hook_path(&start);
+        async move { send(&app, post(&path, "x")).await }
+    });
+    next(&mut events).await;
+    tokio::time::advance(Duration::from_millis(3)).await;
+    let respond = format!("/respond/{}/1", start.session_id);
+    post_json(&app, &respond, json!({"status": 201})).await;
+    assert_eq!(hook.await.expect("hook").0, StatusCode::CREATED);
+    let text = relay.metrics().await;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{name} missing from:\n{text}"))
+            .to_owned()
+    };
+    assert_eq!(value("relay_sessions"), "1");
+    assert_eq!(value("relay_open_streams"), "1");
+    assert_eq!(value("relay_hooks_received_total"), "1");
+    assert_eq!(value("relay_hooks_answered_total{status=\"201\"}"), "1");
+    assert_eq!(value("relay_page_answer_seconds_count"), "1");
+    assert_eq!(value("relay_page_answer_seconds_sum"), "0.003");
+    assert_ne!(value("relay_bytes_held"), "0");
+    drop(events);
+    assert!(relay.metrics().await.contains("relay_open_streams 0\n"));
+}

@@ -5,7 +5,7 @@ mod assets;
 
 use std::{future::Future, net::SocketAddr, path::PathBuf};
 
-use axum::{Json, Router, routing::get};
+use axum::{Json, Router, extract::State, http::header, response::IntoResponse, routing::get};
 use tokio::net::TcpListener;
 use webhook_demo_core::wire::Config;
 use webhook_demo_relay::{Limits, RedisStore, RedisUrl, Relay, Settings, Store};
@@ -76,6 +76,7 @@ fn build(options: &Options, local: Option<SocketAddr>) -> (Router, Streams) {
             get(|| async { Json(serde_json::json!({"ok": true})) }),
         )
         .route("/config.json", get(move || async move { Json(config) }))
+        .route("/metrics", get(metrics).with_state(relay.clone()))
         .nest("/relay", relay.router());
     let sandbox = (!options.no_sandbox)
         .then(|| Sandbox::new(sandbox_settings(options, public_url.as_deref(), local)));
@@ -85,6 +86,15 @@ fn build(options: &Options, local: Option<SocketAddr>) -> (Router, Streams) {
     (
         app.merge(assets::router(options.assets.clone())),
         Streams { relay, sandbox },
+    )
+}
+
+/// `GET /metrics`: the relay's metrics, in the OpenMetrics text format Prometheus reads.
+async fn metrics(State(relay): State<Relay>) -> impl IntoResponse {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    (
+        [(header::CONTENT_TYPE, content_type)],
+        relay.metrics().await,
     )
 }
 

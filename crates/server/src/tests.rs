@@ -287,3 +287,37 @@ fn a_public_server_confines_the_sandboxs_webhooks() {
     assert_eq!(relay.local.as_str(), "http://127.0.0.1:8080/relay/hook/");
     assert_eq!(hosts, options.sandbox_webhook_allow);
 }
+
+/// `/metrics` counts what the relay did, in the text format Prometheus scrapes.
+#[tokio::test]
+async fn metrics_count_what_the_relay_did() {
+    let app = app(&Options::default());
+    let hook = Request::post("/relay/hook/0123456789abcdef")
+        .body(Body::from("{}"))
+        .expect("request");
+    let answered = app.clone().oneshot(hook).await.expect("infallible");
+    assert_eq!(answered.status(), StatusCode::OK);
+    let (status, headers, body) = get(&app, "/metrics", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("application/openmetrics-text")),
+        "{headers:?}"
+    );
+    let text = String::from_utf8(body).expect("text");
+    for line in [
+        "relay_sessions 0",
+        "relay_open_streams 0",
+        "relay_hooks_received_total 1",
+        "relay_hooks_answered_total{status=\"200\"} 1",
+        "relay_page_answer_seconds_count 0",
+        "relay_store_errors_total 0",
+        "relay_bytes_held 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line:?} missing from:\n{text}"
+        );
+    }
+}
