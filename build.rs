@@ -186,7 +186,8 @@ fn expression_json(
     out
 }
 
-/// `{"n": name}` (a helper's name), `{"p": raw, "s": [segment, …]}` (a path), `{"l": value}`.
+/// `"a.b"` (a path, as written: its segments are its names between dots), `{"n": name}` (a
+/// helper's name), `{"l": value}` (a literal).
 fn parameter_json(parameter: &Parameter, name: &str) -> Value {
     match parameter {
         Parameter::Name(helper) => json!({"n": helper}),
@@ -198,11 +199,22 @@ fn parameter_json(parameter: &Parameter, name: &str) -> Value {
                     other => unsupported(name, other),
                 })
                 .collect();
-            json!({"p": raw, "s": segments})
+            if segments != path_segments(raw) {
+                unsupported(name, raw);
+            }
+            Value::String(raw.clone())
         }
         Parameter::Literal(value) => json!({"l": value}),
         other => unsupported(name, other),
     }
+}
+
+/// A path's segments as `src/render/compiled.rs` reads them from the path as written: its names
+/// between dots (`this` is the current value, no segment).
+fn path_segments(raw: &str) -> Vec<&str> {
+    raw.split('.')
+        .filter(|segment| *segment != "this")
+        .collect()
 }
 
 fn unsupported(name: &str, what: impl std::fmt::Debug) -> ! {

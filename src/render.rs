@@ -9,8 +9,6 @@
 mod compiled;
 pub mod view;
 
-use std::collections::BTreeSet;
-
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, HelperResult, Output, Path, PathSeg, RenderContext,
     RenderError, RenderErrorReason, Renderable, StringOutput, Template,
@@ -110,7 +108,7 @@ impl Default for Renderer {
 pub(crate) enum Reads {
     /// Every name the template mentions, inside blocks too: a superset, which is safe (a panel
     /// is at worst rendered when it need not be).
-    Fields(BTreeSet<String>),
+    Fields(Vec<String>),
     /// The template uses something this walk does not follow (`../`, `@root`, a new kind of
     /// element): it may read anything.
     Anything,
@@ -118,7 +116,7 @@ pub(crate) enum Reads {
 
 /// What `template` reads.
 pub(crate) fn reads(template: &Template) -> Reads {
-    let mut fields = BTreeSet::new();
+    let mut fields = Vec::new();
     if read_template(template, &mut fields) {
         Reads::Fields(fields)
     } else {
@@ -127,7 +125,7 @@ pub(crate) fn reads(template: &Template) -> Reads {
 }
 
 /// Adds the names `template` mentions to `fields`; false when it meets what it cannot follow.
-fn read_template(template: &Template, fields: &mut BTreeSet<String>) -> bool {
+fn read_template(template: &Template, fields: &mut Vec<String>) -> bool {
     template.elements.iter().all(|element| match element {
         TemplateElement::RawString(_) | TemplateElement::Comment(_) => true,
         TemplateElement::Expression(helper)
@@ -145,15 +143,15 @@ fn read_template(template: &Template, fields: &mut BTreeSet<String>) -> bool {
     })
 }
 
-fn read_parameter(parameter: &Parameter, fields: &mut BTreeSet<String>) -> bool {
+fn read_parameter(parameter: &Parameter, fields: &mut Vec<String>) -> bool {
     match parameter {
         Parameter::Name(name) => {
-            fields.insert(name.clone());
+            read(name, fields);
             true
         }
         Parameter::Path(Path::Relative((segments, _))) => match segments.first() {
             Some(PathSeg::Named(name)) => {
-                fields.insert(name.clone());
+                read(name, fields);
                 true
             }
             // `this`: the block's own item, not a top-level field.
@@ -162,6 +160,14 @@ fn read_parameter(parameter: &Parameter, fields: &mut BTreeSet<String>) -> bool 
         },
         Parameter::Literal(_) => true,
         _ => false,
+    }
+}
+
+/// Adds `name` to the fields read, once. (A list, not a set: a panel reads a few dozen names, and
+/// a set type would be one more map in the page's code.)
+fn read(name: &str, fields: &mut Vec<String>) {
+    if !fields.iter().any(|field| field == name) {
+        fields.push(name.to_owned());
     }
 }
 

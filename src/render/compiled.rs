@@ -100,22 +100,17 @@ fn spec(expression: &Map<String, Value>) -> ExpressionSpec {
 }
 
 fn parameter(parameter: &Value) -> Parameter {
-    let text = |key: &str| parameter.get(key).and_then(Value::as_str);
-    if let Some(name) = text("n") {
+    if let Value::String(raw) = parameter {
+        // A path: its names between dots (build.rs checked that this is how handlebars reads it).
+        let segments = raw
+            .split('.')
+            .filter(|segment| *segment != "this")
+            .map(|segment| PathSeg::Named(segment.to_owned()))
+            .collect();
+        return Parameter::Path(Path::Relative((segments, raw.clone())));
+    }
+    if let Some(name) = parameter.get("n").and_then(Value::as_str) {
         Parameter::Name(name.to_owned())
-    } else if let Some(raw) = text("p") {
-        let segments =
-            parameter
-                .get("s")
-                .and_then(Value::as_array)
-                .map_or_else(Vec::new, |segments| {
-                    segments
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(|segment| PathSeg::Named(segment.to_owned()))
-                        .collect()
-                });
-        Parameter::Path(Path::Relative((segments, raw.to_owned())))
     } else if let Some(value) = parameter.get("l") {
         Parameter::Literal(value.clone())
     } else {

@@ -1,12 +1,12 @@
 //! Making the page's WebAssembly small, beyond what the compiler and `wasm-opt` do alone.
 //!
-//! The page never parses a Handlebars template: `build.rs` compiles them when the app is built, and
-//! the page registers the compiled templates. Handlebars still links its parser, because paths the
-//! page never takes reach it at run time (reloading templates in dev mode, partials given
-//! parameters). So after `wasm-bindgen` the parser's entry points are replaced with `unreachable`
-//! (what the `wasm-snip` tool does), and `wasm-opt` then drops everything only they reached: about
-//! a sixth of the module. Were the page ever to call one, it would trap with an error in the
-//! console, which every browser check fails on.
+//! The page never parses a Handlebars template: `build.rs` compiles them when the app is built, the
+//! page registers the compiled templates and renders them directly. Handlebars still links its
+//! template grammar, because a path the page never takes reaches it at run time (a partial given a
+//! context parameter, whose path handlebars parses as it renders). So after `wasm-bindgen` the
+//! grammar's entry points are replaced with `unreachable` (what the `wasm-snip` tool does), and
+//! `wasm-opt` then drops everything only they reached. Were the page ever to call one, it would
+//! trap with an error in the console, which every browser check fails on.
 //!
 //! `profile` says what the optimized module is made of, by crate (`twiggy` on a copy that keeps
 //! its function names), for `cargo xtask bench` to report beside the page's size.
@@ -32,14 +32,9 @@ const TWIGGY: &str = "twiggy@0.8.0";
 const LARGEST: usize = 8;
 
 /// Name prefixes of the functions the page never calls (the name section's demangled names).
-const NEVER_CALLED: [&str; 3] = [
-    // The template compiler, reached through dev mode's reloading.
-    "handlebars::template::Template::compile2::",
-    // A JSON path from text, reached through partials given a context parameter.
-    "handlebars::json::path::Path::parse::",
-    // The grammar itself, every rule included.
-    "<handlebars::grammar::HandlebarsParser as pest::parser::Parser<handlebars::grammar::Rule>>::parse",
-];
+const NEVER_CALLED: [&str; 2] = [GRAMMAR, "handlebars::json::path::Path::parse::"];
+/// The template grammar's entry point and, below it, every rule.
+const GRAMMAR: &str = "<handlebars::grammar::HandlebarsParser as pest::parser::Parser<handlebars::grammar::Rule>>::parse";
 
 /// Runs `wasm-bindgen` on the compiled app (`wasm`), snips the functions in [`NEVER_CALLED`] and
 /// writes the module and its JavaScript glue into `out`.
@@ -81,11 +76,10 @@ fn snip(module: &mut Module) -> Result<()> {
     }
     // The parser's rules are reached through the grammar's entry point; without it, the linker
     // has dropped the parser already.
-    if !snipped.iter().any(|name| name.starts_with(NEVER_CALLED[2])) {
+    if !snipped.iter().any(|name| name.starts_with(GRAMMAR)) {
         bail!(
-            "the page's module has no function named {}…: a new handlebars renamed it (see \
-             `twiggy top`), or the page links no template parser any more",
-            NEVER_CALLED[2]
+            "the page's module has no function named {GRAMMAR}…: a new handlebars renamed it (see \
+             `twiggy top`), or the page links no template parser any more"
         );
     }
     eprintln!("cut {} functions the page never calls", snipped.len());
