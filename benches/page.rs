@@ -5,6 +5,8 @@
 // Printing the measures is this program's output.
 #![allow(clippy::print_stdout)]
 
+// The bench drives the page with the browser checks' helpers, but not with every one of them.
+#[allow(dead_code)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -15,7 +17,11 @@ use axum::{body::Body, http::Request};
 use fantoccini::Locator;
 use http_body_util::BodyExt;
 use serde_json::json;
-use support::{Browser, Server, start_server};
+use support::{
+    Browser, Server,
+    page::{click, wait_for},
+    start_server,
+};
 use tower::ServiceExt;
 use webhook_demo_relay::Limits;
 use webhook_demo_server::{Options, app};
@@ -141,29 +147,13 @@ async fn first_render_ms(browser: &Browser, server: &Server) -> Result<()> {
     Ok(())
 }
 
-/// Waits for `css`, with `what` as the error when it never appears.
-async fn wait_for(browser: &Browser, css: &str, what: &str) -> Result<()> {
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .context(what.to_owned())?;
-    Ok(())
-}
-
 /// Signs in to the sandbox, picks a product (creating one when there is none) and starts the demo;
 /// then 1,000 JSON requests are sent to the hook URL at once, and the time from sending the first
 /// to the 1,000th row in the data table is measured in the page.
 async fn table_append_ms_per_1000(browser: &Browser, server: &Server) -> Result<()> {
-    let click = |id: &'static str| async move {
-        browser.client.find(Locator::Id(id)).await?.click().await?;
-        Ok::<_, anyhow::Error>(())
-    };
     browser.client.goto(&server.url).await?;
     wait_for(browser, "#sandboxSignIn", "no sandbox button").await?;
-    click("sandboxSignIn").await?;
+    click(browser, "sandboxSignIn").await?;
     wait_for(
         browser,
         "section[data-panel=\"select-product\"]:is([data-state=\"no-product\"], [data-state=\"selected\"])",
@@ -171,10 +161,10 @@ async fn table_append_ms_per_1000(browser: &Browser, server: &Server) -> Result<
     )
     .await?;
     if browser.client.find(Locator::Id("startDemo")).await.is_err() {
-        click("createNewProductButton").await?;
+        click(browser, "createNewProductButton").await?;
         wait_for(browser, "#startDemo", "no Start after creating a product").await?;
     }
-    click("startDemo").await?;
+    click(browser, "startDemo").await?;
     wait_for(
         browser,
         "section[data-panel=\"webhook\"][data-state=\"created\"]",
@@ -182,8 +172,8 @@ async fn table_append_ms_per_1000(browser: &Browser, server: &Server) -> Result<
     )
     .await?;
     // The in-page server takes requests without the webhook's secret, as the bench sends them.
-    click("answerRequireAuth").await?;
-    click("answerApply").await?;
+    click(browser, "answerRequireAuth").await?;
+    click(browser, "answerApply").await?;
     let script = r#"
         const done = arguments[arguments.length - 1];
         const hook = document.querySelector('.webhookUrlSpan').textContent;
@@ -206,7 +196,7 @@ async fn table_append_ms_per_1000(browser: &Browser, server: &Server) -> Result<
         .await?
         .as_f64()
         .context("the page did not report a time")?;
-    click("startDemo").await?;
+    click(browser, "startDemo").await?;
     report(
         "table_append_ms_per_1000",
         ms,

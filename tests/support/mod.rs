@@ -1,5 +1,9 @@
-//! What the browser tests and the page benchmark share: the real server on `127.0.0.1:0` and one
-//! headless Chromium driven over WebDriver.
+//! What the browser tests and the page benchmark share: the real server on `127.0.0.1:0`, one
+//! headless Chromium driven over WebDriver, what the checks do in the page (`page.rs`) and the
+//! sandbox's fixture (`fixture.rs`).
+
+pub mod fixture;
+pub mod page;
 
 use std::{process::Stdio, time::Duration};
 

@@ -1,0 +1,81 @@
+//! End-to-end tests in a real browser: the real server on `127.0.0.1:0`, the real page, headless
+//! Chromium over WebDriver. One browser serves every check; checks run in order and report like a
+//! test runner ("N passed, N failed").
+//!
+//! A check is one file here with `pub async fn run(browser, server)`, and one line in `checks!`
+//! below. What checks share (the server, the browser, the waits, the sandbox's fixture) is in
+//! `tests/support/`.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::{future::Future, pin::Pin, process::ExitCode};
+
+use anyhow::Result;
+use support::{Browser, Server, start_server};
+use webhook_demo_server::Options;
+
+type Check = for<'a> fn(&'a Browser, &'a Server) -> Pin<Box<dyn Future<Output = Result<()>> + 'a>>;
+
+/// Declares each check's module and lists the checks in the order they run, with their names.
+macro_rules! checks {
+    ($($module:ident: $name:literal,)*) => {
+        $(mod $module;)*
+        const CHECKS: &[(&str, Check)] = &[$(($name, |browser, server| Box::pin($module::run(browser, server)))),*];
+    };
+}
+
+checks! {
+    panels: "every_panel_renders_signed_out_without_console_errors",
+    collapse: "the_collapse_opens",
+    sign_in: "sandbox_sign_in_lists_devices_and_sign_out_returns",
+    picks: "add_device_then_reload_keeps_the_picks_per_user",
+    other_sign_ins: "token_mfa_and_revoked_token_sign_ins",
+    demo: "the_live_demo_shows_every_hop",
+    firmware: "the_firmware_is_shown_downloaded_and_flashed",
+    relay_drops: "relay_drops_lose_no_hook",
+    relay_answer: "a_relay_answer_cannot_script_the_tutorial",
+    smee: "a_smee_channel_can_stand_in_for_the_relay",
+    device_names: "device_names_are_shown_as_text",
+    no_sandbox: "no_sandbox_means_no_sandbox_button",
+}
+
+fn main() -> ExitCode {
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    runtime.block_on(async {
+        let setup = async {
+            let server = start_server(Options::default()).await?;
+            let browser = Browser::launch().await?;
+            Ok::<_, anyhow::Error>((server, browser))
+        };
+        let (server, browser) = match setup.await {
+            Ok(both) => both,
+            Err(error) => {
+                eprintln!("browser tests could not start: {error:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let (mut passed, mut failed) = (0, 0);
+        for (name, check) in CHECKS {
+            match check(&browser, &server).await {
+                Ok(()) => {
+                    eprintln!("test {name} ... ok");
+                    passed += 1;
+                }
+                Err(error) => {
+                    eprintln!("test {name} ... FAILED\n    {error:#}");
+                    failed += 1;
+                }
+            }
+        }
+        if let Err(error) = browser.close().await {
+            eprintln!("closing the browser: {error:#}");
+        }
+        eprintln!("\nbrowser: {passed} passed, {failed} failed");
+        if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    })
+}

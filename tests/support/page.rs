@@ -1,0 +1,212 @@
+//! What the browser checks do in the page, as a learner would, and how they wait for it: one
+//! family of waits (`wait` and the helpers built on it), one timeout.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use fantoccini::{Locator, elements::Element};
+use webhook_demo::panel::Panel;
+
+use super::Browser;
+
+/// How long a check waits for the page to show something before it fails.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// Every panel's name, in page order.
+pub fn panels() -> Vec<&'static str> {
+    Panel::ALL.iter().map(|panel| panel.name()).collect()
+}
+
+/// Waits for an element, saying what was expected when it never comes.
+pub async fn wait(browser: &Browser, locator: Locator<'_>, what: &str) -> Result<Element> {
+    browser
+        .client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(locator)
+        .await
+        .with_context(|| what.to_owned())
+}
+
+/// Opens the page and waits until the app has rendered it (the sign-in panel exists).
+pub async fn open(browser: &Browser, url: &str) -> Result<()> {
+    browser
+        .client
+        .goto(url)
+        .await
+        .with_context(|| format!("opening {url}"))?;
+    let sign_in = "section[data-panel=\"sign-in\"]";
+    wait_for(browser, sign_in, "the app never rendered the sign-in panel").await?;
+    Ok(())
+}
+
+pub async fn click(browser: &Browser, id: &str) -> Result<()> {
+    browser.client.find(Locator::Id(id)).await?.click().await?;
+    Ok(())
+}
+
+pub async fn click_css(browser: &Browser, css: &str) -> Result<()> {
+    browser
+        .client
+        .find(Locator::Css(css))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// Waits for an element matching `css`, saying what was expected when it never comes.
+pub async fn wait_for(browser: &Browser, css: &str, what: &str) -> Result<Element> {
+    wait(browser, Locator::Css(css), &format!("{what} ({css})")).await
+}
+
+/// Waits for an element found by XPath, saying what was expected when it never comes.
+pub async fn wait_for_xpath(browser: &Browser, xpath: &str, what: &str) -> Result<Element> {
+    wait(browser, Locator::XPath(xpath), what).await
+}
+
+/// Waits until `panel` shows `state`.
+pub async fn wait_for_state(browser: &Browser, panel: &str, state: &str) -> Result<()> {
+    let css = format!("section[data-panel=\"{panel}\"][data-state=\"{state}\"]");
+    wait_for(browser, &css, &format!("{panel} never reached {state}")).await?;
+    Ok(())
+}
+
+/// Waits until the event log has a row named `name` (its second cell).
+pub async fn logged(browser: &Browser, name: &str) -> Result<()> {
+    let xpath = format!("//table[@id='eventsTable']//tr/td[2][text()='{name}']");
+    wait_for_xpath(
+        browser,
+        &xpath,
+        &format!("{name} never reached the event log"),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn state_of(browser: &Browser, panel: &str) -> Result<String> {
+    let root = browser
+        .client
+        .find(Locator::Css(&format!("section[data-panel=\"{panel}\"]")))
+        .await?;
+    Ok(root.attr("data-state").await?.unwrap_or_default())
+}
+
+/// Fails with `what` unless `panel` shows `state` now.
+pub async fn expect_state(browser: &Browser, panel: &str, state: &str, what: &str) -> Result<()> {
+    let actual = state_of(browser, panel).await?;
+    ensure!(actual == state, "{what}: {panel} is {actual}, not {state}");
+    Ok(())
+}
+
+pub async fn text_of(browser: &Browser, id: &str) -> Result<String> {
+    Ok(browser.client.find(Locator::Id(id)).await?.text().await?)
+}
+
+/// The current `value` of a form control.
+pub async fn value_of(browser: &Browser, id: &str) -> Result<String> {
+    let value = browser
+        .client
+        .find(Locator::Id(id))
+        .await?
+        .prop("value")
+        .await?;
+    Ok(value.unwrap_or_default())
+}
+
+/// The texts of every element matching `css`.
+pub async fn texts(browser: &Browser, css: &str) -> Result<Vec<String>> {
+    let mut texts = Vec::new();
+    for element in browser.client.find_all(Locator::Css(css)).await? {
+        texts.push(element.text().await?);
+    }
+    Ok(texts)
+}
+
+pub async fn attrs(browser: &Browser, css: &str, name: &str) -> Result<Vec<String>> {
+    let mut values = Vec::new();
+    for element in browser.client.find_all(Locator::Css(css)).await? {
+        values.push(element.attr(name).await?.unwrap_or_default());
+    }
+    Ok(values)
+}
+
+/// Picks the option with this value in a select, as a learner would.
+pub async fn choose(browser: &Browser, id: &str, value: &str) -> Result<()> {
+    browser
+        .client
+        .find(Locator::Id(id))
+        .await?
+        .select_by_value(value)
+        .await?;
+    Ok(())
+}
+
+pub async fn type_into(browser: &Browser, id: &str, text: &str) -> Result<()> {
+    let input = browser.client.find(Locator::Id(id)).await?;
+    input.clear().await?;
+    input.send_keys(text).await?;
+    Ok(())
+}
+
+/// Runs `body` (an async function body given `done`) in the page and returns what it passes to
+/// `done`: the page's own `fetch` reaches the sandbox exactly as the app does.
+pub async fn in_page(browser: &Browser, body: &str) -> Result<serde_json::Value> {
+    let script = format!(
+        "const done = arguments[arguments.length - 1]; (async () => {{ {body} }})().then(done, e => done(String(e)));"
+    );
+    Ok(browser.client.execute_async(&script, Vec::new()).await?)
+}
+
+pub async fn sandbox_token(browser: &Browser, username: &str) -> Result<String> {
+    let token = in_page(
+        browser,
+        &format!(
+            "const r = await fetch('/sandbox/oauth/token', {{method: 'POST', headers: {{'Content-Type': \
+             'application/x-www-form-urlencoded'}}, body: 'client_id=particle&client_secret=particle&\
+             grant_type=password&username={username}&password=sandbox'}}); \
+             return (await r.json()).access_token;"
+        ),
+    )
+    .await?;
+    token
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no token: {token}"))
+}
+
+/// "Try the sandbox", then wait for the device list.
+pub async fn sandbox_sign_in_to_devices(browser: &Browser) -> Result<()> {
+    click(browser, "sandboxSignIn").await?;
+    wait_for_state(browser, "select-device", "choose").await
+}
+
+/// The device list's option labels, in order.
+pub async fn device_labels(browser: &Browser) -> Result<Vec<String>> {
+    let mut labels = Vec::new();
+    for option in browser
+        .client
+        .find_all(Locator::Css("#deviceSelect option"))
+        .await?
+    {
+        labels.push(option.text().await?);
+    }
+    Ok(labels)
+}
+
+pub async fn sign_out(browser: &Browser) -> Result<()> {
+    click(browser, "signOut").await?;
+    wait_for_state(browser, "sign-in", "signed-out").await
+}
+
+/// Fails on console errors other than the browser's own notes of refused requests (which checks
+/// that provoke refusals cause on purpose).
+pub async fn no_app_errors(browser: &Browser) -> Result<()> {
+    let errors = browser.console_errors().await?;
+    let unexpected: Vec<&String> = errors
+        .iter()
+        .filter(|e| !e.contains("Failed to load resource"))
+        .collect();
+    ensure!(unexpected.is_empty(), "console errors: {unexpected:?}");
+    Ok(())
+}
