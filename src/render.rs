@@ -64,7 +64,12 @@ impl Renderer {
 
     /// The whole tutorial.
     pub fn page(&self, state: &State) -> Result<String, RenderError> {
-        self.render("page", &self.data(state))
+        self.page_from(&self.data(state))
+    }
+
+    /// The whole tutorial from data made by [`Renderer::data`].
+    pub fn page_from(&self, data: &Context) -> Result<String, RenderError> {
+        self.render("page", data)
     }
 
     /// One panel's `<section>`, as it appears inside the page.

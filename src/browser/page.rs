@@ -22,15 +22,17 @@ impl Page {
     /// First render: the whole tutorial at once, into `#app`.
     pub(super) fn mount(renderer: &Renderer, state: &State) -> Page {
         let root = by_id("app").expect("index.html has #app");
-        let html = renderer.page(state).expect("the page template renders");
+        // One view for the page and each panel in it: the first render is what the learner waits for.
+        let data = renderer.data(state);
+        let html = renderer.page_from(&data).expect("the page template renders");
         root.set_inner_html(&html);
         let panels = Panel::ALL
             .iter()
-            .map(|&panel| renderer.panel(state, panel).expect("panel renders"));
+            .map(|&panel| renderer.panel_from(&data, panel).expect("panel renders"));
         let page = Page {
             root,
             rendered: RefCell::new(panels.collect()),
-            view: RefCell::default(),
+            view: RefCell::new(Some(data)),
         };
         // A User Timing mark, so tools (and `cargo xtask bench`) can see when the page became usable.
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {

@@ -71,7 +71,9 @@ async fn call(
 
 async fn json_of(response: &Response) -> Result<Value, String> {
     let text = fetch::text(response).await?;
-    serde_json::from_str(&text).map_err(|error| error.to_string())
+    // Where the JSON broke would tell the learner nothing, and formatting serde_json's errors
+    // would cost the page a kilobyte.
+    serde_json::from_str(&text).map_err(|_| "the answer was not JSON".to_owned())
 }
 
 /// `GET {base}{path}` with the token.

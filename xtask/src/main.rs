@@ -177,6 +177,8 @@ fn build(root: &Path) -> Result<()> {
     match wasm_opt(root) {
         Some(wasm_opt) => run(Command::new(wasm_opt)
             .arg("-Oz")
+            // Sections the browser never reads: which tools made the module, and its features.
+            .args(["--strip-producers", "--strip-target-features"])
             .arg(&module)
             .arg("-o")
             .arg(&module))?,
