@@ -72,8 +72,7 @@ async fn serve(State(source): State<Source>, uri: Uri, headers: HeaderMap) -> Re
         (header::CONTENT_TYPE, mime.as_ref()),
         (header::CACHE_CONTROL, "no-cache"),
     ];
-    // Brotli (compressed by the layer) beats gzip; a client with gzip only gets the build's
-    // zopfli-compressed `.gz` sibling when there is one.
+    // Brotli beats gzip; where the build left no compressed sibling, the layer compresses.
     let accepts = |coding: &str| {
         headers
             .get_all(header::ACCEPT_ENCODING)
@@ -86,13 +85,22 @@ async fn serve(State(source): State<Source>, uri: Uri, headers: HeaderMap) -> Re
                 })
             })
     };
-    if !accepts("br") && accepts("gzip") {
-        if let Some(gzipped) = read(&source, &format!("{name}.gz")).await {
+    // The build's own `.br` sibling (brotli at its best) for clients that take brotli, its `.gz`
+    // sibling for those that take only gzip: smaller than compressing per request, and free.
+    let sibling = if accepts("br") {
+        Some(("br", "br"))
+    } else if accepts("gzip") {
+        Some(("gzip", "gz"))
+    } else {
+        None
+    };
+    if let Some((coding, extension)) = sibling {
+        if let Some(compressed) = read(&source, &format!("{name}.{extension}")).await {
             let encoding = [
-                (header::CONTENT_ENCODING, "gzip"),
+                (header::CONTENT_ENCODING, coding),
                 (header::VARY, "accept-encoding"),
             ];
-            return (common, encoding, gzipped).into_response();
+            return (common, encoding, compressed).into_response();
         }
     }
     let Some(bytes) = read(&source, name).await else {

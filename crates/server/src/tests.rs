@@ -180,6 +180,14 @@ async fn a_precompressed_sibling_is_sent_to_gzip_only_clients() {
     // Brotli wins when offered; gzip refused with q=0 is not sent.
     let (_, headers, _) = get(&app, "/app.js", &[("accept-encoding", "gzip, br")]).await;
     assert_eq!(headers[header::CONTENT_ENCODING], "br");
+    // With a `.br` sibling, brotli clients get it as the build made it.
+    fs::write(assets.0.join("app.js.br"), b"pretend-brotli-output").expect("write");
+    let (_, headers, body) = get(&app, "/app.js", &[("accept-encoding", "gzip, br")]).await;
+    assert_eq!(headers[header::CONTENT_ENCODING], "br");
+    assert_eq!(body, b"pretend-brotli-output");
+    let (_, headers, body) = get(&app, "/app.js", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(body, b"pretend-zopfli-output");
     let (_, headers, body) = get(&app, "/app.js", &[("accept-encoding", "gzip;q=0")]).await;
     assert!(headers.get(header::CONTENT_ENCODING).is_none());
     assert!(body.starts_with(b"export default 1;"));
