@@ -24,7 +24,9 @@ impl Page {
         let root = by_id("app").expect("index.html has #app");
         // One view for the page and each panel in it: the first render is what the learner waits for.
         let data = renderer.data(state);
-        let html = renderer.page_from(&data).expect("the page template renders");
+        let html = renderer
+            .page_from(&data)
+            .expect("the page template renders");
         root.set_inner_html(&html);
         let panels = Panel::ALL
             .iter()
