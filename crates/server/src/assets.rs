@@ -4,11 +4,14 @@
 //! module served as anything else), a Content-Security-Policy that lets the wasm module run but no
 //! inline script, and gzip or brotli compression negotiated by `Accept-Encoding`.
 
-use std::path::{Component, Path, PathBuf};
+use std::{
+    hash::{DefaultHasher, Hash, Hasher},
+    path::{Component, Path, PathBuf},
+};
 
 use axum::{
     Router,
-    body::Body,
+    body::{Body, Bytes},
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
@@ -100,21 +103,44 @@ async fn serve(State(source): State<Source>, uri: Uri, headers: HeaderMap) -> Re
                 (header::CONTENT_ENCODING, coding),
                 (header::VARY, "accept-encoding"),
             ];
-            return (common, encoding, compressed).into_response();
+            return (common, encoding, validated(compressed, &headers)).into_response();
         }
     }
     let Some(bytes) = read(&source, name).await else {
         return not_found(&source, name);
     };
-    (common, bytes).into_response()
+    (common, validated(bytes, &headers)).into_response()
 }
 
-async fn read(source: &Source, name: &str) -> Option<Body> {
+/// `bytes` with a validator, or `304 Not Modified` when the browser already holds them: the page
+/// is revalidated on every load (`no-cache`), and without a validator every revalidation would
+/// download the module again. The tag is weak: where the build left no compressed sibling, the
+/// compression layer encodes the bytes it names.
+fn validated(bytes: Bytes, request: &HeaderMap) -> Response {
+    let mut hasher = DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    let tag = format!("W/\"{:016x}\"", hasher.finish());
+    let held = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|candidate| {
+            let candidate = candidate.trim();
+            candidate == "*" || candidate.trim_start_matches("W/") == tag.trim_start_matches("W/")
+        });
+    if held {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response();
+    }
+    ([(header::ETAG, tag)], Body::from(bytes)).into_response()
+}
+
+async fn read(source: &Source, name: &str) -> Option<Bytes> {
     match source {
         Source::Embedded => embedded::EMBEDDED
             .iter()
             .find(|(file, _)| *file == name)
-            .map(|(_, bytes)| Body::from(*bytes)),
+            .map(|(_, bytes)| Bytes::from_static(bytes)),
         Source::Dir(dir) => {
             // Only plain relative paths: no `..`, no absolute paths, no drive prefixes.
             let relative = Path::new(name);
@@ -127,7 +153,7 @@ async fn read(source: &Source, name: &str) -> Option<Body> {
             tokio::fs::read(dir.join(relative))
                 .await
                 .ok()
-                .map(Body::from)
+                .map(Bytes::from)
         }
     }
 }

@@ -193,6 +193,38 @@ async fn a_precompressed_sibling_is_sent_to_gzip_only_clients() {
     assert!(body.starts_with(b"export default 1;"));
 }
 
+#[tokio::test]
+async fn a_returning_browser_revalidates_without_downloading_again() {
+    let assets = Assets::new("revalidate");
+    fs::write(assets.0.join("app.js.br"), b"pretend-brotli-output").expect("write");
+    let app = app(&Options {
+        assets: Some(assets.0.clone()),
+        ..Options::default()
+    });
+    for accepted in ["br", ""] {
+        let (status, headers, _) = get(&app, "/app.js", &[("accept-encoding", accepted)]).await;
+        assert_eq!(status, StatusCode::OK);
+        let tag = headers[header::ETAG].to_str().expect("a tag").to_owned();
+        let (status, headers, body) = get(
+            &app,
+            "/app.js",
+            &[("accept-encoding", accepted), ("if-none-match", &tag)],
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "{accepted:?}");
+        assert_eq!(headers[header::ETAG], tag.as_str());
+        assert!(body.is_empty());
+    }
+    // Another representation's tag, or an old one, gets the file.
+    let (_, plain, _) = get(&app, "/app.js", &[]).await;
+    let (_, brotli, _) = get(&app, "/app.js", &[("accept-encoding", "br")]).await;
+    assert_ne!(plain[header::ETAG], brotli[header::ETAG]);
+    let stale = [("accept-encoding", "br"), ("if-none-match", "W/\"0\"")];
+    let (status, _, body) = get(&app, "/app.js", &stale).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, b"pretend-brotli-output");
+}
+
 /// Shutdown on a real socket: the relay's and the sandbox's event streams, which never end by
 /// themselves, are ended cleanly (the chunked body's last chunk), and `run` returns.
 #[tokio::test]
