@@ -1,6 +1,7 @@
 //! Relay benchmarks, run by `cargo xtask bench` against the release server in its own process on
 //! loopback: hook → stream latency under open-loop load, throughput with concurrent senders, and
-//! memory with many idle streams and after stream churn. One JSON object per line on stdout.
+//! memory with many idle streams and after stream churn; then the same with the Redis store, two
+//! instances on one Redis, and a rolling restart. One JSON object per line on stdout.
 
 // Printing the measures is this program's output.
 #![allow(clippy::print_stdout)]
@@ -25,7 +26,7 @@ use tokio::{
 
 mod support;
 
-use support::{Pinning, Server, percentile, report};
+use support::{Pinning, Server, percentile, redis::RedisServer, report};
 
 /// The relay alone, with its per-session rate limit off and room for the idle-stream measure,
 /// whose 10,000 streams all come from one loopback address (the per-client caps off).
@@ -63,7 +64,7 @@ fn main() -> Result<()> {
         ];
         for (rate, seconds, measure, budget) in latency_runs {
             latency(
-                &server,
+                (&server, &server),
                 &client,
                 rate,
                 Duration::from_secs(seconds),
@@ -72,15 +73,197 @@ fn main() -> Result<()> {
             )
             .await?;
         }
-        throughput(&server, &client, 1, "relay_throughput_hooks_per_s").await?;
+        throughput(&[&server], &client, 1, "relay_throughput_hooks_per_s").await?;
         throughput(
-            &server,
+            &[&server],
             &client,
             100,
             "relay_throughput_100_sessions_hooks_per_s",
         )
-        .await
+        .await?;
+        drop(server);
+        on_redis(&client).await
     })
+}
+
+/// The same measures with the Redis store: two instances on one Redis.
+async fn on_redis(client: &reqwest::Client) -> Result<()> {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let flags = [RELAY_FLAGS, &["--store", &url]].concat();
+    let a = Server::start(&flags).await?;
+    idle_stream_kb(&a).await?;
+    drop(a);
+    let (a, b) = (Server::start(&flags).await?, Server::start(&flags).await?);
+    latency(
+        (&a, &b),
+        client,
+        500,
+        Duration::from_secs(10),
+        "relay_redis_latency_p99_ms",
+        2.0,
+    )
+    .await?;
+    throughput(&[&a, &b], client, 1, "relay_redis_throughput_hooks_per_s").await?;
+    throughput(
+        &[&a, &b],
+        client,
+        100,
+        "relay_redis_throughput_100_sessions_hooks_per_s",
+    )
+    .await?;
+    rolling_restart(client, &flags, [a, b]).await
+}
+
+/// Extra server memory per idle stream with the Redis store (each its own session).
+async fn idle_stream_kb(server: &Server) -> Result<()> {
+    const STREAMS: usize = 10_000;
+    let before = server.rss_mb()?;
+    let streams = open_streams(&server.addr, STREAMS).await?;
+    let with = server.rss_mb()?;
+    drop(streams);
+    let kb = (with - before) * 1024.0 / STREAMS as f64;
+    let detail = format!(
+        "server RSS growth with {STREAMS} idle SSE streams open, Redis store, each its own TCP          connection and session ({before:.1} -> {with:.1} MB); the memory store's figure is in          relay_idle_sessions_rss_mb's detail"
+    );
+    report(
+        "relay_redis_idle_stream_kb",
+        kb,
+        "KB",
+        Some(6.2),
+        "lower",
+        &detail,
+    );
+    Ok(())
+}
+
+/// Hooks at 200/s through two instances while each is restarted in turn (SIGTERM, then a new
+/// process on the same Redis), the page's stream resuming on the other with `Last-Event-ID`.
+/// A hook whose instance is gone is sent again to the other, as a load balancer would; counted
+/// are hooks answered 2xx that never reached the page, and hooks the page saw twice.
+async fn rolling_restart(
+    client: &reqwest::Client,
+    flags: &[&str],
+    servers: [Server; 2],
+) -> Result<()> {
+    let [a, b] = servers;
+    let bases = Arc::new(Mutex::new(vec![a.url.clone(), b.url.clone()]));
+    let first = format!("{}/relay/", a.url);
+    let start: Value = {
+        let response = client.get(format!("{first}stream")).send().await?;
+        let mut events = response.bytes_stream().eventsource();
+        serde_json::from_str(&events.next().await.context("start")??.data)?
+    };
+    let session = start["sessionId"].as_str().context("sessionId")?.to_owned();
+    let hook_path = start["hookUrl"]
+        .as_str()
+        .and_then(|url| url.split_once("/relay/"))
+        .context("hookUrl")?
+        .1
+        .to_owned();
+    // The page: reads the stream from whichever instance is up, resuming after the last id.
+    let seen: Arc<Mutex<HashMap<u64, u32>>> = Arc::default();
+    let page = tokio::spawn({
+        let (client, bases, seen, session) = (
+            client.clone(),
+            Arc::clone(&bases),
+            Arc::clone(&seen),
+            session.clone(),
+        );
+        async move {
+            let mut last_id = String::from("0");
+            loop {
+                let candidates = bases.lock().expect("not poisoned").clone();
+                for base in candidates {
+                    let request = client
+                        .get(format!("{base}/relay/stream?session={session}"))
+                        .header("Last-Event-ID", &last_id);
+                    let Ok(response) = request.send().await else {
+                        continue;
+                    };
+                    if !response.status().is_success() {
+                        continue;
+                    }
+                    let mut events = response.bytes_stream().eventsource();
+                    while let Some(Ok(event)) = events.next().await {
+                        if event.event == "hook" {
+                            let data: Value = serde_json::from_str(&event.data).unwrap_or_default();
+                            let n = data["body"]
+                                .as_str()
+                                .and_then(|b| b.parse().ok())
+                                .unwrap_or(u64::MAX);
+                            *seen.lock().expect("not poisoned").entry(n).or_default() += 1;
+                        }
+                        if !event.id.is_empty() && event.event != "start" {
+                            last_id = event.id;
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    });
+    // The sender: 200 hooks/s, each to the next instance that is up.
+    let answered: Arc<Mutex<Vec<u64>>> = Arc::default();
+    let sender = tokio::spawn({
+        let (client, bases, answered) = (client.clone(), Arc::clone(&bases), Arc::clone(&answered));
+        async move {
+            let mut ticker = tokio::time::interval(Duration::from_millis(5));
+            let mut n = 0u64;
+            loop {
+                ticker.tick().await;
+                let candidates = bases.lock().expect("not poisoned").clone();
+                for (i, _) in candidates.iter().enumerate() {
+                    let base = &candidates[(n as usize + i) % candidates.len()];
+                    let sent = client
+                        .post(format!("{base}/relay/{hook_path}"))
+                        .body(n.to_string())
+                        .send()
+                        .await;
+                    if sent.is_ok_and(|r| r.status().is_success()) {
+                        answered.lock().expect("not poisoned").push(n);
+                        break;
+                    }
+                }
+                n += 1;
+            }
+        }
+    });
+    let mut servers = vec![a, b];
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let old = servers.remove(0);
+        bases
+            .lock()
+            .expect("not poisoned")
+            .retain(|base| *base != old.url);
+        old.stop().await?;
+        let new = Server::start(flags).await?;
+        bases.lock().expect("not poisoned").push(new.url.clone());
+        servers.push(new);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sender.abort();
+    // Let the page read what the last answered hooks logged.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    page.abort();
+    let answered = answered.lock().expect("not poisoned").clone();
+    let seen = seen.lock().expect("not poisoned").clone();
+    let lost = answered.iter().filter(|n| !seen.contains_key(n)).count();
+    let duplicated: u32 = seen.values().map(|count| count - 1).sum();
+    let detail = format!(
+        "two instances on one Redis, hooks at 200/s for about 6 s while each instance in turn is          stopped with SIGTERM and started again; {} hooks answered 2xx, {lost} of them never          reached the page, {duplicated} reached it twice",
+        answered.len()
+    );
+    report(
+        "relay_rolling_restart_lost",
+        (lost + duplicated as usize) as f64,
+        "hooks",
+        Some(0.0),
+        "lower",
+        &detail,
+    );
+    Ok(())
 }
 
 /// Opens a session; records, per sequence number `n` in the hook bodies, when its event arrived.
@@ -111,17 +294,19 @@ async fn watch_session(client: &reqwest::Client, base: &str) -> Result<(String, 
     Ok((hook_url, arrivals))
 }
 
+/// Hooks sent to `server`, read from a stream on `stream` (the same server, or another instance
+/// on the same Redis).
 async fn latency(
-    server: &Server,
+    (server, stream): (&Server, &Server),
     client: &reqwest::Client,
     rate: u64,
     length: Duration,
     measure: &str,
     budget: f64,
 ) -> Result<()> {
-    let (hook_url, arrivals) = watch_session(client, &format!("{}/relay/", server.url)).await?;
+    let (hook_url, arrivals) = watch_session(client, &format!("{}/relay/", stream.url)).await?;
     let path = hook_url
-        .strip_prefix(&server.url)
+        .strip_prefix(&stream.url)
         .context("the hook URL is on the server")?
         .to_owned();
     // Hooks go out on raw keep-alive connections, opened beforehand, each sending the next hook
@@ -329,19 +514,24 @@ async fn read_answer(socket: &mut TcpStream, buf: &mut Vec<u8>) -> Result<u16> {
     }
 }
 
+/// Hooks per second from 32 senders in closed loop, spread over `servers` (instances on one
+/// Redis, or a single server).
 async fn throughput(
-    server: &Server,
+    servers: &[&Server],
     client: &reqwest::Client,
     sessions: usize,
     measure: &str,
 ) -> Result<()> {
     let mut urls = Vec::new();
-    for _ in 0..sessions {
-        urls.push(
-            watch_session(client, &format!("{}/relay/", server.url))
-                .await?
-                .0,
-        );
+    for i in 0..sessions {
+        let server = servers[i % servers.len()];
+        let url = watch_session(client, &format!("{}/relay/", server.url))
+            .await?
+            .0;
+        // Each session's hooks go to every instance in turn.
+        for other in servers {
+            urls.push(url.replace(&server.url, &other.url));
+        }
     }
     let urls = Arc::new(urls);
     let done = Arc::new(AtomicU64::new(0));
@@ -366,10 +556,15 @@ async fn throughput(
         sender.await?;
     }
     let rate = done.load(Ordering::Relaxed) as f64 / length.as_secs_f64();
-    let budget = (sessions == 1).then_some(25_000.0);
+    let budget = match (sessions, servers.len()) {
+        (1, 1) => Some(25_000.0),
+        (1, _) => Some(20_000.0),
+        _ => None,
+    };
     let detail = format!(
         "{sessions} session(s), 32 concurrent senders in closed loop for 10 s, a stream reading each \
-         session; {}",
+         session, {} instance(s); {}",
+        servers.len(),
         Pinning::get().describe()
     );
     report(measure, rate, "hooks/s", budget, "higher", &detail);

@@ -37,7 +37,7 @@ pub struct Server {
     pub url: String,
     pub addr: String,
     pub pid: u32,
-    _child: Child,
+    child: Child,
 }
 
 impl Server {
@@ -80,8 +80,19 @@ impl Server {
             url,
             addr,
             pid,
-            _child: child,
+            child,
         })
+    }
+
+    /// Stops the server as systemd would (SIGTERM: open requests finish) and waits for it.
+    pub async fn stop(mut self) -> Result<()> {
+        let signalled = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .await?;
+        anyhow::ensure!(signalled.success(), "kill -TERM {} failed", self.pid);
+        self.child.wait().await?;
+        Ok(())
     }
 
     pub fn rss_mb(&self) -> Result<f64> {
@@ -94,6 +105,10 @@ impl Server {
         Ok(kb / 1024.0)
     }
 }
+
+/// A real Redis on a free loopback port, shared with the relay's tests.
+#[path = "../../../relay/tests/support/redis.rs"]
+pub mod redis;
 
 /// The core the server runs on; the load generator runs on the others.
 const SERVER_CPU: &str = "0";
