@@ -4,16 +4,18 @@
 //!   the page shell and static files, so `pkg/` is the complete site the server embeds.
 //! - `serve [-- ARGS]`: `build`, then `webhook-demo serve ARGS` (default `127.0.0.1:8080`).
 //! - `test` (alias `ci`): formatting, clippy (native and wasm32), every test, the browser tests;
-//!   it installs what they need (Chromium, chromedriver, g++, curl, Node.js, particle-api-js and
-//!   particle-cli).
+//!   it installs what they need (Chromium, chromedriver, g++, curl, redis-server, nginx, Node.js,
+//!   particle-api-js and particle-cli).
 //! - `bench`: release builds, then the benchmarks, one JSON object per line on stdout.
 //! - `fuzz [CASES]`: the property tests (every `fuzz_…` test in the crates' unit tests) in a
 //!   release build with many more cases each (`PROPTEST_CASES`, 200,000 unless given). cargo-fuzz
 //!   would need a nightly toolchain; these properties are what it would check, run for longer.
+//! - `dist`: a release folder to deploy (`xtask/src/dist.rs`).
 
 // This is a command-line tool: printing to stdout is its job.
 #![allow(clippy::print_stdout)]
 
+mod dist;
 mod firmware;
 mod shrink;
 
@@ -55,15 +57,17 @@ fn main() -> Result<()> {
         "test" | "ci" => test(&root),
         "bench" => bench(&root),
         "fuzz" => fuzz(&rest),
+        "dist" => dist::dist(&root),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build | serve [-- ARGS] | test | ci | bench | fuzz [CASES]>\n\
+                "usage: cargo xtask <build | serve [-- ARGS] | test | ci | bench | fuzz [CASES] | dist>\n\
                  \n  build   build the page into pkg/\
                  \n  serve   build, then run the tutorial on http://127.0.0.1:8080 (ARGS go to `webhook-demo serve`)\
                  \n  test    everything CI checks: fmt, clippy (native and wasm32), unit, integration and browser tests\
                  \n  ci      the same as test\
                  \n  bench   release builds, then the performance measures as JSON lines\
-                 \n  fuzz    the property tests (fuzz_*) in release, CASES each (default PROPTEST_CASES, else 200000)"
+                 \n  fuzz    the property tests (fuzz_*) in release, CASES each (default PROPTEST_CASES, else 200000)\
+                 \n  dist    a release folder: the server, the page as static files, deployment examples"
             );
             bail!("unknown task {task:?}")
         }
@@ -328,6 +332,11 @@ fn ensure_tools() -> Result<()> {
             "redis-server",
             "redis-server",
             "the relay's Redis store is tested against a real Redis",
+        ),
+        (
+            "nginx",
+            "nginx",
+            "a test runs two instances behind nginx as a load balancer",
         ),
     ] {
         if on_path(tool).is_some() {

@@ -7,7 +7,7 @@ use std::{
     net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
-    sync::Once,
+    sync::{Mutex, PoisonError},
     time::Duration,
 };
 
@@ -100,30 +100,36 @@ impl Drop for RedisServer {
 /// The `redis-server` binary, installed first when it is missing and we may.
 fn redis_server() -> &'static str {
     const BINARY: &str = "/usr/bin/redis-server";
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        if std::path::Path::new(BINARY).exists() {
-            return;
-        }
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|out| out.stdout.starts_with(b"0\n"));
-        assert!(
-            root,
-            "the Redis store's tests need Debian's redis-server: apt-get install redis-server"
-        );
-        for args in [
-            &["update"][..],
-            &["install", "-y", "--no-install-recommends", "redis-server"][..],
-        ] {
-            let status = Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .expect("running apt-get");
-            assert!(status.success(), "apt-get {args:?} failed");
-        }
-    });
+    debian_package(BINARY, "redis-server", "the Redis store's tests");
     BINARY
+}
+
+/// Makes sure `binary` is there: installs Debian's `package` with apt when it is missing and we
+/// run as root; otherwise fails saying what `who` needs installed.
+pub fn debian_package(binary: &str, package: &str, who: &str) {
+    // One install at a time: tests run on several threads.
+    static INSTALLING: Mutex<()> = Mutex::new(());
+    let _installing = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+    if std::path::Path::new(binary).exists() {
+        return;
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0\n"));
+    assert!(
+        root,
+        "{who} need Debian's {package}: apt-get install {package}"
+    );
+    for args in [
+        &["update"][..],
+        &["install", "-y", "--no-install-recommends", package][..],
+    ] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .expect("running apt-get");
+        assert!(status.success(), "apt-get {args:?} failed");
+    }
 }
