@@ -158,7 +158,9 @@ impl SessionRef {
     pub(crate) async fn read_after(&self, after: u64, max: usize) -> Result<Batch, StoreError> {
         match self {
             SessionRef::Memory(session) => Ok(session.read_after(after, max)),
-            SessionRef::Redis(session) => session.read_after(after, max).await,
+            // Boxed: every idle stream's future has room for this await's, and the Redis read's
+            // is far larger than the memory store's nothing.
+            SessionRef::Redis(session) => Box::pin(session.read_after(after, max)).await,
         }
     }
 

@@ -124,7 +124,9 @@ async fn idle_stream_kb(server: &Server) -> Result<()> {
     drop(streams);
     let kb = (with - before) * 1024.0 / STREAMS as f64;
     let detail = format!(
-        "server RSS growth with {STREAMS} idle SSE streams open, Redis store, each its own TCP          connection and session ({before:.1} -> {with:.1} MB); the memory store's figure is in          relay_idle_sessions_rss_mb's detail"
+        "server RSS growth with {STREAMS} idle SSE streams open, Redis store, each its own TCP \
+         connection and session ({before:.1} -> {with:.1} MB); the memory store's figure is in \
+         relay_idle_sessions_rss_mb's detail"
     );
     report(
         "relay_redis_idle_stream_kb",
@@ -252,7 +254,9 @@ async fn rolling_restart(
     let lost = answered.iter().filter(|n| !seen.contains_key(n)).count();
     let duplicated: u32 = seen.values().map(|count| count - 1).sum();
     let detail = format!(
-        "two instances on one Redis, hooks at 200/s for about 6 s while each instance in turn is          stopped with SIGTERM and started again; {} hooks answered 2xx, {lost} of them never          reached the page, {duplicated} reached it twice",
+        "two instances on one Redis, hooks at 200/s for about 6 s while each instance in turn is \
+         stopped with SIGTERM and started again; {} hooks answered 2xx, {lost} of them never \
+         reached the page, {duplicated} reached it twice",
         answered.len()
     );
     report(
