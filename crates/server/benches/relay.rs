@@ -561,7 +561,8 @@ async fn throughput(
     }
     let rate = done.load(Ordering::Relaxed) as f64 / length.as_secs_f64();
     let budget = match (sessions, servers.len()) {
-        (1, 1) => Some(25_000.0),
+        // DESIGN.md's budget table: raised as the relay met the older ones.
+        (1, 1) => Some(40_000.0),
         (1, _) => Some(20_000.0),
         _ => None,
     };
@@ -614,7 +615,7 @@ async fn idle_streams(server: &Server) -> Result<()> {
         "relay_idle_sessions_rss_mb",
         with,
         "MB",
-        Some(60.0),
+        Some(40.0),
         "lower",
         &detail,
     );

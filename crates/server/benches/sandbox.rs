@@ -141,7 +141,7 @@ async fn hook_cycle() -> Result<()> {
         "sandbox_hook_p99_ms",
         percentile(&engine, 0.99),
         "ms",
-        Some(5.0),
+        Some(1.0),
         "lower",
         &detail,
     );
