@@ -262,16 +262,20 @@ async fn deliver(
         duration_ms: None,
         chunks: 0,
     };
+    // A delivery that ends before its request is sent: the learner's hook-error, and the log entry.
+    let give_up = |mut delivery: Delivery, outcome: &'static str, shown: String, logged: String| {
+        publish(format!("{error_topic}/0"), shown);
+        delivery.outcome = outcome;
+        delivery.error = Some(logged);
+        crate::lock(&shared).record(delivery);
+    };
     let (owned_settings, owned_context) = (settings.clone(), context.clone());
     let rendered = off_the_runtime(move || build_request(&owned_settings, &owned_context)).await;
     let request = match rendered {
         Ok(request) => request,
         Err(error) => {
             let text = format!("error rendering the {error}");
-            publish(format!("{error_topic}/0"), text.clone());
-            delivery.error = Some(text);
-            crate::lock(&shared).record(delivery);
-            return;
+            return give_up(delivery, "error", text.clone(), text);
         }
     };
     delivery.method.clone_from(&request.method);
@@ -280,22 +284,13 @@ async fn deliver(
     delivery.body.clone_from(&request.body);
     let target = match shared.settings.webhook_targets.resolve(&request.url) {
         Ok(target) => target,
-        Err(text) => {
-            publish(format!("{error_topic}/0"), text.clone());
-            delivery.error = Some(text);
-            crate::lock(&shared).record(delivery);
-            return;
-        }
+        Err(text) => return give_up(delivery, "error", text.clone(), text),
     };
     let host = host_of(&request.url);
     let admitted =
         throttle(&shared).admit(&integration.id, &integration.owner, &host, Instant::now());
     if let Err(skip) = admitted {
-        publish(format!("{error_topic}/0"), SLEEPING.to_owned());
-        delivery.outcome = "throttled";
-        delivery.error = Some(skip.explain());
-        crate::lock(&shared).record(delivery);
-        return;
+        return give_up(delivery, "throttled", SLEEPING.to_owned(), skip.explain());
     }
 
     publish(
