@@ -185,6 +185,9 @@ pub enum Effect {
     },
     /// Append an explainer entry.
     Explain(Entry),
+    /// Say this in the page's one status region (`#announce`, a polite live region that exists
+    /// from page load), for screen readers: a hop, a test sent, Start and Stop, cleanup, flashing.
+    Announce(String),
     /// Send this request (a replay); nothing comes back but the relay's stream.
     Replay {
         url: String,

@@ -20,6 +20,16 @@ fn row_of(cells: &[String]) -> Element {
     row
 }
 
+/// Puts `text` in the status region; the same text twice is announced twice.
+pub(super) fn announce(text: &str) {
+    if let Some(region) = by_id("announce") {
+        if region.text_content().as_deref() == Some(text) {
+            region.set_text_content(Some(""));
+        }
+        region.set_text_content(Some(text));
+    }
+}
+
 /// Adds a row at the top of the event log.
 pub(super) fn log_event(cells: &[String]) {
     if let Some(body) =

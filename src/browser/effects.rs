@@ -75,6 +75,10 @@ impl App {
                 append::explain(&entry);
                 return None;
             }
+            Effect::Announce(text) => {
+                append::announce(&text);
+                return None;
+            }
             Effect::ShowFile(file) => {
                 firmware::show_file(&file);
                 return None;
