@@ -55,8 +55,16 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // `cargo test --test browser -- WORD` runs only the checks whose names contain WORD.
+        let filter: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|a| !a.starts_with('-'))
+            .collect();
         let (mut passed, mut failed) = (0, 0);
         for (name, check) in CHECKS {
+            if !filter.is_empty() && !filter.iter().any(|word| name.contains(word.as_str())) {
+                continue;
+            }
             match check(&browser, &server).await {
                 Ok(()) => {
                     eprintln!("test {name} ... ok");
