@@ -34,6 +34,8 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const WASM_OPT_MIN_VERSION: u32 = 116;
 /// The binaryen release fetched from the npm registry when no recent enough `wasm-opt` is on PATH.
 const BINARYEN_NPM: &str = "binaryen@132.0.0";
+/// The minifier for the page's JavaScript glue and style sheet, fetched from the npm registry.
+const ESBUILD_NPM: &str = "esbuild@0.28.2";
 /// Particle's JavaScript client, which a test runs against the sandbox and the relay.
 const PARTICLE_API_JS_NPM: &str = "particle-api-js@12.0.3";
 /// Particle's command-line tool, which a test runs against the sandbox. Later releases do not
@@ -197,6 +199,7 @@ fn build(root: &Path) -> Result<()> {
         copy(&path, &staging.join(path.file_name().expect("a file name")))?;
     }
     firmware::build(root, &staging).context("building the firmware panel's files")?;
+    minify(root, &staging, &["webhook_demo.js", "style.css", "boot.js"])?;
     // Compress once, as well as it can be done; the server sends these `.br` and `.gz` siblings
     // instead of compressing on every request.
     for name in [
@@ -265,6 +268,32 @@ fn wasm_opt(root: &Path) -> Option<PathBuf> {
         }
     }
     recent(&installed)
+}
+
+/// Minifies the page's JavaScript and CSS in place with esbuild: a fifth less on the wire after
+/// compression (names, comments and white space), and less for the browser to parse. Without npm
+/// the page works, only larger.
+fn minify(root: &Path, dir: &Path, names: &[&str]) -> Result<()> {
+    let tools = target_dir(root).join("tools").join("esbuild");
+    let esbuild = tools.join("node_modules").join(".bin").join("esbuild");
+    if !esbuild.is_file() {
+        if on_path("npm").is_none() {
+            eprintln!(
+                "no npm to fetch {ESBUILD_NPM}: the page's JavaScript and CSS are not minified"
+            );
+            return Ok(());
+        }
+        eprintln!("fetching {ESBUILD_NPM} from the npm registry to minify the page");
+        npm_install(&tools, ESBUILD_NPM)?;
+    }
+    for name in names {
+        let path = dir.join(name);
+        run(Command::new(&esbuild)
+            .arg(&path)
+            .args(["--minify", "--log-level=warning", "--allow-overwrite"])
+            .arg(format!("--outfile={}", path.display())))?;
+    }
+    Ok(())
 }
 
 /// Installs an npm package (`name@version`) into `tools/node_modules`.
