@@ -11,6 +11,7 @@
 
 pub mod explain;
 pub mod requests;
+pub mod starter;
 pub mod update;
 pub mod webhook;
 
