@@ -21,7 +21,9 @@ const COMPILED: &str = include_str!(concat!(env!("OUT_DIR"), "/templates/compile
 
 /// Every template, by name (`page`, and each panel's).
 pub(crate) fn templates() -> Vec<(String, Template)> {
-    let compiled: Value = serde_json::from_str(COMPILED).expect("build.rs writes JSON");
+    let compiled: Value = serde_json::from_str(COMPILED)
+        .ok()
+        .expect("build.rs writes JSON");
     let Value::Object(templates) = compiled else {
         panic!("build.rs writes an object of templates");
     };
@@ -96,6 +98,7 @@ fn spec(expression: &Map<String, Value>) -> ExpressionSpec {
         .omit_pre_ws(false)
         .omit_pro_ws(false)
         .build()
+        .ok()
         .expect("every field of an expression is set")
 }
 

@@ -8,6 +8,11 @@
 //! `wasm-opt` then drops everything only they reached. Were the page ever to call one, it would
 //! trap with an error in the console, which every browser check fails on.
 //!
+//! The same goes for the helpers and the decorator every handlebars registry registers but the
+//! page's templates never use (`eq`, `len`, `raw`, `{{#*inline}}`, …): the registry holds them,
+//! so the linker keeps them, and their bodies are cut likewise. `build.rs` refuses a template
+//! that names one of them, so a template cannot reach a cut body.
+//!
 //! `profile` says what the optimized module is made of, by crate (`twiggy` on a copy that keeps
 //! its function names), for `cargo xtask bench` to report beside the page's size.
 
@@ -32,7 +37,18 @@ const TWIGGY: &str = "twiggy@0.8.0";
 const LARGEST: usize = 8;
 
 /// Name prefixes of the functions the page never calls (the name section's demangled names).
-const NEVER_CALLED: [&str; 2] = [GRAMMAR, "handlebars::json::path::Path::parse::"];
+const NEVER_CALLED: [&str; 8] = [
+    GRAMMAR,
+    "handlebars::json::path::Path::parse::",
+    // The registry's built-in helpers the templates do not use (`build.rs` keeps them out).
+    "<handlebars::helpers::helper_raw::RawHelper as ",
+    "<handlebars::helpers::helper_log::LogHelper as ",
+    "<handlebars::helpers::helper_extras::",
+    "handlebars::helpers::helper_extras::",
+    // `{{#*inline}}`, which `build.rs` refuses.
+    "<handlebars::decorators::inline::InlineDecorator as ",
+    "handlebars::decorators::inline::",
+];
 /// The template grammar's entry point and, below it, every rule.
 const GRAMMAR: &str = "<handlebars::grammar::HandlebarsParser as pest::parser::Parser<handlebars::grammar::Rule>>::parse";
 
