@@ -23,8 +23,8 @@ pub(super) fn listen(app: &Rc<App>) {
         app.page
             .root()
             .add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref())
-            .ok() // The error is a JsValue; formatting it would add code for nothing.
-            .expect("the root accepts listeners");
+            // The error is a JsValue; formatting it would add code for nothing.
+            .unwrap_or_else(|_| panic!("the root accepts listeners"));
         // The root lives as long as the page, and so must its listeners.
         listener.forget();
     }

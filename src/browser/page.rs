@@ -24,12 +24,11 @@ impl Page {
         let root = by_id("app").expect("index.html has #app");
         // One view for the page and each panel in it: the first render is what the learner waits for.
         let data = renderer.data(state);
-        // `.ok()` before every `expect` on a render: printing the error would bring handlebars'
-        // error formatting into the page, kilobytes for a panic that tests rule out.
+        // No `expect` on a render: printing its error would bring handlebars' error formatting
+        // into the page, kilobytes for a panic that the tests rule out.
         let html = renderer
             .page_from(&data)
-            .ok()
-            .expect("the page template renders");
+            .unwrap_or_else(|_| panic!("the page template renders"));
         root.set_inner_html(&html);
         // A User Timing mark, so tools (and `cargo xtask bench`) can see when the page became
         // usable: it shows every panel now; what follows is bookkeeping for later refreshes.
@@ -40,8 +39,7 @@ impl Page {
         let panels = Panel::ALL.iter().map(|&panel| {
             renderer
                 .panel_from(&data, panel)
-                .ok()
-                .expect("panel renders")
+                .unwrap_or_else(|_| panic!("panel renders"))
         });
         Page {
             root,
@@ -72,8 +70,7 @@ impl Page {
             }
             let html = renderer
                 .panel_from(&data, panel)
-                .ok()
-                .expect("panel renders");
+                .unwrap_or_else(|_| panic!("panel renders"));
             if rendered[index] == html {
                 continue;
             }

@@ -21,9 +21,10 @@ const COMPILED: &str = include_str!(concat!(env!("OUT_DIR"), "/templates/compile
 
 /// Every template, by name (`page`, and each panel's).
 pub(crate) fn templates() -> Vec<(String, Template)> {
-    let compiled: Value = serde_json::from_str(COMPILED)
-        .ok()
-        .expect("build.rs writes JSON");
+    // No `expect`: printing serde_json's error would add its formatting to the page, for a
+    // panic every test of the page rules out.
+    let compiled: Value =
+        serde_json::from_str(COMPILED).unwrap_or_else(|_| panic!("build.rs writes JSON"));
     let Value::Object(templates) = compiled else {
         panic!("build.rs writes an object of templates");
     };
@@ -98,8 +99,7 @@ fn spec(expression: &Map<String, Value>) -> ExpressionSpec {
         .omit_pre_ws(false)
         .omit_pro_ws(false)
         .build()
-        .ok()
-        .expect("every field of an expression is set")
+        .unwrap_or_else(|_| panic!("every field of an expression is set"))
 }
 
 fn parameter(parameter: &Value) -> Parameter {
