@@ -119,7 +119,7 @@ async fn look(
                     "return [...document.querySelectorAll('#app *')].filter(e => \
                      e.getBoundingClientRect().right > innerWidth && \
                      ![...e.children].some(c => c.getBoundingClientRect().right > innerWidth)) \
-                     .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className);",
+                     .slice(0, 5).map(e => e.tagName + ' in ' + (e.closest('[id]') || {}).id);",
                     Vec::new(),
                 )
                 .await?;
