@@ -27,27 +27,34 @@ impl Before {
     }
 
     /// The effects that tell the learner what changed since: one announcement (the parts joined),
-    /// and after a test event is sent, the view moving to its result.
+    /// and after a test event is sent, the view moving to its result. (Built with `push_str`
+    /// rather than `format!` and `join`: the page's size counts.)
     pub fn changes(&self, state: &State) -> Vec<Effect> {
-        let mut said = Vec::new();
+        let mut said = String::new();
         let mut effects = Vec::new();
         let demo = &state.demo;
         if demo.running != self.running {
-            said.push(if demo.running {
-                "Demo started: your webhook server is listening".to_owned()
-            } else {
-                "Demo stopped".to_owned()
-            });
+            say(
+                &mut said,
+                &[if demo.running {
+                    "Demo started: your webhook server is listening"
+                } else {
+                    "Demo stopped"
+                }],
+            );
         }
         if demo.test_sent.is_some() && demo.test_sent != self.test_sent {
-            said.push("Test event sent; its hops appear under What happened".to_owned());
+            say(
+                &mut said,
+                &["Test event sent; its hops appear under What happened"],
+            );
             effects.push(Effect::Reveal("explainer-title"));
         }
         if state.flash != self.flash {
             match &state.flash {
-                Flash::Flashing => said.push("Flashing the firmware…".to_owned()),
-                Flash::Started(status) => said.push(format!("Flashing: {status}")),
-                Flash::Failed(_) => said.push("The firmware did not compile".to_owned()),
+                Flash::Flashing => say(&mut said, &["Flashing the firmware…"]),
+                Flash::Started(status) => say(&mut said, &["Flashing: ", status]),
+                Flash::Failed(_) => say(&mut said, &["The firmware did not compile"]),
                 Flash::Idle => {}
             }
         }
@@ -60,15 +67,25 @@ impl Before {
         let progress = &state.cleanup.progress;
         for step in progress.iter().filter(|p| p.outcome.is_some()).skip(seen) {
             let outcome = match &step.outcome {
-                Some(Ok(())) => "done",
-                Some(Err(_)) | None => "failed",
+                Some(Ok(())) => ": done",
+                Some(Err(_)) | None => ": failed",
             };
-            said.push(format!("{}: {outcome}", step.step.label()));
+            say(&mut said, &[step.step.label(), outcome]);
         }
         if !said.is_empty() {
-            effects.insert(0, Effect::Announce(said.join(" · ")));
+            effects.insert(0, Effect::Announce(said));
         }
         effects
+    }
+}
+
+/// Adds one part (`pieces` run together) to what is said.
+fn say(said: &mut String, pieces: &[&str]) {
+    if !said.is_empty() {
+        said.push_str(" · ");
+    }
+    for piece in pieces {
+        said.push_str(piece);
     }
 }
 

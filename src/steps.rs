@@ -106,8 +106,15 @@ pub(crate) fn view(state: &State, view: &mut Object) {
         })
         .collect();
     view.set("steps", steps.into());
+    // Eight steps: one digit each (`push_str` rather than `format!`: the page's size counts).
     let line = match now {
-        Some(index) => format!("Step {} of {} · {}", index + 1, STEPS.len(), STEPS[index].1),
+        Some(index) => {
+            let mut line = String::from("Step ");
+            line.push(char::from(b'1' + index as u8));
+            line.push_str(" of 8 · ");
+            line.push_str(STEPS[index].1);
+            line
+        }
         None => "Every step done".to_owned(),
     };
     view.set("stepNow", line.into());

@@ -412,14 +412,26 @@ fn console_json(settings: &Value) -> String {
         "responseTopic",
         "errorResponseTopic",
     ];
-    let lines: Vec<String> = ORDER
-        .iter()
-        .filter_map(|&key| {
-            let value = serde_json::to_string_pretty(settings.get(key)?).ok()?;
-            Some(format!("  \"{key}\": {}", value.replace('\n', "\n  ")))
-        })
-        .collect();
-    format!("{{\n{}\n}}", lines.join(",\n"))
+    let mut out = String::from("{");
+    for key in ORDER {
+        let Some(Ok(value)) = settings.get(key).map(serde_json::to_string_pretty) else {
+            continue;
+        };
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str("\n  \"");
+        out.push_str(key);
+        out.push_str("\": ");
+        for c in value.chars() {
+            out.push(c);
+            if c == '\n' {
+                out.push_str("  ");
+            }
+        }
+    }
+    out.push_str("\n}");
+    out
 }
 
 /// A one-line JSON body template, one field a line (it is no JSON itself: `{{{…}}}` stands
