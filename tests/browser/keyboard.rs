@@ -84,6 +84,12 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     wait_for(browser, "#explainer-title:focus", "focus did not move to the result").await?;
     ensure!(step(browser, "test").await? == "done", "test is not done");
 
+    // Showing another firmware file keeps focus on its button.
+    tab_to(browser, "file:project.properties", false).await?;
+    press(browser, Key::Enter, false).await?;
+    wait_for(browser, "[id=\"file:project.properties\"][aria-pressed=\"true\"]", "the file is not shown").await?;
+    ensure!(active(browser).await?.0 == "file:project.properties", "the file button lost focus");
+
     tab_to(browser, "startDemo", true).await?;
     press(browser, Key::Enter, false).await?;
     wait_for_state(browser, "start", "ready").await?;
