@@ -4,9 +4,9 @@
 //!
 //! A re-render never takes the learner's place away: focus goes back to the control with the
 //! same id (or, when that control is gone or disabled, to its step's heading), a focused
-//! `<select>` is carried into the new HTML as the same element, like `[data-live]` ones
-//! (arrowing through the device list changes the pick at every key), and a disclosure the
-//! learner opened stays open. A `<details>` the template opened itself carries `data-auto`, so the template may
+//! `<select>` or `<input>` is carried into the new HTML as the same element, like `[data-live]`
+//! ones (arrowing through the device list changes the pick at every key; typed text stays), and
+//! a disclosure the learner opened stays open. A `<details>` the template opened itself carries `data-auto`, so the template may
 //! close it again (finished steps collapse).
 
 use std::cell::RefCell;
@@ -168,11 +168,12 @@ fn replace_keeping_live(section: &Element, html: &str, focused: Option<&Focused>
                 .collect()
         })
         .unwrap_or_default();
-    // The focused select is the same element after the render, its options changed only when
-    // the list did: the learner's place in it (and the keys they are pressing) stays.
-    let select = focused
-        .map(|f| &f.element)
-        .filter(|e| e.tag_name() == "SELECT" && section.contains(Some(e)));
+    // The focused select or input is the same element after the render (a select's options
+    // changed only when the list did): the learner's place in it, the keys they are pressing
+    // and the text they are typing stay.
+    let select = focused.map(|f| &f.element).filter(|e| {
+        matches!(e.tag_name().as_str(), "SELECT" | "INPUT") && section.contains(Some(e))
+    });
     section.set_outer_html(html);
     for id in opened {
         if let Some(details) = by_id(&id) {
