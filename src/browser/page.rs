@@ -6,8 +6,8 @@
 //! same id (or, when that control is gone or disabled, to its step's heading), a focused
 //! `<select>` or `<input>` is carried into the new HTML as the same element, like `[data-live]`
 //! ones (arrowing through the device list changes the pick at every key; typed text stays), and
-//! a disclosure the learner opened stays open. A `<details>` the template opened itself carries `data-auto`, so the template may
-//! close it again (finished steps collapse).
+//! a disclosure the learner opened stays open. A `<details>` the template opened itself carries
+//! `data-auto`, so the template may close it again (finished steps collapse).
 
 use std::cell::RefCell;
 
@@ -155,7 +155,7 @@ pub(super) fn reveal(id: &str) {
 
 /// Replaces `section` with `html`, putting its `[data-live]` elements (streamed rows and entries,
 /// which live outside the templates) in place of their empty counterparts in the new HTML, and
-/// keeping what the learner is doing: a focused select, the disclosures they opened.
+/// keeping what the learner is doing: a focused select or input, the disclosures they opened.
 fn replace_keeping_live(section: &Element, html: &str, focused: Option<&Focused>) {
     let live = section.query_selector_all("[data-live]").ok();
     let opened = section
@@ -171,7 +171,7 @@ fn replace_keeping_live(section: &Element, html: &str, focused: Option<&Focused>
     // The focused select or input is the same element after the render (a select's options
     // changed only when the list did): the learner's place in it, the keys they are pressing
     // and the text they are typing stay.
-    let select = focused.map(|f| &f.element).filter(|e| {
+    let kept = focused.map(|f| &f.element).filter(|e| {
         matches!(e.tag_name().as_str(), "SELECT" | "INPUT") && section.contains(Some(e))
     });
     section.set_outer_html(html);
@@ -190,12 +190,12 @@ fn replace_keeping_live(section: &Element, html: &str, focused: Option<&Focused>
             }
         }
     }
-    if let Some((select, new)) = select.zip(select.and_then(|s| by_id(&s.id()))) {
+    if let Some((kept, new)) = kept.zip(kept.and_then(|k| by_id(&k.id()))) {
         let options = new.inner_html();
-        if select.inner_html() != options {
-            select.set_inner_html(&options);
+        if kept.inner_html() != options {
+            kept.set_inner_html(&options);
         }
-        let _ = new.replace_with_with_node_1(select);
+        let _ = new.replace_with_with_node_1(kept);
     }
 }
 
