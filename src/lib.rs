@@ -7,6 +7,7 @@
 //! into messages and runs effects. Only `browser` touches `web-sys` and the network, so everything
 //! else is plain Rust, tested natively.
 
+pub mod announce;
 pub mod cleanup;
 pub mod demo;
 pub mod msg;
@@ -14,6 +15,7 @@ pub mod panel;
 pub mod render;
 pub mod serial;
 pub mod state;
+pub mod steps;
 pub mod timeline;
 pub mod update;
 

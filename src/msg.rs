@@ -81,6 +81,8 @@ pub enum Msg {
     CopyFile,
     /// Point the device log's download link at what the log holds now.
     DownloadLog,
+    /// Show (true) or mask again the webhook's `Authorization` secret.
+    RevealSecret(bool),
     /// A session saved in this tab (page reload): check it is still valid.
     Restore {
         base: String,
@@ -188,6 +190,8 @@ pub enum Effect {
     /// Say this in the page's one status region (`#announce`, a polite live region that exists
     /// from page load), for screen readers: a hop, a test sent, Start and Stop, cleanup, flashing.
     Announce(String),
+    /// Scroll the element with this id into view and move focus to it (after Test: the result).
+    Reveal(&'static str),
     /// Send this request (a replay); nothing comes back but the relay's stream.
     Replay {
         url: String,

@@ -82,6 +82,11 @@ impl Renderer {
         Context::from(view(state))
     }
 
+    /// The step list (`nav#steps`) from data made by [`Renderer::data`].
+    pub fn steps_from(&self, data: &Context) -> Result<String, RenderError> {
+        self.render("steps", data)
+    }
+
     /// One panel from data made by [`Renderer::data`].
     pub fn panel_from(&self, data: &Context, panel: Panel) -> Result<String, RenderError> {
         self.render(panel.name(), data)

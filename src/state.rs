@@ -115,6 +115,8 @@ pub struct State {
     pub serial_supported: bool,
     /// What became of connecting to USB serial, when it did not work.
     pub serial_error: Option<String>,
+    /// The learner asked to see the webhook's secret: it is masked everywhere until then.
+    pub secret_revealed: bool,
 }
 
 /// Flashing the firmware to the picked device.
@@ -211,6 +213,7 @@ impl State {
             flash: Flash::Idle,
             serial_supported: false,
             serial_error: None,
+            secret_revealed: false,
         };
         (state, vec![Effect::FetchConfig])
     }

@@ -275,6 +275,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::SetRemember(remember) => state.remember = remember,
+        Msg::RevealSecret(shown) => state.secret_revealed = shown,
         Msg::ShowFile(file) => {
             if FIRMWARE_FILES.contains(&file.as_str()) {
                 state.firmware_file.clone_from(&file);

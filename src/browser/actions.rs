@@ -113,6 +113,7 @@ fn msg_for(action: &str, element: &Element) -> Option<Msg> {
         "device-log" => Msg::ShowDeviceLog,
         "serial-connect" => Msg::ConnectSerial,
         "download-log" => Msg::DownloadLog,
+        "reveal-secret" => Msg::RevealSecret(element.get_attribute("aria-pressed")? != "true"),
         "cleanup" => Msg::Cleanup(cleanup::Msg::Ask),
         "cleanup-cancel" => Msg::Cleanup(cleanup::Msg::Cancel),
         "cleanup-confirm" => Msg::Cleanup(cleanup::Msg::Confirm),

@@ -12,7 +12,7 @@ use webhook_demo_core::wire::Config;
 use super::{
     App, append,
     fetch::{self, Request},
-    firmware, particle, serial, storage,
+    firmware, page, particle, serial, storage,
 };
 use crate::{
     cleanup, demo,
@@ -77,6 +77,10 @@ impl App {
             }
             Effect::Announce(text) => {
                 append::announce(&text);
+                return None;
+            }
+            Effect::Reveal(id) => {
+                page::reveal(id);
                 return None;
             }
             Effect::ShowFile(file) => {

@@ -27,7 +27,7 @@ use std::{
 use wasm_bindgen::prelude::wasm_bindgen;
 use web_sys::AbortController;
 
-use crate::{msg::Msg, render::Renderer, state::State, update::update};
+use crate::{announce::Before, msg::Msg, render::Renderer, state::State, update::update};
 
 /// The app: its state, its templates, the page they were rendered to, and its open streams.
 struct App {
@@ -74,7 +74,13 @@ impl App {
     /// Applies a message, schedules a render of what changed and runs the resulting effects.
     fn dispatch(self: &Rc<Self>, msg: Msg) {
         // The borrow ends before rendering and before any effect runs: effects may dispatch again.
-        let effects = update(&mut self.state.borrow_mut(), msg);
+        let effects = {
+            let mut state = self.state.borrow_mut();
+            let before = Before::of(&state);
+            let mut effects = update(&mut state, msg);
+            effects.extend(before.changes(&state));
+            effects
+        };
         self.schedule_refresh();
         self.run(effects);
     }

@@ -1,12 +1,19 @@
 //! The page: the app's root element, the HTML each panel was last rendered to, and re-rendering
 //! only what changed, carrying the rows and entries the app appended (`[data-live]`) across. Also
 //! the small DOM helpers the rest of the browser layer shares.
+//!
+//! A re-render never takes the learner's place away: focus goes back to the control with the
+//! same id (or, when that control is gone or disabled, to its step's heading), a focused
+//! `<select>` or `<input>` is carried into the new HTML as the same element, like `[data-live]`
+//! ones (arrowing through the device list changes the pick at every key; typed text stays), and
+//! a disclosure the learner opened stays open. A `<details>` the template opened itself carries
+//! `data-auto`, so the template may close it again (finished steps collapse).
 
 use std::cell::RefCell;
 
 use handlebars::Context;
 use wasm_bindgen::JsCast;
-use web_sys::{Document, Element};
+use web_sys::{Document, Element, HtmlElement};
 
 use crate::{panel::Panel, render::Renderer, state::State};
 
@@ -63,6 +70,12 @@ impl Page {
         // Only panels that read a changed field can look different: a hook arriving re-renders
         // the explainer and the delivery log, not the sign-in form.
         let affected = renderer.affected(self.view.borrow().as_ref(), &data);
+        let focused = Focused::now();
+        if let Ok(steps) = renderer.steps_from(&data) {
+            if let Some(nav) = by_id("steps").filter(|nav| nav.outer_html() != steps) {
+                nav.set_outer_html(&steps);
+            }
+        }
         let mut rendered = self.rendered.borrow_mut();
         for (index, &panel) in Panel::ALL.iter().enumerate() {
             if !affected.contains(&panel) {
@@ -76,29 +89,119 @@ impl Page {
             }
             let selector = format!("section[data-panel=\"{}\"]", panel.name());
             if let Ok(Some(section)) = self.root.query_selector(&selector) {
-                replace_keeping_live(&section, &html);
+                replace_keeping_live(&section, &html, focused.as_ref());
             }
             rendered[index] = html;
         }
         *self.view.borrow_mut() = Some(data);
+        if let Some(focused) = focused {
+            focused.restore();
+        }
+    }
+}
+
+/// The focused element before a render: its id and the panel it was in.
+struct Focused {
+    id: String,
+    element: Element,
+    panel: Option<String>,
+}
+
+impl Focused {
+    fn now() -> Option<Focused> {
+        let element = document()?.active_element()?;
+        let panel = element
+            .closest("[data-panel]")
+            .ok()
+            .flatten()
+            .and_then(|section| section.get_attribute("data-panel"));
+        Some(Focused {
+            id: element.id(),
+            element,
+            panel,
+        })
+    }
+
+    /// Puts focus back where it was, or on the step's heading when that control is gone.
+    fn restore(&self) {
+        let active = document().and_then(|d| d.active_element());
+        if active.as_ref() == Some(&self.element) && self.element.is_connected() {
+            return;
+        }
+        let same = (!self.id.is_empty()).then(|| by_id(&self.id)).flatten();
+        if same.is_some_and(|element| focus(&element)) {
+            return;
+        }
+        if let Some(heading) = self
+            .panel
+            .as_ref()
+            .and_then(|p| by_id(&format!("{p}-title")))
+        {
+            focus(&heading);
+        }
+    }
+}
+
+/// Focuses `element`; false when it cannot take focus (disabled, hidden in a closed disclosure).
+fn focus(element: &Element) -> bool {
+    if let Some(html) = element.dyn_ref::<HtmlElement>() {
+        let _ = html.focus();
+    }
+    document().and_then(|d| d.active_element()).as_ref() == Some(element)
+}
+
+/// Scrolls the element with this id into view and moves focus to it (a heading with
+/// `tabindex="-1"`): where a screen reader's user expects to continue.
+pub(super) fn reveal(id: &str) {
+    if let Some(element) = by_id(id) {
+        element.scroll_into_view();
+        focus(&element);
     }
 }
 
 /// Replaces `section` with `html`, putting its `[data-live]` elements (streamed rows and entries,
-/// which live outside the templates) in place of their empty counterparts in the new HTML.
-fn replace_keeping_live(section: &Element, html: &str) {
+/// which live outside the templates) in place of their empty counterparts in the new HTML, and
+/// keeping what the learner is doing: a focused select or input, the disclosures they opened.
+fn replace_keeping_live(section: &Element, html: &str, focused: Option<&Focused>) {
     let live = section.query_selector_all("[data-live]").ok();
+    let opened = section
+        .query_selector_all("details[open][id]:not([data-auto])")
+        .ok();
+    let opened: Vec<String> = opened
+        .map(|list| {
+            (0..list.length())
+                .filter_map(|i| Some(list.item(i)?.dyn_into::<Element>().ok()?.id()))
+                .collect()
+        })
+        .unwrap_or_default();
+    // The focused select or input is the same element after the render (a select's options
+    // changed only when the list did): the learner's place in it, the keys they are pressing
+    // and the text they are typing stay.
+    let kept = focused.map(|f| &f.element).filter(|e| {
+        matches!(e.tag_name().as_str(), "SELECT" | "INPUT") && section.contains(Some(e))
+    });
     section.set_outer_html(html);
-    let Some(live) = live else {
-        return;
-    };
-    for index in 0..live.length() {
-        let Some(old) = live.item(index).and_then(|n| n.dyn_into::<Element>().ok()) else {
-            continue;
-        };
-        if let Some(placeholder) = by_id(&old.id()) {
-            let _ = placeholder.replace_with_with_node_1(&old);
+    for id in opened {
+        if let Some(details) = by_id(&id) {
+            let _ = details.set_attribute("open", "");
         }
+    }
+    if let Some(live) = live {
+        for index in 0..live.length() {
+            let Some(old) = live.item(index).and_then(|n| n.dyn_into::<Element>().ok()) else {
+                continue;
+            };
+            if let Some(placeholder) = by_id(&old.id()) {
+                let _ = placeholder.replace_with_with_node_1(&old);
+            }
+        }
+    }
+    if let Some((kept, new)) = kept.zip(kept.and_then(|k| by_id(&k.id()))) {
+        let options = new.inner_html();
+        if kept.inner_html() != options {
+            kept.set_inner_html(&options);
+        }
+        let _ = new.replace_with_with_node_1(kept);
     }
 }
 

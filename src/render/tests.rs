@@ -56,15 +56,26 @@ fn check(state: &State, expected_states: &[&str]) {
 }
 
 #[test]
-fn before_sign_in_every_panel_asks_to_sign_in() {
+fn before_sign_in_one_gate_says_to_sign_in() {
     let (state, _) = State::new();
     check(&state, &["signed-out"; 13]);
-    let page = Renderer::new().page(&state).expect("page renders");
-    assert_eq!(
-        page.matches("Sign in first.").count(),
-        12,
-        "every panel but sign-in says so"
-    );
+    let renderer = Renderer::new();
+    let page = renderer.page(&state).expect("page renders");
+    for panel in [
+        Panel::SelectDevice,
+        Panel::SelectProduct,
+        Panel::AddDevice,
+        Panel::Start,
+        Panel::Webhook,
+        Panel::Events,
+        Panel::Firmware,
+        Panel::Cleanup,
+    ] {
+        let html = renderer.panel(&state, panel).expect("renders");
+        assert!(!html.contains("Sign in first."), "{html}");
+    }
+    assert_eq!(page.matches("Sign in to unlock").count(), 1, "one gate");
+    assert!(page.contains("<nav id=\"steps\""), "the step list");
 }
 
 #[test]
@@ -412,4 +423,93 @@ fn a_new_hook_re_renders_only_what_shows_hooks() {
     assert_eq!(affected, [Panel::Explainer, Panel::Testing]);
     assert_eq!(renderer.affected(Some(&after), &after), []);
     assert_eq!(renderer.affected(None, &after).len(), Panel::ALL.len());
+}
+
+#[test]
+fn the_webhook_reads_as_the_console_shows_it_and_its_secret_is_masked_until_revealed() {
+    let (mut state, _) = State::new();
+    sign_in_as(&mut state, "sandbox@example.com");
+    state.demo.running = true;
+    state.demo.secret = "s3cr3t0123456789".into();
+    state.demo.relay = Some(webhook_demo_core::wire::RelayStart {
+        session_id: "0".into(),
+        hook_url: "http://127.0.0.1:8080/relay/hook/ab".into(),
+        control_url: "http://127.0.0.1:8080/relay/control/0".into(),
+        resumed: false,
+    });
+    let renderer = Renderer::new();
+    let html = renderer.panel(&state, Panel::Webhook).expect("renders");
+    let order: Vec<usize> = [
+        "integration_type",
+        "event",
+        "url",
+        "requestType",
+        "headers",
+        "noDefaults",
+        "responseTopic",
+        "errorResponseTopic",
+    ]
+    .iter()
+    .map(|key| html.find(&format!("&quot;{key}&quot;:")).expect(key))
+    .collect();
+    assert!(order.is_sorted(), "console order: {html}");
+    assert!(
+        html.contains("&quot;Authorization&quot;: &quot;Bearer ••••••••&quot;"),
+        "{html}"
+    );
+    assert!(!html.contains("s3cr3t"), "the secret shows: {html}");
+    assert!(
+        html.contains(
+            "{\n  &quot;deviceId&quot;: &quot;{{{PARTICLE_DEVICE_ID}}}&quot;,\n  &quot;ts&quot;: \
+             &quot;{{{PARTICLE_PUBLISHED_AT}}}&quot;,\n  &quot;sensor&quot;: {{{PARTICLE_EVENT_VALUE}}}\n}"
+        ),
+        "the body template as its own block: {html}"
+    );
+    assert!(
+        html.contains("aria-pressed=\"false\">Reveal the secret"),
+        "{html}"
+    );
+
+    update(&mut state, Msg::RevealSecret(true));
+    let html = renderer.panel(&state, Panel::Webhook).expect("renders");
+    assert!(html.contains("Bearer s3cr3t0123456789"), "{html}");
+    assert!(
+        html.contains("aria-pressed=\"true\">Hide the secret"),
+        "{html}"
+    );
+}
+
+#[test]
+fn the_device_table_names_its_product_and_a_flashed_device_restarting_is_no_warning() {
+    let (mut state, _) = State::new();
+    sign_in_as(&mut state, "sandbox@example.com");
+    state.devices = Devices::Loaded(vec![Device {
+        id: "aa".into(),
+        name: Some("argon".into()),
+        platform_id: 12,
+        product_id: 30001,
+        serial_number: None,
+        online: false,
+    }]);
+    state.selected_device = Some("aa".into());
+    state.products = Products::Loaded(vec![Product {
+        id: 30001,
+        name: "webhook-demo-argon-1".into(),
+        platform_id: 12,
+    }]);
+    let renderer = Renderer::new();
+    let html = renderer
+        .panel(&state, Panel::SelectDevice)
+        .expect("renders");
+    assert!(
+        html.contains("<td>webhook-demo-argon-1 (30001)</td>"),
+        "{html}"
+    );
+    let html = renderer.panel(&state, Panel::Firmware).expect("renders");
+    assert!(html.contains("it must be online to be flashed"), "{html}");
+    // Right after a flash the device restarts: offline for a moment, which is expected.
+    state.flash = crate::state::Flash::Started("success".into());
+    let html = renderer.panel(&state, Panel::Firmware).expect("renders");
+    assert!(!html.contains("it must be online"), "{html}");
+    assert!(html.contains("restarting with the new firmware"), "{html}");
 }

@@ -83,6 +83,7 @@ pub(crate) fn view(state: &State) -> Value {
         states.set(panel.name(), panel_state(state, panel).into());
     }
     view.set("states", states.into());
+    crate::steps::view(state, &mut view);
 
     // Sign-in.
     let session = state.session();
@@ -158,9 +159,16 @@ pub(crate) fn view(state: &State) -> Value {
                 .unwrap_or("(unknown)")
                 .into(),
         );
-        // The product's id, or a sentence saying it is in none.
+        // The product's name and id, or a sentence saying it is in none.
         let product = if platform::in_product(device.product_id) {
-            device.product_id.to_string()
+            let named = match &state.products {
+                Products::Loaded(products) => products.iter().find(|p| p.id == device.product_id),
+                Products::NotLoaded | Products::Loading | Products::Failed(_) => None,
+            };
+            match named {
+                Some(product) => format!("{} ({})", product.name, product.id),
+                None => device.product_id.to_string(),
+            }
         } else {
             "not in a product yet".to_owned()
         };
@@ -254,13 +262,20 @@ pub(crate) fn view(state: &State) -> Value {
         session.is_some_and(|s| s.base == PARTICLE_API) && webhook::is_private(&relay.hook_url)
     });
     view.set("privateHook", private_hook.into());
-    // The webhook's settings as saved in the product, pretty-printed, the secret masked.
-    let webhook_source = demo.relay.as_ref().and_then(|relay| {
-        let settings =
-            webhook::webhook_settings(&relay.hook_url, "•••••• (a secret made up for this run)");
-        serde_json::to_string_pretty(&settings).ok()
-    });
+    // The webhook's settings as saved in the product, in the console's order, the secret masked
+    // until the learner reveals it; the body template as a block of its own.
+    let secret = if state.secret_revealed {
+        demo.secret.as_str()
+    } else {
+        SECRET_MASK
+    };
+    let webhook_source = demo
+        .relay
+        .as_ref()
+        .map(|relay| console_json(&webhook::webhook_settings(&relay.hook_url, secret)));
     view.set("webhookSource", webhook_source.into());
+    view.set("webhookBody", body_block(webhook::BODY_TEMPLATE).into());
+    view.set("secretRevealed", state.secret_revealed.into());
     let webhook_error = match &demo.webhook {
         WebhookState::Failed(reason) => Some(reason.as_str()),
         WebhookState::Waiting | WebhookState::Saving | WebhookState::Saved(_) => None,
@@ -306,6 +321,10 @@ pub(crate) fn view(state: &State) -> Value {
     // Why flashing is not possible now, if it is not.
     let flash_blocked = match state.device() {
         None => Some("Pick a device first."),
+        // A device restarts after a flash: offline for a moment, not a reason to worry.
+        Some(device) if !device.online && matches!(state.flash, Flash::Started(_)) => {
+            Some("The device is restarting with the new firmware.")
+        }
         Some(device) if !device.online => {
             Some("The device is offline; it must be online to be flashed.")
         }
@@ -375,6 +394,65 @@ pub(crate) fn view(state: &State) -> Value {
         .collect();
     view.set("cleanupSteps", steps.into());
     view.into()
+}
+
+/// How the webhook's secret is shown until the learner reveals it, wherever it appears.
+pub const SECRET_MASK: &str = "••••••••";
+
+/// The webhook's settings as the Particle console lists them, pretty-printed, without the body
+/// (shown as a block of its own): serde_json's map would sort the keys.
+fn console_json(settings: &Value) -> String {
+    const ORDER: [&str; 8] = [
+        "integration_type",
+        "event",
+        "url",
+        "requestType",
+        "headers",
+        "noDefaults",
+        "responseTopic",
+        "errorResponseTopic",
+    ];
+    let mut out = String::from("{");
+    for key in ORDER {
+        let Some(Ok(value)) = settings.get(key).map(serde_json::to_string_pretty) else {
+            continue;
+        };
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str("\n  \"");
+        out.push_str(key);
+        out.push_str("\": ");
+        for c in value.chars() {
+            out.push(c);
+            if c == '\n' {
+                out.push_str("  ");
+            }
+        }
+    }
+    out.push_str("\n}");
+    out
+}
+
+/// A one-line JSON body template, one field a line (it is no JSON itself: `{{{…}}}` stands
+/// unquoted where the event's value goes).
+/// (A loop over the bytes rather than `str::replace` with a string pattern, whose searcher
+/// would cost the page kilobytes.)
+fn body_block(template: &str) -> String {
+    let bytes = template.as_bytes();
+    let mut out = Vec::with_capacity(template.len() + 16);
+    for (i, &byte) in bytes.iter().enumerate() {
+        let next = bytes.get(i + 1).copied();
+        let last = i + 1 == bytes.len();
+        match byte {
+            b'}' if last => out.extend_from_slice(b"\n}"),
+            b'{' if i == 0 => out.extend_from_slice(b"{\n  "),
+            b',' if next == Some(b'"') => out.extend_from_slice(b",\n  "),
+            b':' if i > 0 && bytes[i - 1] == b'"' => out.extend_from_slice(b": "),
+            _ => out.push(byte),
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// One option of a `<select>`.

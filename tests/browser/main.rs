@@ -38,6 +38,8 @@ checks! {
     smee: "a_smee_channel_can_stand_in_for_the_relay",
     device_names: "device_names_are_shown_as_text",
     no_sandbox: "no_sandbox_means_no_sandbox_button",
+    keyboard: "the_tutorial_works_with_the_keyboard_only",
+    looks: "the_page_looks_right_to_axe_and_on_a_phone_in_light_and_dark",
 }
 
 fn main() -> ExitCode {

@@ -114,9 +114,43 @@ impl Browser {
             .collect())
     }
 
+    /// Runs a DevTools command in the page (chromedriver's `goog/cdp/execute`): what WebDriver
+    /// cannot do, such as emulating a phone's viewport or a dark colour scheme.
+    pub async fn cdp(&self, cmd: &'static str, params: Value) -> Result<Value> {
+        self.client
+            .issue_cmd(Cdp { cmd, params })
+            .await
+            .with_context(|| format!("DevTools {cmd}"))
+    }
+
     pub async fn close(mut self) -> Result<()> {
         self.client.close().await.context("closing the browser")?;
         self.driver.kill().await.context("stopping chromedriver")
+    }
+}
+
+/// chromedriver's `POST /session/{id}/goog/cdp/execute`: one DevTools command.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _url: &url::Url) -> (Method, Option<String>) {
+        let body = json!({"cmd": self.cmd, "params": self.params});
+        (Method::POST, Some(body.to_string()))
     }
 }
 

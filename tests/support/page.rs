@@ -41,18 +41,26 @@ pub async fn open(browser: &Browser, url: &str) -> Result<()> {
 }
 
 pub async fn click(browser: &Browser, id: &str) -> Result<()> {
-    browser.client.find(Locator::Id(id)).await?.click().await?;
+    reveal(browser, Locator::Id(id)).await?.click().await?;
     Ok(())
 }
 
 pub async fn click_css(browser: &Browser, css: &str) -> Result<()> {
+    reveal(browser, Locator::Css(css)).await?.click().await?;
+    Ok(())
+}
+
+/// Finds an element and opens the closed disclosures around it (a finished step collapses to
+/// its summary, the advanced settings start closed), as a learner would before using it.
+pub async fn reveal(browser: &Browser, locator: Locator<'_>) -> Result<Element> {
+    let element = browser.client.find(locator).await?;
+    let closed = "for (let d = arguments[0].closest('details:not([open])'); d; \
+                  d = d.parentElement.closest('details:not([open])')) d.open = true;";
     browser
         .client
-        .find(Locator::Css(css))
-        .await?
-        .click()
+        .execute(closed, vec![serde_json::to_value(&element)?])
         .await?;
-    Ok(())
+    Ok(element)
 }
 
 /// Waits for an element matching `css`, saying what was expected when it never comes.
@@ -133,9 +141,7 @@ pub async fn attrs(browser: &Browser, css: &str, name: &str) -> Result<Vec<Strin
 
 /// Picks the option with this value in a select, as a learner would.
 pub async fn choose(browser: &Browser, id: &str, value: &str) -> Result<()> {
-    browser
-        .client
-        .find(Locator::Id(id))
+    reveal(browser, Locator::Id(id))
         .await?
         .select_by_value(value)
         .await?;
@@ -143,7 +149,7 @@ pub async fn choose(browser: &Browser, id: &str, value: &str) -> Result<()> {
 }
 
 pub async fn type_into(browser: &Browser, id: &str, text: &str) -> Result<()> {
-    let input = browser.client.find(Locator::Id(id)).await?;
+    let input = reveal(browser, Locator::Id(id)).await?;
     input.clear().await?;
     input.send_keys(text).await?;
     Ok(())

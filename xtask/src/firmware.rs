@@ -35,7 +35,7 @@ pub fn build(root: &Path, site: &Path) -> Result<()> {
             escape(&text)
         };
         sources.push_str(&format!(
-            "<pre class=\"source\" data-file=\"{file}\" contenteditable=\"plaintext-only\" spellcheck=\"false\"><code>{code}</code></pre>\n"
+            "<pre class=\"source\" data-file=\"{file}\" contenteditable=\"plaintext-only\" tabindex=\"0\" spellcheck=\"false\" aria-label=\"{file}, editable\"><code>{code}</code></pre>\n"
         ));
     }
     fs::write(out.join("webhook-demo.zip"), zip.finish()?.into_inner())?;

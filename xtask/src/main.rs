@@ -11,6 +11,9 @@
 //!   release build with many more cases each (`PROPTEST_CASES`, 200,000 unless given). cargo-fuzz
 //!   would need a nightly toolchain; these properties are what it would check, run for longer.
 //! - `dist`: a release folder to deploy (`xtask/src/dist.rs`).
+//! - `screenshots`: `build`, then the browser check that walks the page's main states (signed
+//!   out, set up, after Test, after a 500, firmware, cleanup) at 1280 and 390 px in light and
+//!   dark, writing a PNG of each into `target/screenshots/`.
 
 // This is a command-line tool: printing to stdout is its job.
 #![allow(clippy::print_stdout)]
@@ -46,6 +49,8 @@ const PARTICLE_CLI_NPM: &str = "particle-cli@3.43.1";
 const PARTICLE_CLI_EXECA_NPM: &str = "execa@5.1.1";
 /// Cases per property for `cargo xtask fuzz`: about a minute in all on two cores.
 const FUZZ_CASES: u64 = 200_000;
+/// Deque's accessibility engine, which the browser tests inject into the page in each state.
+const AXE_CORE_NPM: &str = "axe-core@4.10.3";
 
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);
@@ -60,16 +65,18 @@ fn main() -> Result<()> {
         "bench" => bench(&root),
         "fuzz" => fuzz(&rest),
         "dist" => dist::dist(&root),
+        "screenshots" => screenshots(&root),
         _ => {
             eprintln!(
-                "usage: cargo xtask <build | serve [-- ARGS] | test | ci | bench | fuzz [CASES] | dist>\n\
+                "usage: cargo xtask <build | serve [-- ARGS] | test | ci | bench | fuzz [CASES] | dist | screenshots>\n\
                  \n  build   build the page into pkg/\
                  \n  serve   build, then run the tutorial on http://127.0.0.1:8080 (ARGS go to `webhook-demo serve`)\
                  \n  test    everything CI checks: fmt, clippy (native and wasm32), unit, integration and browser tests\
                  \n  ci      the same as test\
                  \n  bench   release builds, then the performance measures as JSON lines\
                  \n  fuzz    the property tests (fuzz_*) in release, CASES each (default PROPTEST_CASES, else 200000)\
-                 \n  dist    a release folder: the server, the page as static files, deployment examples"
+                 \n  dist    a release folder: the server, the page as static files, deployment examples\
+                 \n  screenshots  PNGs of the page's main states, both widths and colour schemes, in target/screenshots/"
             );
             bail!("unknown task {task:?}")
         }
@@ -417,10 +424,51 @@ fn ensure_particle_cli(root: &Path) -> Result<PathBuf> {
     Ok(modules)
 }
 
+/// Installs axe-core once under the target directory (after `ensure_particle_api_js`, which
+/// brings Node.js); returns its script, which the browser tests inject into the page.
+fn ensure_axe_core(root: &Path) -> Result<PathBuf> {
+    let tools = target_dir(root).join("tools").join("axe-core");
+    let script = tools
+        .join("node_modules")
+        .join("axe-core")
+        .join("axe.min.js");
+    if !script.is_file() {
+        eprintln!("fetching {AXE_CORE_NPM} from the npm registry for the accessibility checks");
+        npm_install(&tools, AXE_CORE_NPM)?;
+    }
+    Ok(script)
+}
+
+/// The page's main states as PNGs in `target/screenshots/`, by the browser check that also runs
+/// axe-core in each of them.
+fn screenshots(root: &Path) -> Result<()> {
+    ensure_browser()?;
+    ensure_particle_api_js(root)?;
+    let axe = ensure_axe_core(root)?;
+    build(root)?;
+    let out = target_dir(root).join("screenshots");
+    fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    run(cargo()
+        .args([
+            "test",
+            "--package",
+            "webhook-demo",
+            "--test",
+            "browser",
+            "--",
+            "looks",
+        ])
+        .env("AXE_CORE", axe)
+        .env("SCREENSHOTS", &out))?;
+    println!("screenshots in {}", out.display());
+    Ok(())
+}
+
 fn test(root: &Path) -> Result<()> {
     ensure_browser()?;
     ensure_tools()?;
     let particle_api_js = ensure_particle_api_js(root)?;
+    let axe_core = ensure_axe_core(root)?;
     let particle_cli = ensure_particle_cli(root)?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build(root)?;
@@ -448,7 +496,8 @@ fn test(root: &Path) -> Result<()> {
     run(cargo()
         .args(["test", "--workspace"])
         .env("PARTICLE_API_JS", particle_api_js)
-        .env("PARTICLE_CLI", particle_cli))
+        .env("PARTICLE_CLI", particle_cli)
+        .env("AXE_CORE", axe_core))
 }
 
 fn bench(root: &Path) -> Result<()> {

@@ -1,0 +1,99 @@
+//! What the status region (`#announce`) says when something the learner set off changes where
+//! they may not be looking: the demo starting or stopping, the test event sent, a flash's
+//! progress, each cleanup step. Found by comparing the state before and after a message, so
+//! every way of reaching a change announces it, and nothing is announced twice.
+
+use crate::{
+    msg::Effect,
+    state::{Flash, State},
+};
+
+/// What the announcements compare: the few parts of the state they speak about.
+pub struct Before {
+    running: bool,
+    test_sent: Option<String>,
+    flash: Flash,
+    cleanup_finished: usize,
+}
+
+impl Before {
+    pub fn of(state: &State) -> Before {
+        Before {
+            running: state.demo.running,
+            test_sent: state.demo.test_sent.clone(),
+            flash: state.flash.clone(),
+            cleanup_finished: finished(state),
+        }
+    }
+
+    /// The effects that tell the learner what changed since: one announcement (the parts joined),
+    /// and after a test event is sent, the view moving to its result. (Built with `push_str`
+    /// rather than `format!` and `join`: the page's size counts.)
+    pub fn changes(&self, state: &State) -> Vec<Effect> {
+        let mut said = String::new();
+        let mut effects = Vec::new();
+        let demo = &state.demo;
+        if demo.running != self.running {
+            say(
+                &mut said,
+                &[if demo.running {
+                    "Demo started: your webhook server is listening"
+                } else {
+                    "Demo stopped"
+                }],
+            );
+        }
+        if demo.test_sent.is_some() && demo.test_sent != self.test_sent {
+            say(
+                &mut said,
+                &["Test event sent; its hops appear under What happened"],
+            );
+            effects.push(Effect::Reveal("explainer-title"));
+        }
+        if state.flash != self.flash {
+            match &state.flash {
+                Flash::Flashing => say(&mut said, &["Flashing the firmware…"]),
+                Flash::Started(status) => say(&mut said, &["Flashing: ", status]),
+                Flash::Failed(_) => say(&mut said, &["The firmware did not compile"]),
+                Flash::Idle => {}
+            }
+        }
+        // A new cleanup run starts counting again.
+        let seen = if finished(state) < self.cleanup_finished {
+            0
+        } else {
+            self.cleanup_finished
+        };
+        let progress = &state.cleanup.progress;
+        for step in progress.iter().filter(|p| p.outcome.is_some()).skip(seen) {
+            let outcome = match &step.outcome {
+                Some(Ok(())) => ": done",
+                Some(Err(_)) | None => ": failed",
+            };
+            say(&mut said, &[step.step.label(), outcome]);
+        }
+        if !said.is_empty() {
+            effects.insert(0, Effect::Announce(said));
+        }
+        effects
+    }
+}
+
+/// Adds one part (`pieces` run together) to what is said.
+fn say(said: &mut String, pieces: &[&str]) {
+    if !said.is_empty() {
+        said.push_str(" · ");
+    }
+    for piece in pieces {
+        said.push_str(piece);
+    }
+}
+
+/// How many cleanup steps have finished.
+fn finished(state: &State) -> usize {
+    let progress = &state.cleanup.progress;
+    progress.iter().filter(|p| p.outcome.is_some()).count()
+}
+
+#[cfg(test)]
+mod tests;

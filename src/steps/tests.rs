@@ -1,0 +1,156 @@
+//! The step list as a learner goes through the tutorial.
+
+use super::{Status, statuses, view};
+use crate::{
+    cleanup::{CleanupStep, Progress},
+    render::view::Object,
+    state::{Auth, Device, Devices, Flash, Product, Products, Session, State},
+};
+
+/// The steps' statuses in `state`, as the page writes them in `data-status`.
+fn check(state: &State, expected: [&str; 8]) {
+    let names: Vec<&str> = statuses(state).into_iter().map(Status::name).collect();
+    assert_eq!(names, expected);
+}
+
+fn signed_in() -> State {
+    let (mut state, _) = State::new();
+    state.auth = Auth::SignedIn(Session {
+        base: "/sandbox".into(),
+        token: "t".into(),
+        username: "sandbox@example.com".into(),
+        created_here: true,
+    });
+    state
+}
+
+fn device(product_id: u32) -> Device {
+    Device {
+        id: "e00fce680000000000000001".into(),
+        name: Some("sandbox-p2".into()),
+        platform_id: 32,
+        product_id,
+        serial_number: None,
+        online: true,
+    }
+}
+
+/// The one line a phone shows.
+fn now(state: &State) -> String {
+    let mut object = Object::default();
+    view(state, &mut object);
+    let value = serde_json::Value::from(object);
+    value["stepNow"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn the_path_follows_the_learner() {
+    let (state, _) = State::new();
+    check(
+        &state,
+        [
+            "current", "locked", "locked", "locked", "locked", "locked", "locked", "locked",
+        ],
+    );
+    assert_eq!(now(&state), "Step 1 of 8 · Sign in");
+
+    let mut state = signed_in();
+    state.devices = Devices::Loaded(vec![device(32)]);
+    check(
+        &state,
+        [
+            "done", "current", "locked", "locked", "locked", "locked", "locked", "locked",
+        ],
+    );
+    state.selected_device = Some(device(32).id);
+    state.products = Products::Loaded(vec![Product {
+        id: 30001,
+        name: "webhook-demo-p2-1".into(),
+        platform_id: 32,
+    }]);
+    check(
+        &state,
+        [
+            "done", "done", "current", "locked", "locked", "locked", "locked", "locked",
+        ],
+    );
+    state.selected_product = Some(30001);
+    check(
+        &state,
+        [
+            "done", "done", "done", "current", "locked", "locked", "locked", "locked",
+        ],
+    );
+    state.devices = Devices::Loaded(vec![device(30001)]);
+    check(
+        &state,
+        [
+            "done", "done", "done", "done", "current", "locked", "locked", "locked",
+        ],
+    );
+    assert_eq!(now(&state), "Step 5 of 8 · Start the demo");
+    state.demo.running = true;
+    check(
+        &state,
+        [
+            "done", "done", "done", "done", "done", "current", "locked", "locked",
+        ],
+    );
+    state.demo.test_sent = Some("{\"t\": 25}".into());
+    check(
+        &state,
+        [
+            "done", "done", "done", "done", "done", "done", "current", "locked",
+        ],
+    );
+    state.flash = Flash::Started("success".into());
+    check(
+        &state,
+        [
+            "done", "done", "done", "done", "done", "done", "done", "current",
+        ],
+    );
+    // Stopping the demo makes Start the step to do again; what was done stays done.
+    state.demo.running = false;
+    check(
+        &state,
+        [
+            "done", "done", "done", "done", "current", "done", "done", "locked",
+        ],
+    );
+    state.demo.running = true;
+    state.cleanup.progress = vec![Progress {
+        step: CleanupStep::Webhook,
+        outcome: Some(Ok(())),
+    }];
+    check(&state, ["done"; 8]);
+    assert_eq!(now(&state), "Every step done");
+}
+
+#[test]
+fn without_a_device_the_device_steps_are_done_by_themselves() {
+    let mut state = signed_in();
+    state.devices = Devices::Loaded(Vec::new());
+    state.products = Products::Loaded(vec![Product {
+        id: 30001,
+        name: "webhook-demo-p2-1".into(),
+        platform_id: 32,
+    }]);
+    state.selected_product = Some(30001);
+    check(
+        &state,
+        [
+            "done", "done", "done", "done", "current", "locked", "done", "locked",
+        ],
+    );
+}
+
+#[test]
+fn a_failed_cleanup_step_is_not_done() {
+    let mut state = signed_in();
+    state.cleanup.progress = vec![Progress {
+        step: CleanupStep::Product,
+        outcome: Some(Err("still has devices".into())),
+    }];
+    assert_eq!(statuses(&state)[7], Status::Locked);
+}

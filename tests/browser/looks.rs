@@ -1,0 +1,196 @@
+//! The page's main states (signed out, set up, after Test, after a 500, firmware, cleanup), each
+//! at 1280 and 390 px in light and dark: axe-core finds no serious or critical violation, and a
+//! phone never scrolls sideways. With `SCREENSHOTS=DIR` (`cargo xtask screenshots`), a PNG of
+//! each goes into DIR.
+//!
+//! axe-core comes from npm (`cargo xtask test` installs it and names its script in `AXE_CORE`);
+//! it is injected as a WebDriver script, which the page's CSP does not govern. The colour scheme
+//! and the phone's viewport are emulated with DevTools commands, and `matchMedia` confirms the
+//! page really sees the scheme asked for.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, ensure};
+use fantoccini::Locator;
+use serde_json::{Value, json};
+
+use crate::support::{Browser, Server, fixture::*, page::*};
+
+/// Regions whose look is another part of the work (the journey: explainer, diagram, inspector,
+/// the answer form and the cloud log). Their violations are listed, not failed on, until that
+/// part lands; remove a region here once its styles are in.
+const ELSEWHERE: &[&str] = &[
+    "#explainer",
+    "#timeline",
+    "#requestList",
+    "form[data-action=\"apply-answer\"]",
+    "#deliveryLog",
+    "#deviceLog",
+    "#webhookDemoDataTable",
+];
+
+pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
+    let axe_path = std::env::var("AXE_CORE")
+        .context("AXE_CORE is not set: run `cargo xtask test`, which installs axe-core")?;
+    let axe = std::fs::read_to_string(&axe_path).with_context(|| format!("reading {axe_path}"))?;
+    let shots = std::env::var_os("SCREENSHOTS").map(PathBuf::from);
+    let mut problems = Vec::new();
+    let mut look = async |state: &'static str| -> Result<()> {
+        problems.extend(look(browser, &axe, shots.as_ref(), state).await?);
+        Ok(())
+    };
+
+    open(browser, &server.url).await?;
+    wait(browser, Locator::Id("sandboxSignIn"), "no sandbox button").await?;
+    look("signed-out").await?;
+
+    sandbox_sign_in_to_devices(browser).await?;
+    choose(browser, "deviceSelect", P2).await?;
+    wait_for_state(browser, "select-product", "no-product").await?;
+    click(browser, "createNewProductButton").await?;
+    wait_for_state(browser, "select-product", "selected").await?;
+    wait_for(browser, "#addDeviceButton", "no Add button").await?;
+    click(browser, "addDeviceButton").await?;
+    wait_for_state(browser, "add-device", "in-product").await?;
+    click(browser, "startDemo").await?;
+    wait_for_state(browser, "webhook", "created").await?;
+    look("set-up").await?;
+
+    click(browser, "testWebhookButton").await?;
+    wait_for(browser, "#explainer [data-kind=\"hook-response\"]", "no hook-response").await?;
+    look("after-test").await?;
+
+    type_into(browser, "answerStatus", "500").await?;
+    click(browser, "answerApply").await?;
+    click(browser, "testWebhookButton").await?;
+    wait_for(browser, "#explainer [data-kind=\"hook-error\"]", "a 500 gave no hook-error").await?;
+    look("after-500").await?;
+
+    click(browser, "deviceLogButton").await?;
+    click(browser, "firmwareFlash").await?;
+    wait_for_xpath(
+        browser,
+        "//strong[@id='flashStatus'][text()='success']",
+        "the flash never reached success",
+    )
+    .await?;
+    look("firmware").await?;
+
+    click(browser, "startDemo").await?;
+    wait_for_state(browser, "start", "ready").await?;
+    click(browser, "cleanupButton").await?;
+    click(browser, "cleanupConfirm").await?;
+    wait_for_state(browser, "cleanup", "done").await?;
+    look("cleanup").await?;
+
+    emulate(browser, 1280, "light").await?;
+    sign_out(browser).await?;
+    ensure!(problems.is_empty(), "{}", problems.join("\n"));
+    no_app_errors(browser).await
+}
+
+/// What is wrong with the page as it is now, at each width and scheme (and its pictures).
+async fn look(
+    browser: &Browser,
+    axe: &str,
+    shots: Option<&PathBuf>,
+    state: &str,
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for (width, scheme) in [(1280, "light"), (1280, "dark"), (390, "light"), (390, "dark")] {
+        let at = format!("{state} at {width} px, {scheme}");
+        emulate(browser, width, scheme).await?;
+        let seen = browser
+            .client
+            .execute(
+                "return [matchMedia('(prefers-color-scheme: dark)').matches, innerWidth, \
+                 document.documentElement.scrollWidth, document.documentElement.scrollHeight];",
+                Vec::new(),
+            )
+            .await?;
+        ensure!(
+            seen[0] == (scheme == "dark") && seen[1] == width,
+            "{at}: the page sees {seen}"
+        );
+        if seen[2].as_u64() > seen[1].as_u64() {
+            let wide = browser
+                .client
+                .execute(
+                    "return [...document.querySelectorAll('#app *')].filter(e => \
+                     e.getBoundingClientRect().right > innerWidth && \
+                     ![...e.children].some(c => c.getBoundingClientRect().right > innerWidth)) \
+                     .slice(0, 5).map(e => e.tagName + ' in ' + (e.closest('[id]') || {}).id);",
+                    Vec::new(),
+                )
+                .await?;
+            problems.push(format!(
+                "{at}: the page scrolls sideways (scrollWidth {}, innerWidth {}): {wide}",
+                seen[2], seen[1]
+            ));
+        }
+        let (ours, elsewhere) = violations(browser, axe).await?;
+        for violation in &elsewhere {
+            eprintln!("    {at}, in the journey's regions: {violation}");
+        }
+        problems.extend(ours.iter().map(|v| format!("{at}: {v}")));
+        if let Some(dir) = shots {
+            let height = seen[3].as_u64().unwrap_or(1000);
+            metrics(browser, width, height).await?;
+            let png = browser.client.screenshot().await?;
+            let file = dir.join(format!("{state}-{width}-{scheme}.png"));
+            std::fs::write(&file, png).with_context(|| format!("writing {}", file.display()))?;
+        }
+    }
+    Ok(problems)
+}
+
+/// The viewport `width` px wide and the colour scheme `scheme`. (Not emulated as a mobile
+/// device: a phone's browser would widen its layout viewport to fit content that overflows, and
+/// hide the very overflow this check looks for.)
+async fn emulate(browser: &Browser, width: u64, scheme: &str) -> Result<()> {
+    metrics(browser, width, 900).await?;
+    let features = json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]});
+    browser.cdp("Emulation.setEmulatedMedia", features).await?;
+    Ok(())
+}
+
+async fn metrics(browser: &Browser, width: u64, height: u64) -> Result<()> {
+    let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false});
+    browser.cdp("Emulation.setDeviceMetricsOverride", params).await?;
+    Ok(())
+}
+
+/// axe-core's serious and critical violations, as `rule: selectors`: those outside the regions
+/// in `ELSEWHERE`, and those inside them.
+async fn violations(browser: &Browser, axe: &str) -> Result<(Vec<String>, Vec<String>)> {
+    let loaded = browser.client.execute("return typeof axe;", Vec::new()).await?;
+    if loaded != "object" {
+        browser.client.execute(axe, Vec::new()).await?;
+    }
+    let found = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             const elsewhere = arguments[0]; \
+             axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations \
+               .filter(v => v.impact === 'serious' || v.impact === 'critical') \
+               .flatMap(v => v.nodes.map(n => { \
+                 const element = document.querySelector(n.target[0]); \
+                 const theirs = elsewhere.some(s => element && element.closest(s)); \
+                 return [theirs, v.id + ': ' + n.target.join(' ') + ' ' + n.failureSummary]; \
+               }))), e => done([[false, String(e)]]));",
+            vec![json!(ELSEWHERE)],
+        )
+        .await?;
+    let mut ours = Vec::new();
+    let mut elsewhere = Vec::new();
+    for entry in found.as_array().into_iter().flatten() {
+        let text = entry[1].as_str().unwrap_or_default().to_owned();
+        if entry[0] == Value::Bool(true) {
+            elsewhere.push(text);
+        } else {
+            ours.push(text);
+        }
+    }
+    Ok((ours, elsewhere))
+}
