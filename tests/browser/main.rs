@@ -38,6 +38,7 @@ checks! {
     smee: "a_smee_channel_can_stand_in_for_the_relay",
     device_names: "device_names_are_shown_as_text",
     no_sandbox: "no_sandbox_means_no_sandbox_button",
+    load_balancer: "through_a_load_balancer_a_killed_instance_loses_no_hook",
 }
 
 fn main() -> ExitCode {
