@@ -116,7 +116,8 @@ async fn answer(
     };
     let hook = Event::new("hook", &request);
     let waits = authorized && answer.page_answers;
-    if !waits && !(authorized && !answer.delay.is_zero()) {
+    let delays = authorized && !answer.delay.is_zero();
+    if !waits && !delays {
         // Answered at once: the hook and its answer are logged together (one round trip with
         // Redis, one wake-up for the streams), before the answer is sent.
         response.responded_at = epoch_millis();
