@@ -107,24 +107,37 @@ end
 local function frame_of(n, name, json)
   return 'id: ' .. n .. '\nevent: ' .. name .. '\ndata: ' .. json .. '\n\n'
 end
-local function append(id, name, json, max_events, max_bytes)
+-- Appends events ({name, json} pairs) to a session's log, then evicts its oldest events (never
+-- the newest) until it is within both bounds; each counter is written once, however many.
+local function append(id, events, max_events, max_bytes)
   local s = P .. 's:' .. id
   local e = P .. 'e:' .. id
-  local n = redis.call('HINCRBY', s, 'next_event', 1)
-  local frame = frame_of(n, name, json)
-  redis.call('XADD', e, n .. '-0', 'f', frame)
-  charge(id, #frame)
-  local bytes = redis.call('HINCRBY', s, 'log_bytes', #frame)
-  while true do
-    local len = redis.call('XLEN', e)
-    if len <= 1 or (len <= max_events and bytes <= max_bytes) then break end
-    local first = redis.call('XRANGE', e, '-', '+', 'COUNT', 1)[1]
-    local size = #first[2][2]
-    redis.call('XDEL', e, first[1])
-    bytes = redis.call('HINCRBY', s, 'log_bytes', -size)
-    charge(id, -size)
+  local n = redis.call('HINCRBY', s, 'next_event', #events) - #events
+  local added = 0
+  for i, event in ipairs(events) do
+    local frame = frame_of(n + i, event[1], event[2])
+    redis.call('XADD', e, (n + i) .. '-0', 'f', frame)
+    added = added + #frame
   end
-  return n
+  local bytes = tonumber(redis.call('HGET', s, 'log_bytes')) + added
+  local len = redis.call('XLEN', e)
+  local evicted, freed, after = {}, 0, '-'
+  while len > 1 and (len > max_events or bytes > max_bytes) do
+    local batch = redis.call('XRANGE', e, after, '+', 'COUNT', math.max(len - max_events, 1))
+    if #batch == 0 then break end
+    for _, entry in ipairs(batch) do
+      if len <= 1 or (len <= max_events and bytes <= max_bytes) then break end
+      local size = #entry[2][2]
+      table.insert(evicted, entry[1])
+      bytes, freed, len, after = bytes - size, freed + size, len - 1, '(' .. entry[1]
+    end
+  end
+  for i = 1, #evicted, 100 do
+    redis.call('XDEL', e, unpack(evicted, i, math.min(i + 99, #evicted)))
+  end
+  redis.call('HSET', s, 'log_bytes', bytes)
+  charge(id, added - freed)
+  return n + #events
 end
 local function announce(id)
   redis.call('PUBLISH', P .. 'appended', id)
@@ -258,8 +271,8 @@ if ARGV[7] ~= '1' then return {2, id} end
 local s = P .. 's:' .. id
 local now = tonumber(ARGV[2])
 local rate = tonumber(ARGV[3])
+local f = redis.call('HMGET', s, 'tokens', 'refilled', 'in_use', 'answer')
 if rate > 0 then
-  local f = redis.call('HMGET', s, 'tokens', 'refilled')
   local elapsed = math.max(0, now - tonumber(f[2])) / 1000
   local tokens = math.min(tonumber(f[1]) + elapsed * rate, math.max(1, tonumber(ARGV[4])))
   if tokens < 1 then
@@ -269,11 +282,11 @@ if rate > 0 then
   redis.call('HSET', s, 'tokens', tostring(tokens - 1), 'refilled', now)
 end
 local hook = redis.call('HINCRBY', s, 'next_hook', 1)
-if redis.call('HGET', s, 'in_use') ~= '1' then
+if f[3] ~= '1' then
   redis.call('HSET', s, 'in_use', 1)
   touch(id, now, tonumber(ARGV[5]), tonumber(ARGV[6]))
 end
-return {1, id, hook, redis.call('HGET', s, 'answer')}
+return {1, id, hook, f[4]}
 ",
             ),
             // ARGV: id, answer, its bytes, max total. Returns 1, 0 (gone) or -2 (memory full).
@@ -298,7 +311,7 @@ local reserve = tonumber(ARGV[4])
 if not fits(#frame_of(0, ARGV[2], ARGV[3]) + 20 + reserve, tonumber(ARGV[5])) then return -2 end
 charge(id, reserve)
 if ARGV[9] ~= '' then redis.call('HSET', P .. 'w:' .. id, ARGV[8], ARGV[9]) end
-append(id, ARGV[2], ARGV[3], tonumber(ARGV[6]), tonumber(ARGV[7]))
+append(id, {{ARGV[2], ARGV[3]}}, tonumber(ARGV[6]), tonumber(ARGV[7]))
 announce(id)
 return 1
 ",
@@ -312,8 +325,7 @@ local id = ARGV[1]
 if redis.call('EXISTS', P .. 's:' .. id) == 0 then return 0 end
 local size = #frame_of(0, ARGV[2], ARGV[3]) + #frame_of(0, ARGV[4], ARGV[5]) + 40
 if not fits(size, tonumber(ARGV[6])) then return -2 end
-append(id, ARGV[2], ARGV[3], tonumber(ARGV[7]), tonumber(ARGV[8]))
-append(id, ARGV[4], ARGV[5], tonumber(ARGV[7]), tonumber(ARGV[8]))
+append(id, {{ARGV[2], ARGV[3]}, {ARGV[4], ARGV[5]}}, tonumber(ARGV[7]), tonumber(ARGV[8]))
 announce(id)
 return 1
 ",
@@ -325,7 +337,7 @@ local id = ARGV[1]
 redis.call('HDEL', P .. 'w:' .. id, ARGV[7])
 if redis.call('EXISTS', P .. 's:' .. id) == 0 then return 0 end
 charge(id, -tonumber(ARGV[4]))
-append(id, ARGV[2], ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6]))
+append(id, {{ARGV[2], ARGV[3]}}, tonumber(ARGV[5]), tonumber(ARGV[6]))
 announce(id)
 return 1
 ",
