@@ -40,6 +40,7 @@ checks! {
     no_sandbox: "no_sandbox_means_no_sandbox_button",
     keyboard: "the_tutorial_works_with_the_keyboard_only",
     looks: "the_page_looks_right_to_axe_and_on_a_phone_in_light_and_dark",
+    load_balancer: "through_a_load_balancer_a_killed_instance_loses_no_hook",
 }
 
 fn main() -> ExitCode {
