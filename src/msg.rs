@@ -10,7 +10,7 @@ use webhook_demo_core::wire::Config;
 
 use crate::{
     cleanup::{self, CleanupStep},
-    demo::{self, explain::Entry},
+    demo,
     state::{ApiFailure, Device, Product, ProductChoice, Session},
 };
 
@@ -183,8 +183,8 @@ pub enum Effect {
         columns: Vec<String>,
         cells: Vec<String>,
     },
-    /// Append an explainer entry.
-    Explain(Entry),
+    /// Copy this text to the clipboard.
+    CopyText(String),
     /// Say this in the page's one status region (`#announce`, a polite live region that exists
     /// from page load), for screen readers: a hop, a test sent, Start and Stop, cleanup, flashing.
     Announce(String),

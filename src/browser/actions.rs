@@ -104,7 +104,24 @@ fn msg_for(action: &str, element: &Element) -> Option<Msg> {
                 .trim()
                 .parse()
                 .unwrap_or(u32::MAX),
+            ..Answer::default()
         })),
+        "answer-preset" => Msg::Demo(demo::Msg::Preset(demo::answer::Preset::from_name(
+            &element.get_attribute("data-preset")?,
+        )?)),
+        "select-cycle" => Msg::Demo(demo::Msg::SelectCycle(demo::journey::parse_key(
+            &element.get_attribute("data-row")?,
+        )?)),
+        "inspector-pause" => Msg::Demo(demo::Msg::TogglePause),
+        "slow-motion" => Msg::Demo(demo::Msg::SlowMotion(is_checked(element))),
+        "copy" => Msg::Demo(demo::Msg::Copy(
+            by_id(&element.get_attribute("data-copy")?)?.text_content()?,
+        )),
+        "replay-edited" => Msg::Demo(demo::Msg::ReplayEdited {
+            hook_id: element.get_attribute("data-hook")?.parse().ok()?,
+            headers: textarea_value("replayHeaders"),
+            body: textarea_value("replayBody"),
+        }),
         "export" => Msg::Demo(demo::Msg::Export),
         "show-file" => Msg::ShowFile(element.get_attribute("data-file")?),
         "copy-file" => Msg::CopyFile,
@@ -141,6 +158,14 @@ fn input_value(id: &str) -> String {
     by_id(id)
         .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
         .map(|input| input.value())
+        .unwrap_or_default()
+}
+
+/// A textarea's value, read as a property (the page's web-sys features leave out the textarea type).
+fn textarea_value(id: &str) -> String {
+    by_id(id)
+        .and_then(|area| js_sys::Reflect::get(&area, &"value".into()).ok())
+        .and_then(|value| value.as_string())
         .unwrap_or_default()
 }
 

@@ -71,8 +71,8 @@ impl App {
                 append::data_row(&columns, &cells);
                 return None;
             }
-            Effect::Explain(entry) => {
-                append::explain(&entry);
+            Effect::CopyText(text) => {
+                append::copy_text(&text);
                 return None;
             }
             Effect::Announce(text) => {

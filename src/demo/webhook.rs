@@ -52,7 +52,9 @@ pub fn control_body(answer: &Answer, secret: &str) -> String {
     } else {
         Value::String(answer.body.clone())
     };
-    let authorization = if answer.require_auth {
+    let authorization = if answer.wrong_secret {
+        Value::String("Bearer wrong-secret".to_owned())
+    } else if answer.require_auth {
         Value::String(format!("Bearer {secret}"))
     } else {
         Value::Null

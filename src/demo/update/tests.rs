@@ -115,14 +115,7 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
     let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
         "headers": [["content-type", "application/json"]], "body": "{\"deviceId\":\"api\",\"sensor\":{\"t\":25}}", "bodyBase64": null});
     let effects = relay(&mut state, 1, "hook", hook.clone());
-    let kinds: Vec<&str> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Explain(entry) => Some(entry.kind.name()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(kinds, ["hook-received", "hook-data"]);
+    assert_eq!(shown_kinds(&state), ["hook-received", "hook-data"]);
     assert!(effects.contains(&Effect::DataRow {
         columns: vec!["deviceId".into(), "sensor.t".into()],
         cells: vec!["api".into(), "25".into()]
@@ -157,8 +150,8 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
     assert!(update(&mut state, old_event).is_empty());
     assert_eq!(
         relay(&mut state, 2, "hook", hook).len(),
-        3,
-        "the current run"
+        2,
+        "the current run: the request announced and a data row"
     );
 }
 
@@ -205,6 +198,7 @@ fn the_answer_goes_to_the_relay_once_known() {
         body: String::new(),
         require_auth: true,
         delay_ms: 0,
+        wrong_secret: false,
     };
     assert!(
         update(&mut state, Msg::Demo(D::ApplyAnswer(answer.clone()))).is_empty(),
@@ -221,45 +215,220 @@ fn the_answer_goes_to_the_relay_once_known() {
     assert!(state.demo.answer_error.is_some());
 }
 
+/// The kinds of the shown cycle's cards, in slot order (empty slots left out).
+pub(crate) fn shown_kinds(state: &State) -> Vec<&'static str> {
+    state
+        .demo
+        .shown()
+        .map(|cycle| {
+            cycle
+                .cards
+                .iter()
+                .flatten()
+                .map(|e| e.kind.name())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A Particle event of run 1.
+fn particle(name: &str, data: &str, coreid: &str, at: &str) -> Msg {
+    Msg::Demo(D::ParticleEvent {
+        run: 1,
+        name: name.into(),
+        data: json!({"data": data, "published_at": at, "coreid": coreid}).to_string(),
+    })
+}
+
+/// A relay `hook` for the cycle (`device`, `at`).
+fn hook_of(id: u64, device: &str, at: &str) -> Value {
+    json!({"hookId": id, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
+        "headers": [], "body": format!("{{\"deviceId\":\"{device}\",\"ts\":\"{at}\",\"sensor\":{{}}}}"),
+        "bodyBase64": null})
+}
+
+fn answered(id: u64, status: u16) -> Value {
+    json!({"hookId": id, "statusCode": status, "contentType": "application/json",
+        "body": "{}", "respondedAt": 2, "source": "default"})
+}
+
+const SLOT_ORDER: [&str; 6] = [
+    "event-api",
+    "hook-sent",
+    "hook-received",
+    "hook-data",
+    "server-response",
+    "hook-response",
+];
+
+/// Issue 14: Particle's hook-response reached the page before the relay's request, and the
+/// explainer showed the response before the request it answered.
 #[test]
-fn a_cycle_starts_with_its_event_or_its_request_whichever_comes_first() {
+fn a_response_event_before_its_request_still_takes_the_last_slot() {
     let mut state = started();
-    let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
-        "headers": [], "body": "{\"deviceId\":\"api\",\"ts\":\"2026-11-28T10:00:00.123Z\",\"sensor\":{}}", "bodyBase64": null});
-    let published = Msg::Demo(D::ParticleEvent {
-        run: 1,
-        name: EVENT_NAME.into(),
-        data: json!({"data": "{}", "published_at": "2026-11-28T10:00:00.123Z", "coreid": "api"})
-            .to_string(),
-    });
-    let fresh = |effects: &[Effect]| -> Vec<bool> {
-        effects
+    let at = "2026-11-28T10:00:00.123Z";
+    update(&mut state, particle(EVENT_NAME, "{}", "api", at));
+    update(
+        &mut state,
+        particle(
+            "hook-sent/WebhookDemo01",
+            "undefined",
+            "particle-internal",
+            at,
+        ),
+    );
+    update(
+        &mut state,
+        particle(
+            "api/hook-response/WebhookDemo01/0",
+            "{\"ok\":true}",
+            "particle-internal",
+            at,
+        ),
+    );
+    assert_eq!(
+        shown_kinds(&state),
+        ["event-api", "hook-sent", "hook-response"]
+    );
+    relay(&mut state, 1, "hook", hook_of(1, "api", at));
+    relay(&mut state, 1, "hookResponse", answered(1, 200));
+    assert_eq!(shown_kinds(&state), SLOT_ORDER);
+}
+
+/// The relay's request can overtake its Particle event: it starts the cycle, the event joins it
+/// in the first slot.
+#[test]
+fn a_request_before_its_event_still_comes_second() {
+    let mut state = started();
+    let at = "2026-11-28T10:00:00.123Z";
+    relay(&mut state, 1, "hook", hook_of(1, "api", at));
+    relay(&mut state, 1, "hookResponse", answered(1, 500));
+    assert_eq!(
+        shown_kinds(&state),
+        ["hook-received", "hook-data", "server-response"]
+    );
+    update(&mut state, particle(EVENT_NAME, "{}", "api", at));
+    update(
+        &mut state,
+        particle(
+            "hook-sent/WebhookDemo01",
+            "undefined",
+            "particle-internal",
+            at,
+        ),
+    );
+    update(
+        &mut state,
+        particle(
+            "api/hook-error/WebhookDemo01/0",
+            "error status 500 from 127.0.0.1",
+            "particle-internal",
+            at,
+        ),
+    );
+    let mut expected = SLOT_ORDER;
+    expected[5] = "hook-error";
+    assert_eq!(shown_kinds(&state), expected);
+    assert_eq!(state.demo.timeline.cycles.len(), 1, "one cycle, not two");
+}
+
+/// Two devices' cycles interleaved: each card lands in its own device's cycle.
+#[test]
+fn interleaved_devices_fill_their_own_cycles() {
+    let mut state = started();
+    let (a, b) = ("2026-11-28T10:00:00.100Z", "2026-11-28T10:00:00.105Z");
+    update(&mut state, particle(EVENT_NAME, "{}", "e00a", a));
+    update(&mut state, particle(EVENT_NAME, "{}", "e00b", b));
+    relay(&mut state, 1, "hook", hook_of(2, "e00b", b));
+    update(
+        &mut state,
+        particle(
+            "hook-sent/WebhookDemo01",
+            "undefined",
+            "particle-internal",
+            a,
+        ),
+    );
+    relay(&mut state, 1, "hook", hook_of(1, "e00a", a));
+    update(
+        &mut state,
+        particle(
+            "hook-sent/WebhookDemo01",
+            "undefined",
+            "particle-internal",
+            b,
+        ),
+    );
+    relay(&mut state, 1, "hookResponse", answered(2, 200));
+    update(
+        &mut state,
+        particle(
+            "e00b/hook-response/WebhookDemo01/0",
+            "{}",
+            "particle-internal",
+            b,
+        ),
+    );
+    relay(&mut state, 1, "hookResponse", answered(1, 200));
+    update(
+        &mut state,
+        particle(
+            "e00a/hook-response/WebhookDemo01/0",
+            "{}",
+            "particle-internal",
+            a,
+        ),
+    );
+    let mut device = SLOT_ORDER;
+    device[0] = "event-device";
+    for cycle in &state.demo.timeline.cycles {
+        let kinds: Vec<&str> = cycle
+            .cards
             .iter()
-            .filter_map(|e| match e {
-                Effect::Explain(entry) => Some(entry.fresh),
-                _ => None,
-            })
-            .collect()
-    };
-    // The request overtakes its event: it starts the cycle, and the event joins it.
-    assert_eq!(
-        fresh(&relay(&mut state, 1, "hook", hook.clone())),
-        [true, false]
+            .flatten()
+            .map(|e| e.kind.name())
+            .collect();
+        assert_eq!(kinds, device, "{:?}", cycle.key);
+    }
+    assert_eq!(state.demo.timeline.cycles.len(), 2);
+}
+
+/// Selecting a cycle (or pausing) keeps it shown while others arrive, and counts them.
+#[test]
+fn a_selected_cycle_stays_while_devices_publish() {
+    let mut state = started();
+    let first = "2026-11-28T10:00:00.100Z";
+    update(&mut state, particle(EVENT_NAME, "{}", "api", first));
+    update(
+        &mut state,
+        particle(EVENT_NAME, "{}", "e00a", "2026-11-28T10:00:01.000Z"),
     );
-    assert_eq!(fresh(&update(&mut state, published.clone())), [false]);
-    // The next publish is a new cycle.
-    let next = Msg::Demo(D::ParticleEvent {
-        run: 1,
-        name: EVENT_NAME.into(),
-        data: json!({"data": "{}", "published_at": "2026-11-28T10:00:05.000Z", "coreid": "api"})
-            .to_string(),
-    });
-    assert_eq!(fresh(&update(&mut state, next)), [true]);
-    assert_eq!(
-        fresh(&relay(&mut state, 1, "hook", hook)),
-        [true, false],
-        "an older cycle's late request"
+    update(
+        &mut state,
+        Msg::Demo(D::SelectCycle(("api".into(), first.into()))),
     );
+    update(
+        &mut state,
+        particle(EVENT_NAME, "{}", "e00a", "2026-11-28T10:01:01.000Z"),
+    );
+    update(
+        &mut state,
+        particle(EVENT_NAME, "{}", "e00b", "2026-11-28T10:01:02.000Z"),
+    );
+    assert_eq!(state.demo.shown().map(|c| c.key.1.as_str()), Some(first));
+    assert_eq!(state.demo.unseen, 2);
+    // Following the newest again.
+    update(&mut state, Msg::Demo(D::TogglePause));
+    assert_eq!(state.demo.shown().map(|c| c.key.0.as_str()), Some("e00b"));
+    // Pause freezes the newest; Test goes live again.
+    update(&mut state, Msg::Demo(D::TogglePause));
+    update(
+        &mut state,
+        particle(EVENT_NAME, "{}", "e00a", "2026-11-28T10:02:00.000Z"),
+    );
+    assert_eq!(state.demo.shown().map(|c| c.key.0.as_str()), Some("e00b"));
+    update(&mut state, Msg::Demo(D::Test { id: 1 }));
+    assert_eq!(state.demo.pinned, None);
 }
 
 #[test]
@@ -417,10 +586,11 @@ fn a_request_becomes_a_curl_command_and_a_replay() {
     let start = json!({"sessionId": "ab", "hookUrl": "http://127.0.0.1:8080/relay/hook/ab", "controlUrl": "http://h/c", "resumed": false});
     relay(&mut state, 1, "start", start);
     let written = serde_json::to_value(&hook).expect("serializes");
-    let effects = relay(&mut state, 1, "hook", written);
-    assert!(
-        matches!(&effects[0], Effect::Explain(entry) if entry.hook == Some(4) && entry.curl.is_some())
-    );
+    relay(&mut state, 1, "hook", written);
+    let card = state.demo.timeline.cycles[0].cards[2]
+        .as_ref()
+        .expect("a card");
+    assert!(card.hook == Some(4) && card.curl.is_some());
     let replay = update(&mut state, Msg::Demo(D::Replay(4)));
     assert_eq!(
         replay,
