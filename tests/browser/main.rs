@@ -38,6 +38,7 @@ checks! {
     smee: "a_smee_channel_can_stand_in_for_the_relay",
     device_names: "device_names_are_shown_as_text",
     no_sandbox: "no_sandbox_means_no_sandbox_button",
+    journey: "the_journey_in_order_readable_selectable_and_failing_on_purpose",
 }
 
 fn main() -> ExitCode {
