@@ -114,9 +114,10 @@ fn msg_for(action: &str, element: &Element) -> Option<Msg> {
         )?)),
         "inspector-pause" => Msg::Demo(demo::Msg::TogglePause),
         "slow-motion" => Msg::Demo(demo::Msg::SlowMotion(is_checked(element))),
-        "copy" => Msg::Demo(demo::Msg::Copy(
-            by_id(&element.get_attribute("data-copy")?)?.text_content()?,
-        )),
+        // `innerText`: the text as shown, with a line break after each line's element.
+        "copy" => Msg::Demo(demo::Msg::Copy(inner_text(&by_id(
+            &element.get_attribute("data-copy")?,
+        )?)?)),
         "replay-edited" => Msg::Demo(demo::Msg::ReplayEdited {
             hook_id: element.get_attribute("data-hook")?.parse().ok()?,
             headers: textarea_value("replayHeaders"),
@@ -159,6 +160,13 @@ fn input_value(id: &str) -> String {
         .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
         .map(|input| input.value())
         .unwrap_or_default()
+}
+
+/// An element's text as rendered (line breaks between block elements included).
+fn inner_text(element: &Element) -> Option<String> {
+    js_sys::Reflect::get(element, &"innerText".into())
+        .ok()?
+        .as_string()
 }
 
 /// A textarea's value, read as a property (the page's web-sys features leave out the textarea type).

@@ -102,3 +102,114 @@ impl Preset {
         }
     }
 }
+
+/// Servers that answer as the page's server does now (check the Bearer secret, then answer
+/// `answer`'s status and body), for the learner to run themselves: Express, Flask and axum, each
+/// as (name, file name, source). The secret comes from the environment, never from the page.
+pub fn starters(answer: &Answer) -> [(&'static str, &'static str, String); 3] {
+    let status = answer.status;
+    let ok = (200..300).contains(&status);
+    let body = if answer.body.is_empty() {
+        format!(r#"{{"ok":{ok}}}"#)
+    } else {
+        answer.body.clone()
+    };
+    let quoted = serde_json::Value::String(body).to_string();
+    let check = answer.require_auth;
+    let express = format!(
+        "// npm install express; WEBHOOK_SECRET=… node server.js\n\
+const express = require('express');\n\
+const app = express();\n\
+app.use(express.json());\n\
+app.post('/webhook', (req, res) => {{\n\
+{auth}  console.log(req.body);\n\
+  res.status({status}).type('application/json').send({quoted});\n\
+}});\n\
+app.listen(3000, () => console.log('listening on http://localhost:3000/webhook'));\n",
+        auth = if check {
+            "  if (req.get('Authorization') !== `Bearer ${process.env.WEBHOOK_SECRET}`) {\n    return res.status(401).json({ok: false});\n  }\n"
+        } else {
+            ""
+        },
+    );
+    let flask = format!(
+        "# pip install flask; WEBHOOK_SECRET=… flask --app server run --port 3000\n\
+import os\n\
+from flask import Flask, request\n\
+\n\
+app = Flask(__name__)\n\
+\n\
+@app.post('/webhook')\n\
+def webhook():\n\
+{auth}    print(request.get_json(silent=True))\n\
+    return {quoted}, {status}, {{'Content-Type': 'application/json'}}\n",
+        auth = if check {
+            "    if request.headers.get('Authorization') != 'Bearer ' + os.environ['WEBHOOK_SECRET']:\n        return {'ok': False}, 401\n"
+        } else {
+            ""
+        },
+    );
+    let axum = format!(
+        "// cargo add axum tokio -F tokio/full; WEBHOOK_SECRET=… cargo run\n\
+use axum::{{http::{{HeaderMap, StatusCode, header}}, routing::post, Router}};\n\
+\n\
+async fn webhook(headers: HeaderMap, body: String) -> (StatusCode, [(header::HeaderName, &'static str); 1], String) {{\n\
+    let json = [(header::CONTENT_TYPE, \"application/json\")];\n\
+{auth}    println!(\"{{body}}\");\n\
+    (StatusCode::from_u16({status}).unwrap(), json, {quoted}.to_owned())\n\
+}}\n\
+\n\
+#[tokio::main]\n\
+async fn main() {{\n\
+    let app = Router::new().route(\"/webhook\", post(webhook));\n\
+    let listener = tokio::net::TcpListener::bind(\"127.0.0.1:3000\").await.unwrap();\n\
+    axum::serve(listener, app).await.unwrap();\n\
+}}\n",
+        auth = if check {
+            "    let secret = format!(\"Bearer {}\", std::env::var(\"WEBHOOK_SECRET\").unwrap_or_default());\n    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(secret.as_str()) {\n        return (StatusCode::UNAUTHORIZED, json, r#\"{\"ok\":false}\"#.to_owned());\n    }\n"
+        } else {
+            ""
+        },
+    );
+    [
+        ("Node (Express)", "server.js", express),
+        ("Python (Flask)", "server.py", flask),
+        ("Rust (axum)", "main.rs", axum),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starters_answer_with_the_current_status_and_body() {
+        let answer = Answer {
+            body: r#"{"hello":"it's"}"#.into(),
+            ..Preset::ServerError.answer()
+        };
+        for (_, _, source) in starters(&answer) {
+            assert!(source.contains("500"), "{source}");
+            assert!(source.contains(r#""{\"hello\":\"it's\"}""#), "{source}");
+            assert!(source.contains("WEBHOOK_SECRET"), "{source}");
+        }
+        let open = Answer {
+            require_auth: false,
+            ..Preset::Ok.answer()
+        };
+        for (_, _, source) in starters(&open) {
+            assert!(source.contains(r#""{\"ok\":true}""#), "{source}");
+            assert!(!source.contains("401"), "{source}");
+        }
+    }
+
+    #[test]
+    fn every_preset_has_its_name_and_answer() {
+        for preset in Preset::ALL {
+            assert_eq!(Preset::from_name(preset.name()), Some(preset));
+        }
+        assert_eq!(Preset::Timeout.answer().delay_ms, TIMEOUT_DELAY_MS);
+        assert!(Preset::Unauthorized.answer().wrong_secret);
+        assert_eq!(Preset::NotFound.answer().status, 404);
+    }
+}

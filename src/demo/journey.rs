@@ -310,6 +310,25 @@ pub(crate) fn set_view(demo: &Demo, view: &mut Object) {
         })
         .collect();
     view.set("presets", presets.into());
+    let starters: Vec<Value> = super::answer::starters(&demo.answer)
+        .into_iter()
+        .enumerate()
+        .map(|(index, (name, file, source))| {
+            let mut view = Object::default();
+            view.set("id", format!("starter-{index}").into());
+            view.set("name", name.into());
+            view.set("file", file.into());
+            // One element a line: a multi-line value would be indented when the panel is
+            // rendered inside the page.
+            let lines: Vec<Value> = source
+                .lines()
+                .map(|line| if line.is_empty() { " " } else { line }.into())
+                .collect();
+            view.set("lines", lines.into());
+            view.into()
+        })
+        .collect();
+    view.set("starters", starters.into());
 }
 
 #[cfg(test)]

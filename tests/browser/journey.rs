@@ -144,6 +144,14 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
         )
         .await?;
     }
+    // The starter servers answer as the form says now (the timeout preset: 200 after a wait).
+    click_css(browser, "details.starters summary").await?;
+    let flask = in_page(browser, "return document.getElementById('starter-1').innerText;").await?;
+    let flask = flask.as_str().unwrap_or_default();
+    ensure!(
+        flask.contains("@app.post('/webhook')\n") && flask.contains(", 200, "),
+        "the Flask starter reads {flask}"
+    );
     browser.console_errors().await?;
     no_app_errors(browser).await?;
     click(browser, "inspectorPause").await?;
