@@ -188,6 +188,17 @@ pub enum Effect {
     /// Say this in the page's one status region (`#announce`, a polite live region that exists
     /// from page load), for screen readers: a hop, a test sent, Start and Stop, cleanup, flashing.
     Announce(String),
+    /// Pass request `hook_id` on to the learner's server at `url`; `POST` its answer (or, when it
+    /// cannot be reached, `fallback`) to the relay's `respond` URL.
+    Forward {
+        url: String,
+        method: String,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+        respond: String,
+        fallback: String,
+        hook_id: u64,
+    },
     /// Send this request (a replay); nothing comes back but the relay's stream.
     Replay {
         url: String,

@@ -113,6 +113,7 @@ fn msg_for(action: &str, element: &Element) -> Option<Msg> {
             &element.get_attribute("data-row")?,
         )?)),
         "inspector-pause" => Msg::Demo(demo::Msg::TogglePause),
+        "apply-forward" => Msg::Demo(demo::Msg::ApplyForward(input_value("forwardUrl"))),
         "slow-motion" => Msg::Demo(demo::Msg::SlowMotion(is_checked(element))),
         // `innerText`: the text as shown, with a line break after each line's element.
         "copy" => Msg::Demo(demo::Msg::Copy(inner_text(&by_id(

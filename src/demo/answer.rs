@@ -121,6 +121,11 @@ pub fn starters(answer: &Answer) -> [(&'static str, &'static str, String); 3] {
 const express = require('express');\n\
 const app = express();\n\
 app.use(express.json());\n\
+// CORS, so the tutorial page can forward requests here.\n\
+app.use((req, res, next) => {{\n\
+  res.set({{'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'authorization, content-type'}});\n\
+  req.method === 'OPTIONS' ? res.sendStatus(204) : next();\n\
+}});\n\
 app.post('/webhook', (req, res) => {{\n\
 {auth}  console.log(req.body);\n\
   res.status({status}).type('application/json').send({quoted});\n\
@@ -139,8 +144,16 @@ from flask import Flask, request\n\
 \n\
 app = Flask(__name__)\n\
 \n\
-@app.post('/webhook')\n\
+@app.after_request\n\
+def cors(response):  # so the tutorial page can forward requests here\n\
+    response.headers['Access-Control-Allow-Origin'] = '*'\n\
+    response.headers['Access-Control-Allow-Headers'] = 'authorization, content-type'\n\
+    return response\n\
+\n\
+@app.route('/webhook', methods=['POST', 'OPTIONS'])\n\
 def webhook():\n\
+    if request.method == 'OPTIONS':\n\
+        return '', 204\n\
 {auth}    print(request.get_json(silent=True))\n\
     return {quoted}, {status}, {{'Content-Type': 'application/json'}}\n",
         auth = if check {
@@ -153,15 +166,21 @@ def webhook():\n\
         "// cargo add axum tokio -F tokio/full; WEBHOOK_SECRET=… cargo run\n\
 use axum::{{http::{{HeaderMap, StatusCode, header}}, routing::post, Router}};\n\
 \n\
-async fn webhook(headers: HeaderMap, body: String) -> (StatusCode, [(header::HeaderName, &'static str); 1], String) {{\n\
-    let json = [(header::CONTENT_TYPE, \"application/json\")];\n\
+// CORS, so the tutorial page can forward requests here.\n\
+const CORS: [(header::HeaderName, &str); 2] = [\n\
+    (header::ACCESS_CONTROL_ALLOW_ORIGIN, \"*\"),\n\
+    (header::ACCESS_CONTROL_ALLOW_HEADERS, \"authorization, content-type\"),\n\
+];\n\
+\n\
+async fn webhook(headers: HeaderMap, body: String) -> (StatusCode, [(header::HeaderName, &'static str); 3], String) {{\n\
+    let json = [CORS[0].clone(), CORS[1].clone(), (header::CONTENT_TYPE, \"application/json\")];\n\
 {auth}    println!(\"{{body}}\");\n\
     (StatusCode::from_u16({status}).unwrap(), json, {quoted}.to_owned())\n\
 }}\n\
 \n\
 #[tokio::main]\n\
 async fn main() {{\n\
-    let app = Router::new().route(\"/webhook\", post(webhook));\n\
+    let app = Router::new().route(\"/webhook\", post(webhook).options(|| async {{ (StatusCode::NO_CONTENT, CORS) }}));\n\
     let listener = tokio::net::TcpListener::bind(\"127.0.0.1:3000\").await.unwrap();\n\
     axum::serve(listener, app).await.unwrap();\n\
 }}\n",

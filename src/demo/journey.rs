@@ -329,6 +329,9 @@ pub(crate) fn set_view(demo: &Demo, view: &mut Object) {
         })
         .collect();
     view.set("starters", starters.into());
+    view.set("forwardTyped", demo.forward_typed.as_str().into());
+    view.set("forwarding", demo.forward.as_deref().into());
+    view.set("forwardError", demo.forward_error.as_deref().into());
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 
 pub mod answer;
 pub mod explain;
+pub mod forward;
 pub mod journey;
 pub mod requests;
 pub mod update;
@@ -81,6 +82,12 @@ pub struct Demo {
     pub unseen: u32,
     /// Slow motion: the in-page server waits `SLOW_MS`, and the diagram draws each hop in.
     pub slow: bool,
+    /// The learner's own server each request is passed on to (`forward.rs`), when set.
+    pub forward: Option<String>,
+    /// The address typed in the forward field.
+    pub forward_typed: String,
+    /// Why the last forward failed (the page answered itself), or a bad address.
+    pub forward_error: Option<String>,
     /// Why Start did nothing.
     pub start_error: Option<String>,
     /// The relay address the learner typed (empty: the hosting server's).
@@ -131,6 +138,9 @@ impl Default for Demo {
             pinned: None,
             unseen: 0,
             slow: false,
+            forward: None,
+            forward_typed: String::new(),
+            forward_error: None,
             start_error: None,
             relay_typed: String::new(),
             smee_typed: String::new(),
@@ -156,8 +166,15 @@ impl Demo {
             columns: std::mem::take(&mut self.columns),
             answer: self.answer.clone(),
             slow: self.slow,
+            forward: self.forward.clone(),
+            forward_typed: std::mem::take(&mut self.forward_typed),
             ..Demo::default()
         }
+    }
+
+    /// The relay control body for this run's answer settings.
+    pub fn control(&self) -> String {
+        webhook::control_body(&self.answer, &self.secret, self.forward.is_some())
     }
 
     /// The cycle the explainer and the diagram show: the pinned one, else the newest.
@@ -320,6 +337,14 @@ pub enum Msg {
     Copy(String),
     /// Slow motion: the in-page server waits 1.5 s, and the diagram draws hop by hop.
     SlowMotion(bool),
+    /// Pass each request on to this address (empty: stop forwarding).
+    ApplyForward(String),
+    /// The learner's server answered request `hook_id` with this status, or could not be
+    /// reached (the page answered itself).
+    Forwarded {
+        hook_id: u64,
+        result: Result<u16, String>,
+    },
     AnswerApplied(Result<(), String>),
     /// Offer the run as one JSON document to download.
     Export,

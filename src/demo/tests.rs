@@ -41,16 +41,23 @@ fn control_bodies_say_what_the_server_answers() {
         delay_ms: 1500,
         wrong_secret: false,
     };
-    let body: Value = serde_json::from_str(&control_body(&answer, "s")).expect("JSON");
+    let body: Value = serde_json::from_str(&control_body(&answer, "s", false)).expect("JSON");
     assert_eq!(
         body,
-        json!({"status": 500, "body": "broken", "authorization": null, "delayMs": 1500})
+        json!({"status": 500, "body": "broken", "authorization": null, "delayMs": 1500,
+            "pageAnswers": false, "deadlineMs": 15000})
     );
-    let body: Value = serde_json::from_str(&control_body(&Answer::default(), "s")).expect("JSON");
+    let body: Value =
+        serde_json::from_str(&control_body(&Answer::default(), "s", true)).expect("JSON");
     assert_eq!(
         body,
-        json!({"status": 200, "body": null, "authorization": "Bearer s", "delayMs": 0})
+        json!({"status": 200, "body": null, "authorization": "Bearer s", "delayMs": 0,
+            "pageAnswers": true, "deadlineMs": 15000})
     );
+    // The unauthorized preset expects a secret the webhook does not send.
+    let wrong = crate::demo::answer::Preset::Unauthorized.answer();
+    let body: Value = serde_json::from_str(&control_body(&wrong, "s", false)).expect("JSON");
+    assert_eq!(body["authorization"], "Bearer wrong-secret");
 }
 
 #[test]

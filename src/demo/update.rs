@@ -8,9 +8,9 @@ use super::{
     Demo, Msg, RelayEvent, SLOW_MS, WebhookState,
     answer::TIMEOUT_DELAY_MS,
     explain::{Entry, EntryKind, explain_event, explain_hook, explain_response, log_cells, pretty},
-    keep,
+    forward, keep,
     requests::{REPLAY_HEADER, curl, export, hook_cycle, origin, replay_headers, smee_hook},
-    webhook::{EVENT_NAME, control_body, test_data, webhook_settings},
+    webhook::{EVENT_NAME, test_data, webhook_settings},
 };
 use crate::{
     msg::{self, Effect},
@@ -74,6 +74,25 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             demo.unseen = 0;
         }
         Msg::Copy(text) => return vec![Effect::CopyText(text)],
+        Msg::ApplyForward(typed) => return apply_forward(&mut state.demo, typed),
+        Msg::Forwarded { hook_id, result } => {
+            let demo = &mut state.demo;
+            let url = demo.forward.clone().unwrap_or_default();
+            return match result {
+                Ok(status) => {
+                    demo.forward_error = None;
+                    vec![Effect::Announce(format!(
+                        "Request {hook_id} forwarded: your server answered {status}"
+                    ))]
+                }
+                Err(reason) => {
+                    demo.forward_error = Some(forward::failure(&url, &reason));
+                    vec![Effect::Announce(format!(
+                        "Request {hook_id} could not be forwarded"
+                    ))]
+                }
+            };
+        }
         Msg::Preset(preset) => return apply_answer(&mut state.demo, preset.answer()),
         Msg::SlowMotion(on) => {
             state.demo.slow = on;
@@ -247,7 +266,7 @@ fn relay_event(state: &mut State, event: RelayEvent, data: &str) -> Vec<Effect> 
             };
             let control = Effect::ControlRelay {
                 url: start.control_url.clone(),
-                body: control_body(&demo.answer, &demo.secret),
+                body: demo.control(),
             };
             // A reconnection's start finds the webhook saved already.
             let save = if demo.webhook == WebhookState::Waiting {
@@ -322,6 +341,21 @@ fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
     let mut effects = Vec::new();
     place(demo, &key, received, &mut effects);
     place(demo, &key, data, &mut effects);
+    let respond = demo
+        .relay
+        .as_ref()
+        .and_then(|relay| forward::respond_url(&relay.control_url, hook.hook_id));
+    if let (Some(url), Some(respond)) = (&demo.forward, respond) {
+        effects.push(Effect::Forward {
+            url: url.clone(),
+            method: hook.method.clone(),
+            headers: forward::headers(hook),
+            body: hook.body.clone(),
+            respond,
+            fallback: forward::fallback(&demo.answer, hook.hook_id),
+            hook_id: hook.hook_id,
+        });
+    }
     if let Some(cells) = hook.body.as_deref().and_then(|b| demo.data_row(b)) {
         effects.push(Effect::DataRow {
             columns: demo.columns.clone(),
@@ -493,6 +527,34 @@ fn publish(state: &State, data: String) -> Vec<Effect> {
     }]
 }
 
+/// Forwards each request to the address typed (or stops, when empty), telling the relay the page
+/// answers from now on.
+fn apply_forward(demo: &mut Demo, typed: String) -> Vec<Effect> {
+    match forward::check(&typed) {
+        Ok(url) => {
+            demo.forward = url;
+            demo.forward_error = None;
+        }
+        Err(error) => {
+            demo.forward_error = Some(error);
+            return Vec::new();
+        }
+    }
+    demo.forward_typed = typed;
+    if demo.running && !demo.smee_typed.is_empty() {
+        demo.forward_error =
+            Some("smee.io answers every request itself: forwarding needs a webhook relay.".into());
+        return Vec::new();
+    }
+    match &demo.relay {
+        Some(relay) => vec![Effect::ControlRelay {
+            url: relay.control_url.clone(),
+            body: demo.control(),
+        }],
+        None => Vec::new(),
+    }
+}
+
 /// Checks the answer the learner set and sends it to the relay, once the relay is known.
 fn apply_answer(demo: &mut Demo, answer: super::Answer) -> Vec<Effect> {
     if !(100..=599).contains(&answer.status) {
@@ -517,7 +579,7 @@ fn apply_answer(demo: &mut Demo, answer: super::Answer) -> Vec<Effect> {
     match &demo.relay {
         Some(relay) => vec![Effect::ControlRelay {
             url: relay.control_url.clone(),
-            body: control_body(&demo.answer, &demo.secret),
+            body: demo.control(),
         }],
         None => Vec::new(),
     }

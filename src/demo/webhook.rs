@@ -46,7 +46,8 @@ pub fn preview(event: &ParticleEvent) -> (String, bool) {
 }
 
 /// The relay control body that makes the in-page server answer as `answer` says.
-pub fn control_body(answer: &Answer, secret: &str) -> String {
+/// Forwarding (`forward`), the page answers each request itself, within `forward::DEADLINE_MS`.
+pub fn control_body(answer: &Answer, secret: &str, forward: bool) -> String {
     let body = if answer.body.is_empty() {
         Value::Null
     } else {
@@ -59,8 +60,9 @@ pub fn control_body(answer: &Answer, secret: &str) -> String {
     } else {
         Value::Null
     };
-    json!({"status": answer.status, "body": body, "authorization": authorization, "delayMs": answer.delay_ms})
-        .to_string()
+    json!({"status": answer.status, "body": body, "authorization": authorization, "delayMs": answer.delay_ms,
+        "pageAnswers": forward, "deadlineMs": super::forward::DEADLINE_MS})
+    .to_string()
 }
 
 /// True when a hook URL names this computer or a private network, which the real Particle cloud

@@ -39,6 +39,7 @@ checks! {
     device_names: "device_names_are_shown_as_text",
     no_sandbox: "no_sandbox_means_no_sandbox_button",
     journey: "the_journey_in_order_readable_selectable_and_failing_on_purpose",
+    forward: "forward_to_my_server_and_a_refused_forward_explained",
 }
 
 fn main() -> ExitCode {
