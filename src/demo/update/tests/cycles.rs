@@ -226,3 +226,159 @@ fn a_selected_cycle_stays_while_devices_publish() {
     update(&mut state, Msg::Demo(D::Test { id: 1 }));
     assert_eq!(state.demo.pinned, None);
 }
+
+/// Each hop of the shown cycle is announced in the page's status region.
+#[test]
+fn hops_of_the_shown_cycle_are_announced() {
+    let mut state = started();
+    let at = "2026-11-28T10:00:00.123Z";
+    let said = |effects: Vec<crate::msg::Effect>| -> Vec<String> {
+        effects
+            .into_iter()
+            .filter_map(|e| match e {
+                crate::msg::Effect::Announce(text) => Some(text),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(
+        said(update(&mut state, particle(EVENT_NAME, "{}", "api", at))),
+        ["Event published"]
+    );
+    assert_eq!(
+        said(relay(&mut state, 1, "hook", hook_of(1, "api", at))),
+        ["Request received"]
+    );
+    assert_eq!(
+        said(relay(&mut state, 1, "hookResponse", answered(1, 404))),
+        ["Answered 404"]
+    );
+    // Another cycle, not shown while this one is selected, is not announced.
+    update(
+        &mut state,
+        Msg::Demo(D::SelectCycle(("api".into(), at.into()))),
+    );
+    let other = "2026-11-28T10:00:09.000Z";
+    assert!(
+        said(update(
+            &mut state,
+            particle(EVENT_NAME, "{}", "e00a", other)
+        ))
+        .is_empty()
+    );
+}
+
+/// Slow motion makes the in-page server wait 1.5 s; an edited replay sends what was typed.
+#[test]
+fn slow_motion_and_edit_and_resend() {
+    use crate::msg::Effect;
+    let mut state = started();
+    let start = json!({"sessionId": "ab", "hookUrl": "http://h:1/relay/hook/t", "controlUrl": "http://h:1/relay/control/ab", "resumed": false});
+    relay(&mut state, 1, "start", start);
+    let effects = update(&mut state, Msg::Demo(D::SlowMotion(true)));
+    assert!(
+        matches!(&effects[..], [Effect::ControlRelay { body, .. }] if body.contains("\"delayMs\":1500")),
+        "{effects:?}"
+    );
+    assert!(state.demo.slow);
+    relay(
+        &mut state,
+        1,
+        "hook",
+        hook_of(4, "api", "2026-11-28T10:00:00.123Z"),
+    );
+    let effects = update(
+        &mut state,
+        Msg::Demo(D::ReplayEdited {
+            hook_id: 4,
+            headers: "Content-Type: text/plain\nnot a header\nX-Try:  it ".into(),
+            body: "hello".into(),
+        }),
+    );
+    assert_eq!(
+        effects,
+        [Effect::Replay {
+            url: "http://h:1/".into(),
+            method: "POST".into(),
+            headers: vec![
+                ("Content-Type".into(), "text/plain".into()),
+                ("X-Try".into(), "it".into()),
+                (crate::demo::requests::REPLAY_HEADER.into(), "1".into()),
+            ],
+            body: Some("hello".into()),
+        }]
+    );
+}
+
+/// Forwarding: the relay is told the page answers, and each request goes on to the learner's
+/// server with the relay's `respond` URL and the page's own answer as a fallback.
+#[test]
+fn forwarding_passes_each_request_on() {
+    use crate::msg::Effect;
+    let mut state = started();
+    let start = json!({"sessionId": "ab", "hookUrl": "http://h:1/relay/hook/t", "controlUrl": "http://h:1/relay/control/ab", "resumed": false});
+    relay(&mut state, 1, "start", start);
+    assert!(
+        update(
+            &mut state,
+            Msg::Demo(D::ApplyForward("localhost:3000".into()))
+        )
+        .is_empty()
+    );
+    assert!(state.demo.forward_error.is_some());
+    let effects = update(
+        &mut state,
+        Msg::Demo(D::ApplyForward("http://localhost:3000/webhook".into())),
+    );
+    assert!(
+        matches!(&effects[..], [Effect::ControlRelay { body, .. }] if body.contains("\"pageAnswers\":true")),
+        "{effects:?}"
+    );
+    let effects = relay(
+        &mut state,
+        1,
+        "hook",
+        hook_of(9, "api", "2026-11-28T10:00:00.123Z"),
+    );
+    let forwarded = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Forward {
+                url,
+                respond,
+                fallback,
+                hook_id,
+                ..
+            } => Some((
+                url.as_str(),
+                respond.as_str(),
+                fallback.contains("\"status\":200"),
+                *hook_id,
+            )),
+            _ => None,
+        })
+        .expect("a forward");
+    assert_eq!(
+        forwarded,
+        (
+            "http://localhost:3000/webhook",
+            "http://h:1/relay/respond/ab/9",
+            true,
+            9
+        )
+    );
+    update(
+        &mut state,
+        Msg::Demo(D::Forwarded {
+            hook_id: 9,
+            result: Err("TypeError: Failed to fetch".into()),
+        }),
+    );
+    assert!(
+        state
+            .demo
+            .forward_error
+            .as_deref()
+            .is_some_and(|e| e.contains("http://localhost:3000/webhook"))
+    );
+}
