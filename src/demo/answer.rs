@@ -103,97 +103,101 @@ impl Preset {
     }
 }
 
+/// The Express starter: `AUTH`, `STATUS` and `BODY` are filled in.
+const EXPRESS: &str = r#"// npm install express; WEBHOOK_SECRET=… node server.js
+const express = require('express');
+const app = express();
+app.use(express.json());
+// CORS, so the tutorial page can forward requests here.
+app.use((req, res, next) => {
+  res.set({'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'authorization, content-type'});
+  req.method === 'OPTIONS' ? res.sendStatus(204) : next();
+});
+app.post('/webhook', (req, res) => {
+AUTH  console.log(req.body);
+  res.status(STATUS).type('application/json').send(BODY);
+});
+app.listen(3000, () => console.log('listening on http://localhost:3000/webhook'));
+"#;
+const EXPRESS_AUTH: &str = r#"  if (req.get('Authorization') !== `Bearer ${process.env.WEBHOOK_SECRET}`) {
+    return res.status(401).json({ok: false});
+  }
+"#;
+
+const FLASK: &str = r#"# pip install flask; WEBHOOK_SECRET=… flask --app server run --port 3000
+import os
+from flask import Flask, request
+
+app = Flask(__name__)
+
+@app.after_request
+def cors(response):  # so the tutorial page can forward requests here
+    response.headers['Access-Control-Allow-Origin'] = '*'
+    response.headers['Access-Control-Allow-Headers'] = 'authorization, content-type'
+    return response
+
+@app.route('/webhook', methods=['POST', 'OPTIONS'])
+def webhook():
+    if request.method == 'OPTIONS':
+        return '', 204
+AUTH    print(request.get_json(silent=True))
+    return BODY, STATUS, {'Content-Type': 'application/json'}
+"#;
+const FLASK_AUTH: &str = r#"    if request.headers.get('Authorization') != 'Bearer ' + os.environ['WEBHOOK_SECRET']:
+        return {'ok': False}, 401
+"#;
+
+const AXUM: &str = r#"// cargo add axum tokio -F tokio/full; WEBHOOK_SECRET=… cargo run
+use axum::{http::{header, HeaderMap, HeaderName, StatusCode}, routing::post, Router};
+
+// CORS, so the tutorial page can forward requests here.
+const CORS: [(HeaderName, &str); 2] = [
+    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+    (header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization, content-type"),
+];
+
+async fn webhook(headers: HeaderMap, body: String) -> (StatusCode, [(HeaderName, &'static str); 3], String) {
+    let [origin, allowed] = CORS;
+    let json = [origin, allowed, (header::CONTENT_TYPE, "application/json")];
+AUTH    println!("{body}");
+    (StatusCode::from_u16(STATUS).unwrap(), json, BODY.to_owned())
+}
+
+#[tokio::main]
+async fn main() {
+    let app = Router::new()
+        .route("/webhook", post(webhook).options(|| async { (StatusCode::NO_CONTENT, CORS) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await.unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
+"#;
+const AXUM_AUTH: &str = r##"    let secret = format!("Bearer {}", std::env::var("WEBHOOK_SECRET").unwrap_or_default());
+    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(secret.as_str()) {
+        return (StatusCode::UNAUTHORIZED, json, r#"{"ok":false}"#.to_owned());
+    }
+"##;
+
 /// Servers that answer as the page's server does now (check the Bearer secret, then answer
 /// `answer`'s status and body), for the learner to run themselves: Express, Flask and axum, each
 /// as (name, file name, source). The secret comes from the environment, never from the page.
 pub fn starters(answer: &Answer) -> [(&'static str, &'static str, String); 3] {
-    let status = answer.status;
-    let ok = (200..300).contains(&status);
+    let ok = (200..300).contains(&answer.status);
     let body = if answer.body.is_empty() {
         format!(r#"{{"ok":{ok}}}"#)
     } else {
         answer.body.clone()
     };
     let quoted = serde_json::Value::String(body).to_string();
-    let check = answer.require_auth;
-    let express = format!(
-        "// npm install express; WEBHOOK_SECRET=… node server.js\n\
-const express = require('express');\n\
-const app = express();\n\
-app.use(express.json());\n\
-// CORS, so the tutorial page can forward requests here.\n\
-app.use((req, res, next) => {{\n\
-  res.set({{'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'authorization, content-type'}});\n\
-  req.method === 'OPTIONS' ? res.sendStatus(204) : next();\n\
-}});\n\
-app.post('/webhook', (req, res) => {{\n\
-{auth}  console.log(req.body);\n\
-  res.status({status}).type('application/json').send({quoted});\n\
-}});\n\
-app.listen(3000, () => console.log('listening on http://localhost:3000/webhook'));\n",
-        auth = if check {
-            "  if (req.get('Authorization') !== `Bearer ${process.env.WEBHOOK_SECRET}`) {\n    return res.status(401).json({ok: false});\n  }\n"
-        } else {
-            ""
-        },
-    );
-    let flask = format!(
-        "# pip install flask; WEBHOOK_SECRET=… flask --app server run --port 3000\n\
-import os\n\
-from flask import Flask, request\n\
-\n\
-app = Flask(__name__)\n\
-\n\
-@app.after_request\n\
-def cors(response):  # so the tutorial page can forward requests here\n\
-    response.headers['Access-Control-Allow-Origin'] = '*'\n\
-    response.headers['Access-Control-Allow-Headers'] = 'authorization, content-type'\n\
-    return response\n\
-\n\
-@app.route('/webhook', methods=['POST', 'OPTIONS'])\n\
-def webhook():\n\
-    if request.method == 'OPTIONS':\n\
-        return '', 204\n\
-{auth}    print(request.get_json(silent=True))\n\
-    return {quoted}, {status}, {{'Content-Type': 'application/json'}}\n",
-        auth = if check {
-            "    if request.headers.get('Authorization') != 'Bearer ' + os.environ['WEBHOOK_SECRET']:\n        return {'ok': False}, 401\n"
-        } else {
-            ""
-        },
-    );
-    let axum = format!(
-        "// cargo add axum tokio -F tokio/full; WEBHOOK_SECRET=… cargo run\n\
-use axum::{{http::{{HeaderMap, StatusCode, header}}, routing::post, Router}};\n\
-\n\
-// CORS, so the tutorial page can forward requests here.\n\
-const CORS: [(header::HeaderName, &str); 2] = [\n\
-    (header::ACCESS_CONTROL_ALLOW_ORIGIN, \"*\"),\n\
-    (header::ACCESS_CONTROL_ALLOW_HEADERS, \"authorization, content-type\"),\n\
-];\n\
-\n\
-async fn webhook(headers: HeaderMap, body: String) -> (StatusCode, [(header::HeaderName, &'static str); 3], String) {{\n\
-    let json = [CORS[0].clone(), CORS[1].clone(), (header::CONTENT_TYPE, \"application/json\")];\n\
-{auth}    println!(\"{{body}}\");\n\
-    (StatusCode::from_u16({status}).unwrap(), json, {quoted}.to_owned())\n\
-}}\n\
-\n\
-#[tokio::main]\n\
-async fn main() {{\n\
-    let app = Router::new().route(\"/webhook\", post(webhook).options(|| async {{ (StatusCode::NO_CONTENT, CORS) }}));\n\
-    let listener = tokio::net::TcpListener::bind(\"127.0.0.1:3000\").await.unwrap();\n\
-    axum::serve(listener, app).await.unwrap();\n\
-}}\n",
-        auth = if check {
-            "    let secret = format!(\"Bearer {}\", std::env::var(\"WEBHOOK_SECRET\").unwrap_or_default());\n    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(secret.as_str()) {\n        return (StatusCode::UNAUTHORIZED, json, r#\"{\"ok\":false}\"#.to_owned());\n    }\n"
-        } else {
-            ""
-        },
-    );
+    let fill = |template: &str, auth: &str| {
+        template
+            .replace("AUTH", if answer.require_auth { auth } else { "" })
+            .replace("STATUS", &answer.status.to_string())
+            .replace("BODY", &quoted)
+    };
     [
-        ("Node (Express)", "server.js", express),
-        ("Python (Flask)", "server.py", flask),
-        ("Rust (axum)", "main.rs", axum),
+        ("Node (Express)", "server.js", fill(EXPRESS, EXPRESS_AUTH)),
+        ("Python (Flask)", "server.py", fill(FLASK, FLASK_AUTH)),
+        ("Rust (axum)", "main.rs", fill(AXUM, AXUM_AUTH)),
     ]
 }
 
