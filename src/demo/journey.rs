@@ -108,7 +108,7 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
             let note = match (&cycle.failure, at) {
                 (Some(reason), _) if failed => Some(reason.clone()),
                 (_, None) => Some(if cycle.failure.is_some() {
-                    "never happened".to_owned()
+                    "not in time".to_owned()
                 } else {
                     "waiting…".to_owned()
                 }),
@@ -188,7 +188,7 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo) -> Value 
         None => {
             let waiting = match (&cycle.failure, slot) {
                 (Some(reason), Slot::Outcome) => format!("Failed: {reason}"),
-                (Some(_), _) => "This hop never happened.".to_owned(),
+                (Some(_), _) => "This hop did not happen in time.".to_owned(),
                 (None, slot) => slot.waiting().to_owned(),
             };
             view.set("kind", Value::Null);

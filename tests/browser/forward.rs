@@ -108,7 +108,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
         .text()
         .await?;
     ensure!(
-        alert.contains(&mine) && alert.contains("Access-Control-Allow-Origin"),
+        alert.contains(&mine) && alert.contains("CORS headers"),
         "the refusal says {alert}"
     );
     wait_for_xpath(

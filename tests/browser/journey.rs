@@ -149,7 +149,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     let flask = in_page(browser, "return document.getElementById('starter-1').innerText;").await?;
     let flask = flask.as_str().unwrap_or_default();
     ensure!(
-        flask.contains("@app.post('/webhook')\n") && flask.contains(", 200, "),
+        flask.contains("@app.route('/webhook', methods=['POST', 'OPTIONS'])\n") && flask.contains(", 200, "),
         "the Flask starter reads {flask}"
     );
     browser.console_errors().await?;

@@ -92,7 +92,7 @@ fn a_failed_last_hop_says_why_and_the_missing_ones_never_happened() {
     assert_eq!(drawn[4].0, "hook-error");
     assert_eq!(drawn[4].1, "failed");
     assert!(drawn[4].2.contains("Sleeping, too many errors"));
-    assert!(drawn[2].2.contains("never happened"));
+    assert!(drawn[2].2.contains("not in time"));
     assert_eq!(outcome(cycle), "throttled");
     assert_eq!(
         (latency_text(cycle), size_text(cycle)),
