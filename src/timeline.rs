@@ -173,6 +173,8 @@ impl Timeline {
     /// A webhook event (`hook-sent/…`, `<device>/hook-response/…/N`, `<device>/hook-error/…`):
     /// the key of the cycle it belongs to and whether it is a later part of a response.
     ///
+    /// These come on Particle's stream after their event, so only a cycle whose event was seen
+    /// can take them (a request made up by hand, which no event precedes, never does).
     /// `hook-sent` names no device: it goes to the oldest unfinished cycle still without one
     /// (the cloud sends in publish order). Responses and errors name their device in the topic,
     /// so they go to that device's oldest unfinished cycle without an outcome; a later part of
@@ -188,7 +190,7 @@ impl Timeline {
             let cycle = self
                 .cycles
                 .iter_mut()
-                .find(|c| c.at[1].is_none() && !c.finished())?;
+                .find(|c| c.at[0].is_some() && c.at[1].is_none() && !c.finished())?;
             cycle.at[1] = at;
             return Some((cycle.key.clone(), false));
         }
@@ -206,7 +208,7 @@ impl Timeline {
             cycle.chunks += 1;
             return Some((cycle.key.clone(), true));
         }
-        let open = |c: &Cycle| c.at[4].is_none() && c.failure.is_none();
+        let open = |c: &Cycle| c.at[0].is_some() && c.at[4].is_none() && c.failure.is_none();
         let index = self
             .cycles
             .iter()
@@ -265,6 +267,23 @@ mod tests {
         let cycle = &timeline.cycles[0];
         assert!(cycle.finished());
         assert_eq!((cycle.chunks, cycle.answer), (3, Some((200, 1300))));
+    }
+
+    #[test]
+    fn a_request_without_an_event_takes_no_cloud_hop() {
+        let mut timeline = Timeline::default();
+        // A request sent by hand: its cycle never sees an event.
+        timeline.request(&key("api", "2026-01-01T00:00:00.000Z"), 1, 1);
+        timeline.published("api", AT);
+        assert_eq!(
+            timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT),
+            Some((key("api", AT), false))
+        );
+        assert_eq!(
+            timeline.webhook_event("api/hook-error/WebhookDemo01/0", "error status 400", AT),
+            Some((key("api", AT), false))
+        );
+        assert!(!timeline.cycles[0].finished());
     }
 
     #[test]

@@ -98,6 +98,45 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     )
     .await?;
 
+    // Edit and resend: a request whose Particle event never comes (here, made up) is a cycle of
+    // its own whose server half is filled in and whose cloud half waits, in slot order.
+    wait_for(
+        browser,
+        "#explainer [data-kind=hook-received] details.resend",
+        "no edit and resend",
+    )
+    .await?;
+    click_css(browser, "details.resend summary").await?;
+    let made_up = "2026-01-01T00:00:00.000Z";
+    type_into(
+        browser,
+        "replayBody",
+        &format!(r#"{{"deviceId":"api","ts":"{made_up}","sensor":{{"t":1}}}}"#),
+    )
+    .await?;
+    click_css(browser, "button[data-action=replay-edited]").await?;
+    wait_for(
+        browser,
+        &format!("#timeline [data-cycle=\"api@{made_up}\"]"),
+        "the edited request made no cycle of its own",
+    )
+    .await?;
+    wait_for(
+        browser,
+        "#explainer [data-slot=server-response][data-kind=server-response]",
+        "the edited request was not answered",
+    )
+    .await?;
+    let slots = attrs(browser, "#explainer [data-slot]", "data-slot").await?;
+    ensure!(slots == SLOTS, "cards in the order {slots:?}");
+    let waiting = attrs(browser, "#explainer .entry.waiting", "data-slot").await?;
+    ensure!(
+        waiting == ["event", "hook-sent", "outcome"],
+        "waiting slots {waiting:?}"
+    );
+    let received = text_of(browser, "card-hook-received").await?;
+    ensure!(received.contains("replayed request"), "{received}");
+
     // Each preset does what its sentence says.
     for (preset, status, answer, said) in [
         ("bad-request", "error", "400", "error status 400"),
