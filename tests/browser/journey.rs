@@ -64,6 +64,14 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     }
     browser.client.set_window_size(1280, 1000).await?;
 
+    // A hop links to its card, and the card back to its hop.
+    click_css(browser, "#hop-server-response a").await?;
+    let target = in_page(browser, "return document.querySelector(':target')?.id ?? null;").await?;
+    ensure!(target == "card-server-response", "the hop led to {target}");
+    click_css(browser, "#card-server-response .back a").await?;
+    let target = in_page(browser, "return document.querySelector(':target')?.id ?? null;").await?;
+    ensure!(target == "hop-server-response", "the card led to {target}");
+
     // Selected, the test's cycle stays while the device publishes twice.
     click_css(browser, &format!("#requestList button[data-row=\"{first}\"]")).await?;
     for _ in 0..2 {
