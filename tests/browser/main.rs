@@ -40,6 +40,7 @@ checks! {
     no_sandbox: "no_sandbox_means_no_sandbox_button",
     journey: "the_journey_in_order_readable_selectable_and_failing_on_purpose",
     forward: "forward_to_my_server_and_a_refused_forward_explained",
+    inspector: "a_selected_request_stays_while_a_device_publishes_every_second",
 }
 
 fn main() -> ExitCode {
