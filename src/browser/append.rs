@@ -1,11 +1,10 @@
-//! What the app adds to the page outside the templates: event log and data table rows, explainer
-//! entries and device log lines (inside `[data-live]` elements, which re-renders carry over), and
+//! What the app adds to the page outside the templates: event log and data table rows and device
+//! log lines (inside `[data-live]` elements, which re-renders carry over), and
 //! the targets of download links. Text always goes in as `textContent`, never as HTML.
 
 use web_sys::Element;
 
 use super::page::{by_id, element};
-use crate::demo::explain::Entry;
 
 /// The newest lines the device log keeps.
 const LOG_LINES: u32 = 500;
@@ -71,46 +70,12 @@ pub(super) fn data_row(columns: &[String], cells: &[String]) {
     let _ = body.append_child(&row_of(cells));
 }
 
-/// Appends an explainer entry (clearing the explainer first when it starts a new cycle).
-pub(super) fn explain(entry: &Entry) {
-    let Some(container) = by_id("explainer") else {
-        return;
-    };
-    if entry.fresh {
-        container.set_text_content(None);
+/// Copies `text` to the clipboard; the browser may refuse (no permission), and the text stays
+/// selectable in the page either way.
+pub(super) fn copy_text(text: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().clipboard().write_text(text);
     }
-    let Some(block) = element("div", "") else {
-        return;
-    };
-    let _ = block.set_attribute("class", "entry");
-    let _ = block.set_attribute("data-kind", entry.kind.name());
-    for (tag, text) in [("h3", entry.title), ("p", entry.text.as_str())] {
-        if let Some(part) = element(tag, text) {
-            let _ = block.append_child(&part);
-        }
-    }
-    if !entry.fields.is_empty() {
-        if let Some(table) = element("table", "") {
-            for (name, value) in &entry.fields {
-                let _ = table.append_child(&row_of(&[name.clone(), value.clone()]));
-            }
-            let _ = block.append_child(&table);
-        }
-    }
-    if let Some(code) = entry.code.as_deref().and_then(|code| element("pre", code)) {
-        let _ = block.append_child(&code);
-    }
-    if let (Some(hook), Some(curl)) = (entry.hook, &entry.curl) {
-        if let (Some(command), Some(replay)) = (element("pre", curl), element("button", "Replay")) {
-            let _ = command.set_attribute("class", "curl");
-            let _ = replay.set_attribute("type", "button");
-            let _ = replay.set_attribute("data-action", "replay");
-            let _ = replay.set_attribute("data-hook", &hook.to_string());
-            let _ = block.append_child(&command);
-            let _ = block.append_child(&replay);
-        }
-    }
-    let _ = container.append_child(&block);
 }
 
 /// Appends a line to the device log, keeping the newest `LOG_LINES`.

@@ -221,17 +221,9 @@ pub(crate) fn view(state: &State) -> Value {
 
     // The demo.
     view.set("demoRunning", demo.running.into());
-    // The per-hop timeline of the latest cycles, and every delivery attempt, newest first.
-    let timeline: Vec<Value> = crate::timeline::view(&demo.timeline)
-        .iter()
-        .map(crate::timeline::CycleView::to_json)
-        .collect();
-    view.set("timeline", timeline.into());
-    let deliveries: Vec<Value> = crate::timeline::deliveries(&demo.timeline)
-        .iter()
-        .map(crate::timeline::DeliveryView::to_json)
-        .collect();
-    view.set("deliveries", deliveries.into());
+    // The journey: the shown cycle's diagram and cards, the request list, the delivery log and
+    // the answer presets.
+    crate::demo::journey::set_view(demo, &mut view);
     view.set("startError", demo.start_error.as_deref().into());
     view.set("relayTyped", demo.relay_typed.as_str().into());
     view.set("smeeTyped", demo.smee_typed.as_str().into());

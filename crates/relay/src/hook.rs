@@ -203,7 +203,7 @@ fn default_response(answer: &Answer, hook_id: u64) -> HookResponse {
     let body = answer
         .body
         .clone()
-        .unwrap_or_else(|| format!(r#"{{"ok":true,"hookId":{hook_id}}}"#));
+        .unwrap_or_else(|| default_body(answer.status, hook_id));
     HookResponse {
         hook_id,
         status_code: answer.status,
@@ -211,6 +211,16 @@ fn default_response(answer: &Answer, hook_id: u64) -> HookResponse {
         body,
         responded_at: 0,
         source: AnswerSource::Default,
+    }
+}
+
+/// The body of an answer the page left empty: it follows the status, so an error status never
+/// says `"ok":true`.
+fn default_body(status: u16, hook_id: u64) -> String {
+    if (200..300).contains(&status) {
+        format!(r#"{{"ok":true,"hookId":{hook_id}}}"#)
+    } else {
+        format!(r#"{{"ok":false,"hookId":{hook_id},"error":"HTTP {status}"}}"#)
     }
 }
 
