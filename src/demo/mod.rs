@@ -14,7 +14,6 @@ pub mod explain;
 pub mod forward;
 pub mod journey;
 pub mod requests;
-pub mod starter;
 pub mod update;
 pub mod webhook;
 
