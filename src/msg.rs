@@ -253,14 +253,13 @@ pub enum Effect {
     ForgetSession,
     /// Copy the firmware file shown to the clipboard.
     CopyShownFile,
-    /// Point the download link `link` (an element id) at `text`, which the link's own click then
-    /// downloads as a file of type `mime`.
+    /// Download `text` as a file named `file` of type `mime`.
     OfferDownload {
-        link: &'static str,
+        file: &'static str,
         mime: &'static str,
         text: String,
     },
-    /// Point the device log's download link at what the log holds now.
+    /// Download what the device log holds now.
     OfferDeviceLog,
 }
 

@@ -2,6 +2,7 @@
 //! log lines (inside `[data-live]` elements, which re-renders carry over), and
 //! the targets of download links. Text always goes in as `textContent`, never as HTML.
 
+use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use super::page::{by_id, element};
@@ -100,22 +101,39 @@ pub(super) fn clear_log() {
     }
 }
 
-/// Points the download link `link` at `text` as a `data:` URL; the link's own click, which is
-/// going on, then downloads it.
-pub(super) fn offer_download(link: &str, mime: &str, text: &str) {
-    if let Some(link) = by_id(link) {
-        let href = format!(
-            "data:{mime};charset=utf-8,{}",
-            String::from(js_sys::encode_uri_component(text))
-        );
-        let _ = link.set_attribute("href", &href);
+/// Downloads `text` as a file named `file` of type `mime`, through a hidden link outside the
+/// app (`#downloadLink`, made once) clicked for the learner: the buttons that ask for a download
+/// stay buttons, and what was offered stays readable in the link.
+pub(super) fn offer_download(file: &str, mime: &str, text: &str) {
+    let link = by_id("downloadLink").or_else(|| {
+        let link = element("a", "")?;
+        link.set_id("downloadLink");
+        let _ = link.set_attribute("hidden", "");
+        web_sys::window()?
+            .document()?
+            .body()?
+            .append_child(&link)
+            .ok()?;
+        Some(link)
+    });
+    let Some(link) = link else {
+        return;
+    };
+    let href = format!(
+        "data:{mime};charset=utf-8,{}",
+        String::from(js_sys::encode_uri_component(text))
+    );
+    let _ = link.set_attribute("href", &href);
+    let _ = link.set_attribute("download", file);
+    if let Some(link) = link.dyn_ref::<web_sys::HtmlElement>() {
+        link.click();
     }
 }
 
-/// Points the device log's download link at what the log holds now.
+/// Downloads what the device log holds now.
 pub(super) fn offer_device_log() {
     let text = by_id("deviceLog")
         .and_then(|log| log.text_content())
         .unwrap_or_default();
-    offer_download("deviceLogDownload", "text/plain", &text);
+    offer_download("device-log.txt", "text/plain", &text);
 }

@@ -91,8 +91,8 @@ impl App {
                 firmware::copy_shown_file();
                 return None;
             }
-            Effect::OfferDownload { link, mime, text } => {
-                append::offer_download(link, mime, &text);
+            Effect::OfferDownload { file, mime, text } => {
+                append::offer_download(file, mime, &text);
                 return None;
             }
             Effect::OfferDeviceLog => {

@@ -8,7 +8,7 @@
 use serde_json::Value;
 use webhook_demo_core::time::iso8601_millis;
 
-use super::{Demo, answer::Preset, explain::Entry, requests::replay_headers};
+use super::{Demo, SECRET_MASK, answer::Preset, explain::Entry, requests::replay_headers};
 use crate::{
     render::view::Object,
     timeline::{Cycle, Slot},
@@ -140,8 +140,30 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
     view.into()
 }
 
+/// The run's secret as the explainer shows it: masked until the learner reveals it.
+#[derive(Clone, Copy)]
+struct Secret<'a> {
+    secret: &'a str,
+    revealed: bool,
+}
+
+impl Secret<'_> {
+    /// `text` with the secret masked where it is sent: after `Bearer ` (the webhook's
+    /// `Authorization` header), so the same letters elsewhere in a request stay as they are.
+    fn hide(self, text: &str) -> String {
+        if self.revealed || self.secret.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(
+                &format!("Bearer {}", self.secret),
+                &format!("Bearer {SECRET_MASK}"),
+            )
+        }
+    }
+}
+
 /// A card as the template reads it.
-fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo) -> Value {
+fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: Secret) -> Value {
     let mut view = Object::default();
     view.set("slot", slot.name().into());
     let hop = HOPS.iter().find(|h| h.4 == slot).map(|h| {
@@ -163,14 +185,21 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo) -> Value 
                 .map(|(name, value)| {
                     let mut field = Object::default();
                     field.set("name", name.as_str().into());
-                    field.set("value", value.as_str().into());
+                    field.set("value", secret.hide(value).into());
                     field.into()
                 })
                 .collect();
             view.set("fields", fields.into());
-            view.set("code", entry.code.as_deref().into());
+            view.set(
+                "code",
+                entry.code.as_deref().map(|code| secret.hide(code)).into(),
+            );
             view.set("hookId", entry.hook.into());
-            view.set("curl", entry.curl.as_deref().into());
+            view.set(
+                "curl",
+                entry.curl.as_deref().map(|curl| secret.hide(curl)).into(),
+            );
+            view.set("secretRevealed", secret.revealed.into());
             // What "edit and resend" starts from: the request's own headers and body.
             let hook = entry
                 .hook
@@ -178,7 +207,7 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo) -> Value 
             let headers = hook.map(|hook| {
                 replay_headers(hook)
                     .iter()
-                    .map(|(name, value)| format!("{name}: {value}\n"))
+                    .map(|(name, value)| format!("{name}: {}\n", secret.hide(value)))
                     .collect::<String>()
             });
             view.set("replayHeaders", headers.into());
@@ -246,8 +275,13 @@ pub(crate) fn size_text(cycle: &Cycle) -> String {
         .map_or_else(|| "—".to_owned(), |(_, size)| format!("{size} B"))
 }
 
-/// Sets what the explainer, the answer form and the testing panel's delivery log read.
-pub(crate) fn set_view(demo: &Demo, view: &mut Object) {
+/// Sets what the explainer, the answer form and the testing panel's delivery log read; the
+/// secret shows only once `revealed`.
+pub(crate) fn set_view(demo: &Demo, revealed: bool, view: &mut Object) {
+    let secret = Secret {
+        secret: &demo.secret,
+        revealed,
+    };
     let shown = demo.shown();
     let slow = demo.slow;
     view.set("cycle", shown.map(|cycle| diagram(cycle, slow)).into());
@@ -255,7 +289,15 @@ pub(crate) fn set_view(demo: &Demo, view: &mut Object) {
         .map(|cycle| {
             Slot::ALL
                 .iter()
-                .map(|&slot| card(slot, cycle.cards[slot.index()].as_ref(), cycle, demo))
+                .map(|&slot| {
+                    card(
+                        slot,
+                        cycle.cards[slot.index()].as_ref(),
+                        cycle,
+                        demo,
+                        secret,
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();

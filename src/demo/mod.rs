@@ -10,6 +10,10 @@
 //! event log, `requests.rs` replaying, copying and exporting requests.
 
 pub mod answer;
+/// How the webhook's secret is shown until the learner reveals it, wherever it appears: the
+/// webhook's settings, the requests' headers, `curl` and "edit and resend".
+pub const SECRET_MASK: &str = "••••••••";
+
 pub mod explain;
 pub mod forward;
 pub mod journey;

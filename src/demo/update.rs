@@ -5,7 +5,7 @@
 use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelayStart};
 
 use super::{
-    Demo, Msg, RelayEvent, SLOW_MS, WebhookState,
+    Demo, Msg, RelayEvent, SECRET_MASK, SLOW_MS, WebhookState,
     answer::TIMEOUT_DELAY_MS,
     explain::{Entry, EntryKind, explain_event, explain_hook, explain_response, log_cells, pretty},
     forward, keep,
@@ -141,7 +141,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::AnswerApplied(result) => state.demo.answer_error = result.err(),
         Msg::Export => {
             return vec![Effect::OfferDownload {
-                link: "exportSession",
+                file: "webhook-demo-session.json",
                 mime: "application/json",
                 text: export(&state.demo),
             }];
@@ -495,7 +495,14 @@ fn replay(demo: &Demo, hook_id: u64, edited: Option<(&str, String)>) -> Vec<Effe
             lines
                 .lines()
                 .filter_map(|line| line.split_once(':'))
-                .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+                // The learner edits what the explainer shows: the secret masked, unless revealed.
+                .map(|(name, value)| {
+                    let value = value.trim().replace(
+                        &format!("Bearer {SECRET_MASK}"),
+                        &format!("Bearer {}", demo.secret),
+                    );
+                    (name.trim().to_owned(), value)
+                })
                 .filter(|(name, _)| !name.is_empty())
                 .collect(),
             Some(body),

@@ -77,7 +77,10 @@ fn before_sign_in_one_gate_says_to_sign_in() {
     ] {
         let html = renderer.panel(&state, panel).expect("renders");
         assert!(!html.contains("Sign in first."), "{html}");
-        assert!(!html.contains(r##"href="#""##), "actions are buttons: {html}");
+        assert!(
+            !html.contains(r##"href="#""##),
+            "actions are buttons: {html}"
+        );
     }
     assert_eq!(page.matches("Sign in to unlock").count(), 1, "one gate");
     assert!(page.contains("<nav id=\"steps\""), "the step list");

@@ -382,3 +382,46 @@ fn forwarding_passes_each_request_on() {
             .is_some_and(|e| e.contains("http://localhost:3000/webhook"))
     );
 }
+
+/// The secret is masked in the explainer (headers, curl, edit and resend) until revealed, and
+/// an edited resend of the masked headers still carries the real secret.
+#[test]
+fn the_secret_is_masked_until_revealed_and_resent_for_real() {
+    use crate::{demo::SECRET_MASK, msg::Effect, render::view::view};
+    let mut state = started();
+    state.demo.secret = "7f3a9c".into();
+    let secret = state.demo.secret.clone();
+    let start = json!({"sessionId": "ab", "hookUrl": "http://h:1/relay/hook/t", "controlUrl": "http://h:1/relay/control/ab", "resumed": false});
+    relay(&mut state, 1, "start", start);
+    let mut hook = hook_of(4, "api", "2026-11-28T10:00:00.123Z");
+    hook["headers"] = json!([["Authorization", format!("Bearer {secret}")]]);
+    // The same letters in the body are not the secret.
+    hook["body"] = json!(format!("{{\"note\":\"{secret}\"}}"));
+    relay(&mut state, 1, "hook", hook);
+    let cards = |state: &State| view(state)["cards"].to_string();
+    let masked = cards(&state);
+    assert!(!masked.contains(&format!("Bearer {secret}")), "{masked}");
+    assert!(
+        masked.contains(&format!(r#"\"note\":\"{secret}\""#)),
+        "{masked}"
+    );
+    assert!(
+        masked.contains(&format!("Bearer {SECRET_MASK}")),
+        "{masked}"
+    );
+    update(&mut state, Msg::RevealSecret(true));
+    assert!(cards(&state).contains(&format!("Bearer {secret}")));
+    update(&mut state, Msg::RevealSecret(false));
+    let effects = update(
+        &mut state,
+        Msg::Demo(D::ReplayEdited {
+            hook_id: 4,
+            headers: format!("Authorization: Bearer {SECRET_MASK}"),
+            body: String::new(),
+        }),
+    );
+    assert!(
+        matches!(&effects[..], [Effect::Replay { headers, .. }] if headers[0] == ("Authorization".to_owned(), format!("Bearer {secret}"))),
+        "{effects:?}"
+    );
+}
