@@ -79,19 +79,38 @@ pub(super) fn copy_text(text: &str) {
     }
 }
 
-/// Appends a line to the device log, keeping the newest `LOG_LINES`.
+/// Appends a line to the device log with the time it arrived (`data-time`, which the style sheet
+/// shows before the line), keeping the newest `LOG_LINES`. The log follows its newest line
+/// unless the learner has scrolled up to read an older one.
 pub(super) fn log_line(text: &str) {
     let Some(log) = by_id("deviceLog") else {
         return;
     };
+    // A line's height of slack: at the bottom is where the log was left by the last line.
+    let following = log.scroll_top() + log.client_height() >= log.scroll_height() - 24;
     if log.child_element_count() >= LOG_LINES {
         if let Some(oldest) = log.first_element_child() {
             oldest.remove();
         }
     }
     if let Some(line) = element("div", text) {
+        let _ = line.set_attribute("data-time", &clock());
         let _ = log.append_child(&line);
     }
+    if following {
+        log.set_scroll_top(log.scroll_height());
+    }
+}
+
+/// The local time now, `HH:MM:SS`.
+fn clock() -> String {
+    let now = js_sys::Date::new_0();
+    format!(
+        "{:02}:{:02}:{:02}",
+        now.get_hours(),
+        now.get_minutes(),
+        now.get_seconds()
+    )
 }
 
 /// Empties the device log (a new log replaces the old one).
@@ -130,10 +149,16 @@ pub(super) fn offer_download(file: &str, mime: &str, text: &str) {
     }
 }
 
-/// Downloads what the device log holds now.
+/// Downloads what the device log holds now, a line each, with its time.
 pub(super) fn offer_device_log() {
-    let text = by_id("deviceLog")
-        .and_then(|log| log.text_content())
-        .unwrap_or_default();
+    let mut text = String::new();
+    let lines = by_id("deviceLog").map(|log| log.children());
+    for index in 0..lines.as_ref().map_or(0, |lines| lines.length()) {
+        if let Some(line) = lines.as_ref().and_then(|lines| lines.item(index)) {
+            let time = line.get_attribute("data-time").unwrap_or_default();
+            let said = line.text_content().unwrap_or_default();
+            text.push_str(&format!("{time} {said}\n"));
+        }
+    }
     offer_download("device-log.txt", "text/plain", &text);
 }
