@@ -10,7 +10,7 @@ use webhook_demo_core::wire::Config;
 
 use crate::{
     cleanup::{self, CleanupStep},
-    demo::{self, explain::Entry},
+    demo,
     state::{ApiFailure, Device, Product, ProductChoice, Session},
 };
 
@@ -185,11 +185,22 @@ pub enum Effect {
         columns: Vec<String>,
         cells: Vec<String>,
     },
-    /// Append an explainer entry.
-    Explain(Entry),
+    /// Copy this text to the clipboard.
+    CopyText(String),
     /// Say this in the page's one status region (`#announce`, a polite live region that exists
     /// from page load), for screen readers: a hop, a test sent, Start and Stop, cleanup, flashing.
     Announce(String),
+    /// Pass request `hook_id` on to the learner's server at `url`; `POST` its answer (or, when it
+    /// cannot be reached, `fallback`) to the relay's `respond` URL.
+    Forward {
+        url: String,
+        method: String,
+        headers: Vec<(String, String)>,
+        body: Option<String>,
+        respond: String,
+        fallback: String,
+        hook_id: u64,
+    },
     /// Scroll the element with this id into view and move focus to it (after Test: the result).
     Reveal(&'static str),
     /// Send this request (a replay); nothing comes back but the relay's stream.
@@ -242,14 +253,13 @@ pub enum Effect {
     ForgetSession,
     /// Copy the firmware file shown to the clipboard.
     CopyShownFile,
-    /// Point the download link `link` (an element id) at `text`, which the link's own click then
-    /// downloads as a file of type `mime`.
+    /// Download `text` as a file named `file` of type `mime`.
     OfferDownload {
-        link: &'static str,
+        file: &'static str,
         mime: &'static str,
         text: String,
     },
-    /// Point the device log's download link at what the log holds now.
+    /// Download what the device log holds now.
     OfferDeviceLog,
 }
 

@@ -105,7 +105,26 @@ fn msg_for(action: &str, element: &Element) -> Option<Msg> {
                 .trim()
                 .parse()
                 .unwrap_or(u32::MAX),
+            ..Answer::default()
         })),
+        "answer-preset" => Msg::Demo(demo::Msg::Preset(demo::answer::Preset::from_name(
+            &element.get_attribute("data-preset")?,
+        )?)),
+        "select-cycle" => Msg::Demo(demo::Msg::SelectCycle(demo::journey::parse_key(
+            &element.get_attribute("data-row")?,
+        )?)),
+        "inspector-pause" => Msg::Demo(demo::Msg::TogglePause),
+        "apply-forward" => Msg::Demo(demo::Msg::ApplyForward(input_value("forwardUrl"))),
+        "slow-motion" => Msg::Demo(demo::Msg::SlowMotion(is_checked(element))),
+        // `innerText`: the text as shown, with a line break after each line's element.
+        "copy" => Msg::Demo(demo::Msg::Copy(inner_text(&by_id(
+            &element.get_attribute("data-copy")?,
+        )?)?)),
+        "replay-edited" => Msg::Demo(demo::Msg::ReplayEdited {
+            hook_id: element.get_attribute("data-hook")?.parse().ok()?,
+            headers: textarea_value("replayHeaders"),
+            body: textarea_value("replayBody"),
+        }),
         "export" => Msg::Demo(demo::Msg::Export),
         "show-file" => Msg::ShowFile(element.get_attribute("data-file")?),
         "copy-file" => Msg::CopyFile,
@@ -143,6 +162,21 @@ fn input_value(id: &str) -> String {
     by_id(id)
         .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
         .map(|input| input.value())
+        .unwrap_or_default()
+}
+
+/// An element's text as rendered (line breaks between block elements included).
+fn inner_text(element: &Element) -> Option<String> {
+    js_sys::Reflect::get(element, &"innerText".into())
+        .ok()?
+        .as_string()
+}
+
+/// A textarea's value, read as a property (the page's web-sys features leave out the textarea type).
+fn textarea_value(id: &str) -> String {
+    by_id(id)
+        .and_then(|area| js_sys::Reflect::get(&area, &"value".into()).ok())
+        .and_then(|value| value.as_string())
         .unwrap_or_default()
 }
 

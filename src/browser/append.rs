@@ -1,11 +1,11 @@
-//! What the app adds to the page outside the templates: event log and data table rows, explainer
-//! entries and device log lines (inside `[data-live]` elements, which re-renders carry over), and
+//! What the app adds to the page outside the templates: event log and data table rows and device
+//! log lines (inside `[data-live]` elements, which re-renders carry over), and
 //! the targets of download links. Text always goes in as `textContent`, never as HTML.
 
+use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use super::page::{by_id, element};
-use crate::demo::explain::Entry;
 
 /// The newest lines the device log keeps.
 const LOG_LINES: u32 = 500;
@@ -71,46 +71,12 @@ pub(super) fn data_row(columns: &[String], cells: &[String]) {
     let _ = body.append_child(&row_of(cells));
 }
 
-/// Appends an explainer entry (clearing the explainer first when it starts a new cycle).
-pub(super) fn explain(entry: &Entry) {
-    let Some(container) = by_id("explainer") else {
-        return;
-    };
-    if entry.fresh {
-        container.set_text_content(None);
+/// Copies `text` to the clipboard; the browser may refuse (no permission), and the text stays
+/// selectable in the page either way.
+pub(super) fn copy_text(text: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().clipboard().write_text(text);
     }
-    let Some(block) = element("div", "") else {
-        return;
-    };
-    let _ = block.set_attribute("class", "entry");
-    let _ = block.set_attribute("data-kind", entry.kind.name());
-    for (tag, text) in [("h3", entry.title), ("p", entry.text.as_str())] {
-        if let Some(part) = element(tag, text) {
-            let _ = block.append_child(&part);
-        }
-    }
-    if !entry.fields.is_empty() {
-        if let Some(table) = element("table", "") {
-            for (name, value) in &entry.fields {
-                let _ = table.append_child(&row_of(&[name.clone(), value.clone()]));
-            }
-            let _ = block.append_child(&table);
-        }
-    }
-    if let Some(code) = entry.code.as_deref().and_then(|code| element("pre", code)) {
-        let _ = block.append_child(&code);
-    }
-    if let (Some(hook), Some(curl)) = (entry.hook, &entry.curl) {
-        if let (Some(command), Some(replay)) = (element("pre", curl), element("button", "Replay")) {
-            let _ = command.set_attribute("class", "curl");
-            let _ = replay.set_attribute("type", "button");
-            let _ = replay.set_attribute("data-action", "replay");
-            let _ = replay.set_attribute("data-hook", &hook.to_string());
-            let _ = block.append_child(&command);
-            let _ = block.append_child(&replay);
-        }
-    }
-    let _ = container.append_child(&block);
 }
 
 /// Appends a line to the device log, keeping the newest `LOG_LINES`.
@@ -135,22 +101,39 @@ pub(super) fn clear_log() {
     }
 }
 
-/// Points the download link `link` at `text` as a `data:` URL; the link's own click, which is
-/// going on, then downloads it.
-pub(super) fn offer_download(link: &str, mime: &str, text: &str) {
-    if let Some(link) = by_id(link) {
-        let href = format!(
-            "data:{mime};charset=utf-8,{}",
-            String::from(js_sys::encode_uri_component(text))
-        );
-        let _ = link.set_attribute("href", &href);
+/// Downloads `text` as a file named `file` of type `mime`, through a hidden link outside the
+/// app (`#downloadLink`, made once) clicked for the learner: the buttons that ask for a download
+/// stay buttons, and what was offered stays readable in the link.
+pub(super) fn offer_download(file: &str, mime: &str, text: &str) {
+    let link = by_id("downloadLink").or_else(|| {
+        let link = element("a", "")?;
+        link.set_id("downloadLink");
+        let _ = link.set_attribute("hidden", "");
+        web_sys::window()?
+            .document()?
+            .body()?
+            .append_child(&link)
+            .ok()?;
+        Some(link)
+    });
+    let Some(link) = link else {
+        return;
+    };
+    let href = format!(
+        "data:{mime};charset=utf-8,{}",
+        String::from(js_sys::encode_uri_component(text))
+    );
+    let _ = link.set_attribute("href", &href);
+    let _ = link.set_attribute("download", file);
+    if let Some(link) = link.dyn_ref::<web_sys::HtmlElement>() {
+        link.click();
     }
 }
 
-/// Points the device log's download link at what the log holds now.
+/// Downloads what the device log holds now.
 pub(super) fn offer_device_log() {
     let text = by_id("deviceLog")
         .and_then(|log| log.text_content())
         .unwrap_or_default();
-    offer_download("deviceLogDownload", "text/plain", &text);
+    offer_download("device-log.txt", "text/plain", &text);
 }

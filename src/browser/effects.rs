@@ -71,8 +71,8 @@ impl App {
                 append::data_row(&columns, &cells);
                 return None;
             }
-            Effect::Explain(entry) => {
-                append::explain(&entry);
+            Effect::CopyText(text) => {
+                append::copy_text(&text);
                 return None;
             }
             Effect::Announce(text) => {
@@ -91,8 +91,8 @@ impl App {
                 firmware::copy_shown_file();
                 return None;
             }
-            Effect::OfferDownload { link, mime, text } => {
-                append::offer_download(link, mime, &text);
+            Effect::OfferDownload { file, mime, text } => {
+                append::offer_download(file, mime, &text);
                 return None;
             }
             Effect::OfferDeviceLog => {
@@ -233,6 +233,30 @@ impl App {
                 let _ = fetch::send(&request).await;
                 None
             }),
+            Effect::Forward {
+                url,
+                method,
+                headers,
+                body,
+                respond,
+                fallback,
+                hook_id,
+            } => Box::pin(async move {
+                let result = forward(&url, &method, &headers, body).await;
+                let answer = match &result {
+                    Ok((_, answer)) => answer.clone(),
+                    Err(_) => fallback,
+                };
+                // The relay sends this to the cloud; if it is gone, the relay's deadline answers.
+                let _ = control_relay(&respond, &answer).await;
+                Some(
+                    demo::Msg::Forwarded {
+                        hook_id,
+                        result: result.map(|(status, _)| status),
+                    }
+                    .into(),
+                )
+            }),
             Effect::Timer { ms, msg } => Box::pin(async move {
                 fetch::sleep(i32::try_from(ms).unwrap_or(i32::MAX)).await;
                 Some(*msg)
@@ -289,6 +313,42 @@ async fn fetch_config() -> Result<Config, String> {
 }
 
 /// `POST`s an answer setting to the relay's control URL.
+/// Passes a request on to the learner's server: its status and its answer as a `respond` body,
+/// or why it could not be reached (a refused connection and missing CORS headers look the same
+/// to the page).
+async fn forward(
+    url: &str,
+    method: &str,
+    headers: &[(String, String)],
+    body: Option<String>,
+) -> Result<(u16, String), String> {
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let body = body.map(JsValue::from);
+    let request = Request {
+        method,
+        url,
+        headers: &headers,
+        body: body.as_ref(),
+        signal: None,
+    };
+    let response = fetch::send(&request).await?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "text/plain".to_owned());
+    let text = fetch::text(&response).await?;
+    Ok((
+        status,
+        demo::forward::page_answer(status, &content_type, &text),
+    ))
+}
+
 async fn control_relay(url: &str, body: &str) -> Result<(), String> {
     let body = JsValue::from_str(body);
     let request = Request {

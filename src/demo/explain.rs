@@ -5,6 +5,7 @@ use serde_json::Value;
 use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent};
 
 use super::{requests::REPLAY_HEADER, webhook::EVENT_NAME};
+use crate::timeline::Slot;
 
 /// What an explainer entry shows: its `data-kind` in the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,18 @@ impl EntryKind {
             EntryKind::ServerResponse => "server-response",
         }
     }
+
+    /// The cycle's slot this entry goes in.
+    pub fn slot(self) -> Slot {
+        match self {
+            EntryKind::EventApi | EntryKind::EventDevice => Slot::Event,
+            EntryKind::HookSent => Slot::HookSent,
+            EntryKind::HookReceived => Slot::HookReceived,
+            EntryKind::HookData => Slot::HookData,
+            EntryKind::ServerResponse => Slot::ServerResponse,
+            EntryKind::HookResponse | EntryKind::HookError => Slot::Outcome,
+        }
+    }
 }
 
 /// One explainer entry.
@@ -54,8 +67,6 @@ pub struct Entry {
     pub hook: Option<u64>,
     /// That request as a `curl` command.
     pub curl: Option<String>,
-    /// This entry starts a new cycle: the explainer is cleared first.
-    pub fresh: bool,
 }
 
 /// The explainer entry for a Particle event, if it belongs to the demo's webhook.
@@ -89,7 +100,11 @@ pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
     } else if event.name.contains("hook-response") {
         (EntryKind::HookResponse, "Response event", "Your server's answer, published as an event the device can subscribe to. Long answers come in 512-byte parts numbered /0, /1, /2…".to_owned())
     } else if event.name.contains("hook-error") {
-        (EntryKind::HookError, "Webhook error", "Your server answered with an error, too late, or not at all. The cloud publishes this instead of a response; after repeated errors it slows down requests to your server.".to_owned())
+        (
+            EntryKind::HookError,
+            "Webhook error",
+            hook_error_text(&event.data),
+        )
     } else {
         return None;
     };
@@ -101,8 +116,26 @@ pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
         code,
         hook: None,
         curl: None,
-        fresh: event.name == EVENT_NAME,
     })
+}
+
+/// What a `hook-error` means, by what Particle says in it.
+fn hook_error_text(data: &str) -> String {
+    let what = if data.starts_with("Sleeping") {
+        "Too many errors: the cloud has stopped sending to your server for a while (it throttles a \
+         host whose errors outnumber its successes) and sends nothing until the pause ends."
+    } else if data.contains("ETIMEDOUT") {
+        "Your server did not answer within 20 seconds, so the cloud gave up on the request."
+    } else if data.contains("ECONNREFUSED") {
+        "Nothing listened at the webhook's address: the cloud could not connect."
+    } else {
+        "Your server answered with an error status (not 2xx). A device subscribed to the error \
+         topic hears about it; the cloud does not retry this request."
+    };
+    format!(
+        "{what} The cloud publishes this hook-error instead of a hook-response; after repeated \
+         errors it slows down requests to your server (\"Sleeping, too many errors\")."
+    )
 }
 
 /// The explainer entries for a request the in-page server received: the request, then its data.
@@ -133,7 +166,6 @@ pub fn explain_hook(hook: &HookRequest) -> [Entry; 2] {
             code: None,
             hook: Some(hook.hook_id),
             curl: None,
-            fresh: false,
         },
         Entry {
             kind: EntryKind::HookData,
@@ -143,7 +175,6 @@ pub fn explain_hook(hook: &HookRequest) -> [Entry; 2] {
             code: Some(pretty(&body)),
             hook: None,
             curl: None,
-            fresh: false,
         },
     ]
 }
@@ -158,16 +189,15 @@ pub fn explain_response(response: &HookResponse) -> Entry {
             "It answered HTTP {}. {}",
             response.status_code,
             if ok {
-                "A success with a body becomes a response event."
+                "A success (2xx) with a body becomes a hook-response event."
             } else {
-                "An error status becomes an error event."
+                "A status outside 2xx is a failure: the cloud publishes a hook-error event instead of a hook-response, and many failures in a row make it pause sending."
             }
         ),
         fields: vec![("Content-Type".to_owned(), response.content_type.clone())],
         code: Some(pretty(&response.body)),
         hook: None,
         curl: None,
-        fresh: false,
     }
 }
 

@@ -9,9 +9,15 @@
 //! integration and its preview, `explain.rs` what each event becomes in the explainer and the
 //! event log, `requests.rs` replaying, copying and exporting requests.
 
+pub mod answer;
+/// How the webhook's secret is shown until the learner reveals it, wherever it appears: the
+/// webhook's settings, the requests' headers, `curl` and "edit and resend".
+pub const SECRET_MASK: &str = "••••••••";
+
 pub mod explain;
+pub mod forward;
+pub mod journey;
 pub mod requests;
-pub mod starter;
 pub mod update;
 pub mod webhook;
 
@@ -34,12 +40,14 @@ pub enum WebhookState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub status: u16,
-    /// Empty: the relay's default `{"ok":true,"hookId":N}`.
+    /// Empty: the relay's default, `{"ok":true,"hookId":N}` (`"ok":false` for an error status).
     pub body: String,
     /// Refuse (401) requests without the session's `Authorization` header.
     pub require_auth: bool,
-    /// Wait this long before answering (at most 15 s, under Particle's 20 s).
+    /// Wait this long before answering (at most 21 s: past Particle's 20 s only on purpose).
     pub delay_ms: u32,
+    /// Expect a wrong `Authorization` value, so the webhook's own is refused (401).
+    pub wrong_secret: bool,
 }
 
 impl Default for Answer {
@@ -49,6 +57,7 @@ impl Default for Answer {
             body: String::new(),
             require_auth: true,
             delay_ms: 0,
+            wrong_secret: false,
         }
     }
 }
@@ -70,8 +79,19 @@ pub struct Demo {
     pub columns: Vec<String>,
     pub answer: Answer,
     pub answer_error: Option<String>,
-    /// The cycle the explainer shows: the publishing device and the event's `published_at`.
-    pub cycle: Option<(String, String)>,
+    /// The cycle the learner picked in the request list (or froze with Pause); `None`: the
+    /// explainer follows the newest cycle.
+    pub pinned: Option<(String, String)>,
+    /// Cycles that began since the view was pinned.
+    pub unseen: u32,
+    /// Slow motion: the in-page server waits `SLOW_MS`, and the diagram draws each hop in.
+    pub slow: bool,
+    /// The learner's own server each request is passed on to (`forward.rs`), when set.
+    pub forward: Option<String>,
+    /// The address typed in the forward field.
+    pub forward_typed: String,
+    /// Why the last forward failed (the page answered itself), or a bad address.
+    pub forward_error: Option<String>,
     /// Why Start did nothing.
     pub start_error: Option<String>,
     /// The relay address the learner typed (empty: the hosting server's).
@@ -90,6 +110,9 @@ pub struct Demo {
     pub responses: Vec<HookResponse>,
     pub events: Vec<ParticleEvent>,
 }
+
+/// How long the in-page server waits in slow motion, so each hop can be watched.
+pub const SLOW_MS: u32 = 1500;
 
 /// How many requests, answers and events a run keeps for replay and export.
 pub const KEPT: usize = 500;
@@ -116,7 +139,12 @@ impl Default for Demo {
             columns: Vec::new(),
             answer: Answer::default(),
             answer_error: None,
-            cycle: None,
+            pinned: None,
+            unseen: 0,
+            slow: false,
+            forward: None,
+            forward_typed: String::new(),
+            forward_error: None,
             start_error: None,
             relay_typed: String::new(),
             smee_typed: String::new(),
@@ -141,19 +169,24 @@ impl Demo {
             secret,
             columns: std::mem::take(&mut self.columns),
             answer: self.answer.clone(),
+            slow: self.slow,
+            forward: self.forward.clone(),
+            forward_typed: std::mem::take(&mut self.forward_typed),
             ..Demo::default()
         }
     }
 
-    /// Whether an entry of the cycle `key` starts a new cycle in the explainer, remembering it.
-    ///
-    /// A cycle is known both by its `WebhookDemo01` event (coreid, `published_at`) and by the
-    /// request the webhook sends (`deviceId`, `ts` in the body), and the two arrive on different
-    /// streams in either order: whichever comes first starts the cycle, the other joins it.
-    pub fn starts_cycle(&mut self, key: (String, String)) -> bool {
-        let fresh = self.cycle.as_ref() != Some(&key);
-        self.cycle = Some(key);
-        fresh
+    /// The relay control body for this run's answer settings.
+    pub fn control(&self) -> String {
+        webhook::control_body(&self.answer, &self.secret, self.forward.is_some())
+    }
+
+    /// The cycle the explainer and the diagram show: the pinned one, else the newest.
+    pub fn shown(&self) -> Option<&crate::timeline::Cycle> {
+        match &self.pinned {
+            Some(key) => self.timeline.find(key),
+            None => self.timeline.cycles.last(),
+        }
     }
 
     /// A data table row for a hook body: the columns it adds and the cells of every column.
@@ -292,6 +325,30 @@ pub enum Msg {
     Replay(u64),
     /// Make the in-page server answer like this.
     ApplyAnswer(Answer),
+    /// Answer as this preset says, at once.
+    Preset(answer::Preset),
+    /// Show this cycle (a row of the request list) and stay on it.
+    SelectCycle((String, String)),
+    /// Pause the view on the cycle shown, or (paused) follow the newest again.
+    TogglePause,
+    /// Send request `hook_id` again with these headers (`Name: value` lines) and body.
+    ReplayEdited {
+        hook_id: u64,
+        headers: String,
+        body: String,
+    },
+    /// Copy this text to the clipboard.
+    Copy(String),
+    /// Slow motion: the in-page server waits 1.5 s, and the diagram draws hop by hop.
+    SlowMotion(bool),
+    /// Pass each request on to this address (empty: stop forwarding).
+    ApplyForward(String),
+    /// The learner's server answered request `hook_id` with this status, or could not be
+    /// reached (the page answered itself).
+    Forwarded {
+        hook_id: u64,
+        result: Result<u16, String>,
+    },
     AnswerApplied(Result<(), String>),
     /// Offer the run as one JSON document to download.
     Export,

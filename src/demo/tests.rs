@@ -39,17 +39,25 @@ fn control_bodies_say_what_the_server_answers() {
         body: "broken".into(),
         require_auth: false,
         delay_ms: 1500,
+        wrong_secret: false,
     };
-    let body: Value = serde_json::from_str(&control_body(&answer, "s")).expect("JSON");
+    let body: Value = serde_json::from_str(&control_body(&answer, "s", false)).expect("JSON");
     assert_eq!(
         body,
-        json!({"status": 500, "body": "broken", "authorization": null, "delayMs": 1500})
+        json!({"status": 500, "body": "broken", "authorization": null, "delayMs": 1500,
+            "pageAnswers": false, "deadlineMs": 15000})
     );
-    let body: Value = serde_json::from_str(&control_body(&Answer::default(), "s")).expect("JSON");
+    let body: Value =
+        serde_json::from_str(&control_body(&Answer::default(), "s", true)).expect("JSON");
     assert_eq!(
         body,
-        json!({"status": 200, "body": null, "authorization": "Bearer s", "delayMs": 0})
+        json!({"status": 200, "body": null, "authorization": "Bearer s", "delayMs": 0,
+            "pageAnswers": true, "deadlineMs": 15000})
     );
+    // The unauthorized preset expects a secret the webhook does not send.
+    let wrong = crate::demo::answer::Preset::Unauthorized.answer();
+    let body: Value = serde_json::from_str(&control_body(&wrong, "s", false)).expect("JSON");
+    assert_eq!(body["authorization"], "Bearer wrong-secret");
 }
 
 #[test]
@@ -112,7 +120,7 @@ fn event(name: &str, data: &str, coreid: &str) -> ParticleEvent {
 
 #[test]
 fn each_hop_has_its_explainer_kind() {
-    let kinds: Vec<(&str, bool)> = [
+    let kinds: Vec<&str> = [
         event(EVENT_NAME, r#"{"id":1,"t":25}"#, "api"),
         event(EVENT_NAME, "{}", "e00f"),
         event("hook-sent/WebhookDemo01", "undefined", "particle-internal"),
@@ -130,17 +138,17 @@ fn each_hop_has_its_explainer_kind() {
     .iter()
     .map(|e| {
         let entry = explain_event(e, "dev").expect("an entry");
-        (entry.kind.name(), entry.fresh)
+        entry.kind.name()
     })
     .collect();
     assert_eq!(
         kinds,
         [
-            ("event-api", true),
-            ("event-device", true),
-            ("hook-sent", false),
-            ("hook-response", false),
-            ("hook-error", false)
+            "event-api",
+            "event-device",
+            "hook-sent",
+            "hook-response",
+            "hook-error"
         ]
     );
     assert_eq!(

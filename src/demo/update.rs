@@ -5,11 +5,12 @@
 use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelayStart};
 
 use super::{
-    Demo, Msg, RelayEvent, WebhookState,
-    explain::{explain_event, explain_hook, explain_response, log_cells, pretty},
-    keep,
+    Demo, Msg, RelayEvent, SECRET_MASK, SLOW_MS, WebhookState,
+    answer::TIMEOUT_DELAY_MS,
+    explain::{Entry, EntryKind, explain_event, explain_hook, explain_response, log_cells, pretty},
+    forward, keep,
     requests::{REPLAY_HEADER, curl, export, hook_cycle, origin, replay_headers, smee_hook},
-    webhook::{EVENT_NAME, control_body, test_data, webhook_settings},
+    webhook::{EVENT_NAME, test_data, webhook_settings},
 };
 use crate::{
     msg::{self, Effect},
@@ -52,7 +53,55 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.demo.timeline.give_up(&key);
             }
         }
-        Msg::Replay(hook_id) => return replay(&state.demo, hook_id),
+        Msg::Replay(hook_id) => return replay(&state.demo, hook_id, None),
+        Msg::ReplayEdited {
+            hook_id,
+            headers,
+            body,
+        } => return replay(&state.demo, hook_id, Some((&headers, body))),
+        Msg::SelectCycle(key) => {
+            if state.demo.timeline.find(&key).is_some() {
+                state.demo.pinned = Some(key);
+                state.demo.unseen = 0;
+            }
+        }
+        Msg::TogglePause => {
+            let demo = &mut state.demo;
+            demo.pinned = match demo.pinned {
+                Some(_) => None,
+                None => demo.timeline.cycles.last().map(|c| c.key.clone()),
+            };
+            demo.unseen = 0;
+        }
+        Msg::Copy(text) => return vec![Effect::CopyText(text)],
+        Msg::ApplyForward(typed) => return apply_forward(&mut state.demo, typed),
+        Msg::Forwarded { hook_id, result } => {
+            let demo = &mut state.demo;
+            let url = demo.forward.clone().unwrap_or_default();
+            return match result {
+                Ok(status) => {
+                    demo.forward_error = None;
+                    vec![Effect::Announce(format!(
+                        "Request {hook_id} forwarded: your server answered {status}"
+                    ))]
+                }
+                Err(reason) => {
+                    demo.forward_error = Some(forward::failure(&url, &reason));
+                    vec![Effect::Announce(format!(
+                        "Request {hook_id} could not be forwarded"
+                    ))]
+                }
+            };
+        }
+        Msg::Preset(preset) => return apply_answer(&mut state.demo, preset.answer()),
+        Msg::SlowMotion(on) => {
+            state.demo.slow = on;
+            let answer = super::Answer {
+                delay_ms: if on { SLOW_MS } else { 0 },
+                ..state.demo.answer.clone()
+            };
+            return apply_answer(&mut state.demo, answer);
+        }
         Msg::WebhookSaved(Ok(id)) => state.demo.webhook = WebhookState::Saved(id),
         Msg::WebhookSaved(Err(failure)) | Msg::TestPublished(Err(failure))
             if failure.status == 401 =>
@@ -80,6 +129,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             let effects = publish(state, test_data(id));
             if !effects.is_empty() {
                 state.demo.test_error = None;
+                // The learner wants to watch their own test: the view follows the newest cycle.
+                state.demo.pinned = None;
+                state.demo.unseen = 0;
             }
             return effects;
         }
@@ -89,7 +141,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::AnswerApplied(result) => state.demo.answer_error = result.err(),
         Msg::Export => {
             return vec![Effect::OfferDownload {
-                link: "exportSession",
+                file: "webhook-demo-session.json",
                 mime: "application/json",
                 text: export(&state.demo),
             }];
@@ -214,7 +266,7 @@ fn relay_event(state: &mut State, event: RelayEvent, data: &str) -> Vec<Effect> 
             };
             let control = Effect::ControlRelay {
                 url: start.control_url.clone(),
-                body: control_body(&demo.answer, &demo.secret),
+                body: demo.control(),
             };
             // A reconnection's start finds the webhook saved already.
             let save = if demo.webhook == WebhookState::Waiting {
@@ -249,13 +301,17 @@ fn relay_event(state: &mut State, event: RelayEvent, data: &str) -> Vec<Effect> 
                 return Vec::new();
             };
             keep(&mut demo.responses, response.clone());
-            demo.timeline.response(
+            let key = demo.timeline.response(
                 response.hook_id,
                 response.responded_at,
                 response.status_code,
                 response.body.len(),
             );
-            vec![Effect::Explain(explain_response(&response))]
+            let mut effects = Vec::new();
+            if let Some(key) = key {
+                place(demo, &key, explain_response(&response), &mut effects);
+            }
+            effects
         }
         RelayEvent::Dropped => {
             let count = value.get("count").and_then(|c| c.as_u64()).unwrap_or(0);
@@ -269,20 +325,37 @@ fn relay_event(state: &mut State, event: RelayEvent, data: &str) -> Vec<Effect> 
 
 /// What a request the in-page server received becomes: explainer entries and a data table row.
 fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
-    let mut entries = explain_hook(hook);
+    let [mut received, data] = explain_hook(hook);
     let hook_url = demo
         .relay
         .as_ref()
         .map(|r| r.hook_url.as_str())
         .unwrap_or_default();
-    entries[0].curl = Some(curl(hook, hook_url));
+    received.curl = Some(curl(hook, hook_url));
     keep(&mut demo.hooks, hook.clone());
-    if let Some(key) = hook_cycle(hook) {
-        demo.timeline
-            .request(key.clone(), hook.hook_id, hook.received_at);
-        entries[0].fresh = demo.starts_cycle(key);
+    // A request that is not the demo's (a curl of the learner's own) is a cycle of its own.
+    let key =
+        hook_cycle(hook).unwrap_or_else(|| ("request".to_owned(), format!("#{}", hook.hook_id)));
+    begin(demo, &key);
+    demo.timeline.request(&key, hook.hook_id, hook.received_at);
+    let mut effects = Vec::new();
+    place(demo, &key, received, &mut effects);
+    place(demo, &key, data, &mut effects);
+    let respond = demo
+        .relay
+        .as_ref()
+        .and_then(|relay| forward::respond_url(&relay.control_url, hook.hook_id));
+    if let (Some(url), Some(respond)) = (&demo.forward, respond) {
+        effects.push(Effect::Forward {
+            url: url.clone(),
+            method: hook.method.clone(),
+            headers: forward::headers(hook),
+            body: hook.body.clone(),
+            respond,
+            fallback: forward::fallback(&demo.answer, hook.hook_id),
+            hook_id: hook.hook_id,
+        });
     }
-    let mut effects: Vec<Effect> = entries.into_iter().map(Effect::Explain).collect();
     if let Some(cells) = hook.body.as_deref().and_then(|b| demo.data_row(b)) {
         effects.push(Effect::DataRow {
             columns: demo.columns.clone(),
@@ -318,8 +391,12 @@ fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Ef
     }
     let mut effects = vec![Effect::LogEvent(log_cells(&event, &device))];
     keep(&mut state.demo.events, event.clone());
+    let mut key = None;
     if event.name == EVENT_NAME {
         state.demo.preview = Some(event.clone());
+        let cycle = (event.coreid.clone(), event.published_at.clone());
+        begin(&mut state.demo, &cycle);
+        key = Some(cycle);
         if state
             .demo
             .timeline
@@ -334,17 +411,23 @@ fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Ef
             });
         }
     } else if event.name.contains(EVENT_NAME) {
-        state
-            .demo
-            .timeline
-            .webhook_event(&event.name, &event.data, &event.published_at);
-    }
-    if let Some(mut entry) = explain_event(&event, &device) {
-        if entry.fresh {
-            let key = (event.coreid.clone(), event.published_at.clone());
-            entry.fresh = state.demo.starts_cycle(key);
+        let found =
+            state
+                .demo
+                .timeline
+                .webhook_event(&event.name, &event.data, &event.published_at);
+        match found {
+            // A later part of a long response joins the first part's card.
+            Some((cycle, true)) => more_response(&mut state.demo, &cycle, &event.data),
+            Some((cycle, false)) => key = Some(cycle),
+            None => {}
         }
-        effects.push(Effect::Explain(entry));
+    }
+    if let (Some(key), Some(entry)) = (key, explain_event(&event, &device)) {
+        if entry.kind == EntryKind::EventDevice {
+            state.demo.timeline.cycle(&key).device.clone_from(&device);
+        }
+        place(&mut state.demo, &key, entry, &mut effects);
     }
     if let (Some(session), "spark/status") = (state.session(), event.name.as_str()) {
         // A device went online or offline: its mark in the device list follows.
@@ -356,8 +439,50 @@ fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Ef
     effects
 }
 
-/// Request `hook_id` sent again to the hook URL it came to, marked as a replay.
-fn replay(demo: &Demo, hook_id: u64) -> Vec<Effect> {
+/// A cycle `key` is about to be seen: when it is new and the view is pinned, it is one more the
+/// learner has not seen.
+fn begin(demo: &mut Demo, key: &(String, String)) {
+    if demo.pinned.is_some() && demo.timeline.find(key).is_none() {
+        demo.unseen += 1;
+    }
+}
+
+/// Puts `entry` in its slot of the cycle `key`; when that cycle is the one shown, the hop is
+/// announced.
+fn place(demo: &mut Demo, key: &(String, String), entry: Entry, effects: &mut Vec<Effect>) {
+    let said = match entry.kind {
+        EntryKind::EventApi | EntryKind::EventDevice => Some("Event published".to_owned()),
+        EntryKind::HookSent => Some("Webhook sent".to_owned()),
+        EntryKind::HookReceived => Some("Request received".to_owned()),
+        EntryKind::HookData => None,
+        EntryKind::ServerResponse => entry
+            .text
+            .split_once("HTTP ")
+            .and_then(|(_, rest)| rest.split_once('.'))
+            .map(|(status, _)| format!("Answered {status}")),
+        EntryKind::HookResponse => Some("hook-response published".to_owned()),
+        EntryKind::HookError => Some("hook-error published".to_owned()),
+    };
+    demo.timeline.cycle(key).card(entry.kind.slot(), entry);
+    if let (Some(said), true) = (said, demo.shown().map(|c| &c.key) == Some(key)) {
+        effects.push(Effect::Announce(said));
+    }
+}
+
+/// A later part of a long response: its data joins the response card's.
+fn more_response(demo: &mut Demo, key: &(String, String), data: &str) {
+    let cycle = demo.timeline.cycle(key);
+    if let Some(entry) = &mut cycle.cards[crate::timeline::Slot::Outcome.index()] {
+        if let Some((_, joined)) = entry.fields.iter_mut().find(|(n, _)| n == "Event data") {
+            joined.push_str(data);
+            entry.code = Some(pretty(joined));
+        }
+    }
+}
+
+/// Request `hook_id` sent again to the hook URL it came to, marked as a replay; edited, with
+/// these headers (`Name: value` lines) and body.
+fn replay(demo: &Demo, hook_id: u64, edited: Option<(&str, String)>) -> Vec<Effect> {
     let (Some(hook), Some(relay)) = (
         demo.hooks.iter().find(|h| h.hook_id == hook_id),
         &demo.relay,
@@ -365,13 +490,31 @@ fn replay(demo: &Demo, hook_id: u64) -> Vec<Effect> {
         return Vec::new();
     };
     let origin = origin(&relay.hook_url);
-    let mut headers = replay_headers(hook);
+    let (mut headers, body) = match edited {
+        Some((lines, body)) => (
+            lines
+                .lines()
+                .filter_map(|line| line.split_once(':'))
+                // The learner edits what the explainer shows: the secret masked, unless revealed.
+                .map(|(name, value)| {
+                    let value = value.trim().replace(
+                        &format!("Bearer {SECRET_MASK}"),
+                        &format!("Bearer {}", demo.secret),
+                    );
+                    (name.trim().to_owned(), value)
+                })
+                .filter(|(name, _)| !name.is_empty())
+                .collect(),
+            Some(body),
+        ),
+        None => (replay_headers(hook), hook.body.clone()),
+    };
     headers.push((REPLAY_HEADER.to_owned(), "1".to_owned()));
     vec![Effect::Replay {
         url: format!("{origin}{}", hook.original_url),
         method: hook.method.clone(),
         headers,
-        body: hook.body.clone(),
+        body,
     }]
 }
 
@@ -391,15 +534,43 @@ fn publish(state: &State, data: String) -> Vec<Effect> {
     }]
 }
 
+/// Forwards each request to the address typed (or stops, when empty), telling the relay the page
+/// answers from now on.
+fn apply_forward(demo: &mut Demo, typed: String) -> Vec<Effect> {
+    match forward::check(&typed) {
+        Ok(url) => {
+            demo.forward = url;
+            demo.forward_error = None;
+        }
+        Err(error) => {
+            demo.forward_error = Some(error);
+            return Vec::new();
+        }
+    }
+    demo.forward_typed = typed;
+    if demo.running && !demo.smee_typed.is_empty() {
+        demo.forward_error =
+            Some("smee.io answers every request itself: forwarding needs a webhook relay.".into());
+        return Vec::new();
+    }
+    match &demo.relay {
+        Some(relay) => vec![Effect::ControlRelay {
+            url: relay.control_url.clone(),
+            body: demo.control(),
+        }],
+        None => Vec::new(),
+    }
+}
+
 /// Checks the answer the learner set and sends it to the relay, once the relay is known.
 fn apply_answer(demo: &mut Demo, answer: super::Answer) -> Vec<Effect> {
     if !(100..=599).contains(&answer.status) {
         demo.answer_error = Some("A status is a number from 100 to 599.".into());
         return Vec::new();
     }
-    if answer.delay_ms > 15_000 {
+    if answer.delay_ms > TIMEOUT_DELAY_MS {
         demo.answer_error =
-            Some("Wait at most 15,000 ms: Particle gives up on a webhook after 20 seconds.".into());
+            Some("Wait at most 21,000 ms: Particle gives up on a webhook after 20 seconds.".into());
         return Vec::new();
     }
     demo.answer_error = None;
@@ -415,7 +586,7 @@ fn apply_answer(demo: &mut Demo, answer: super::Answer) -> Vec<Effect> {
     match &demo.relay {
         Some(relay) => vec![Effect::ControlRelay {
             url: relay.control_url.clone(),
-            body: control_body(&demo.answer, &demo.secret),
+            body: demo.control(),
         }],
         None => Vec::new(),
     }

@@ -46,19 +46,23 @@ pub fn preview(event: &ParticleEvent) -> (String, bool) {
 }
 
 /// The relay control body that makes the in-page server answer as `answer` says.
-pub fn control_body(answer: &Answer, secret: &str) -> String {
+/// Forwarding (`forward`), the page answers each request itself, within `forward::DEADLINE_MS`.
+pub fn control_body(answer: &Answer, secret: &str, forward: bool) -> String {
     let body = if answer.body.is_empty() {
         Value::Null
     } else {
         Value::String(answer.body.clone())
     };
-    let authorization = if answer.require_auth {
+    let authorization = if answer.wrong_secret {
+        Value::String("Bearer wrong-secret".to_owned())
+    } else if answer.require_auth {
         Value::String(format!("Bearer {secret}"))
     } else {
         Value::Null
     };
-    json!({"status": answer.status, "body": body, "authorization": authorization, "delayMs": answer.delay_ms})
-        .to_string()
+    json!({"status": answer.status, "body": body, "authorization": authorization, "delayMs": answer.delay_ms,
+        "pageAnswers": forward, "deadlineMs": super::forward::DEADLINE_MS})
+    .to_string()
 }
 
 /// True when a hook URL names this computer or a private network, which the real Particle cloud

@@ -70,9 +70,17 @@ fn before_sign_in_one_gate_says_to_sign_in() {
         Panel::Events,
         Panel::Firmware,
         Panel::Cleanup,
+        Panel::Test,
+        Panel::Explainer,
+        Panel::DataTable,
+        Panel::Testing,
     ] {
         let html = renderer.panel(&state, panel).expect("renders");
         assert!(!html.contains("Sign in first."), "{html}");
+        assert!(
+            !html.contains(r##"href="#""##),
+            "actions are buttons: {html}"
+        );
     }
     assert_eq!(page.matches("Sign in to unlock").count(), 1, "one gate");
     assert!(page.contains("<nav id=\"steps\""), "the step list");

@@ -12,7 +12,7 @@ use webhook_demo_core::platform;
 use crate::{
     cleanup::CleanupStep,
     demo::{
-        WebhookState,
+        SECRET_MASK, WebhookState,
         webhook::{self, EVENT_NAME},
     },
     panel::Panel,
@@ -221,17 +221,9 @@ pub(crate) fn view(state: &State) -> Value {
 
     // The demo.
     view.set("demoRunning", demo.running.into());
-    // The per-hop timeline of the latest cycles, and every delivery attempt, newest first.
-    let timeline: Vec<Value> = crate::timeline::view(&demo.timeline)
-        .iter()
-        .map(crate::timeline::CycleView::to_json)
-        .collect();
-    view.set("timeline", timeline.into());
-    let deliveries: Vec<Value> = crate::timeline::deliveries(&demo.timeline)
-        .iter()
-        .map(crate::timeline::DeliveryView::to_json)
-        .collect();
-    view.set("deliveries", deliveries.into());
+    // The journey: the shown cycle's diagram and cards, the request list, the delivery log and
+    // the answer presets.
+    crate::demo::journey::set_view(demo, state.secret_revealed, &mut view);
     view.set("startError", demo.start_error.as_deref().into());
     view.set("relayTyped", demo.relay_typed.as_str().into());
     view.set("smeeTyped", demo.smee_typed.as_str().into());
@@ -395,9 +387,6 @@ pub(crate) fn view(state: &State) -> Value {
     view.set("cleanupSteps", steps.into());
     view.into()
 }
-
-/// How the webhook's secret is shown until the learner reveals it, wherever it appears.
-pub const SECRET_MASK: &str = "••••••••";
 
 /// The webhook's settings as the Particle console lists them, pretty-printed, without the body
 /// (shown as a block of its own): serde_json's map would sort the keys.

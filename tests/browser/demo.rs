@@ -208,6 +208,24 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
         "sent {sent:?} but previewed {shown}"
     );
 
+    // The secret is masked in the explainer until revealed, as in the webhook's settings.
+    let masked = browser
+        .client
+        .find(Locator::Css("#explainer pre.curl"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        masked.contains("Authorization: Bearer ••••••••'"),
+        "the curl command shows the secret: {masked}"
+    );
+    click_css(browser, "#revealSecretCurl").await?;
+    wait_for(
+        browser,
+        "#revealSecretCurl[aria-pressed=\"true\"]",
+        "Reveal never revealed",
+    )
+    .await?;
     // A request copied as curl and run against the relay arrives identical; Replay re-sends it.
     let command = browser
         .client
@@ -215,6 +233,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
         .await?
         .text()
         .await?;
+    ensure!(!command.contains('•'), "revealed, the secret shows: {command}");
     let rows = texts(browser, "#webhookDemoDataTable tbody tr")
         .await?
         .len();
@@ -234,10 +253,12 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     )
     .await?;
     click_css(browser, "#exportSession").await?;
-    let href = browser
-        .client
-        .find(Locator::Id("exportSession"))
-        .await?
+    let link = browser.client.find(Locator::Id("downloadLink")).await?;
+    ensure!(
+        link.attr("download").await?.as_deref() == Some("webhook-demo-session.json"),
+        "the export is offered as webhook-demo-session.json"
+    );
+    let href = link
         .attr("href")
         .await?
         .unwrap_or_default();

@@ -12,22 +12,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{Browser, Server, fixture::*, page::*};
-
-/// Regions whose look is another part of the work (the journey: explainer, diagram, inspector,
-/// the answer form and the cloud log). Their violations are listed, not failed on, until that
-/// part lands; remove a region here once its styles are in.
-const ELSEWHERE: &[&str] = &[
-    "#explainer",
-    "#timeline",
-    "#requestList",
-    "form[data-action=\"apply-answer\"]",
-    "#deliveryLog",
-    "#deviceLog",
-    "#webhookDemoDataTable",
-];
 
 pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     let axe_path = std::env::var("AXE_CORE")
@@ -128,11 +115,8 @@ async fn look(
                 seen[2], seen[1]
             ));
         }
-        let (ours, elsewhere) = violations(browser, axe).await?;
-        for violation in &elsewhere {
-            eprintln!("    {at}, in the journey's regions: {violation}");
-        }
-        problems.extend(ours.iter().map(|v| format!("{at}: {v}")));
+        let found = violations(browser, axe).await?;
+        problems.extend(found.iter().map(|v| format!("{at}: {v}")));
         if let Some(dir) = shots {
             let height = seen[3].as_u64().unwrap_or(1000);
             metrics(browser, width, height).await?;
@@ -160,9 +144,8 @@ async fn metrics(browser: &Browser, width: u64, height: u64) -> Result<()> {
     Ok(())
 }
 
-/// axe-core's serious and critical violations, as `rule: selectors`: those outside the regions
-/// in `ELSEWHERE`, and those inside them.
-async fn violations(browser: &Browser, axe: &str) -> Result<(Vec<String>, Vec<String>)> {
+/// axe-core's serious and critical violations, as `rule: selectors summary`.
+async fn violations(browser: &Browser, axe: &str) -> Result<Vec<String>> {
     let loaded = browser.client.execute("return typeof axe;", Vec::new()).await?;
     if loaded != "object" {
         browser.client.execute(axe, Vec::new()).await?;
@@ -171,26 +154,18 @@ async fn violations(browser: &Browser, axe: &str) -> Result<(Vec<String>, Vec<St
         .client
         .execute_async(
             "const done = arguments[arguments.length - 1]; \
-             const elsewhere = arguments[0]; \
              axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations \
                .filter(v => v.impact === 'serious' || v.impact === 'critical') \
-               .flatMap(v => v.nodes.map(n => { \
-                 const element = document.querySelector(n.target[0]); \
-                 const theirs = elsewhere.some(s => element && element.closest(s)); \
-                 return [theirs, v.id + ': ' + n.target.join(' ') + ' ' + n.failureSummary]; \
-               }))), e => done([[false, String(e)]]));",
-            vec![json!(ELSEWHERE)],
+               .flatMap(v => v.nodes.map(n => \
+                 v.id + ': ' + n.target.join(' ') + ' ' + n.failureSummary))), \
+               e => done([String(e)]));",
+            Vec::new(),
         )
         .await?;
-    let mut ours = Vec::new();
-    let mut elsewhere = Vec::new();
-    for entry in found.as_array().into_iter().flatten() {
-        let text = entry[1].as_str().unwrap_or_default().to_owned();
-        if entry[0] == Value::Bool(true) {
-            elsewhere.push(text);
-        } else {
-            ours.push(text);
-        }
-    }
-    Ok((ours, elsewhere))
+    Ok(found
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect())
 }

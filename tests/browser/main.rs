@@ -38,8 +38,12 @@ checks! {
     smee: "a_smee_channel_can_stand_in_for_the_relay",
     device_names: "device_names_are_shown_as_text",
     no_sandbox: "no_sandbox_means_no_sandbox_button",
+    journey: "the_journey_in_order_readable_selectable_and_failing_on_purpose",
+    forward: "forward_to_my_server_and_a_refused_forward_explained",
+    inspector: "a_selected_request_stays_while_a_device_publishes_every_second",
     keyboard: "the_tutorial_works_with_the_keyboard_only",
     looks: "the_page_looks_right_to_axe_and_on_a_phone_in_light_and_dark",
+    load_balancer: "through_a_load_balancer_a_killed_instance_loses_no_hook",
 }
 
 fn main() -> ExitCode {

@@ -3,6 +3,7 @@
 //! sandbox's fixture (`fixture.rs`).
 
 pub mod fixture;
+pub mod lb;
 pub mod page;
 
 use std::{process::Stdio, time::Duration};

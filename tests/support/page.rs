@@ -54,7 +54,9 @@ pub async fn click_css(browser: &Browser, css: &str) -> Result<()> {
 /// its summary, the advanced settings start closed), as a learner would before using it.
 pub async fn reveal(browser: &Browser, locator: Locator<'_>) -> Result<Element> {
     let element = browser.client.find(locator).await?;
-    let closed = "for (let d = arguments[0].closest('details:not([open])'); d; \
+    // A disclosure's own summary is visible while it is closed: clicking it is what opens it.
+    let closed = "let e = arguments[0]; if (e.tagName === 'SUMMARY') e = e.parentElement.parentElement; \
+                  for (let d = e && e.closest('details:not([open])'); d; \
                   d = d.parentElement.closest('details:not([open])')) d.open = true;";
     browser
         .client

@@ -30,7 +30,8 @@ pub(crate) async fn control(
     let session = find(&shared, &session_id).await?;
     let fields = parse_object(&body)?;
     let current = session.answer().await.map_err(unavailable)?;
-    let answer = apply(current, &fields, shared.settings.limits.max_wait)?;
+    let limits = &shared.settings.limits;
+    let answer = apply(current, &fields, limits.max_wait, limits.max_delay)?;
     let settings = json!({"ok": true, "settings": answer});
     session.set_answer(answer).await?;
     Ok(Json(settings))
@@ -86,6 +87,7 @@ fn apply(
     mut answer: Answer,
     fields: &Map<String, Value>,
     max_wait: Duration,
+    max_delay: Duration,
 ) -> Result<Answer, RelayError> {
     let bad =
         |field: &str, expected: &str| RelayError::BadRequest(format!("{field} must be {expected}"));
@@ -116,7 +118,7 @@ fn apply(
             ("body", _) => return Err(bad("body", "a string or null")),
             ("delayMs", value) => {
                 answer.delay =
-                    millis(value, max_wait).ok_or_else(|| bad("delayMs", &limit(max_wait)))?
+                    millis(value, max_delay).ok_or_else(|| bad("delayMs", &limit(max_delay)))?
             }
             ("deadlineMs", value) => {
                 answer.deadline =

@@ -56,23 +56,21 @@ async fn answer(
     let headers = parts.headers;
     let now = Instant::now();
     let token = params.get("token").map(String::as_str).unwrap_or_default();
-    let session = shared
-        .store
-        .find_hook(token, now)
-        .await
-        .map_err(|_| RelayError::StoreUnavailable)?
-        .ok_or(RelayError::UnknownHookSession)?;
     let limit = shared.settings.limits.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
-        return Err(RelayError::BodyTooLarge { limit });
-    }
-    let (hook_id, answer) = session
-        .admit_hook(now)
+    let too_large = declared.is_some_and(|length| length > limit);
+    // Found and admitted together (one round trip with Redis); an oversize hook is only found,
+    // so it takes no hook id and no rate-limit token.
+    let (session, admission) = shared
+        .store
+        .admit_hook(token, now, !too_large)
         .await
         .map_err(|_| RelayError::StoreUnavailable)?
+        .ok_or(RelayError::UnknownHookSession)?;
+    let (hook_id, answer) = admission
+        .ok_or(RelayError::BodyTooLarge { limit })?
         .map_err(|wait| RelayError::RateLimited {
             retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
         })?;
@@ -117,8 +115,18 @@ async fn answer(
         }
     };
     let hook = Event::new("hook", &request);
-    let response_size = response_event_size(&response.content_type, &response.body);
     let waits = authorized && answer.page_answers;
+    let delays = authorized && !answer.delay.is_zero();
+    if !waits && !delays {
+        // Answered at once: the hook and its answer are logged together (one round trip with
+        // Redis, one wake-up for the streams), before the answer is sent.
+        response.responded_at = epoch_millis();
+        session
+            .log_answered(hook, Event::new("hookResponse", &response))
+            .await?;
+        return Ok(reply(&response));
+    }
+    let response_size = response_event_size(&response.content_type, &response.body);
     let mut pending = session
         .log_hook(hook_id, hook, response_size, waits)
         .await?;
@@ -143,12 +151,7 @@ async fn answer(
         tokio::time::sleep(answer.delay).await;
     }
     response.responded_at = epoch_millis();
-    let status = StatusCode::from_u16(response.status_code).unwrap_or(StatusCode::OK);
-    let answer = (
-        status,
-        [(header::CONTENT_TYPE, response.content_type.clone())],
-        response.body.clone(),
-    );
+    let answer = reply(&response);
     // The hook was logged, so its answer is logged too; should the store fail right now, the
     // sender still gets the answer it was due, and the log misses only this `hookResponse`.
     if pending
@@ -161,7 +164,18 @@ async fn answer(
             "could not log a hook's answer: the store is unreachable"
         );
     }
-    Ok(answer.into_response())
+    Ok(answer)
+}
+
+/// The HTTP answer a hook gets.
+fn reply(response: &HookResponse) -> Response {
+    let status = StatusCode::from_u16(response.status_code).unwrap_or(StatusCode::OK);
+    (
+        status,
+        [(header::CONTENT_TYPE, response.content_type.clone())],
+        response.body.clone(),
+    )
+        .into_response()
 }
 
 /// The header fields as they arrived: from the server's connection, which keeps names in their
@@ -189,7 +203,7 @@ fn default_response(answer: &Answer, hook_id: u64) -> HookResponse {
     let body = answer
         .body
         .clone()
-        .unwrap_or_else(|| format!(r#"{{"ok":true,"hookId":{hook_id}}}"#));
+        .unwrap_or_else(|| default_body(answer.status, hook_id));
     HookResponse {
         hook_id,
         status_code: answer.status,
@@ -197,6 +211,16 @@ fn default_response(answer: &Answer, hook_id: u64) -> HookResponse {
         body,
         responded_at: 0,
         source: AnswerSource::Default,
+    }
+}
+
+/// The body of an answer the page left empty: it follows the status, so an error status never
+/// says `"ok":true`.
+fn default_body(status: u16, hook_id: u64) -> String {
+    if (200..300).contains(&status) {
+        format!(r#"{{"ok":true,"hookId":{hook_id}}}"#)
+    } else {
+        format!(r#"{{"ok":false,"hookId":{hook_id},"error":"HTTP {status}"}}"#)
     }
 }
 

@@ -78,6 +78,9 @@ pub struct Limits {
     /// Upper bound for the page-answer deadline and for the answer delay: well under the 20 s after
     /// which Particle gives up on a webhook request.
     pub max_wait: Duration,
+    /// Upper bound for the answer delay: one second past Particle's 20 s, so a learner can make
+    /// their webhook time out on purpose and watch the cloud's `hook-error`.
+    pub max_delay: Duration,
     /// End each stream after this long; the page reconnects to the same session and misses
     /// nothing. Useful behind proxies that cut long responses at a time of their choosing.
     pub max_stream_age: Option<Duration>,
@@ -103,6 +106,7 @@ impl Default for Limits {
             keepalive: Duration::from_secs(15),
             default_deadline: Duration::from_secs(5),
             max_wait: Duration::from_secs(15),
+            max_delay: Duration::from_secs(21),
             max_stream_age: None,
         }
     }

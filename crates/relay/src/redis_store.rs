@@ -49,7 +49,7 @@ use crate::{
     Limits,
     error::RelayError,
     session::{Answer, Batch, Event, response_event_size},
-    store::{Client, OpenRefused, Refused, SessionRef, StoreError, random_id},
+    store::{Admission, Client, OpenRefused, Refused, SessionRef, StoreError, random_id},
 };
 
 /// How long a stream's attachment counts after its instance last renewed it.
@@ -107,25 +107,40 @@ end
 local function frame_of(n, name, json)
   return 'id: ' .. n .. '\nevent: ' .. name .. '\ndata: ' .. json .. '\n\n'
 end
-local function append(id, name, json, max_events, max_bytes)
+-- Appends events ({name, json} pairs) to a session's log, then evicts its oldest events (never
+-- the newest) until it is within both bounds; each counter is written once, however many.
+local function append(id, events, max_events, max_bytes)
   local s = P .. 's:' .. id
   local e = P .. 'e:' .. id
-  local n = redis.call('HINCRBY', s, 'next_event', 1)
-  local frame = frame_of(n, name, json)
-  redis.call('XADD', e, n .. '-0', 'f', frame)
-  charge(id, #frame)
-  local bytes = redis.call('HINCRBY', s, 'log_bytes', #frame)
-  while true do
-    local len = redis.call('XLEN', e)
-    if len <= 1 or (len <= max_events and bytes <= max_bytes) then break end
-    local first = redis.call('XRANGE', e, '-', '+', 'COUNT', 1)[1]
-    local size = #first[2][2]
-    redis.call('XDEL', e, first[1])
-    bytes = redis.call('HINCRBY', s, 'log_bytes', -size)
-    charge(id, -size)
+  local n = redis.call('HINCRBY', s, 'next_event', #events) - #events
+  local added = 0
+  for i, event in ipairs(events) do
+    local frame = frame_of(n + i, event[1], event[2])
+    redis.call('XADD', e, (n + i) .. '-0', 'f', frame)
+    added = added + #frame
   end
+  local bytes = tonumber(redis.call('HGET', s, 'log_bytes')) + added
+  local len = redis.call('XLEN', e)
+  local evicted, freed, after = {}, 0, '-'
+  while len > 1 and (len > max_events or bytes > max_bytes) do
+    local batch = redis.call('XRANGE', e, after, '+', 'COUNT', math.max(len - max_events, 1))
+    if #batch == 0 then break end
+    for _, entry in ipairs(batch) do
+      if len <= 1 or (len <= max_events and bytes <= max_bytes) then break end
+      local size = #entry[2][2]
+      table.insert(evicted, entry[1])
+      bytes, freed, len, after = bytes - size, freed + size, len - 1, '(' .. entry[1]
+    end
+  end
+  for i = 1, #evicted, 100 do
+    redis.call('XDEL', e, unpack(evicted, i, math.min(i + 99, #evicted)))
+  end
+  redis.call('HSET', s, 'log_bytes', bytes)
+  charge(id, added - freed)
+  return n + #events
+end
+local function announce(id)
   redis.call('PUBLISH', P .. 'appended', id)
-  return n
 end
 ";
 
@@ -133,14 +148,14 @@ end
 struct Scripts {
     open: Script,
     find: Script,
-    find_hook: Script,
+    admit: Script,
     read: Script,
     attach: Script,
     detach: Script,
     renew: Script,
-    admit: Script,
     set_answer: Script,
     log_hook: Script,
+    log_answered: Script,
     finish: Script,
     respond: Script,
     release: Script,
@@ -187,14 +202,6 @@ return 0
                 r"
 if not live(ARGV[1], tonumber(ARGV[2])) then return false end
 return redis.call('HGET', P .. 's:' .. ARGV[1], 'token')
-",
-            ),
-            // ARGV: token, now. Returns the id of the live session with this hook token, or nil.
-            find_hook: script(
-                r"
-local id = redis.call('GET', P .. 't:' .. ARGV[1])
-if not id or not live(id, tonumber(ARGV[2])) then return false end
-return id
 ",
             ),
             // ARGV: id, after, max. Returns {newest, oldest, frames...} after `after`.
@@ -251,30 +258,35 @@ end
 return 1
 ",
             ),
-            // ARGV: id, now, rate, burst, idle, unused. Returns {1, hook id, answer},
-            // {0, seconds to wait} or {-1} when the session is gone.
+            // ARGV: token, now, rate, burst, idle, unused, admit (1, or 0 to only find the
+            // session). The session with this hook token, and the hook admitted under its rate
+            // limit with an id and the answer settings, in one round trip. Returns {-1} (no live
+            // session), {2, id} (found, not admitted), {0, id, seconds to wait} or
+            // {1, id, hook id, answer}.
             admit: script(
                 r"
-local s = P .. 's:' .. ARGV[1]
-if redis.call('EXISTS', s) == 0 then return {-1} end
+local id = redis.call('GET', P .. 't:' .. ARGV[1])
+if not id or not live(id, tonumber(ARGV[2])) then return {-1} end
+if ARGV[7] ~= '1' then return {2, id} end
+local s = P .. 's:' .. id
 local now = tonumber(ARGV[2])
 local rate = tonumber(ARGV[3])
+local f = redis.call('HMGET', s, 'tokens', 'refilled', 'in_use', 'answer')
 if rate > 0 then
-  local f = redis.call('HMGET', s, 'tokens', 'refilled')
   local elapsed = math.max(0, now - tonumber(f[2])) / 1000
   local tokens = math.min(tonumber(f[1]) + elapsed * rate, math.max(1, tonumber(ARGV[4])))
   if tokens < 1 then
     redis.call('HSET', s, 'tokens', tostring(tokens), 'refilled', now)
-    return {0, tostring((1 - tokens) / rate)}
+    return {0, id, tostring((1 - tokens) / rate)}
   end
   redis.call('HSET', s, 'tokens', tostring(tokens - 1), 'refilled', now)
 end
 local hook = redis.call('HINCRBY', s, 'next_hook', 1)
-if redis.call('HGET', s, 'in_use') ~= '1' then
+if f[3] ~= '1' then
   redis.call('HSET', s, 'in_use', 1)
-  touch(ARGV[1], now, tonumber(ARGV[5]), tonumber(ARGV[6]))
+  touch(id, now, tonumber(ARGV[5]), tonumber(ARGV[6]))
 end
-return {1, hook, redis.call('HGET', s, 'answer')}
+return {1, id, hook, f[4]}
 ",
             ),
             // ARGV: id, answer, its bytes, max total. Returns 1, 0 (gone) or -2 (memory full).
@@ -299,7 +311,22 @@ local reserve = tonumber(ARGV[4])
 if not fits(#frame_of(0, ARGV[2], ARGV[3]) + 20 + reserve, tonumber(ARGV[5])) then return -2 end
 charge(id, reserve)
 if ARGV[9] ~= '' then redis.call('HSET', P .. 'w:' .. id, ARGV[8], ARGV[9]) end
-append(id, ARGV[2], ARGV[3], tonumber(ARGV[6]), tonumber(ARGV[7]))
+append(id, {{ARGV[2], ARGV[3]}}, tonumber(ARGV[6]), tonumber(ARGV[7]))
+announce(id)
+return 1
+",
+            ),
+            // ARGV: id, hook's name, its json, answer's name, its json, max total, max events,
+            // max bytes. A hook answered at once: it and its answer logged together, announced
+            // once. Returns 1, 0 (gone) or -2 (memory full).
+            log_answered: script(
+                r"
+local id = ARGV[1]
+if redis.call('EXISTS', P .. 's:' .. id) == 0 then return 0 end
+local size = #frame_of(0, ARGV[2], ARGV[3]) + #frame_of(0, ARGV[4], ARGV[5]) + 40
+if not fits(size, tonumber(ARGV[6])) then return -2 end
+append(id, {{ARGV[2], ARGV[3]}, {ARGV[4], ARGV[5]}}, tonumber(ARGV[7]), tonumber(ARGV[8]))
+announce(id)
 return 1
 ",
             ),
@@ -310,7 +337,8 @@ local id = ARGV[1]
 redis.call('HDEL', P .. 'w:' .. id, ARGV[7])
 if redis.call('EXISTS', P .. 's:' .. id) == 0 then return 0 end
 charge(id, -tonumber(ARGV[4]))
-append(id, ARGV[2], ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6]))
+append(id, {{ARGV[2], ARGV[3]}}, tonumber(ARGV[5]), tonumber(ARGV[6]))
+announce(id)
 return 1
 ",
             ),
@@ -553,15 +581,59 @@ impl RedisStore {
         Ok(token.map(|token| SessionRef::Redis(self.inner.handle(id.to_owned(), token))))
     }
 
-    pub(crate) async fn find_hook(
+    /// The live session with this hook token and, with `admit`, the hook admitted under its
+    /// rate limit (an id and the answer settings) or the wait before another is: one round trip.
+    pub(crate) async fn admit_hook(
         &self,
         token: &str,
         now: Instant,
-    ) -> Result<Option<SessionRef>, StoreError> {
-        let id = self
-            .lookup(&self.inner.scripts.find_hook, token, now)
-            .await?;
-        Ok(id.map(|id| SessionRef::Redis(self.inner.handle(id, token.to_owned()))))
+        admit: bool,
+    ) -> Result<Option<(SessionRef, Option<Admission>)>, StoreError> {
+        let inner = &self.inner;
+        let limits = &inner.limits;
+        let values: Vec<Value> = inner
+            .scripts
+            .admit
+            .arg(token)
+            .arg(inner.millis(now))
+            .arg(limits.hooks_per_second)
+            .arg(limits.hook_burst)
+            .arg(millis(limits.idle_expiry))
+            .arg(millis(limits.unused_expiry))
+            .arg(u8::from(admit))
+            .invoke_async(&mut inner.commands.clone())
+            .await
+            .map_err(|error| failed(&error))?;
+        let text = |value: Option<&Value>| match value {
+            Some(Value::BulkString(bytes)) => std::str::from_utf8(bytes).ok().map(str::to_owned),
+            _ => None,
+        };
+        let Some(Value::Int(found)) = values.first() else {
+            return Err(StoreError);
+        };
+        if *found < 0 {
+            return Ok(None);
+        }
+        let id = text(values.get(1)).ok_or(StoreError)?;
+        let session = SessionRef::Redis(inner.handle(id, token.to_owned()));
+        let admission = match (found, values.get(2)) {
+            (2, _) => None,
+            (1, Some(Value::Int(hook_id))) => {
+                let answer = text(values.get(3))
+                    .and_then(|json| serde_json::from_str(&json).ok())
+                    .ok_or(StoreError)?;
+                Some(Ok((
+                    u64::try_from(*hook_id).map_err(|_| StoreError)?,
+                    answer,
+                )))
+            }
+            (0, wait) => {
+                let seconds: f64 = text(wait).and_then(|s| s.parse().ok()).unwrap_or(1.0);
+                Some(Err(Duration::from_secs_f64(seconds.max(0.0))))
+            }
+            _ => return Err(StoreError),
+        };
+        Ok(Some((session, admission)))
     }
 
     /// Sessions alive (expired ones not yet forgotten included) and the bytes all keep.
@@ -781,47 +853,6 @@ impl RedisSession {
         Ok(Attached(Arc::clone(self)))
     }
 
-    pub(crate) async fn admit_hook(
-        &self,
-        now: Instant,
-    ) -> Result<Result<(u64, Answer), Duration>, StoreError> {
-        let store = &self.store;
-        let limits = &store.limits;
-        let values: Vec<Value> = store
-            .scripts
-            .admit
-            .arg(&self.id)
-            .arg(store.millis(now))
-            .arg(limits.hooks_per_second)
-            .arg(limits.hook_burst)
-            .arg(millis(limits.idle_expiry))
-            .arg(millis(limits.unused_expiry))
-            .invoke_async(&mut self.connection())
-            .await
-            .map_err(|error| failed(&error))?;
-        let text = |value: Option<&Value>| match value {
-            Some(Value::BulkString(bytes)) => std::str::from_utf8(bytes).ok().map(str::to_owned),
-            _ => None,
-        };
-        match (values.first(), values.get(1)) {
-            (Some(Value::Int(1)), Some(Value::Int(hook_id))) => {
-                let answer = text(values.get(2))
-                    .and_then(|json| serde_json::from_str(&json).ok())
-                    .ok_or(StoreError)?;
-                Ok(Ok((
-                    u64::try_from(*hook_id).map_err(|_| StoreError)?,
-                    answer,
-                )))
-            }
-            (Some(Value::Int(0)), wait) => {
-                let seconds: f64 = text(wait).and_then(|s| s.parse().ok()).unwrap_or(1.0);
-                Ok(Err(Duration::from_secs_f64(seconds.max(0.0))))
-            }
-            // The session expired between finding it and this hook: it was just forgotten.
-            _ => Err(StoreError),
-        }
-    }
-
     pub(crate) async fn answer(&self) -> Result<Answer, StoreError> {
         let json: Option<String> = redis::cmd("HGET")
             .arg(format!("wd:s:{}", self.id))
@@ -896,6 +927,35 @@ impl RedisSession {
                 pending.reserved = response_size;
                 Ok(pending)
             }
+            -2 => Err(RelayError::MemoryFull),
+            _ => Err(RelayError::UnknownHookSession),
+        }
+    }
+
+    /// Logs a hook and the answer it gets at once, together (one round trip, one wake-up).
+    pub(crate) async fn log_answered(
+        &self,
+        hook: Event,
+        response: Event,
+    ) -> Result<(), RelayError> {
+        let limits = &self.store.limits;
+        let logged: i64 = self
+            .store
+            .scripts
+            .log_answered
+            .arg(&self.id)
+            .arg(hook.name)
+            .arg(&hook.json)
+            .arg(response.name)
+            .arg(&response.json)
+            .arg(limits.max_total_buffer_bytes)
+            .arg(limits.max_events)
+            .arg(limits.max_buffer_bytes)
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(unavailable)?;
+        match logged {
+            1 => Ok(()),
             -2 => Err(RelayError::MemoryFull),
             _ => Err(RelayError::UnknownHookSession),
         }

@@ -99,18 +99,27 @@ impl Store {
         }
     }
 
-    /// The live session whose hook URL carries this token.
-    pub(crate) async fn find_hook(
+    /// The live session whose hook URL carries this token and, with `admit`, the hook admitted
+    /// under its rate limit (with Redis, both in one round trip).
+    pub(crate) async fn admit_hook(
         &self,
         token: &str,
         now: Instant,
-    ) -> Result<Option<SessionRef>, StoreError> {
+        admit: bool,
+    ) -> Result<Option<(SessionRef, Option<Admission>)>, StoreError> {
         match self {
-            Store::Memory(store) => Ok(store.find_hook(token, now).map(SessionRef::Memory)),
-            Store::Redis(store) => store.find_hook(token, now).await,
+            Store::Memory(store) => Ok(store.find_hook(token, now).map(|session| {
+                let admission = admit.then(|| session.admit_hook(now));
+                (SessionRef::Memory(session), admission)
+            })),
+            Store::Redis(store) => store.admit_hook(token, now, admit).await,
         }
     }
 }
+
+/// A hook admitted under its session's rate limit, with its id and the answer settings to use;
+/// or how long until the next one would be.
+pub(crate) type Admission = Result<(u64, Answer), Duration>;
 
 /// Why a session was not opened: a bound, or a store that cannot be reached.
 #[derive(Debug)]
@@ -185,17 +194,6 @@ impl SessionRef {
         }
     }
 
-    /// Admits a hook under the rate limit and gives it an id and the answer settings to use.
-    pub(crate) async fn admit_hook(
-        &self,
-        now: Instant,
-    ) -> Result<Result<(u64, Answer), Duration>, StoreError> {
-        match self {
-            SessionRef::Memory(session) => Ok(session.admit_hook(now)),
-            SessionRef::Redis(session) => session.admit_hook(now).await,
-        }
-    }
-
     pub(crate) async fn answer(&self) -> Result<Answer, StoreError> {
         match self {
             SessionRef::Memory(session) => Ok(session.answer()),
@@ -244,6 +242,25 @@ impl SessionRef {
                 .log_hook(hook_id, hook, response_size, wait)
                 .await
                 .map(Pending::Redis),
+        }
+    }
+
+    /// Logs a hook answered at once (no page to wait for, no delay) and its answer together.
+    pub(crate) async fn log_answered(
+        &self,
+        hook: Event,
+        response: Event,
+    ) -> Result<(), RelayError> {
+        match self {
+            SessionRef::Memory(session) => {
+                let reserve = |bytes| session.reserve(bytes).ok_or(RelayError::MemoryFull);
+                let hook_bytes = reserve(hook.size())?;
+                let response_bytes = reserve(response.size())?;
+                session.append(hook, hook_bytes);
+                session.append(response, response_bytes);
+                Ok(())
+            }
+            SessionRef::Redis(session) => session.log_answered(hook, response).await,
         }
     }
 

@@ -369,6 +369,28 @@ async fn buffer_bound_evicts_oldest_and_says_how_many() {
     assert_eq!(ids, ["7", "8", "9", "10"]);
 }
 
+/// Issue 14: a 500 with no body set said `{"ok":true}`; the default body follows the status.
+#[tokio::test]
+async fn the_default_body_follows_the_status() {
+    let app = relay(Limits::default());
+    let (start, _events) = open(&app, "/stream").await;
+    let control = format!("/control/{}", start.session_id);
+    for (status, expected) in [
+        (500, r#"{"ok":false,"hookId":1,"error":"HTTP 500"}"#),
+        (404, r#"{"ok":false,"hookId":2,"error":"HTTP 404"}"#),
+        (201, r#"{"ok":true,"hookId":3}"#),
+    ] {
+        let (set, answer) = post_json(&app, &control, json!({"status": status})).await;
+        assert_eq!(set, StatusCode::OK, "{answer}");
+        let (sent, _, body) = send(&app, post(&hook_path(&start), "{}")).await;
+        assert_eq!(sent.as_u16(), status);
+        assert_eq!(String::from_utf8_lossy(&body), expected);
+    }
+    // Past Particle's 20 s by a second is allowed, so a webhook can be made to time out.
+    let (set, answer) = post_json(&app, &control, json!({"delayMs": 21_000})).await;
+    assert_eq!(set, StatusCode::OK, "{answer}");
+}
+
 #[tokio::test]
 async fn control_rejects_bad_settings() {
     let app = relay(Limits::default());
@@ -376,8 +398,8 @@ async fn control_rejects_bad_settings() {
     let control = format!("/control/{}", start.session_id);
     for (body, message) in [
         (
-            json!({"delayMs": 20_000}),
-            "delayMs must be a number of milliseconds from 0 to 15000",
+            json!({"delayMs": 21_001}),
+            "delayMs must be a number of milliseconds from 0 to 21000",
         ),
         (
             json!({"status": 99}),

@@ -295,13 +295,25 @@ async fn redis_away_means_503_and_an_error_event_then_the_page_resumes() {
     assert!(refused.headers().contains_key("retry-after"));
 
     redis.restart();
-    // The page retries with its backoff until the relay reaches Redis again.
     let resume = format!("{}stream?session={}", relay.base, start.session_id);
-    let mut events = None;
-    for _ in 0..50 {
+    let mut events = resume_when_back(&client, &resume, &last_id).await;
+    let hook = client.post(&start.hook_url).body("after").send().await;
+    assert_eq!(hook.expect("hook").status(), 200);
+    let (_, hook) = next::<HookRequest>(&mut events, "hook").await;
+    assert_eq!(
+        hook.body.as_deref(),
+        Some("after"),
+        "nothing in between, nothing again"
+    );
+}
+
+/// Opens `resume` from `last_id` as the page does once Redis is back: it retries (`503` while
+/// the relay cannot reach Redis yet) until the stream opens; returns it after its `start`.
+async fn resume_when_back(client: &reqwest::Client, resume: &str, last_id: &str) -> Events {
+    loop {
         let response = client
-            .get(&resume)
-            .header("Last-Event-ID", &last_id)
+            .get(resume)
+            .header("Last-Event-ID", last_id)
             .send()
             .await
             .expect("answered");
@@ -313,19 +325,90 @@ async fn redis_away_means_503_and_an_error_event_then_the_page_resumes() {
                     .scan((), |(), event| std::future::ready(event.ok())),
             );
             next::<RelayStart>(&mut stream, "start").await;
-            events = Some(stream);
-            break;
+            return stream;
         }
         assert_eq!(response.status(), 503);
+        // The page's own backoff between attempts.
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let mut events = events.expect("the session resumes once Redis is back");
-    let hook = client.post(&start.hook_url).body("after").send().await;
-    assert_eq!(hook.expect("hook").status(), 200);
-    let (_, hook) = next::<HookRequest>(&mut events, "hook").await;
-    assert_eq!(
-        hook.body.as_deref(),
-        Some("after"),
-        "nothing in between, nothing again"
-    );
+}
+
+#[tokio::test]
+async fn no_hook_answered_2xx_is_lost_when_redis_goes_away_mid_flight() {
+    let mut redis = RedisServer::start();
+    let relay = Instance::start(&redis);
+    let client = reqwest::Client::new();
+    let (start, events) = open(&client, &format!("{}stream", relay.base), None).await;
+    drop(events);
+    // Hooks one after another, the whole time; every answer is reported.
+    let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel::<(u64, u16)>();
+    let sender = tokio::spawn({
+        let (client, hook_url) = (client.clone(), start.hook_url.clone());
+        async move {
+            for n in 0u64.. {
+                let sent = client.post(&hook_url).body(n.to_string()).send().await;
+                let status = sent.map_or(0, |r| r.status().as_u16());
+                if answers.send((n, status)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let mut statuses = Vec::new();
+    let mut next_answer = async || answered.recv().await.expect("the sender runs");
+    while statuses.len() < 20 {
+        statuses.push(next_answer().await);
+    }
+    redis.stop();
+    // Hooks in flight when Redis went away, and after: refused with 503 until it is back.
+    loop {
+        let (n, status) = next_answer().await;
+        statuses.push((n, status));
+        if status == 503 {
+            break;
+        }
+    }
+    redis.restart();
+    let back = statuses.len();
+    while statuses[back..].iter().filter(|(_, s)| *s == 200).count() < 20 {
+        statuses.push(next_answer().await);
+    }
+    drop(answered);
+    sender.abort();
+    let _ = sender.await;
+    for (_, status) in &statuses {
+        assert!(
+            [200, 503].contains(status),
+            "a hook is answered 2xx or 503 with Retry-After: {statuses:?}"
+        );
+    }
+    let last = client.post(&start.hook_url).body("last").send().await;
+    assert_eq!(last.expect("hook").status(), 200);
+
+    // The page replays the whole session: every hook answered 2xx, once.
+    let resume = format!("{}stream?session={}", relay.base, start.session_id);
+    let mut events = resume_when_back(&client, &resume, "0").await;
+    let mut seen = Vec::new();
+    loop {
+        let event = events.next().await.expect("replayed");
+        if event.event != "hook" {
+            continue;
+        }
+        let hook: HookRequest = serde_json::from_str(&event.data).expect("hook data");
+        match hook.body.as_deref() {
+            Some("last") => break,
+            body => seen.push(body.and_then(|b| b.parse::<u64>().ok()).expect("a number")),
+        }
+    }
+    let answered_2xx: Vec<u64> = statuses
+        .iter()
+        .filter(|(_, status)| *status == 200)
+        .map(|(n, _)| *n)
+        .collect();
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!(unique, seen, "no hook twice");
+    let lost: Vec<_> = answered_2xx.iter().filter(|n| !seen.contains(n)).collect();
+    assert!(lost.is_empty(), "answered 2xx, never logged: {lost:?}");
+    assert!(statuses.iter().any(|(_, status)| *status == 503));
 }

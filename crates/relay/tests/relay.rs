@@ -47,21 +47,54 @@ on_both_stores!(
     mounted_answers_are_inert,
 );
 
+/// The log's bounds, checked on both stores with small bounds (and no rate limit).
+mod bounds {
+    fn settings() -> webhook_demo_relay::Settings {
+        let mut settings = webhook_demo_relay::Settings::default();
+        settings.limits.max_events = 10;
+        settings.limits.max_buffer_bytes = 4096;
+        settings.limits.hooks_per_second = 0;
+        settings
+    }
+
+    #[tokio::test]
+    async fn memory() {
+        super::the_log_keeps_its_bounds_and_says_what_it_dropped(
+            super::serve_with(None, settings()).await,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn redis() {
+        let redis = super::RedisServer::start();
+        super::the_log_keeps_its_bounds_and_says_what_it_dropped(
+            super::serve_with(Some(&redis.url()), settings()).await,
+        )
+        .await;
+    }
+}
+
 type Events = Pin<Box<dyn Stream<Item = Event> + Send>>;
 
 /// The relay mounted at `/relay` on `127.0.0.1:0`, with the memory store or on the Redis at
 /// `redis`; returns its base URL.
 async fn serve(redis: Option<&str>) -> String {
+    serve_with(redis, Settings::default()).await
+}
+
+/// `serve` with these settings.
+async fn serve_with(redis: Option<&str>, settings: Settings) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}/relay/", listener.local_addr().expect("address"));
     let relay = match redis {
-        None => Relay::new(Settings::default()),
+        None => Relay::new(settings),
         Some(url) => {
             let url = url.parse().expect("a Redis address");
-            let store = RedisStore::new(&url, Settings::default().limits);
-            Relay::with_store(Settings::default(), Store::Redis(store))
+            let store = RedisStore::new(&url, settings.limits.clone());
+            Relay::with_store(settings, Store::Redis(store))
         }
     };
     let app = axum::Router::new().nest("/relay", relay.router());
@@ -430,5 +463,55 @@ async fn mounted_answers_are_inert(base: String) {
             .map(|name| response.headers().get(name).and_then(|v| v.to_str().ok()));
         let expected = [Some("sandbox; default-src 'none'"), Some("nosniff")];
         assert_eq!(inert, expected, "{path}: {}", response.status());
+    }
+}
+
+/// A session's log keeps its newest events within both bounds (10 events, 4 KiB here), and a
+/// page resuming from before them is told how many it missed, then sees the rest once each.
+async fn the_log_keeps_its_bounds_and_says_what_it_dropped(base: String) {
+    let client = reqwest::Client::new();
+    let (start, events) = open(&client, &format!("{base}stream"), None).await;
+    drop(events);
+    // Ten hooks are twenty events: the first ten are evicted by the count bound.
+    for n in 0..10 {
+        let hook = client
+            .post(&start.hook_url)
+            .body(n.to_string())
+            .send()
+            .await;
+        assert_eq!(hook.expect("hook").status(), 200);
+    }
+    let resume = format!("{base}stream?session={}", start.session_id);
+    let (_, mut events) = open(&client, &resume, Some(0)).await;
+    let dropped = events.next().await.expect("dropped");
+    assert_eq!(dropped.event, "dropped");
+    let dropped: Value = serde_json::from_str(&dropped.data).expect("dropped data");
+    assert_eq!(dropped, json!({"count": 10, "resumesAt": 11}));
+    for id in 11..=20 {
+        let event = events.next().await.expect("kept");
+        assert_eq!(event.id, id.to_string());
+    }
+    drop(events);
+    // Three hooks of 1,500 bytes are more than 4 KiB: the oldest go, by bytes this time.
+    let big = "x".repeat(1500);
+    for _ in 0..3 {
+        let hook = client.post(&start.hook_url).body(big.clone()).send().await;
+        assert_eq!(hook.expect("hook").status(), 200);
+    }
+    let (_, mut events) = open(&client, &resume, Some(20)).await;
+    let dropped = events.next().await.expect("dropped");
+    assert_eq!(dropped.event, "dropped", "{}", dropped.data);
+    let dropped: Value = serde_json::from_str(&dropped.data).expect("dropped data");
+    let resumes_at = dropped["resumesAt"].as_u64().expect("resumesAt");
+    assert_eq!(dropped["count"].as_u64(), Some(resumes_at - 21));
+    // At least the first big hook went; at least the last one and its answer stay.
+    assert!((22..=25).contains(&resumes_at), "{dropped}");
+    for id in resumes_at..=26 {
+        let event = events.next().await.expect("kept");
+        assert_eq!(event.id, id.to_string());
+        if id == 25 {
+            let hook: HookRequest = serde_json::from_str(&event.data).expect("hook");
+            assert_eq!(hook.body.as_deref(), Some(big.as_str()));
+        }
     }
 }

@@ -44,10 +44,24 @@ const RELAY_FLAGS: &[&str] = &[
 
 type Arrivals = Arc<Mutex<HashMap<u64, Instant>>>;
 
+/// How the Redis measures' Redis is set up, for their details (empty for the memory store's).
+static REDIS_NOTE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn redis_note() -> &'static str {
+    REDIS_NOTE.get().map_or("", String::as_str)
+}
+
 fn main() -> Result<()> {
     Pinning::pin_load_generator();
     let runtime = tokio::runtime::Runtime::new().context("a tokio runtime")?;
     runtime.block_on(async {
+        // `RELAY_BENCH=redis` measures only the Redis store (to iterate on it).
+        if std::env::var("RELAY_BENCH").as_deref() == Ok("redis") {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()?;
+            return on_redis(&client).await;
+        }
         // Memory on a fresh server of its own, then the load measures on another fresh one, so
         // neither sees what the other left behind (kept sessions, closing sockets).
         let server = Server::start(RELAY_FLAGS).await?;
@@ -89,6 +103,14 @@ fn main() -> Result<()> {
 /// The same measures with the Redis store: two instances on one Redis.
 async fn on_redis(client: &reqwest::Client) -> Result<()> {
     let redis = RedisServer::start();
+    // Redis as deploy/redis.conf sets it up: every write reaches the kernel before Redis answers,
+    // and the disk once a second (`everysec`). `RELAY_BENCH_FSYNC=always` measures with a disk
+    // sync before every answer instead (the test support's setting).
+    let fsync = std::env::var("RELAY_BENCH_FSYNC").unwrap_or_else(|_| "everysec".to_owned());
+    redis_command(redis.port, &format!("CONFIG SET appendfsync {fsync}")).await?;
+    REDIS_NOTE
+        .set(format!("; Redis with appendonly yes, appendfsync {fsync}"))
+        .ok();
     let url = redis.url();
     let flags = [RELAY_FLAGS, &["--store", &url]].concat();
     let a = Server::start(&flags).await?;
@@ -104,12 +126,22 @@ async fn on_redis(client: &reqwest::Client) -> Result<()> {
         2.0,
     )
     .await?;
-    throughput(&[&a, &b], client, 1, "relay_redis_throughput_hooks_per_s").await?;
-    throughput(
+    answer_latency((&a, &b), client).await?;
+    let profile = Some((&redis, [a.pid, b.pid]));
+    throughput_profiled(
+        &[&a, &b],
+        client,
+        1,
+        "relay_redis_throughput_hooks_per_s",
+        profile,
+    )
+    .await?;
+    throughput_profiled(
         &[&a, &b],
         client,
         100,
         "relay_redis_throughput_100_sessions_hooks_per_s",
+        profile,
     )
     .await?;
     rolling_restart(client, &flags, [a, b]).await
@@ -370,12 +402,13 @@ async fn latency(
     let detail = format!(
         "open loop {rate} hooks/s for {} s on one session, hook POST sent -> hook event read by an SSE \
          client, load generator in a second process, {}; p50 {:.3} ms, p90 {:.3} ms, \
-         max {:.3} ms, {failed} failed, {unseen} not seen; {steal}",
+         max {:.3} ms, {failed} failed, {unseen} not seen; {steal}{}",
         length.as_secs(),
         Pinning::get().describe(),
         percentile(&samples, 0.5),
         percentile(&samples, 0.9),
-        samples[samples.len() - 1]
+        samples[samples.len() - 1],
+        redis_note()
     );
     report(
         measure,
@@ -526,6 +559,17 @@ async fn throughput(
     sessions: usize,
     measure: &str,
 ) -> Result<()> {
+    throughput_profiled(servers, client, sessions, measure, None).await
+}
+
+/// `throughput`, saying where the time went when given the Redis and the instances' processes.
+async fn throughput_profiled(
+    servers: &[&Server],
+    client: &reqwest::Client,
+    sessions: usize,
+    measure: &str,
+    profile: Option<(&RedisServer, [u32; 2])>,
+) -> Result<()> {
     let mut urls = Vec::new();
     for i in 0..sessions {
         let server = servers[i % servers.len()];
@@ -538,6 +582,10 @@ async fn throughput(
         }
     }
     let urls = Arc::new(urls);
+    let profiling = match profile {
+        Some((redis, pids)) => Some(Profile::start(redis, pids).await?),
+        None => None,
+    };
     let done = Arc::new(AtomicU64::new(0));
     let length = Duration::from_secs(10);
     let deadline = Instant::now() + length;
@@ -566,11 +614,17 @@ async fn throughput(
         (1, _) => Some(20_000.0),
         _ => None,
     };
+    let hooks = done.load(Ordering::Relaxed);
+    let spent = match profiling {
+        Some(profiling) => profiling.finish(hooks).await?,
+        None => String::new(),
+    };
     let detail = format!(
         "{sessions} session(s), 32 concurrent senders in closed loop for 10 s, a stream reading each \
-         session, {} instance(s); {}",
+         session, {} instance(s); {}{spent}{}",
         servers.len(),
-        Pinning::get().describe()
+        Pinning::get().describe(),
+        redis_note()
     );
     report(measure, rate, "hooks/s", budget, "higher", &detail);
     Ok(())
@@ -639,6 +693,227 @@ async fn churn(server: &Server) -> Result<()> {
         after - before,
         "MB",
         Some(5.0),
+        "lower",
+        &detail,
+    );
+    Ok(())
+}
+
+/// Where a Redis run's time goes: CPU seconds of Redis, of the instances and of this load
+/// generator (from `/proc`), and Redis's own count of commands and the time it spent in them
+/// (`INFO commandstats`, reset when the run starts).
+struct Profile {
+    port: u16,
+    /// Redis, then the two instances, then this process.
+    pids: [u32; 4],
+    cpu: [f64; 4],
+    started: Instant,
+}
+
+impl Profile {
+    async fn start(redis: &RedisServer, instances: [u32; 2]) -> Result<Profile> {
+        let info = redis_command(redis.port, "INFO server").await?;
+        let redis_pid = info
+            .lines()
+            .find_map(|line| line.strip_prefix("process_id:")?.trim().parse().ok())
+            .context("Redis's process_id")?;
+        redis_command(redis.port, "CONFIG RESETSTAT").await?;
+        let pids = [redis_pid, instances[0], instances[1], std::process::id()];
+        Ok(Profile {
+            port: redis.port,
+            pids,
+            cpu: pids.map(cpu_seconds),
+            started: Instant::now(),
+        })
+    }
+
+    /// The detail's account of the run: per hook, and as shares of the machine's cores.
+    async fn finish(self, hooks: u64) -> Result<String> {
+        let wall = self.started.elapsed().as_secs_f64();
+        let spent: Vec<f64> = self
+            .pids
+            .iter()
+            .zip(self.cpu)
+            .map(|(pid, before)| cpu_seconds(*pid) - before)
+            .collect();
+        let stats = redis_command(self.port, "INFO commandstats").await?;
+        // Commands a script runs are counted too, each under its own name; a script's time
+        // includes theirs. Round trips are the scripts and the commands sent on their own.
+        let (mut calls, mut scripts, mut script_usec) = (0.0, 0.0, 0.0);
+        for line in stats.lines() {
+            let Some((name, fields)) = line.split_once(':') else {
+                continue;
+            };
+            let field = |key: &str| -> f64 {
+                fields
+                    .split(',')
+                    .find_map(|f| f.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+                    .unwrap_or(0.0)
+            };
+            match name {
+                "cmdstat_evalsha" | "cmdstat_eval" => {
+                    scripts += field("calls");
+                    script_usec += field("usec");
+                }
+                "cmdstat_info" | "cmdstat_config|resetstat" => {}
+                _ => calls += field("calls"),
+            }
+        }
+        let hooks = hooks.max(1) as f64;
+        // This process is pinned to one core: count the machine's from /proc/stat.
+        let cores = std::fs::read_to_string("/proc/stat").map_or(1, |stat| {
+            stat.lines()
+                .filter(|line| line.starts_with("cpu") && !line.starts_with("cpu "))
+                .count()
+        });
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load = load.split_whitespace().next().unwrap_or("?");
+        let share = |seconds: f64| 100.0 * seconds / wall;
+        let per_hook = |seconds: f64| 1e6 * seconds / hooks;
+        let total: f64 = spent.iter().sum();
+        Ok(format!(
+            "; where the time goes, per hook: {:.2} Lua scripts (EVALSHA, one round trip each), \
+             Redis busy {:.1} us in them ({:.1} commands run inside); CPU per hook: Redis {:.0} us, \
+             instances {:.0} us together, load generator {:.0} us, {:.0} us in all, so this \
+             machine's {cores} cores would manage about {:.0} hooks/s given to this alone; over \
+             the run these processes had {:.0}% of one core (Redis {:.0}%, instances {:.0}% + \
+             {:.0}%, load generator {:.0}%; load average {load} with whatever else runs here)",
+            scripts / hooks,
+            script_usec / hooks,
+            calls / hooks,
+            per_hook(spent[0]),
+            per_hook(spent[1] + spent[2]),
+            per_hook(spent[3]),
+            per_hook(total),
+            cores as f64 * hooks / total.max(1e-9),
+            share(total),
+            share(spent[0]),
+            share(spent[1]),
+            share(spent[2]),
+            share(spent[3]),
+        ))
+    }
+}
+
+/// User and system CPU seconds a process has used (all its threads), from `/proc/PID/stat`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces): state is the 3rd, utime the 14th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    // Linux counts in USER_HZ, 100 on every architecture it runs on here.
+    ticks(11)
+        .zip(ticks(12))
+        .map_or(0.0, |(u, s)| (u + s) / 100.0)
+}
+
+/// One command to Redis (inline form); its reply, a bulk string or a status line.
+async fn redis_command(port: u16, command: &str) -> Result<String> {
+    let mut socket = TcpStream::connect(("127.0.0.1", port)).await?;
+    socket
+        .write_all(format!("{command}\r\n").as_bytes())
+        .await?;
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 16384];
+    loop {
+        let read = socket.read(&mut chunk).await?;
+        if read == 0 {
+            bail!("Redis closed the connection");
+        }
+        reply.extend_from_slice(&chunk[..read]);
+        let text = String::from_utf8_lossy(&reply);
+        let Some((head, body)) = text.split_once("\r\n") else {
+            continue;
+        };
+        if let Some(status) = head.strip_prefix('+') {
+            return Ok(status.to_owned());
+        }
+        let length: usize = head
+            .strip_prefix('$')
+            .and_then(|n| n.parse().ok())
+            .with_context(|| format!("Redis answered {head}"))?;
+        if body.len() >= length + 2 {
+            return Ok(body[..length].to_owned());
+        }
+    }
+}
+
+/// How long the page's answer takes to reach the instance holding the hook: a hook sent to A
+/// waits for the page (`pageAnswers`), the page streams from B and answers there; measured from
+/// the `respond` POST sent to B until the hook's sender has read its answer from A.
+async fn answer_latency((a, b): (&Server, &Server), client: &reqwest::Client) -> Result<()> {
+    const HOOKS: usize = 500;
+    let response = client.get(format!("{}/relay/stream", b.url)).send().await?;
+    let mut events = response.bytes_stream().eventsource();
+    let start: Value = serde_json::from_str(&events.next().await.context("start")??.data)?;
+    let session = start["sessionId"].as_str().context("sessionId")?.to_owned();
+    let hook_url = start["hookUrl"]
+        .as_str()
+        .context("hookUrl")?
+        .replace(&b.url, &a.url);
+    let control = start["controlUrl"].as_str().context("controlUrl")?;
+    let set = client
+        .post(control)
+        .body(r#"{"pageAnswers":true}"#)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        set.status().is_success(),
+        "control answered {}",
+        set.status()
+    );
+    let mut samples = Vec::with_capacity(HOOKS);
+    for n in 0..HOOKS {
+        let hook = tokio::spawn(client.post(&hook_url).body(n.to_string()).send());
+        let hook_id = loop {
+            let event = events.next().await.context("the stream ended")??;
+            if event.event == "hook" {
+                let data: Value = serde_json::from_str(&event.data)?;
+                break data["hookId"].as_u64().context("hookId")?;
+            }
+        };
+        let respond = format!("{}/relay/respond/{session}/{hook_id}", b.url);
+        let sent = Instant::now();
+        let answered = client
+            .post(respond)
+            .body(r#"{"status":202,"body":"page"}"#)
+            .send();
+        let (answered, hook) = tokio::join!(answered, async {
+            let hook = hook.await??;
+            let at = sent.elapsed();
+            anyhow::Ok((hook.status(), at))
+        });
+        anyhow::ensure!(answered?.status().is_success(), "respond failed");
+        let (status, at) = hook?;
+        anyhow::ensure!(
+            status == 202,
+            "the hook got {status}, not the page's answer"
+        );
+        samples.push(at.as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    let detail = format!(
+        "{HOOKS} hooks one at a time, each sent to instance A and waiting for the page, which \
+         streams from instance B and answers there: respond POST sent to B -> the hook's 202 read \
+         from A (B's respond is one Redis script that publishes the answer on A's channel; A's \
+         subscription hands it to the waiting request); p50 {:.3} ms, p90 {:.3} ms, max {:.3} ms; {}{}",
+        percentile(&samples, 0.5),
+        percentile(&samples, 0.9),
+        samples[samples.len() - 1],
+        Pinning::get().describe(),
+        redis_note()
+    );
+    report(
+        "relay_redis_answer_p99_ms",
+        percentile(&samples, 0.99),
+        "ms",
+        None,
         "lower",
         &detail,
     );

@@ -57,6 +57,10 @@ pub(crate) fn started() -> State {
 }
 
 /// A relay event (or, named `smee`, a smee.io channel's request) of run `run`.
+mod cycles;
+
+use cycles::shown_kinds;
+
 pub(crate) fn relay(state: &mut State, run: u32, event: &str, data: Value) -> Vec<Effect> {
     let event = match event {
         "smee" => RelayEvent::SmeeRequest,
@@ -115,14 +119,7 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
     let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
         "headers": [["content-type", "application/json"]], "body": "{\"deviceId\":\"api\",\"sensor\":{\"t\":25}}", "bodyBase64": null});
     let effects = relay(&mut state, 1, "hook", hook.clone());
-    let kinds: Vec<&str> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Explain(entry) => Some(entry.kind.name()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(kinds, ["hook-received", "hook-data"]);
+    assert_eq!(shown_kinds(&state), ["hook-received", "hook-data"]);
     assert!(effects.contains(&Effect::DataRow {
         columns: vec!["deviceId".into(), "sensor.t".into()],
         cells: vec!["api".into(), "25".into()]
@@ -157,8 +154,8 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
     assert!(update(&mut state, old_event).is_empty());
     assert_eq!(
         relay(&mut state, 2, "hook", hook).len(),
-        3,
-        "the current run"
+        2,
+        "the current run: the request announced and a data row"
     );
 }
 
@@ -205,6 +202,7 @@ fn the_answer_goes_to_the_relay_once_known() {
         body: String::new(),
         require_auth: true,
         delay_ms: 0,
+        wrong_secret: false,
     };
     assert!(
         update(&mut state, Msg::Demo(D::ApplyAnswer(answer.clone()))).is_empty(),
@@ -219,47 +217,6 @@ fn the_answer_goes_to_the_relay_once_known() {
     };
     assert!(update(&mut state, Msg::Demo(D::ApplyAnswer(bad))).is_empty());
     assert!(state.demo.answer_error.is_some());
-}
-
-#[test]
-fn a_cycle_starts_with_its_event_or_its_request_whichever_comes_first() {
-    let mut state = started();
-    let hook = json!({"hookId": 1, "receivedAt": 1, "method": "POST", "originalUrl": "/", "query": "",
-        "headers": [], "body": "{\"deviceId\":\"api\",\"ts\":\"2026-11-28T10:00:00.123Z\",\"sensor\":{}}", "bodyBase64": null});
-    let published = Msg::Demo(D::ParticleEvent {
-        run: 1,
-        name: EVENT_NAME.into(),
-        data: json!({"data": "{}", "published_at": "2026-11-28T10:00:00.123Z", "coreid": "api"})
-            .to_string(),
-    });
-    let fresh = |effects: &[Effect]| -> Vec<bool> {
-        effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Explain(entry) => Some(entry.fresh),
-                _ => None,
-            })
-            .collect()
-    };
-    // The request overtakes its event: it starts the cycle, and the event joins it.
-    assert_eq!(
-        fresh(&relay(&mut state, 1, "hook", hook.clone())),
-        [true, false]
-    );
-    assert_eq!(fresh(&update(&mut state, published.clone())), [false]);
-    // The next publish is a new cycle.
-    let next = Msg::Demo(D::ParticleEvent {
-        run: 1,
-        name: EVENT_NAME.into(),
-        data: json!({"data": "{}", "published_at": "2026-11-28T10:00:05.000Z", "coreid": "api"})
-            .to_string(),
-    });
-    assert_eq!(fresh(&update(&mut state, next)), [true]);
-    assert_eq!(
-        fresh(&relay(&mut state, 1, "hook", hook)),
-        [true, false],
-        "an older cycle's late request"
-    );
 }
 
 #[test]
@@ -417,10 +374,11 @@ fn a_request_becomes_a_curl_command_and_a_replay() {
     let start = json!({"sessionId": "ab", "hookUrl": "http://127.0.0.1:8080/relay/hook/ab", "controlUrl": "http://h/c", "resumed": false});
     relay(&mut state, 1, "start", start);
     let written = serde_json::to_value(&hook).expect("serializes");
-    let effects = relay(&mut state, 1, "hook", written);
-    assert!(
-        matches!(&effects[0], Effect::Explain(entry) if entry.hook == Some(4) && entry.curl.is_some())
-    );
+    relay(&mut state, 1, "hook", written);
+    let card = state.demo.timeline.cycles[0].cards[2]
+        .as_ref()
+        .expect("a card");
+    assert!(card.hook == Some(4) && card.curl.is_some());
     let replay = update(&mut state, Msg::Demo(D::Replay(4)));
     assert_eq!(
         replay,

@@ -1,0 +1,238 @@
+//! Answers that teach failure: the presets beside the answer form, each with the one sentence
+//! that says what the learner will see, and the starter servers (Express, Flask, axum) that answer
+//! as the page's own server does now.
+
+use super::Answer;
+
+/// How long the timeout preset waits: past Particle's 20 s, so the cloud gives up first.
+pub const TIMEOUT_DELAY_MS: u32 = 21_000;
+
+/// One click on the answer form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    Ok,
+    BadRequest,
+    Unauthorized,
+    NotFound,
+    ServerError,
+    Timeout,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 6] = [
+        Preset::Ok,
+        Preset::BadRequest,
+        Preset::Unauthorized,
+        Preset::NotFound,
+        Preset::ServerError,
+        Preset::Timeout,
+    ];
+
+    /// Its `data-preset`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Ok => "ok",
+            Preset::BadRequest => "bad-request",
+            Preset::Unauthorized => "unauthorized",
+            Preset::NotFound => "not-found",
+            Preset::ServerError => "server-error",
+            Preset::Timeout => "timeout",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Preset::Ok => "200 OK",
+            Preset::BadRequest => "400 Bad request",
+            Preset::Unauthorized => "401 Wrong secret",
+            Preset::NotFound => "404 Not found",
+            Preset::ServerError => "500 Server error",
+            Preset::Timeout => "Time out",
+        }
+    }
+
+    /// What the learner will see.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Preset::Ok => {
+                "Your server accepts the data: the cloud publishes its answer as a hook-response event."
+            }
+            Preset::BadRequest => {
+                "Your server rejects the data with 400: the cloud publishes a hook-error instead of a hook-response."
+            }
+            Preset::Unauthorized => {
+                "Your server expects a different secret than the webhook sends, so it answers 401 and the cloud publishes a hook-error."
+            }
+            Preset::NotFound => {
+                "The address has no handler (404): a hook-error, as when the webhook's URL has a typo."
+            }
+            Preset::ServerError => {
+                "Your code crashed (500): a hook-error; many in a row and the cloud pauses sending (\"Sleeping, too many errors\")."
+            }
+            Preset::Timeout => {
+                "Your server takes longer than Particle's 20 s: the cloud gives up and publishes a hook-error (ETIMEDOUT)."
+            }
+        }
+    }
+
+    /// The answer it sets.
+    pub fn answer(self) -> Answer {
+        let status = match self {
+            Preset::Ok | Preset::Timeout => 200,
+            Preset::BadRequest => 400,
+            Preset::Unauthorized => 401,
+            Preset::NotFound => 404,
+            Preset::ServerError => 500,
+        };
+        Answer {
+            status,
+            body: String::new(),
+            require_auth: true,
+            delay_ms: if self == Preset::Timeout {
+                TIMEOUT_DELAY_MS
+            } else {
+                0
+            },
+            wrong_secret: self == Preset::Unauthorized,
+        }
+    }
+}
+
+/// The Express starter: `AUTH`, `STATUS` and `BODY` are filled in.
+const EXPRESS: &str = r#"// npm install express; WEBHOOK_SECRET=… node server.js
+const express = require('express');
+const app = express();
+app.use(express.json());
+// CORS, so the tutorial page can forward requests here.
+app.use((req, res, next) => {
+  res.set({'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'authorization, content-type'});
+  req.method === 'OPTIONS' ? res.sendStatus(204) : next();
+});
+app.post('/webhook', (req, res) => {
+AUTH  console.log(req.body);
+  res.status(STATUS).type('application/json').send(BODY);
+});
+app.listen(3000, () => console.log('listening on http://localhost:3000/webhook'));
+"#;
+const EXPRESS_AUTH: &str = r#"  if (req.get('Authorization') !== `Bearer ${process.env.WEBHOOK_SECRET}`) {
+    return res.status(401).json({ok: false});
+  }
+"#;
+
+const FLASK: &str = r#"# pip install flask; WEBHOOK_SECRET=… flask --app server run --port 3000
+import os
+from flask import Flask, request
+
+app = Flask(__name__)
+
+@app.after_request
+def cors(response):  # so the tutorial page can forward requests here
+    response.headers['Access-Control-Allow-Origin'] = '*'
+    response.headers['Access-Control-Allow-Headers'] = 'authorization, content-type'
+    return response
+
+@app.route('/webhook', methods=['POST', 'OPTIONS'])
+def webhook():
+    if request.method == 'OPTIONS':
+        return '', 204
+AUTH    print(request.get_json(silent=True))
+    return BODY, STATUS, {'Content-Type': 'application/json'}
+"#;
+const FLASK_AUTH: &str = r#"    if request.headers.get('Authorization') != 'Bearer ' + os.environ['WEBHOOK_SECRET']:
+        return {'ok': False}, 401
+"#;
+
+const AXUM: &str = r#"// cargo add axum tokio -F tokio/full; WEBHOOK_SECRET=… cargo run
+use axum::{http::{header, HeaderMap, HeaderName, StatusCode}, routing::post, Router};
+
+// CORS, so the tutorial page can forward requests here.
+const CORS: [(HeaderName, &str); 2] = [
+    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+    (header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization, content-type"),
+];
+
+async fn webhook(headers: HeaderMap, body: String) -> (StatusCode, [(HeaderName, &'static str); 3], String) {
+    let [origin, allowed] = CORS;
+    let json = [origin, allowed, (header::CONTENT_TYPE, "application/json")];
+AUTH    println!("{body}");
+    (StatusCode::from_u16(STATUS).unwrap(), json, BODY.to_owned())
+}
+
+#[tokio::main]
+async fn main() {
+    let app = Router::new()
+        .route("/webhook", post(webhook).options(|| async { (StatusCode::NO_CONTENT, CORS) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await.unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
+"#;
+const AXUM_AUTH: &str = r##"    let secret = format!("Bearer {}", std::env::var("WEBHOOK_SECRET").unwrap_or_default());
+    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(secret.as_str()) {
+        return (StatusCode::UNAUTHORIZED, json, r#"{"ok":false}"#.to_owned());
+    }
+"##;
+
+/// Servers that answer as the page's server does now (check the Bearer secret, then answer
+/// `answer`'s status and body), for the learner to run themselves: Express, Flask and axum, each
+/// as (name, file name, source). The secret comes from the environment, never from the page.
+pub fn starters(answer: &Answer) -> [(&'static str, &'static str, String); 3] {
+    let ok = (200..300).contains(&answer.status);
+    let body = if answer.body.is_empty() {
+        format!(r#"{{"ok":{ok}}}"#)
+    } else {
+        answer.body.clone()
+    };
+    let quoted = serde_json::Value::String(body).to_string();
+    let fill = |template: &str, auth: &str| {
+        template
+            .replace("AUTH", if answer.require_auth { auth } else { "" })
+            .replace("STATUS", &answer.status.to_string())
+            .replace("BODY", &quoted)
+    };
+    [
+        ("Node (Express)", "server.js", fill(EXPRESS, EXPRESS_AUTH)),
+        ("Python (Flask)", "server.py", fill(FLASK, FLASK_AUTH)),
+        ("Rust (axum)", "main.rs", fill(AXUM, AXUM_AUTH)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starters_answer_with_the_current_status_and_body() {
+        let answer = Answer {
+            body: r#"{"hello":"it's"}"#.into(),
+            ..Preset::ServerError.answer()
+        };
+        for (_, _, source) in starters(&answer) {
+            assert!(source.contains("500"), "{source}");
+            assert!(source.contains(r#""{\"hello\":\"it's\"}""#), "{source}");
+            assert!(source.contains("WEBHOOK_SECRET"), "{source}");
+        }
+        let open = Answer {
+            require_auth: false,
+            ..Preset::Ok.answer()
+        };
+        for (_, _, source) in starters(&open) {
+            assert!(source.contains(r#""{\"ok\":true}""#), "{source}");
+            assert!(!source.contains("401"), "{source}");
+        }
+    }
+
+    #[test]
+    fn every_preset_has_its_name_and_answer() {
+        for preset in Preset::ALL {
+            assert_eq!(Preset::from_name(preset.name()), Some(preset));
+        }
+        assert_eq!(Preset::Timeout.answer().delay_ms, TIMEOUT_DELAY_MS);
+        assert!(Preset::Unauthorized.answer().wrong_secret);
+        assert_eq!(Preset::NotFound.answer().status, 404);
+    }
+}

@@ -1,0 +1,380 @@
+//! The journey as the page shows it: the shown cycle as a sequence diagram (three lanes, an arrow
+//! per hop with its name, time and the gap since the hop before), its explainer cards in slot
+//! order, the request list (one row per cycle, newest first) and the delivery log.
+//!
+//! The diagram is HTML laid out by a CSS grid rather than an SVG scaled into its box, so its text
+//! keeps its size at every width, and on a phone it reads top to bottom.
+
+use serde_json::Value;
+use webhook_demo_core::time::iso8601_millis;
+
+use super::{Demo, SECRET_MASK, answer::Preset, explain::Entry, requests::replay_headers};
+use crate::{
+    render::view::Object,
+    timeline::{Cycle, Slot},
+};
+
+/// The hops of a cycle, in order: its `data-hop`, the lanes its arrow joins (0 the device or this
+/// page, 1 Particle's cloud, 2 your webhook server), its name and the slot of its card.
+const HOPS: [(&str, usize, usize, &str, Slot); 5] = [
+    ("publish", 0, 1, "publish", Slot::Event),
+    ("hook-sent", 1, 1, "hook sent", Slot::HookSent),
+    ("request", 1, 2, "request", Slot::HookReceived),
+    ("response", 2, 1, "response", Slot::ServerResponse),
+    ("hook-response", 1, 0, "hook-response", Slot::Outcome),
+];
+
+/// The key as the page writes it (`data-cycle`, a request list row's `data-row`).
+pub fn key_text(key: &(String, String)) -> String {
+    format!("{}@{}", key.0, key.1)
+}
+
+/// The key a `key_text` names.
+pub fn parse_key(text: &str) -> Option<(String, String)> {
+    let (device, at) = text.split_once('@')?;
+    Some((device.to_owned(), at.to_owned()))
+}
+
+/// The time of day (UTC, to the millisecond) of an epoch time.
+fn clock(ms: u64) -> String {
+    let time = iso8601_millis(ms);
+    time.split_once('T')
+        .map_or(time.as_str(), |(_, t)| t)
+        .trim_end_matches('Z')
+        .to_owned()
+}
+
+/// The time of day of Particle's `published_at`.
+fn clock_of(published_at: &str) -> String {
+    published_at
+        .split_once('T')
+        .map_or(published_at, |(_, t)| t)
+        .trim_end_matches('Z')
+        .to_owned()
+}
+
+fn lane_names(cycle: &Cycle) -> [&str; 3] {
+    let first = if cycle.key.0 == "api" {
+        "This page"
+    } else {
+        "Device"
+    };
+    [first, "Particle cloud", "Your webhook server"]
+}
+
+/// A cycle's diagram, as the template reads it.
+pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
+    let lanes = lane_names(cycle);
+    let mut previous: Option<u64> = None;
+    let newest_done = cycle.at.iter().rposition(Option::is_some);
+    let hops: Vec<Value> = HOPS
+        .iter()
+        .enumerate()
+        .map(|(index, &(hop, from, to, name, slot))| {
+            let at = cycle.at[index];
+            let failed = index == 4 && cycle.failure.is_some();
+            let gap = at
+                .zip(previous)
+                .map(|(at, before)| at.saturating_sub(before));
+            if at.is_some() {
+                previous = at;
+            }
+            let status = if failed {
+                "failed"
+            } else if at.is_some() {
+                "done"
+            } else {
+                "waiting"
+            };
+            let mut view = Object::default();
+            view.set("hop", (if failed { "hook-error" } else { hop }).into());
+            view.set("status", status.into());
+            view.set("span", format!("d{from}{to}").into());
+            view.set("route", format!("{} → {}", lanes[from], lanes[to]).into());
+            view.set("name", (if failed { "hook-error" } else { name }).into());
+            view.set("time", at.map(clock).into());
+            view.set("gap", gap.into());
+            view.set(
+                "gapText",
+                gap.map(|gap| {
+                    if gap == 0 {
+                        "+<1 ms".to_owned()
+                    } else {
+                        format!("+{gap} ms")
+                    }
+                })
+                .into(),
+            );
+            let note = match (&cycle.failure, at) {
+                (Some(reason), _) if failed => Some(reason.clone()),
+                (_, None) => Some(if cycle.failure.is_some() {
+                    "not in time".to_owned()
+                } else {
+                    "waiting…".to_owned()
+                }),
+                _ => None,
+            };
+            view.set("note", note.into());
+            view.set("slot", slot.name().into());
+            view.set(
+                "fresh",
+                (slow && at.is_some() && Some(index) == newest_done).into(),
+            );
+            view.into()
+        })
+        .collect();
+    let mut view = Object::default();
+    view.set("key", key_text(&cycle.key).into());
+    let who = if cycle.key.0 == "api" {
+        "Test from this page".to_owned()
+    } else {
+        format!("Publish by {}", cycle.device)
+    };
+    view.set(
+        "title",
+        format!("{who} at {} UTC", clock_of(&cycle.key.1)).into(),
+    );
+    view.set("lanes", lanes.to_vec().into());
+    view.set("slow", slow.into());
+    view.set("hops", hops.into());
+    view.into()
+}
+
+/// The run's secret as the explainer shows it: masked until the learner reveals it.
+#[derive(Clone, Copy)]
+struct Secret<'a> {
+    secret: &'a str,
+    revealed: bool,
+}
+
+impl Secret<'_> {
+    /// `text` with the secret masked where it is sent: after `Bearer ` (the webhook's
+    /// `Authorization` header), so the same letters elsewhere in a request stay as they are.
+    fn hide(self, text: &str) -> String {
+        if self.revealed || self.secret.is_empty() {
+            text.to_owned()
+        } else {
+            text.replace(
+                &format!("Bearer {}", self.secret),
+                &format!("Bearer {SECRET_MASK}"),
+            )
+        }
+    }
+}
+
+/// A card as the template reads it.
+fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: Secret) -> Value {
+    let mut view = Object::default();
+    view.set("slot", slot.name().into());
+    let hop = HOPS.iter().find(|h| h.4 == slot).map(|h| {
+        if slot == Slot::Outcome && cycle.failure.is_some() {
+            "hook-error"
+        } else {
+            h.0
+        }
+    });
+    view.set("hop", hop.into());
+    match entry {
+        Some(entry) => {
+            view.set("kind", entry.kind.name().into());
+            view.set("title", entry.title.into());
+            view.set("text", entry.text.as_str().into());
+            let fields: Vec<Value> = entry
+                .fields
+                .iter()
+                .map(|(name, value)| {
+                    let mut field = Object::default();
+                    field.set("name", name.as_str().into());
+                    field.set("value", secret.hide(value).into());
+                    field.into()
+                })
+                .collect();
+            view.set("fields", fields.into());
+            view.set(
+                "code",
+                entry.code.as_deref().map(|code| secret.hide(code)).into(),
+            );
+            view.set("hookId", entry.hook.into());
+            view.set(
+                "curl",
+                entry.curl.as_deref().map(|curl| secret.hide(curl)).into(),
+            );
+            view.set("secretRevealed", secret.revealed.into());
+            // What "edit and resend" starts from: the request's own headers and body.
+            let hook = entry
+                .hook
+                .and_then(|id| demo.hooks.iter().find(|h| h.hook_id == id));
+            let headers = hook.map(|hook| {
+                replay_headers(hook)
+                    .iter()
+                    .map(|(name, value)| format!("{name}: {}\n", secret.hide(value)))
+                    .collect::<String>()
+            });
+            view.set("replayHeaders", headers.into());
+            view.set("replayBody", hook.and_then(|h| h.body.as_deref()).into());
+            view.set("waiting", Value::Null);
+        }
+        None => {
+            let waiting = match (&cycle.failure, slot) {
+                (Some(reason), Slot::Outcome) => format!("Failed: {reason}"),
+                (Some(_), _) => "This hop did not happen in time.".to_owned(),
+                (None, slot) => slot.waiting().to_owned(),
+            };
+            view.set("kind", Value::Null);
+            view.set("waiting", waiting.into());
+        }
+    }
+    view.into()
+}
+
+/// One request list row.
+fn row(cycle: &Cycle, selected: bool) -> Value {
+    let mut view = Object::default();
+    view.set("key", key_text(&cycle.key).into());
+    view.set("time", clock_of(&cycle.key.1).into());
+    view.set("device", cycle.device.as_str().into());
+    view.set("status", outcome(cycle).into());
+    view.set("answer", answer_text(cycle).into());
+    view.set("latency", latency_text(cycle).into());
+    view.set("size", size_text(cycle).into());
+    view.set("selected", selected.into());
+    view.into()
+}
+
+/// What came of a cycle, in a word.
+pub fn outcome(cycle: &Cycle) -> &'static str {
+    match (&cycle.failure, cycle.at[4], cycle.at[1]) {
+        (Some(reason), _, _) if reason.starts_with("Sleeping") => "throttled",
+        (Some(_), _, _) => "error",
+        (None, Some(_), _) => "response",
+        (None, None, Some(_)) => "sent",
+        (None, None, None) => "published",
+    }
+}
+
+pub(crate) fn answer_text(cycle: &Cycle) -> String {
+    cycle
+        .answer
+        .map_or_else(|| "—".to_owned(), |(status, _)| status.to_string())
+}
+
+/// From the request reaching your server to its answer.
+pub(crate) fn latency_text(cycle: &Cycle) -> String {
+    match (cycle.at[2], cycle.at[3]) {
+        (Some(received), Some(answered)) => match answered.saturating_sub(received) {
+            0 => "<1 ms".to_owned(),
+            ms => format!("{ms} ms"),
+        },
+        _ => "—".to_owned(),
+    }
+}
+
+pub(crate) fn size_text(cycle: &Cycle) -> String {
+    cycle
+        .answer
+        .map_or_else(|| "—".to_owned(), |(_, size)| format!("{size} B"))
+}
+
+/// Sets what the explainer, the answer form and the testing panel's delivery log read; the
+/// secret shows only once `revealed`.
+pub(crate) fn set_view(demo: &Demo, revealed: bool, view: &mut Object) {
+    let secret = Secret {
+        secret: &demo.secret,
+        revealed,
+    };
+    let shown = demo.shown();
+    let slow = demo.slow;
+    view.set("cycle", shown.map(|cycle| diagram(cycle, slow)).into());
+    let cards: Vec<Value> = shown
+        .map(|cycle| {
+            Slot::ALL
+                .iter()
+                .map(|&slot| {
+                    card(
+                        slot,
+                        cycle.cards[slot.index()].as_ref(),
+                        cycle,
+                        demo,
+                        secret,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    view.set("cards", cards.into());
+    let shown_key = shown.map(|c| &c.key);
+    let rows: Vec<Value> = demo
+        .timeline
+        .cycles
+        .iter()
+        .rev()
+        .map(|cycle| {
+            row(
+                cycle,
+                demo.pinned.is_some() && shown_key == Some(&cycle.key),
+            )
+        })
+        .collect();
+    view.set("requests", rows.into());
+    view.set("inspectorPaused", demo.pinned.is_some().into());
+    view.set("inspectorUnseen", demo.unseen.into());
+    view.set("slowMotion", slow.into());
+    let deliveries: Vec<Value> = demo
+        .timeline
+        .cycles
+        .iter()
+        .rev()
+        .map(|cycle| {
+            let mut view = Object::default();
+            view.set("time", clock_of(&cycle.key.1).into());
+            view.set(
+                "event",
+                format!("{} from {}", super::webhook::EVENT_NAME, cycle.device).into(),
+            );
+            view.set("status", outcome(cycle).into());
+            view.set("answerStatus", answer_text(cycle).into());
+            view.set("latency", latency_text(cycle).into());
+            view.set("size", size_text(cycle).into());
+            view.set("chunks", cycle.chunks.into());
+            view.into()
+        })
+        .collect();
+    view.set("deliveries", deliveries.into());
+    let presets: Vec<Value> = Preset::ALL
+        .iter()
+        .map(|preset| {
+            let mut view = Object::default();
+            view.set("name", preset.name().into());
+            view.set("label", preset.label().into());
+            view.set("sentence", preset.sentence().into());
+            view.set("chosen", (demo.answer == preset.answer()).into());
+            view.into()
+        })
+        .collect();
+    view.set("presets", presets.into());
+    let starters: Vec<Value> = super::answer::starters(&demo.answer)
+        .into_iter()
+        .enumerate()
+        .map(|(index, (name, file, source))| {
+            let mut view = Object::default();
+            view.set("id", format!("starter-{index}").into());
+            view.set("name", name.into());
+            view.set("file", file.into());
+            // One element a line: a multi-line value would be indented when the panel is
+            // rendered inside the page.
+            let lines: Vec<Value> = source
+                .lines()
+                .map(|line| if line.is_empty() { " " } else { line }.into())
+                .collect();
+            view.set("lines", lines.into());
+            view.into()
+        })
+        .collect();
+    view.set("starters", starters.into());
+    view.set("forwardTyped", demo.forward_typed.as_str().into());
+    view.set("forwarding", demo.forward.as_deref().into());
+    view.set("forwardError", demo.forward_error.as_deref().into());
+}
+
+#[cfg(test)]
+mod tests;
