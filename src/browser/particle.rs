@@ -5,7 +5,7 @@
 //! `core::wire`'s small readers (ARCHITECTURE.md: derived decoders cost the page kilobytes each);
 //! every failure becomes an `ApiFailure` the learner's panel can describe.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use wasm_bindgen::JsValue;
 use web_sys::{Blob, FormData, Response};
 use webhook_demo_core::wire::{self, ApiErrorBody, Product};
@@ -14,6 +14,7 @@ use super::fetch::{self, Request};
 use crate::{
     cleanup::CleanupStep,
     demo::webhook::find_webhook,
+    render::view::Object,
     state::{ApiFailure, describe},
 };
 
@@ -171,7 +172,11 @@ pub(super) async fn create_product(
     name: &str,
     platform_id: u32,
 ) -> Result<Product, ApiFailure> {
-    let body = json!({"product": {"name": name, "platform_id": platform_id}}).to_string();
+    let body = object([(
+        "product",
+        object([("name", name.into()), ("platform_id", platform_id.into())]),
+    )])
+    .to_string();
     let reply = send_json("POST", base, "/v1/user/products", token, Some(&body)).await?;
     read(reply, Product::created_from_json)
 }
@@ -184,7 +189,7 @@ pub(super) async fn add_device(
     device_id: &str,
 ) -> Result<u32, ApiFailure> {
     let path = format!("/v1/products/{product_id}/devices");
-    let body = json!({"id": device_id}).to_string();
+    let body = object([("id", device_id.into())]).to_string();
     let reply = send_json("POST", base, &path, token, Some(&body)).await?;
     read(reply, wire::devices_added)
 }
@@ -215,7 +220,7 @@ pub(super) async fn publish(
     data: &str,
 ) -> Result<(), ApiFailure> {
     let path = format!("/v1/products/{product_id}/events");
-    let body = json!({"name": name, "data": data}).to_string();
+    let body = object([("name", name.into()), ("data", data.into())]).to_string();
     send_json("POST", base, &path, token, Some(&body))
         .await
         .map(drop)
@@ -296,4 +301,15 @@ pub(super) async fn flash(
         description: error.error_description,
         mfa_token: None,
     }))
+}
+
+/// A JSON object of `fields`, in that order: `json!` with values in it would unwrap a
+/// `to_value` that cannot fail, and its panic path formats serde_json's error, kilobytes of the
+/// page's code.
+fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    let mut object = Object::default();
+    for (name, value) in fields {
+        object.set(name, value);
+    }
+    object.into()
 }
