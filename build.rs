@@ -7,8 +7,8 @@
 //! `$OUT_DIR/templates/compiled.json`: `{"<name>": [element, …]}`, read by
 //! `src/render/compiled.rs`. The minified sources go beside it, for the test that the page renders
 //! them exactly as handlebars does. Every
-//! template feature the page's renderer (`src/render/engine.rs`) renders is encoded; any other
-//! fails the build here, naming the template, rather than rendering differently in the page.
+//! template feature the page's templates use is encoded; any other fails the build here, naming
+//! the template, rather than rendering differently in the page.
 
 use std::{env, fs, path::Path};
 
@@ -105,10 +105,11 @@ fn flush(run: &mut String, out: &mut String) {
     run.clear();
 }
 
-/// The block helpers the page's renderer (`src/render/engine.rs`) has, each taking one
-/// parameter and no hash; besides these, the only helper is `{{lookup value key}}`. A template
-/// using another fails the build here.
-const BLOCK_HELPERS: [&str; 5] = ["if", "unless", "each", "with", "collapse"];
+/// The helpers every handlebars registry has that the page's build cuts, unused, out of the
+/// module (`xtask/src/shrink.rs`): a template naming one fails the build here.
+const CUT_HELPERS: [&str; 12] = [
+    "raw", "log", "eq", "ne", "gt", "gte", "lt", "lte", "and", "or", "not", "len",
+];
 
 /// `[element, …]`: a string for text; `{"e": helper}` for `{{x}}` (escaped), `{"h": helper}` for
 /// `{{{x}}}`, `{"b": helper}` for a block, `{"p": partial}` for `{{> name}}`.
@@ -119,15 +120,11 @@ fn template_json(template: &Template, name: &str) -> Value {
         .filter_map(|element| match element {
             TemplateElement::RawString(text) => Some(Value::String(text.clone())),
             TemplateElement::Comment(_) => None,
-            TemplateElement::Expression(helper) => {
-                Some(json!({"e": helper_json(helper, false, name)}))
-            }
+            TemplateElement::Expression(helper) => Some(json!({"e": helper_json(helper, name)})),
             TemplateElement::HtmlExpression(helper) => {
-                Some(json!({"h": helper_json(helper, false, name)}))
+                Some(json!({"h": helper_json(helper, name)}))
             }
-            TemplateElement::HelperBlock(helper) => {
-                Some(json!({"b": helper_json(helper, true, name)}))
-            }
+            TemplateElement::HelperBlock(helper) => Some(json!({"b": helper_json(helper, name)})),
             TemplateElement::PartialExpression(partial) => {
                 Some(json!({"p": partial_json(partial, name)}))
             }
@@ -139,28 +136,18 @@ fn template_json(template: &Template, name: &str) -> Value {
 
 /// `{"n": name, "a": [param, …], "k": {key: param}, "t": template, "i": inverse, "c": chained}`,
 /// each part only when present.
-fn helper_json(helper: &HelperTemplate, block: bool, name: &str) -> Value {
+fn helper_json(helper: &HelperTemplate, name: &str) -> Value {
     if helper.block_param.is_some() {
         unsupported(name, "block parameters (`as |x|`)");
     }
-    if !helper.hash.is_empty() {
-        unsupported(name, "hash parameters (`key=value`)");
-    }
-    let rendered = match &helper.name {
-        Parameter::Name(helper_name) if block => {
-            BLOCK_HELPERS.contains(&helper_name.as_str()) && helper.params.len() == 1
+    if let Parameter::Name(helper_name) = &helper.name {
+        if CUT_HELPERS.contains(&helper_name.as_str()) {
+            panic!(
+                "templates/{name}.hbs uses the {helper_name} helper, whose code the page's build \
+                 cuts out of the module: take it out of CUT_HELPERS here and of NEVER_CALLED in \
+                 xtask/src/shrink.rs"
+            );
         }
-        Parameter::Name(helper_name) => helper_name == "lookup" && helper.params.len() == 2,
-        Parameter::Path(JsonPath::Relative((_, raw))) => {
-            !block
-                && helper.params.is_empty()
-                && !BLOCK_HELPERS.contains(&raw.as_str())
-                && raw != "lookup"
-        }
-        _ => false,
-    };
-    if !rendered {
-        unsupported(name, &helper.name);
     }
     let mut out = expression_json(&helper.name, &helper.params, &helper.hash, name);
     if let Some(template) = &helper.template {

@@ -1,56 +1,48 @@
 //! Turns `State` into HTML with the Handlebars templates in `templates/`.
 //!
-//! Templates are compiled with handlebars when the app is built (`build.rs`, read back by
-//! `compiled.rs`) and rendered by `engine.rs` as handlebars' strict mode renders them, so a field
-//! the view does not provide is an error instead of silently blank text. `page.hbs` lays out the whole tutorial and
+//! Templates are compiled when the app is built (`build.rs`, read back by `compiled.rs`) and
+//! registered once, in strict mode, so a field the view does not provide is an error instead of
+//! silently blank text. `page.hbs` lays out the whole tutorial and
 //! includes one partial per panel; a single panel can also be rendered alone, which is how the
 //! browser layer refreshes the part of the page that changed. What the templates see is `view.rs`.
 
 mod compiled;
-mod engine;
 pub mod view;
 
-use serde_json::Value;
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, Path, PathSeg, RenderContext,
+    RenderError, RenderErrorReason, Renderable, StringOutput, Template,
+    template::{Parameter, TemplateElement},
+};
 
 use crate::{panel::Panel, state::State};
 
-pub use self::engine::RenderError;
-use self::{
-    engine::{Expression, Node, Param},
-    view::view,
-};
+use self::view::view;
 
 /// The registered templates.
 pub struct Renderer {
-    templates: Vec<(String, Vec<Node>)>,
+    registry: Handlebars<'static>,
     /// What each panel's template reads, in `Panel::ALL` order (see [`reads`]).
     reads: Vec<Reads>,
 }
 
-/// What the templates are rendered from (made by [`Renderer::data`]).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Context(Value);
-
-impl Context {
-    pub fn data(&self) -> &Value {
-        &self.0
-    }
-}
-
-impl From<Value> for Context {
-    fn from(data: Value) -> Context {
-        Context(data)
-    }
-}
-
 impl Renderer {
     pub fn new() -> Renderer {
-        let templates = compiled::templates();
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        registry.register_helper("collapse", Box::new(Collapse));
+        for (name, template) in compiled::templates() {
+            registry.register_template(&name, template);
+        }
         let reads = Panel::ALL
             .iter()
-            .map(|panel| engine::find(&templates, panel.name()).map_or(Reads::Anything, reads))
+            .map(|panel| {
+                registry
+                    .get_template(panel.name())
+                    .map_or(Reads::Anything, reads)
+            })
             .collect();
-        Renderer { templates, reads }
+        Renderer { registry, reads }
     }
 
     /// The panels that may render differently from `new` than from `old` (all of them when
@@ -100,11 +92,18 @@ impl Renderer {
         self.render(panel.name(), data)
     }
 
-    /// The template `name` rendered from `data`.
+    /// The template `name` rendered from `data`, as the registry renders a template when dev mode
+    /// is off; calling it directly leaves out the registry's dev mode (templates reloaded from
+    /// files), which the page has no use for.
     fn render(&self, name: &str, data: &Context) -> Result<String, RenderError> {
-        let template =
-            engine::find(&self.templates, name).ok_or(RenderError("no such template"))?;
-        engine::render(&self.templates, name, template, data.data())
+        let template = self
+            .registry
+            .get_template(name)
+            .ok_or_else(|| RenderErrorReason::TemplateNotFound(name.to_owned()))?;
+        let mut output = StringOutput::new();
+        let mut context = RenderContext::new(template.name.as_ref());
+        template.render(&self.registry, data, &mut context, &mut output)?;
+        output.into_string().map_err(RenderError::from)
     }
 }
 
@@ -120,12 +119,13 @@ pub(crate) enum Reads {
     /// Every name the template mentions, inside blocks too: a superset, which is safe (a panel
     /// is at worst rendered when it need not be).
     Fields(Vec<String>),
-    /// The template includes a partial, which this walk does not follow: it may read anything.
+    /// The template uses something this walk does not follow (`../`, `@root`, a new kind of
+    /// element): it may read anything.
     Anything,
 }
 
 /// What `template` reads.
-pub(crate) fn reads(template: &[Node]) -> Reads {
+pub(crate) fn reads(template: &Template) -> Reads {
     let mut fields = Vec::new();
     if read_template(template, &mut fields) {
         Reads::Fields(fields)
@@ -134,41 +134,42 @@ pub(crate) fn reads(template: &[Node]) -> Reads {
     }
 }
 
-/// Adds the names `template` mentions to `fields`; false when it meets a partial.
-fn read_template(template: &[Node], fields: &mut Vec<String>) -> bool {
-    template.iter().all(|node| match node {
-        Node::Text(_) => true,
-        Node::Show { expression, .. } => {
-            match expression {
-                Expression::Path(path) => read_path(path, fields),
-                Expression::Lookup(value, key) => {
-                    read_parameter(value, fields);
-                    read_parameter(key, fields);
-                }
-            }
-            true
+/// Adds the names `template` mentions to `fields`; false when it meets what it cannot follow.
+fn read_template(template: &Template, fields: &mut Vec<String>) -> bool {
+    template.elements.iter().all(|element| match element {
+        TemplateElement::RawString(_) | TemplateElement::Comment(_) => true,
+        TemplateElement::Expression(helper)
+        | TemplateElement::HtmlExpression(helper)
+        | TemplateElement::HelperBlock(helper) => {
+            read_parameter(&helper.name, fields)
+                && helper.params.iter().all(|p| read_parameter(p, fields))
+                && helper.hash.values().all(|p| read_parameter(p, fields))
+                && [&helper.template, &helper.inverse]
+                    .into_iter()
+                    .flatten()
+                    .all(|inner| read_template(inner, fields))
         }
-        Node::Block(block) => {
-            read_parameter(&block.param, fields);
-            [&block.template, &block.inverse]
-                .into_iter()
-                .flatten()
-                .all(|inner| read_template(inner, fields))
-        }
-        Node::Partial { .. } => false,
+        _ => false,
     })
 }
 
-fn read_parameter(parameter: &Param, fields: &mut Vec<String>) {
-    if let Param::Path(path) = parameter {
-        read_path(path, fields);
-    }
-}
-
-/// The path's first name (none for `this`, the block's own item, not a top-level field).
-fn read_path(path: &[String], fields: &mut Vec<String>) {
-    if let Some(name) = path.first() {
-        read(name, fields);
+fn read_parameter(parameter: &Parameter, fields: &mut Vec<String>) -> bool {
+    match parameter {
+        Parameter::Name(name) => {
+            read(name, fields);
+            true
+        }
+        Parameter::Path(Path::Relative((segments, _))) => match segments.first() {
+            Some(PathSeg::Named(name)) => {
+                read(name, fields);
+                true
+            }
+            // `this`: the block's own item, not a top-level field.
+            None => true,
+            Some(_) => false,
+        },
+        Parameter::Literal(_) => true,
+        _ => false,
     }
 }
 
@@ -177,6 +178,33 @@ fn read_path(path: &[String], fields: &mut Vec<String>) {
 fn read(name: &str, fields: &mut Vec<String>) {
     if !fields.iter().any(|field| field == name) {
         fields.push(name.to_owned());
+    }
+}
+
+/// `{{#collapse "label"}}…{{/collapse}}`: a `<details>` block the learner can open for more.
+struct Collapse;
+
+impl HelperDef for Collapse {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        helper: &Helper<'rc>,
+        registry: &'reg Handlebars<'reg>,
+        context: &'rc Context,
+        render: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let label = helper
+            .param(0)
+            .and_then(|param| param.value().as_str())
+            .ok_or(RenderErrorReason::ParamNotFoundForIndex("collapse", 0))?;
+        out.write("<details class=\"collapse\"><summary>")?;
+        out.write(&handlebars::html_escape(label))?;
+        out.write("</summary><div class=\"collapse-body\">")?;
+        if let Some(template) = helper.template() {
+            template.render(registry, context, render, out)?;
+        }
+        out.write("</div></details>")?;
+        Ok(())
     }
 }
 

@@ -11,14 +11,11 @@
 
 use std::cell::RefCell;
 
+use handlebars::Context;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement};
 
-use crate::{
-    panel::Panel,
-    render::{Context, Renderer},
-    state::State,
-};
+use crate::{panel::Panel, render::Renderer, state::State};
 
 pub(super) struct Page {
     root: Element,
@@ -34,7 +31,7 @@ impl Page {
         let root = by_id("app").expect("index.html has #app");
         // One view for the page and each panel in it: the first render is what the learner waits for.
         let data = renderer.data(state);
-        // No `expect` on a render: printing its error would bring error formatting
+        // No `expect` on a render: printing its error would bring handlebars' error formatting
         // into the page, kilobytes for a panic that the tests rule out.
         let html = renderer
             .page_from(&data)

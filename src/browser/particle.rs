@@ -14,7 +14,7 @@ use super::fetch::{self, Request};
 use crate::{
     cleanup::CleanupStep,
     demo::webhook::find_webhook,
-    render::view::Object,
+    render::view::object,
     state::{ApiFailure, describe},
 };
 
@@ -301,15 +301,4 @@ pub(super) async fn flash(
         description: error.error_description,
         mfa_token: None,
     }))
-}
-
-/// A JSON object of `fields`, in that order: `json!` with values in it would unwrap a
-/// `to_value` that cannot fail, and its panic path formats serde_json's error, kilobytes of the
-/// page's code.
-fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
-    let mut object = Object::default();
-    for (name, value) in fields {
-        object.set(name, value);
-    }
-    object.into()
 }

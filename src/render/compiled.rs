@@ -1,19 +1,26 @@
-//! The templates `build.rs` compiled, read into the page's template nodes (`engine.rs`): the page
-//! never parses a template (see `build.rs` for the format).
+//! The templates `build.rs` compiled, rebuilt as handlebars `Template`s: the page never parses a
+//! template (see `build.rs` for the format, and `xtask/src/shrink.rs` for why that matters).
 //!
-//! Whether an element stands on a line of its own is not kept: the build takes the line breaks
-//! out of the templates, so none does. A test renders every template with handlebars, from the
-//! minified sources, and with the page's renderer, and compares.
+//! Whether an element stands on a line of its own is not rebuilt (handlebars keeps it private): the
+//! build takes the line breaks out of the templates, so none does. A test renders every template
+//! both ways and compares.
 
+use std::collections::HashMap;
+
+use handlebars::{
+    Path, PathSeg, Template,
+    template::{
+        DecoratorTemplate, ExpressionSpec, ExpressionSpecBuilder, HelperTemplate, Parameter,
+        TemplateElement,
+    },
+};
 use serde_json::{Map, Value};
-
-use super::engine::{Block, Expression, Helper, Node, Param, Path};
 
 /// The compiled templates, as `build.rs` wrote them.
 const COMPILED: &str = include_str!(concat!(env!("OUT_DIR"), "/templates/compiled.json"));
 
 /// Every template, by name (`page`, and each panel's).
-pub(crate) fn templates() -> Vec<(String, Vec<Node>)> {
+pub(crate) fn templates() -> Vec<(String, Template)> {
     // No `expect`: printing serde_json's error would add its formatting to the page, for a
     // panic every test of the page rules out.
     let compiled: Value =
@@ -23,96 +30,95 @@ pub(crate) fn templates() -> Vec<(String, Vec<Node>)> {
     };
     templates
         .into_iter()
-        .map(|(name, elements)| (name, template(&elements)))
+        .map(|(name, elements)| {
+            let mut template = template(&elements);
+            template.name = Some(name.clone());
+            (name, template)
+        })
         .collect()
 }
 
-fn template(elements: &Value) -> Vec<Node> {
-    elements
+fn template(elements: &Value) -> Template {
+    let mut template = Template::default();
+    template.elements = elements
         .as_array()
-        .map_or_else(Vec::new, |elements| elements.iter().map(element).collect())
+        .map_or_else(Vec::new, |elements| elements.iter().map(element).collect());
+    template
 }
 
-fn element(element: &Value) -> Node {
+fn element(element: &Value) -> TemplateElement {
     if let Value::String(text) = element {
-        return Node::Text(text.clone());
+        return TemplateElement::RawString(text.clone());
     }
     let part = |key: &str| element.get(key).and_then(Value::as_object);
     if let Some(helper) = part("e") {
-        Node::Show {
-            expression: expression(helper),
-            escape: true,
-        }
+        TemplateElement::Expression(Box::new(helper_template(helper, false)))
     } else if let Some(helper) = part("h") {
-        Node::Show {
-            expression: expression(helper),
-            escape: false,
-        }
+        TemplateElement::HtmlExpression(Box::new(helper_template(helper, false)))
     } else if let Some(helper) = part("b") {
-        let param = params(helper).into_iter().next();
-        let (Some(helper_kind), Some(param)) = (name(helper).and_then(Helper::named), param) else {
-            panic!("build.rs wrote a block this page does not render")
-        };
-        Node::Block(Box::new(Block {
-            helper: helper_kind,
-            param,
-            template: helper.get("t").map(template),
-            inverse: helper.get("i").map(template),
-        }))
+        TemplateElement::HelperBlock(Box::new(helper_template(helper, true)))
     } else if let Some(partial) = part("p") {
-        let name = partial
-            .get("n")
-            .and_then(|name| name.as_str().or_else(|| name.get("n")?.as_str()))
-            .unwrap_or_else(|| panic!("a partial has a name"));
-        Node::Partial {
-            name: name.to_owned(),
-            indent: partial.get("d").and_then(Value::as_str).map(str::to_owned),
-        }
+        let mut built = DecoratorTemplate::new(spec(partial), false);
+        built.indent = partial.get("d").and_then(Value::as_str).map(str::to_owned);
+        TemplateElement::PartialExpression(Box::new(built))
     } else {
-        panic!("build.rs wrote an element this page does not know")
+        panic!("build.rs wrote an element this page does not know: {element}")
     }
 }
 
-/// `{{path}}` or `{{lookup value key}}`.
-fn expression(helper: &Map<String, Value>) -> Expression {
-    if let Some(Value::String(raw)) = helper.get("n") {
-        return Expression::Path(path(raw));
-    }
-    let mut params = params(helper).into_iter();
-    match (name(helper), params.next(), params.next()) {
-        (Some("lookup"), Some(value), Some(key)) => Expression::Lookup(value, key),
-        _ => panic!("build.rs wrote an expression this page does not render"),
-    }
+fn helper_template(helper: &Map<String, Value>, block: bool) -> HelperTemplate {
+    let chained = helper.get("c") == Some(&Value::Bool(true));
+    let mut built = if chained {
+        HelperTemplate::new_chain(spec(helper), block, false)
+    } else {
+        HelperTemplate::new(spec(helper), block, false)
+    };
+    built.template = helper.get("t").map(template);
+    built.inverse = helper.get("i").map(template);
+    built
 }
 
-/// A helper's name (`{"n": {"n": name}}`).
-fn name(helper: &Map<String, Value>) -> Option<&str> {
-    helper.get("n")?.get("n")?.as_str()
-}
-
-fn params(helper: &Map<String, Value>) -> Vec<Param> {
-    helper
+/// The name, parameters and hash of a helper or partial.
+fn spec(expression: &Map<String, Value>) -> ExpressionSpec {
+    let params = expression
         .get("a")
         .and_then(Value::as_array)
-        .map_or_else(Vec::new, |params| params.iter().map(param).collect())
+        .map_or_else(Vec::new, |params| params.iter().map(parameter).collect());
+    let hash: HashMap<String, Parameter> = expression
+        .get("k")
+        .and_then(Value::as_object)
+        .map_or_else(HashMap::new, |hash| {
+            hash.iter()
+                .map(|(key, value)| (key.clone(), parameter(value)))
+                .collect()
+        });
+    ExpressionSpecBuilder::default()
+        .name(parameter(&expression["n"]))
+        .params(params)
+        .hash(hash)
+        .omit_pre_ws(false)
+        .omit_pro_ws(false)
+        .build()
+        .unwrap_or_else(|_| panic!("every field of an expression is set"))
 }
 
-fn param(param: &Value) -> Param {
-    if let Value::String(raw) = param {
-        return Param::Path(path(raw));
+fn parameter(parameter: &Value) -> Parameter {
+    if let Value::String(raw) = parameter {
+        // A path: its names between dots (build.rs checked that this is how handlebars reads it).
+        let segments = raw
+            .split('.')
+            .filter(|segment| *segment != "this")
+            .map(|segment| PathSeg::Named(segment.to_owned()))
+            .collect();
+        return Parameter::Path(Path::Relative((segments, raw.clone())));
     }
-    match param.get("l") {
-        Some(value) => Param::Literal(value.clone()),
-        None => panic!("build.rs wrote a parameter this page does not know"),
+    if let Some(name) = parameter.get("n").and_then(Value::as_str) {
+        Parameter::Name(name.to_owned())
+    } else if let Some(value) = parameter.get("l") {
+        Parameter::Literal(value.clone())
+    } else {
+        panic!("build.rs wrote a parameter this page does not know: {parameter}")
     }
-}
-
-/// A path's names between dots (build.rs checked that this is how handlebars reads it).
-fn path(raw: &str) -> Path {
-    raw.split('.')
-        .filter(|segment| *segment != "this")
-        .map(str::to_owned)
-        .collect()
 }
 
 #[cfg(test)]

@@ -391,7 +391,7 @@ fn a_panel_depends_only_on_the_fields_it_reads() {
             for field in &fields {
                 let mut changed = data.data().clone();
                 changed[field.as_str()] = serde_json::json!("~changed~");
-                let changed = crate::render::Context::from(changed);
+                let changed = handlebars::Context::from(changed);
                 if renderer.affected(Some(&data), &changed).contains(&panel) {
                     continue;
                 }

@@ -32,6 +32,17 @@ impl Object {
     }
 }
 
+/// A JSON object of `fields`, in that order: `json!` with values in it would unwrap a
+/// `to_value` that cannot fail, and its panic path formats serde_json's error, kilobytes of the
+/// page's code.
+pub(crate) fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    let mut object = Object::default();
+    for (name, value) in fields {
+        object.set(name, value);
+    }
+    object.into()
+}
+
 impl From<Object> for Value {
     fn from(object: Object) -> Value {
         Value::Object(object.0)

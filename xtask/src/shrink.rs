@@ -1,8 +1,17 @@
 //! Making the page's WebAssembly small, beyond what the compiler and `wasm-opt` do alone.
 //!
-//! The page never parses nor renders a template with handlebars: `build.rs` compiles them
-//! when the app is built, and the page's own renderer (`src/render/engine.rs`) renders them, so no
-//! template engine is linked into the module.
+//! The page never parses a Handlebars template: `build.rs` compiles them when the app is built, the
+//! page registers the compiled templates and renders them directly. Handlebars still links its
+//! template grammar, because a path the page never takes reaches it at run time (a partial given a
+//! context parameter, whose path handlebars parses as it renders). So after `wasm-bindgen` the
+//! grammar's entry points are replaced with `unreachable` (what the `wasm-snip` tool does), and
+//! `wasm-opt` then drops everything only they reached. Were the page ever to call one, it would
+//! trap with an error in the console, which every browser check fails on.
+//!
+//! The same goes for the helpers and the decorator every handlebars registry registers but the
+//! page's templates never use (`eq`, `len`, `raw`, `{{#*inline}}`, …): the registry holds them,
+//! so the linker keeps them, and their bodies are cut likewise. `build.rs` refuses a template
+//! that names one of them, so a template cannot reach a cut body.
 //!
 //! `profile` says what the optimized module is made of, by crate (`twiggy` on a copy that keeps
 //! its function names), for `cargo xtask bench` to report beside the page's size.
@@ -16,6 +25,7 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
+use walrus::{FunctionKind, Module};
 
 use crate::{run, target_dir};
 
@@ -26,8 +36,24 @@ const TWIGGY: &str = "twiggy@0.8.0";
 /// How many of the module's largest parts `profile` names.
 const LARGEST: usize = 8;
 
-/// Runs `wasm-bindgen` on the compiled app (`wasm`) and writes the module and its JavaScript glue
-/// into `out`.
+/// Name prefixes of the functions the page never calls (the name section's demangled names).
+const NEVER_CALLED: [&str; 8] = [
+    GRAMMAR,
+    "handlebars::json::path::Path::parse::",
+    // The registry's built-in helpers the templates do not use (`build.rs` keeps them out).
+    "<handlebars::helpers::helper_raw::RawHelper as ",
+    "<handlebars::helpers::helper_log::LogHelper as ",
+    "<handlebars::helpers::helper_extras::",
+    "handlebars::helpers::helper_extras::",
+    // `{{#*inline}}`, which `build.rs` refuses.
+    "<handlebars::decorators::inline::InlineDecorator as ",
+    "handlebars::decorators::inline::",
+];
+/// The template grammar's entry point and, below it, every rule.
+const GRAMMAR: &str = "<handlebars::grammar::HandlebarsParser as pest::parser::Parser<handlebars::grammar::Rule>>::parse";
+
+/// Runs `wasm-bindgen` on the compiled app (`wasm`), snips the functions in [`NEVER_CALLED`] and
+/// writes the module and its JavaScript glue into `out`.
 pub fn bindgen(root: &Path, wasm: &Path, out: &Path) -> Result<()> {
     let mut output = wasm_bindgen_cli_support::Bindgen::new()
         .input_path(wasm)
@@ -35,6 +61,7 @@ pub fn bindgen(root: &Path, wasm: &Path, out: &Path) -> Result<()> {
         .typescript(false)
         .generate_output()
         .with_context(|| format!("generating JS bindings for {}", wasm.display()))?;
+    snip(output.wasm_mut())?;
     output
         .emit(out)
         .with_context(|| format!("writing the page's module into {}", out.display()))?;
@@ -43,6 +70,35 @@ pub fn bindgen(root: &Path, wasm: &Path, out: &Path) -> Result<()> {
     fs::create_dir_all(profile_dir(root)).context("creating the profile folder")?;
     fs::copy(out.join(MODULE), &named)
         .with_context(|| format!("copying the module to {}", named.display()))?;
+    Ok(())
+}
+
+/// Replaces the body of every function named by [`NEVER_CALLED`] with `unreachable`.
+fn snip(module: &mut Module) -> Result<()> {
+    let mut snipped = Vec::new();
+    for function in module.funcs.iter_mut() {
+        let Some(name) = function.name.as_deref() else {
+            continue;
+        };
+        if !NEVER_CALLED.iter().any(|prefix| name.starts_with(prefix)) {
+            continue;
+        }
+        if let FunctionKind::Local(local) = &mut function.kind {
+            snipped.push(name.to_owned());
+            let mut body = local.builder_mut().func_body();
+            body.instrs_mut().clear();
+            body.unreachable();
+        }
+    }
+    // The parser's rules are reached through the grammar's entry point; without it, the linker
+    // has dropped the parser already.
+    if !snipped.iter().any(|name| name.starts_with(GRAMMAR)) {
+        bail!(
+            "the page's module has no function named {GRAMMAR}…: a new handlebars renamed it (see \
+             `twiggy top`), or the page links no template parser any more"
+        );
+    }
+    eprintln!("cut {} functions the page never calls", snipped.len());
     Ok(())
 }
 
