@@ -4,10 +4,10 @@
 //! reached (down, or no CORS headers, which the browser reports the same way), the page answers
 //! with its own answer and says why.
 
-use serde_json::json;
 use webhook_demo_core::wire::HookRequest;
 
 use super::{Answer, requests::replay_headers};
+use crate::render::view::object;
 
 /// How long the relay waits for the page's answer while forwarding: the learner's server gets
 /// most of Particle's 20 s, and the relay still answers before the cloud gives up.
@@ -41,7 +41,12 @@ pub fn headers(hook: &HookRequest) -> Vec<(String, String)> {
 
 /// The body of a `respond` request: the answer the relay sends to the cloud.
 pub fn page_answer(status: u16, content_type: &str, body: &str) -> String {
-    json!({"status": status, "contentType": content_type, "body": body}).to_string()
+    object([
+        ("status", status.into()),
+        ("contentType", content_type.into()),
+        ("body", body.into()),
+    ])
+    .to_string()
 }
 
 /// The page's own answer, used when the learner's server cannot be reached.

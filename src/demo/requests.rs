@@ -1,10 +1,11 @@
 //! The requests the in-page server received, as more than explainer entries: replayed, copied as
 //! `curl`, exported with the whole run; and a smee.io channel's messages read as requests.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use webhook_demo_core::wire::HookRequest;
 
 use super::Demo;
+use crate::render::view::object;
 
 /// The header a replayed request carries, so the page can say it is one.
 pub const REPLAY_HEADER: &str = "x-webhook-demo-replay";
@@ -84,26 +85,55 @@ pub fn export(demo: &Demo) -> String {
     let events: Vec<Value> = demo
         .events
         .iter()
-        .map(|e| json!({"name": e.name, "data": e.data, "published_at": e.published_at, "coreid": e.coreid}))
+        .map(|e| {
+            object([
+                ("name", e.name.as_str().into()),
+                ("data", e.data.as_str().into()),
+                ("published_at", e.published_at.as_str().into()),
+                ("coreid", e.coreid.as_str().into()),
+            ])
+        })
         .collect();
     let hooks: Vec<Value> = demo
         .hooks
         .iter()
-        .map(|h| json!({"hookId": h.hook_id, "receivedAt": h.received_at, "method": h.method,
-            "originalUrl": h.original_url, "headers": h.headers, "body": h.body, "bodyBase64": h.body_base64}))
+        .map(|h| {
+            let headers: Vec<Value> = h
+                .headers
+                .iter()
+                .map(|(name, value)| Value::from(vec![name.as_str(), value.as_str()]))
+                .collect();
+            object([
+                ("hookId", h.hook_id.into()),
+                ("receivedAt", h.received_at.into()),
+                ("method", h.method.as_str().into()),
+                ("originalUrl", h.original_url.as_str().into()),
+                ("headers", headers.into()),
+                ("body", h.body.as_deref().into()),
+                ("bodyBase64", h.body_base64.as_deref().into()),
+            ])
+        })
         .collect();
     let responses: Vec<Value> = demo
         .responses
         .iter()
         .map(|r| {
-            json!({"hookId": r.hook_id, "statusCode": r.status_code, "contentType": r.content_type,
-            "body": r.body, "respondedAt": r.responded_at})
+            object([
+                ("hookId", r.hook_id.into()),
+                ("statusCode", r.status_code.into()),
+                ("contentType", r.content_type.as_str().into()),
+                ("body", r.body.as_str().into()),
+                ("respondedAt", r.responded_at.into()),
+            ])
         })
         .collect();
     let hook_url = demo.relay.as_ref().map(|r| r.hook_url.clone());
-    serde_json::to_string_pretty(&json!({
-        "hookUrl": hook_url, "events": events, "hooks": hooks, "responses": responses,
-    }))
+    serde_json::to_string_pretty(&object([
+        ("hookUrl", hook_url.into()),
+        ("events", events.into()),
+        ("hooks", hooks.into()),
+        ("responses", responses.into()),
+    ]))
     .unwrap_or_default()
 }
 

@@ -1,10 +1,11 @@
 //! The demo's webhook: the integration the page creates in the product, the relay control body
 //! that sets the in-page server's answer, the body preview, and the test event.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use webhook_demo_core::{template, wire::ParticleEvent};
 
 use super::Answer;
+use crate::render::view::object;
 
 /// The event the tutorial's webhook fires on.
 pub const EVENT_NAME: &str = "WebhookDemo01";
@@ -16,17 +17,23 @@ pub const ERROR_TOPIC: &str = "{{{PARTICLE_DEVICE_ID}}}/hook-error/{{{PARTICLE_E
 
 /// The integration the page creates (or updates) in the product.
 pub fn webhook_settings(hook_url: &str, secret: &str) -> Value {
-    json!({
-        "integration_type": "Webhook",
-        "event": EVENT_NAME,
-        "url": hook_url,
-        "requestType": "POST",
-        "noDefaults": true,
-        "headers": {"Content-Type": "application/json", "Authorization": format!("Bearer {secret}")},
-        "body": BODY_TEMPLATE,
-        "responseTopic": RESPONSE_TOPIC,
-        "errorResponseTopic": ERROR_TOPIC,
-    })
+    object([
+        ("integration_type", "Webhook".into()),
+        ("event", EVENT_NAME.into()),
+        ("url", hook_url.into()),
+        ("requestType", "POST".into()),
+        ("noDefaults", true.into()),
+        (
+            "headers",
+            object([
+                ("Content-Type", "application/json".into()),
+                ("Authorization", format!("Bearer {secret}").into()),
+            ]),
+        ),
+        ("body", BODY_TEMPLATE.into()),
+        ("responseTopic", RESPONSE_TOPIC.into()),
+        ("errorResponseTopic", ERROR_TOPIC.into()),
+    ])
 }
 
 /// The body Particle sends for `event` with the demo webhook, rendered by the very code the sandbox
@@ -35,11 +42,11 @@ pub fn webhook_settings(hook_url: &str, secret: &str) -> Value {
 pub fn preview(event: &ParticleEvent) -> (String, bool) {
     // The body template uses only these variables; the sandbox renders it with this same
     // renderer (through `core::webhook`, which adds the rest of Particle's variables).
-    let vars = json!({
-        "PARTICLE_DEVICE_ID": event.coreid,
-        "PARTICLE_PUBLISHED_AT": event.published_at,
-        "PARTICLE_EVENT_VALUE": event.data,
-    });
+    let vars = object([
+        ("PARTICLE_DEVICE_ID", event.coreid.as_str().into()),
+        ("PARTICLE_PUBLISHED_AT", event.published_at.as_str().into()),
+        ("PARTICLE_EVENT_VALUE", event.data.as_str().into()),
+    ]);
     let body = template::render(BODY_TEMPLATE, &vars).unwrap_or_default();
     let valid = serde_json::from_str::<Value>(&body).is_ok();
     (body, valid)
@@ -60,8 +67,14 @@ pub fn control_body(answer: &Answer, secret: &str, forward: bool) -> String {
     } else {
         Value::Null
     };
-    json!({"status": answer.status, "body": body, "authorization": authorization, "delayMs": answer.delay_ms,
-        "pageAnswers": forward, "deadlineMs": super::forward::DEADLINE_MS})
+    object([
+        ("status", answer.status.into()),
+        ("body", body),
+        ("authorization", authorization),
+        ("delayMs", answer.delay_ms.into()),
+        ("pageAnswers", forward.into()),
+        ("deadlineMs", super::forward::DEADLINE_MS.into()),
+    ])
     .to_string()
 }
 

@@ -148,12 +148,17 @@ pub fn variables(event: &EventContext) -> Value {
         Ok(Value::Object(fields)) => fields,
         _ => Map::new(),
     };
-    let whole = serde_json::json!({
-        "event": event.name,
-        "data": event.data,
-        "published_at": event.published_at,
-        "coreid": event.coreid,
-    })
+    // Built field by field: `json!` would unwrap a serialization that cannot fail, and its panic
+    // path brings serde_json's error formatting into the page.
+    let whole = Value::Object(Map::from_iter([
+        ("event".to_owned(), Value::from(event.name.as_str())),
+        ("data".to_owned(), event.data.as_str().into()),
+        (
+            "published_at".to_owned(),
+            event.published_at.as_str().into(),
+        ),
+        ("coreid".to_owned(), event.coreid.as_str().into()),
+    ]))
     .to_string();
     let base64 = base64::engine::general_purpose::STANDARD.encode(&whole);
     let mut set = |name: &str, value: Value| {
