@@ -41,6 +41,7 @@ checks! {
     journey: "the_journey_in_order_readable_selectable_and_failing_on_purpose",
     forward: "forward_to_my_server_and_a_refused_forward_explained",
     inspector: "a_selected_request_stays_while_a_device_publishes_every_second",
+    hostile_order: "cards_keep_their_slots_when_the_streams_deliver_in_hostile_orders",
     device_log: "the_device_log_shows_times_and_follows_its_newest_line",
     keyboard: "the_tutorial_works_with_the_keyboard_only",
     looks: "the_page_looks_right_to_axe_and_on_a_phone_in_light_and_dark",

@@ -5,6 +5,7 @@
 pub mod fixture;
 pub mod lb;
 pub mod page;
+pub mod proxy;
 
 use std::{process::Stdio, time::Duration};
 
