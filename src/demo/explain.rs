@@ -76,7 +76,15 @@ pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
     }
     let fields = vec![
         ("Event name".to_owned(), event.name.clone()),
-        ("Event data".to_owned(), event.data.clone()),
+        (
+            "Event data".to_owned(),
+            // Particle's own events (hook-sent) carry the text "undefined": say what it means.
+            if event.data == "undefined" {
+                "undefined (the cloud sends this event without data)".to_owned()
+            } else {
+                event.data.clone()
+            },
+        ),
         ("Device".to_owned(), device.to_owned()),
         ("Published at".to_owned(), event.published_at.clone()),
     ];

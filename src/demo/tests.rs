@@ -155,6 +155,17 @@ fn each_hop_has_its_explainer_kind() {
         explain_event(&event("spark/status", "online", "e00f"), "dev"),
         None
     );
+    // hook-sent's "undefined" is Particle's, and said to be.
+    let sent = explain_event(
+        &event("hook-sent/WebhookDemo01", "undefined", "particle-internal"),
+        "dev",
+    )
+    .expect("an entry");
+    assert!(
+        sent.fields[1].1.contains("without data"),
+        "{:?}",
+        sent.fields
+    );
     let entry = explain_event(&event(EVENT_NAME, r#"{"id":1}"#, "api"), "api").expect("entry");
     assert_eq!(entry.code.as_deref(), Some("{\n  \"id\": 1\n}"));
     assert_eq!(
