@@ -19,17 +19,22 @@
 //! themselves, which a single Redis (or a primary with replicas) allows and Redis Cluster does not.
 //!
 //! Streams are woken without a connection or a blocking read each: every instance holds one
-//! subscription (to `wd:appended`, which names the session of each append, and to its own
-//! `wd:answers:<instance>`, which carries page answers for the hooks it holds) and wakes its local
-//! streams of that session. Ten thousand idle streams cost what one does. When the subscription
-//! drops or comes back, every local stream is woken to read again, so no append is missed.
+//! subscription (to `wd:appended`, which carries each append's session, first event id and
+//! frames, and to its own `wd:answers:<instance>`, which carries page answers for the hooks it
+//! holds) and wakes its local streams of that session. Ten thousand idle streams cost what one
+//! does. An instance keeps a session's newest announced events (`Recent`, a suffix of the log
+//! with no gap), so a stream that is caught up sends them without reading Redis; a stream
+//! further behind, or after a gap in the announcements, reads the log. When the subscription
+//! drops or comes back, the kept events are forgotten and every local stream reads again, so no
+//! append is missed.
 //!
 //! Expiry counts from when the last stream left. An instance renews a lease on the sessions it
 //! streams every few seconds; when it dies, its sessions start their idle clock when their lease
 //! runs out, exactly as if their streams had ended then.
 
+use bytes::Bytes;
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex, PoisonError, Weak},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -64,11 +69,15 @@ const APPENDED: &str = "wd:appended";
 /// Functions every script shares; see the module documentation for the keys.
 const PRELUDE: &str = r"
 local P = 'wd:'
+-- When a session expires, from its lease, idle_since and in_use (the score `live` holds).
+local function expires(lease, idle_since, in_use, idle, unused)
+  local base = math.max(tonumber(lease), tonumber(idle_since))
+  if in_use == '1' then return base + idle end
+  return base + math.min(unused, idle)
+end
 local function expiry_of(s, idle, unused)
   local f = redis.call('HMGET', s, 'lease', 'idle_since', 'in_use')
-  local base = math.max(tonumber(f[1]), tonumber(f[2]))
-  if f[3] == '1' then return base + idle end
-  return base + math.min(unused, idle)
+  return expires(f[1], f[2], f[3], idle, unused)
 end
 local function touch(id, now, idle, unused)
   local s = P .. 's:' .. id
@@ -107,19 +116,27 @@ end
 local function frame_of(n, name, json)
   return 'id: ' .. n .. '\nevent: ' .. name .. '\ndata: ' .. json .. '\n\n'
 end
--- Appends events ({name, json} pairs) to a session's log, then evicts its oldest events (never
--- the newest) until it is within both bounds; each counter is written once, however many.
-local function append(id, events, max_events, max_bytes)
+-- A session's log counters ({next_event, log_bytes}), or nil when the session is gone.
+local function log_of(id)
+  local f = redis.call('HMGET', P .. 's:' .. id, 'next_event', 'log_bytes')
+  if not f[1] then return nil end
+  return f
+end
+-- Appends events ({name, json} pairs) to a session's log (`log` from `log_of`), then evicts its
+-- oldest events (never the newest) until it is within both bounds; each counter is written
+-- once, however many.
+local function append(id, log, events, max_events, max_bytes)
   local s = P .. 's:' .. id
   local e = P .. 'e:' .. id
-  local n = redis.call('HINCRBY', s, 'next_event', #events) - #events
-  local added = 0
+  local n = tonumber(log[1])
+  local added, sizes, frames = 0, {}, {}
   for i, event in ipairs(events) do
     local frame = frame_of(n + i, event[1], event[2])
     redis.call('XADD', e, (n + i) .. '-0', 'f', frame)
     added = added + #frame
+    sizes[i], frames[i] = #frame, frame
   end
-  local bytes = tonumber(redis.call('HGET', s, 'log_bytes')) + added
+  local bytes = tonumber(log[2]) + added
   local len = redis.call('XLEN', e)
   local evicted, freed, after = {}, 0, '-'
   while len > 1 and (len > max_events or bytes > max_bytes) do
@@ -135,12 +152,13 @@ local function append(id, events, max_events, max_bytes)
   for i = 1, #evicted, 100 do
     redis.call('XDEL', e, unpack(evicted, i, math.min(i + 99, #evicted)))
   end
-  redis.call('HSET', s, 'log_bytes', bytes)
+  redis.call('HSET', s, 'next_event', n + #events, 'log_bytes', bytes)
   charge(id, added - freed)
+  -- Every instance learns the new events themselves, so its streams of this session send them
+  -- without reading them back: '<session> <first id> <sizes...>\n' and the frames.
+  redis.call('PUBLISH', P .. 'appended',
+    id .. ' ' .. (n + 1) .. ' ' .. table.concat(sizes, ' ') .. '\n' .. table.concat(frames))
   return n + #events
-end
-local function announce(id)
-  redis.call('PUBLISH', P .. 'appended', id)
 end
 ";
 
@@ -266,12 +284,18 @@ return 1
             admit: script(
                 r"
 local id = redis.call('GET', P .. 't:' .. ARGV[1])
-if not id or not live(id, tonumber(ARGV[2])) then return {-1} end
-if ARGV[7] ~= '1' then return {2, id} end
+if not id then return {-1} end
 local s = P .. 's:' .. id
 local now = tonumber(ARGV[2])
+local f = redis.call('HMGET', s, 'tokens', 'refilled', 'in_use', 'answer', 'lease', 'idle_since')
+if not f[5] then return {-1} end
+-- Live, as `live` would say (its score is this expiry), without reading it.
+if expires(f[5], f[6], f[3], tonumber(ARGV[5]), tonumber(ARGV[6])) <= now then
+  forget(id)
+  return {-1}
+end
+if ARGV[7] ~= '1' then return {2, id} end
 local rate = tonumber(ARGV[3])
-local f = redis.call('HMGET', s, 'tokens', 'refilled', 'in_use', 'answer')
 if rate > 0 then
   local elapsed = math.max(0, now - tonumber(f[2])) / 1000
   local tokens = math.min(tonumber(f[1]) + elapsed * rate, math.max(1, tonumber(ARGV[4])))
@@ -306,13 +330,13 @@ return 1
             log_hook: script(
                 r"
 local id = ARGV[1]
-if redis.call('EXISTS', P .. 's:' .. id) == 0 then return 0 end
+local log = log_of(id)
+if not log then return 0 end
 local reserve = tonumber(ARGV[4])
 if not fits(#frame_of(0, ARGV[2], ARGV[3]) + 20 + reserve, tonumber(ARGV[5])) then return -2 end
 charge(id, reserve)
 if ARGV[9] ~= '' then redis.call('HSET', P .. 'w:' .. id, ARGV[8], ARGV[9]) end
-append(id, {{ARGV[2], ARGV[3]}}, tonumber(ARGV[6]), tonumber(ARGV[7]))
-announce(id)
+append(id, log, {{ARGV[2], ARGV[3]}}, tonumber(ARGV[6]), tonumber(ARGV[7]))
 return 1
 ",
             ),
@@ -322,11 +346,11 @@ return 1
             log_answered: script(
                 r"
 local id = ARGV[1]
-if redis.call('EXISTS', P .. 's:' .. id) == 0 then return 0 end
+local log = log_of(id)
+if not log then return 0 end
 local size = #frame_of(0, ARGV[2], ARGV[3]) + #frame_of(0, ARGV[4], ARGV[5]) + 40
 if not fits(size, tonumber(ARGV[6])) then return -2 end
-append(id, {{ARGV[2], ARGV[3]}, {ARGV[4], ARGV[5]}}, tonumber(ARGV[7]), tonumber(ARGV[8]))
-announce(id)
+append(id, log, {{ARGV[2], ARGV[3]}, {ARGV[4], ARGV[5]}}, tonumber(ARGV[7]), tonumber(ARGV[8]))
 return 1
 ",
             ),
@@ -335,10 +359,10 @@ return 1
                 r"
 local id = ARGV[1]
 redis.call('HDEL', P .. 'w:' .. id, ARGV[7])
-if redis.call('EXISTS', P .. 's:' .. id) == 0 then return 0 end
+local log = log_of(id)
+if not log then return 0 end
 charge(id, -tonumber(ARGV[4]))
-append(id, {{ARGV[2], ARGV[3]}}, tonumber(ARGV[5]), tonumber(ARGV[6]))
-announce(id)
+append(id, log, {{ARGV[2], ARGV[3]}}, tonumber(ARGV[5]), tonumber(ARGV[6]))
 return 1
 ",
             ),
@@ -377,11 +401,111 @@ struct AnswerMessage {
     answer: PageAnswer,
 }
 
-/// What this instance holds locally: the wake-ups of its streams and its waiting hooks.
+/// At most this many of a session's newest events are kept on an instance for its streams
+/// there (and never more than the log keeps), so a stream that is caught up sends new events
+/// from the subscription's message without reading them from Redis.
+const RECENT_EVENTS: usize = 128;
+const RECENT_BYTES: usize = 64 * 1024;
+
+/// This instance's part of a session with a handle here: its streams' wake-up and its newest
+/// events as announced.
 #[derive(Default)]
+struct SessionLocal {
+    appended: Notify,
+    recent: Mutex<Recent>,
+}
+
+/// A session's newest events as the subscription delivered them: frames `first`, `first + 1`,
+/// … with no gap, always a suffix of the session's log (trimmed by the same rule to smaller
+/// bounds). Emptied when announcements may have been missed.
+#[derive(Default)]
+struct Recent {
+    first: u64,
+    frames: VecDeque<Bytes>,
+    bytes: usize,
+}
+
+impl Recent {
+    /// Events after `after` (at most `max`), when this holds every one of them; `None` sends
+    /// the stream to Redis.
+    fn after(&self, after: u64, max: usize) -> Option<Batch> {
+        let newest = (self.first + self.frames.len() as u64).checked_sub(1)?;
+        if self.frames.is_empty() || after + 1 < self.first || after > newest {
+            return None;
+        }
+        let skip = usize::try_from(after + 1 - self.first).ok()?;
+        let take = self.frames.len().saturating_sub(skip).min(max);
+        let frames = match take {
+            0 => Bytes::new(),
+            1 => self.frames[skip].clone(),
+            _ => {
+                let chosen = self.frames.range(skip..skip + take);
+                let mut joined = Vec::with_capacity(chosen.clone().map(Bytes::len).sum());
+                for frame in chosen {
+                    joined.extend_from_slice(frame);
+                }
+                joined.into()
+            }
+        };
+        Some(Batch {
+            dropped: None,
+            frames,
+            last_id: after + take as u64,
+        })
+    }
+
+    /// Adds announced frames starting at event `first`; a gap (an announcement missed) starts
+    /// over from these. Then drops the oldest (never the newest) beyond the bounds.
+    fn add(&mut self, first: u64, frames: Vec<Bytes>, (max_events, max_bytes): (usize, usize)) {
+        if self.frames.is_empty() || first != self.first + self.frames.len() as u64 {
+            self.clear();
+            self.first = first;
+        }
+        for frame in frames {
+            self.bytes += frame.len();
+            self.frames.push_back(frame);
+        }
+        while self.frames.len() > 1 && (self.frames.len() > max_events || self.bytes > max_bytes) {
+            let Some(oldest) = self.frames.pop_front() else {
+                break;
+            };
+            self.bytes -= oldest.len();
+            self.first += 1;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.frames.clear();
+        self.bytes = 0;
+    }
+}
+
+/// Parses an append's announcement, `<session> <first id> <sizes...>\n<frames>`.
+fn announced(payload: Vec<u8>) -> Option<(String, u64, Vec<Bytes>)> {
+    let payload = Bytes::from(payload);
+    let end = payload.iter().position(|&byte| byte == b'\n')?;
+    let head = std::str::from_utf8(&payload[..end]).ok()?;
+    let mut words = head.split(' ');
+    let session = words.next()?.to_owned();
+    let first = words.next()?.parse().ok()?;
+    let mut at = end + 1;
+    let mut frames = Vec::new();
+    for size in words {
+        let size: usize = size.parse().ok()?;
+        let end = at.checked_add(size).filter(|&end| end <= payload.len())?;
+        frames.push(payload.slice(at..end));
+        at = end;
+    }
+    Some((session, first, frames))
+}
+
+/// What this instance holds locally: the wake-ups and newest events of its streams' sessions,
+/// and its waiting hooks.
 struct Local {
     /// Sessions with a handle on this instance (streams wait on these), by id.
-    sessions: Mutex<HashMap<String, Weak<Notify>>>,
+    sessions: Mutex<HashMap<String, Weak<SessionLocal>>>,
+    /// The bounds of each session's `Recent`.
+    recent_bounds: (usize, usize),
     /// Streams attached on this instance, by session: their leases are renewed.
     attached: Mutex<HashMap<String, usize>>,
     /// Hooks whose HTTP request this instance holds, waiting for the page.
@@ -394,19 +518,42 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Local {
-    fn wake(&self, id: &str) {
-        if let Some(notify) = lock(&self.sessions).get(id).and_then(Weak::upgrade) {
-            notify.notify_waiters();
+    fn new(limits: &Limits) -> Local {
+        Local {
+            sessions: Mutex::default(),
+            recent_bounds: (
+                RECENT_EVENTS.min(limits.max_events),
+                RECENT_BYTES.min(limits.max_buffer_bytes),
+            ),
+            attached: Mutex::default(),
+            waiting: Mutex::default(),
         }
     }
 
+    /// An append announced: its events join the session's recent ones here, and its streams
+    /// here wake.
+    fn appended(&self, payload: Vec<u8>) {
+        let Some((id, first, frames)) = announced(payload) else {
+            tracing::warn!("the relay's Redis store announced an append it cannot read");
+            self.wake_all();
+            return;
+        };
+        let Some(session) = lock(&self.sessions).get(&id).and_then(Weak::upgrade) else {
+            return;
+        };
+        lock(&session.recent).add(first, frames, self.recent_bounds);
+        session.appended.notify_waiters();
+    }
+
+    /// Announcements may have been missed: every stream reads from Redis again.
     fn wake_all(&self) {
-        let all: Vec<Arc<Notify>> = lock(&self.sessions)
+        let all: Vec<Arc<SessionLocal>> = lock(&self.sessions)
             .values()
             .filter_map(Weak::upgrade)
             .collect();
-        for notify in all {
-            notify.notify_waiters();
+        for session in all {
+            lock(&session.recent).clear();
+            session.appended.notify_waiters();
         }
     }
 
@@ -414,20 +561,15 @@ impl Local {
     fn push(&self, info: PushInfo) {
         match info.kind {
             PushKind::Message => {
-                let text = |value: &Value| match value {
-                    Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
-                    Value::SimpleString(text) => Some(text.clone()),
-                    _ => None,
-                };
-                let (Some(channel), Some(payload)) = (
-                    info.data.first().and_then(text),
-                    info.data.get(1).and_then(text),
-                ) else {
+                let mut data = info.data.into_iter();
+                let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) =
+                    (data.next(), data.next())
+                else {
                     return;
                 };
-                if channel == APPENDED {
-                    self.wake(&payload);
-                } else if let Ok(message) = serde_json::from_str::<AnswerMessage>(&payload) {
+                if channel == APPENDED.as_bytes() {
+                    self.appended(payload);
+                } else if let Ok(message) = serde_json::from_slice::<AnswerMessage>(&payload) {
                     let waiting = lock(&self.waiting).remove(&(message.session, message.hook));
                     if let Some(sender) = waiting {
                         let _ = sender.send(message.answer);
@@ -514,7 +656,7 @@ impl RedisStore {
             .set_response_timeout(Some(Duration::from_secs(2)));
         let commands = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
             .expect("a lazy connection needs no server");
-        let local = Arc::new(Local::default());
+        let local = Arc::new(Local::new(&limits));
         let pushes = Arc::clone(&local);
         let subscription = ConnectionManager::new_lazy_with_config(
             client,
@@ -711,19 +853,19 @@ impl Inner {
     /// This instance's handle on a session, sharing the wake-up of its other handles here.
     fn handle(self: &Arc<Self>, id: String, token: String) -> Arc<RedisSession> {
         let mut sessions = lock(&self.local.sessions);
-        let appended = match sessions.get(&id).and_then(Weak::upgrade) {
-            Some(appended) => appended,
+        let local = match sessions.get(&id).and_then(Weak::upgrade) {
+            Some(local) => local,
             None => {
-                let appended = Arc::new(Notify::new());
-                sessions.insert(id.clone(), Arc::downgrade(&appended));
-                appended
+                let local = Arc::new(SessionLocal::default());
+                sessions.insert(id.clone(), Arc::downgrade(&local));
+                local
             }
         };
         Arc::new(RedisSession {
             id,
             hook_token: token,
             store: Arc::clone(self),
-            appended,
+            local,
         })
     }
 
@@ -753,15 +895,15 @@ pub(crate) struct RedisSession {
     id: String,
     hook_token: String,
     store: Arc<Inner>,
-    /// Shared by this instance's handles on the session; woken by the subscription.
-    appended: Arc<Notify>,
+    /// Shared by this instance's handles on the session; fed by the subscription.
+    local: Arc<SessionLocal>,
 }
 
 impl Drop for RedisSession {
     fn drop(&mut self) {
         let mut sessions = lock(&self.store.local.sessions);
         // The last handle here (the map's entry is weak): forget the entry.
-        if Arc::strong_count(&self.appended) == 1 {
+        if Arc::strong_count(&self.local) == 1 {
             sessions.remove(&self.id);
         }
     }
@@ -785,6 +927,13 @@ impl RedisSession {
     }
 
     pub(crate) async fn read_after(&self, after: u64, max: usize) -> Result<Batch, StoreError> {
+        // A stream that is caught up sends what the subscription announced; one that is behind
+        // (or whose session's announcements were missed) reads from Redis.
+        if max > 0
+            && let Some(batch) = lock(&self.local.recent).after(after, max)
+        {
+            return Ok(batch);
+        }
         let values: Vec<Value> = self
             .store
             .scripts
@@ -828,7 +977,7 @@ impl RedisSession {
     }
 
     pub(crate) fn appended(&self) -> Notified<'_> {
-        self.appended.notified()
+        self.local.appended.notified()
     }
 
     pub(crate) async fn attach(self: &Arc<Self>) -> Result<Attached, StoreError> {
@@ -1098,5 +1247,54 @@ impl Drop for Pending {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod recent_tests {
+    use super::*;
+
+    fn frame(n: u64) -> Bytes {
+        Bytes::from(format!("id: {n}\nevent: hook\ndata: {{}}\n\n"))
+    }
+
+    #[test]
+    fn an_announcement_is_read_back_as_its_frames() {
+        let (a, b) = (frame(7), frame(8));
+        let mut payload = format!("abc 7 {} {}\n", a.len(), b.len()).into_bytes();
+        payload.extend_from_slice(&a);
+        payload.extend_from_slice(&b);
+        let (session, first, frames) = announced(payload).expect("readable");
+        assert_eq!((session.as_str(), first), ("abc", 7));
+        assert_eq!(frames, vec![a, b]);
+        assert!(announced(b"abc 7 99\nshort".to_vec()).is_none());
+    }
+
+    #[test]
+    fn recent_events_serve_only_a_stream_they_cover_in_full() {
+        let mut recent = Recent::default();
+        assert!(recent.after(0, 10).is_none(), "nothing announced yet");
+        recent.add(3, vec![frame(3), frame(4)], (3, 1 << 20));
+        // Before event 3 the stream may have missed events 1 and 2: Redis says.
+        assert!(recent.after(1, 10).is_none());
+        let batch = recent.after(2, 10).expect("covered");
+        assert_eq!((batch.last_id, batch.frames.len()), (4, 2 * frame(3).len()));
+        let batch = recent.after(4, 10).expect("caught up");
+        assert_eq!((batch.last_id, batch.frames.len()), (4, 0));
+        assert!(recent.after(5, 10).is_none(), "past what was announced");
+        // At most `max`, and the bound on events drops the oldest.
+        recent.add(5, vec![frame(5), frame(6)], (3, 1 << 20));
+        assert_eq!(recent.first, 4);
+        assert!(recent.after(2, 10).is_none());
+        assert_eq!(recent.after(3, 2).expect("covered").last_id, 5);
+        // A gap (an announcement missed) starts over.
+        recent.add(9, vec![frame(9)], (3, 1 << 20));
+        assert!(recent.after(6, 10).is_none());
+        assert_eq!(recent.after(8, 10).expect("covered").frames, frame(9));
+        // The bound on bytes keeps the newest however large.
+        recent.add(10, vec![frame(10), frame(11)], (3, 1));
+        assert_eq!((recent.first, recent.frames.len()), (11, 1));
+        recent.clear();
+        assert!(recent.after(11, 10).is_none());
     }
 }
