@@ -25,13 +25,10 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     wait_for_state(browser, "webhook", "created").await?;
 
     click(browser, "testWebhookButton").await?;
-    let row = wait_for(
-        browser,
-        "#requestList tr[data-row^=\"api@\"][data-status=response]",
-        "the test's request never finished",
-    )
-    .await?;
-    let key = row.attr("data-row").await?.unwrap_or_default();
+    let finished = "#requestList tr[data-row^=\"api@\"][data-status=response]";
+    wait_for(browser, finished, "the test's request never finished").await?;
+    // Read at once: the device's publishes re-render the list, replacing the row element.
+    let key = attrs(browser, finished, "data-row").await?.concat();
     click_css(browser, &format!("#requestList button[data-row=\"{key}\"]")).await?;
     wait_for(
         browser,

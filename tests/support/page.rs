@@ -41,13 +41,30 @@ pub async fn open(browser: &Browser, url: &str) -> Result<()> {
 }
 
 pub async fn click(browser: &Browser, id: &str) -> Result<()> {
-    reveal(browser, Locator::Id(id)).await?.click().await?;
-    Ok(())
+    click_found(browser, Locator::Id(id)).await
 }
 
 pub async fn click_css(browser: &Browser, css: &str) -> Result<()> {
-    reveal(browser, Locator::Css(css)).await?.click().await?;
-    Ok(())
+    click_found(browser, Locator::Css(css)).await
+}
+
+/// Finds and clicks, finding again when a render replaced the element in between (a device
+/// publishing every second re-renders the panels it shows).
+async fn click_found(browser: &Browser, locator: Locator<'_>) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        let clicked = async {
+            reveal(browser, locator)
+                .await?
+                .click()
+                .await
+                .map_err(anyhow::Error::from)
+        };
+        match clicked.await {
+            Err(error) if tries < 3 && format!("{error:#}").contains("stale element") => tries += 1,
+            other => return other,
+        }
+    }
 }
 
 /// Finds an element and opens the closed disclosures around it (a finished step collapses to
@@ -134,11 +151,16 @@ pub async fn texts(browser: &Browser, css: &str) -> Result<Vec<String>> {
 }
 
 pub async fn attrs(browser: &Browser, css: &str, name: &str) -> Result<Vec<String>> {
-    let mut values = Vec::new();
-    for element in browser.client.find_all(Locator::Css(css)).await? {
-        values.push(element.attr(name).await?.unwrap_or_default());
-    }
-    Ok(values)
+    // In one script, so a render in between cannot replace the elements being read.
+    let values = browser
+        .client
+        .execute(
+            "return [...document.querySelectorAll(arguments[0])] \
+               .map(e => e.getAttribute(arguments[1]) ?? '');",
+            vec![css.into(), name.into()],
+        )
+        .await?;
+    Ok(serde_json::from_value(values)?)
 }
 
 /// Picks the option with this value in a select, as a learner would.
