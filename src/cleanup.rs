@@ -291,7 +291,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 entry.outcome = Some(result);
             }
             if step == CleanupStep::Webhook {
+                // Gone from the product: the panels stop showing it and the test sent to it.
                 state.demo.webhook = WebhookState::Waiting;
+                state.demo.test_sent = None;
             }
             if state.cleanup.running() {
                 return Vec::new();

@@ -72,6 +72,11 @@ fn done(state: &State, panel: Panel) -> bool {
 
 /// Each step's status, in order.
 pub fn statuses(state: &State) -> Vec<Status> {
+    // Cleaned up, the tutorial is over: what cleanup removed (the product, the running demo)
+    // does not make its steps the ones to do again.
+    if done(state, Panel::Cleanup) {
+        return vec![Status::Done; STEPS.len()];
+    }
     let mut current_seen = false;
     STEPS
         .iter()

@@ -82,6 +82,7 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
         }]
     );
     assert!(state.cleanup.running());
+    state.demo.test_sent = Some("{}".into());
     assert!(
         update(
             &mut state,
@@ -91,6 +92,10 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
             })
         )
         .is_empty()
+    );
+    assert_eq!(
+        state.demo.test_sent, None,
+        "the test sent to a deleted webhook is not shown"
     );
     update(
         &mut state,

@@ -80,7 +80,8 @@ pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
             "Event data".to_owned(),
             // Particle's own events (hook-sent) carry the text "undefined": say what it means.
             if event.data == "undefined" {
-                "undefined (the cloud sends this event without data)".to_owned()
+                "none (the cloud sends this event without data, as the word \"undefined\")"
+                    .to_owned()
             } else {
                 event.data.clone()
             },

@@ -91,7 +91,13 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
             view.set("status", status.into());
             view.set("span", format!("d{from}{to}").into());
             view.set("route", format!("{} → {}", lanes[from], lanes[to]).into());
-            view.set("name", (if failed { "hook-error" } else { name }).into());
+            let name = match (failed, hop, cycle.answer) {
+                (true, ..) => "hook-error".to_owned(),
+                // The server's answer says its status on the arrow, as the request list does.
+                (false, "response", Some((status, _))) => format!("{name} {status}"),
+                _ => name.to_owned(),
+            };
+            view.set("name", name.into());
             view.set("time", at.map(clock).into());
             view.set("gap", gap.into());
             view.set(

@@ -446,6 +446,10 @@ fn the_webhook_reads_as_the_console_shows_it_and_its_secret_is_masked_until_reve
         resumed: false,
     });
     let renderer = Renderer::new();
+    // Not saved yet, or deleted by cleanup: the settings are not shown as the product's.
+    let html = renderer.panel(&state, Panel::Webhook).expect("renders");
+    assert!(!html.contains("&quot;integration_type&quot;"), "{html}");
+    state.demo.webhook = crate::demo::WebhookState::Saved("w1".into());
     let html = renderer.panel(&state, Panel::Webhook).expect("renders");
     let order: Vec<usize> = [
         "integration_type",

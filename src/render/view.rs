@@ -272,9 +272,11 @@ pub(crate) fn view(state: &State) -> Value {
     } else {
         SECRET_MASK
     };
+    // Only while the product has it: not before it is saved, nor after cleanup deleted it.
     let webhook_source = demo
         .relay
         .as_ref()
+        .filter(|_| matches!(demo.webhook, WebhookState::Saved(_)))
         .map(|relay| console_json(&webhook::webhook_settings(&relay.hook_url, secret)));
     view.set("webhookSource", webhook_source.into());
     view.set("webhookBody", body_block(webhook::BODY_TEMPLATE).into());

@@ -125,6 +125,10 @@ fn the_path_follows_the_learner() {
     }];
     check(&state, ["done"; 8]);
     assert_eq!(now(&state), "Every step done");
+    // As cleanup leaves it: the demo stopped and the product gone; the tutorial stays finished.
+    state.demo.running = false;
+    state.selected_product = None;
+    check(&state, ["done"; 8]);
 }
 
 #[test]

@@ -72,6 +72,8 @@ fn each_hop_has_its_time_and_the_gap_since_the_one_before() {
         diagram(cycle, false)["title"],
         "Test from this page at 10:00:00.100 UTC"
     );
+    // The server's answer says its status on its arrow.
+    assert_eq!(diagram(cycle, false)["hops"][3]["name"], "response 200");
     assert_eq!(
         (latency_text(cycle), size_text(cycle), answer_text(cycle)),
         ("<1 ms".into(), "20 B".into(), "200".into())
