@@ -37,7 +37,7 @@ const TWIGGY: &str = "twiggy@0.8.0";
 const LARGEST: usize = 8;
 
 /// Name prefixes of the functions the page never calls (the name section's demangled names).
-const NEVER_CALLED: [&str; 8] = [
+const NEVER_CALLED: [&str; 11] = [
     GRAMMAR,
     "handlebars::json::path::Path::parse::",
     // The registry's built-in helpers the templates do not use (`build.rs` keeps them out).
@@ -48,6 +48,10 @@ const NEVER_CALLED: [&str; 8] = [
     // `{{#*inline}}`, which `build.rs` refuses.
     "<handlebars::decorators::inline::InlineDecorator as ",
     "handlebars::decorators::inline::",
+    // Subexpressions (`(helper x)`) and block parameters (`as |x|`), which `build.rs` refuses.
+    "handlebars::render::call_helper_for_value::",
+    "handlebars::block::BlockParams::add_path::",
+    "handlebars::block::BlockParams::add_value::",
 ];
 /// The template grammar's entry point and, below it, every rule.
 const GRAMMAR: &str = "<handlebars::grammar::HandlebarsParser as pest::parser::Parser<handlebars::grammar::Rule>>::parse";
