@@ -12,6 +12,8 @@
 //! page's templates never use (`eq`, `len`, `raw`, `{{#*inline}}`, …): the registry holds them,
 //! so the linker keeps them, and their bodies are cut likewise. `build.rs` refuses a template
 //! that names one of them, so a template cannot reach a cut body.
+//! Likewise the code only subexpressions (`(helper x)`) and block parameters (`as |x|`) reach,
+//! both of which `build.rs` refuses.
 //!
 //! `profile` says what the optimized module is made of, by crate (`twiggy` on a copy that keeps
 //! its function names), for `cargo xtask bench` to report beside the page's size.
