@@ -74,7 +74,10 @@ pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
     if !event.name.contains(EVENT_NAME) {
         return None;
     }
-    let fields = vec![
+    let code = serde_json::from_str::<Value>(&event.data)
+        .ok()
+        .map(|_| pretty(&event.data));
+    let mut fields = vec![
         ("Event name".to_owned(), event.name.clone()),
         (
             "Event data".to_owned(),
@@ -89,9 +92,10 @@ pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
         ("Device".to_owned(), device.to_owned()),
         ("Published at".to_owned(), event.published_at.clone()),
     ];
-    let code = serde_json::from_str::<Value>(&event.data)
-        .ok()
-        .map(|_| pretty(&event.data));
+    // JSON data is shown once, pretty-printed below the table.
+    if code.is_some() {
+        fields.remove(1);
+    }
     let (kind, title, text) = if event.name == EVENT_NAME {
         if event.coreid == "api" {
             (EntryKind::EventApi, "Event (from this page)", "Test published this event to the product through the Particle Cloud API, as a device would. The cloud now looks for webhooks whose event name is a prefix of it.".to_owned())
@@ -212,10 +216,12 @@ pub fn explain_response(response: &HookResponse) -> Entry {
 
 /// The event log's cells for an event: time (of day, UTC), name, data, device.
 pub fn log_cells(event: &ParticleEvent, device: &str) -> Vec<String> {
+    // The column says UTC; the time reads as every other time on the page, without the `Z`.
     let time = event
         .published_at
         .split_once('T')
-        .map_or(event.published_at.as_str(), |(_, time)| time);
+        .map_or(event.published_at.as_str(), |(_, time)| time)
+        .trim_end_matches('Z');
     vec![
         time.to_owned(),
         event.name.clone(),

@@ -168,9 +168,14 @@ fn each_hop_has_its_explainer_kind() {
     );
     let entry = explain_event(&event(EVENT_NAME, r#"{"id":1}"#, "api"), "api").expect("entry");
     assert_eq!(entry.code.as_deref(), Some("{\n  \"id\": 1\n}"));
+    assert!(
+        entry.fields.iter().all(|(name, _)| name != "Event data"),
+        "JSON data is shown once, pretty: {:?}",
+        entry.fields
+    );
     assert_eq!(
         log_cells(&entry_event(), "kitchen"),
-        ["10:00:00.123Z", EVENT_NAME, "25", "kitchen"]
+        ["10:00:00.123", EVENT_NAME, "25", "kitchen"]
     );
 }
 
