@@ -7,13 +7,7 @@ use crate::support::{Browser, Server, fixture::*, page::*};
 
 pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     open(browser, &server.url).await?;
-    sandbox_sign_in_to_devices(browser).await?;
-    choose(browser, "deviceSelect", P2).await?;
-    wait_for_state(browser, "select-product", "no-product").await?;
-    click(browser, "createNewProductButton").await?;
-    wait_for_state(browser, "add-device", "can-add").await?;
-    click(browser, "addDeviceButton").await?;
-    wait_for_state(browser, "add-device", "in-product").await?;
+    set_up_with(browser, P2).await?;
     let product = browser
         .client
         .find(Locator::Css("#productSelect option[selected]"))

@@ -44,13 +44,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     let server = start_server(options).await?;
     let proxy = Proxy::start(&server.url).await?;
     open(browser, &proxy.url).await?;
-    sandbox_sign_in_to_devices(browser).await?;
-    choose(browser, "deviceSelect", P2).await?;
-    wait_for_state(browser, "select-product", "no-product").await?;
-    click(browser, "createNewProductButton").await?;
-    wait_for_state(browser, "add-device", "can-add").await?;
-    click(browser, "addDeviceButton").await?;
-    wait_for_state(browser, "add-device", "in-product").await?;
+    set_up_with(browser, P2).await?;
     let product = browser
         .client
         .find(Locator::Css("#productSelect option[selected]"))

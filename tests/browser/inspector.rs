@@ -14,13 +14,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     options.sandbox.sim_publish_interval = Some(Duration::from_secs(1));
     let server = start_server(options).await?;
     open(browser, &server.url).await?;
-    sandbox_sign_in_to_devices(browser).await?;
-    choose(browser, "deviceSelect", P2).await?;
-    wait_for_state(browser, "select-product", "no-product").await?;
-    click(browser, "createNewProductButton").await?;
-    wait_for_state(browser, "add-device", "can-add").await?;
-    click(browser, "addDeviceButton").await?;
-    wait_for_state(browser, "add-device", "in-product").await?;
+    set_up_with(browser, P2).await?;
     click(browser, "startDemo").await?;
     wait_for_state(browser, "webhook", "created").await?;
 

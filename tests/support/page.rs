@@ -224,6 +224,18 @@ pub async fn device_labels(browser: &Browser) -> Result<Vec<String>> {
     Ok(labels)
 }
 
+/// Signs in to the sandbox, picks `device`, creates a product for it and adds the device: the
+/// setup most checks start from.
+pub async fn set_up_with(browser: &Browser, device: &str) -> Result<()> {
+    sandbox_sign_in_to_devices(browser).await?;
+    choose(browser, "deviceSelect", device).await?;
+    wait_for_state(browser, "select-product", "no-product").await?;
+    click(browser, "createNewProductButton").await?;
+    wait_for_state(browser, "add-device", "can-add").await?;
+    click(browser, "addDeviceButton").await?;
+    wait_for_state(browser, "add-device", "in-product").await
+}
+
 pub async fn sign_out(browser: &Browser) -> Result<()> {
     click(browser, "signOut").await?;
     wait_for_state(browser, "sign-in", "signed-out").await
