@@ -69,6 +69,8 @@ pub enum Msg {
     ShowDeviceLog,
     /// Whether the browser has Web Serial.
     SerialSupported(bool),
+    /// The page's origin, as the browser sends it in `Origin`.
+    PageOrigin(String),
     /// Connect to a device on USB serial.
     ConnectSerial,
     /// Connecting to USB serial failed, or the port closed: why.

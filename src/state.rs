@@ -113,6 +113,9 @@ pub struct State {
     pub flash: Flash,
     /// The browser has Web Serial.
     pub serial_supported: bool,
+    /// Where the page is served from (`http://127.0.0.1:8080`): the one origin the starter
+    /// servers allow to call them.
+    pub page_origin: String,
     /// What became of connecting to USB serial, when it did not work.
     pub serial_error: Option<String>,
     /// The learner asked to see the webhook's secret: it is masked everywhere until then.
@@ -212,6 +215,7 @@ impl State {
             firmware_file: FIRMWARE_FILES[0].to_owned(),
             flash: Flash::Idle,
             serial_supported: false,
+            page_origin: String::new(),
             serial_error: None,
             secret_revealed: false,
         };

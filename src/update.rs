@@ -318,6 +318,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             return vec![Effect::OpenDeviceLog { url }];
         }
         Msg::SerialSupported(supported) => state.serial_supported = supported,
+        Msg::PageOrigin(origin) => state.page_origin = origin,
         Msg::ConnectSerial => {
             if state.serial_supported {
                 state.serial_error = None;

@@ -60,6 +60,9 @@ pub fn start() {
     app.run(effects);
     firmware::load_sources();
     app.dispatch(Msg::SerialSupported(serial::supported()));
+    if let Some(window) = web_sys::window() {
+        app.dispatch(Msg::PageOrigin(window.origin()));
+    }
     if let Some(saved) = storage::load_session() {
         app.dispatch(Msg::SetRemember(saved.remembered));
         app.dispatch(Msg::Restore {

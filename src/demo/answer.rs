@@ -108,9 +108,9 @@ const EXPRESS: &str = r#"// npm install express; WEBHOOK_SECRET=… node server.
 const express = require('express');
 const app = express();
 app.use(express.json());
-// CORS, so the tutorial page can forward requests here.
+// CORS, so the tutorial page (and only it) can forward requests here.
 app.use((req, res, next) => {
-  res.set({'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'authorization, content-type'});
+  res.set({'Access-Control-Allow-Origin': PAGE_ORIGIN, 'Access-Control-Allow-Headers': 'authorization, content-type'});
   req.method === 'OPTIONS' ? res.sendStatus(204) : next();
 });
 app.post('/webhook', (req, res) => {
@@ -131,8 +131,8 @@ from flask import Flask, request
 app = Flask(__name__)
 
 @app.after_request
-def cors(response):  # so the tutorial page can forward requests here
-    response.headers['Access-Control-Allow-Origin'] = '*'
+def cors(response):  # so the tutorial page (and only it) can forward requests here
+    response.headers['Access-Control-Allow-Origin'] = PAGE_ORIGIN
     response.headers['Access-Control-Allow-Headers'] = 'authorization, content-type'
     return response
 
@@ -152,7 +152,7 @@ use axum::{http::{header, HeaderMap, HeaderName, StatusCode}, routing::post, Rou
 
 // CORS, so the tutorial page can forward requests here.
 const CORS: [(HeaderName, &str); 2] = [
-    (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+    (header::ACCESS_CONTROL_ALLOW_ORIGIN, PAGE_ORIGIN),
     (header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization, content-type"),
 ];
 
@@ -179,8 +179,9 @@ const AXUM_AUTH: &str = r##"    let secret = format!("Bearer {}", std::env::var(
 
 /// Servers that answer as the page's server does now (check the Bearer secret, then answer
 /// `answer`'s status and body), for the learner to run themselves: Express, Flask and axum, each
-/// as (name, file name, source). The secret comes from the environment, never from the page.
-pub fn starters(answer: &Answer) -> [(&'static str, &'static str, String); 3] {
+/// as (name, file name, source). The secret comes from the environment, never from the page;
+/// CORS allows the page at `origin` only, not every site the learner's browser visits.
+pub fn starters(answer: &Answer, origin: &str) -> [(&'static str, &'static str, String); 3] {
     let ok = (200..300).contains(&answer.status);
     let body = if answer.body.is_empty() {
         format!(r#"{{"ok":{ok}}}"#)
@@ -188,10 +189,14 @@ pub fn starters(answer: &Answer) -> [(&'static str, &'static str, String); 3] {
         answer.body.clone()
     };
     let quoted = serde_json::Value::String(body).to_string();
+    // A string literal in all three languages (an origin holds no quote or backslash).
+    let origin = serde_json::Value::from(if origin.is_empty() { "*" } else { origin }).to_string();
+    // The learner's body goes in last, so nothing in it is taken for a placeholder.
     let fill = |template: &str, auth: &str| {
         template
             .replace("AUTH", if answer.require_auth { auth } else { "" })
             .replace("STATUS", &answer.status.to_string())
+            .replace("PAGE_ORIGIN", &origin)
             .replace("BODY", &quoted)
     };
     [
@@ -205,13 +210,30 @@ pub fn starters(answer: &Answer) -> [(&'static str, &'static str, String); 3] {
 mod tests {
     use super::*;
 
+    const PAGE: &str = "http://127.0.0.1:8080";
+
+    #[test]
+    fn starters_allow_the_page_and_only_it() {
+        for (name, _, source) in starters(&Preset::Ok.answer(), PAGE) {
+            assert!(
+                source.contains(r#""http://127.0.0.1:8080""#),
+                "{name}: {source}"
+            );
+            assert!(
+                !source.contains("'*'") && !source.contains(r#""*""#),
+                "{name}: {source}"
+            );
+            assert!(!source.contains("PAGE_ORIGIN"), "{name}: {source}");
+        }
+    }
+
     #[test]
     fn starters_answer_with_the_current_status_and_body() {
         let answer = Answer {
             body: r#"{"hello":"it's"}"#.into(),
             ..Preset::ServerError.answer()
         };
-        for (_, _, source) in starters(&answer) {
+        for (_, _, source) in starters(&answer, PAGE) {
             assert!(source.contains("500"), "{source}");
             assert!(source.contains(r#""{\"hello\":\"it's\"}""#), "{source}");
             assert!(source.contains("WEBHOOK_SECRET"), "{source}");
@@ -220,7 +242,7 @@ mod tests {
             require_auth: false,
             ..Preset::Ok.answer()
         };
-        for (_, _, source) in starters(&open) {
+        for (_, _, source) in starters(&open, PAGE) {
             assert!(source.contains(r#""{\"ok\":true}""#), "{source}");
             assert!(!source.contains("401"), "{source}");
         }

@@ -283,7 +283,7 @@ pub(crate) fn size_text(cycle: &Cycle) -> String {
 
 /// Sets what the explainer, the answer form and the testing panel's delivery log read; the
 /// secret shows only once `revealed`.
-pub(crate) fn set_view(demo: &Demo, revealed: bool, view: &mut Object) {
+pub(crate) fn set_view(demo: &Demo, revealed: bool, origin: &str, view: &mut Object) {
     let secret = Secret {
         secret: &demo.secret,
         revealed,
@@ -358,7 +358,8 @@ pub(crate) fn set_view(demo: &Demo, revealed: bool, view: &mut Object) {
         })
         .collect();
     view.set("presets", presets.into());
-    let starters: Vec<Value> = super::answer::starters(&demo.answer)
+    view.set("pageOrigin", origin.into());
+    let starters: Vec<Value> = super::answer::starters(&demo.answer, origin)
         .into_iter()
         .enumerate()
         .map(|(index, (name, file, source))| {

@@ -234,7 +234,7 @@ pub(crate) fn view(state: &State) -> Value {
     view.set("demoRunning", demo.running.into());
     // The journey: the shown cycle's diagram and cards, the request list, the delivery log and
     // the answer presets.
-    crate::demo::journey::set_view(demo, state.secret_revealed, &mut view);
+    crate::demo::journey::set_view(demo, state.secret_revealed, &state.page_origin, &mut view);
     view.set("startError", demo.start_error.as_deref().into());
     view.set("relayTyped", demo.relay_typed.as_str().into());
     view.set("smeeTyped", demo.smee_typed.as_str().into());

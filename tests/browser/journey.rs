@@ -193,6 +193,12 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
         flask.contains("@app.route('/webhook', methods=['POST', 'OPTIONS'])\n") && flask.contains(", 200, "),
         "the Flask starter reads {flask}"
     );
+    // Its CORS names this page, not every site.
+    let origin = server.url.trim_end_matches('/');
+    ensure!(
+        flask.contains(&format!("['Access-Control-Allow-Origin'] = \"{origin}\"")),
+        "the Flask starter allows another origin than {origin}: {flask}"
+    );
     browser.console_errors().await?;
     no_app_errors(browser).await?;
     click(browser, "inspectorPause").await?;
