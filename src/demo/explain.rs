@@ -204,7 +204,7 @@ pub fn explain_response(response: &HookResponse) -> Entry {
             if ok {
                 "A success (2xx) with a body becomes a hook-response event."
             } else {
-                "A status outside 2xx is a failure: the cloud publishes a hook-error event instead of a hook-response, and many failures in a row make it pause sending."
+                "A status outside 2xx is a failure: the cloud publishes a hook-error event instead of a hook-response (below)."
             }
         ),
         fields: vec![("Content-Type".to_owned(), response.content_type.clone())],
