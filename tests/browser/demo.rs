@@ -298,14 +298,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     .await?;
 
     // The device's own publish starts a device cycle and adds a row.
-    let pressed = in_page(
-        browser,
-        &format!(
-            "return (await fetch('/sandbox/_sim/devices/{P2}/button', {{method: 'POST'}})).status;"
-        ),
-    )
-    .await?;
-    ensure!(pressed == 200, "MODE click answered {pressed}");
+    press_mode(browser, P2).await?;
     wait_for(
         browser,
         "#explainer [data-kind=\"event-device\"]",

@@ -138,14 +138,7 @@ async fn new_cycle(browser: &Browser, device: &str) -> Result<String> {
     if device == "api" {
         click(browser, "testWebhookButton").await?;
     } else {
-        let pressed = in_page(
-            browser,
-            &format!(
-                "return (await fetch('/sandbox/_sim/devices/{device}/button', {{method: 'POST'}})).status;"
-            ),
-        )
-        .await?;
-        ensure!(pressed == 200, "MODE click answered {pressed}");
+        press_mode(browser, device).await?;
     }
     wait_for_xpath(
         browser,

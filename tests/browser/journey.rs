@@ -69,14 +69,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     // Selected, the test's cycle stays while the device publishes twice.
     click_css(browser, &format!("#requestList button[data-row=\"{first}\"]")).await?;
     for _ in 0..2 {
-        let pressed = in_page(
-            browser,
-            &format!(
-                "return (await fetch('/sandbox/_sim/devices/{P2}/button', {{method: 'POST'}})).status;"
-            ),
-        )
-        .await?;
-        ensure!(pressed == 200, "MODE click answered {pressed}");
+        press_mode(browser, P2).await?;
     }
     wait_for_xpath(
         browser,

@@ -224,6 +224,18 @@ pub async fn device_labels(browser: &Browser) -> Result<Vec<String>> {
     Ok(labels)
 }
 
+/// Presses a simulated device's MODE button (it publishes the demo's event), through the
+/// sandbox's own page API.
+pub async fn press_mode(browser: &Browser, device: &str) -> Result<()> {
+    let pressed = in_page(
+        browser,
+        &format!("return (await fetch('/sandbox/_sim/devices/{device}/button', {{method: 'POST'}})).status;"),
+    )
+    .await?;
+    anyhow::ensure!(pressed == 200, "MODE click answered {pressed}");
+    Ok(())
+}
+
 /// Signs in to the sandbox, picks `device`, creates a product for it and adds the device: the
 /// setup most checks start from.
 pub async fn set_up_with(browser: &Browser, device: &str) -> Result<()> {
