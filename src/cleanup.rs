@@ -48,12 +48,14 @@ impl CleanupStep {
         }
     }
 
-    /// The step whose checkbox carries this `data-action`, if any.
-    pub fn from_action(action: &str) -> Option<CleanupStep> {
-        let name = action.strip_prefix("cleanup-")?;
-        CleanupStep::ALL
-            .into_iter()
-            .find(|step| step.name() == name)
+    /// The `data-action` of the step's checkbox, `cleanup-<name>`.
+    pub fn action(self) -> &'static str {
+        match self {
+            CleanupStep::Webhook => "cleanup-webhook",
+            CleanupStep::Tinker => "cleanup-tinker",
+            CleanupStep::Devices => "cleanup-devices",
+            CleanupStep::Product => "cleanup-product",
+        }
     }
 
     /// What the progress list calls it.

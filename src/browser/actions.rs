@@ -9,7 +9,8 @@ use web_sys::{Element, Event, HtmlInputElement, HtmlSelectElement};
 
 use super::{App, firmware, page::by_id};
 use crate::{
-    cleanup::{self, CleanupStep},
+    action::Action,
+    cleanup,
     demo::{self, Answer},
     msg::Msg,
     state::ProductChoice,
@@ -59,45 +60,45 @@ fn on_event(app: &Rc<App>, event: &Event) {
 /// The message an element with `data-action="<action>"` dispatches; `None` for an action this page
 /// does not have, or a control whose value is not a choice yet (a select's placeholder).
 fn msg_for(action: &str, element: &Element) -> Option<Msg> {
-    Some(match action {
-        "sandbox-sign-in" => Msg::SandboxSignIn,
-        "token-sign-in" => Msg::TokenSignIn(input_value("tokenInput")),
-        "password-sign-in" => Msg::PasswordSignIn {
+    Some(match Action::parse(action)? {
+        Action::SandboxSignIn => Msg::SandboxSignIn,
+        Action::TokenSignIn => Msg::TokenSignIn(input_value("tokenInput")),
+        Action::PasswordSignIn => Msg::PasswordSignIn {
             username: input_value("usernameInput"),
             password: input_value("passwordInput"),
         },
-        "otp-sign-in" => Msg::OtpSignIn(input_value("otpInput")),
-        "remember" => Msg::SetRemember(is_checked(element)),
-        "use-sandbox" => Msg::UseSandbox(select_value(element) == "sandbox"),
-        "sign-out" => Msg::SignOut,
-        "refresh-devices" => Msg::RefreshDevices,
-        "select-device" => Msg::SelectDevice(select_value(element)),
-        "select-platform" => Msg::SelectPlatform(select_value(element).parse().ok()?),
-        "choose-new-product" => Msg::ChooseProducts(ProductChoice::New),
-        "choose-existing-product" => Msg::ChooseProducts(ProductChoice::Existing),
-        "create-product" => Msg::CreateProduct(input_value("newProductNameInput")),
+        Action::OtpSignIn => Msg::OtpSignIn(input_value("otpInput")),
+        Action::Remember => Msg::SetRemember(is_checked(element)),
+        Action::UseSandbox => Msg::UseSandbox(select_value(element) == "sandbox"),
+        Action::SignOut => Msg::SignOut,
+        Action::RefreshDevices => Msg::RefreshDevices,
+        Action::SelectDevice => Msg::SelectDevice(select_value(element)),
+        Action::SelectPlatform => Msg::SelectPlatform(select_value(element).parse().ok()?),
+        Action::ChooseNewProduct => Msg::ChooseProducts(ProductChoice::New),
+        Action::ChooseExistingProduct => Msg::ChooseProducts(ProductChoice::Existing),
+        Action::CreateProduct => Msg::CreateProduct(input_value("newProductNameInput")),
         // The placeholder option is no number: nothing chosen.
-        "select-product" => Msg::SelectProduct(select_value(element).parse().ok()?),
-        "add-device" => Msg::AddDevice,
-        "start-demo" => Msg::Demo(demo::Msg::Start {
+        Action::SelectProduct => Msg::SelectProduct(select_value(element).parse().ok()?),
+        Action::AddDevice => Msg::AddDevice,
+        Action::StartDemo => Msg::Demo(demo::Msg::Start {
             secret: random_secret(),
             relay: input_value("relayUrlInput"),
             smee: input_value("smeeUrlInput"),
         }),
-        "new-smee" => Msg::Demo(demo::Msg::SmeeChannel(format!(
+        Action::NewSmee => Msg::Demo(demo::Msg::SmeeChannel(format!(
             "https://smee.io/{}",
             &random_secret()[..16]
         ))),
-        "stop-demo" => Msg::Demo(demo::Msg::Stop),
-        "test-webhook" => Msg::Demo(demo::Msg::Test {
+        Action::StopDemo => Msg::Demo(demo::Msg::Stop),
+        Action::TestWebhook => Msg::Demo(demo::Msg::Test {
             id: (js_sys::Math::random() * 1_000_000.0) as u32,
         }),
-        "preview-data" => Msg::Demo(demo::Msg::PreviewData(input_value("previewData"))),
-        "publish-data" => Msg::Demo(demo::Msg::PublishData(input_value("previewData"))),
-        "replay" => Msg::Demo(demo::Msg::Replay(
+        Action::PreviewData => Msg::Demo(demo::Msg::PreviewData(input_value("previewData"))),
+        Action::PublishData => Msg::Demo(demo::Msg::PublishData(input_value("previewData"))),
+        Action::Replay => Msg::Demo(demo::Msg::Replay(
             element.get_attribute("data-hook")?.parse().ok()?,
         )),
-        "apply-answer" => Msg::Demo(demo::Msg::ApplyAnswer(Answer {
+        Action::ApplyAnswer => Msg::Demo(demo::Msg::ApplyAnswer(Answer {
             status: input_value("answerStatus").trim().parse().unwrap_or(0),
             body: input_value("answerBody"),
             require_auth: by_id("answerRequireAuth").is_some_and(|e| is_checked(&e)),
@@ -107,38 +108,37 @@ fn msg_for(action: &str, element: &Element) -> Option<Msg> {
                 .unwrap_or(u32::MAX),
             ..Answer::default()
         })),
-        "answer-preset" => Msg::Demo(demo::Msg::Preset(demo::answer::Preset::from_name(
+        Action::AnswerPreset => Msg::Demo(demo::Msg::Preset(demo::answer::Preset::from_name(
             &element.get_attribute("data-preset")?,
         )?)),
-        "select-cycle" => Msg::Demo(demo::Msg::SelectCycle(demo::journey::parse_key(
+        Action::SelectCycle => Msg::Demo(demo::Msg::SelectCycle(demo::journey::parse_key(
             &element.get_attribute("data-row")?,
         )?)),
-        "inspector-pause" => Msg::Demo(demo::Msg::TogglePause),
-        "apply-forward" => Msg::Demo(demo::Msg::ApplyForward(input_value("forwardUrl"))),
-        "slow-motion" => Msg::Demo(demo::Msg::SlowMotion(is_checked(element))),
+        Action::InspectorPause => Msg::Demo(demo::Msg::TogglePause),
+        Action::ApplyForward => Msg::Demo(demo::Msg::ApplyForward(input_value("forwardUrl"))),
+        Action::SlowMotion => Msg::Demo(demo::Msg::SlowMotion(is_checked(element))),
         // `innerText`: the text as shown, with a line break after each line's element.
-        "copy" => Msg::Demo(demo::Msg::Copy(inner_text(&by_id(
+        Action::Copy => Msg::Demo(demo::Msg::Copy(inner_text(&by_id(
             &element.get_attribute("data-copy")?,
         )?)?)),
-        "replay-edited" => Msg::Demo(demo::Msg::ReplayEdited {
+        Action::ReplayEdited => Msg::Demo(demo::Msg::ReplayEdited {
             hook_id: element.get_attribute("data-hook")?.parse().ok()?,
             headers: textarea_value("replayHeaders"),
             body: textarea_value("replayBody"),
         }),
-        "export" => Msg::Demo(demo::Msg::Export),
-        "show-file" => Msg::ShowFile(element.get_attribute("data-file")?),
-        "copy-file" => Msg::CopyFile,
-        "flash" => Msg::FlashDevice(firmware::shown_sources()),
-        "device-log" => Msg::ShowDeviceLog,
-        "serial-connect" => Msg::ConnectSerial,
-        "download-log" => Msg::DownloadLog,
-        "reveal-secret" => Msg::RevealSecret(element.get_attribute("aria-pressed")? != "true"),
-        "cleanup" => Msg::Cleanup(cleanup::Msg::Ask),
-        "cleanup-cancel" => Msg::Cleanup(cleanup::Msg::Cancel),
-        "cleanup-confirm" => Msg::Cleanup(cleanup::Msg::Confirm),
-        // The checkboxes `cleanup-<step>`; any other action is none of this page's.
-        other => Msg::Cleanup(cleanup::Msg::Choose {
-            step: CleanupStep::from_action(other)?,
+        Action::Export => Msg::Demo(demo::Msg::Export),
+        Action::ShowFile => Msg::ShowFile(element.get_attribute("data-file")?),
+        Action::CopyFile => Msg::CopyFile,
+        Action::Flash => Msg::FlashDevice(firmware::shown_sources()),
+        Action::DeviceLog => Msg::ShowDeviceLog,
+        Action::SerialConnect => Msg::ConnectSerial,
+        Action::DownloadLog => Msg::DownloadLog,
+        Action::RevealSecret => Msg::RevealSecret(element.get_attribute("aria-pressed")? != "true"),
+        Action::Cleanup => Msg::Cleanup(cleanup::Msg::Ask),
+        Action::CleanupCancel => Msg::Cleanup(cleanup::Msg::Cancel),
+        Action::CleanupConfirm => Msg::Cleanup(cleanup::Msg::Confirm),
+        Action::CleanupChoose(step) => Msg::Cleanup(cleanup::Msg::Choose {
+            step,
             on: is_checked(element),
         }),
     })

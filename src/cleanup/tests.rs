@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::{
+    action::Action,
     cleanup::{
         Call, CleanupStep,
         CleanupStep::{Devices, Product, Webhook},
@@ -186,7 +187,8 @@ fn a_step_the_page_does_not_know_cannot_be_asked_for() {
     assert_eq!(names, ["webhook", "tinker", "devices", "product"]);
     for step in CleanupStep::ALL {
         let action = format!("cleanup-{}", step.name());
-        assert_eq!(CleanupStep::from_action(&action), Some(step));
+        assert_eq!(step.action(), action);
+        assert_eq!(Action::parse(&action), Some(Action::CleanupChoose(step)));
     }
     for unknown in [
         "cleanup-products",
@@ -195,7 +197,7 @@ fn a_step_the_page_does_not_know_cannot_be_asked_for() {
         "product",
         "cleanup-all",
     ] {
-        assert_eq!(CleanupStep::from_action(unknown), None, "{unknown}");
+        assert_eq!(Action::parse(unknown), None, "{unknown}");
     }
 }
 
