@@ -296,8 +296,11 @@ impl Connection<'_> {
                         Ok(Step::Data(data)) => feed.send(data).await?,
                         Ok(Step::More(want)) => input.fill(&feed, want).await?,
                         Ok(Step::Done) => return Ok(()),
-                        Err(chunked::Malformed(message)) => {
+                        Err(chunked::Refused::Malformed(message)) => {
                             return Err(feed.fail(BodyError::malformed(message)).await);
+                        }
+                        Err(chunked::Refused::TooLarge(message)) => {
+                            return Err(feed.fail(BodyError::too_large(message)).await);
                         }
                     }
                 }
@@ -431,6 +434,7 @@ fn body_answer(stopped: &Stopped) -> Option<Rejection> {
     let status = match error.cause() {
         Cause::Closed => return None,
         Cause::Malformed => StatusCode::BAD_REQUEST,
+        Cause::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Cause::Slow => StatusCode::REQUEST_TIMEOUT,
     };
     Some(head::reject(status, error.message()))
