@@ -164,6 +164,39 @@ async fn asset_paths_cannot_leave_the_directory() {
     }
 }
 
+/// A symbolic link in `--assets DIR` that leads out of it, to a file or through a folder, serves
+/// nothing (the finding: it served whatever it pointed at); one that stays inside still serves.
+#[cfg(unix)]
+#[tokio::test]
+async fn asset_symlinks_cannot_leave_the_directory() {
+    let assets = Assets::new("symlinks");
+    let outside = Assets::new("symlinks-outside");
+    fs::write(outside.0.join("secret.txt"), "outside").expect("write");
+    fs::write(outside.0.join("secret.txt.gz"), "outside").expect("write");
+    let link = |target: &std::path::Path, name: &str| {
+        std::os::unix::fs::symlink(target, assets.0.join(name)).expect("symlink");
+    };
+    link(&outside.0.join("secret.txt"), "leak.txt");
+    link(&outside.0.join("secret.txt.gz"), "index.js.gz");
+    link(&outside.0, "out");
+    link(&assets.0.join("app.js"), "alias.js");
+    let app = app(&Options {
+        assets: Some(assets.0.clone()),
+        ..Options::default()
+    });
+    for path in ["/leak.txt", "/out/secret.txt"] {
+        let (status, _, body) = get(&app, path, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!body.starts_with(b"outside"), "{path}");
+    }
+    // A compressed sibling that leads out is not sent either.
+    let (_, _, body) = get(&app, "/index.js", &[("accept-encoding", "gzip")]).await;
+    assert!(!body.starts_with(b"outside"));
+    let (status, _, body) = get(&app, "/alias.js", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with(b"export default 1;"));
+}
+
 #[tokio::test]
 async fn a_precompressed_sibling_is_sent_to_gzip_only_clients() {
     let assets = Assets::new("precompressed");
