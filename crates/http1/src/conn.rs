@@ -238,9 +238,10 @@ impl Connection<'_> {
                 let response = match outcome {
                     Ok(response) => response,
                     Err(answer) => {
-                        // The request was malformed or too slow: whatever the service would say
-                        // about it (it saw the error, and might call it too large) is beside the
-                        // point, so the connection answers in its place.
+                        // The request was malformed, too slow or beyond the chunked framing's
+                        // bounds: whatever the service would say about it (it saw the error, and
+                        // might call it something else) is beside the point, so the connection
+                        // answers in its place.
                         self.reject(&answer).await;
                         return After::CloseAndLinger;
                     }
