@@ -44,6 +44,9 @@ pub(crate) enum Cause {
     Closed,
     /// The chunked framing broke the rules: 400.
     Malformed,
+    /// The chunked framing went beyond the server's bounds (too many chunks, too many bytes of
+    /// extensions): 413.
+    TooLarge,
     /// The client paused too long or sent too slowly: 408.
     Slow,
 }
@@ -67,6 +70,14 @@ impl BodyError {
         BodyError {
             message,
             cause: Cause::Malformed,
+        }
+    }
+
+    /// A chunked body whose framing is beyond the decoder's bounds, for the reason given.
+    pub(crate) fn too_large(message: &'static str) -> BodyError {
+        BodyError {
+            message,
+            cause: Cause::TooLarge,
         }
     }
 

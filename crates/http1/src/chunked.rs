@@ -6,11 +6,24 @@
 //! line ends in CRLF, chunk data is followed by CRLF at exactly its size, and the trailer section
 //! is a few well-formed fields: each leniency is a place where a proxy in front and this server
 //! could disagree on where a request ends, which is what request smuggling relies on.
+//!
+//! It is bounded in everything but its data, which the service bounds (the relay takes 1 MiB):
+//! a body of a million one-byte chunks costs a frame per chunk, and chunk extensions and
+//! zero padding are bytes the client sends that no one reads. So a body may have at most
+//! [`MAX_CHUNKS`] chunks and [`MAX_PADDING`] bytes of chunk-size lines beyond their digits
+//! (both 413: the body is too large in framing rather than malformed), each line at most
+//! [`MAX_LINE`] bytes (400). hyper bounds extensions the same way, per body.
 
 use bytes::{Buf, Bytes, BytesMut};
 
-/// Longest chunk-size line (with its extensions).
+/// Longest chunk-size line (with its extensions and line end).
 pub(crate) const MAX_LINE: usize = 4096;
+/// Most chunks of data one body may have. Clients send chunks of kilobytes (a write each);
+/// 4096 still carries a mebibyte in chunks of 256 bytes.
+pub(crate) const MAX_CHUNKS: u32 = 4096;
+/// Most bytes all of a body's chunk-size lines may hold beyond their size: extensions,
+/// whitespace and leading zeros. Nothing here reads extensions, and clients rarely send any.
+pub(crate) const MAX_PADDING: usize = 4096;
 /// Largest trailer section, line endings included.
 pub(crate) const MAX_TRAILERS: usize = 4096;
 /// More significant hex digits than this cannot be a size anyone means (2^60 bytes).
@@ -43,27 +56,62 @@ pub(crate) enum Step {
 
 /// Why a chunked body is refused, in words for the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The framing breaks RFC 9112: 400.
+    Malformed(&'static str),
+    /// The framing is well formed but beyond this server's bounds: 413.
+    TooLarge(&'static str),
+}
+
+/// A refusal for malformed framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Malformed(pub &'static str);
+
+impl From<Malformed> for Refused {
+    fn from(Malformed(message): Malformed) -> Refused {
+        Refused::Malformed(message)
+    }
+}
 
 #[derive(Debug)]
 pub(crate) struct Decoder {
     state: State,
+    /// Chunks of data read so far.
+    chunks: u32,
+    /// Bytes of chunk-size lines beyond their size read so far.
+    padding: usize,
 }
 
 impl Decoder {
     pub(crate) fn new() -> Decoder {
-        Decoder { state: State::Size }
+        Decoder {
+            state: State::Size,
+            chunks: 0,
+            padding: 0,
+        }
     }
 
     /// Consumes what it can of `buf` and says what it was.
-    pub(crate) fn step(&mut self, buf: &mut BytesMut) -> Result<Step, Malformed> {
+    pub(crate) fn step(&mut self, buf: &mut BytesMut) -> Result<Step, Refused> {
         loop {
             match self.state {
                 State::Size => {
                     let Some(line) = take_line(buf, MAX_LINE, "chunk-size line too long")? else {
                         return Ok(Step::More(1));
                     };
-                    let size = chunk_size(&line)?;
+                    let ChunkSize { size, padding } = chunk_size(&line)?;
+                    if size > 0 {
+                        self.chunks += 1;
+                        if self.chunks > MAX_CHUNKS {
+                            return Err(Refused::TooLarge("request body in more than 4096 chunks"));
+                        }
+                    }
+                    self.padding += padding;
+                    if self.padding > MAX_PADDING {
+                        return Err(Refused::TooLarge(
+                            "chunk extensions and padding over 4096 bytes in all",
+                        ));
+                    }
                     self.state = if size == 0 {
                         State::Trailers(0)
                     } else {
@@ -90,9 +138,9 @@ impl Decoder {
                         buf.advance(2);
                         self.state = State::Size;
                     }
-                    Some(b'\n') => return Err(BARE_LF),
+                    Some(b'\n') => return Err(BARE_LF.into()),
                     Some(_) => {
-                        return Err(Malformed(
+                        return Err(Refused::Malformed(
                             "chunk data longer than its chunk-size (no CRLF after it)",
                         ));
                     }
@@ -142,8 +190,15 @@ fn take_line(
     Ok(Some(line))
 }
 
+/// A chunk-size line read: the size, and how many of the line's bytes were not needed to say it
+/// (leading zeros, whitespace, extensions).
+struct ChunkSize {
+    size: u64,
+    padding: usize,
+}
+
 /// `chunk-size [ chunk-ext ]`: hex digits, then nothing or `BWS ; ext-name [= value]` repeated.
-fn chunk_size(line: &[u8]) -> Result<u64, Malformed> {
+fn chunk_size(line: &[u8]) -> Result<ChunkSize, Malformed> {
     let digits = line
         .iter()
         .take_while(|byte| byte.is_ascii_hexdigit())
@@ -164,7 +219,11 @@ fn chunk_size(line: &[u8]) -> Result<u64, Malformed> {
         (size << 4) | u64::from(digit)
     });
     chunk_extensions(&line[digits..])?;
-    Ok(size)
+    Ok(ChunkSize {
+        size,
+        // One digit is needed even for a size of zero.
+        padding: line.len() - significant.max(1),
+    })
 }
 
 /// `*( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] )`: read and ignored, as

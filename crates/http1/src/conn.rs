@@ -238,9 +238,10 @@ impl Connection<'_> {
                 let response = match outcome {
                     Ok(response) => response,
                     Err(answer) => {
-                        // The request was malformed or too slow: whatever the service would say
-                        // about it (it saw the error, and might call it too large) is beside the
-                        // point, so the connection answers in its place.
+                        // The request was malformed, too slow or beyond the chunked framing's
+                        // bounds: whatever the service would say about it (it saw the error, and
+                        // might call it something else) is beside the point, so the connection
+                        // answers in its place.
                         self.reject(&answer).await;
                         return After::CloseAndLinger;
                     }
@@ -296,8 +297,11 @@ impl Connection<'_> {
                         Ok(Step::Data(data)) => feed.send(data).await?,
                         Ok(Step::More(want)) => input.fill(&feed, want).await?,
                         Ok(Step::Done) => return Ok(()),
-                        Err(chunked::Malformed(message)) => {
+                        Err(chunked::Refused::Malformed(message)) => {
                             return Err(feed.fail(BodyError::malformed(message)).await);
+                        }
+                        Err(chunked::Refused::TooLarge(message)) => {
+                            return Err(feed.fail(BodyError::too_large(message)).await);
                         }
                     }
                 }
@@ -431,6 +435,7 @@ fn body_answer(stopped: &Stopped) -> Option<Rejection> {
     let status = match error.cause() {
         Cause::Closed => return None,
         Cause::Malformed => StatusCode::BAD_REQUEST,
+        Cause::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Cause::Slow => StatusCode::REQUEST_TIMEOUT,
     };
     Some(head::reject(status, error.message()))

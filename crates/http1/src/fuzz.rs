@@ -683,7 +683,8 @@ proptest! {
 enum Decoded {
     /// The body, and how many bytes its encoding took.
     Body(Vec<u8>, usize),
-    Refused,
+    /// Malformed (400), or beyond the bounds on chunks and padding (413).
+    Refused(u16),
     Incomplete,
 }
 
@@ -747,19 +748,29 @@ fn reference_extensions(text: &[u8]) -> bool {
 fn reference_chunked(input: &[u8]) -> Decoded {
     let mut body = Vec::new();
     let mut at = 0;
+    let (mut chunks, mut padding) = (0, 0);
     loop {
         let (line, next) = match reference_line(input, at, chunked::MAX_LINE) {
-            Err(()) => return Decoded::Refused,
+            Err(()) => return Decoded::Refused(400),
             Ok(None) => return Decoded::Incomplete,
             Ok(Some(found)) => found,
         };
         let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
         let significant = line[..digits].iter().skip_while(|b| **b == b'0').count();
         if digits == 0 || significant > 15 || !reference_extensions(&line[digits..]) {
-            return Decoded::Refused;
+            return Decoded::Refused(400);
         }
         let size = u64::from_str_radix(std::str::from_utf8(&line[..digits]).expect("hex"), 16)
             .expect("at most 15 significant digits");
+        chunks += usize::from(size > 0);
+        if chunks > chunked::MAX_CHUNKS as usize {
+            return Decoded::Refused(413);
+        }
+        // Every byte of the line but its significant digits (one digit for a zero).
+        padding += line.len() - significant.max(1);
+        if padding > chunked::MAX_PADDING {
+            return Decoded::Refused(413);
+        }
         at = next;
         if size == 0 {
             break;
@@ -774,13 +785,13 @@ fn reference_chunked(input: &[u8]) -> Decoded {
         match &input[at..] {
             [] | [b'\r'] => return Decoded::Incomplete,
             [b'\r', b'\n', ..] => at += 2,
-            _ => return Decoded::Refused,
+            _ => return Decoded::Refused(400),
         }
     }
     let mut trailers = 0;
     loop {
         let (line, next) = match reference_line(input, at, chunked::MAX_TRAILERS - trailers) {
-            Err(()) => return Decoded::Refused,
+            Err(()) => return Decoded::Refused(400),
             Ok(None) => return Decoded::Incomplete,
             Ok(Some(found)) => found,
         };
@@ -790,14 +801,14 @@ fn reference_chunked(input: &[u8]) -> Decoded {
             return Decoded::Body(body, at);
         }
         let Some(colon) = line.iter().position(|b| *b == b':') else {
-            return Decoded::Refused;
+            return Decoded::Refused(400);
         };
         let name_ok = colon > 0 && line[..colon].iter().all(|b| tchar(*b));
         let value_ok = line[colon + 1..]
             .iter()
             .all(|b| matches!(b, b' ' | b'\t' | 0x21..=0x7e | 0x80..=0xff));
         if !name_ok || !value_ok {
-            return Decoded::Refused;
+            return Decoded::Refused(400);
         }
     }
 }
@@ -823,7 +834,8 @@ fn real_chunked(input: &[u8], cuts: &[usize]) -> Decoded {
                 }
                 None => return Decoded::Incomplete,
             },
-            Err(_) => return Decoded::Refused,
+            Err(chunked::Refused::Malformed(_)) => return Decoded::Refused(400),
+            Err(chunked::Refused::TooLarge(_)) => return Decoded::Refused(413),
         }
     }
 }
@@ -835,13 +847,31 @@ struct ChunkedSpec {
     sizes: Vec<usize>,
     leading_zeros: usize,
     upper_hex: bool,
-    extensions: Vec<&'static str>,
+    extensions: Vec<String>,
     trailers: Vec<String>,
 }
 
+/// What an encoding spends on framing, against the decoder's bounds.
+struct Framed {
+    /// Chunks of data.
+    chunks: usize,
+    /// Bytes of chunk-size lines beyond their sizes' digits.
+    padding: usize,
+}
+
+impl Framed {
+    fn within_bounds(&self) -> bool {
+        self.chunks <= chunked::MAX_CHUNKS as usize && self.padding <= chunked::MAX_PADDING
+    }
+}
+
 impl ChunkedSpec {
-    fn encode(&self) -> Vec<u8> {
+    fn encode(&self) -> (Vec<u8>, Framed) {
         let mut out = Vec::new();
+        let mut framed = Framed {
+            chunks: 0,
+            padding: 0,
+        };
         let mut rest = &self.body[..];
         let mut sizes = self.sizes.iter().cycle();
         let mut extensions = self.extensions.iter().cycle();
@@ -850,7 +880,9 @@ impl ChunkedSpec {
                 true => format!("{size:X}"),
                 false => format!("{size:x}"),
             };
-            let ext = extensions.next().copied().unwrap_or("");
+            let ext = extensions.next().map_or("", String::as_str);
+            framed.chunks += usize::from(size > 0);
+            framed.padding += self.leading_zeros + ext.len();
             out.extend_from_slice(
                 format!("{}{hex}{ext}\r\n", "0".repeat(self.leading_zeros)).as_bytes(),
             );
@@ -868,16 +900,20 @@ impl ChunkedSpec {
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
-        out
+        (out, framed)
     }
 }
 
+/// Chunked encodings: mostly small bodies in a few chunks with the extensions the grammar allows,
+/// and some at the bounds: bodies in about `MAX_CHUNKS` one-byte chunks (with a leading zero each,
+/// so their padding is at its bound too), and chunks whose extensions add up to about
+/// `MAX_PADDING`.
 fn chunked_spec() -> impl Strategy<Value = ChunkedSpec> {
-    (
+    let max_chunks = chunked::MAX_CHUNKS as usize;
+    let small = (
         proptest::collection::vec(any::<u8>(), 0..600),
         proptest::collection::vec(1usize..300, 1..6),
         0usize..3,
-        any::<bool>(),
         proptest::collection::vec(
             select(
                 &[
@@ -889,13 +925,33 @@ fn chunked_spec() -> impl Strategy<Value = ChunkedSpec> {
                     ";a;b=c",
                     "\t;x",
                 ][..],
-            ),
+            )
+            .prop_map(str::to_owned),
             1..4,
         ),
+    );
+    let many_chunks = (
+        proptest::collection::vec(any::<u8>(), max_chunks - 2..max_chunks + 2),
+        Just(vec![1]),
+        0usize..2,
+        Just(vec![String::new()]),
+    );
+    let padded = (
+        proptest::collection::vec(any::<u8>(), 1..8),
+        proptest::collection::vec(1usize..4, 1..3),
+        0usize..3,
+        proptest::collection::vec(
+            (0usize..2100).prop_map(|length| format!(";x={}", "v".repeat(length))),
+            1..3,
+        ),
+    );
+    (
+        prop_oneof![6 => small, 1 => many_chunks, 1 => padded],
+        any::<bool>(),
         proptest::collection::vec("[A-Za-z-]{1,8}:[ -~]{0,12}", 0..3),
     )
         .prop_map(
-            |(body, sizes, leading_zeros, upper_hex, extensions, trailers)| ChunkedSpec {
+            |((body, sizes, leading_zeros, extensions), upper_hex, trailers)| ChunkedSpec {
                 body,
                 sizes,
                 leading_zeros,
@@ -910,17 +966,22 @@ const NEXT_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
 proptest! {
     /// Valid encodings of random bodies, read in random pieces, decode to the body, and end
-    /// exactly where the encoding does (the next request follows untouched).
+    /// exactly where the encoding does (the next request follows untouched); those whose framing
+    /// goes beyond the bounds on chunks and padding are refused 413.
     #[test]
     fn fuzz_chunked_valid_encodings_decode_to_the_body(
         spec in chunked_spec(),
         cuts in proptest::collection::vec(any::<usize>(), 0..8),
     ) {
-        let mut input = spec.encode();
+        let (mut input, framed) = spec.encode();
         let length = input.len();
         input.extend_from_slice(NEXT_REQUEST);
-        prop_assert_eq!(reference_chunked(&input), Decoded::Body(spec.body.clone(), length));
-        prop_assert_eq!(real_chunked(&input, &cuts), Decoded::Body(spec.body, length));
+        let expected = match framed.within_bounds() {
+            true => Decoded::Body(spec.body, length),
+            false => Decoded::Refused(413),
+        };
+        prop_assert_eq!(reference_chunked(&input), expected.clone());
+        prop_assert_eq!(real_chunked(&input, &cuts), expected);
     }
 
     /// Mutated encodings decode exactly as the reference reads them, or are refused by both:
@@ -931,7 +992,7 @@ proptest! {
         mutations in proptest::collection::vec(mutation(), 1..4),
         cuts in proptest::collection::vec(any::<usize>(), 0..8),
     ) {
-        let mut input = mutate(spec.encode(), &mutations);
+        let mut input = mutate(spec.encode().0, &mutations);
         input.extend_from_slice(NEXT_REQUEST);
         let shown = String::from_utf8_lossy(&input).into_owned();
         prop_assert_eq!(real_chunked(&input, &cuts), reference_chunked(&input), "{:?}", shown);
@@ -960,11 +1021,59 @@ fn chunked_limits_at_their_edges() {
         let input = format!("0\r\nX:{padding}\r\n\r\n").into_bytes();
         let expected = match extra {
             0 => Decoded::Body(Vec::new(), input.len()),
-            _ => Decoded::Refused,
+            _ => Decoded::Refused(400),
         };
         assert_eq!(reference_chunked(&input), expected);
         assert_eq!(real_chunked(&input, &[100, 3000]), expected);
     }
     let long_size = format!("{}1\r\nx\r\n0\r\n\r\n", "0".repeat(chunked::MAX_LINE));
-    assert_eq!(real_chunked(long_size.as_bytes(), &[]), Decoded::Refused);
+    assert_eq!(
+        reference_chunked(long_size.as_bytes()),
+        Decoded::Refused(400)
+    );
+    assert_eq!(
+        real_chunked(long_size.as_bytes(), &[]),
+        Decoded::Refused(400)
+    );
+    // The longest line there may be: its CRLF ends at byte 4096.
+    let longest = format!(
+        "1;x={}\r\nx\r\n0\r\n\r\n",
+        "v".repeat(chunked::MAX_LINE - 6)
+    );
+    let expected = Decoded::Body(b"x".to_vec(), longest.len());
+    assert_eq!(reference_chunked(longest.as_bytes()), expected);
+    assert_eq!(real_chunked(longest.as_bytes(), &[4000]), expected);
+}
+
+/// L4: the bounds on chunks and on the bytes of chunk-size lines beyond their sizes hold at
+/// their edges: a body at each bound decodes, one chunk or one byte more is refused 413, and the
+/// decoder and the reference agree.
+#[test]
+fn chunked_framing_bounds_at_their_edges() {
+    let body = |chunks: usize, first_line: &str| {
+        let mut input = format!("{first_line}\r\nx\r\n");
+        input.push_str(&"1\r\nx\r\n".repeat(chunks - 1));
+        input.push_str("0\r\n\r\n");
+        input
+    };
+    let max_chunks = chunked::MAX_CHUNKS as usize;
+    // Two lines of padding: the first line's extension, and the last chunk's zeros.
+    let padded = |padding: usize| {
+        let mut input = format!("1;x={}\r\nx\r\n", "v".repeat(padding - 3 - 10));
+        input.push_str(&format!("{}\r\n\r\n", "0".repeat(11)));
+        input
+    };
+    for (input, chunks) in [
+        (body(max_chunks, "1"), Some(max_chunks)),
+        (body(max_chunks + 1, "1"), None),
+        (padded(chunked::MAX_PADDING), Some(1)),
+        (padded(chunked::MAX_PADDING + 1), None),
+    ] {
+        let expected = match chunks {
+            Some(chunks) => Decoded::Body(vec![b'x'; chunks], input.len()),
+            None => Decoded::Refused(413),
+        };
+        assert_eq!(reference_chunked(input.as_bytes()), expected);
+        assert_eq!(real_chunked(input.as_bytes(), &[10, 3000, 7000]), expected);
+    }
 }

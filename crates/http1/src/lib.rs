@@ -21,7 +21,9 @@
 //! [`Options::max_connections_per_client`] connections, and the server at most
 //! [`Options::max_connections`], three quarters of its open-file limit by default, which leaves
 //! descriptors to refuse the rest with a `503` instead of failing to accept them. Refused
-//! connections get their answer at once, without a head being read.
+//! connections get their answer at once, without a head being read. A chunked body may have at
+//! most 4096 chunks and 4096 bytes of chunk extensions and padding in all (413 beyond), each
+//! chunk-size line at most 4096 bytes (400): its data is the service's to bound.
 //!
 //! # Behind a reverse proxy
 //!

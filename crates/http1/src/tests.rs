@@ -586,6 +586,61 @@ async fn malformed_chunked_bodies_are_refused_400_by_the_connection() {
     );
 }
 
+/// L4: a hook sent as a million one-byte chunks, or as kilobytes of chunk extensions around a
+/// little data, cost the server a frame per chunk and a read of every byte while only the data
+/// was bounded. The chunks, and the bytes of chunk-size lines beyond the size, are bounded per
+/// body, and a body beyond them is answered 413 by the connection, never handed on whole.
+#[tokio::test]
+async fn chunked_bodies_beyond_the_framing_bounds_are_refused_413_by_the_connection() {
+    let server = start(Options::default()).await;
+    let chunks = |count: usize, line: &dyn Fn(usize) -> String| {
+        let mut body = String::new();
+        for at in 0..count {
+            body.push_str(&format!("{}\r\nx\r\n", line(at)));
+        }
+        body.push_str("0\r\n\r\n");
+        body
+    };
+    let request = |body: &str| {
+        format!("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{body}")
+            .into_bytes()
+    };
+    let too_many = chunks(4097, &|_| "1".to_owned());
+    // Lines of 2 KiB each, well under the line bound, but over 4 KiB together.
+    let extensions = chunks(3, &|at| format!("1;e{at}={}", "v".repeat(2000)));
+    let zeros = chunks(3, &|_| format!("{}1", "0".repeat(2000)));
+    let cases = [
+        (&too_many, "request body in more than 4096 chunks"),
+        (
+            &extensions,
+            "chunk extensions and padding over 4096 bytes in all",
+        ),
+        (
+            &zeros,
+            "chunk extensions and padding over 4096 bytes in all",
+        ),
+    ];
+    for (body, message) in cases {
+        server.refused(&request(body), 413, message).await;
+    }
+    // At the bounds, a body still reaches the service whole.
+    // 4096 chunks, and 2047 + 2047 + 2 bytes beyond their sizes.
+    let at_the_bounds = chunks(4096, &|at| match at {
+        0 | 1 => format!("1;e={}", "v".repeat(2044)),
+        2 => "1;a".to_owned(),
+        _ => "1".to_owned(),
+    });
+    let mut client = server.connect().await;
+    client.send(&request(&at_the_bounds)).await;
+    let answer = client.answer().await;
+    assert_eq!(answer.status, 200);
+    assert!(
+        answer
+            .text()
+            .ends_with(&format!("body: {}", "x".repeat(4096)))
+    );
+}
+
 const INVALID_SIZE: &str = "invalid chunk-size: expected hex digits (no sign, no 0x, no spaces)";
 const BARE_LF: &str = "a line in the chunked body ends in LF without CR";
 

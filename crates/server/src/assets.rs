@@ -2,7 +2,8 @@
 //!
 //! Responses carry their MIME type (`application/wasm` matters: browsers refuse to stream-compile a
 //! module served as anything else), a Content-Security-Policy that lets the wasm module run but no
-//! inline script, and gzip or brotli compression negotiated by `Accept-Encoding`.
+//! inline script, and gzip or brotli compression negotiated by `Accept-Encoding`. From a folder,
+//! only files whose real path lies inside it are served: no `..`, and no symbolic link out.
 
 use std::{
     hash::{DefaultHasher, Hash, Hasher},
@@ -150,10 +151,18 @@ async fn read(source: &Source, name: &str) -> Option<Bytes> {
             {
                 return None;
             }
-            tokio::fs::read(dir.join(relative))
-                .await
-                .ok()
-                .map(Bytes::from)
+            // A symbolic link may lead anywhere: serve only what really lies inside the folder
+            // (the folder itself may be a link, say to the current release).
+            let (dir, path) = tokio::try_join!(
+                tokio::fs::canonicalize(dir),
+                tokio::fs::canonicalize(dir.join(relative)),
+            )
+            .ok()?;
+            if !path.starts_with(&dir) {
+                tracing::debug!(?path, "refusing an asset outside the assets folder");
+                return None;
+            }
+            tokio::fs::read(path).await.ok().map(Bytes::from)
         }
     }
 }

@@ -1,15 +1,19 @@
 //! The `webhook-demo serve` server: the tutorial page, `/config.json`, `/healthz`, the relay under
-//! `/relay` and the sandbox Particle cloud under `/sandbox`, all on one listener.
+//! `/relay` and the sandbox Particle cloud under `/sandbox`, all on one listener, and `/metrics`
+//! on it or on a listener of its own.
 
 mod assets;
+mod metrics;
 
 use std::{future::Future, net::SocketAddr, path::PathBuf};
 
-use axum::{Json, Router, extract::State, http::header, response::IntoResponse, routing::get};
-use tokio::net::TcpListener;
+use axum::{Json, Router, routing::get};
+use tokio::{net::TcpListener, sync::watch};
 use webhook_demo_core::wire::Config;
 use webhook_demo_relay::{Limits, RedisStore, RedisUrl, Relay, Settings, Store};
 use webhook_demo_sandbox::{HostPattern, OwnRelay, Sandbox, WebhookTargets};
+
+pub use metrics::MetricsToken;
 
 /// How the server was asked to run (the `serve` command's flags).
 #[derive(Debug, Clone, Default)]
@@ -34,11 +38,14 @@ pub struct Options {
     /// Where relay sessions live (`--store`): in this process, or in Redis, shared by every
     /// instance pointed at it. Needs a tokio runtime to build the app with Redis.
     pub store: Option<RedisUrl>,
+    /// The token `/metrics` asks for (`--metrics-token`); without it, a public server shows its
+    /// metrics only to its own host.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 /// Builds the whole application.
 pub fn app(options: &Options) -> Router {
-    build(options, None).0
+    build(options, None, false).0
 }
 
 /// What must be told when the server shuts down: their streams never end by themselves.
@@ -47,8 +54,13 @@ struct Streams {
     sandbox: Option<Sandbox>,
 }
 
-/// The application and what in it holds streams open; `local` is the address it listens on.
-fn build(options: &Options, local: Option<SocketAddr>) -> (Router, Streams) {
+/// The application and what in it holds streams open; `local` is the address it listens on, and
+/// `metrics_listener` whether `/metrics` has a listener of its own.
+fn build(
+    options: &Options,
+    local: Option<SocketAddr>,
+    metrics_listener: bool,
+) -> (Router, Streams) {
     let public_url = options
         .public_url
         .as_ref()
@@ -76,7 +88,14 @@ fn build(options: &Options, local: Option<SocketAddr>) -> (Router, Streams) {
             get(|| async { Json(serde_json::json!({"ok": true})) }),
         )
         .route("/config.json", get(move || async move { Json(config) }))
-        .route("/metrics", get(metrics).with_state(relay.clone()))
+        .merge(metrics::router(
+            relay.clone(),
+            metrics::Access::main(
+                options.metrics_token.as_ref(),
+                metrics_listener,
+                public_url.is_some(),
+            ),
+        ))
         .nest("/relay", relay.router());
     let sandbox = (!options.no_sandbox)
         .then(|| Sandbox::new(sandbox_settings(options, public_url.as_deref(), local)));
@@ -86,15 +105,6 @@ fn build(options: &Options, local: Option<SocketAddr>) -> (Router, Streams) {
     (
         app.merge(assets::router(options.assets.clone())),
         Streams { relay, sandbox },
-    )
-}
-
-/// `GET /metrics`: the relay's metrics, in the OpenMetrics text format Prometheus reads.
-async fn metrics(State(relay): State<Relay>) -> impl IntoResponse {
-    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    (
-        [(header::CONTENT_TYPE, content_type)],
-        relay.metrics().await,
     )
 }
 
@@ -152,7 +162,20 @@ pub async fn run(
     options: &Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (app, streams) = build(options, listener.local_addr().ok());
+    run_with_metrics(listener, None, options, shutdown).await
+}
+
+/// [`run`], with `/metrics` served on `metrics` (`--metrics-addr`) instead of `listener`, which
+/// then answers 404 for it. Both stop at `shutdown`.
+pub async fn run_with_metrics(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    options: &Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (app, streams) = build(options, listener.local_addr().ok(), metrics.is_some());
+    let relay = streams.relay.clone();
+    let (stopped, stopping) = watch::channel(false);
     let shutdown = async move {
         shutdown.await;
         // Relay and sandbox streams never end by themselves; end them so open requests can finish.
@@ -160,8 +183,24 @@ pub async fn run(
         if let Some(sandbox) = &streams.sandbox {
             sandbox.close();
         }
+        stopped.send_replace(true);
     };
-    webhook_demo_http::serve(listener, app, options.http.clone(), shutdown).await
+    let main = webhook_demo_http::serve(listener, app, options.http.clone(), shutdown);
+    let Some(metrics) = metrics else {
+        return main.await;
+    };
+    let access = metrics::Access::own_listener(options.metrics_token.as_ref());
+    let metrics = webhook_demo_http::serve(
+        metrics,
+        metrics::listener_router(relay, access),
+        options.http.clone(),
+        async move {
+            let mut stopping = stopping;
+            // Ends too when the main listener stopped without a shutdown (its sender dropped).
+            let _ = stopping.wait_for(|stopped| *stopped).await;
+        },
+    );
+    tokio::try_join!(main, metrics).map(|((), ())| ())
 }
 
 #[cfg(test)]

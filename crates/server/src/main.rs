@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use webhook_demo_relay::{Limits, RedisUrl};
-use webhook_demo_server::Options;
+use webhook_demo_server::{MetricsToken, Options};
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +77,16 @@ enum Command {
         /// shared by every instance pointed at the same Redis, so any of them serves any request.
         #[arg(long, default_value = "memory", value_parser = parse_store)]
         store: StoreFlag,
+        /// Serve `/metrics` on this address instead (say 127.0.0.1:9100, or a private address
+        /// Prometheus reaches); the main address then answers 404 for it.
+        #[arg(long)]
+        metrics_addr: Option<SocketAddr>,
+        /// Answer `/metrics` only to `Authorization: Bearer TOKEN` (at least 16 visible ASCII
+        /// characters). Without it or --metrics-addr, a server with --public-url shows its
+        /// metrics only to clients on its own host that did not come through a proxy. Prefer the
+        /// environment variable: a command line is visible to every user of the host.
+        #[arg(long, env = "WEBHOOK_DEMO_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<MetricsToken>,
     },
 }
 
@@ -114,6 +124,8 @@ async fn main() -> anyhow::Result<()> {
         max_connections_per_client,
         trust_forwarded,
         store,
+        metrics_addr,
+        metrics_token,
     } = Cli::parse().command;
     if let Some(url) = &public_url {
         anyhow::ensure!(
@@ -125,10 +137,24 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     let bound = listener.local_addr().context("reading the bound address")?;
+    let metrics_listener = match metrics_addr {
+        None => None,
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding --metrics-addr {addr}"))?,
+        ),
+    };
     // The URL goes to stdout so scripts (and `cargo xtask serve`) can read the port that was picked.
     #[allow(clippy::print_stdout)]
     {
         println!("Webhook demo listening on http://{bound}/");
+        if let Some(metrics) = &metrics_listener {
+            let metrics = metrics
+                .local_addr()
+                .context("reading the metrics address")?;
+            println!("Metrics on http://{metrics}/metrics");
+        }
     }
     let relay_limits = Limits {
         hooks_per_second: relay_hook_rate,
@@ -160,8 +186,9 @@ async fn main() -> anyhow::Result<()> {
             ..webhook_demo_http::Options::default()
         },
         store: store.0,
+        metrics_token,
     };
-    webhook_demo_server::run(listener, &options, shutdown_signal())
+    webhook_demo_server::run_with_metrics(listener, metrics_listener, &options, shutdown_signal())
         .await
         .context("serving")
 }

@@ -164,6 +164,39 @@ async fn asset_paths_cannot_leave_the_directory() {
     }
 }
 
+/// A symbolic link in `--assets DIR` that leads out of it, to a file or through a folder, serves
+/// nothing (the finding: it served whatever it pointed at); one that stays inside still serves.
+#[cfg(unix)]
+#[tokio::test]
+async fn asset_symlinks_cannot_leave_the_directory() {
+    let assets = Assets::new("symlinks");
+    let outside = Assets::new("symlinks-outside");
+    fs::write(outside.0.join("secret.txt"), "outside").expect("write");
+    fs::write(outside.0.join("secret.txt.gz"), "outside").expect("write");
+    let link = |target: &std::path::Path, name: &str| {
+        std::os::unix::fs::symlink(target, assets.0.join(name)).expect("symlink");
+    };
+    link(&outside.0.join("secret.txt"), "leak.txt");
+    link(&outside.0.join("secret.txt.gz"), "index.js.gz");
+    link(&outside.0, "out");
+    link(&assets.0.join("app.js"), "alias.js");
+    let app = app(&Options {
+        assets: Some(assets.0.clone()),
+        ..Options::default()
+    });
+    for path in ["/leak.txt", "/out/secret.txt"] {
+        let (status, _, body) = get(&app, path, &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!body.starts_with(b"outside"), "{path}");
+    }
+    // A compressed sibling that leads out is not sent either.
+    let (_, _, body) = get(&app, "/index.js", &[("accept-encoding", "gzip")]).await;
+    assert!(!body.starts_with(b"outside"));
+    let (status, _, body) = get(&app, "/alias.js", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with(b"export default 1;"));
+}
+
 #[tokio::test]
 async fn a_precompressed_sibling_is_sent_to_gzip_only_clients() {
     let assets = Assets::new("precompressed");
@@ -360,4 +393,159 @@ async fn metrics_count_what_the_relay_did() {
             "{line:?} missing from:\n{text}"
         );
     }
+}
+
+/// `GET /metrics` on `app` from `peer` (none: a request without a client address), with
+/// `headers`: its status and `WWW-Authenticate`.
+async fn metrics_from(
+    app: &Router,
+    peer: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Option<String>) {
+    let mut request = Request::get("/metrics");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut request = request.body(Body::empty()).expect("request");
+    if let Some(peer) = peer {
+        let peer = peer.parse().expect("a socket address");
+        request
+            .extensions_mut()
+            .insert(webhook_demo_http::PeerAddr(peer));
+    }
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let challenge = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .map(|value| value.to_str().expect("ascii").to_owned());
+    (response.status(), challenge)
+}
+
+/// `/metrics` answered anyone, on a public server too. Serving the public (`--public-url`) without
+/// `--metrics-addr` or `--metrics-token`, it answers only clients on this host that did not come
+/// through a proxy (one that sets forwarding headers); on a laptop it still answers anyone.
+#[tokio::test]
+async fn a_public_server_shows_metrics_only_to_local_clients() {
+    let public = app(&Options {
+        public_url: Some("https://hooks.example.com".into()),
+        ..Options::default()
+    });
+    for (peer, headers, expected) in [
+        (Some("127.0.0.1:5000"), &[][..], StatusCode::OK),
+        (Some("[::1]:5000"), &[], StatusCode::OK),
+        (Some("[::ffff:127.0.0.1]:5000"), &[], StatusCode::OK),
+        (Some("203.0.113.7:5000"), &[], StatusCode::FORBIDDEN),
+        (Some("[2001:db8::7]:5000"), &[], StatusCode::FORBIDDEN),
+        (None, &[], StatusCode::FORBIDDEN),
+        (
+            Some("127.0.0.1:5000"),
+            &[("x-forwarded-for", "203.0.113.7")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Some("127.0.0.1:5000"),
+            &[("forwarded", "for=203.0.113.7")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            Some("127.0.0.1:5000"),
+            &[("x-real-ip", "203.0.113.7")],
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let (status, _) = metrics_from(&public, peer, headers).await;
+        assert_eq!(status, expected, "{peer:?} {headers:?}");
+    }
+    let laptop = app(&Options::default());
+    let (status, _) = metrics_from(&laptop, Some("203.0.113.7:5000"), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+const TOKEN: &str = "s3cret-metrics-token";
+
+/// With `--metrics-token`, `/metrics` asks every client for `Authorization: Bearer TOKEN`, on a
+/// laptop or a public server, from this host or not.
+#[tokio::test]
+async fn metrics_need_the_token_when_one_is_set() {
+    for public_url in [None, Some("https://hooks.example.com".to_owned())] {
+        let app = app(&Options {
+            public_url,
+            metrics_token: Some(TOKEN.parse().expect("a valid token")),
+            ..Options::default()
+        });
+        let bearer = format!("Bearer {TOKEN}");
+        let lower = format!("bearer {TOKEN}");
+        let longer = format!("Bearer {TOKEN}x");
+        let prefix = format!("Bearer {}", &TOKEN[..TOKEN.len() - 1]);
+        let unauthorized = (
+            StatusCode::UNAUTHORIZED,
+            Some("Bearer realm=\"metrics\"".to_owned()),
+        );
+        for (peer, headers, expected) in [
+            (
+                "203.0.113.7:5000",
+                vec![("authorization", bearer.as_str())],
+                (StatusCode::OK, None),
+            ),
+            (
+                "127.0.0.1:5000",
+                vec![("authorization", lower.as_str())],
+                (StatusCode::OK, None),
+            ),
+            ("127.0.0.1:5000", vec![], unauthorized.clone()),
+            ("203.0.113.7:5000", vec![], unauthorized.clone()),
+            (
+                "203.0.113.7:5000",
+                vec![("authorization", longer.as_str())],
+                unauthorized.clone(),
+            ),
+            (
+                "203.0.113.7:5000",
+                vec![("authorization", prefix.as_str())],
+                unauthorized.clone(),
+            ),
+            (
+                "203.0.113.7:5000",
+                vec![("authorization", TOKEN)],
+                unauthorized.clone(),
+            ),
+            (
+                "203.0.113.7:5000",
+                vec![("authorization", "Basic czNjcmV0LW1ldHJpY3MtdG9rZW4=")],
+                unauthorized.clone(),
+            ),
+            (
+                "203.0.113.7:5000",
+                vec![
+                    ("authorization", "Bearer wrong"),
+                    ("authorization", bearer.as_str()),
+                ],
+                unauthorized.clone(),
+            ),
+        ] {
+            let got = metrics_from(&app, Some(peer), &headers).await;
+            assert_eq!(got, expected, "{peer} {headers:?}");
+        }
+    }
+}
+
+/// A metrics token is long enough not to guess and fits in a header; printing the options never
+/// shows it.
+#[test]
+fn metrics_tokens_are_checked_and_never_printed() {
+    for bad in [
+        "",
+        "short",
+        "has a space in it..",
+        "tab\tinside-the-token",
+        "naïve-but-long-enough",
+    ] {
+        assert!(bad.parse::<crate::MetricsToken>().is_err(), "{bad:?}");
+    }
+    let options = Options {
+        metrics_token: Some(TOKEN.parse().expect("a valid token")),
+        ..Options::default()
+    };
+    let printed = format!("{options:?}");
+    assert!(!printed.contains(TOKEN), "{printed}");
 }
