@@ -1,5 +1,9 @@
 //! The emulated cloud's state: users, access tokens, devices. Starts from the same fixture on every
 //! start, which tests and the page's "Try the sandbox" rely on (DESIGN.md lists it).
+//!
+//! Everything a client can make it keep is bounded by `Limits`: tokens, second factors and
+//! binaries by evicting the oldest (after pruning the expired), products and integrations by
+//! refusing more (their handlers check).
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -10,10 +14,14 @@ use std::{
 use serde::{Serialize, Serializer, ser::SerializeMap};
 use tokio::time::Instant;
 
+use crate::Limits;
+
 /// How long a token lives when the client does not say (Particle's default: 90 days).
 pub(crate) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(7_776_000);
 /// How long an MFA token from a `mfa_required` answer may be exchanged for an access token.
 const MFA_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
+/// How long a compiled binary may be downloaded (the compile answer's `expires_at`).
+pub(crate) const BINARY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 pub(crate) struct User {
     pub username: String,
@@ -24,7 +32,79 @@ pub(crate) struct User {
 
 pub(crate) struct Token {
     pub username: String,
+    pub issued_at: Instant,
     pub expires_at: Instant,
+}
+
+/// A pending second factor: whose, until when, and how many wrong codes it has seen.
+pub(crate) struct MfaToken {
+    pub username: String,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
+    pub wrong_codes: u32,
+}
+
+/// A compiled binary, downloadable by its owner until it expires.
+pub(crate) struct Binary {
+    pub owner: String,
+    pub bytes: Vec<u8>,
+    pub issued_at: Instant,
+    pub expires_at: Instant,
+}
+
+/// What the eviction below needs of each kind of kept credential.
+trait Kept {
+    fn owner(&self) -> &str;
+    fn issued_at(&self) -> Instant;
+}
+
+impl Kept for Token {
+    fn owner(&self) -> &str {
+        &self.username
+    }
+    fn issued_at(&self) -> Instant {
+        self.issued_at
+    }
+}
+
+impl Kept for MfaToken {
+    fn owner(&self) -> &str {
+        &self.username
+    }
+    fn issued_at(&self) -> Instant {
+        self.issued_at
+    }
+}
+
+impl Kept for Binary {
+    fn owner(&self) -> &str {
+        &self.owner
+    }
+    fn issued_at(&self) -> Instant {
+        self.issued_at
+    }
+}
+
+/// Makes room for one more of `owner`'s in `kept` (what has expired already pruned): drops the
+/// owner's oldest while they hold `per_user`, then anyone's oldest while all hold `total`. A scan per
+/// insertion: the maps are a few thousand entries at most, and sign-in is not a hot path.
+fn make_room<T: Kept>(kept: &mut HashMap<String, T>, owner: &str, per_user: usize, total: usize) {
+    let oldest = |kept: &HashMap<String, T>, mine: bool| {
+        kept.iter()
+            .filter(|(_, k)| !mine || k.owner() == owner)
+            .min_by_key(|(_, k)| k.issued_at())
+            .map(|(key, _)| key.clone())
+    };
+    while kept.values().filter(|k| k.owner() == owner).count() >= per_user.max(1) {
+        let Some(key) = oldest(kept, true) else { break };
+        kept.remove(&key);
+    }
+    while kept.len() >= total.max(1) {
+        let Some(key) = oldest(kept, false) else {
+            break;
+        };
+        kept.remove(&key);
+    }
 }
 
 /// A device as `GET /v1/devices` shows it.
@@ -91,6 +171,8 @@ impl Serialize for SimDevice {
 #[derive(Debug, Clone)]
 pub(crate) struct Integration {
     pub id: String,
+    /// The bytes of settings it was given, charged to its owner's and the sandbox's limits.
+    pub size: usize,
     /// `None` for a user-level integration (`/v1/integrations`).
     pub product_id: Option<u32>,
     pub owner: String,
@@ -160,8 +242,8 @@ pub(crate) struct Cloud {
     /// Product ids are above 100 (below that, a `product_id` is a platform id).
     pub next_product_id: u32,
     pub tokens: HashMap<String, Token>,
-    /// Pending second factors: MFA token → (username, expiry).
-    pub mfa: HashMap<String, (String, Instant)>,
+    /// Pending second factors by MFA token.
+    pub mfa: HashMap<String, MfaToken>,
     pub devices: Vec<Device>,
     pub integrations: Vec<Integration>,
     /// Every webhook request sent, oldest first, bounded by count and by bytes.
@@ -170,8 +252,8 @@ pub(crate) struct Cloud {
     pub delivery_bytes: usize,
     /// API publish allowance per user: (tokens left, when last counted).
     pub publish_allowance: HashMap<String, (f64, Instant)>,
-    /// Compiled binaries: id → (owner, bytes).
-    pub binaries: HashMap<String, (String, Vec<u8>)>,
+    /// Compiled binaries by id.
+    pub binaries: HashMap<String, Binary>,
 }
 
 /// How many log lines a simulated device keeps, and how many deliveries the cloud keeps.
@@ -246,32 +328,93 @@ impl Cloud {
         }
     }
 
-    /// Issues an access token for `username`.
+    /// Issues an access token for `username`, signing out their oldest beyond the limits.
     pub(crate) fn issue_token(
         &mut self,
         username: &str,
         lifetime: Duration,
         now: Instant,
+        limits: &Limits,
     ) -> String {
+        self.prune(now);
+        make_room(
+            &mut self.tokens,
+            username,
+            limits.tokens_per_user,
+            limits.tokens,
+        );
         let token = random_hex(20);
         self.tokens.insert(
             token.clone(),
             Token {
                 username: username.to_owned(),
+                issued_at: now,
                 expires_at: now + lifetime,
             },
         );
         token
     }
 
-    /// Starts a second-factor exchange for `username`.
-    pub(crate) fn issue_mfa_token(&mut self, username: &str, now: Instant) -> String {
+    /// Starts a second-factor exchange for `username`, ending their oldest beyond the limits.
+    pub(crate) fn issue_mfa_token(
+        &mut self,
+        username: &str,
+        now: Instant,
+        limits: &Limits,
+    ) -> String {
+        self.prune(now);
+        make_room(
+            &mut self.mfa,
+            username,
+            limits.mfa_tokens_per_user,
+            limits.mfa_tokens,
+        );
         let token = random_hex(16);
         self.mfa.insert(
             token.clone(),
-            (username.to_owned(), now + MFA_TOKEN_LIFETIME),
+            MfaToken {
+                username: username.to_owned(),
+                issued_at: now,
+                expires_at: now + MFA_TOKEN_LIFETIME,
+                wrong_codes: 0,
+            },
         );
         token
+    }
+
+    /// Keeps a compiled binary for `owner`, dropping their oldest beyond the limits.
+    pub(crate) fn keep_binary(
+        &mut self,
+        id: String,
+        owner: &str,
+        bytes: Vec<u8>,
+        now: Instant,
+        limits: &Limits,
+    ) {
+        self.prune(now);
+        make_room(
+            &mut self.binaries,
+            owner,
+            limits.binaries_per_user,
+            limits.binaries,
+        );
+        self.binaries.insert(
+            id,
+            Binary {
+                owner: owner.to_owned(),
+                bytes,
+                issued_at: now,
+                expires_at: now + BINARY_LIFETIME,
+            },
+        );
+    }
+
+    /// Forgets every token, second factor and binary that has expired. Done at each issue, so
+    /// what has expired never outnumbers what the limits allow.
+    fn prune(&mut self, now: Instant) {
+        self.tokens.retain(|_, t| t.expires_at > now);
+        self.mfa.retain(|_, t| t.expires_at > now);
+        self.binaries.retain(|_, b| b.expires_at > now);
     }
 
     /// The user a live token belongs to.

@@ -8,6 +8,7 @@
 //! engine (`engine.rs`) and to the simulated devices (`sim.rs`).
 
 mod api;
+mod attempts;
 mod auth;
 mod cloud;
 mod engine;
@@ -27,6 +28,7 @@ use std::{
 
 use axum::{
     Router,
+    extract::DefaultBodyLimit,
     http::{HeaderValue, header},
     middleware,
 };
@@ -60,6 +62,78 @@ pub struct Settings {
     /// The host (and port) of `--public-url`: besides IP addresses and `localhost`, the only
     /// `Host` the `_sim` control endpoints answer (DNS rebinding).
     pub public_host: Option<String>,
+    /// Believe a proxy's `X-Forwarded-For` / `Forwarded` for the client's address (what sign-in
+    /// attempts are counted against); otherwise the connection's peer address is the client.
+    pub trust_forwarded: bool,
+    /// How much the cloud holds and how fast sign-in may be guessed.
+    pub limits: Limits,
+}
+
+/// What the sandbox holds for its users and how often they may guess; everything a client can make
+/// it keep is capped per account and in all, and what expires is pruned, so a flood is refused
+/// at these bounds instead of growing the process.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Products one account owns (Particle's own plans cap them too).
+    pub products_per_user: usize,
+    /// Products of every account together.
+    pub products: usize,
+    /// Integrations one account holds over its products and its own list (each product holds at
+    /// most 100 besides).
+    pub integrations_per_user: usize,
+    /// Bytes of integration settings one account holds: an integration is kept, listed and
+    /// rendered at each delivery, so its size is memory and time.
+    pub integration_bytes_per_user: usize,
+    /// Integrations, and their bytes, of every account together.
+    pub integrations: usize,
+    pub integration_bytes: usize,
+    /// Live access tokens per account: signing in once more signs out the oldest (refusing would
+    /// let a flood of sign-ins lock a shared account out for the tokens' 90 days).
+    pub tokens_per_user: usize,
+    /// Live access tokens of every account together (the oldest go first).
+    pub tokens: usize,
+    /// Pending second factors per account and in all (the oldest go first).
+    pub mfa_tokens_per_user: usize,
+    pub mfa_tokens: usize,
+    /// Wrong one-time codes an MFA token survives: the last one ends it, and the learner signs in
+    /// again, so a code cannot be guessed through one token.
+    pub wrong_codes_per_mfa_token: u32,
+    /// Compiled binaries per account and in all (the oldest go first); each expires after
+    /// `BINARY_LIFETIME` as the compile answer says.
+    pub binaries_per_user: usize,
+    pub binaries: usize,
+    /// Failed sign-ins (password or one-time code) one client address may make at once, and
+    /// then one more per `failure_refill`. Beyond them every attempt is answered 429 with
+    /// `Retry-After`, even with the right password, so guessing cannot go on between refusals.
+    pub failures_per_client: u32,
+    /// Failed sign-ins one account may see at once, from every address together (an attacker
+    /// with many addresses), then one more per `failure_refill`.
+    pub failures_per_account: u32,
+    /// How long a client or an account waits for one more failure to be allowed.
+    pub failure_refill: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            products_per_user: 20,
+            products: 2_000,
+            integrations_per_user: 500,
+            integration_bytes_per_user: 8 * 1024 * 1024,
+            integrations: 20_000,
+            integration_bytes: 64 * 1024 * 1024,
+            tokens_per_user: 100,
+            tokens: 20_000,
+            mfa_tokens_per_user: 10,
+            mfa_tokens: 2_000,
+            wrong_codes_per_mfa_token: 5,
+            binaries_per_user: 10,
+            binaries: 2_000,
+            failures_per_client: 10,
+            failures_per_account: 20,
+            failure_refill: Duration::from_secs(6),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -72,6 +146,8 @@ impl Default for Settings {
             publishes_per_second: 1,
             webhook_targets: WebhookTargets::Anywhere,
             public_host: None,
+            trust_forwarded: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -85,6 +161,9 @@ pub(crate) struct Inner {
     /// lock, so the cloud's state knows nothing of the engine and delivering never waits on an
     /// API handler's field updates.
     pub throttle: Mutex<engine::Throttle>,
+    /// Failed sign-ins per client address and per account: its own lock, and kept across
+    /// `_sim/reset`, which anyone who may guess may also ask for.
+    pub attempts: Mutex<attempts::Attempts>,
     pub client: reqwest::Client,
     /// Becomes true when the server shuts down: streams end and the simulation stops.
     pub closed: watch::Sender<bool>,
@@ -130,6 +209,7 @@ impl Sandbox {
             settings,
             events: events::Bus::new(),
             throttle: Mutex::default(),
+            attempts: Mutex::default(),
             client,
             closed: watch::Sender::new(false),
         });
@@ -144,13 +224,13 @@ impl Sandbox {
         // Who may call (`origin.rs`): the control endpoints no other origin at all, the API
         // loopback origins and the public host, and every route only requests addressed to
         // this server.
-        let sim = api::sim_routes()
+        let sim = bounded(api::sim_routes())
             .method_not_allowed_fallback(error::method_not_allowed)
             .layer(middleware::from_fn_with_state(
                 self.shared.clone(),
                 origin::own_pages_only,
             ));
-        api::routes()
+        bounded(api::routes())
             .method_not_allowed_fallback(error::method_not_allowed)
             .layer(origin::api_cors(self.shared.settings.public_host.clone()))
             .merge(sim)
@@ -175,6 +255,15 @@ impl Sandbox {
     pub fn close(&self) {
         self.shared.closed.send_replace(true);
     }
+}
+
+/// Routes whose bodies are bounded and whose every refusal is in Particle's shape, inside CORS so
+/// that a page is allowed to read the refusal too.
+fn bounded(routes: Router<Shared>) -> Router<Shared> {
+    routes
+        .layer(middleware::from_fn(error::particle_shape))
+        .layer(DefaultBodyLimit::max(error::MAX_BODY_BYTES))
+        .layer(middleware::from_fn(error::body_limit))
 }
 
 /// The routes of a fresh sandbox with default settings.

@@ -17,7 +17,7 @@
 //!
 //! A client with no `Host` (a test driving the router in process) cannot be rebound and passes.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use axum::{
     extract::{Request, State},
@@ -25,6 +25,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use reqwest::Url;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::{Shared, error::ApiError};
@@ -69,9 +70,9 @@ fn foreign_page(request: &Request, public_host: Option<&str>) -> Option<String> 
         return Some("The sandbox's control endpoints answer only this server's own pages".into());
     }
     let origin = text(header::ORIGIN.as_str())?;
-    let authority = authority(origin);
+    let authority = parse_origin(origin).map(|url| authority(&url));
     let own = |host: Option<&str>| {
-        host.zip(authority)
+        host.zip(authority.as_deref())
             .is_some_and(|(host, authority)| host.eq_ignore_ascii_case(authority))
     };
     // A proxy in front may rewrite `Host`; the public URL's host is this server's too.
@@ -88,13 +89,13 @@ pub(crate) fn api_cors(public_host: Option<String>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(
             move |origin: &HeaderValue, _: &Parts| {
-                let Some(authority) = origin.to_str().ok().and_then(authority) else {
+                let Some(origin) = origin.to_str().ok().and_then(parse_origin) else {
                     return false;
                 };
-                is_loopback(authority)
+                is_loopback(&origin)
                     || public_host
                         .as_deref()
-                        .is_some_and(|public| public.eq_ignore_ascii_case(authority))
+                        .is_some_and(|public| public.eq_ignore_ascii_case(&authority(&origin)))
             },
         ))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
@@ -116,37 +117,60 @@ fn host(request: &Request) -> Option<&str> {
         .or_else(|| request.uri().authority().map(|a| a.as_str()))
 }
 
-/// `host:port` of an `http://` or `https://` origin.
-fn authority(origin: &str) -> Option<&str> {
-    origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
+/// An `http://` or `https://` origin, parsed: scheme, host and port and nothing else. Matching
+/// its text instead would take `http://127.0.0.1:8080.evil.example` for a loopback origin.
+fn parse_origin(origin: &str) -> Option<Url> {
+    let url = Url::parse(origin).ok()?;
+    (matches!(url.scheme(), "http" | "https")
+        && url
+            .origin()
+            .ascii_serialization()
+            .eq_ignore_ascii_case(origin))
+    .then_some(url)
 }
 
-/// The part of `host[:port]` before the port, brackets kept off an IPv6 address.
-fn name(host: &str) -> &str {
-    match host.strip_prefix('[') {
-        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
-        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+/// `host[:port]` (a `Host` header), parsed as a URL's authority would be: `None` unless it is
+/// exactly a host and an optional numeric port.
+fn parse_host(host: &str) -> Option<Url> {
+    if host.is_empty() || host.contains(['/', '?', '#', '@', '\\']) {
+        return None;
+    }
+    Url::parse(&format!("http://{host}/")).ok()
+}
+
+/// `host[:port]` of a parsed origin, the port only when it is not the scheme's default.
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
     }
 }
 
 /// An IP literal, `localhost`, or the public URL's host: names an attacker's DNS cannot point at
 /// this server behind the browser's back.
 pub(crate) fn is_own_host(host: &str, public_host: Option<&str>) -> bool {
-    let name = name(host);
     public_host.is_some_and(|public| public.eq_ignore_ascii_case(host))
-        || name.eq_ignore_ascii_case("localhost")
-        || name.parse::<Ipv4Addr>().is_ok()
-        || name.parse::<Ipv6Addr>().is_ok()
+        || parse_host(host).is_some_and(|url| is_localhost(&url) || ip(&url).is_some())
 }
 
 /// `localhost` or a loopback address, with any port.
-fn is_loopback(host: &str) -> bool {
-    let name = name(host);
-    name.eq_ignore_ascii_case("localhost")
-        || name.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
-        || name.parse::<Ipv6Addr>().is_ok_and(|ip| ip.is_loopback())
+fn is_loopback(url: &Url) -> bool {
+    is_localhost(url) || ip(url).is_some_and(|ip| ip.is_loopback())
+}
+
+fn is_localhost(url: &Url) -> bool {
+    url.host_str() == Some("localhost")
+}
+
+/// The URL's host when it is an IP address (the URL parser has already normalised it).
+fn ip(url: &Url) -> Option<IpAddr> {
+    let host = url.host_str()?;
+    host.strip_prefix('[')
+        .and_then(|bracketed| bracketed.strip_suffix(']'))
+        .unwrap_or(host)
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -170,6 +194,8 @@ mod tests {
             "localhost.evil.example",
             "127.0.0.1.nip.io",
             "[evil]:80",
+            "127.0.0.1:18500.evil.example",
+            "127.0.0.1/evil",
         ] {
             assert!(!is_own_host(foreign, None), "{foreign}");
         }
@@ -181,10 +207,14 @@ mod tests {
 
     #[test]
     fn loopback_origins_are_loopback_addresses_and_localhost() {
-        assert!(is_loopback("localhost:3000"));
-        assert!(is_loopback("127.0.0.2:9"));
-        assert!(is_loopback("[::1]:5173"));
-        assert!(!is_loopback("192.0.2.7:80"));
-        assert!(!is_loopback("evil.example"));
+        let loopback = |origin: &str| parse_origin(origin).is_some_and(|url| is_loopback(&url));
+        assert!(loopback("http://localhost:3000"));
+        assert!(loopback("http://127.0.0.2:9"));
+        assert!(loopback("https://[::1]:5173"));
+        assert!(!loopback("http://192.0.2.7:80"));
+        assert!(!loopback("http://evil.example"));
+        assert!(!loopback("http://127.0.0.1:18500.evil.example"));
+        assert!(!loopback("http://localhost:3000@evil.example"));
+        assert!(!loopback("file://localhost"));
     }
 }

@@ -11,13 +11,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde_json::json;
+use tokio::time::Instant;
 use webhook_demo_core::time::iso8601_millis;
 
 use super::Part;
 use crate::{
     Shared,
     auth::{self, Caller},
-    cloud::random_hex,
+    cloud::{BINARY_LIFETIME, random_hex},
     error::ApiError,
     events::now_ms,
     firmware::{self, Behaviour, Source},
@@ -97,14 +98,18 @@ pub(crate) async fn compile(
     let id = random_hex(12);
     let bytes = firmware::binary(behaviour, platform_id);
     let size = bytes.len();
-    crate::lock(&shared)
-        .binaries
-        .insert(id.clone(), (username, bytes));
+    crate::lock(&shared).keep_binary(
+        id.clone(),
+        &username,
+        bytes,
+        Instant::now(),
+        &shared.settings.limits,
+    );
     Ok(Json(json!({
         "ok": true,
         "binary_id": id,
         "binary_url": format!("/v1/binaries/{id}"),
-        "expires_at": iso8601_millis(now_ms() + 24 * 3600 * 1000),
+        "expires_at": iso8601_millis(now_ms() + BINARY_LIFETIME.as_secs() * 1000),
         "sizeInfo": format!("   text\t   data\t    bss\t    dec\t    hex\tfilename\n{size:7}\t      0\t      0\t{size:7}\t{size:7x}\tfirmware.elf\n"),
     }))
     .into_response())
@@ -116,18 +121,19 @@ pub(crate) async fn download(
     Caller(username): Caller,
 ) -> Result<Response, ApiError> {
     let cloud = crate::lock(&shared);
-    let (owner, bytes) = cloud
+    let binary = cloud
         .binaries
         .get(&id)
+        .filter(|binary| binary.expires_at > Instant::now())
         .ok_or_else(|| ApiError::not_found(format!("Binary {id} was not found")))?;
-    if *owner != username {
+    if binary.owner != username {
         return Err(ApiError::forbidden(format!(
             "Binary {id} belongs to another user"
         )));
     }
     Ok((
         [(header::CONTENT_TYPE, "application/octet-stream")],
-        bytes.clone(),
+        binary.bytes.clone(),
     )
         .into_response())
 }

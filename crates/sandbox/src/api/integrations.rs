@@ -160,6 +160,47 @@ fn configuration(body: &[u8]) -> Result<(Map<String, Value>, WebhookSettings), A
     Ok((raw, settings))
 }
 
+/// Whether `username` may hold `size` more bytes of settings (in place of integration `replacing`,
+/// on an edit): the account's count and bytes, and the sandbox's, within `Limits`.
+fn room(
+    shared: &Shared,
+    cloud: &Cloud,
+    username: &str,
+    replacing: Option<&str>,
+    size: usize,
+) -> Result<(), ApiError> {
+    let limits = &shared.settings.limits;
+    let others = || {
+        cloud
+            .integrations
+            .iter()
+            .filter(|i| Some(i.id.as_str()) != replacing)
+    };
+    let (mine, my_bytes) = others()
+        .filter(|i| i.owner == username)
+        .fold((0, 0), |(count, bytes), i| (count + 1, bytes + i.size));
+    if mine >= limits.integrations_per_user {
+        return Err(ApiError::bad_request(format!(
+            "An account holds at most {} integrations; delete one first",
+            limits.integrations_per_user
+        )));
+    }
+    if my_bytes + size > limits.integration_bytes_per_user {
+        return Err(ApiError::bad_request(format!(
+            "An account holds at most {} KiB of integration settings, and this one would take \
+             it past that; delete one or make them smaller",
+            limits.integration_bytes_per_user / 1024
+        )));
+    }
+    let (all, all_bytes) = others().fold((0, 0), |(count, bytes), i| (count + 1, bytes + i.size));
+    if all >= limits.integrations || all_bytes + size > limits.integration_bytes {
+        return Err(ApiError::unavailable(
+            "The sandbox holds as many integrations as it can; try again later",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) async fn list(
     State(shared): State<Shared>,
     scope: Scope,
@@ -200,8 +241,10 @@ pub(super) fn add(shared: &Shared, scope: Scope, body: &[u8]) -> Result<Integrat
              delete one first"
         )));
     }
+    room(shared, &cloud, &scope.username, None, body.len())?;
     let integration = Integration {
         id: random_hex(12),
+        size: body.len(),
         product_id: match scope.owner {
             Owner::Product(id) => Some(id),
             Owner::User => None,
@@ -230,7 +273,10 @@ pub(crate) async fn edit(
 ) -> Result<Json<Value>, ApiError> {
     let (raw, settings) = configuration(&body)?;
     let mut cloud = crate::lock(&shared);
+    let id = scope.find(&mut cloud)?.id.clone();
+    room(&shared, &cloud, &scope.username, Some(&id), body.len())?;
     let integration = scope.find(&mut cloud)?;
+    integration.size = body.len();
     integration.raw = raw;
     integration.settings = settings;
     Ok(Json(shown(integration)))

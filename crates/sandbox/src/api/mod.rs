@@ -187,6 +187,9 @@ pub(super) struct Part {
 /// Every part of a multipart body, each at most `limit` bytes.
 pub(super) async fn multipart(request: Request, limit: usize) -> Result<Vec<Part>, ApiError> {
     let malformed = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            return crate::error::too_large();
+        }
         ApiError::bad_request(format!("Malformed multipart body: {e}"))
     };
     let mut form = Multipart::from_request(request, &())

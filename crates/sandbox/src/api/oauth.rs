@@ -1,10 +1,11 @@
 //! `POST /oauth/token` (password grant and the MFA second step) and
-//! `DELETE /v1/access_tokens/current` (sign-out).
+//! `DELETE /v1/access_tokens/current` (sign-out). Failed attempts are counted (`attempts.rs`),
+//! and an MFA token survives only a few wrong codes.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::PoisonError, time::Duration};
 
 use axum::{
-    Json,
+    Extension, Json,
     body::Bytes,
     extract::State,
     http::{HeaderMap, Uri, header},
@@ -12,8 +13,15 @@ use axum::{
 use base64::Engine;
 use serde_json::{Value, json};
 use tokio::time::Instant;
+use webhook_demo_http::PeerAddr;
 
-use crate::{Shared, auth, cloud::DEFAULT_TOKEN_LIFETIME, error::ApiError};
+use crate::{
+    Limits, Shared,
+    attempts::{self, Refused},
+    auth,
+    cloud::{Cloud, DEFAULT_TOKEN_LIFETIME, random_hex},
+    error::{self, ApiError},
+};
 
 /// The longest token lifetime: a century, which is "never" for a sandbox. A lifetime is added to
 /// the clock, so an unbounded one would overflow it.
@@ -31,8 +39,9 @@ const CLIENTS: [(&str, &str); 4] = [
 ];
 
 pub(crate) async fn token(
-    State(cloud): State<Shared>,
+    State(shared): State<Shared>,
     headers: HeaderMap,
+    peer: Option<Extension<PeerAddr>>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let fields = super::fields(&headers, &body)?;
@@ -59,55 +68,132 @@ pub(crate) async fn token(
             }
         },
     };
-    let now = Instant::now();
-    let mut cloud = crate::lock(&cloud);
-    let username = match field("grant_type")?.as_str() {
-        "password" => {
-            let (username, password) = (field("username")?, field("password")?);
-            let user = cloud
-                .user(username)
-                .filter(|user| &user.password == password)
-                .ok_or_else(|| ApiError::invalid_grant("User credentials are invalid"))?;
-            if user.otp.is_some() {
-                let username = user.username.clone();
-                return Err(ApiError::mfa_required(
-                    cloud.issue_mfa_token(&username, now),
-                ));
-            }
-            user.username.clone()
-        }
-        "urn:custom:mfa-otp" => {
-            let (mfa_token, otp) = (field("mfa_token")?, field("otp")?);
-            let username = match cloud.mfa.get(mfa_token) {
-                Some((username, expires_at)) if *expires_at > now => username.clone(),
-                _ => {
-                    return Err(ApiError::invalid_grant(
-                        "The MFA token is invalid or has expired; sign in again",
-                    ));
-                }
-            };
-            if cloud.user(&username).and_then(|u| u.otp.as_deref()) != Some(otp.as_str()) {
-                return Err(ApiError::invalid_grant(
-                    "The one-time password is incorrect",
-                ));
-            }
-            cloud.mfa.remove(mfa_token);
-            username
-        }
+    let grant = match field("grant_type")?.as_str() {
+        "password" => Grant::Password {
+            username: field("username")?,
+            password: field("password")?,
+        },
+        "urn:custom:mfa-otp" => Grant::Otp {
+            mfa_token: field("mfa_token")?,
+            otp: field("otp")?,
+        },
         other => {
             return Err(ApiError::bad_request(format!(
                 "Unsupported grant_type {other:?}"
             )));
         }
     };
-    let access_token = cloud.issue_token(&username, lifetime, now);
-    let refresh_token = cloud.issue_token(&username, lifetime, now);
+    let peer = peer.map(|Extension(peer)| peer);
+    let client = attempts::client(&headers, peer, shared.settings.trust_forwarded);
+    let limits = &shared.settings.limits;
+    let now = Instant::now();
+    let mut cloud = crate::lock(&shared);
+    // The account the attempt is on, when it exists (an MFA token names its own).
+    let account = match &grant {
+        Grant::Password { username, .. } => cloud.user(username).map(|u| u.username.clone()),
+        Grant::Otp { mfa_token, .. } => cloud.mfa.get(*mfa_token).map(|t| t.username.clone()),
+    };
+    let mut attempts = shared
+        .attempts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    attempts
+        .check(client, account.as_deref(), limits, now)
+        .map_err(refused)?;
+    let outcome = match grant {
+        Grant::Password { username, password } => {
+            match cloud
+                .user(username)
+                .filter(|user| user.password == password)
+            {
+                None => Err(ApiError::invalid_grant("User credentials are invalid")),
+                Some(user) if user.otp.is_some() => {
+                    let username = user.username.clone();
+                    return Err(ApiError::mfa_required(
+                        cloud.issue_mfa_token(&username, now, limits),
+                    ));
+                }
+                Some(user) => Ok(user.username.clone()),
+            }
+        }
+        Grant::Otp { mfa_token, otp } => second_factor(&mut cloud, mfa_token, otp, limits, now),
+    };
+    let username = match outcome {
+        Ok(username) => username,
+        Err(error) => {
+            attempts.failed(client, account.as_deref(), limits, now);
+            return Err(error);
+        }
+    };
+    drop(attempts);
+    let access_token = cloud.issue_token(&username, lifetime, now, limits);
+    // The sandbox has no refresh grant: the refresh token is there because clients expect the
+    // field, and it is kept nowhere, so it opens nothing and dies with nothing to revoke.
+    let refresh_token = random_hex(20);
     Ok(Json(json!({
         "token_type": "bearer",
         "access_token": access_token,
         "expires_in": lifetime.as_secs(),
         "refresh_token": refresh_token,
     })))
+}
+
+/// What a sign-in request offers.
+enum Grant<'a> {
+    Password {
+        username: &'a str,
+        password: &'a str,
+    },
+    Otp {
+        mfa_token: &'a str,
+        otp: &'a str,
+    },
+}
+
+/// The second step of an MFA sign-in: the user, or why not. A wrong code counts against the MFA
+/// token, which the last allowed wrong code ends.
+fn second_factor(
+    cloud: &mut Cloud,
+    mfa_token: &str,
+    otp: &str,
+    limits: &Limits,
+    now: Instant,
+) -> Result<String, ApiError> {
+    let Some(pending) = cloud.mfa.get(mfa_token).filter(|t| t.expires_at > now) else {
+        return Err(ApiError::invalid_grant(
+            "The MFA token is invalid or has expired; sign in again",
+        ));
+    };
+    let username = pending.username.clone();
+    if cloud.user(&username).and_then(|u| u.otp.as_deref()) == Some(otp) {
+        cloud.mfa.remove(mfa_token);
+        return Ok(username);
+    }
+    let pending = cloud.mfa.get_mut(mfa_token).expect("found above");
+    pending.wrong_codes += 1;
+    if pending.wrong_codes < limits.wrong_codes_per_mfa_token {
+        return Err(ApiError::invalid_grant(
+            "The one-time password is incorrect",
+        ));
+    }
+    cloud.mfa.remove(mfa_token);
+    Err(ApiError::invalid_grant(
+        "The one-time password is incorrect, and that was the last try for this MFA token; \
+         sign in again",
+    ))
+}
+
+/// Too many failures: Particle's 429, saying whose and when to try again.
+fn refused(refusal: Refused) -> ApiError {
+    let (whose, wait) = match refusal {
+        Refused::Client(wait) => ("from this address", wait),
+        Refused::Account(wait) => ("on this account", wait),
+    };
+    ApiError::rate_limited(format!(
+        "Too many failed sign-in attempts {whose}; try again in {} seconds",
+        error::seconds(wait)
+    ))
+    .retry_after(wait)
 }
 
 pub(crate) async fn revoke_current(

@@ -42,7 +42,7 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn create(
-    State(cloud): State<Shared>,
+    State(shared): State<Shared>,
     Caller(username): Caller,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -61,7 +61,8 @@ pub(crate) async fn create(
             "Products cannot be created for platform {which}"
         )));
     }
-    let mut cloud = crate::lock(&cloud);
+    let limits = &shared.settings.limits;
+    let mut cloud = crate::lock(&shared);
     if cloud
         .products
         .iter()
@@ -70,6 +71,18 @@ pub(crate) async fn create(
         return Err(ApiError::bad_request(format!(
             "A product named {name:?} already exists"
         )));
+    }
+    let owned = cloud.products.iter().filter(|p| p.user == username).count();
+    if owned >= limits.products_per_user {
+        return Err(ApiError::bad_request(format!(
+            "An account owns at most {} products; delete one first",
+            limits.products_per_user
+        )));
+    }
+    if cloud.products.len() >= limits.products {
+        return Err(ApiError::unavailable(
+            "The sandbox holds as many products as it can; try again later",
+        ));
     }
     let id = cloud.next_product_id;
     cloud.next_product_id += 1;
