@@ -117,6 +117,8 @@ fn sandbox_settings(
     local: Option<SocketAddr>,
 ) -> webhook_demo_sandbox::Settings {
     let mut settings = options.sandbox.clone();
+    // The sandbox counts failed sign-ins per client, by the same address the relay believes.
+    settings.trust_forwarded = options.trust_forwarded;
     let Some(public_url) = public_url else {
         return settings;
     };
