@@ -38,6 +38,10 @@ pub(crate) enum RelayError {
     /// The shared store (Redis) cannot be reached; nothing was recorded.
     StoreUnavailable,
     BadRequest(String),
+    /// A stream asked for under a host hook URLs may not be built on (no public URL configured).
+    ForeignHost {
+        host: String,
+    },
     NotWaiting {
         hook_id: u64,
     },
@@ -85,6 +89,15 @@ impl IntoResponse for RelayError {
                 Some(STORE_RETRY_SECS),
             ),
             RelayError::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone(), None),
+            RelayError::ForeignHost { host } => (
+                StatusCode::MISDIRECTED_REQUEST,
+                format!(
+                    "this relay has no public URL, so it makes hook URLs only for localhost, \
+                     127.0.0.1 and [::1], not {host:?}; open the page on one of those, or start \
+                     the server with --public-url set to the address the Particle cloud reaches"
+                ),
+                None,
+            ),
             RelayError::NotWaiting { hook_id } => (
                 StatusCode::CONFLICT,
                 format!("hook {hook_id} is not waiting for an answer"),

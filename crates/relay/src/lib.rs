@@ -42,6 +42,10 @@ pub struct Settings {
     /// `Forwarded`) for the hook URL's origin and the client's address. Only behind a proxy that
     /// sets them: otherwise any client chooses them.
     pub trust_forwarded: bool,
+    /// Hosts (`name` or `name:port`, as in a `Host` header) hook URLs may be built on when there
+    /// is no public URL, besides loopback ones (`localhost`, 127.0.0.0/8, `[::1]`); a stream
+    /// requested under any other host is refused.
+    pub hosts: Vec<String>,
     pub limits: Limits,
 }
 

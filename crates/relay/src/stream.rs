@@ -60,6 +60,13 @@ pub(crate) async fn open(
         .transpose()?
         .unwrap_or(0);
     let trust_forwarded = shared.settings.trust_forwarded;
+    let base = forwarded::relay_base(
+        shared.settings.public_url.as_deref(),
+        trust_forwarded,
+        &shared.settings.hosts,
+        &headers,
+        uri.path(),
+    )?;
     let (session, resumed) = match &query.session {
         Some(id) => (
             shared
@@ -91,8 +98,6 @@ pub(crate) async fn open(
     // An id past the newest (a page's mistake, or `u64::MAX`) resumes at the newest.
     let unavailable = |_| RelayError::StoreUnavailable;
     let last_event_id = last_event_id.min(session.newest_id().await.map_err(unavailable)?);
-    let public_url = shared.settings.public_url.as_deref();
-    let base = forwarded::relay_base(public_url, trust_forwarded, &headers, uri.path());
     let start = RelayStart {
         session_id: session.id().to_owned(),
         hook_url: format!("{base}hook/{}", session.hook_token()),
