@@ -33,6 +33,10 @@ pub(crate) enum RelayError {
     TooManySessionsForClient {
         limit: usize,
     },
+    /// The client's network holds `limit` sessions already (`Limits::network_sessions_percent`).
+    TooManySessionsForNetwork {
+        limit: usize,
+    },
     /// The sessions together hold `Limits::max_total_buffer_bytes`.
     MemoryFull,
     /// The shared store (Redis) cannot be reached; nothing was recorded.
@@ -74,6 +78,14 @@ impl IntoResponse for RelayError {
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
                     "too many sessions from your address (at most {limit}); resume one of them \
+                     with stream?session=, or try again later"
+                ),
+                Some(RETRY_LATER_SECS),
+            ),
+            RelayError::TooManySessionsForNetwork { limit } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many sessions from your network (at most {limit}); resume one of them \
                      with stream?session=, or try again later"
                 ),
                 Some(RETRY_LATER_SECS),

@@ -15,6 +15,7 @@ mod hook;
 mod metrics;
 mod redis_store;
 mod session;
+mod share;
 mod store;
 mod stream;
 
@@ -73,8 +74,18 @@ pub struct Limits {
     /// Sessions alive at once (503 on `stream` beyond).
     pub max_sessions: usize,
     /// Sessions one client address (an IPv6 /64) may hold at once (429 on `stream` beyond), so no
-    /// client takes every slot; 0 turns the limit off.
+    /// client takes every slot; 0 turns the limit off, and the network's below with it.
     pub max_sessions_per_client: usize,
+    /// The part of `max_sessions` one network (an IPv4 /24, an IPv6 /48) may hold, in percent
+    /// (429 on `stream` beyond; never fewer than one client's); 0 turns the limit off. When the
+    /// relay is full, the network holding the most sessions gives up its least used one to a
+    /// client of a network holding fewer.
+    pub network_sessions_percent: u8,
+    /// The part of `max_total_buffer_bytes` the sessions of one client address may hold, in
+    /// percent; beyond it their own oldest events give way. 0 turns the share off.
+    pub client_bytes_percent: u8,
+    /// The same for the sessions of one network (an IPv4 /24, an IPv6 /48).
+    pub network_bytes_percent: u8,
     /// Longest silence on a stream before a keepalive comment.
     pub keepalive: Duration,
     /// How long a hook waits for the page's answer unless the page says otherwise.
@@ -107,11 +118,30 @@ impl Default for Limits {
             max_sessions: 20_000,
             // A class of learners behind one NAT, each with a tab or two.
             max_sessions_per_client: 32,
+            // 1,000 of 20,000: a school or a cloud's /24 fits; a flood from one prefix does not
+            // crowd out the rest of the world.
+            network_sessions_percent: 5,
+            // 32 MiB and 64 MiB of 256: two full sessions per address, four per network, far
+            // beyond what a class of learners keeps; at least four networks are needed to fill
+            // the relay, and then the largest give way to the rest.
+            client_bytes_percent: 12,
+            network_bytes_percent: 25,
             keepalive: Duration::from_secs(15),
             default_deadline: Duration::from_secs(5),
             max_wait: Duration::from_secs(15),
             max_delay: Duration::from_secs(21),
             max_stream_age: None,
+        }
+    }
+}
+
+impl Limits {
+    /// Sessions one network may hold (`network_sessions_percent` of `max_sessions`).
+    pub(crate) fn sessions_per_network(&self) -> usize {
+        match self.network_sessions_percent {
+            0 => usize::MAX,
+            percent => (self.max_sessions / 100 * usize::from(percent.min(100)))
+                .max(self.max_sessions_per_client),
         }
     }
 }

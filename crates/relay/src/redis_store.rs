@@ -451,6 +451,7 @@ impl Recent {
             dropped: None,
             frames,
             last_id: after + take as u64,
+            ended: false,
         })
     }
 
@@ -957,6 +958,7 @@ impl RedisSession {
                 dropped: None,
                 frames: bytes::Bytes::new(),
                 last_id: newest,
+                ended: false,
             });
         }
         let dropped = (after < oldest - 1).then(|| (oldest - 1 - after, oldest));
@@ -973,6 +975,7 @@ impl RedisSession {
             dropped,
             frames: frames.into(),
             last_id,
+            ended: false,
         })
     }
 

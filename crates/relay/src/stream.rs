@@ -89,6 +89,9 @@ pub(crate) async fn open(
                 Refused::Open(OpenRefused::ClientFull) => RelayError::TooManySessionsForClient {
                     limit: shared.settings.limits.max_sessions_per_client,
                 },
+                Refused::Open(OpenRefused::NetworkFull) => RelayError::TooManySessionsForNetwork {
+                    limit: shared.settings.limits.sessions_per_network(),
+                },
                 Refused::Store(_) => RelayError::StoreUnavailable,
             })?;
             (session, false)
@@ -149,6 +152,11 @@ struct Reader {
     closed: bool,
 }
 
+/// The last frame of a stream whose session was ended to make room for others.
+const ENDED: &[u8] =
+    b"event: error\ndata: {\"error\":\"the relay ended this session to make room for \
+others; start a new one\"}\n\n";
+
 /// The last frame of a stream whose store cannot be reached.
 const STORE_ERROR: &[u8] =
     b"event: error\ndata: {\"error\":\"the relay cannot reach its store; reconnect shortly\"}\n\n";
@@ -179,6 +187,12 @@ impl Reader {
                 self.open.store_failed();
                 return Some((Ok(Bytes::from_static(STORE_ERROR)), self));
             };
+            if batch.ended {
+                // The session gave its slot to another: say so and end; resuming it finds no
+                // session, and the page starts a new one.
+                self.closed = true;
+                return Some((Ok(Bytes::from_static(ENDED)), self));
+            }
             if batch.dropped.is_some() || !batch.frames.is_empty() {
                 let mut chunk = Vec::with_capacity(batch.frames.len() + 96);
                 if let Some((count, resumes_at)) = batch.dropped {
