@@ -136,6 +136,19 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The bytes one client and one network may hold (`client_bytes_percent` and
+    /// `network_bytes_percent` of `max_total_buffer_bytes`; 0 is no share).
+    pub(crate) fn byte_shares(&self) -> (usize, usize) {
+        let share = |percent: u8| match percent {
+            0 => usize::MAX,
+            percent => self.max_total_buffer_bytes / 100 * usize::from(percent.min(100)),
+        };
+        (
+            share(self.client_bytes_percent),
+            share(self.network_bytes_percent),
+        )
+    }
+
     /// Sessions one network may hold (`network_sessions_percent` of `max_sessions`).
     pub(crate) fn sessions_per_network(&self) -> usize {
         match self.network_sessions_percent {

@@ -510,8 +510,8 @@ impl Sessions {
 /// Makes room for `requester` to reserve `bytes` past the bound `over`: within a client's or a
 /// network's share, that holder's own largest log gives its oldest events; at the store's bound,
 /// the network holding the most bytes gives them, provided it holds more than the requester's
-/// network would with them (so no one is pushed out by a larger holder, and the largest holder
-/// is refused instead). False when nothing could be freed.
+/// network (so no one is pushed out by a larger holder, and the largest holder is refused
+/// instead). False when nothing could be freed.
 pub(crate) fn make_room(
     registry: &Registry,
     requester: &Session,
@@ -543,7 +543,7 @@ pub(crate) fn make_room(
                 else {
                     return false;
                 };
-                if entry.account.bytes() <= account.network.bytes() + bytes {
+                if entry.account.bytes() <= account.network.bytes() {
                     return false;
                 }
                 (
@@ -559,18 +559,10 @@ pub(crate) fn make_room(
 impl MemoryStore {
     pub fn new(limits: Limits) -> MemoryStore {
         let sessions = Arc::new(Registry::default());
-        let share = |percent: u8| match percent {
-            0 => usize::MAX,
-            percent => limits.max_total_buffer_bytes / 100 * usize::from(percent.min(100)),
-        };
-        let shares = (
-            share(limits.client_bytes_percent),
-            share(limits.network_bytes_percent),
-        );
         MemoryStore {
             budget: Budget::new(
                 limits.max_total_buffer_bytes,
-                shares,
+                limits.byte_shares(),
                 Arc::downgrade(&sessions),
             ),
             limits: Arc::new(limits),
