@@ -43,17 +43,18 @@ pub struct Settings {
     /// `Forwarded`) for the hook URL's origin and the client's address. Only behind a proxy that
     /// sets them: otherwise any client chooses them.
     pub trust_forwarded: bool,
-    /// Hosts (`name` or `name:port`, as in a `Host` header) hook URLs may be built on when there
-    /// is no public URL, besides loopback ones (`localhost`, 127.0.0.0/8, `[::1]`); a stream
-    /// requested under any other host is refused.
-    pub hosts: Vec<String>,
     pub limits: Limits,
 }
 
 /// Every bound the relay enforces. Each is answered with a clear status and message when exceeded.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Largest hook body accepted (413 beyond).
+    /// Hosts (`name` or `name:port`, as in a `Host` header) hook URLs may be built on when there
+    /// is no public URL, besides loopback ones (`localhost`, 127.0.0.0/8, `[::1]`); a stream
+    /// requested under any other host is refused (421), so hook URLs name only hosts the
+    /// operator chose.
+    pub hosts: Vec<String>,
+    /// Largest hook body (and page body: control, respond) accepted (413 beyond).
     pub max_body_bytes: usize,
     /// Events kept per session for replay; the oldest are evicted first.
     pub max_events: usize,
@@ -104,6 +105,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
+            hosts: Vec::new(),
             max_body_bytes: 1024 * 1024,
             max_events: 1000,
             max_buffer_bytes: 16 * 1024 * 1024,

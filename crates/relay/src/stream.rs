@@ -63,7 +63,7 @@ pub(crate) async fn open(
     let base = forwarded::relay_base(
         shared.settings.public_url.as_deref(),
         trust_forwarded,
-        &shared.settings.hosts,
+        &shared.settings.limits.hosts,
         &headers,
         uri.path(),
     )?;

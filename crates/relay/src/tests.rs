@@ -740,7 +740,10 @@ async fn one_client_holds_at_most_its_share_of_sessions() {
 #[tokio::test]
 async fn forwarded_headers_are_ignored_unless_trusted() {
     let app = Relay::new(Settings {
-        hosts: vec!["tutorial.example:8080".into()],
+        limits: Limits {
+            hosts: vec!["tutorial.example:8080".into()],
+            ..Limits::default()
+        },
         ..Settings::default()
     })
     .router();
@@ -965,7 +968,10 @@ async fn oversize_control_bodies_get_the_relay_s_json_413() {
 #[tokio::test]
 async fn without_a_public_url_only_loopback_or_configured_hosts_name_hook_urls() {
     let app = Relay::new(Settings {
-        hosts: vec!["tutorial.example:8080".into()],
+        limits: Limits {
+            hosts: vec!["tutorial.example:8080".into()],
+            ..Limits::default()
+        },
         ..Settings::default()
     })
     .router();
