@@ -11,7 +11,7 @@
 
 use std::{
     borrow::Cow,
-    collections::{HashMap, VecDeque},
+    collections::VecDeque,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -165,10 +165,10 @@ pub(crate) struct Batch {
 /// Kept small: a closed stream's session stays resumable until it expires, so the relay holds
 /// thousands of them (hence the shared `Limits`, the one `Notify` rather than a channel).
 pub struct Session {
-    /// The secret id: streams, control and respond.
-    pub(crate) id: Arc<str>,
-    /// The public token in the hook URL, which opens nothing but the hook.
-    pub(crate) hook_token: Arc<str>,
+    /// The secret id (streams, control and respond) and then the public token in the hook URL
+    /// (which opens nothing but the hook), 32 hex digits each, kept inline: two shared strings
+    /// would cost two allocations per session.
+    ids: [u8; 64],
     /// Who opened the session: its bytes are charged to this account, its client's.
     pub(crate) account: Arc<Account>,
     limits: Arc<Limits>,
@@ -183,10 +183,14 @@ struct Inner {
     log: VecDeque<(u64, Bytes)>,
     /// The log's bytes, held against the budget.
     log_bytes: Reservation,
-    answer: Answer,
+    /// `None` until the page sets one: most sessions keep the initial answer, and thousands of
+    /// idle sessions need not each hold a copy of it.
+    answer: Option<Box<Answer>>,
     /// The answer's bytes, held against the budget.
     answer_bytes: Reservation,
-    waiting: HashMap<u64, oneshot::Sender<(PageAnswer, Reservation)>>,
+    /// Hooks waiting for the page: a few at a time, so a list (an idle session's is empty and
+    /// costs three words, a map's six).
+    waiting: Vec<(u64, oneshot::Sender<(PageAnswer, Reservation)>)>,
     /// Token bucket for the hook rate: tokens available as of `refilled`.
     tokens: f64,
     refilled: Instant,
@@ -202,20 +206,19 @@ struct Inner {
 
 impl Session {
     pub(crate) fn new(
-        (id, hook_token): (Arc<str>, Arc<str>),
+        (id, hook_token): (&str, &str),
         account: Arc<Account>,
         limits: Arc<Limits>,
         now: Instant,
     ) -> Session {
-        let answer = Answer::initial(&limits);
         let inner = Inner {
             next_event_id: 1,
             next_hook_id: 1,
             log: VecDeque::new(),
             log_bytes: account.empty(),
-            answer,
+            answer: None,
             answer_bytes: account.empty(),
-            waiting: HashMap::new(),
+            waiting: Vec::new(),
             tokens: f64::from(limits.hook_burst),
             refilled: now,
             attached: 0,
@@ -224,9 +227,11 @@ impl Session {
             ended: false,
             idle_since: now,
         };
+        let mut ids = [0; 64];
+        ids[..32].copy_from_slice(id.as_bytes());
+        ids[32..].copy_from_slice(hook_token.as_bytes());
         Session {
-            id,
-            hook_token,
+            ids,
             account,
             limits,
             inner: Mutex::new(inner),
@@ -240,6 +245,20 @@ impl Session {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        std::str::from_utf8(&self.ids[..32]).expect("ids are hex")
+    }
+
+    pub(crate) fn hook_token(&self) -> &str {
+        std::str::from_utf8(&self.ids[32..]).expect("ids are hex")
+    }
+
+    /// The session's keys in the store's maps.
+    pub(crate) fn keys(&self) -> (u128, u128) {
+        let key = |text| id_key(text).expect("ids are hex");
+        (key(self.id()), key(self.hook_token()))
     }
 
     pub(crate) fn client(&self) -> Client {
@@ -405,24 +424,32 @@ impl Session {
         let hook_id = inner.next_hook_id;
         inner.next_hook_id += 1;
         inner.in_use = true;
-        Ok((hook_id, inner.answer.clone()))
+        Ok((hook_id, self.current_answer(&inner)))
     }
 
     pub(crate) fn answer(&self) -> Answer {
-        self.lock().answer.clone()
+        self.current_answer(&self.lock())
+    }
+
+    fn current_answer(&self, inner: &Inner) -> Answer {
+        inner
+            .answer
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(|| Answer::initial(&self.limits))
     }
 
     /// Sets the answer, its bytes held by `reservation` (made for `answer.heap_bytes()`).
     pub(crate) fn set_answer(&self, answer: Answer, reservation: Reservation) {
         let mut inner = self.lock();
-        inner.answer = answer;
+        inner.answer = Some(Box::new(answer));
         inner.answer_bytes = reservation;
     }
 
     /// Registers a hook as waiting for the page; the receiver gets the page's answer.
     pub(crate) fn wait_for_page(self: &Arc<Self>, hook_id: u64) -> Waiting {
         let (sender, receiver) = oneshot::channel();
-        self.lock().waiting.insert(hook_id, sender);
+        self.lock().waiting.push((hook_id, sender));
         Waiting {
             session: Arc::clone(self),
             hook_id,
@@ -438,12 +465,17 @@ impl Session {
         answer: PageAnswer,
         reservation: Reservation,
     ) -> bool {
-        let sender = self.lock().waiting.remove(&hook_id);
+        let sender = self.lock().take_waiting(hook_id);
         sender.is_some_and(|sender| sender.send((answer, reservation)).is_ok())
     }
 }
 
 impl Inner {
+    fn take_waiting(&mut self, hook_id: u64) -> Option<oneshot::Sender<(PageAnswer, Reservation)>> {
+        let at = self.waiting.iter().position(|(id, _)| *id == hook_id)?;
+        Some(self.waiting.swap_remove(at).1)
+    }
+
     /// Evicts the oldest event; its bytes, or `None` when the log is empty.
     fn evict_oldest(&mut self) -> Option<usize> {
         let (_, evicted) = self.log.pop_front()?;
@@ -452,6 +484,16 @@ impl Inner {
         self.log_bytes.resize(left);
         Some(bytes)
     }
+}
+
+/// An id or hook token as the store's maps key it: exactly 32 lower-case hex digits (what
+/// `store::random_id` makes), so no other spelling of the same number finds a session.
+pub(crate) fn id_key(text: &str) -> Option<u128> {
+    let hex = text.len() == 32
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
+    hex.then(|| u128::from_str_radix(text, 16).ok()).flatten()
 }
 
 /// A stream's hold on its session; releasing it starts the idle clock.
@@ -487,6 +529,6 @@ impl Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        self.session.lock().waiting.remove(&self.hook_id);
+        self.session.lock().take_waiting(self.hook_id);
     }
 }

@@ -22,7 +22,7 @@ use crate::{
     Limits,
     error::RelayError,
     redis_store::{self, RedisSession},
-    session::{self, Answer, Batch, Event, Session, Waiting, response_event_size},
+    session::{self, Answer, Batch, Event, Session, Waiting, id_key, response_event_size},
     share::{Account, Budget, NetworkAccount, Over, Reservation},
 };
 
@@ -154,14 +154,14 @@ pub(crate) enum SessionRef {
 impl SessionRef {
     pub(crate) fn id(&self) -> &str {
         match self {
-            SessionRef::Memory(session) => &session.id,
+            SessionRef::Memory(session) => session.id(),
             SessionRef::Redis(session) => session.id(),
         }
     }
 
     pub(crate) fn hook_token(&self) -> &str {
         match self {
-            SessionRef::Memory(session) => &session.hook_token,
+            SessionRef::Memory(session) => session.hook_token(),
             SessionRef::Redis(session) => session.hook_token(),
         }
     }
@@ -361,8 +361,9 @@ pub(crate) type Registry = RwLock<Sessions>;
 /// Every session, reachable by its id, by its hook token, by its client and by its network.
 #[derive(Default)]
 pub(crate) struct Sessions {
-    by_id: HashMap<Arc<str>, Arc<Session>>,
-    by_hook: HashMap<Arc<str>, Arc<Session>>,
+    /// Keyed by `session::id_key`: a number rather than a shared string per key.
+    by_id: HashMap<u128, Arc<Session>>,
+    by_hook: HashMap<u128, Arc<Session>>,
     /// A client's sessions and the account their bytes are charged to, so a client at its cap
     /// is checked by looking at its own few sessions rather than at every session.
     by_client: HashMap<Client, ClientEntry>,
@@ -382,10 +383,11 @@ struct NetworkEntry {
 
 impl Sessions {
     fn remove(&mut self, session: &Arc<Session>) {
-        if self.by_id.remove(&session.id).is_none() {
+        let (id, hook) = session.keys();
+        if self.by_id.remove(&id).is_none() {
             return;
         }
-        self.by_hook.remove(&session.hook_token);
+        self.by_hook.remove(&hook);
         let client = session.client();
         let Some(entry) = self.by_client.get_mut(&client) else {
             return;
@@ -477,10 +479,9 @@ impl Sessions {
 
     fn insert(&mut self, session: Arc<Session>) {
         let client = session.client();
-        self.by_id
-            .insert(Arc::clone(&session.id), Arc::clone(&session));
-        self.by_hook
-            .insert(Arc::clone(&session.hook_token), Arc::clone(&session));
+        let (id, hook) = session.keys();
+        self.by_id.insert(id, Arc::clone(&session));
+        self.by_hook.insert(hook, Arc::clone(&session));
         if let Some(network) = self.by_network.get_mut(&client.network()) {
             network.sessions += 1;
         }
@@ -653,7 +654,7 @@ impl MemoryStore {
         }
         let account = sessions.account(client, &self.budget);
         let session = Arc::new(Session::new(
-            (random_id().into(), random_id().into()),
+            (&random_id(), &random_id()),
             account,
             Arc::clone(&self.limits),
             now,
@@ -663,11 +664,13 @@ impl MemoryStore {
     }
 
     pub fn find(&self, id: &str, now: Instant) -> Option<Arc<Session>> {
-        self.live(|sessions| sessions.by_id.get(id), now)
+        let key = id_key(id)?;
+        self.live(|sessions| sessions.by_id.get(&key), now)
     }
 
     pub fn find_hook(&self, token: &str, now: Instant) -> Option<Arc<Session>> {
-        self.live(|sessions| sessions.by_hook.get(token), now)
+        let key = id_key(token)?;
+        self.live(|sessions| sessions.by_hook.get(&key), now)
     }
 
     /// Sessions currently held.
