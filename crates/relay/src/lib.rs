@@ -239,6 +239,8 @@ impl Relay {
     /// Ends every open stream cleanly, so a graceful shutdown does not wait on them forever.
     pub fn close(&self) {
         self.shared.closing.send_replace(true);
+        // Streams wait only on their session's wake-up: wake them all to see `closing`.
+        self.shared.store.wake_all();
     }
 }
 

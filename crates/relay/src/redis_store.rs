@@ -835,6 +835,11 @@ impl RedisStore {
         }
     }
 
+    /// Wakes every stream on this instance.
+    pub(crate) fn wake_all(&self) {
+        self.inner.local.wake_all();
+    }
+
     pub(crate) async fn find(
         &self,
         id: &str,

@@ -339,6 +339,11 @@ impl Session {
         (inner.in_use, inner.attached > 0, inner.idle_since)
     }
 
+    /// Wakes the session's streams without an append.
+    pub(crate) fn wake(&self) {
+        self.appended.notify_waiters();
+    }
+
     /// Ends the session to give its slot to another: its streams end, its events are freed.
     pub(crate) fn end(&self) {
         let mut inner = self.lock();

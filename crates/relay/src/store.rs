@@ -102,6 +102,18 @@ impl Store {
         }
     }
 
+    /// Wakes every stream of this instance, to look at what changed (the relay closing).
+    pub(crate) fn wake_all(&self) {
+        match self {
+            Store::Memory(store) => {
+                for session in store.read().by_id.values() {
+                    session.wake();
+                }
+            }
+            Store::Redis(store) => store.wake_all(),
+        }
+    }
+
     /// Sessions held and the bytes they keep, for the metrics.
     pub(crate) async fn stats(&self) -> Result<(usize, usize), StoreError> {
         match self {

@@ -4,7 +4,7 @@
 //! the beginning; `?session=ID` resumes one, from `Last-Event-ID` (header, or `lastEventId` query
 //! parameter for `EventSource`, which cannot set headers) or from the oldest kept event.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     Extension,
@@ -15,7 +15,7 @@ use axum::{
 };
 use bytes::Bytes;
 use serde::Deserialize;
-use tokio::{sync::watch, time::Instant};
+use tokio::time::Instant;
 use webhook_demo_core::wire::{Dropped, RelayStart};
 use webhook_demo_http::PeerAddr;
 
@@ -115,10 +115,8 @@ pub(crate) async fn open(
     let reader = Reader {
         open: OpenStream::new(&shared),
         _attached: session.attach().await.map_err(unavailable)?,
-        closing: shared.closing.subscribe(),
         session,
         after: last_event_id,
-        keepalive: shared.settings.limits.keepalive,
         ends_at: shared.settings.limits.max_stream_age.map(|age| now + age),
         first: Some(first),
         closed: false,
@@ -142,9 +140,7 @@ struct Reader {
     session: SessionRef,
     /// Held for its `Drop`: the session counts as attached while the stream lives.
     _attached: Attached,
-    closing: watch::Receiver<bool>,
     after: u64,
-    keepalive: Duration,
     /// When this stream ends by itself (`Limits::max_stream_age`).
     ends_at: Option<Instant>,
     first: Option<Bytes>,
@@ -170,16 +166,18 @@ impl Reader {
             return None;
         }
         loop {
-            if *self.closing.borrow_and_update()
-                || self.ends_at.is_some_and(|end| Instant::now() >= end)
-            {
-                return None;
-            }
-            // Listen before reading, so an append racing with the read still wakes us.
+            // Listen before reading, so an append racing with the read still wakes us; and
+            // before looking at `closing`, since closing wakes the streams this same way (one
+            // wake-up to wait on rather than two keeps an idle stream smaller).
             let session = self.session.clone();
             let appended = session.appended();
             let mut appended = std::pin::pin!(appended);
             appended.as_mut().enable();
+            let shared = self.open.shared();
+            if *shared.closing.borrow() || self.ends_at.is_some_and(|end| Instant::now() >= end) {
+                return None;
+            }
+            let keepalive = shared.settings.limits.keepalive;
             let Ok(batch) = self.session.read_after(self.after, BATCH).await else {
                 // The store cannot be reached: say so and end; the page resumes from its last
                 // id once the store is back, missing nothing.
@@ -208,14 +206,11 @@ impl Reader {
                 return Some((Ok(Bytes::from(chunk)), self));
             }
             let quiet = match self.ends_at {
-                Some(end) => self
-                    .keepalive
-                    .min(end.saturating_duration_since(Instant::now())),
-                None => self.keepalive,
+                Some(end) => keepalive.min(end.saturating_duration_since(Instant::now())),
+                None => keepalive,
             };
             tokio::select! {
                 () = appended => {}
-                _ = self.closing.changed() => {}
                 // One timer for both the keepalive and the stream's end, as cheap as before there
                 // was an end.
                 () = tokio::time::sleep(quiet) => {
