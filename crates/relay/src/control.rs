@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Json,
-    body::Bytes,
+    body::{Body, Bytes},
     extract::{Path, State},
     http::StatusCode,
 };
@@ -25,8 +25,9 @@ use crate::{
 pub(crate) async fn control(
     State(shared): State<Arc<Shared>>,
     Path(session_id): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, RelayError> {
+    let body = read_body(&shared, body).await?;
     let session = find(&shared, &session_id).await?;
     let fields = parse_object(&body)?;
     let current = session.answer().await.map_err(unavailable)?;
@@ -40,8 +41,9 @@ pub(crate) async fn control(
 pub(crate) async fn respond(
     State(shared): State<Arc<Shared>>,
     Path((session_id, hook_id)): Path<(String, String)>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Value>, RelayError> {
+    let body = read_body(&shared, body).await?;
     let session = find(&shared, &session_id).await?;
     let hook_id: u64 = hook_id.parse().map_err(|_| {
         RelayError::BadRequest(format!("hook id must be a number, got {hook_id:?}"))
@@ -55,6 +57,16 @@ pub(crate) async fn respond(
     } else {
         Err(RelayError::NotWaiting { hook_id })
     }
+}
+
+/// The body, read here rather than by axum's `Bytes` extractor, so a body over the bound gets
+/// the relay's own JSON error (413) rather than axum's plain text. Page bodies are held to the
+/// same bound as hooks: an answer's body is at most what a hook's may be.
+async fn read_body(shared: &Shared, body: Body) -> Result<Bytes, RelayError> {
+    let limit = shared.settings.limits.max_body_bytes;
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| RelayError::BodyTooLarge { limit })
 }
 
 async fn find(shared: &Shared, session_id: &str) -> Result<SessionRef, RelayError> {

@@ -33,11 +33,19 @@ pub(crate) enum RelayError {
     TooManySessionsForClient {
         limit: usize,
     },
+    /// The client's network holds `limit` sessions already (`Limits::network_sessions_percent`).
+    TooManySessionsForNetwork {
+        limit: usize,
+    },
     /// The sessions together hold `Limits::max_total_buffer_bytes`.
     MemoryFull,
     /// The shared store (Redis) cannot be reached; nothing was recorded.
     StoreUnavailable,
     BadRequest(String),
+    /// A stream asked for under a host hook URLs may not be built on (no public URL configured).
+    ForeignHost {
+        host: String,
+    },
     NotWaiting {
         hook_id: u64,
     },
@@ -74,6 +82,14 @@ impl IntoResponse for RelayError {
                 ),
                 Some(RETRY_LATER_SECS),
             ),
+            RelayError::TooManySessionsForNetwork { limit } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many sessions from your network (at most {limit}); resume one of them \
+                     with stream?session=, or try again later"
+                ),
+                Some(RETRY_LATER_SECS),
+            ),
             RelayError::MemoryFull => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the relay holds as much as it may for now; try again later".to_owned(),
@@ -85,6 +101,15 @@ impl IntoResponse for RelayError {
                 Some(STORE_RETRY_SECS),
             ),
             RelayError::BadRequest(message) => (StatusCode::BAD_REQUEST, message.clone(), None),
+            RelayError::ForeignHost { host } => (
+                StatusCode::MISDIRECTED_REQUEST,
+                format!(
+                    "this relay has no public URL, so it makes hook URLs only for localhost, \
+                     127.0.0.1 and [::1], not {host:?}; open the page on one of those, or start \
+                     the server with --public-url set to the address the Particle cloud reaches"
+                ),
+                None,
+            ),
             RelayError::NotWaiting { hook_id } => (
                 StatusCode::CONFLICT,
                 format!("hook {hook_id} is not waiting for an answer"),

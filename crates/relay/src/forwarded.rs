@@ -13,6 +13,8 @@ use std::net::{IpAddr, SocketAddr};
 use axum::http::{HeaderMap, header, uri::Authority};
 use webhook_demo_http::PeerAddr;
 
+use crate::error::RelayError;
+
 /// The client's address: what the proxy reports when trusted, else the connection's peer.
 pub(crate) fn client_address(
     headers: &HeaderMap,
@@ -28,13 +30,17 @@ pub(crate) fn client_address(
 
 /// The URL prefix the relay is reachable at, ending in `/`: the public URL when the operator gave
 /// one, else the origin the request came to (`http://` and its `Host`, or what a trusted proxy
-/// reports), plus the path the relay is mounted at.
+/// reports), plus the path the relay is mounted at. Without a public URL or a trusted proxy, the
+/// `Host` must be a loopback one or one of `hosts`: any page could otherwise be handed hook URLs
+/// on a name of its choosing (a rebound DNS name, an address on the learner's network that the
+/// cloud cannot reach), so any other is refused, saying how to serve it.
 pub(crate) fn relay_base(
     public_url: Option<&str>,
     trust_forwarded: bool,
+    hosts: &[String],
     headers: &HeaderMap,
     path: &str,
-) -> String {
+) -> Result<String, RelayError> {
     let mount = path.strip_suffix("stream").unwrap_or("/");
     let origin = match public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
@@ -51,13 +57,37 @@ pub(crate) fn relay_base(
                     is_host(host).then_some(host)
                 })
                 .unwrap_or("localhost");
+            let allowed = trust_forwarded
+                || is_loopback(host)
+                || hosts
+                    .iter()
+                    .any(|allowed| allowed.eq_ignore_ascii_case(host));
+            if !allowed {
+                return Err(RelayError::ForeignHost {
+                    host: host.to_owned(),
+                });
+            }
             let scheme = reported("x-forwarded-proto", "proto")
                 .filter(|proto| *proto == "https" || *proto == "http")
                 .unwrap_or("http");
             format!("{scheme}://{host}")
         }
     };
-    format!("{origin}{mount}")
+    Ok(format!("{origin}{mount}"))
+}
+
+/// `localhost`, an address in 127.0.0.0/8 or `[::1]`, with or without a port.
+fn is_loopback(host: &str) -> bool {
+    let Ok(authority) = host.parse::<Authority>() else {
+        return false;
+    };
+    let name = authority.host();
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 /// The last comma-separated entry over every field of this header.

@@ -15,6 +15,7 @@ mod hook;
 mod metrics;
 mod redis_store;
 mod session;
+mod share;
 mod store;
 mod stream;
 
@@ -48,7 +49,12 @@ pub struct Settings {
 /// Every bound the relay enforces. Each is answered with a clear status and message when exceeded.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Largest hook body accepted (413 beyond).
+    /// Hosts (`name` or `name:port`, as in a `Host` header) hook URLs may be built on when there
+    /// is no public URL, besides loopback ones (`localhost`, 127.0.0.0/8, `[::1]`); a stream
+    /// requested under any other host is refused (421), so hook URLs name only hosts the
+    /// operator chose.
+    pub hosts: Vec<String>,
+    /// Largest hook body (and page body: control, respond) accepted (413 beyond).
     pub max_body_bytes: usize,
     /// Events kept per session for replay; the oldest are evicted first.
     pub max_events: usize,
@@ -69,8 +75,18 @@ pub struct Limits {
     /// Sessions alive at once (503 on `stream` beyond).
     pub max_sessions: usize,
     /// Sessions one client address (an IPv6 /64) may hold at once (429 on `stream` beyond), so no
-    /// client takes every slot; 0 turns the limit off.
+    /// client takes every slot; 0 turns the limit off, and the network's below with it.
     pub max_sessions_per_client: usize,
+    /// The part of `max_sessions` one network (an IPv4 /24, an IPv6 /48) may hold, in percent
+    /// (429 on `stream` beyond; never fewer than one client's); 0 turns the limit off. When the
+    /// relay is full, the network holding the most sessions gives up its least used one to a
+    /// client of a network holding fewer.
+    pub network_sessions_percent: u8,
+    /// The part of `max_total_buffer_bytes` the sessions of one client address may hold, in
+    /// percent; beyond it their own oldest events give way. 0 turns the share off.
+    pub client_bytes_percent: u8,
+    /// The same for the sessions of one network (an IPv4 /24, an IPv6 /48).
+    pub network_bytes_percent: u8,
     /// Longest silence on a stream before a keepalive comment.
     pub keepalive: Duration,
     /// How long a hook waits for the page's answer unless the page says otherwise.
@@ -89,6 +105,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
+            hosts: Vec::new(),
             max_body_bytes: 1024 * 1024,
             max_events: 1000,
             max_buffer_bytes: 16 * 1024 * 1024,
@@ -103,11 +120,43 @@ impl Default for Limits {
             max_sessions: 20_000,
             // A class of learners behind one NAT, each with a tab or two.
             max_sessions_per_client: 32,
+            // 1,000 of 20,000: a school or a cloud's /24 fits; a flood from one prefix does not
+            // crowd out the rest of the world.
+            network_sessions_percent: 5,
+            // 32 MiB and 64 MiB of 256: two full sessions per address, four per network, far
+            // beyond what a class of learners keeps; at least four networks are needed to fill
+            // the relay, and then the largest give way to the rest.
+            client_bytes_percent: 12,
+            network_bytes_percent: 25,
             keepalive: Duration::from_secs(15),
             default_deadline: Duration::from_secs(5),
             max_wait: Duration::from_secs(15),
             max_delay: Duration::from_secs(21),
             max_stream_age: None,
+        }
+    }
+}
+
+impl Limits {
+    /// The bytes one client and one network may hold (`client_bytes_percent` and
+    /// `network_bytes_percent` of `max_total_buffer_bytes`; 0 is no share).
+    pub(crate) fn byte_shares(&self) -> (usize, usize) {
+        let share = |percent: u8| match percent {
+            0 => usize::MAX,
+            percent => self.max_total_buffer_bytes / 100 * usize::from(percent.min(100)),
+        };
+        (
+            share(self.client_bytes_percent),
+            share(self.network_bytes_percent),
+        )
+    }
+
+    /// Sessions one network may hold (`network_sessions_percent` of `max_sessions`).
+    pub(crate) fn sessions_per_network(&self) -> usize {
+        match self.network_sessions_percent {
+            0 => usize::MAX,
+            percent => (self.max_sessions / 100 * usize::from(percent.min(100)))
+                .max(self.max_sessions_per_client),
         }
     }
 }
@@ -190,6 +239,8 @@ impl Relay {
     /// Ends every open stream cleanly, so a graceful shutdown does not wait on them forever.
     pub fn close(&self) {
         self.shared.closing.send_replace(true);
+        // Streams wait only on their session's wake-up: wake them all to see `closing`.
+        self.shared.store.wake_all();
     }
 }
 

@@ -103,6 +103,10 @@ impl OpenStream {
         OpenStream(Arc::clone(shared))
     }
 
+    pub(crate) fn shared(&self) -> &Arc<crate::Shared> {
+        &self.0
+    }
+
     pub(crate) fn store_failed(&self) {
         self.0.metrics.store_errors.inc();
     }

@@ -89,15 +89,33 @@ local function touch(id, now, idle, unused)
   redis.call('PEXPIRE', P .. 'e:' .. id, ttl)
   redis.call('PEXPIRE', P .. 'w:' .. id, ttl)
 end
+-- Charges `bytes` (negative: gives them back) to a session, its client, its network and the
+-- total; a client or network holding nothing is forgotten.
+local function charge(id, bytes)
+  local f = redis.call('HMGET', P .. 's:' .. id, 'client', 'network')
+  redis.call('INCRBY', P .. 'total', bytes)
+  redis.call('HINCRBY', P .. 'held', id, bytes)
+  if f[1] and tonumber(redis.call('HINCRBY', P .. 'cb', f[1], bytes)) <= 0 then
+    redis.call('HDEL', P .. 'cb', f[1])
+  end
+  if f[2] and tonumber(redis.call('ZINCRBY', P .. 'nb', bytes, f[2])) <= 0 then
+    redis.call('ZREM', P .. 'nb', f[2])
+  end
+end
 local function forget(id)
   local s = P .. 's:' .. id
-  local f = redis.call('HMGET', s, 'token', 'client')
+  local f = redis.call('HMGET', s, 'token', 'client', 'network')
   local held = tonumber(redis.call('HGET', P .. 'held', id) or '0')
-  if held ~= 0 then redis.call('DECRBY', P .. 'total', held) end
+  if held ~= 0 then charge(id, -held) end
   redis.call('HDEL', P .. 'held', id)
   redis.call('ZREM', P .. 'live', id)
   if f[1] then redis.call('DEL', P .. 't:' .. f[1]) end
   if f[2] then redis.call('ZREM', P .. 'c:' .. f[2], id) end
+  if f[3] and redis.call('ZREM', P .. 'n:' .. f[3], id) == 1 then
+    if tonumber(redis.call('ZINCRBY', P .. 'ns', -1, f[3])) <= 0 then
+      redis.call('ZREM', P .. 'ns', f[3])
+    end
+  end
   redis.call('DEL', s, P .. 'e:' .. id, P .. 'w:' .. id)
 end
 local function live(id, now)
@@ -106,12 +124,70 @@ local function live(id, now)
   if tonumber(at) <= now then forget(id) return false end
   return true
 end
-local function charge(id, bytes)
-  redis.call('INCRBY', P .. 'total', bytes)
-  redis.call('HINCRBY', P .. 'held', id, bytes)
+-- Evicts a session's oldest events (the newest too if need be) until `wanted` bytes are freed
+-- or its log is empty; returns the bytes freed. Readers are told what they missed.
+local function evict(id, wanted)
+  local e = P .. 'e:' .. id
+  local freed, ids, after = 0, {}, '-'
+  while freed < wanted do
+    local batch = redis.call('XRANGE', e, after, '+', 'COUNT', 64)
+    if #batch == 0 then break end
+    for _, entry in ipairs(batch) do
+      if freed >= wanted then break end
+      table.insert(ids, entry[1])
+      freed, after = freed + #entry[2][2], '(' .. entry[1]
+    end
+  end
+  for i = 1, #ids, 100 do
+    redis.call('XDEL', e, unpack(ids, i, math.min(i + 99, #ids)))
+  end
+  if freed > 0 then
+    redis.call('HINCRBY', P .. 's:' .. id, 'log_bytes', -freed)
+    charge(id, -freed)
+  end
+  return freed
 end
-local function fits(bytes, max)
-  return tonumber(redis.call('GET', P .. 'total') or '0') + bytes <= max
+-- Of these sessions, the one holding the most bytes.
+local function largest(ids)
+  local best, most = nil, 0
+  for _, other in ipairs(ids) do
+    local held = tonumber(redis.call('HGET', P .. 'held', other) or '0')
+    if held > most then best, most = other, held end
+  end
+  return best
+end
+-- Makes room for session `id` to take `bytes` more (`shares`: {total, client, network} bounds):
+-- within its client's or network's share, that holder's own largest log gives its oldest
+-- events; at the total, the network holding the most bytes gives them, provided it holds more
+-- than this session's network (the largest holder is refused instead).
+-- Returns false when the bytes cannot be made to fit.
+local function room(id, bytes, shares)
+  local f = redis.call('HMGET', P .. 's:' .. id, 'client', 'network')
+  if not f[1] then return false end
+  for _ = 1, 8 do
+    local c = tonumber(redis.call('HGET', P .. 'cb', f[1]) or '0')
+    local n = tonumber(redis.call('ZSCORE', P .. 'nb', f[2]) or '0')
+    local t = tonumber(redis.call('GET', P .. 'total') or '0')
+    local victim, wanted
+    if c + bytes > shares[2] then
+      victim, wanted = largest(redis.call('ZRANGE', P .. 'c:' .. f[1], 0, -1)), c + bytes - shares[2]
+    elseif n + bytes > shares[3] then
+      victim, wanted = largest(redis.call('ZRANGE', P .. 'n:' .. f[2], 0, -1)), n + bytes - shares[3]
+    elseif t + bytes > shares[1] then
+      local top = redis.call('ZREVRANGE', P .. 'nb', 0, 0, 'WITHSCORES')
+      if #top == 0 or tonumber(top[2]) <= n then return false end
+      victim, wanted = largest(redis.call('ZRANGE', P .. 'n:' .. top[1], 0, -1)), t + bytes - shares[1]
+    else
+      return true
+    end
+    if not victim or evict(victim, wanted) == 0 then return false end
+  end
+  return false
+end
+-- The byte bounds: the total, and the client's and network's shares, every script's last two
+-- arguments.
+local function shares_of(total, argv)
+  return {tonumber(total), tonumber(argv[#argv - 1]), tonumber(argv[#argv])}
 end
 local function frame_of(n, name, json)
   return 'id: ' .. n .. '\nevent: ' .. name .. '\ndata: ' .. json .. '\n\n'
@@ -187,7 +263,10 @@ impl Scripts {
     fn new() -> Scripts {
         Scripts {
             // ARGV: id, token, client, now, max sessions, per client, idle, unused, answer,
-            // tokens, lease. Returns 0 (opened), 1 (full) or 2 (client full).
+            // tokens, lease, network, per network. Returns 0 (opened), 1 (full), 2 (client
+            // full) or 3 (network full). When full, the network holding the most sessions gives
+            // up its least used one (never received a hook, no stream, idle longest) to a
+            // client of a network holding at least two fewer; its streams are told.
             open: script(
                 r"
 local id, token, client = ARGV[1], ARGV[2], ARGV[3]
@@ -196,21 +275,48 @@ for _, old in ipairs(redis.call('ZRANGEBYSCORE', P .. 'live', '-inf', now, 'LIMI
   forget(old)
 end
 local per_client = tonumber(ARGV[6])
-local ck = P .. 'c:' .. client
-if per_client > 0 then
+local network = ARGV[12]
+local ck, nk = P .. 'c:' .. client, P .. 'n:' .. network
+-- How many of these sessions are live; the expired are forgotten on the way.
+local function count_live(key)
   local count = 0
-  for _, other in ipairs(redis.call('ZRANGE', ck, 0, -1)) do
-    if live(other, now) then count = count + 1 else redis.call('ZREM', ck, other) end
+  for _, other in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    if live(other, now) then count = count + 1 else redis.call('ZREM', key, other) end
   end
-  if count >= per_client then return 2 end
+  return count
 end
-if redis.call('ZCARD', P .. 'live') >= tonumber(ARGV[5]) then return 1 end
-redis.call('HSET', P .. 's:' .. id, 'token', token, 'client', client, 'answer', ARGV[9],
+if per_client > 0 then
+  if redis.call('ZCARD', ck) >= per_client and count_live(ck) >= per_client then return 2 end
+  local per_network = tonumber(ARGV[13])
+  if redis.call('ZCARD', nk) >= per_network and count_live(nk) >= per_network then return 3 end
+end
+if redis.call('ZCARD', P .. 'live') >= tonumber(ARGV[5]) then
+  local top = redis.call('ZREVRANGE', P .. 'ns', 0, 0, 'WITHSCORES')
+  if #top == 0 or tonumber(top[2]) < redis.call('ZCARD', nk) + 2 then return 1 end
+  local victim, least
+  for _, other in ipairs(redis.call('ZRANGE', P .. 'n:' .. top[1], 0, -1)) do
+    local g = redis.call('HMGET', P .. 's:' .. other, 'in_use', 'lease', 'idle_since')
+    if g[1] then
+      -- A lease still running means a stream is attached somewhere.
+      local rank = (g[1] == '1' and 2 or 0) + (tonumber(g[2]) > now and 1 or 0)
+      local key = rank * 1e15 + tonumber(g[3])
+      if not least or key < least then victim, least = other, key end
+    end
+  end
+  if not victim then return 1 end
+  forget(victim)
+  -- An announcement with no events: the victim's streams read, find it gone and end.
+  redis.call('PUBLISH', P .. 'appended', victim .. ' 0\n')
+end
+redis.call('HSET', P .. 's:' .. id, 'token', token, 'client', client, 'network', network,
+  'answer', ARGV[9],
   'answer_bytes', 0, 'next_event', 0, 'next_hook', 0, 'log_bytes', 0, 'tokens', ARGV[10],
   'refilled', now, 'in_use', 0, 'was_attached', 0, 'lease', now + tonumber(ARGV[11]),
   'idle_since', now)
 redis.call('SET', P .. 't:' .. token, id)
-if per_client > 0 then redis.call('ZADD', ck, now, id) end
+redis.call('ZADD', ck, now, id)
+redis.call('ZADD', nk, now, id)
+redis.call('ZINCRBY', P .. 'ns', 1, network)
 touch(id, now, tonumber(ARGV[7]), tonumber(ARGV[8]))
 return 0
 ",
@@ -222,11 +328,14 @@ if not live(ARGV[1], tonumber(ARGV[2])) then return false end
 return redis.call('HGET', P .. 's:' .. ARGV[1], 'token')
 ",
             ),
-            // ARGV: id, after, max. Returns {newest, oldest, frames...} after `after`.
+            // ARGV: id, after, max. Returns {newest, oldest, frames...} after `after`, or {-1}
+            // when the session is gone.
             read: script(
                 r"
 local e = P .. 'e:' .. ARGV[1]
-local newest = tonumber(redis.call('HGET', P .. 's:' .. ARGV[1], 'next_event') or '0')
+local next_event = redis.call('HGET', P .. 's:' .. ARGV[1], 'next_event')
+if not next_event then return {-1} end
+local newest = tonumber(next_event)
 local first = redis.call('XRANGE', e, '-', '+', 'COUNT', 1)[1]
 local oldest = newest + 1
 if first then oldest = tonumber(string.match(first[1], '^(%d+)')) end
@@ -313,44 +422,47 @@ end
 return {1, id, hook, f[4]}
 ",
             ),
-            // ARGV: id, answer, its bytes, max total. Returns 1, 0 (gone) or -2 (memory full).
+            // ARGV: id, answer, its bytes, max total, client share, network share. Returns 1,
+            // 0 (gone) or -2 (memory full).
             set_answer: script(
                 r"
 local s = P .. 's:' .. ARGV[1]
 if redis.call('EXISTS', s) == 0 then return 0 end
 local delta = tonumber(ARGV[3]) - tonumber(redis.call('HGET', s, 'answer_bytes'))
-if delta > 0 and not fits(delta, tonumber(ARGV[4])) then return -2 end
+if delta > 0 and not room(ARGV[1], delta, shares_of(ARGV[4], ARGV)) then return -2 end
 charge(ARGV[1], delta)
 redis.call('HSET', s, 'answer', ARGV[2], 'answer_bytes', ARGV[3])
 return 1
 ",
             ),
             // ARGV: id, name, json, response reserve, max total, max events, max bytes, hook id,
-            // waiting instance (empty: not waiting). Returns 1, 0 (gone) or -2 (memory full).
+            // waiting instance (empty: not waiting), client share, network share. Returns 1, 0
+            // (gone) or -2 (memory full).
             log_hook: script(
                 r"
 local id = ARGV[1]
-local log = log_of(id)
-if not log then return 0 end
+if not log_of(id) then return 0 end
 local reserve = tonumber(ARGV[4])
-if not fits(#frame_of(0, ARGV[2], ARGV[3]) + 20 + reserve, tonumber(ARGV[5])) then return -2 end
+local size = #frame_of(0, ARGV[2], ARGV[3]) + 20 + reserve
+if not room(id, size, shares_of(ARGV[5], ARGV)) then return -2 end
 charge(id, reserve)
 if ARGV[9] ~= '' then redis.call('HSET', P .. 'w:' .. id, ARGV[8], ARGV[9]) end
-append(id, log, {{ARGV[2], ARGV[3]}}, tonumber(ARGV[6]), tonumber(ARGV[7]))
+-- Read after making room, which may have evicted from this very log.
+append(id, log_of(id), {{ARGV[2], ARGV[3]}}, tonumber(ARGV[6]), tonumber(ARGV[7]))
 return 1
 ",
             ),
             // ARGV: id, hook's name, its json, answer's name, its json, max total, max events,
-            // max bytes. A hook answered at once: it and its answer logged together, announced
+            // max bytes, client share, network share. A hook answered at once: it and its answer logged together, announced
             // once. Returns 1, 0 (gone) or -2 (memory full).
             log_answered: script(
                 r"
 local id = ARGV[1]
-local log = log_of(id)
-if not log then return 0 end
+if not log_of(id) then return 0 end
 local size = #frame_of(0, ARGV[2], ARGV[3]) + #frame_of(0, ARGV[4], ARGV[5]) + 40
-if not fits(size, tonumber(ARGV[6])) then return -2 end
-append(id, log, {{ARGV[2], ARGV[3]}, {ARGV[4], ARGV[5]}}, tonumber(ARGV[7]), tonumber(ARGV[8]))
+if not room(id, size, shares_of(ARGV[6], ARGV)) then return -2 end
+append(id, log_of(id), {{ARGV[2], ARGV[3]}, {ARGV[4], ARGV[5]}}, tonumber(ARGV[7]),
+  tonumber(ARGV[8]))
 return 1
 ",
             ),
@@ -366,14 +478,15 @@ append(id, log, {{ARGV[2], ARGV[3]}}, tonumber(ARGV[5]), tonumber(ARGV[6]))
 return 1
 ",
             ),
-            // ARGV: id, hook id, reserve, max total, message. Returns 1 (handed over), 0 (not
-            // waiting, or its instance is gone) or -2 (memory full).
+            // ARGV: id, hook id, reserve, max total, message, client share, network share.
+            // Returns 1 (handed over), 0 (not waiting, or its instance is gone) or -2 (memory
+            // full).
             respond: script(
                 r"
 local w = P .. 'w:' .. ARGV[1]
 local instance = redis.call('HGET', w, ARGV[2])
 if not instance then return 0 end
-if not fits(tonumber(ARGV[3]), tonumber(ARGV[4])) then return -2 end
+if not room(ARGV[1], tonumber(ARGV[3]), shares_of(ARGV[4], ARGV)) then return -2 end
 redis.call('HDEL', w, ARGV[2])
 -- Nobody subscribed: the instance holding the hook is gone, and so is its sender's connection.
 if redis.call('PUBLISH', P .. 'answers:' .. instance, ARGV[5]) == 0 then return 0 end
@@ -451,6 +564,7 @@ impl Recent {
             dropped: None,
             frames,
             last_id: after + take as u64,
+            ended: false,
         })
     }
 
@@ -617,6 +731,8 @@ struct Inner {
     instance: String,
     local: Arc<Local>,
     scripts: Scripts,
+    /// The bytes one client and one network may hold (`Limits::byte_shares`).
+    shares: (usize, usize),
     /// The clock every instance shares: Unix milliseconds, read through tokio's clock (so tests
     /// with a paused clock control expiry and rates as with the memory store).
     origin: (Instant, u64),
@@ -671,6 +787,7 @@ impl RedisStore {
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(0));
+        let shares = limits.byte_shares();
         let inner = Arc::new(Inner {
             commands,
             subscription,
@@ -678,6 +795,7 @@ impl RedisStore {
             instance: random_id(),
             local,
             scripts: Scripts::new(),
+            shares,
             origin: (Instant::now(), epoch),
         });
         tokio::spawn(maintain(Arc::downgrade(&inner)));
@@ -704,14 +822,22 @@ impl RedisStore {
             .arg(answer)
             .arg(limits.hook_burst)
             .arg(millis(LEASE))
+            .arg(client.network().key())
+            .arg(limits.sessions_per_network())
             .invoke_async(&mut inner.commands.clone())
             .await
             .map_err(|error| Refused::Store(failed(&error)))?;
         match opened {
             0 => Ok(SessionRef::Redis(inner.handle(id, token))),
             1 => Err(Refused::Open(OpenRefused::Full)),
+            3 => Err(Refused::Open(OpenRefused::NetworkFull)),
             _ => Err(Refused::Open(OpenRefused::ClientFull)),
         }
+    }
+
+    /// Wakes every stream on this instance.
+    pub(crate) fn wake_all(&self) {
+        self.inner.local.wake_all();
     }
 
     pub(crate) async fn find(
@@ -944,6 +1070,15 @@ impl RedisSession {
             .invoke_async(&mut self.connection())
             .await
             .map_err(|error| failed(&error))?;
+        if let Some(Value::Int(-1)) = values.first() {
+            // The session is gone (it gave its slot to another, or expired): nothing more comes.
+            return Ok(Batch {
+                dropped: None,
+                frames: Bytes::new(),
+                last_id: after,
+                ended: true,
+            });
+        }
         let number = |value: Option<&Value>| match value {
             Some(Value::Int(n)) => u64::try_from(*n).ok(),
             _ => None,
@@ -957,6 +1092,7 @@ impl RedisSession {
                 dropped: None,
                 frames: bytes::Bytes::new(),
                 last_id: newest,
+                ended: false,
             });
         }
         let dropped = (after < oldest - 1).then(|| (oldest - 1 - after, oldest));
@@ -973,6 +1109,7 @@ impl RedisSession {
             dropped,
             frames: frames.into(),
             last_id,
+            ended: false,
         })
     }
 
@@ -1023,6 +1160,8 @@ impl RedisSession {
             .arg(json)
             .arg(answer.heap_bytes())
             .arg(self.store.limits.max_total_buffer_bytes)
+            .arg(self.store.shares.0)
+            .arg(self.store.shares.1)
             .invoke_async(&mut self.connection())
             .await
             .map_err(unavailable)?;
@@ -1068,6 +1207,8 @@ impl RedisSession {
             .arg(limits.max_buffer_bytes)
             .arg(hook_id)
             .arg(if wait { store.instance.as_str() } else { "" })
+            .arg(store.shares.0)
+            .arg(store.shares.1)
             .invoke_async(&mut self.connection())
             .await
             .map_err(unavailable)?;
@@ -1100,6 +1241,8 @@ impl RedisSession {
             .arg(limits.max_total_buffer_bytes)
             .arg(limits.max_events)
             .arg(limits.max_buffer_bytes)
+            .arg(self.store.shares.0)
+            .arg(self.store.shares.1)
             .invoke_async(&mut self.connection())
             .await
             .map_err(unavailable)?;
@@ -1130,6 +1273,8 @@ impl RedisSession {
             .arg(reserve)
             .arg(self.store.limits.max_total_buffer_bytes)
             .arg(serde_json::to_string(&message).expect("answers serialize"))
+            .arg(self.store.shares.0)
+            .arg(self.store.shares.1)
             .invoke_async(&mut self.connection())
             .await
             .map_err(unavailable)?;

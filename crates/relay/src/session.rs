@@ -11,13 +11,12 @@
 
 use std::{
     borrow::Cow,
-    collections::{HashMap, VecDeque},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
+    collections::VecDeque,
+    sync::{Arc, Mutex},
     time::Duration,
 };
+
+use std::fmt::Write;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -27,7 +26,11 @@ use tokio::{
 };
 use webhook_demo_core::wire::PageAnswer;
 
-use crate::{Limits, store::Client};
+use crate::{
+    Limits,
+    share::{Account, Reservation},
+    store::{self, Client},
+};
 
 /// How a session answers hooks, as set by `POST control/{session}`. Read back from JSON by the
 /// Redis store, which keeps it as the page sees it.
@@ -95,6 +98,10 @@ pub(crate) struct Event {
 
 /// The frame's bytes besides the name and the data, with room for the longest id.
 const FRAME_OVERHEAD: usize = "id: \nevent: \ndata: \n\n".len() + 20;
+/// What keeping a frame costs beyond its bytes: its slot in the log (id and `Bytes`), the
+/// `Bytes`' shared header and the allocator's own header. Charged with every event, so a log of
+/// many small events is counted as what it takes, not only as its text.
+pub(crate) const EVENT_OVERHEAD: usize = 24 + 32 + 16;
 
 impl Event {
     pub(crate) fn new(name: &'static str, data: &impl Serialize) -> Event {
@@ -104,7 +111,7 @@ impl Event {
 
     /// The most the event takes in the log once framed: what to reserve before appending it.
     pub(crate) fn size(&self) -> usize {
-        self.name.len() + self.json.len() + FRAME_OVERHEAD
+        self.name.len() + self.json.len() + FRAME_OVERHEAD + EVENT_OVERHEAD
     }
 }
 
@@ -118,7 +125,12 @@ pub(crate) fn response_event_size(content_type: &str, body: &str) -> usize {
             + 20
             + 3
             + 20;
-    "hookResponse".len() + FRAME_OVERHEAD + FIXED + json_len(content_type) + json_len(body)
+    "hookResponse".len()
+        + FRAME_OVERHEAD
+        + EVENT_OVERHEAD
+        + FIXED
+        + json_len(content_type)
+        + json_len(body)
 }
 
 /// The length of `text` as a JSON string, escapes included.
@@ -138,81 +150,6 @@ fn json_len(text: &str) -> usize {
     count.0
 }
 
-/// The bytes every session of a store may hold together (`Limits::max_total_buffer_bytes`).
-pub(crate) struct Budget {
-    used: AtomicUsize,
-    max: usize,
-}
-
-impl Budget {
-    pub(crate) fn new(max: usize) -> Arc<Budget> {
-        Arc::new(Budget {
-            used: AtomicUsize::new(0),
-            max,
-        })
-    }
-
-    /// The bytes taken.
-    pub(crate) fn used(&self) -> usize {
-        self.used.load(Ordering::Acquire)
-    }
-
-    /// Takes `bytes` from the budget if they fit.
-    fn reserve(self: &Arc<Self>, bytes: usize) -> Option<Reservation> {
-        self.used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(bytes).filter(|total| *total <= self.max)
-            })
-            .ok()?;
-        Some(Reservation {
-            budget: Arc::clone(self),
-            bytes,
-        })
-    }
-
-    fn empty(self: &Arc<Self>) -> Reservation {
-        Reservation {
-            budget: Arc::clone(self),
-            bytes: 0,
-        }
-    }
-}
-
-/// Bytes taken from a `Budget`; given back when dropped.
-pub(crate) struct Reservation {
-    budget: Arc<Budget>,
-    bytes: usize,
-}
-
-impl Reservation {
-    /// Makes the reservation exactly `bytes`. Used to turn an estimate into what was stored, so
-    /// growing takes the difference even past the bound: it is a few bytes of an event that was
-    /// admitted on its estimate.
-    fn resize(&mut self, bytes: usize) {
-        if bytes > self.bytes {
-            self.budget
-                .used
-                .fetch_add(bytes - self.bytes, Ordering::AcqRel);
-        } else {
-            self.budget
-                .used
-                .fetch_sub(self.bytes - bytes, Ordering::AcqRel);
-        }
-        self.bytes = bytes;
-    }
-
-    /// Takes over what `other` holds.
-    fn absorb(&mut self, mut other: Reservation) {
-        self.bytes += std::mem::take(&mut other.bytes);
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
-    }
-}
-
 /// What a stream gets when it asks for events after an id.
 pub(crate) struct Batch {
     /// Events evicted before this reader saw them: `(count, first id still available)`.
@@ -221,19 +158,20 @@ pub(crate) struct Batch {
     pub frames: Bytes,
     /// The id of the last event in `frames` (or the reader's position when there are none).
     pub last_id: u64,
+    /// The session was ended (its slot given to another); nothing more will come.
+    pub ended: bool,
 }
 
 /// Kept small: a closed stream's session stays resumable until it expires, so the relay holds
 /// thousands of them (hence the shared `Limits`, the one `Notify` rather than a channel).
 pub struct Session {
-    /// The secret id: streams, control and respond.
-    pub(crate) id: Arc<str>,
-    /// The public token in the hook URL, which opens nothing but the hook.
-    pub(crate) hook_token: Arc<str>,
-    /// Who opened the session, for the per-client cap.
-    pub(crate) client: Client,
+    /// The secret id (streams, control and respond) and then the public token in the hook URL
+    /// (which opens nothing but the hook), 32 hex digits each, kept inline: two shared strings
+    /// would cost two allocations per session.
+    ids: [u8; 64],
+    /// Who opened the session: its bytes are charged to this account, its client's.
+    pub(crate) account: Arc<Account>,
     limits: Arc<Limits>,
-    budget: Arc<Budget>,
     inner: Mutex<Inner>,
     /// Woken on every append; streams wait on it.
     appended: Notify,
@@ -245,10 +183,14 @@ struct Inner {
     log: VecDeque<(u64, Bytes)>,
     /// The log's bytes, held against the budget.
     log_bytes: Reservation,
-    answer: Answer,
+    /// `None` until the page sets one: most sessions keep the initial answer, and thousands of
+    /// idle sessions need not each hold a copy of it.
+    answer: Option<Box<Answer>>,
     /// The answer's bytes, held against the budget.
     answer_bytes: Reservation,
-    waiting: HashMap<u64, oneshot::Sender<(PageAnswer, Reservation)>>,
+    /// Hooks waiting for the page: a few at a time, so a list (an idle session's is empty and
+    /// costs three words, a map's six).
+    waiting: Vec<(u64, oneshot::Sender<(PageAnswer, Reservation)>)>,
     /// Token bucket for the hook rate: tokens available as of `refilled`.
     tokens: f64,
     refilled: Instant,
@@ -257,39 +199,41 @@ struct Inner {
     was_attached: bool,
     /// The session received a hook or a page came back to it: it keeps the long idle expiry.
     in_use: bool,
+    /// Ended to make room for others: streams end, and nothing more is logged.
+    ended: bool,
     idle_since: Instant,
 }
 
 impl Session {
     pub(crate) fn new(
-        (id, hook_token): (Arc<str>, Arc<str>),
-        client: Client,
+        (id, hook_token): (&str, &str),
+        account: Arc<Account>,
         limits: Arc<Limits>,
-        budget: Arc<Budget>,
         now: Instant,
     ) -> Session {
-        let answer = Answer::initial(&limits);
         let inner = Inner {
             next_event_id: 1,
             next_hook_id: 1,
             log: VecDeque::new(),
-            log_bytes: budget.empty(),
-            answer,
-            answer_bytes: budget.empty(),
-            waiting: HashMap::new(),
+            log_bytes: account.empty(),
+            answer: None,
+            answer_bytes: account.empty(),
+            waiting: Vec::new(),
             tokens: f64::from(limits.hook_burst),
             refilled: now,
             attached: 0,
             was_attached: false,
             in_use: false,
+            ended: false,
             idle_since: now,
         };
+        let mut ids = [0; 64];
+        ids[..32].copy_from_slice(id.as_bytes());
+        ids[32..].copy_from_slice(hook_token.as_bytes());
         Session {
-            id,
-            hook_token,
-            client,
+            ids,
+            account,
             limits,
-            budget,
             inner: Mutex::new(inner),
             appended: Notify::new(),
         }
@@ -303,9 +247,42 @@ impl Session {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Takes `bytes` from the store's budget, if they fit.
+    pub(crate) fn id(&self) -> &str {
+        std::str::from_utf8(&self.ids[..32]).expect("ids are hex")
+    }
+
+    pub(crate) fn hook_token(&self) -> &str {
+        std::str::from_utf8(&self.ids[32..]).expect("ids are hex")
+    }
+
+    /// The session's keys in the store's maps.
+    pub(crate) fn keys(&self) -> (u128, u128) {
+        let key = |text| id_key(text).expect("ids are hex");
+        (key(self.id()), key(self.hook_token()))
+    }
+
+    pub(crate) fn client(&self) -> Client {
+        self.account.client
+    }
+
+    /// Takes `bytes` from the client's share, its network's and the store's. When one is
+    /// reached, room is made as `store::make_room` decides (the holder's own oldest events, or
+    /// a larger holder's); `None` when none can be.
     pub(crate) fn reserve(&self, bytes: usize) -> Option<Reservation> {
-        self.budget.reserve(bytes)
+        // Each round evicts what the reservation lacks, so a second round is the common worst
+        // case; the bound only keeps concurrent reservations from chasing each other forever.
+        for _ in 0..8 {
+            match self.account.try_reserve(bytes) {
+                Ok(reservation) => return Some(reservation),
+                Err(over) => {
+                    let registry = self.account.budget().sessions.upgrade()?;
+                    if !store::make_room(&registry, self, over, bytes) {
+                        return None;
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// Appends an event to the log, its bytes taken over from `reservation` (made for
@@ -314,25 +291,67 @@ impl Session {
         let mut inner = self.lock();
         let id = inner.next_event_id;
         inner.next_event_id += 1;
-        let frame = Bytes::from(format!(
-            "id: {id}\nevent: {}\ndata: {}\n\n",
-            event.name, event.json
-        ));
-        reservation.resize(frame.len());
+        // Built at its exact size: a frame grown by `format!` keeps up to twice its length
+        // allocated, which the budget would not see.
+        let mut frame = String::with_capacity(event.size() - EVENT_OVERHEAD);
+        let _ = write!(frame, "id: {id}\nevent: {}\ndata: ", event.name);
+        frame.push_str(&event.json);
+        frame.push_str("\n\n");
+        let frame = Bytes::from(frame.into_bytes().into_boxed_slice());
+        reservation.resize(frame.len() + EVENT_OVERHEAD);
         inner.log_bytes.absorb(reservation);
         inner.log.push_back((id, frame));
         while inner.log.len() > 1
             && (inner.log.len() > self.limits.max_events
-                || inner.log_bytes.bytes > self.limits.max_buffer_bytes)
+                || inner.log_bytes.bytes() > self.limits.max_buffer_bytes)
         {
-            if let Some((_, evicted)) = inner.log.pop_front() {
-                let left = inner.log_bytes.bytes - evicted.len();
-                inner.log_bytes.resize(left);
-            }
+            inner.evict_oldest();
         }
         drop(inner);
         self.appended.notify_waiters();
         id
+    }
+
+    /// Evicts the oldest events (the newest too if need be) until `wanted` bytes are freed or
+    /// the log is empty; returns the bytes freed. Readers are told what they missed.
+    pub(crate) fn evict(&self, wanted: usize) -> usize {
+        let mut inner = self.lock();
+        let mut freed = 0;
+        while freed < wanted {
+            let Some(bytes) = inner.evict_oldest() else {
+                break;
+            };
+            freed += bytes;
+        }
+        freed
+    }
+
+    /// The bytes the log holds.
+    pub(crate) fn log_bytes(&self) -> usize {
+        self.lock().log_bytes.bytes()
+    }
+
+    /// How willingly the session gives up its slot, least first: one that never received a
+    /// hook and has no stream, one that never received a hook, one without a stream, then the
+    /// rest; among equals the one idle longest.
+    pub(crate) fn keep_rank(&self) -> (bool, bool, Instant) {
+        let inner = self.lock();
+        (inner.in_use, inner.attached > 0, inner.idle_since)
+    }
+
+    /// Wakes the session's streams without an append.
+    pub(crate) fn wake(&self) {
+        self.appended.notify_waiters();
+    }
+
+    /// Ends the session to give its slot to another: its streams end, its events are freed.
+    pub(crate) fn end(&self) {
+        let mut inner = self.lock();
+        inner.ended = true;
+        while inner.evict_oldest().is_some() {}
+        inner.answer_bytes.resize(0);
+        drop(inner);
+        self.appended.notify_waiters();
     }
 
     /// The id of the newest event appended (0 before the first).
@@ -359,6 +378,7 @@ impl Session {
             dropped,
             frames: Bytes::from(frames),
             last_id,
+            ended: inner.ended,
         }
     }
 
@@ -409,24 +429,32 @@ impl Session {
         let hook_id = inner.next_hook_id;
         inner.next_hook_id += 1;
         inner.in_use = true;
-        Ok((hook_id, inner.answer.clone()))
+        Ok((hook_id, self.current_answer(&inner)))
     }
 
     pub(crate) fn answer(&self) -> Answer {
-        self.lock().answer.clone()
+        self.current_answer(&self.lock())
+    }
+
+    fn current_answer(&self, inner: &Inner) -> Answer {
+        inner
+            .answer
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(|| Answer::initial(&self.limits))
     }
 
     /// Sets the answer, its bytes held by `reservation` (made for `answer.heap_bytes()`).
     pub(crate) fn set_answer(&self, answer: Answer, reservation: Reservation) {
         let mut inner = self.lock();
-        inner.answer = answer;
+        inner.answer = Some(Box::new(answer));
         inner.answer_bytes = reservation;
     }
 
     /// Registers a hook as waiting for the page; the receiver gets the page's answer.
     pub(crate) fn wait_for_page(self: &Arc<Self>, hook_id: u64) -> Waiting {
         let (sender, receiver) = oneshot::channel();
-        self.lock().waiting.insert(hook_id, sender);
+        self.lock().waiting.push((hook_id, sender));
         Waiting {
             session: Arc::clone(self),
             hook_id,
@@ -442,9 +470,35 @@ impl Session {
         answer: PageAnswer,
         reservation: Reservation,
     ) -> bool {
-        let sender = self.lock().waiting.remove(&hook_id);
+        let sender = self.lock().take_waiting(hook_id);
         sender.is_some_and(|sender| sender.send((answer, reservation)).is_ok())
     }
+}
+
+impl Inner {
+    fn take_waiting(&mut self, hook_id: u64) -> Option<oneshot::Sender<(PageAnswer, Reservation)>> {
+        let at = self.waiting.iter().position(|(id, _)| *id == hook_id)?;
+        Some(self.waiting.swap_remove(at).1)
+    }
+
+    /// Evicts the oldest event; its bytes, or `None` when the log is empty.
+    fn evict_oldest(&mut self) -> Option<usize> {
+        let (_, evicted) = self.log.pop_front()?;
+        let bytes = evicted.len() + EVENT_OVERHEAD;
+        let left = self.log_bytes.bytes() - bytes;
+        self.log_bytes.resize(left);
+        Some(bytes)
+    }
+}
+
+/// An id or hook token as the store's maps key it: exactly 32 lower-case hex digits (what
+/// `store::random_id` makes), so no other spelling of the same number finds a session.
+pub(crate) fn id_key(text: &str) -> Option<u128> {
+    let hex = text.len() == 32
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
+    hex.then(|| u128::from_str_radix(text, 16).ok()).flatten()
 }
 
 /// A stream's hold on its session; releasing it starts the idle clock.
@@ -480,6 +534,6 @@ impl Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        self.session.lock().waiting.remove(&self.hook_id);
+        self.session.lock().take_waiting(self.hook_id);
     }
 }

@@ -4,7 +4,7 @@
 //! the beginning; `?session=ID` resumes one, from `Last-Event-ID` (header, or `lastEventId` query
 //! parameter for `EventSource`, which cannot set headers) or from the oldest kept event.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     Extension,
@@ -15,7 +15,7 @@ use axum::{
 };
 use bytes::Bytes;
 use serde::Deserialize;
-use tokio::{sync::watch, time::Instant};
+use tokio::time::Instant;
 use webhook_demo_core::wire::{Dropped, RelayStart};
 use webhook_demo_http::PeerAddr;
 
@@ -60,6 +60,13 @@ pub(crate) async fn open(
         .transpose()?
         .unwrap_or(0);
     let trust_forwarded = shared.settings.trust_forwarded;
+    let base = forwarded::relay_base(
+        shared.settings.public_url.as_deref(),
+        trust_forwarded,
+        &shared.settings.limits.hosts,
+        &headers,
+        uri.path(),
+    )?;
     let (session, resumed) = match &query.session {
         Some(id) => (
             shared
@@ -82,6 +89,9 @@ pub(crate) async fn open(
                 Refused::Open(OpenRefused::ClientFull) => RelayError::TooManySessionsForClient {
                     limit: shared.settings.limits.max_sessions_per_client,
                 },
+                Refused::Open(OpenRefused::NetworkFull) => RelayError::TooManySessionsForNetwork {
+                    limit: shared.settings.limits.sessions_per_network(),
+                },
                 Refused::Store(_) => RelayError::StoreUnavailable,
             })?;
             (session, false)
@@ -91,8 +101,6 @@ pub(crate) async fn open(
     // An id past the newest (a page's mistake, or `u64::MAX`) resumes at the newest.
     let unavailable = |_| RelayError::StoreUnavailable;
     let last_event_id = last_event_id.min(session.newest_id().await.map_err(unavailable)?);
-    let public_url = shared.settings.public_url.as_deref();
-    let base = forwarded::relay_base(public_url, trust_forwarded, &headers, uri.path());
     let start = RelayStart {
         session_id: session.id().to_owned(),
         hook_url: format!("{base}hook/{}", session.hook_token()),
@@ -107,12 +115,10 @@ pub(crate) async fn open(
     let reader = Reader {
         open: OpenStream::new(&shared),
         _attached: session.attach().await.map_err(unavailable)?,
-        closing: shared.closing.subscribe(),
         session,
         after: last_event_id,
-        keepalive: shared.settings.limits.keepalive,
         ends_at: shared.settings.limits.max_stream_age.map(|age| now + age),
-        first: Some(first),
+        first: Some(Box::new(first)),
         closed: false,
     };
     let body = Body::from_stream(futures_util::stream::unfold(reader, Reader::next));
@@ -134,15 +140,20 @@ struct Reader {
     session: SessionRef,
     /// Held for its `Drop`: the session counts as attached while the stream lives.
     _attached: Attached,
-    closing: watch::Receiver<bool>,
     after: u64,
-    keepalive: Duration,
     /// When this stream ends by itself (`Limits::max_stream_age`).
     ends_at: Option<Instant>,
-    first: Option<Bytes>,
+    /// The `start` frame, boxed: it is sent at once, and a pointer takes a quarter of the
+    /// room `Bytes` would keep in every idle stream for as long as it lives.
+    first: Option<Box<Bytes>>,
     /// The stream has sent its last frame.
     closed: bool,
 }
+
+/// The last frame of a stream whose session was ended to make room for others.
+const ENDED: &[u8] =
+    b"event: error\ndata: {\"error\":\"the relay ended this session to make room for \
+others; start a new one\"}\n\n";
 
 /// The last frame of a stream whose store cannot be reached.
 const STORE_ERROR: &[u8] =
@@ -151,22 +162,24 @@ const STORE_ERROR: &[u8] =
 impl Reader {
     async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Reader)> {
         if let Some(first) = self.first.take() {
-            return Some((Ok(first), self));
+            return Some((Ok(*first), self));
         }
         if self.closed {
             return None;
         }
         loop {
-            if *self.closing.borrow_and_update()
-                || self.ends_at.is_some_and(|end| Instant::now() >= end)
-            {
-                return None;
-            }
-            // Listen before reading, so an append racing with the read still wakes us.
+            // Listen before reading, so an append racing with the read still wakes us; and
+            // before looking at `closing`, since closing wakes the streams this same way (one
+            // wake-up to wait on rather than two keeps an idle stream smaller).
             let session = self.session.clone();
             let appended = session.appended();
             let mut appended = std::pin::pin!(appended);
             appended.as_mut().enable();
+            let shared = self.open.shared();
+            if *shared.closing.borrow() || self.ends_at.is_some_and(|end| Instant::now() >= end) {
+                return None;
+            }
+            let keepalive = shared.settings.limits.keepalive;
             let Ok(batch) = self.session.read_after(self.after, BATCH).await else {
                 // The store cannot be reached: say so and end; the page resumes from its last
                 // id once the store is back, missing nothing.
@@ -174,6 +187,12 @@ impl Reader {
                 self.open.store_failed();
                 return Some((Ok(Bytes::from_static(STORE_ERROR)), self));
             };
+            if batch.ended {
+                // The session gave its slot to another: say so and end; resuming it finds no
+                // session, and the page starts a new one.
+                self.closed = true;
+                return Some((Ok(Bytes::from_static(ENDED)), self));
+            }
             if batch.dropped.is_some() || !batch.frames.is_empty() {
                 let mut chunk = Vec::with_capacity(batch.frames.len() + 96);
                 if let Some((count, resumes_at)) = batch.dropped {
@@ -189,14 +208,11 @@ impl Reader {
                 return Some((Ok(Bytes::from(chunk)), self));
             }
             let quiet = match self.ends_at {
-                Some(end) => self
-                    .keepalive
-                    .min(end.saturating_duration_since(Instant::now())),
-                None => self.keepalive,
+                Some(end) => keepalive.min(end.saturating_duration_since(Instant::now())),
+                None => keepalive,
             };
             tokio::select! {
                 () = appended => {}
-                _ = self.closing.changed() => {}
                 // One timer for both the keepalive and the stream's end, as cheap as before there
                 // was an end.
                 () = tokio::time::sleep(quiet) => {

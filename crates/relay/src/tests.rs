@@ -739,7 +739,14 @@ async fn one_client_holds_at_most_its_share_of_sessions() {
 /// Without being told to trust them, a client's forwarding headers do not choose the hook URL.
 #[tokio::test]
 async fn forwarded_headers_are_ignored_unless_trusted() {
-    let app = Relay::new(Settings::default()).router();
+    let app = Relay::new(Settings {
+        limits: Limits {
+            hosts: vec!["tutorial.example:8080".into()],
+            ..Limits::default()
+        },
+        ..Settings::default()
+    })
+    .router();
     let request = Request::get("/stream")
         .header(header::HOST, "tutorial.example:8080")
         .header("x-forwarded-proto", "https")
@@ -762,10 +769,13 @@ async fn forwarded_headers_are_ignored_unless_trusted() {
 /// when events are evicted and when sessions expire.
 #[tokio::test(start_paused = true)]
 async fn memory_is_bounded_across_sessions() {
+    // One client here, so its shares are turned off: this is the bound itself.
     let app = relay(Limits {
         max_total_buffer_bytes: 1024 * 1024,
         max_body_bytes: 128 * 1024,
         max_events: 4,
+        client_bytes_percent: 0,
+        network_bytes_percent: 0,
         ..Limits::default()
     });
     // 100 KiB sent, 600 KiB stored: `\u0001` for each byte.
@@ -921,4 +931,87 @@ async fn metrics_follow_sessions_streams_and_hooks() {
     assert_ne!(value("relay_bytes_held"), "0");
     drop(events);
     assert!(relay.metrics().await.contains("relay_open_streams 0\n"));
+}
+
+/// L3: a control or respond body over the bound got axum's `413 text/plain` ("Failed to buffer
+/// the request body") rather than the relay's own JSON error.
+#[tokio::test]
+async fn oversize_control_bodies_get_the_relay_s_json_413() {
+    let app = relay(Limits {
+        max_body_bytes: 1024,
+        ..Limits::default()
+    });
+    let (start, _events) = open(&app, "/stream").await;
+    let big = json!({"body": "x".repeat(4 * 1024 * 1024)}).to_string();
+    for uri in [
+        format!("/control/{}", start.session_id),
+        format!("/respond/{}/1", start.session_id),
+    ] {
+        let (status, headers, body) = send(&app, post(&uri, big.clone())).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{uri}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{uri}");
+        let answer: Value = serde_json::from_slice(&body).expect("the relay's JSON error");
+        assert_eq!(answer["ok"], false);
+        assert!(
+            answer["error"]
+                .as_str()
+                .is_some_and(|error| error.starts_with("body larger than")),
+            "{answer}"
+        );
+    }
+}
+
+/// Info finding: without a public URL the relay built hook URLs from any `Host`, so a page
+/// reached under another name (DNS rebinding, a LAN address) was handed hook URLs on that name.
+/// Loopback hosts and configured ones are used; any other is refused with a message saying what
+/// to configure.
+#[tokio::test]
+async fn without_a_public_url_only_loopback_or_configured_hosts_name_hook_urls() {
+    let app = Relay::new(Settings {
+        limits: Limits {
+            hosts: vec!["tutorial.example:8080".into()],
+            ..Limits::default()
+        },
+        ..Settings::default()
+    })
+    .router();
+    let with_host = |host: &str| {
+        Request::get("/stream")
+            .header(header::HOST, host)
+            .body(Body::empty())
+            .expect("request")
+    };
+    for host in [
+        "localhost:8080",
+        "127.0.0.1:8080",
+        "127.3.4.5",
+        "[::1]:9000",
+        "LocalHost",
+        "tutorial.example:8080",
+    ] {
+        let (start, _events) = open_with(&app, with_host(host)).await;
+        assert_eq!(
+            start.hook_url,
+            format!(
+                "http://{host}/hook/{}",
+                start.hook_url.rsplit('/').next().unwrap_or_default()
+            ),
+        );
+    }
+    for host in [
+        "evil.example",
+        "192.168.1.20:8080",
+        "tutorial.example:9090",
+        "localhost.evil.example",
+    ] {
+        let (status, _, body) = send(&app, with_host(host)).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{host}");
+        let answer: Value = serde_json::from_slice(&body).expect("JSON");
+        assert!(
+            answer["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("--public-url")),
+            "{answer}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use eventsource_stream::{Event, Eventsource};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 use webhook_demo_core::wire::{HookRequest, HookResponse, RelayStart};
-use webhook_demo_relay::{RedisStore, Relay, Settings, Store};
+use webhook_demo_relay::Settings;
 
 mod support;
 
@@ -85,27 +85,7 @@ async fn serve(redis: Option<&str>) -> String {
 
 /// `serve` with these settings.
 async fn serve_with(redis: Option<&str>, settings: Settings) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}/relay/", listener.local_addr().expect("address"));
-    let relay = match redis {
-        None => Relay::new(settings),
-        Some(url) => {
-            let url = url.parse().expect("a Redis address");
-            let store = RedisStore::new(&url, settings.limits.clone());
-            Relay::with_store(settings, Store::Redis(store))
-        }
-    };
-    let app = axum::Router::new().nest("/relay", relay.router());
-    let options = webhook_demo_http::Options::default();
-    let forever = std::future::pending();
-    tokio::spawn(async move {
-        webhook_demo_http::serve(listener, app, options, forever)
-            .await
-            .expect("serve")
-    });
-    base
+    support::serve(redis, settings).await
 }
 
 async fn open(
