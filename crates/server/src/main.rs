@@ -48,6 +48,21 @@ enum Command {
         /// Mebibytes all relay sessions together may hold; hooks beyond it are answered 503.
         #[arg(long, default_value_t = Limits::default().max_total_buffer_bytes / (1024 * 1024))]
         relay_max_buffer_mb: usize,
+        /// Percent of all relay sessions one network (IPv4 /24, IPv6 /48) may hold; when the
+        /// relay is full, the network holding the most gives up its least-used session first.
+        #[arg(long, default_value_t = Limits::default().network_sessions_percent)]
+        relay_network_sessions_percent: u8,
+        /// Percent of the relay's bytes one client address (IPv4, IPv6 /64) may hold; beyond it
+        /// that client's own oldest events are evicted.
+        #[arg(long, default_value_t = Limits::default().client_bytes_percent)]
+        relay_client_bytes_percent: u8,
+        /// Percent of the relay's bytes one network (IPv4 /24, IPv6 /48) may hold.
+        #[arg(long, default_value_t = Limits::default().network_bytes_percent)]
+        relay_network_bytes_percent: u8,
+        /// Without --public-url, a host name besides loopback ones that may name hook URLs (the
+        /// relay answers 421 to any other `Host`); repeat, or separate with commas.
+        #[arg(long, value_delimiter = ',')]
+        relay_allow_host: Vec<String>,
         /// End each relay stream after this many seconds (the page resumes it; 0: never).
         #[arg(long, default_value_t = 0)]
         relay_stream_max_age: u64,
@@ -117,6 +132,10 @@ async fn main() -> anyhow::Result<()> {
         relay_max_sessions,
         relay_sessions_per_client,
         relay_max_buffer_mb,
+        relay_network_sessions_percent,
+        relay_client_bytes_percent,
+        relay_network_bytes_percent,
+        relay_allow_host,
         relay_stream_max_age,
         sim_publish_interval,
         sandbox_publish_rate,
@@ -164,6 +183,10 @@ async fn main() -> anyhow::Result<()> {
         max_sessions: relay_max_sessions,
         max_sessions_per_client: relay_sessions_per_client,
         max_total_buffer_bytes: relay_max_buffer_mb.saturating_mul(1024 * 1024),
+        network_sessions_percent: relay_network_sessions_percent,
+        client_bytes_percent: relay_client_bytes_percent,
+        network_bytes_percent: relay_network_bytes_percent,
+        hosts: relay_allow_host,
         max_stream_age: (relay_stream_max_age > 0)
             .then(|| Duration::from_secs(relay_stream_max_age)),
         ..Limits::default()
