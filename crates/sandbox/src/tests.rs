@@ -5,6 +5,7 @@
 
 mod cli;
 mod hostile;
+mod hostile_engine;
 mod webhooks;
 
 use std::time::Duration;
