@@ -5,7 +5,15 @@
 //!
 //! Like the real cloud, a host whose errors outnumber its successes is put to sleep for a few
 //! seconds: attempts meanwhile are skipped with "Sleeping, too many errors, please wait and try
-//! again" instead of being sent. The same sleep guards against loops: an integration that fires
+//! again" instead of being sent. The record is kept per owner and host, so one account's failing
+//! server never puts another's deliveries to sleep (on a public server they all go to one relay).
+//!
+//! Every check comes before any work: a delivery is admitted (host, integration and user) before
+//! a template is rendered, renderings take turns per owner and look again when their turn comes,
+//! and a rendering that fails or spends its whole budget counts as an error, for the host and for
+//! the owner's renderings. So a hundred integrations whose templates each spend their budget cost
+//! a few renderings, not a hundred, and a skipped delivery renders nothing (at most its
+//! `errorResponseTopic`, and not while its owner's renderings are asleep). The same sleep guards against loops: an integration that fires
 //! more than [`INTEGRATION_RATE`] times a second (or a user's integrations, [`USER_RATE`]) is
 //! asleep for a while. A webhook whose target publishes the event that triggers it again (its own
 //! server, or the sandbox's `_sim` publish) would otherwise run as fast as the machine allows;
@@ -17,10 +25,10 @@ use std::{
     time::Duration,
 };
 
-use tokio::time::Instant;
+use tokio::{sync::Semaphore, time::Instant};
 use webhook_demo_core::webhook::{
-    self, EventContext, WebhookRequest, build_request, error_topic, response_chunks, response_data,
-    response_topic,
+    self, BuildError, EventContext, WebhookRequest, build_request, error_topic, response_chunks,
+    response_data, response_topic,
 };
 
 use crate::{
@@ -31,10 +39,10 @@ use crate::{
 
 /// The largest response body the engine reads; the cloud forwards at most 100 KB of it anyway.
 const MAX_RESPONSE_READ: usize = 1024 * 1024;
-/// How far back a host's outcomes count towards putting it to sleep.
+/// How far back an owner's outcomes with a host count towards putting them to sleep.
 const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
 /// Errors within the window before a host can be put to sleep.
-const THROTTLE_MIN_ERRORS: usize = 5;
+pub(crate) const THROTTLE_MIN_ERRORS: usize = 5;
 /// How long a sleeping host is left alone after its last error.
 const THROTTLE_SLEEP: Duration = Duration::from_secs(5);
 pub(crate) const SLEEPING: &str = "Sleeping, too many errors, please wait and try again";
@@ -43,13 +51,34 @@ pub(crate) const SLEEPING: &str = "Sleeping, too many errors, please wait and tr
 pub(crate) const INTEGRATION_RATE: f64 = 10.0;
 /// Deliveries per second all of one user's integrations may make together, after a burst.
 pub(crate) const USER_RATE: f64 = 20.0;
+/// Entries a throttle map holds before the idle ones are dropped: integrations and hosts come
+/// and go, and a forgotten one is indistinguishable from a fresh one once it is idle.
+const PRUNE_ABOVE: usize = 4096;
 
-/// Recent outcomes per target host, and the delivery allowance of each integration and user.
+/// Whose outcomes a record holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Subject {
+    /// One owner's deliveries to one host. Keyed by owner as well as host: on a public server
+    /// every webhook goes to the same relay host, and one account's failing server must not put
+    /// another's deliveries to sleep.
+    Host { owner: String, host: String },
+    /// One owner's template renderings: a template that spends its whole budget is an error like
+    /// a failed request, so the account's broken templates stop costing CPU after a few tries.
+    Renders { owner: String },
+}
+
+/// Recent outcomes per owner and host (and per owner's renderings), the delivery allowance of
+/// each integration and user, and each owner's rendering turn.
 #[derive(Debug, Default)]
 pub(crate) struct Throttle {
-    hosts: HashMap<String, VecDeque<(Instant, bool)>>,
+    outcomes: HashMap<Subject, VecDeque<(Instant, bool)>>,
     integrations: HashMap<String, Allowance>,
     users: HashMap<String, Allowance>,
+    /// One rendering at a time per owner: the check that may skip a delivery sees the outcome
+    /// of every rendering before it, and one account's templates use at most one core.
+    turns: HashMap<String, Arc<Semaphore>>,
+    /// Templates rendered since the start: what the engine spent, for tests to count.
+    pub(crate) renders: u64,
 }
 
 /// A token bucket that, once empty, stays shut for [`THROTTLE_SLEEP`]: Particle's "sleeping".
@@ -77,6 +106,12 @@ impl Allowance {
             false
         }
     }
+
+    /// Full again and awake: forgetting it changes nothing.
+    fn is_idle(&self, now: Instant) -> bool {
+        now.duration_since(self.counted) > THROTTLE_WINDOW
+            && self.asleep_until.is_none_or(|until| until <= now)
+    }
 }
 
 /// The engine's throttle, locked for one count. Like the cloud's lock, never held across an
@@ -91,8 +126,10 @@ fn throttle(shared: &Shared) -> MutexGuard<'_, Throttle> {
 /// Why a delivery was skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Skip {
-    /// The target host's errors outnumber its successes.
+    /// The owner's errors with the target host outnumber their successes.
     HostErrors,
+    /// The owner's template renderings fail more often than they succeed.
+    Renders,
     /// The integration fired faster than [`INTEGRATION_RATE`].
     Integration,
     /// The user's integrations together fired faster than [`USER_RATE`].
@@ -104,6 +141,10 @@ impl Skip {
     fn explain(self) -> String {
         match self {
             Skip::HostErrors => SLEEPING.to_owned(),
+            Skip::Renders => format!(
+                "{SLEEPING} (this account's webhook templates keep failing to render: \
+                 see the errors before this one)"
+            ),
             Skip::Integration => format!(
                 "{SLEEPING} (this webhook fired more than {INTEGRATION_RATE} times a second: \
                  does its target publish the event that triggers it?)"
@@ -116,17 +157,24 @@ impl Skip {
 }
 
 impl Throttle {
-    /// Counts one delivery of `integration` (owned by `user`, sent to `host`), or says why it
-    /// must be skipped.
+    /// Counts one delivery of `integration` (owned by `owner`, sent to `host`), or says why it
+    /// must be skipped. Called before anything is rendered.
     pub(crate) fn admit(
         &mut self,
         integration: &str,
-        user: &str,
+        owner: &str,
         host: &str,
         now: Instant,
     ) -> Result<(), Skip> {
-        if self.is_sleeping(host, now) {
+        if self.is_sleeping(&host_subject(owner, host), now) {
             return Err(Skip::HostErrors);
+        }
+        if self.is_sleeping(&renders_subject(owner), now) {
+            return Err(Skip::Renders);
+        }
+        if self.integrations.len() > PRUNE_ABOVE {
+            self.integrations
+                .retain(|_, allowance| !allowance.is_idle(now));
         }
         let fresh = Allowance {
             tokens: 2.0 * INTEGRATION_RATE,
@@ -141,13 +189,16 @@ impl Throttle {
         {
             return Err(Skip::Integration);
         }
+        if self.users.len() > PRUNE_ABOVE {
+            self.users.retain(|_, allowance| !allowance.is_idle(now));
+        }
         let fresh = Allowance {
             tokens: 2.0 * USER_RATE,
             ..fresh
         };
         if !self
             .users
-            .entry(user.to_owned())
+            .entry(owner.to_owned())
             .or_insert(fresh)
             .take(USER_RATE, now)
         {
@@ -156,8 +207,8 @@ impl Throttle {
         Ok(())
     }
 
-    fn is_sleeping(&mut self, host: &str, now: Instant) -> bool {
-        let Some(outcomes) = self.hosts.get_mut(host) else {
+    fn is_sleeping(&mut self, subject: &Subject, now: Instant) -> bool {
+        let Some(outcomes) = self.outcomes.get_mut(subject) else {
             return false;
         };
         while outcomes
@@ -173,13 +224,84 @@ impl Throttle {
             && last_error.is_some_and(|at| now.duration_since(at) < THROTTLE_SLEEP)
     }
 
-    fn record(&mut self, host: &str, ok: bool, now: Instant) {
-        let outcomes = self.hosts.entry(host.to_owned()).or_default();
+    fn record(&mut self, subject: Subject, ok: bool, now: Instant) {
+        if self.outcomes.len() > PRUNE_ABOVE {
+            self.outcomes.retain(|_, outcomes| {
+                outcomes
+                    .back()
+                    .is_some_and(|(at, _)| now.duration_since(*at) <= THROTTLE_WINDOW)
+            });
+        }
+        let outcomes = self.outcomes.entry(subject).or_default();
         outcomes.push_back((now, ok));
         if outcomes.len() > 256 {
             outcomes.pop_front();
         }
     }
+
+    /// `owner`'s rendering turn: one permit, shared by all of their deliveries.
+    fn turn(&mut self, owner: &str) -> Arc<Semaphore> {
+        if self.turns.len() > PRUNE_ABOVE {
+            // Nobody waits on a turn only the map holds.
+            self.turns.retain(|_, turn| Arc::strong_count(turn) > 1);
+        }
+        self.turns
+            .entry(owner.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(1)))
+            .clone()
+    }
+}
+
+fn host_subject(owner: &str, host: &str) -> Subject {
+    Subject::Host {
+        owner: owner.to_owned(),
+        host: host.to_owned(),
+    }
+}
+
+fn renders_subject(owner: &str) -> Subject {
+    Subject::Renders {
+        owner: owner.to_owned(),
+    }
+}
+
+/// Renders templates for `owner` in their turn, unless their renderings (or, for a request,
+/// their errors with `host`) have put them to sleep meanwhile; the outcome counts towards both.
+async fn render<T: Send + 'static>(
+    shared: &Shared,
+    owner: &str,
+    host: Option<&str>,
+    rendering: impl FnOnce() -> Result<T, BuildError> + Send + 'static,
+) -> Result<Result<T, BuildError>, Skip> {
+    let turn = throttle(shared).turn(owner);
+    let _turn = turn
+        .acquire_owned()
+        .await
+        .expect("a rendering turn is never closed");
+    {
+        let mut throttle = throttle(shared);
+        let now = Instant::now();
+        if host.is_some_and(|host| throttle.is_sleeping(&host_subject(owner, host), now)) {
+            return Err(Skip::HostErrors);
+        }
+        if throttle.is_sleeping(&renders_subject(owner), now) {
+            return Err(Skip::Renders);
+        }
+        throttle.renders += 1;
+    }
+    let rendered = off_the_runtime(rendering).await;
+    let mut throttle = throttle(shared);
+    let now = Instant::now();
+    throttle.record(renders_subject(owner), rendered.is_ok(), now);
+    if let (Some(host), Err(_)) = (host, &rendered) {
+        throttle.record(host_subject(owner, host), false, now);
+    }
+    Ok(rendered)
+}
+
+/// Whether a topic or response template is set; unset ones need no rendering.
+fn is_set(template: Option<&String>) -> bool {
+    template.is_some_and(|template| !template.is_empty())
 }
 
 /// Starts a delivery for every integration `event` triggers. Returns at once; each delivery runs
@@ -238,21 +360,12 @@ async fn deliver(
     integration: Integration,
     context: EventContext,
 ) {
-    let settings = &integration.settings;
-    let publish = |name: String, data: String| {
-        events::publish(
-            &shared,
-            Event::new(&name, &data, INTERNAL, &event.owner, event.product_id),
-        );
-    };
-    let error_topic =
-        error_topic(settings, &context).unwrap_or_else(|_| format!("hook-error/{}", context.name));
     let mut delivery = Delivery {
         integration_id: integration.id.clone(),
         event: context.name.clone(),
         outcome: "error",
         method: String::new(),
-        url: settings.url.clone(),
+        url: integration.settings.url.clone(),
         headers: Vec::new(),
         body: None,
         status: None,
@@ -262,36 +375,87 @@ async fn deliver(
         duration_ms: None,
         chunks: 0,
     };
-    // A delivery that ends before its request is sent: the learner's hook-error, and the log entry.
-    let give_up = |mut delivery: Delivery, outcome: &'static str, shown: String, logged: String| {
-        publish(format!("{error_topic}/0"), shown);
-        delivery.outcome = outcome;
-        delivery.error = Some(logged);
-        crate::lock(&shared).record(delivery);
+    let publish = |name: String, data: String| {
+        events::publish(
+            &shared,
+            Event::new(&name, &data, INTERNAL, &event.owner, event.product_id),
+        );
     };
+    if let Err(shown) = attempt(&shared, &integration, &context, &mut delivery, &publish).await {
+        let topic = failure_topic(&shared, &integration, &context).await;
+        publish(format!("{topic}/0"), shown);
+    }
+    crate::lock(&shared).record(delivery);
+}
+
+/// Where a failed delivery's hook-error goes: the integration's `errorResponseTopic` rendered,
+/// or Particle's default when it has none, it fails, or its owner's renderings are asleep.
+async fn failure_topic(
+    shared: &Shared,
+    integration: &Integration,
+    context: &EventContext,
+) -> String {
+    let default = format!("hook-error/{}", context.name);
+    if !is_set(integration.settings.error_response_topic.as_ref()) {
+        return default;
+    }
+    let (settings, owned_context) = (integration.settings.clone(), context.clone());
+    match render(shared, &integration.owner, None, move || {
+        error_topic(&settings, &owned_context)
+    })
+    .await
+    {
+        Ok(Ok(topic)) => topic,
+        Ok(Err(_)) | Err(_) => default,
+    }
+}
+
+/// One delivery: admitted first, then rendered, sent and answered. Fills in the log entry; an
+/// error is the text the learner's hook-error shows.
+async fn attempt(
+    shared: &Shared,
+    integration: &Integration,
+    context: &EventContext,
+    delivery: &mut Delivery,
+    publish: &impl Fn(String, String),
+) -> Result<(), String> {
+    let settings = &integration.settings;
+    let owner = integration.owner.as_str();
+    // The host as the integration writes it: known before anything is rendered, and the same
+    // for every delivery of the integration.
+    let host = host_of(&settings.url);
+    let skipped = |delivery: &mut Delivery, skip: Skip| {
+        delivery.outcome = "throttled";
+        delivery.error = Some(skip.explain());
+        SLEEPING.to_owned()
+    };
+    let admitted = throttle(shared).admit(&integration.id, owner, &host, Instant::now());
+    if let Err(skip) = admitted {
+        return Err(skipped(delivery, skip));
+    }
     let (owned_settings, owned_context) = (settings.clone(), context.clone());
-    let rendered = off_the_runtime(move || build_request(&owned_settings, &owned_context)).await;
+    let rendered = render(shared, owner, Some(&host), move || {
+        build_request(&owned_settings, &owned_context)
+    })
+    .await;
     let request = match rendered {
-        Ok(request) => request,
-        Err(error) => {
+        Err(skip) => return Err(skipped(delivery, skip)),
+        Ok(Err(error)) => {
             let text = format!("error rendering the {error}");
-            return give_up(delivery, "error", text.clone(), text);
+            delivery.error = Some(text.clone());
+            return Err(text);
         }
+        Ok(Ok(request)) => request,
     };
     delivery.method.clone_from(&request.method);
     delivery.url.clone_from(&request.url);
     delivery.headers.clone_from(&request.headers);
     delivery.body.clone_from(&request.body);
-    let target = match shared.settings.webhook_targets.resolve(&request.url) {
-        Ok(target) => target,
-        Err(text) => return give_up(delivery, "error", text.clone(), text),
-    };
-    let host = host_of(&request.url);
-    let admitted =
-        throttle(&shared).admit(&integration.id, &integration.owner, &host, Instant::now());
-    if let Err(skip) = admitted {
-        return give_up(delivery, "throttled", SLEEPING.to_owned(), skip.explain());
-    }
+    let target = shared
+        .settings
+        .webhook_targets
+        .resolve(&request.url)
+        .inspect_err(|text| delivery.error = Some(text.clone()))?;
 
     publish(
         format!("hook-sent/{}", context.name),
@@ -301,46 +465,53 @@ async fn deliver(
     let result = send(&shared.client, &request, target).await;
     delivery.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
     let ok = matches!(&result, Ok((status, _)) if (200..300).contains(status));
-    throttle(&shared).record(&host, ok, Instant::now());
-    match result {
-        Ok((status, body)) if ok => {
-            delivery.outcome = "response";
-            delivery.status = Some(status);
-            if !body.is_empty() {
-                let topic = response_topic(settings, &context);
-                let (settings, context, body) = (settings.clone(), context.clone(), body.clone());
-                let data = off_the_runtime(move || response_data(&settings, &context, &body)).await;
-                match (topic, data) {
-                    (Ok(topic), Ok(data)) => {
-                        let chunks = response_chunks(&data);
-                        delivery.chunks = chunks.len();
-                        for (index, chunk) in chunks.into_iter().enumerate() {
-                            publish(format!("{topic}/{index}"), chunk.to_owned());
-                        }
-                    }
-                    (Err(error), _) | (_, Err(error)) => {
-                        let text = format!("error rendering the {error}");
-                        publish(format!("{error_topic}/0"), text.clone());
-                        delivery.outcome = "error";
-                        delivery.error = Some(text);
-                    }
-                }
+    throttle(shared).record(host_subject(owner, &host), ok, Instant::now());
+    let (status, body) = result.inspect_err(|text| delivery.error = Some(text.clone()))?;
+    delivery.status = Some(status);
+    delivery.response_body = Some(body.clone());
+    if !ok {
+        let text = format!("error status {status} from {}", host_of(&request.url));
+        delivery.error = Some(text.clone());
+        return Err(text);
+    }
+    delivery.outcome = "response";
+    if body.is_empty() {
+        return Ok(());
+    }
+    let answer = if is_set(settings.response_topic.as_ref())
+        || is_set(settings.response_template.as_ref())
+    {
+        let (settings, context) = (settings.clone(), context.clone());
+        render(shared, owner, None, move || {
+            Ok((
+                response_topic(&settings, &context)?,
+                response_data(&settings, &context, &body)?,
+            ))
+        })
+        .await
+    } else {
+        Ok(Ok((format!("hook-response/{}", context.name), body)))
+    };
+    let failed = |delivery: &mut Delivery, text: String| {
+        delivery.outcome = "error";
+        delivery.error = Some(text.clone());
+        Err(text)
+    };
+    match answer {
+        Ok(Ok((topic, data))) => {
+            let chunks = response_chunks(&data);
+            delivery.chunks = chunks.len();
+            for (index, chunk) in chunks.into_iter().enumerate() {
+                publish(format!("{topic}/{index}"), chunk.to_owned());
             }
-            delivery.response_body = Some(body);
+            Ok(())
         }
-        Ok((status, body)) => {
-            let text = format!("error status {status} from {host}");
-            publish(format!("{error_topic}/0"), text.clone());
-            delivery.status = Some(status);
-            delivery.response_body = Some(body);
-            delivery.error = Some(text);
-        }
-        Err(text) => {
-            publish(format!("{error_topic}/0"), text.clone());
-            delivery.error = Some(text);
+        Ok(Err(error)) => failed(delivery, format!("error rendering the {error}")),
+        Err(skip) => {
+            let explained = skip.explain();
+            failed(delivery, explained).map_err(|_| SLEEPING.to_owned())
         }
     }
-    crate::lock(&shared).record(delivery);
 }
 
 /// Runs a rendering on a blocking thread: a template may spend its whole budget, a few hundred
@@ -428,22 +599,27 @@ mod tests {
     fn a_host_sleeps_when_errors_outnumber_successes_and_wakes_after_quiet() {
         let mut throttle = Throttle::default();
         let start = Instant::now();
+        let h = host_subject("owner", "h");
         for i in 0..4 {
-            throttle.record("h", false, start + Duration::from_millis(i));
+            throttle.record(h.clone(), false, start + Duration::from_millis(i));
         }
         assert!(
-            !throttle.is_sleeping("h", start),
+            !throttle.is_sleeping(&h, start),
             "four errors are not enough"
         );
-        throttle.record("h", false, start);
-        assert!(throttle.is_sleeping("h", start + Duration::from_secs(1)));
-        assert!(!throttle.is_sleeping("other", start));
-        assert!(!throttle.is_sleeping("h", start + THROTTLE_SLEEP + Duration::from_millis(1)));
+        throttle.record(h.clone(), false, start);
+        assert!(throttle.is_sleeping(&h, start + Duration::from_secs(1)));
+        assert!(!throttle.is_sleeping(&host_subject("owner", "other"), start));
+        assert!(
+            !throttle.is_sleeping(&host_subject("someone else", "h"), start),
+            "another owner's deliveries to the same host stay awake"
+        );
+        assert!(!throttle.is_sleeping(&h, start + THROTTLE_SLEEP + Duration::from_millis(1)));
         // Successes outnumbering the errors keep the host awake.
         let mut healthy = Throttle::default();
         for i in 0..13 {
-            healthy.record("h", i % 2 == 0, start);
+            healthy.record(h.clone(), i % 2 == 0, start);
         }
-        assert!(!healthy.is_sleeping("h", start));
+        assert!(!healthy.is_sleeping(&h, start));
     }
 }

@@ -2,7 +2,7 @@
 //! sandbox is written with: its first bytes, then frames, a keepalive comment after each quiet
 //! interval, and the end when the sandbox closes.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{borrow::Cow, convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     body::{Body, Bytes},
@@ -21,7 +21,9 @@ use crate::{
     events::{Event, Scope},
 };
 
-/// An event as one SSE message in Particle's format.
+/// An event as one SSE message in Particle's format. The API refuses names with line breaks, but
+/// a name can come from elsewhere (a webhook's response topic rendered from event data), so the
+/// `event:` line escapes them whatever the source; the `data:` line is JSON, which has none.
 fn frame(event: &Event) -> Bytes {
     let data = json!({
         "data": event.data,
@@ -29,7 +31,33 @@ fn frame(event: &Event) -> Bytes {
         "published_at": event.published_at(),
         "coreid": event.coreid,
     });
-    Bytes::from(format!("event: {}\ndata: {data}\n\n", event.name))
+    Bytes::from(format!(
+        "event: {}\ndata: {data}\n\n",
+        one_line(&event.name)
+    ))
+}
+
+/// `text` for a one-line SSE field: CR and LF (each of which ends a line in SSE) written as `\r`
+/// and `\n`, so nothing after them becomes a field of its own.
+fn one_line(text: &str) -> Cow<'_, str> {
+    if !text.contains(['\r', '\n']) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.replace('\r', "\\r").replace('\n', "\\n"))
+}
+
+/// `text` as one unnamed SSE message: a `data:` line for each of its lines, broken at CRLF, LF or
+/// a lone CR (all three end a line in SSE; `str::lines` misses the lone CR), which a reader joins
+/// back with newlines.
+pub(crate) fn message(text: &str) -> String {
+    let mut message = String::with_capacity(text.len() + 8);
+    for line in text.split("\r\n").flat_map(|line| line.split(['\r', '\n'])) {
+        message.push_str("data: ");
+        message.push_str(line);
+        message.push('\n');
+    }
+    message.push('\n');
+    message
 }
 
 /// An open event stream: `:ok`, then every event in scope whose name starts with `prefix`, in

@@ -5,6 +5,7 @@
 
 mod cli;
 mod hostile;
+mod hostile_engine;
 mod hostile_state;
 mod webhooks;
 

@@ -36,14 +36,14 @@ pub(crate) async fn publish_product(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let fields = super::fields(&headers, &body)?;
-    let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
+    let (username, token) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
     let (name, data) = name_and_data(&fields, &headers, &body)?;
     let product = {
         let cloud = crate::lock(&shared);
         let product = super::products::owned(&cloud, &id, &username)?;
         (product.id, product.user.clone())
     };
-    allow(&shared, &username)?;
+    allow(&shared, &token)?;
     events::publish(
         &shared,
         Event::new(&name, &data, API, &product.1, Some(product.0)),
@@ -58,17 +58,19 @@ pub(crate) async fn publish_user(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let fields = super::fields(&headers, &body)?;
-    let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
+    let (username, token) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
     let (name, data) = name_and_data(&fields, &headers, &body)?;
-    allow(&shared, &username)?;
+    allow(&shared, &token)?;
     events::publish(&shared, Event::new(&name, &data, API, &username, None));
     Ok(Json(json!({"ok": true})))
 }
 
-/// Particle's publish rate limit.
-fn allow(shared: &Shared, username: &str) -> Result<(), ApiError> {
+/// Particle's publish rate limit, on the allowance `key` names: an API caller's token (so that
+/// learners signed in to the same account never use up each other's), or, for a `_sim` publish
+/// on a laptop, the device owner's name.
+pub(super) fn allow(shared: &Shared, key: &str) -> Result<(), ApiError> {
     let per_second = shared.settings.publishes_per_second;
-    if crate::lock(shared).allow_publish(username, per_second, tokio::time::Instant::now()) {
+    if crate::lock(shared).allow_publish(key, per_second, tokio::time::Instant::now()) {
         Ok(())
     } else {
         Err(ApiError::rate_limited(format!(
@@ -100,11 +102,19 @@ fn name_and_data(
     Ok((name.trim().to_owned(), data.to_owned()))
 }
 
-/// Refuses an event Particle would refuse: no name, or a name or data over Particle's limits.
+/// Refuses an event Particle would refuse: no name, a name with control characters, or a name or
+/// data over Particle's limits.
 pub(super) fn check_event(name: &str, data: &str) -> Result<(), ApiError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(ApiError::bad_request("The name parameter is required"));
+    }
+    // Particle's names are letters, digits and a few marks; a line break would end the `event:`
+    // line of every stream that shows the event and let its publisher write frames of their own.
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "Event names cannot hold control characters such as line breaks",
+        ));
     }
     if name.len() > MAX_NAME {
         return Err(ApiError::bad_request(format!(

@@ -106,7 +106,8 @@ pub(crate) async fn add(
     let headers = request.headers().clone();
     let (username, _) = auth::caller(&shared, &headers, request.uri(), None)?;
     let (product, platform) = product(&shared, &id, &username)?;
-    let wanted: Vec<String> = if super::is_multipart(&headers) {
+    let from_file = super::is_multipart(&headers);
+    let wanted: Vec<String> = if from_file {
         import_file(request).await?
     } else {
         let body = Bytes::from_request(request, &())
@@ -129,6 +130,20 @@ pub(crate) async fn add(
             d.id.eq_ignore_ascii_case(&wanted) || d.serial_number.eq_ignore_ascii_case(&wanted)
         });
         match device {
+            // Only the owner's devices join the owner's product: a product shows its devices'
+            // events and lets its owner rename them, so anyone else's would be theirs to read
+            // and change. One device asked for by id gets the 403 `GET /v1/devices/{id}` gives
+            // (Particle answers a device the caller cannot act on 403 too, and the device's
+            // existence is no secret there); an import reports it among the ids it could not use,
+            // as it does an unknown one.
+            Some(device) if device.owner != username => {
+                if !from_file {
+                    return Err(ApiError::forbidden(format!(
+                        "Device {wanted} belongs to another user"
+                    )));
+                }
+                invalid.push(wanted);
+            }
             Some(device) if device.product_id == product => existing.push(device.id.clone()),
             Some(device) if device.platform_id == platform => {
                 device.product_id = product;

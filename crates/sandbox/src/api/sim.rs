@@ -1,35 +1,140 @@
-//! `/_sim/…`: the sandbox's own control endpoints (no token; they exist only here). Reset to the
-//! fixture, read the webhook requests the engine sent, click a device's MODE button, make a device
-//! publish any event, take a device online or offline, and read a device's log (JSON, or a live
-//! SSE stream).
+//! `/_sim/…`: the sandbox's own control endpoints (they exist only here). Reset to the fixture,
+//! read the webhook requests the engine sent, click a device's MODE button, make a device publish
+//! any event, take a device online or offline, and read a device's log (JSON, or a live SSE
+//! stream).
 //!
-//! They need no token; `origin.rs` keeps other sites' pages away from them.
+//! On a learner's laptop they need no token; `origin.rs` keeps other sites' pages away from them.
+//! On a public host they act only with a token, and only on what its user owns ([`Reach`]).
+//! Publishing through them (a MODE click, a publish, going online) takes from the same publish
+//! allowance as the API, so they are no way around its rate limit.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, State},
-    http::{HeaderMap, header},
+    extract::{FromRequestParts, Path, State},
+    http::{HeaderMap, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
 
 use crate::{
-    Shared,
+    Shared, auth,
+    cloud::Cloud,
     error::ApiError,
     sim::{self, Refusal},
+    sse,
 };
 
-pub(crate) async fn reset(State(shared): State<Shared>) -> Json<Value> {
-    crate::reset(&shared);
+/// What a `_sim` request may act on. The one place that decides it: every handler here asks it
+/// which devices and deliveries the caller reaches and what a reset resets.
+pub(crate) enum Reach {
+    /// A learner's laptop: the sandbox is theirs, and its tools and tests need no token.
+    Everything,
+    /// A public host: what the token's user owns. Publishes count against the token's own
+    /// allowance, as its API publishes do.
+    Owner { user: String, token: String },
+}
+
+impl FromRequestParts<Shared> for Reach {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, shared: &Shared) -> Result<Reach, ApiError> {
+        if shared.settings.public_host.is_none() {
+            return Ok(Reach::Everything);
+        }
+        let (user, token) = auth::caller(shared, &parts.headers, &parts.uri, None)?;
+        Ok(Reach::Owner { user, token })
+    }
+}
+
+impl Reach {
+    /// The id of the device `id` names, with whose publish allowance it publishes; 404 unknown,
+    /// and on a public host 403 for another user's (as `GET /v1/devices/{id}` answers).
+    fn device(&self, cloud: &Cloud, id: &str) -> Result<(String, String), ApiError> {
+        match self {
+            Reach::Everything => cloud
+                .devices
+                .iter()
+                .find(|d| d.id == id)
+                .map(|d| (d.id.clone(), d.owner.clone()))
+                .ok_or_else(|| refused(id, Refusal::Unknown)),
+            Reach::Owner { user, token } => {
+                let device = super::devices::owned(cloud, id, user)?;
+                Ok((device.id.clone(), token.clone()))
+            }
+        }
+    }
+
+    /// The integrations whose deliveries the caller may read (`None`: all of them).
+    fn integrations<'a>(&self, cloud: &'a Cloud) -> Option<HashSet<&'a str>> {
+        match self {
+            Reach::Everything => None,
+            Reach::Owner { user, .. } => Some(
+                cloud
+                    .integrations
+                    .iter()
+                    .filter(|i| i.owner == *user)
+                    .map(|i| i.id.as_str())
+                    .collect(),
+            ),
+        }
+    }
+}
+
+pub(crate) async fn reset(State(shared): State<Shared>, reach: Reach) -> Json<Value> {
+    match reach {
+        Reach::Everything => crate::reset(&shared),
+        Reach::Owner { user, .. } => reset_owned(&mut crate::lock(&shared), &user),
+    }
     Json(json!({"ok": true}))
 }
 
-pub(crate) async fn webhooks(State(shared): State<Shared>) -> Json<Value> {
+/// Takes what `user` owns back to the fixture: their products and integrations (and those
+/// integrations' deliveries) go, their binaries go, their devices are as the fixture has them.
+/// Tokens and allowances stay: a reset neither signs anyone out nor refills a rate limit.
+fn reset_owned(cloud: &mut Cloud, user: &str) {
+    let products: HashSet<u32> = cloud
+        .products
+        .iter()
+        .filter(|p| p.user == user)
+        .map(|p| p.id)
+        .collect();
+    let gone: HashSet<String> = cloud
+        .integrations
+        .iter()
+        .filter(|i| i.owner == user || i.product_id.is_some_and(|p| products.contains(&p)))
+        .map(|i| i.id.clone())
+        .collect();
+    cloud.integrations.retain(|i| !gone.contains(&i.id));
+    cloud.products.retain(|p| !products.contains(&p.id));
+    cloud
+        .deliveries
+        .retain(|d| !gone.contains(&d.integration_id));
+    cloud.delivery_bytes = cloud.deliveries.iter().map(|d| d.size()).sum();
+    cloud.binaries.retain(|_, binary| binary.owner != user);
+    let fixture = Cloud::fixture();
+    for device in cloud.devices.iter_mut().filter(|d| d.owner == user) {
+        if let Some(original) = fixture.devices.iter().find(|f| f.id == device.id) {
+            *device = original.clone();
+        }
+    }
+}
+
+pub(crate) async fn webhooks(State(shared): State<Shared>, reach: Reach) -> Json<Value> {
     let cloud = crate::lock(&shared);
-    Json(json!({"webhooks": cloud.deliveries}))
+    let readable = reach.integrations(&cloud);
+    let shown: Vec<_> = cloud
+        .deliveries
+        .iter()
+        .filter(|d| {
+            readable
+                .as_ref()
+                .is_none_or(|ids| ids.contains(d.integration_id.as_str()))
+        })
+        .collect();
+    Json(json!({"webhooks": shown}))
 }
 
 fn refused(id: &str, refusal: Refusal) -> ApiError {
@@ -44,17 +149,27 @@ fn refused(id: &str, refusal: Refusal) -> ApiError {
     }
 }
 
+/// The device `id` names, if the caller reaches it, with a publish taken from its allowance.
+fn publishing(shared: &Shared, reach: &Reach, id: &str) -> Result<String, ApiError> {
+    let (device, allowance) = reach.device(&crate::lock(shared), id)?;
+    super::events::allow(shared, &allowance)?;
+    Ok(device)
+}
+
 pub(crate) async fn button(
     State(shared): State<Shared>,
+    reach: Reach,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    sim::publish_reading(&shared, &id).map_err(|r| refused(&id, r))?;
+    let device = publishing(&shared, &reach, &id)?;
+    sim::publish_reading(&shared, &device).map_err(|r| refused(&id, r))?;
     Ok(Json(json!({"ok": true})))
 }
 
 /// `POST /_sim/devices/{id}/publish` `{"name", "data"}`: the device publishes this event.
 pub(crate) async fn publish(
     State(shared): State<Shared>,
+    reach: Reach,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -71,12 +186,14 @@ pub(crate) async fn publish(
     };
     super::events::check_event(name, data)?;
     let name = name.trim();
-    sim::publish_as(&shared, &id, name, data).map_err(|r| refused(&id, r))?;
+    let device = publishing(&shared, &reach, &id)?;
+    sim::publish_as(&shared, &device, name, data).map_err(|r| refused(&id, r))?;
     Ok(Json(json!({"ok": true})))
 }
 
 pub(crate) async fn online(
     State(shared): State<Shared>,
+    reach: Reach,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -84,7 +201,14 @@ pub(crate) async fn online(
         .get("online")
         .and_then(Value::as_bool)
         .ok_or_else(|| ApiError::bad_request("Expected {\"online\": true or false}"))?;
-    sim::set_online(&shared, &id, online).map_err(|r| refused(&id, r))?;
+    // Connecting publishes (`spark/status` and the firmware's first reading), so it takes from
+    // the allowance; disconnecting does not.
+    let device = if online {
+        publishing(&shared, &reach, &id)?
+    } else {
+        reach.device(&crate::lock(&shared), &id)?.0
+    };
+    sim::set_online(&shared, &device, online).map_err(|r| refused(&id, r))?;
     Ok(Json(json!({"ok": true, "online": online})))
 }
 
@@ -92,6 +216,7 @@ pub(crate) async fn online(
 /// then each new one as an unnamed SSE message.
 pub(crate) async fn log(
     State(shared): State<Shared>,
+    reach: Reach,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -103,29 +228,24 @@ pub(crate) async fn log(
     let receiver = shared.events.logs.subscribe();
     let lines: Vec<String> = {
         let cloud = crate::lock(&shared);
-        let device = cloud
+        let (device, _) = reach.device(&cloud, &id)?;
+        cloud
             .devices
             .iter()
-            .find(|d| d.id == id)
-            .ok_or_else(|| ApiError::not_found(format!("Device {id} was not found")))?;
-        device.sim.log.iter().cloned().collect()
+            .find(|d| d.id == device)
+            .map(|d| d.sim.log.iter().cloned().collect())
+            .unwrap_or_default()
     };
     if !live {
         return Ok(Json(json!({"lines": lines})).into_response());
     }
-    let history = Bytes::from(lines.iter().map(|l| message(l)).collect::<String>());
-    Ok(crate::sse::response(
+    let history = Bytes::from(lines.iter().map(|l| sse::message(l)).collect::<String>());
+    Ok(sse::response(
         &shared,
         receiver,
         history,
         move |entry: &Arc<(String, String)>| {
-            (entry.0 == id).then(|| Bytes::from(message(&entry.1)))
+            (entry.0 == id).then(|| Bytes::from(sse::message(&entry.1)))
         },
     ))
-}
-
-/// One log line as an SSE message (a line never holds a newline, but be safe).
-fn message(line: &str) -> String {
-    let data: String = line.lines().map(|l| format!("data: {l}\n")).collect();
-    format!("{data}\n")
 }

@@ -161,7 +161,13 @@ async fn events_over_particles_limits_are_refused_everywhere() {
 /// breaks the chain, and the learner sees why.
 #[tokio::test]
 async fn a_webhook_that_triggers_itself_is_throttled_to_a_stop() {
-    let learner = Learner::new().await;
+    // `_sim` publishes are rate limited like the API's; without that limit, the engine's own
+    // throttle is what must stop the loop.
+    let settings = Settings {
+        publishes_per_second: 0,
+        ..quiet()
+    };
+    let learner = Learner::on(App::serve_with(settings).await).await;
     let url = learner.app.url(&format!("/_sim/devices/{P2}/publish"));
     learner
         .integrate(
@@ -277,8 +283,13 @@ async fn sim_endpoints_answer_only_this_servers_own_pages() {
         ..quiet()
     };
     let app = App::serve_with(settings).await;
+    // On a public host `_sim` also needs a token; this is about where requests come from.
+    let bearer = format!("Bearer {}", super::sign_in(&app).await);
     let send = |method: Method, headers: &[(&str, &str)]| {
-        let mut request = app.client.request(method, app.url("/_sim/webhooks"));
+        let mut request = app
+            .client
+            .request(method, app.url("/_sim/webhooks"))
+            .header(header::AUTHORIZATION, &bearer);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
