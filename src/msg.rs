@@ -229,6 +229,8 @@ pub enum Effect {
     /// Stream the log at `url` into the device log, replacing any other.
     OpenDeviceLog {
         url: String,
+        /// The learner's token: on a hosted server `_sim` acts only for its owner.
+        token: String,
     },
     /// Ask for a USB serial port and stream its lines into the device log.
     ConnectSerial,

@@ -315,7 +315,8 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
                 return Vec::new();
             }
             let url = format!("{}/_sim/devices/{}/log", session.base, device.id);
-            return vec![Effect::OpenDeviceLog { url }];
+            let token = session.token.clone();
+            return vec![Effect::OpenDeviceLog { url, token }];
         }
         Msg::SerialSupported(supported) => state.serial_supported = supported,
         Msg::PageOrigin(origin) => state.page_origin = origin,

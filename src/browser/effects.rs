@@ -270,8 +270,8 @@ impl App {
                 let flashed = particle::flash(&base, &token, &device_id, &sources).await;
                 Some(Msg::Flashed(flashed))
             }),
-            Effect::OpenDeviceLog { url } => Box::pin(async move {
-                app.device_log(&url).await;
+            Effect::OpenDeviceLog { url, token } => Box::pin(async move {
+                app.device_log(&url, &token).await;
                 None
             }),
             Effect::ConnectSerial => Box::pin(async {

@@ -158,8 +158,9 @@ impl App {
             .await;
     }
 
-    /// Streams a device's log into `#deviceLog` (the newest 500 lines), replacing the previous one.
-    pub(super) async fn device_log(self: &Rc<Self>, url: &str) {
+    /// Streams a device's log into `#deviceLog` (the newest 500 lines), replacing the previous one;
+    /// with the token, which a hosted sandbox's `_sim` asks for.
+    pub(super) async fn device_log(self: &Rc<Self>, url: &str, token: &str) {
         let Ok(controller) = AbortController::new() else {
             return;
         };
@@ -168,7 +169,8 @@ impl App {
         }
         append::clear_log();
         let mut handle = |event: SseEvent| append::log_line(&event.data);
-        let ended = read(url, None, &controller.signal(), &mut handle).await;
+        let authorization = particle::authorization(token);
+        let ended = read(url, Some(&authorization), &controller.signal(), &mut handle).await;
         if let (Err(reason), Some(log)) = (ended, by_id("deviceLog")) {
             if !controller.signal().aborted() {
                 if let Some(line) = element("div", &format!("(the log stopped: {reason})")) {

@@ -252,3 +252,19 @@ fn adding_the_device_then_reloads_both_lists() {
         "the picks are kept for signing in again"
     );
 }
+
+/// A hosted sandbox's `_sim` acts only for the token's owner, so the device log is opened with
+/// the learner's token (it went without one, and a hosted server answered 401).
+#[test]
+fn the_device_log_is_opened_with_the_learners_token() {
+    let mut state = signed_in_with_lists();
+    let effects = update(&mut state, Msg::ShowDeviceLog);
+    let token = state.session().expect("signed in").token.clone();
+    assert_eq!(
+        effects,
+        [Effect::OpenDeviceLog {
+            url: "/sandbox/_sim/devices/a/log".into(),
+            token,
+        }]
+    );
+}
