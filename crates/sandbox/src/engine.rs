@@ -43,6 +43,10 @@ const MAX_RESPONSE_READ: usize = 1024 * 1024;
 const THROTTLE_WINDOW: Duration = Duration::from_secs(60);
 /// Errors within the window before a host can be put to sleep.
 pub(crate) const THROTTLE_MIN_ERRORS: usize = 5;
+/// Failed renderings within the window before an owner's renderings are put to sleep. Fewer
+/// than a host's errors: a failed rendering is the sandbox's own CPU (one that spent its whole
+/// step budget costs milliseconds), and a template that failed twice will fail again.
+pub(crate) const RENDER_MIN_ERRORS: usize = 2;
 /// How long a sleeping host is left alone after its last error.
 const THROTTLE_SLEEP: Duration = Duration::from_secs(5);
 pub(crate) const SLEEPING: &str = "Sleeping, too many errors, please wait and try again";
@@ -164,6 +168,7 @@ impl Throttle {
         integration: &str,
         owner: &str,
         host: &str,
+        rates: bool,
         now: Instant,
     ) -> Result<(), Skip> {
         if self.is_sleeping(&host_subject(owner, host), now) {
@@ -171,6 +176,9 @@ impl Throttle {
         }
         if self.is_sleeping(&renders_subject(owner), now) {
             return Err(Skip::Renders);
+        }
+        if !rates {
+            return Ok(());
         }
         if self.integrations.len() > PRUNE_ABOVE {
             self.integrations
@@ -219,7 +227,11 @@ impl Throttle {
         }
         let errors = outcomes.iter().filter(|(_, ok)| !ok).count();
         let last_error = outcomes.iter().rev().find(|(_, ok)| !ok).map(|(at, _)| *at);
-        errors >= THROTTLE_MIN_ERRORS
+        let min_errors = match subject {
+            Subject::Renders { .. } => RENDER_MIN_ERRORS,
+            Subject::Host { .. } => THROTTLE_MIN_ERRORS,
+        };
+        errors >= min_errors
             && errors > outcomes.len() - errors
             && last_error.is_some_and(|at| now.duration_since(at) < THROTTLE_SLEEP)
     }
@@ -429,7 +441,8 @@ async fn attempt(
         delivery.error = Some(skip.explain());
         SLEEPING.to_owned()
     };
-    let admitted = throttle(shared).admit(&integration.id, owner, &host, Instant::now());
+    let rates = shared.settings.delivery_rates;
+    let admitted = throttle(shared).admit(&integration.id, owner, &host, rates, Instant::now());
     if let Err(skip) = admitted {
         return Err(skipped(delivery, skip));
     }

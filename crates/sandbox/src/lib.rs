@@ -56,6 +56,10 @@ pub struct Settings {
     /// API publishes per second each user may make, after a burst of ten (0: no limit); beyond
     /// it, publishing answers 429 as Particle's rate limit does.
     pub publishes_per_second: u32,
+    /// Whether deliveries are held to the per-integration and per-account rates (the "Sleeping"
+    /// throttle for a host's errors always applies). Off only for benchmarks, which measure one
+    /// delivery after another as fast as the engine goes.
+    pub delivery_rates: bool,
     /// Where webhooks may be sent: anywhere on a learner's machine, only the server's own relay
     /// (and hosts the operator names) on a public host.
     pub webhook_targets: WebhookTargets,
@@ -144,6 +148,7 @@ impl Default for Settings {
             hook_timeout: Duration::from_secs(webhook_demo_core::webhook::TIMEOUT_SECS),
             flash_time: firmware::FLASH_TIME,
             publishes_per_second: 1,
+            delivery_rates: true,
             webhook_targets: WebhookTargets::Anywhere,
             public_host: None,
             trust_forwarded: false,

@@ -1,7 +1,10 @@
 //! Sandbox benchmark, run by `cargo xtask bench` against the release server in its own process on
 //! loopback: the webhook engine's own latency, from an API publish to the `hook-response` event on
 //! the product's event stream, minus the time the webhook server (here, in this process) spent
-//! answering. One JSON object per line on stdout.
+//! answering. Then two hostile shapes a public server must shrug off: one simulated publish that
+//! fires a hundred integrations of deeply nested templates (the CPU it costs), and a client filling
+//! an account with products and large integrations until refused (the memory it leaves). One JSON
+//! object per line on stdout.
 
 // Printing the measures is this program's output.
 #![allow(clippy::print_stdout)]
@@ -28,12 +31,201 @@ const CYCLES: usize = 1000;
 fn main() -> Result<()> {
     support::Pinning::pin_load_generator();
     let runtime = tokio::runtime::Runtime::new().context("a tokio runtime")?;
-    runtime.block_on(hook_cycle())
+    runtime.block_on(async {
+        hook_cycle().await?;
+        nested_templates_publish().await?;
+        flood().await
+    })
+}
+
+/// The fixture's online P2.
+const P2: &str = "e00fce680000000000000001";
+
+/// Signs in as the fixture's user; the `Authorization` value.
+async fn sign_in(client: &reqwest::Client, api: &str) -> Result<String> {
+    let token: Value = client
+        .post(format!("{api}/oauth/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(
+            "client_id=particle&client_secret=particle&grant_type=password\
+             &username=sandbox%40example.com&password=sandbox",
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(format!(
+        "Bearer {}",
+        token["access_token"].as_str().context("a token")?
+    ))
+}
+
+/// Creates a P2 product; its id, or `None` once the sandbox refuses.
+async fn create_product(
+    client: &reqwest::Client,
+    api: &str,
+    bearer: &str,
+    name: &str,
+) -> Result<Option<u64>> {
+    let created = client
+        .post(format!("{api}/v1/user/products"))
+        .header("Authorization", bearer)
+        .json(&json!({"product": {"name": name, "platform_id": 32}}))
+        .send()
+        .await?;
+    if !created.status().is_success() {
+        return Ok(None);
+    }
+    let created: Value = created.json().await?;
+    Ok(created["product"]["id"].as_u64())
+}
+
+/// CPU seconds the process has used (user and system, its finished threads included).
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("a stat line")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    // Linux reports both in clock ticks of 1/100 s (USER_HZ) on every architecture it runs on.
+    Ok(ticks / 100.0)
+}
+
+/// A hundred integrations on one event, each a template of sections 64 deep over an array, then
+/// one unauthenticated `_sim` publish on a laptop server: the server's CPU from the publish until
+/// everything it set off has settled. Before deliveries were checked before rendering, this cost
+/// seconds; the budget is 50 ms.
+async fn nested_templates_publish() -> Result<()> {
+    let server = Server::start(&["--sim-publish-interval", "0"]).await?;
+    let api = format!("{}/sandbox", server.url);
+    let client = reqwest::Client::new();
+    let bearer = sign_in(&client, &api).await?;
+    let product = create_product(&client, &api, &bearer, "nest")
+        .await?
+        .context("a product")?;
+    let added = client
+        .post(format!("{api}/v1/products/{product}/devices"))
+        .header("Authorization", &bearer)
+        .json(&json!({"id": P2}))
+        .send()
+        .await?;
+    ensure!(added.status().is_success(), "adding the P2 failed");
+    let template = format!("{}x{}", "{{#a}}".repeat(64), "{{/a}}".repeat(64));
+    let mut created = 0;
+    for _ in 0..100 {
+        let integration = client
+            .post(format!("{api}/v1/products/{product}/integrations"))
+            .header("Authorization", &bearer)
+            .json(&json!({
+                "event": "Nest", "url": "http://127.0.0.1:9/", "noDefaults": true,
+                "body": template,
+            }))
+            .send()
+            .await?;
+        if integration.status().is_success() {
+            created += 1;
+        }
+    }
+    let data = format!("{{\"a\":[{}]}}", vec!["1"; 100].join(","));
+    let before = cpu_seconds(server.pid)?;
+    let published = client
+        .post(format!("{api}/_sim/devices/{P2}/publish"))
+        .json(&json!({"name": "Nest", "data": data}))
+        .send()
+        .await?;
+    ensure!(
+        published.status().is_success(),
+        "the _sim publish failed: {}",
+        published.status()
+    );
+    // The deliveries run after the publish answers: let them settle (a refused one costs
+    // nothing more later; one still rendering would show as CPU here).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let spent = (cpu_seconds(server.pid)? - before) * 1000.0;
+    report(
+        "sandbox_nested_publish_cpu_ms",
+        spent,
+        "ms",
+        Some(50.0),
+        "lower",
+        &format!(
+            "server CPU (user + system, 10 ms ticks) over the 3 s after one _sim publish firing \
+             {created} integrations whose templates nest sections 64 deep over a 100-item array"
+        ),
+    );
+    server.stop().await
+}
+
+/// One client creates products, then integrations of 62 KB in them, until the sandbox refuses
+/// both: the server's resident memory afterwards (budget 100 MB).
+async fn flood() -> Result<()> {
+    let server = Server::start(&["--sim-publish-interval", "0"]).await?;
+    let api = format!("{}/sandbox", server.url);
+    let client = reqwest::Client::new();
+    let bearer = sign_in(&client, &api).await?;
+    let mut products = Vec::new();
+    while products.len() < 200 {
+        let name = format!("flood-{}", products.len());
+        match create_product(&client, &api, &bearer, &name).await? {
+            Some(id) => products.push(id),
+            None => break,
+        }
+    }
+    let padding = "x".repeat(62 * 1024);
+    let mut integrations = 0;
+    'products: for product in &products {
+        for n in 0..100 {
+            let created = client
+                .post(format!("{api}/v1/products/{product}/integrations"))
+                .header("Authorization", &bearer)
+                .json(&json!({
+                    "event": format!("Flood{n}"), "url": "http://127.0.0.1:9/",
+                    "noDefaults": true, "body": padding,
+                }))
+                .send()
+                .await?;
+            if !created.status().is_success() {
+                // A full product (100 each) moves on to the next; a refusal of a product's
+                // first integration is the account's or the sandbox's cap.
+                if n == 0 {
+                    break 'products;
+                }
+                continue 'products;
+            }
+            integrations += 1;
+        }
+    }
+    report(
+        "sandbox_flood_rss_mb",
+        server.rss_mb()?,
+        "MB",
+        Some(100.0),
+        "lower",
+        &format!(
+            "server RSS after one account created products and 62 KB integrations until refused: \
+             {} products, {integrations} integrations accepted",
+            products.len()
+        ),
+    );
+    server.stop().await
 }
 
 async fn hook_cycle() -> Result<()> {
     let server =
-        Server::start(&["--sim-publish-interval", "0", "--sandbox-publish-rate", "0"]).await?;
+        // Back-to-back cycles on one integration run far past the delivery rates, which would
+        // skip deliveries (and leave a cycle waiting for a hook-response that never comes).
+        Server::start(&[
+            "--sim-publish-interval",
+            "0",
+            "--sandbox-publish-rate",
+            "0",
+            "--sandbox-unthrottled-deliveries",
+        ])
+        .await?;
     let api = format!("{}/sandbox", server.url);
     let client = reqwest::Client::new();
 
@@ -56,21 +248,7 @@ async fn hook_cycle() -> Result<()> {
     let target_url = format!("http://{}/hook", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, target).await });
 
-    let token: Value = client
-        .post(format!("{api}/oauth/token"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(
-            "client_id=particle&client_secret=particle&grant_type=password\
-             &username=sandbox%40example.com&password=sandbox",
-        )
-        .send()
-        .await?
-        .json()
-        .await?;
-    let bearer = format!(
-        "Bearer {}",
-        token["access_token"].as_str().context("a token")?
-    );
+    let bearer = sign_in(&client, &api).await?;
     let created: Value = client
         .post(format!("{api}/v1/user/products"))
         .header("Authorization", &bearer)

@@ -73,6 +73,11 @@ enum Command {
         /// API publishes per second each sandbox user may make after a burst of ten (0: no limit).
         #[arg(long, default_value_t = webhook_demo_sandbox::Settings::default().publishes_per_second)]
         sandbox_publish_rate: u32,
+        /// Lift the sandbox's per-integration and per-account delivery rates (the "Sleeping"
+        /// throttle for a host's errors stays). For benchmarks only: a webhook that triggers
+        /// itself then runs as fast as the machine allows.
+        #[arg(long, hide = true)]
+        sandbox_unthrottled_deliveries: bool,
         /// With --public-url, a host the sandbox's webhooks may reach besides this server's own
         /// relay: `example.com`, `example.com:8443` or `*.example.com` (repeat, or separate with
         /// commas). Without --public-url webhooks go anywhere.
@@ -139,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
         relay_stream_max_age,
         sim_publish_interval,
         sandbox_publish_rate,
+        sandbox_unthrottled_deliveries,
         sandbox_webhook_allow,
         max_connections_per_client,
         trust_forwarded,
@@ -201,6 +207,7 @@ async fn main() -> anyhow::Result<()> {
             sim_publish_interval: (sim_publish_interval > 0)
                 .then(|| Duration::from_secs(sim_publish_interval)),
             publishes_per_second: sandbox_publish_rate,
+            delivery_rates: !sandbox_unthrottled_deliveries,
             ..webhook_demo_sandbox::Settings::default()
         },
         sandbox_webhook_allow,

@@ -559,3 +559,44 @@ fn the_delivery_log_is_bounded_by_bytes_as_well_as_count() {
     }
     assert_eq!(cloud.deliveries.len(), DELIVERIES);
 }
+
+/// The delivery rates hold back a burst of publishes on one integration; the switch meant for
+/// benchmarks lifts them (and only them), so a benchmark's back-to-back cycles each get their
+/// `hook-response` instead of waiting for one the throttle skipped.
+#[tokio::test]
+async fn delivery_rates_hold_a_burst_back_unless_a_benchmark_lifts_them() {
+    for rates in [true, false] {
+        let settings = Settings {
+            publishes_per_second: 0,
+            delivery_rates: rates,
+            ..quiet()
+        };
+        let learner = Learner::on(App::serve_with(settings).await).await;
+        let mut target = Target::start(StatusCode::OK, "ok").await;
+        learner.integrate(learner.demo_webhook(&target.url)).await;
+        let mut events = learner
+            .stream(&format!("/v1/products/{}/events", learner.product))
+            .await;
+        let mut answered = 0;
+        for _ in 0..40 {
+            learner.publish("WebhookDemo01", "{}").await;
+            loop {
+                let (name, _) = next_event(&mut events).await;
+                // The demo webhook's topics start with the device: `<device>/hook-…`.
+                if name.contains("/hook-response/") {
+                    target.next().await;
+                    answered += 1;
+                    break;
+                }
+                if name.contains("/hook-error/") {
+                    break;
+                }
+            }
+        }
+        if rates {
+            assert!(answered < 40, "the integration's rate skipped some");
+        } else {
+            assert_eq!(answered, 40, "every cycle answered");
+        }
+    }
+}

@@ -94,7 +94,7 @@ async fn h1_the_probes_templates_render_a_bounded_number_of_times_and_never_when
     hook_errors(&mut events, 100).await;
     let first = renders(&learner.app);
     assert!(
-        (1..=crate::engine::THROTTLE_MIN_ERRORS as u64).contains(&first),
+        (1..=crate::engine::RENDER_MIN_ERRORS as u64).contains(&first),
         "{first} templates rendered for one publish to a hundred integrations"
     );
     assert_eq!(publish().await.0, StatusCode::OK);

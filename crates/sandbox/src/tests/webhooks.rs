@@ -199,7 +199,7 @@ impl Learner {
         )
     }
 
-    fn demo_webhook(&self, url: &str) -> Value {
+    pub(super) fn demo_webhook(&self, url: &str) -> Value {
         json!({
             "integration_type": "Webhook",
             "event": "WebhookDemo01",
