@@ -38,6 +38,7 @@ mod body;
 mod chunked;
 mod clients;
 mod conn;
+pub mod forwarded;
 mod head;
 
 use std::{convert::Infallible, future::Future, io, sync::Arc, time::Duration};

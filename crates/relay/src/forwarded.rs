@@ -5,28 +5,17 @@
 //! handed point elsewhere or to escape the per-client session cap.
 //!
 //! A trusted proxy appends to these headers (or replaces them), so the relay reads the last entry,
-//! the one the proxy wrote; anything a client sent before it is ignored. Hand-written rather than a
-//! crate: reading the last entry of a header is a few lines, and no small, kept crate does only that.
+//! the one the proxy wrote (`webhook_demo_http::forwarded`, which the sandbox reads too).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use axum::http::{HeaderMap, header, uri::Authority};
-use webhook_demo_http::PeerAddr;
+use webhook_demo_http::forwarded::{last_entry, parameter};
 
 use crate::error::RelayError;
 
 /// The client's address: what the proxy reports when trusted, else the connection's peer.
-pub(crate) fn client_address(
-    headers: &HeaderMap,
-    peer: Option<PeerAddr>,
-    trust_forwarded: bool,
-) -> Option<IpAddr> {
-    let reported = trust_forwarded
-        .then(|| last(headers, "x-forwarded-for").or_else(|| forwarded(headers, "for")))
-        .flatten()
-        .and_then(ip);
-    reported.or(peer.map(|PeerAddr(address)| address.ip()))
-}
+pub(crate) use webhook_demo_http::forwarded::client_address;
 
 /// The URL prefix the relay is reachable at, ending in `/`: the public URL when the operator gave
 /// one, else the origin the request came to (`http://` and its `Host`, or what a trusted proxy
@@ -47,7 +36,7 @@ pub(crate) fn relay_base(
         None => {
             let reported = |name, key| {
                 trust_forwarded
-                    .then(|| last(headers, name).or_else(|| forwarded(headers, key)))
+                    .then(|| last_entry(headers, name).or_else(|| parameter(headers, key)))
                     .flatten()
             };
             let host = reported("x-forwarded-host", "host")
@@ -88,32 +77,6 @@ fn is_loopback(host: &str) -> bool {
             .trim_end_matches(']')
             .parse::<IpAddr>()
             .is_ok_and(|address| address.is_loopback())
-}
-
-/// The last comma-separated entry over every field of this header.
-fn last<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let field = headers.get_all(name).iter().next_back()?.to_str().ok()?;
-    let entry = field.rsplit(',').next()?.trim();
-    (!entry.is_empty()).then_some(entry)
-}
-
-/// A parameter (`for`, `host`, `proto`) of the last element of RFC 7239's `Forwarded`.
-fn forwarded<'a>(headers: &'a HeaderMap, key: &str) -> Option<&'a str> {
-    let element = last(headers, "forwarded")?;
-    element.split(';').find_map(|pair| {
-        let (name, value) = pair.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case(key)
-            .then(|| value.trim().trim_matches('"'))
-    })
-}
-
-/// An address as proxies write it: bare, with a port, or bracketed IPv6 with or without one.
-fn ip(text: &str) -> Option<IpAddr> {
-    text.parse::<IpAddr>()
-        .ok()
-        .or_else(|| text.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
-        .or_else(|| text.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
 }
 
 /// A host and optional port, nothing that would change the URL's shape (no user, path or space).

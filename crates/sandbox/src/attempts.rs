@@ -10,19 +10,14 @@
 //!
 //! The client's address is the connection's peer (`PeerAddr`, which the server's connections
 //! attach), or what a trusted proxy reports in `X-Forwarded-For` / `Forwarded`; requests without
-//! either count as one client. IPv6 addresses count by their /64, which one host is usually
-//! given whole. Reading the last entry of a forwarding header is a few lines, as in the relay's
-//! `forwarded.rs`; no small, kept crate does only that.
+//! either count as one client (`webhook_demo_http::forwarded`, shared with the relay). IPv6
+//! addresses count by their /64, which one host is usually given whole.
 
-use std::{
-    collections::HashMap,
-    net::{IpAddr, SocketAddr},
-    time::Duration,
-};
+use std::{collections::HashMap, net::IpAddr, time::Duration};
 
 use axum::http::HeaderMap;
 use tokio::time::Instant;
-use webhook_demo_http::PeerAddr;
+use webhook_demo_http::{PeerAddr, forwarded};
 
 use crate::Limits;
 
@@ -151,13 +146,10 @@ impl Attempts {
     }
 }
 
-/// The client a request comes from: a trusted proxy's report, else the connection's peer.
+/// The client a request comes from: a trusted proxy's report, else the connection's peer; IPv6
+/// by its /64.
 pub(crate) fn client(headers: &HeaderMap, peer: Option<PeerAddr>, trust_forwarded: bool) -> Client {
-    let reported = trust_forwarded
-        .then(|| last(headers, "x-forwarded-for").or_else(|| forwarded_for(headers)))
-        .flatten()
-        .and_then(ip);
-    let address = reported.or(peer.map(|PeerAddr(peer)| peer.ip()))?;
+    let address = forwarded::client_address(headers, peer, trust_forwarded)?;
     Some(match address.to_canonical() {
         IpAddr::V6(v6) => {
             let prefix = u128::from(v6) & !((1u128 << 64) - 1);
@@ -165,31 +157,6 @@ pub(crate) fn client(headers: &HeaderMap, peer: Option<PeerAddr>, trust_forwarde
         }
         v4 => v4,
     })
-}
-
-/// The last comma-separated entry over every field of this header: the one the proxy wrote.
-fn last<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let field = headers.get_all(name).iter().next_back()?.to_str().ok()?;
-    let entry = field.rsplit(',').next()?.trim();
-    (!entry.is_empty()).then_some(entry)
-}
-
-/// The `for` parameter of the last element of RFC 7239's `Forwarded`.
-fn forwarded_for(headers: &HeaderMap) -> Option<&str> {
-    last(headers, "forwarded")?.split(';').find_map(|pair| {
-        let (name, value) = pair.split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("for")
-            .then(|| value.trim().trim_matches('"'))
-    })
-}
-
-/// An address as proxies write it: bare, with a port, or bracketed IPv6 with or without one.
-fn ip(text: &str) -> Option<IpAddr> {
-    text.parse::<IpAddr>()
-        .ok()
-        .or_else(|| text.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
-        .or_else(|| text.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
 }
 
 #[cfg(test)]
