@@ -347,7 +347,14 @@ pub fn describe(failure: &ApiFailure) -> String {
         (_, "invalid_grant") if failure.description == "User credentials are invalid" => {
             "That email and password do not match a Particle account.".to_owned()
         }
+        (401, _) if failure.description.starts_with("This sandbox expired") => {
+            "Your sandbox expired after 30 minutes without use; press Try the sandbox to start again."
+                .to_owned()
+        }
         (401, _) => "The access token is invalid or has expired. Sign in again.".to_owned(),
+        (503, _) if failure.description.starts_with("The sandbox is full") => {
+            "The sandbox is full right now; try again in a minute.".to_owned()
+        }
         (429, _) => "The Particle cloud is rate-limiting requests. Wait a minute, then try again."
             .to_owned(),
         (_, _) if !failure.description.is_empty() => format!(

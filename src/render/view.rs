@@ -103,6 +103,12 @@ pub(crate) fn view(state: &State) -> Value {
         session.map(|session| session.username.as_str()).into(),
     );
     view.set("sandboxOffered", state.sandbox().is_some().into());
+    // A sandbox served to the public gives each sign-in a world of its own, which expires.
+    let hosted = match &state.server {
+        ServerConfig::Loaded(config) => config.sandbox.is_some() && config.public_url.is_some(),
+        ServerConfig::Loading | ServerConfig::Unavailable(_) => false,
+    };
+    view.set("sandboxHosted", hosted.into());
     // Why the page could not read its server's configuration, shown to the learner.
     let config_problem = match &state.server {
         ServerConfig::Unavailable(reason) => Some(reason.as_str()),

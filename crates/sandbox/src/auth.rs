@@ -10,7 +10,7 @@ use axum::{
 };
 use tokio::time::Instant;
 
-use crate::{Shared, error::ApiError};
+use crate::{Root, Shared, error::ApiError, worlds::World};
 
 /// The token the request carries, if any.
 pub(crate) fn token(
@@ -57,11 +57,12 @@ pub(crate) fn caller(
 /// (those that also accept it as a form field call `caller` with the form).
 pub(crate) struct Caller(pub String);
 
-impl FromRequestParts<Shared> for Caller {
+impl FromRequestParts<Root> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, shared: &Shared) -> Result<Caller, ApiError> {
-        let (username, _) = caller(shared, &parts.headers, &parts.uri, None)?;
+    async fn from_request_parts(parts: &mut Parts, root: &Root) -> Result<Caller, ApiError> {
+        let World(shared) = World::from_request_parts(parts, root).await?;
+        let (username, _) = caller(&shared, &parts.headers, &parts.uri, None)?;
         Ok(Caller(username))
     }
 }

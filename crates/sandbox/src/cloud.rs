@@ -8,6 +8,10 @@
 use std::{
     collections::{HashMap, VecDeque},
     fmt::Write,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -145,8 +149,10 @@ pub(crate) struct SimDevice {
     pub sequence: u32,
     /// The last simulated temperature, °C.
     pub temperature: Option<i32>,
-    /// The log lines it wrote to USB serial, oldest first, bounded.
+    /// The log lines it wrote to USB serial, oldest first, bounded in lines and bytes.
     pub log: VecDeque<String>,
+    /// The bytes of `log`'s lines.
+    pub log_bytes: usize,
     /// When it last connected to the cloud, in milliseconds since the Unix epoch; `None` if it
     /// has not since the sandbox started.
     pub handshake_ms: Option<u64>,
@@ -236,6 +242,50 @@ pub(crate) struct Product {
     pub device_count: usize,
 }
 
+/// How much one cloud's logs may hold, and the byte budget every world's cloud shares (a global
+/// bound: on a hosted sandbox thousands of worlds each below their own bound could still add up).
+#[derive(Debug)]
+pub(crate) struct Bounds {
+    /// Bytes of requests and answers the delivery log keeps.
+    pub delivery_bytes: usize,
+    /// Bytes of log lines each simulated device keeps.
+    pub log_bytes: usize,
+    /// Bytes all clouds together may hold in logs and integrations (`usize::MAX`: no budget).
+    pub bytes: usize,
+    /// What they hold now, as each cloud last settled it.
+    used: AtomicUsize,
+}
+
+impl Bounds {
+    /// One shared world on a learner's machine: the logs' own bounds, no shared budget.
+    pub(crate) fn single() -> Bounds {
+        Bounds::new(DELIVERY_BYTES, usize::MAX, usize::MAX)
+    }
+
+    pub(crate) fn new(delivery_bytes: usize, log_bytes: usize, bytes: usize) -> Bounds {
+        Bounds {
+            delivery_bytes,
+            log_bytes,
+            bytes,
+            used: AtomicUsize::new(0),
+        }
+    }
+
+    /// The bytes all clouds hold together.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// True when `more` bytes would take the clouds past their shared budget.
+    pub(crate) fn exceeded_by(&self, more: usize) -> bool {
+        self.used().saturating_add(more) > self.bytes
+    }
+
+    fn budgeted(&self) -> bool {
+        self.bytes != usize::MAX
+    }
+}
+
 pub(crate) struct Cloud {
     pub users: Vec<User>,
     pub products: Vec<Product>,
@@ -254,9 +304,19 @@ pub(crate) struct Cloud {
     pub publish_allowance: HashMap<String, (f64, Instant)>,
     /// Compiled binaries by id.
     pub binaries: HashMap<String, Binary>,
+    pub bounds: Arc<Bounds>,
+    /// The bytes this cloud last charged to `bounds`' budget.
+    charged: usize,
 }
 
-/// How many log lines a simulated device keeps, and how many deliveries the cloud keeps.
+impl Drop for Cloud {
+    fn drop(&mut self) {
+        self.bounds.used.fetch_sub(self.charged, Ordering::Relaxed);
+    }
+}
+
+/// How many log lines a simulated device keeps, and how many deliveries the cloud keeps (and, in
+/// bytes, `Bounds`).
 pub(crate) const LOG_LINES: usize = 1000;
 pub(crate) const DELIVERIES: usize = 1000;
 /// Bytes of requests and answers the delivery log keeps: a request may be a megabyte and an answer
@@ -266,7 +326,13 @@ pub(crate) const DELIVERY_BYTES: usize = 16 * 1024 * 1024;
 const PUBLISH_BURST: f64 = 10.0;
 
 impl Cloud {
+    /// The fixture of a learner's machine: one world, bounded by its own logs' bounds.
     pub(crate) fn fixture() -> Cloud {
+        Cloud::fixture_in(Arc::new(Bounds::single()))
+    }
+
+    /// The fixture, its logs bounded by `bounds` and its bytes charged to their budget.
+    pub(crate) fn fixture_in(bounds: Arc<Bounds>) -> Cloud {
         let owner = "sandbox@example.com";
         // The online devices connected as the sandbox started.
         let started_ms = crate::events::now_ms();
@@ -325,7 +391,34 @@ impl Cloud {
             delivery_bytes: 0,
             binaries: HashMap::new(),
             publish_allowance: HashMap::new(),
+            bounds,
+            charged: 0,
         }
+    }
+
+    /// The bytes it holds that a client chose the size of: logs and integrations.
+    fn held(&self) -> usize {
+        self.delivery_bytes
+            + self.integrations.iter().map(|i| i.size).sum::<usize>()
+            + self.devices.iter().map(|d| d.sim.log_bytes).sum::<usize>()
+    }
+
+    /// Brings the shared budget up to date with what this cloud holds (after every lock).
+    pub(crate) fn settle(&mut self) {
+        if !self.bounds.budgeted() {
+            return;
+        }
+        let held = self.held();
+        if held > self.charged {
+            self.bounds
+                .used
+                .fetch_add(held - self.charged, Ordering::Relaxed);
+        } else {
+            self.bounds
+                .used
+                .fetch_sub(self.charged - held, Ordering::Relaxed);
+        }
+        self.charged = held;
     }
 
     /// Issues an access token for `username`, signing out their oldest beyond the limits.
@@ -434,13 +527,25 @@ impl Cloud {
         self.devices.iter_mut().find(|d| d.id == id)
     }
 
-    /// Appends a line to a simulated device's log, dropping the oldest beyond the bound.
+    /// Appends a line to a simulated device's log, dropping the oldest beyond the bounds (and,
+    /// while all worlds together hold more than their budget, all but the newest).
     pub(crate) fn device_log(&mut self, id: &str, line: String) {
-        if let Some(device) = self.device_mut(id) {
-            if device.sim.log.len() == LOG_LINES {
-                device.sim.log.pop_front();
-            }
-            device.sim.log.push_back(line);
+        let bounds = self.bounds.clone();
+        let Some(device) = self.device_mut(id) else {
+            return;
+        };
+        let log = &mut device.sim;
+        log.log_bytes += line.len();
+        log.log.push_back(line);
+        while log.log.len() > 1
+            && (log.log.len() > LOG_LINES
+                || log.log_bytes > bounds.log_bytes
+                || bounds.exceeded_by(0))
+        {
+            let Some(oldest) = log.log.pop_front() else {
+                break;
+            };
+            log.log_bytes -= oldest.len();
         }
     }
 
@@ -468,7 +573,10 @@ impl Cloud {
     pub(crate) fn record(&mut self, delivery: Delivery) {
         self.delivery_bytes += delivery.size();
         self.deliveries.push_back(delivery);
-        while self.deliveries.len() > DELIVERIES || self.delivery_bytes > DELIVERY_BYTES {
+        while self.deliveries.len() > DELIVERIES
+            || self.delivery_bytes > self.bounds.delivery_bytes
+            || (self.deliveries.len() > 1 && self.bounds.exceeded_by(0))
+        {
             let Some(oldest) = self.deliveries.pop_front() else {
                 break;
             };

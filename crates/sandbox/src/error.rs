@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 /// Integrations are at most 64 KiB and events a kilobyte; only firmware comes near it.
 pub(crate) const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     status: StatusCode,
     error: &'static str,

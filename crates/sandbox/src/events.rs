@@ -2,7 +2,7 @@
 //! ([`publish`]) on its way to streams, webhooks and devices. How streams write them is `sse.rs`.
 
 use std::{
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -11,9 +11,6 @@ use webhook_demo_core::time::iso8601_millis;
 
 use crate::{Shared, engine, sim};
 
-/// Events a slow stream reader may fall behind by before it misses some (as on the real cloud, a
-/// stream that cannot keep up loses events rather than the cloud buffering without bound).
-const BACKLOG: usize = 4096;
 /// `coreid` of events published through the API.
 pub(crate) const API: &str = "api";
 /// `coreid` of the events webhooks publish.
@@ -62,18 +59,49 @@ pub(crate) fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Live events and device log lines, fanned out to whoever listens.
+/// Live events and device log lines, fanned out to whoever listens. Each channel is made when
+/// its first listener comes: a channel holds its whole backlog from the start, and most worlds of
+/// a hosted sandbox are never streamed from, or not for long.
 pub(crate) struct Bus {
-    pub events: broadcast::Sender<Arc<Event>>,
+    /// Events a slow reader may fall behind by before it misses some (as on the real cloud, a
+    /// stream that cannot keep up loses events rather than the cloud buffering without bound).
+    backlog: usize,
+    events: OnceLock<broadcast::Sender<Arc<Event>>>,
     /// (device id, line).
-    pub logs: broadcast::Sender<Arc<(String, String)>>,
+    logs: OnceLock<broadcast::Sender<Arc<(String, String)>>>,
 }
 
 impl Bus {
-    pub(crate) fn new() -> Bus {
+    pub(crate) fn new(backlog: usize) -> Bus {
         Bus {
-            events: broadcast::Sender::new(BACKLOG),
-            logs: broadcast::Sender::new(BACKLOG),
+            backlog,
+            events: OnceLock::new(),
+            logs: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn events(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.events
+            .get_or_init(|| broadcast::Sender::new(self.backlog))
+            .subscribe()
+    }
+
+    pub(crate) fn logs(&self) -> broadcast::Receiver<Arc<(String, String)>> {
+        self.logs
+            .get_or_init(|| broadcast::Sender::new(self.backlog))
+            .subscribe()
+    }
+
+    /// Sends an event to the streams listening (none: nobody is watching).
+    pub(crate) fn send_event(&self, event: Arc<Event>) {
+        if let Some(sender) = self.events.get() {
+            let _ = sender.send(event);
+        }
+    }
+
+    pub(crate) fn send_log(&self, line: Arc<(String, String)>) {
+        if let Some(sender) = self.logs.get() {
+            let _ = sender.send(line);
         }
     }
 }
@@ -82,8 +110,7 @@ impl Bus {
 /// simulated devices subscribed to it.
 pub(crate) fn publish(shared: &Shared, event: Event) {
     let event = Arc::new(event);
-    // No receivers is fine: nobody is watching.
-    let _ = shared.events.events.send(event.clone());
+    shared.events.send_event(event.clone());
     sim::deliver(shared, &event);
     engine::dispatch(shared, &event);
 }

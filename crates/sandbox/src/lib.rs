@@ -20,8 +20,10 @@ mod sim;
 mod sse;
 mod targets;
 mod tinker;
+mod worlds;
 
 use std::{
+    ops::{Deref, DerefMut},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
@@ -38,7 +40,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use reqwest::Url;
 
 use crate::cloud::Cloud;
-pub use crate::targets::{HostPattern, OwnRelay, WebhookTargets};
+pub use crate::{
+    targets::{HostPattern, OwnRelay, WebhookTargets},
+    worlds::{WorldLimits, WorldsMode},
+};
 
 /// How the sandbox behaves where the real cloud has no knob.
 #[derive(Debug, Clone)]
@@ -71,6 +76,10 @@ pub struct Settings {
     pub trust_forwarded: bool,
     /// How much the cloud holds and how fast sign-in may be guessed.
     pub limits: Limits,
+    /// One world for everyone (a learner's machine) or a world per sign-in (a hosted sandbox).
+    pub worlds: WorldsMode,
+    /// How many worlds there may be, how much each holds, and how long one lasts unused.
+    pub world_limits: WorldLimits,
 }
 
 /// What the sandbox holds for its users and how often they may guess; everything a client can make
@@ -153,19 +162,15 @@ impl Default for Settings {
             public_host: None,
             trust_forwarded: false,
             limits: Limits::default(),
+            worlds: WorldsMode::Shared,
+            world_limits: WorldLimits::default(),
         }
     }
 }
 
-/// Everything the handlers share.
-pub(crate) struct Inner {
-    pub cloud: Mutex<Cloud>,
+/// What every world shares: the settings, the sign-in attempts, the HTTP client, the shutdown.
+pub(crate) struct Common {
     pub settings: Settings,
-    pub events: events::Bus,
-    /// The webhook engine's memory of recent deliveries (per host, integration and user): its own
-    /// lock, so the cloud's state knows nothing of the engine and delivering never waits on an
-    /// API handler's field updates.
-    pub throttle: Mutex<engine::Throttle>,
     /// Failed sign-ins per client address and per account: its own lock, and kept across
     /// `_sim/reset`, which anyone who may guess may also ask for.
     pub attempts: Mutex<attempts::Attempts>,
@@ -174,27 +179,101 @@ pub(crate) struct Inner {
     pub closed: watch::Sender<bool>,
 }
 
+/// One world: a cloud (users, devices, products, integrations, tokens, logs), its streams and its
+/// webhook engine's memory. On a learner's machine there is one; on a hosted sandbox, one per
+/// sign-in (`worlds.rs`). What the worlds share is reached through it (`Deref` to `Common`).
+pub(crate) struct Inner {
+    pub cloud: Mutex<Cloud>,
+    pub events: events::Bus,
+    /// The webhook engine's memory of recent deliveries (per host, integration and user): its own
+    /// lock, so the cloud's state knows nothing of the engine and delivering never waits on an
+    /// API handler's field updates.
+    pub throttle: Mutex<engine::Throttle>,
+    /// Whose world it is and when it was last used.
+    pub life: worlds::Life,
+    pub common: Arc<Common>,
+}
+
+impl Deref for Inner {
+    type Target = Common;
+
+    fn deref(&self) -> &Common {
+        &self.common
+    }
+}
+
+/// The world a request acts on.
 pub(crate) type Shared = Arc<Inner>;
+
+/// What the routes are built with: what the worlds share, and the worlds.
+#[derive(Clone)]
+pub(crate) struct Root {
+    pub common: Arc<Common>,
+    pub worlds: Arc<worlds::Worlds>,
+}
+
+impl Deref for Root {
+    type Target = Common;
+
+    fn deref(&self) -> &Common {
+        &self.common
+    }
+}
+
+/// A locked cloud. Dropping it settles what the cloud holds with the budget all worlds share, so
+/// no path that changes a cloud can forget to.
+pub(crate) struct Locked<'a>(MutexGuard<'a, Cloud>);
+
+impl Deref for Locked<'_> {
+    type Target = Cloud;
+
+    fn deref(&self) -> &Cloud {
+        &self.0
+    }
+}
+
+impl DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Cloud {
+        &mut self.0
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.0.settle();
+    }
+}
 
 /// The cloud, locked. Handlers hold it for a few field updates and never across an `.await`; a
 /// panic in another handler cannot leave it half-updated, so a poisoned lock is still usable.
-pub(crate) fn lock(shared: &Shared) -> MutexGuard<'_, Cloud> {
-    shared.cloud.lock().unwrap_or_else(PoisonError::into_inner)
+pub(crate) fn lock(shared: &Shared) -> Locked<'_> {
+    Locked(shared.cloud.lock().unwrap_or_else(PoisonError::into_inner))
 }
 
-/// Back to the fixture, as on a fresh start: the cloud's state and the engine's throttle.
+/// Back to the fixture, as on a fresh start: the cloud's state and the engine's throttle. A
+/// world of its own keeps its tokens and publish allowances: a reset neither signs its learner
+/// out of the world nor refills a rate limit.
 pub(crate) fn reset(shared: &Shared) {
-    *lock(shared) = Cloud::fixture();
+    {
+        let mut cloud = lock(shared);
+        let mut fresh = Cloud::fixture_in(cloud.bounds.clone());
+        if shared.life.is_own() {
+            fresh.tokens = std::mem::take(&mut cloud.tokens);
+            fresh.publish_allowance = std::mem::take(&mut cloud.publish_allowance);
+        }
+        *cloud = fresh;
+    }
     *shared
         .throttle
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = engine::Throttle::default();
 }
 
-/// One emulated cloud: its routes, and its simulation running in the background.
+/// One emulated cloud (or one per sign-in): its routes, and its simulation running in the
+/// background.
 #[derive(Clone)]
 pub struct Sandbox {
-    shared: Shared,
+    root: Root,
 }
 
 impl Sandbox {
@@ -209,19 +288,36 @@ impl Sandbox {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client without TLS always builds");
-        let shared = Arc::new(Inner {
-            cloud: Mutex::new(Cloud::fixture()),
+        let common = Arc::new(Common {
             settings,
-            events: events::Bus::new(),
-            throttle: Mutex::default(),
             attempts: Mutex::default(),
             client,
             closed: watch::Sender::new(false),
         });
+        let worlds = Arc::new(worlds::Worlds::new(&common));
+        let root = Root { common, worlds };
         if tokio::runtime::Handle::try_current().is_ok() {
-            tokio::spawn(sim::run(shared.clone()));
+            tokio::spawn(sim::run(root.clone()));
+            if let worlds::Worlds::PerSignIn(_) = &*root.worlds {
+                tokio::spawn(worlds::sweep(root.clone()));
+            }
         }
-        Sandbox { shared }
+        Sandbox { root }
+    }
+
+    /// The live worlds (tests look inside them).
+    #[cfg(test)]
+    pub(crate) fn worlds(&self) -> Vec<Shared> {
+        self.root.worlds.all()
+    }
+
+    /// The one world of a sandbox that has one (tests look inside it).
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> Shared {
+        match &*self.root.worlds {
+            worlds::Worlds::Shared(world) => world.clone(),
+            worlds::Worlds::PerSignIn(_) => panic!("a sandbox of worlds has no one world"),
+        }
     }
 
     /// The sandbox's routes, relative to where the server mounts them.
@@ -229,19 +325,20 @@ impl Sandbox {
         // Who may call (`origin.rs`): the control endpoints no other origin at all, the API
         // loopback origins and the public host, and every route only requests addressed to
         // this server.
-        let sim = bounded(api::sim_routes())
+        let root = &self.root;
+        let sim = bounded(root, api::sim_routes())
             .method_not_allowed_fallback(error::method_not_allowed)
             .layer(middleware::from_fn_with_state(
-                self.shared.clone(),
+                root.clone(),
                 origin::own_pages_only,
             ));
-        bounded(api::routes())
+        bounded(root, api::routes())
             .method_not_allowed_fallback(error::method_not_allowed)
-            .layer(origin::api_cors(self.shared.settings.public_host.clone()))
+            .layer(origin::api_cors(root.settings.public_host.clone()))
             .merge(sim)
             .fallback(error::not_found)
             .layer(middleware::from_fn_with_state(
-                self.shared.clone(),
+                root.clone(),
                 origin::own_host_only,
             ))
             // Answers are JSON and event streams: nothing a browser should ever run or sniff.
@@ -253,19 +350,23 @@ impl Sandbox {
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ))
-            .with_state(self.shared.clone())
+            .with_state(root.clone())
     }
 
     /// Ends every event stream and stops the simulation (the server is shutting down).
     pub fn close(&self) {
-        self.shared.closed.send_replace(true);
+        self.root.closed.send_replace(true);
     }
 }
 
 /// Routes whose bodies are bounded and whose every refusal is in Particle's shape, inside CORS so
-/// that a page is allowed to read the refusal too.
-fn bounded(routes: Router<Shared>) -> Router<Shared> {
+/// that a page is allowed to read the refusal too; each request finds its world first.
+fn bounded(root: &Root, routes: Router<Root>) -> Router<Root> {
     routes
+        .layer(middleware::from_fn_with_state(
+            root.clone(),
+            worlds::resolve,
+        ))
         .layer(middleware::from_fn(error::particle_shape))
         .layer(DefaultBodyLimit::max(error::MAX_BODY_BYTES))
         .layer(middleware::from_fn(error::body_limit))

@@ -28,11 +28,11 @@ use axum::{
 use reqwest::Url;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
-use crate::{Shared, error::ApiError};
+use crate::{Root, error::ApiError};
 
 /// Refuses a request addressed to a host name that is not this server's.
 pub(crate) async fn own_host_only(
-    State(shared): State<Shared>,
+    State(shared): State<Root>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -48,7 +48,7 @@ pub(crate) async fn own_host_only(
 
 /// Refuses a request to a control endpoint that another site's page sent.
 pub(crate) async fn own_pages_only(
-    State(shared): State<Shared>,
+    State(shared): State<Root>,
     request: Request,
     next: Next,
 ) -> Response {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::{
-    Shared,
+    Root, Shared,
     cloud::{Device, SimDevice},
     events::{self, Event},
     tinker,
@@ -30,10 +30,11 @@ pub(crate) const DEMO_VERSION: u32 = 1;
 /// names both so (spec 8.1).
 pub(crate) const DEMO_VARIABLES: [(&str, &str); 1] = [("WebhookDemo01", "int32")];
 
-/// Runs the periodic publishing until the sandbox closes.
-pub(crate) async fn run(shared: Shared) {
-    let mut closed = shared.closed.subscribe();
-    let Some(period) = shared.settings.sim_publish_interval else {
+/// Runs the periodic publishing of every world's devices until the sandbox closes (one task for
+/// all worlds: a hosted sandbox has thousands, mostly idle).
+pub(crate) async fn run(root: Root) {
+    let mut closed = root.closed.subscribe();
+    let Some(period) = root.settings.sim_publish_interval else {
         return;
     };
     let mut ticker = tokio::time::interval(period);
@@ -41,14 +42,16 @@ pub(crate) async fn run(shared: Shared) {
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                let online: Vec<String> = crate::lock(&shared)
-                    .devices
-                    .iter()
-                    .filter(|d| d.online && d.sim.demo_firmware)
-                    .map(|d| d.id.clone())
-                    .collect();
-                for id in online {
-                    let _ = publish_reading(&shared, &id);
+                for shared in root.worlds.all() {
+                    let online: Vec<String> = crate::lock(&shared)
+                        .devices
+                        .iter()
+                        .filter(|d| d.online && d.sim.demo_firmware)
+                        .map(|d| d.id.clone())
+                        .collect();
+                    for id in online {
+                        let _ = publish_reading(&shared, &id);
+                    }
                 }
             }
             _ = closed.wait_for(|closed| *closed) => return,
@@ -222,7 +225,7 @@ pub(crate) fn log(shared: &Shared, id: &str, line: String) {
 /// Appends a line to a device's log and tells the log streams.
 fn log_locked(shared: &Shared, cloud: &mut crate::cloud::Cloud, id: &str, line: String) {
     cloud.device_log(id, line.clone());
-    let _ = shared.events.logs.send(Arc::new((id.to_owned(), line)));
+    shared.events.send_log(Arc::new((id.to_owned(), line)));
 }
 
 fn random_below(bound: u32) -> u32 {

@@ -66,7 +66,7 @@ pub(crate) fn stream(shared: &Shared, scope: Scope, prefix: Option<String>) -> R
     let prefix = prefix.unwrap_or_default();
     response(
         shared,
-        shared.events.events.subscribe(),
+        shared.events.events(),
         Bytes::from_static(b":ok\n\n"),
         move |event: &Arc<Event>| {
             (scope.shows(event) && event.name.starts_with(prefix.as_str())).then(|| frame(event))
@@ -75,7 +75,7 @@ pub(crate) fn stream(shared: &Shared, scope: Scope, prefix: Option<String>) -> R
 }
 
 /// A `text/event-stream` response: `first`, then `frame` of each broadcast item it accepts, with a
-/// keepalive comment after each quiet keepalive interval, until the sandbox closes. A reader that
+/// keepalive comment after each quiet keepalive interval, until the sandbox closes or the world is forgotten. A reader that
 /// falls more than the backlog behind skips what it missed rather than being buffered for.
 pub(crate) fn response<T, F>(
     shared: &Shared,
@@ -95,6 +95,8 @@ where
     struct Feed<T, F> {
         receiver: broadcast::Receiver<T>,
         closed: watch::Receiver<bool>,
+        /// The world is forgotten (idle too long, or its learner signed out).
+        gone: watch::Receiver<bool>,
         keepalive: Duration,
         first: Option<Bytes>,
         frame: F,
@@ -102,6 +104,7 @@ where
     let feed = Feed {
         receiver,
         closed: shared.closed.subscribe(),
+        gone: shared.life.gone.subscribe(),
         keepalive: shared.settings.keepalive,
         first: Some(first),
         frame,
@@ -116,6 +119,7 @@ where
                 next = feed.receiver.recv() => Step::Item(next),
                 () = tokio::time::sleep_until(quiet_until) => Step::Quiet,
                 _ = feed.closed.wait_for(|closed| *closed) => Step::Closed,
+                _ = feed.gone.wait_for(|gone| *gone) => Step::Closed,
             };
             match step {
                 Step::Quiet => return Some((Ok(Bytes::from_static(b":\n\n")), feed)),

@@ -8,6 +8,7 @@ mod hostile;
 mod hostile_engine;
 mod hostile_state;
 mod webhooks;
+mod worlds;
 
 use std::time::Duration;
 

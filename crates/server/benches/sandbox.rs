@@ -3,8 +3,10 @@
 //! the product's event stream, minus the time the webhook server (here, in this process) spent
 //! answering. Then two hostile shapes a public server must shrug off: one simulated publish that
 //! fires a hundred integrations of deeply nested templates (the CPU it costs), and a client filling
-//! an account with products and large integrations until refused (the memory it leaves). One JSON
-//! object per line on stdout.
+//! an account with products and large integrations until refused (the memory it leaves). Then a
+//! hosted sandbox's worlds: the memory of an idle one, and a crowd of learners each running the
+//! tutorial's API loop in a world of its own. Every step has a deadline, past which it is
+//! reported as failed instead of hanging. One JSON object per line on stdout.
 
 // Printing the measures is this program's output.
 #![allow(clippy::print_stdout)]
@@ -21,21 +23,260 @@ use std::{
 use anyhow::{Context, Result, ensure};
 use axum::{Router, routing::post};
 use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde_json::{Value, json};
 use support::{Server, percentile, report};
 
 /// Sequential publish → hook-response cycles measured.
 const CYCLES: usize = 1000;
 
+/// How long any one step may take before it is reported as failed rather than left hanging.
+const STEP_DEADLINE: Duration = Duration::from_secs(240);
+
 fn main() -> Result<()> {
     support::Pinning::pin_load_generator();
     let runtime = tokio::runtime::Runtime::new().context("a tokio runtime")?;
     runtime.block_on(async {
-        hook_cycle().await?;
-        nested_templates_publish().await?;
-        flood().await
+        let mut failed = Vec::new();
+        for (name, step) in [
+            ("hook_cycle", hook_cycle().boxed()),
+            (
+                "nested_templates_publish",
+                nested_templates_publish().boxed(),
+            ),
+            ("flood", flood().boxed()),
+            ("idle_worlds", idle_worlds().boxed()),
+            ("learners", learners().boxed()),
+        ] {
+            match tokio::time::timeout(STEP_DEADLINE, step).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => failed.push(format!("{name}: {error:#}")),
+                Err(_) => failed.push(format!(
+                    "{name}: not done within {} s",
+                    STEP_DEADLINE.as_secs()
+                )),
+            }
+        }
+        ensure!(
+            failed.is_empty(),
+            "sandbox bench steps failed: {}",
+            failed.join("; ")
+        );
+        Ok(())
     })
+}
+
+/// Flags for a server of worlds the bench's learners, all from 127.0.0.1, may fill.
+const WORLDS: [&str; 10] = [
+    "--sandbox-worlds",
+    "per-sign-in",
+    "--sandbox-worlds-per-client",
+    "100000",
+    "--sandbox-max-worlds",
+    "100000",
+    "--max-connections-per-client",
+    "0",
+    "--sim-publish-interval",
+    "0",
+];
+
+/// A thousand sign-ins, each a world left idle: the server's extra memory per world.
+async fn idle_worlds() -> Result<()> {
+    const COUNT: usize = 1000;
+    let server = Server::start(&WORLDS).await?;
+    let api = format!("{}/sandbox", server.url);
+    let client = reqwest::Client::new();
+    // One world first, so what every world shares is already there.
+    sign_in(&client, &api).await?;
+    let before = server.rss_mb()?;
+    for _ in 0..COUNT {
+        sign_in(&client, &api).await?;
+    }
+    let after = server.rss_mb()?;
+    report(
+        "sandbox_world_idle_kb",
+        (after - before) * 1024.0 / COUNT as f64,
+        "KB",
+        Some(64.0),
+        "lower",
+        &format!("server RSS growth over {COUNT} sign-ins, each a world of its own, left idle"),
+    );
+    server.stop().await
+}
+
+/// Simulated learners at once, each running the tutorial's API loop once: sign in, list
+/// devices, create a product, add the P2, create a webhook, three publishes each awaited as a
+/// hook-response on the learner's product stream, delete the webhook. The p99 of one API step
+/// (an HTTP request and its answer) at 1,000 learners, then the most learners before it passes
+/// 100 ms.
+async fn learners() -> Result<()> {
+    let server = Server::start(&WORLDS).await?;
+    let api = format!("{}/sandbox", server.url);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let target = format!("http://{}/hook", listener.local_addr()?);
+    let answer = Router::new().route("/hook", post(|| async { "{\"ok\":true}" }));
+    tokio::spawn(async move { axum::serve(listener, answer).await });
+    let mut most = 0;
+    for count in [1000, 2000, 3000, 4000] {
+        let (steps, cycles) = crowd(&api, &target, count).await?;
+        let p99 = percentile(&steps, 0.99);
+        if count == 1000 {
+            report(
+                "sandbox_learners_p99_ms",
+                p99,
+                "ms",
+                Some(50.0),
+                "lower",
+                &format!(
+                    "{count} learners at once, each the tutorial's API loop once ({} API steps); \
+                     publish → hook-response p99 {:.1} ms; {}",
+                    steps.len(),
+                    percentile(&cycles, 0.99),
+                    support::Pinning::get().describe()
+                ),
+            );
+        }
+        if p99 > 100.0 {
+            break;
+        }
+        most = count;
+    }
+    report(
+        "sandbox_learners_max",
+        most as f64,
+        "learners",
+        Some(2000.0),
+        "higher",
+        "the most learners at once (tried 1,000 to 4,000 by 1,000) whose API step p99 stayed \
+         within 100 ms",
+    );
+    server.stop().await
+}
+
+/// `count` learners at once: every API step's time and every publish → hook-response time, ms.
+async fn crowd(api: &str, target: &str, count: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(count)
+        .build()?;
+    let runs: Vec<_> = (0..count)
+        .map(|n| {
+            tokio::spawn(learner(
+                client.clone(),
+                api.to_owned(),
+                target.to_owned(),
+                n,
+            ))
+        })
+        .collect();
+    let (mut steps, mut cycles) = (Vec::new(), Vec::new());
+    for run in runs {
+        let (mine, hooks) = run.await??;
+        steps.extend(mine);
+        cycles.extend(hooks);
+    }
+    steps.sort_by(f64::total_cmp);
+    cycles.sort_by(f64::total_cmp);
+    Ok((steps, cycles))
+}
+
+/// One learner's loop: the time of each API step and of each publish → hook-response, ms.
+async fn learner(
+    client: reqwest::Client,
+    api: String,
+    target: String,
+    n: usize,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let mut steps = Vec::new();
+    let mut timed = async |request: reqwest::RequestBuilder| -> Result<Value> {
+        let started = Instant::now();
+        let response = request.send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        steps.push(started.elapsed().as_secs_f64() * 1000.0);
+        ensure!(
+            status.is_success(),
+            "{status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+    };
+    let token = timed(
+        client
+            .post(format!("{api}/oauth/token"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(
+                "client_id=particle&client_secret=particle&grant_type=password\
+                 &username=sandbox%40example.com&password=sandbox",
+            ),
+    )
+    .await?;
+    let bearer = format!(
+        "Bearer {}",
+        token["access_token"].as_str().context("a token")?
+    );
+    timed(
+        client
+            .get(format!("{api}/v1/devices"))
+            .header("Authorization", &bearer),
+    )
+    .await?;
+    let created = timed(
+        client
+            .post(format!("{api}/v1/user/products"))
+            .header("Authorization", &bearer)
+            .json(&json!({"product": {"name": format!("learner-{n}"), "platform_id": 32}})),
+    )
+    .await?;
+    let product = created["product"]["id"].as_u64().context("a product")?;
+    timed(
+        client
+            .post(format!("{api}/v1/products/{product}/devices"))
+            .header("Authorization", &bearer)
+            .json(&json!({"id": P2})),
+    )
+    .await?;
+    let hook = timed(
+        client
+            .post(format!("{api}/v1/products/{product}/integrations"))
+            .header("Authorization", &bearer)
+            .json(
+                &json!({"event": "WebhookDemo01", "url": target, "noDefaults": true,
+                          "json": "{\"t\":{{{PARTICLE_EVENT_VALUE}}}}"}),
+            ),
+    )
+    .await?;
+    let hook = hook["id"].as_str().context("an integration id")?.to_owned();
+    let stream = client
+        .get(format!("{api}/v1/products/{product}/events/hook-response"))
+        .header("Authorization", &bearer)
+        .send()
+        .await?;
+    let mut events = stream.bytes_stream().eventsource();
+    let mut cycles = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        timed(
+            client
+                .post(format!("{api}/v1/products/{product}/events"))
+                .header("Authorization", &bearer)
+                .json(&json!({"name": "WebhookDemo01", "data": "21"})),
+        )
+        .await?;
+        let event = events.next().await.context("the stream ended")??;
+        ensure!(
+            event.event.starts_with("hook-response/"),
+            "unexpected {}",
+            event.event
+        );
+        cycles.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    timed(
+        client
+            .delete(format!("{api}/v1/products/{product}/integrations/{hook}"))
+            .header("Authorization", &bearer),
+    )
+    .await?;
+    Ok((steps, cycles))
 }
 
 /// The fixture's online P2.

@@ -11,7 +11,7 @@ use axum::{Json, Router, routing::get};
 use tokio::{net::TcpListener, sync::watch};
 use webhook_demo_core::wire::Config;
 use webhook_demo_relay::{Limits, RedisStore, RedisUrl, Relay, Settings, Store};
-use webhook_demo_sandbox::{HostPattern, OwnRelay, Sandbox, WebhookTargets};
+use webhook_demo_sandbox::{HostPattern, OwnRelay, Sandbox, WebhookTargets, WorldsMode};
 
 pub use metrics::MetricsToken;
 
@@ -33,6 +33,9 @@ pub struct Options {
     /// Hosts the sandbox may send webhooks to besides the server's own relay, when it serves the
     /// public (`--sandbox-webhook-allow`).
     pub sandbox_webhook_allow: Vec<HostPattern>,
+    /// One sandbox world or one per sign-in (`--sandbox-worlds`); unset: one per sign-in when
+    /// serving the public (`--public-url`), one on a learner's machine.
+    pub sandbox_worlds: Option<WorldsMode>,
     /// The connections' bounds (`--max-connections-per-client`).
     pub http: webhook_demo_http::Options,
     /// Where relay sessions live (`--store`): in this process, or in Redis, shared by every
@@ -117,8 +120,14 @@ fn sandbox_settings(
     local: Option<SocketAddr>,
 ) -> webhook_demo_sandbox::Settings {
     let mut settings = options.sandbox.clone();
-    // The sandbox counts failed sign-ins per client, by the same address the relay believes.
+    // The sandbox counts failed sign-ins and worlds per client, by the same address the relay
+    // believes.
     settings.trust_forwarded = options.trust_forwarded;
+    settings.worlds = options.sandbox_worlds.unwrap_or(if public_url.is_some() {
+        WorldsMode::PerSignIn
+    } else {
+        WorldsMode::Shared
+    });
     let Some(public_url) = public_url else {
         return settings;
     };

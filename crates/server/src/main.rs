@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use webhook_demo_relay::{Limits, RedisUrl};
+use webhook_demo_sandbox::{WorldLimits, WorldsMode};
 use webhook_demo_server::{MetricsToken, Options};
 
 #[derive(Parser)]
@@ -83,6 +84,22 @@ enum Command {
         /// commas). Without --public-url webhooks go anywhere.
         #[arg(long, value_delimiter = ',')]
         sandbox_webhook_allow: Vec<webhook_demo_sandbox::HostPattern>,
+        /// `per-sign-in`: every sandbox sign-in gets a world of its own (the default with
+        /// --public-url); `shared`: one world for everyone (the default on a learner's machine).
+        #[arg(long, value_parser = parse_worlds)]
+        sandbox_worlds: Option<WorldsMode>,
+        /// Sandbox worlds one client address may hold at once.
+        #[arg(long, default_value_t = WorldLimits::default().per_client)]
+        sandbox_worlds_per_client: usize,
+        /// Sandbox worlds of all clients together.
+        #[arg(long, default_value_t = WorldLimits::default().worlds)]
+        sandbox_max_worlds: usize,
+        /// Megabytes all sandbox worlds together may hold in logs and integrations.
+        #[arg(long, default_value_t = WorldLimits::default().bytes / (1024 * 1024))]
+        sandbox_max_world_mb: usize,
+        /// Minutes a sandbox world lasts without use.
+        #[arg(long, default_value_t = WorldLimits::default().idle.as_secs() / 60)]
+        sandbox_world_idle_minutes: u64,
         /// Connections one client address may hold open before more are answered 503 (0: no
         /// cap). Behind a reverse proxy every client shares the proxy's address: raise it, or
         /// let the proxy bound each client.
@@ -146,6 +163,11 @@ async fn main() -> anyhow::Result<()> {
         sandbox_publish_rate,
         sandbox_unthrottled_deliveries,
         sandbox_webhook_allow,
+        sandbox_worlds,
+        sandbox_worlds_per_client,
+        sandbox_max_worlds,
+        sandbox_max_world_mb,
+        sandbox_world_idle_minutes,
         max_connections_per_client,
         trust_forwarded,
         store,
@@ -208,8 +230,16 @@ async fn main() -> anyhow::Result<()> {
                 .then(|| Duration::from_secs(sim_publish_interval)),
             publishes_per_second: sandbox_publish_rate,
             delivery_rates: !sandbox_unthrottled_deliveries,
+            world_limits: WorldLimits {
+                per_client: sandbox_worlds_per_client,
+                worlds: sandbox_max_worlds,
+                bytes: sandbox_max_world_mb.saturating_mul(1024 * 1024),
+                idle: Duration::from_secs(sandbox_world_idle_minutes.saturating_mul(60)),
+                ..WorldLimits::default()
+            },
             ..webhook_demo_sandbox::Settings::default()
         },
+        sandbox_worlds,
         sandbox_webhook_allow,
         http: webhook_demo_http::Options {
             max_connections_per_client,
@@ -248,4 +278,12 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+fn parse_worlds(text: &str) -> Result<WorldsMode, String> {
+    match text {
+        "per-sign-in" => Ok(WorldsMode::PerSignIn),
+        "shared" => Ok(WorldsMode::Shared),
+        other => Err(format!("expected per-sign-in or shared, not {other:?}")),
+    }
 }

@@ -5,10 +5,21 @@
 use std::{path::Path, process::Stdio, time::Duration};
 
 use tokio::{net::TcpListener, process::Command, sync::oneshot};
+use webhook_demo_sandbox::WorldsMode;
 use webhook_demo_server::Options;
 
 #[tokio::test]
 async fn particle_api_js_runs_the_tutorial_loop() {
+    run_against(WorldsMode::Shared).await;
+}
+
+/// The same loop on a hosted sandbox, where the sign-in makes a world of its own.
+#[tokio::test]
+async fn particle_api_js_runs_the_tutorial_loop_in_a_world_of_its_own() {
+    run_against(WorldsMode::PerSignIn).await;
+}
+
+async fn run_against(worlds: WorldsMode) {
     let modules = std::env::var("PARTICLE_API_JS").unwrap_or_else(|_| {
         panic!("PARTICLE_API_JS is not set: run `cargo xtask test`, which installs particle-api-js")
     });
@@ -20,6 +31,7 @@ async fn particle_api_js_runs_the_tutorial_loop() {
             sim_publish_interval: None,
             ..webhook_demo_sandbox::Settings::default()
         },
+        sandbox_worlds: Some(worlds),
         ..Options::default()
     };
     let (stop, stopping) = oneshot::channel::<()>();

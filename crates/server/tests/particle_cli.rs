@@ -222,6 +222,9 @@ async fn server() -> (String, oneshot::Sender<()>) {
             flash_time: Duration::from_millis(200),
             ..webhook_demo_sandbox::Settings::default()
         },
+        // As on a hosted sandbox: each `login` makes a world of its own (the shared world is
+        // the sandbox's own tests' `cli.rs`).
+        sandbox_worlds: Some(webhook_demo_sandbox::WorldsMode::PerSignIn),
         ..Options::default()
     };
     let (stop, stopping) = oneshot::channel::<()>();
@@ -235,13 +238,14 @@ async fn server() -> (String, oneshot::Sender<()>) {
 }
 
 /// Presses the P2's MODE button (it publishes `WebhookDemo01`) until `subscribe` exits.
-async fn press_until_done(origin: &str, mut subscriber: Child) -> Output {
+async fn press_until_done(origin: &str, token: &str, mut subscriber: Child) -> Output {
     let client = reqwest::Client::new();
     let button = format!("{origin}/sandbox/_sim/devices/{P2}/button");
     let deadline = tokio::time::Instant::now() + COMMAND_TIME;
     loop {
         let response = client
             .post(&button)
+            .bearer_auth(token)
             .send()
             .await
             .expect("the sandbox answers");
@@ -368,7 +372,7 @@ async fn sign_in_and_look(cli: &Cli) {
 async fn subscribe(cli: &Cli, origin: &str) {
     let args = ["subscribe", "WebhookDemo01", "--max", "1"];
     let subscriber = cli.command(&args).spawn().expect("node runs");
-    let output = press_until_done(origin, subscriber).await;
+    let output = press_until_done(origin, &cli.token(), subscriber).await;
     let run = finished(&args.join(" "), output);
     assert_eq!(run.code, Some(0), "{}", run.output);
     let event = run

@@ -395,3 +395,23 @@ fn failures_become_sentences() {
         "The Particle cloud is rate-limiting requests. Wait a minute, then try again."
     );
 }
+
+#[test]
+fn a_hosted_sandboxs_refusals_become_sentences_with_a_way_forward() {
+    assert_eq!(
+        describe(&failure(
+            401,
+            "invalid_token",
+            "This sandbox expired after 30 minutes without use; sign in again to start a new one"
+        )),
+        "Your sandbox expired after 30 minutes without use; press Try the sandbox to start again."
+    );
+    assert_eq!(
+        describe(&failure(
+            503,
+            "service_unavailable",
+            "The sandbox is full right now; try again in a minute"
+        )),
+        "The sandbox is full right now; try again in a minute."
+    );
+}

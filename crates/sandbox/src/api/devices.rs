@@ -1,19 +1,16 @@
 //! `GET /v1/devices` and `GET /v1/devices/{id}`: the devices claimed by the signed-in user.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::Path};
 
 use crate::{
-    Shared,
     auth::Caller,
     cloud::{Cloud, Device},
     error::ApiError,
+    worlds::World,
 };
 
 pub(crate) async fn list(
-    State(cloud): State<Shared>,
+    World(cloud): World,
     Caller(username): Caller,
 ) -> Result<Json<Vec<Device>>, ApiError> {
     let cloud = crate::lock(&cloud);
@@ -28,7 +25,7 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn get(
-    State(cloud): State<Shared>,
+    World(cloud): World,
     Path(id): Path<String>,
     Caller(username): Caller,
 ) -> Result<Json<Device>, ApiError> {

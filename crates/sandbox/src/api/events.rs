@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, State},
+    extract::Path,
     http::{HeaderMap, Uri},
     response::Response,
 };
@@ -19,6 +19,7 @@ use crate::{
     error::ApiError,
     events::{self, API, Event, Scope},
     sse,
+    worlds::World,
 };
 
 /// Particle's limits on an event's name and data: 64 characters of name and 1024 bytes of data
@@ -29,7 +30,7 @@ const MAX_NAME: usize = 64;
 const MAX_DATA: usize = 1024;
 
 pub(crate) async fn publish_product(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path(id): Path<String>,
     headers: HeaderMap,
     uri: Uri,
@@ -52,7 +53,7 @@ pub(crate) async fn publish_product(
 }
 
 pub(crate) async fn publish_user(
-    State(shared): State<Shared>,
+    World(shared): World,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
@@ -130,7 +131,7 @@ pub(super) fn check_event(name: &str, data: &str) -> Result<(), ApiError> {
 }
 
 pub(crate) async fn user_stream(
-    State(shared): State<Shared>,
+    World(shared): World,
     prefix: Option<Path<String>>,
     Caller(username): Caller,
 ) -> Result<Response, ApiError> {
@@ -142,7 +143,7 @@ pub(crate) async fn user_stream(
 }
 
 pub(crate) async fn device_stream(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path(params): Path<HashMap<String, String>>,
     Caller(username): Caller,
 ) -> Result<Response, ApiError> {
@@ -158,7 +159,7 @@ pub(crate) async fn device_stream(
 }
 
 pub(crate) async fn product_stream(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path(params): Path<HashMap<String, String>>,
     Caller(username): Caller,
 ) -> Result<Response, ApiError> {

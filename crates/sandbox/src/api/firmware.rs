@@ -6,7 +6,7 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{FromRequest, Path, Request, State},
+    extract::{FromRequest, Path, Request},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -22,6 +22,7 @@ use crate::{
     error::ApiError,
     events::now_ms,
     firmware::{self, Behaviour, Source},
+    worlds::World,
 };
 
 /// The largest source file or binary accepted.
@@ -64,10 +65,7 @@ fn compile_failed(errors: Vec<String>) -> Response {
         .into_response()
 }
 
-pub(crate) async fn compile(
-    State(shared): State<Shared>,
-    request: Request,
-) -> Result<Response, ApiError> {
+pub(crate) async fn compile(World(shared): World, request: Request) -> Result<Response, ApiError> {
     let (headers, uri) = (request.headers().clone(), request.uri().clone());
     let (username, _) = auth::caller(&shared, &headers, &uri, None)?;
     if !super::is_multipart(&headers) {
@@ -116,7 +114,7 @@ pub(crate) async fn compile(
 }
 
 pub(crate) async fn download(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path(id): Path<String>,
     Caller(username): Caller,
 ) -> Result<Response, ApiError> {
@@ -139,7 +137,7 @@ pub(crate) async fn download(
 }
 
 pub(crate) async fn update_device(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Response, ApiError> {

@@ -13,7 +13,7 @@
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, State},
+    extract::Path,
     http::{HeaderMap, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
@@ -21,17 +21,17 @@ use serde_json::{Value, json};
 use webhook_demo_core::time::iso8601_millis;
 
 use crate::{
-    Shared,
     auth::{self, Caller},
     cloud::Device,
     error::ApiError,
     sim,
+    worlds::World,
 };
 
 type Names = Path<(String, String)>;
 
 pub(crate) async fn call(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path((id, function)): Names,
     headers: HeaderMap,
     uri: Uri,
@@ -72,7 +72,7 @@ pub(crate) async fn call(
 }
 
 pub(crate) async fn variable(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path((id, variable)): Names,
     Caller(username): Caller,
 ) -> Result<Response, ApiError> {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use axum::{
     Json,
     body::Bytes,
-    extract::{FromRequestParts, OptionalFromRequestParts, Path, State},
+    extract::{FromRequestParts, OptionalFromRequestParts, Path},
     http::{StatusCode, request::Parts},
 };
 use serde_json::{Map, Value};
@@ -18,11 +18,12 @@ use webhook_demo_core::{
 };
 
 use crate::{
-    Shared,
+    Root, Shared,
     auth::Caller,
     cloud::{Cloud, Integration, random_hex},
     error::ApiError,
     events::now_ms,
+    worlds::World,
 };
 
 /// Where an integration lives: a product's, or the caller's own.
@@ -41,17 +42,22 @@ pub(crate) struct Scope {
     params: HashMap<String, String>,
 }
 
-impl FromRequestParts<Shared> for Scope {
+impl FromRequestParts<Root> for Scope {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, shared: &Shared) -> Result<Scope, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, root: &Root) -> Result<Scope, ApiError> {
+        let World(shared) = World::from_request_parts(parts, root).await?;
+        let shared = &shared;
         // Routes without parameters (`/v1/integrations`) have no path to extract.
-        let params = <Path<HashMap<String, String>> as OptionalFromRequestParts<Shared>>::from_request_parts(parts, shared)
+        let params =
+            <Path<HashMap<String, String>> as OptionalFromRequestParts<Root>>::from_request_parts(
+                parts, root,
+            )
             .await
             .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?
             .map(|Path(params)| params)
             .unwrap_or_default();
-        let Caller(username) = Caller::from_request_parts(parts, shared).await?;
+        let Caller(username) = Caller::from_request_parts(parts, root).await?;
         let owner = match params.get("id") {
             Some(id) => {
                 Owner::Product(super::products::owned(&crate::lock(shared), id, &username)?.id)
@@ -192,6 +198,10 @@ fn room(
             limits.integration_bytes_per_user / 1024
         )));
     }
+    // Every world's integrations and logs share one budget on a hosted sandbox.
+    if cloud.bounds.exceeded_by(size) {
+        return Err(crate::worlds::full());
+    }
     let (all, all_bytes) = others().fold((0, 0), |(count, bytes), i| (count + 1, bytes + i.size));
     if all >= limits.integrations || all_bytes + size > limits.integration_bytes {
         return Err(ApiError::unavailable(
@@ -201,10 +211,7 @@ fn room(
     Ok(())
 }
 
-pub(crate) async fn list(
-    State(shared): State<Shared>,
-    scope: Scope,
-) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list(World(shared): World, scope: Scope) -> Result<Json<Value>, ApiError> {
     Ok(Json(in_scope(&shared, &scope, shown)))
 }
 
@@ -222,7 +229,7 @@ pub(super) fn in_scope(shared: &Shared, scope: &Scope, show: fn(&Integration) ->
 }
 
 pub(crate) async fn create(
-    State(shared): State<Shared>,
+    World(shared): World,
     scope: Scope,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -258,16 +265,13 @@ pub(super) fn add(shared: &Shared, scope: Scope, body: &[u8]) -> Result<Integrat
     Ok(integration)
 }
 
-pub(crate) async fn get(
-    State(shared): State<Shared>,
-    scope: Scope,
-) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn get(World(shared): World, scope: Scope) -> Result<Json<Value>, ApiError> {
     let mut cloud = crate::lock(&shared);
     Ok(Json(shown(scope.find(&mut cloud)?)))
 }
 
 pub(crate) async fn edit(
-    State(shared): State<Shared>,
+    World(shared): World,
     scope: Scope,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -282,10 +286,7 @@ pub(crate) async fn edit(
     Ok(Json(shown(integration)))
 }
 
-pub(crate) async fn delete(
-    State(shared): State<Shared>,
-    scope: Scope,
-) -> Result<StatusCode, ApiError> {
+pub(crate) async fn delete(World(shared): World, scope: Scope) -> Result<StatusCode, ApiError> {
     remove(&shared, &scope)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -23,9 +23,9 @@ use axum::{
 };
 use serde_json::Value;
 
-use crate::{Shared, error::ApiError};
+use crate::{Root, error::ApiError};
 
-pub(crate) fn routes() -> Router<Shared> {
+pub(crate) fn routes() -> Router<Root> {
     Router::new()
         .route("/oauth/token", post(oauth::token))
         .route("/v1/access_tokens/current", delete(oauth::revoke_current))
@@ -122,7 +122,7 @@ pub(crate) fn routes() -> Router<Shared> {
 }
 
 /// The sandbox's own control endpoints (`/_sim/…`), served apart: no CORS, own pages only.
-pub(crate) fn sim_routes() -> Router<Shared> {
+pub(crate) fn sim_routes() -> Router<Root> {
     Router::new()
         .route("/_sim/reset", post(sim::reset))
         .route("/_sim/webhooks", get(sim::webhooks))
@@ -132,7 +132,7 @@ pub(crate) fn sim_routes() -> Router<Shared> {
         .route("/_sim/devices/{id}/log", get(sim::log))
 }
 
-pub(super) fn is_json(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -151,7 +151,7 @@ pub(super) fn json_object(body: &[u8]) -> Result<serde_json::Map<String, Value>,
 
 /// A flat body's fields: JSON (`Content-Type: application/json`) or form-encoded, as Particle
 /// accepts either. Non-string JSON values are kept as their JSON text.
-pub(super) fn fields(
+pub(crate) fn fields(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<HashMap<String, String>, ApiError> {

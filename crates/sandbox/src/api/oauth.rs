@@ -16,11 +16,12 @@ use tokio::time::Instant;
 use webhook_demo_http::PeerAddr;
 
 use crate::{
-    Limits, Shared,
+    Limits, Locked, Root,
     attempts::{self, Refused},
     auth,
     cloud::{Cloud, DEFAULT_TOKEN_LIFETIME, random_hex},
     error::{self, ApiError},
+    worlds::{World, Worlds},
 };
 
 /// The longest token lifetime: a century, which is "never" for a sandbox. A lifetime is added to
@@ -39,7 +40,7 @@ const CLIENTS: [(&str, &str); 4] = [
 ];
 
 pub(crate) async fn token(
-    State(shared): State<Shared>,
+    State(root): State<Root>,
     headers: HeaderMap,
     peer: Option<Extension<PeerAddr>>,
     body: Bytes,
@@ -84,19 +85,26 @@ pub(crate) async fn token(
         }
     };
     let peer = peer.map(|Extension(peer)| peer);
-    let client = attempts::client(&headers, peer, shared.settings.trust_forwarded);
-    let limits = &shared.settings.limits;
+    let client = attempts::client(&headers, peer, root.settings.trust_forwarded);
+    let limits = &root.settings.limits;
     let now = Instant::now();
-    let mut cloud = crate::lock(&shared);
+    // Passwords are checked and second factors kept in the one world, or (a world per sign-in)
+    // in the lobby, before the sign-in's world exists.
+    let mut cloud = match &*root.worlds {
+        Worlds::Shared(world) => crate::lock(world),
+        Worlds::PerSignIn(registry) => Locked(
+            registry
+                .lobby
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        ),
+    };
     // The account the attempt is on, when it exists (an MFA token names its own).
     let account = match &grant {
         Grant::Password { username, .. } => cloud.user(username).map(|u| u.username.clone()),
         Grant::Otp { mfa_token, .. } => cloud.mfa.get(*mfa_token).map(|t| t.username.clone()),
     };
-    let mut attempts = shared
-        .attempts
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let mut attempts = root.attempts.lock().unwrap_or_else(PoisonError::into_inner);
     attempts
         .check(client, account.as_deref(), limits, now)
         .map_err(refused)?;
@@ -126,7 +134,15 @@ pub(crate) async fn token(
         }
     };
     drop(attempts);
-    let access_token = cloud.issue_token(&username, lifetime, now, limits);
+    let access_token = match &*root.worlds {
+        Worlds::Shared(_) => cloud.issue_token(&username, lifetime, now, limits),
+        Worlds::PerSignIn(registry) => {
+            drop(cloud);
+            registry
+                .create(&root.common, client, &username, lifetime, now)?
+                .1
+        }
+    };
     // The sandbox has no refresh grant: the refresh token is there because clients expect the
     // field, and it is kept nowhere, so it opens nothing and dies with nothing to revoke.
     let refresh_token = random_hex(20);
@@ -197,7 +213,8 @@ fn refused(refusal: Refused) -> ApiError {
 }
 
 pub(crate) async fn revoke_current(
-    State(cloud): State<Shared>,
+    State(root): State<Root>,
+    World(cloud): World,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
@@ -205,6 +222,10 @@ pub(crate) async fn revoke_current(
     let form = super::fields(&headers, &body).ok();
     let (_, token) = auth::caller(&cloud, &headers, &uri, form.as_ref())?;
     crate::lock(&cloud).tokens.remove(&token);
+    // A world of its own ends with its sign-in's token: nobody can reach it any more.
+    if let (Worlds::PerSignIn(registry), true) = (&*root.worlds, cloud.life.is_own()) {
+        registry.sign_out(&cloud);
+    }
     Ok(Json(json!({"ok": true})))
 }
 

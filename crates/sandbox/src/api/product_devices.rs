@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::{
     Json,
     body::Bytes,
-    extract::{FromRequest, Path, Query, Request, State},
+    extract::{FromRequest, Path, Query, Request},
     http::{HeaderMap, StatusCode},
 };
 use serde_json::{Value, json};
@@ -17,6 +17,7 @@ use crate::{
     auth::{self, Caller},
     cloud::{Cloud, Device},
     error::ApiError,
+    worlds::World,
 };
 
 /// Particle's default page size for product device lists.
@@ -50,7 +51,7 @@ fn member<'a>(
 }
 
 pub(crate) async fn list(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     Caller(username): Caller,
@@ -89,7 +90,7 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn get(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path((id, device)): Ids,
     Caller(username): Caller,
 ) -> Result<Json<Device>, ApiError> {
@@ -99,7 +100,7 @@ pub(crate) async fn get(
 }
 
 pub(crate) async fn add(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
@@ -182,7 +183,7 @@ async fn import_file(request: Request) -> Result<Vec<String>, ApiError> {
 }
 
 pub(crate) async fn update(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path((id, device)): Ids,
     Caller(username): Caller,
     headers: HeaderMap,
@@ -244,7 +245,7 @@ pub(crate) async fn update(
 }
 
 pub(crate) async fn remove(
-    State(shared): State<Shared>,
+    World(shared): World,
     Path((id, device)): Ids,
     Caller(username): Caller,
 ) -> Result<StatusCode, ApiError> {

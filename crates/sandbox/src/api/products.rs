@@ -1,19 +1,15 @@
 //! Products: `GET`/`POST /v1/user/products`, `GET`/`DELETE /v1/products/{id}`.
 
-use axum::{
-    Json,
-    body::Bytes,
-    extract::{Path, State},
-};
+use axum::{Json, body::Bytes, extract::Path};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use webhook_demo_core::platform;
 
 use crate::{
-    Shared,
     auth::Caller,
     cloud::{Cloud, Product},
     error::ApiError,
+    worlds::World,
 };
 
 #[derive(Deserialize)]
@@ -28,7 +24,7 @@ struct NewProduct {
 }
 
 pub(crate) async fn list(
-    State(cloud): State<Shared>,
+    World(cloud): World,
     Caller(username): Caller,
 ) -> Result<Json<Value>, ApiError> {
     let cloud = crate::lock(&cloud);
@@ -42,7 +38,7 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn create(
-    State(shared): State<Shared>,
+    World(shared): World,
     Caller(username): Caller,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -103,7 +99,7 @@ pub(crate) async fn create(
 }
 
 pub(crate) async fn get(
-    State(cloud): State<Shared>,
+    World(cloud): World,
     Path(id): Path<String>,
     Caller(username): Caller,
 ) -> Result<Json<Value>, ApiError> {
@@ -113,7 +109,7 @@ pub(crate) async fn get(
 }
 
 pub(crate) async fn delete(
-    State(cloud): State<Shared>,
+    World(cloud): World,
     Path(id): Path<String>,
     Caller(username): Caller,
 ) -> Result<Json<Value>, ApiError> {

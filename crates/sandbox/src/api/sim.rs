@@ -13,18 +13,19 @@ use std::{collections::HashSet, sync::Arc};
 use axum::{
     Json,
     body::Bytes,
-    extract::{FromRequestParts, Path, State},
+    extract::{FromRequestParts, Path},
     http::{HeaderMap, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
 
 use crate::{
-    Shared, auth,
+    Root, Shared, auth,
     cloud::Cloud,
     error::ApiError,
     sim::{self, Refusal},
     sse,
+    worlds::{World, Worlds},
 };
 
 /// What a `_sim` request may act on. The one place that decides it: every handler here asks it
@@ -32,20 +33,29 @@ use crate::{
 pub(crate) enum Reach {
     /// A learner's laptop: the sandbox is theirs, and its tools and tests need no token.
     Everything,
+    /// A hosted sandbox of worlds: everything in the token's world (the request's world is the
+    /// token's, `worlds.rs`), and nothing else. Publishes count against the token's allowance.
+    World { token: String },
     /// A public host: what the token's user owns. Publishes count against the token's own
     /// allowance, as its API publishes do.
     Owner { user: String, token: String },
 }
 
-impl FromRequestParts<Shared> for Reach {
+impl FromRequestParts<Root> for Reach {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, shared: &Shared) -> Result<Reach, ApiError> {
-        if shared.settings.public_host.is_none() {
+    async fn from_request_parts(parts: &mut Parts, root: &Root) -> Result<Reach, ApiError> {
+        let per_sign_in = matches!(&*root.worlds, Worlds::PerSignIn(_));
+        if root.settings.public_host.is_none() && !per_sign_in {
             return Ok(Reach::Everything);
         }
-        let (user, token) = auth::caller(shared, &parts.headers, &parts.uri, None)?;
-        Ok(Reach::Owner { user, token })
+        let World(shared) = World::from_request_parts(parts, root).await?;
+        let (user, token) = auth::caller(&shared, &parts.headers, &parts.uri, None)?;
+        Ok(if per_sign_in {
+            Reach::World { token }
+        } else {
+            Reach::Owner { user, token }
+        })
     }
 }
 
@@ -60,6 +70,12 @@ impl Reach {
                 .find(|d| d.id == id)
                 .map(|d| (d.id.clone(), d.owner.clone()))
                 .ok_or_else(|| refused(id, Refusal::Unknown)),
+            Reach::World { token } => cloud
+                .devices
+                .iter()
+                .find(|d| d.id == id)
+                .map(|d| (d.id.clone(), token.clone()))
+                .ok_or_else(|| refused(id, Refusal::Unknown)),
             Reach::Owner { user, token } => {
                 let device = super::devices::owned(cloud, id, user)?;
                 Ok((device.id.clone(), token.clone()))
@@ -70,7 +86,7 @@ impl Reach {
     /// The integrations whose deliveries the caller may read (`None`: all of them).
     fn integrations<'a>(&self, cloud: &'a Cloud) -> Option<HashSet<&'a str>> {
         match self {
-            Reach::Everything => None,
+            Reach::Everything | Reach::World { .. } => None,
             Reach::Owner { user, .. } => Some(
                 cloud
                     .integrations
@@ -83,9 +99,9 @@ impl Reach {
     }
 }
 
-pub(crate) async fn reset(State(shared): State<Shared>, reach: Reach) -> Json<Value> {
+pub(crate) async fn reset(World(shared): World, reach: Reach) -> Json<Value> {
     match reach {
-        Reach::Everything => crate::reset(&shared),
+        Reach::Everything | Reach::World { .. } => crate::reset(&shared),
         Reach::Owner { user, .. } => reset_owned(&mut crate::lock(&shared), &user),
     }
     Json(json!({"ok": true}))
@@ -122,7 +138,7 @@ fn reset_owned(cloud: &mut Cloud, user: &str) {
     }
 }
 
-pub(crate) async fn webhooks(State(shared): State<Shared>, reach: Reach) -> Json<Value> {
+pub(crate) async fn webhooks(World(shared): World, reach: Reach) -> Json<Value> {
     let cloud = crate::lock(&shared);
     let readable = reach.integrations(&cloud);
     let shown: Vec<_> = cloud
@@ -157,7 +173,7 @@ fn publishing(shared: &Shared, reach: &Reach, id: &str) -> Result<String, ApiErr
 }
 
 pub(crate) async fn button(
-    State(shared): State<Shared>,
+    World(shared): World,
     reach: Reach,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -168,7 +184,7 @@ pub(crate) async fn button(
 
 /// `POST /_sim/devices/{id}/publish` `{"name", "data"}`: the device publishes this event.
 pub(crate) async fn publish(
-    State(shared): State<Shared>,
+    World(shared): World,
     reach: Reach,
     Path(id): Path<String>,
     body: Bytes,
@@ -192,7 +208,7 @@ pub(crate) async fn publish(
 }
 
 pub(crate) async fn online(
-    State(shared): State<Shared>,
+    World(shared): World,
     reach: Reach,
     Path(id): Path<String>,
     body: Bytes,
@@ -215,7 +231,7 @@ pub(crate) async fn online(
 /// The device's log: `{"lines": [...]}`, or with `Accept: text/event-stream` the lines so far and
 /// then each new one as an unnamed SSE message.
 pub(crate) async fn log(
-    State(shared): State<Shared>,
+    World(shared): World,
     reach: Reach,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -225,7 +241,7 @@ pub(crate) async fn log(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/event-stream"));
     // Subscribe before reading the history so no line falls between the two.
-    let receiver = shared.events.logs.subscribe();
+    let receiver = shared.events.logs();
     let lines: Vec<String> = {
         let cloud = crate::lock(&shared);
         let (device, _) = reach.device(&cloud, &id)?;

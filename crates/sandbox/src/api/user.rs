@@ -1,12 +1,12 @@
 //! `GET /v1/user`: the signed-in account.
 
-use axum::{Json, extract::State};
+use axum::Json;
 use serde_json::{Value, json};
 
-use crate::{Shared, auth::Caller, error::ApiError};
+use crate::{auth::Caller, error::ApiError, worlds::World};
 
 pub(crate) async fn get(
-    State(cloud): State<Shared>,
+    World(cloud): World,
     Caller(username): Caller,
 ) -> Result<Json<Value>, ApiError> {
     let mfa = crate::lock(&cloud)

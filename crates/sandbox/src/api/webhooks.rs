@@ -7,11 +7,11 @@
 //! particle-cli checks, and `GET /v1/webhooks/:id` wraps the hook as `{ok, webhook}`. Particle's
 //! legacy `GET` of one hook also sent it a test request; the sandbox does not.
 
-use axum::{Json, body::Bytes, extract::State};
+use axum::{Json, body::Bytes};
 use serde_json::{Value, json};
 
 use super::integrations::{self, Scope};
-use crate::{Shared, cloud::Integration, error::ApiError};
+use crate::{cloud::Integration, error::ApiError, worlds::World};
 
 /// A webhook as the legacy API shows it.
 fn legacy(integration: &Integration) -> Value {
@@ -34,15 +34,12 @@ fn legacy(integration: &Integration) -> Value {
     Value::Object(shown)
 }
 
-pub(crate) async fn list(
-    State(shared): State<Shared>,
-    scope: Scope,
-) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list(World(shared): World, scope: Scope) -> Result<Json<Value>, ApiError> {
     Ok(Json(integrations::in_scope(&shared, &scope, legacy)))
 }
 
 pub(crate) async fn create(
-    State(shared): State<Shared>,
+    World(shared): World,
     scope: Scope,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -51,20 +48,14 @@ pub(crate) async fn create(
     Ok(Json(created))
 }
 
-pub(crate) async fn get(
-    State(shared): State<Shared>,
-    scope: Scope,
-) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn get(World(shared): World, scope: Scope) -> Result<Json<Value>, ApiError> {
     let mut cloud = crate::lock(&shared);
     Ok(Json(
         json!({"ok": true, "webhook": legacy(scope.find(&mut cloud)?)}),
     ))
 }
 
-pub(crate) async fn delete(
-    State(shared): State<Shared>,
-    scope: Scope,
-) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn delete(World(shared): World, scope: Scope) -> Result<Json<Value>, ApiError> {
     integrations::remove(&shared, &scope)?;
     // particle-cli reports the deletion only on `ok`; after a bodiless 204 it says nothing.
     Ok(Json(json!({"ok": true})))

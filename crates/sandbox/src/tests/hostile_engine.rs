@@ -43,7 +43,7 @@ fn sim(method: &str, path: &str, bearer: Option<&str>, body: Value) -> Request<B
 /// Templates the engine has rendered so far.
 fn renders(app: &App) -> u64 {
     app.sandbox
-        .shared
+        .shared()
         .throttle
         .lock()
         .expect("the throttle's lock")

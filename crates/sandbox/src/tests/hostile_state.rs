@@ -30,7 +30,8 @@ struct Held {
 }
 
 fn held(app: &App) -> Held {
-    let cloud: &Cloud = &crate::lock(&app.sandbox.shared);
+    let shared = app.sandbox.shared();
+    let cloud: &Cloud = &crate::lock(&shared);
     Held {
         products: cloud.products.len(),
         integrations: cloud.integrations.len(),
