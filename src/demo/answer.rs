@@ -2,10 +2,33 @@
 //! that says what the learner will see, and the starter servers (Express, Flask, axum) that answer
 //! as the page's own server does now.
 
+use webhook_demo_core::wire::{ANSWER_STATUS, MAX_DELAY_MS};
+
 use super::Answer;
 
-/// How long the timeout preset waits: past Particle's 20 s, so the cloud gives up first.
-pub const TIMEOUT_DELAY_MS: u32 = 21_000;
+/// How long the timeout preset waits: the longest delay the relay takes, past Particle's 20 s,
+/// so the cloud gives up first.
+pub const TIMEOUT_DELAY_MS: u32 = MAX_DELAY_MS;
+
+/// An answer the relay takes, or why not in the learner's words: the relay's own limits, so the
+/// learner meets them here rather than as the relay's refusal.
+pub fn check(answer: &Answer) -> Result<(), String> {
+    if !ANSWER_STATUS.contains(&answer.status) {
+        return Err(format!(
+            "A status is a number from {} to {}.",
+            ANSWER_STATUS.start(),
+            ANSWER_STATUS.end()
+        ));
+    }
+    if answer.delay_ms > MAX_DELAY_MS {
+        return Err(format!(
+            "Wait at most {},{:03} ms: Particle gives up on a webhook after 20 seconds.",
+            MAX_DELAY_MS / 1000,
+            MAX_DELAY_MS % 1000
+        ));
+    }
+    Ok(())
+}
 
 /// One click on the answer form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

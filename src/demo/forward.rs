@@ -4,14 +4,14 @@
 //! reached (down, or no CORS headers, which the browser reports the same way), the page answers
 //! with its own answer and says why.
 
-use webhook_demo_core::wire::HookRequest;
+use webhook_demo_core::wire::{self, HookRequest};
 
 use super::{Answer, requests::replay_headers};
 use crate::render::view::object;
 
 /// How long the relay waits for the page's answer while forwarding: the learner's server gets
 /// most of Particle's 20 s, and the relay still answers before the cloud gives up.
-pub const DEADLINE_MS: u32 = 15_000;
+pub const DEADLINE_MS: u32 = wire::MAX_DEADLINE_MS;
 
 /// The address the learner typed, checked: `None` turns forwarding off.
 pub fn check(typed: &str) -> Result<Option<String>, String> {

@@ -179,6 +179,8 @@ impl Demo {
     /// The relay control body for this run's answer settings.
     pub fn control(&self) -> String {
         webhook::control_body(&self.answer, &self.secret, self.forward.is_some())
+            .to_json()
+            .to_string()
     }
 
     /// The cycle the explainer and the diagram show: the pinned one, else the newest.

@@ -1,8 +1,8 @@
 //! The live demo's pure parts: the webhook's settings and preview, relay control bodies, flattening,
 //! and explainer entries. The run's flow through `update` is tested in `update/tests.rs`.
 
-use serde_json::{Value, json};
-use webhook_demo_core::wire::ParticleEvent;
+use serde_json::json;
+use webhook_demo_core::wire::{ParticleEvent, RelayControl};
 
 use super::{
     Answer, Demo,
@@ -41,14 +41,13 @@ fn control_bodies_say_what_the_server_answers() {
         delay_ms: 1500,
         wrong_secret: false,
     };
-    let body: Value = serde_json::from_str(&control_body(&answer, "s", false)).expect("JSON");
+    let body = control_body(&answer, "s", false).to_json();
     assert_eq!(
         body,
         json!({"status": 500, "body": "broken", "authorization": null, "delayMs": 1500,
             "pageAnswers": false, "deadlineMs": 15000})
     );
-    let body: Value =
-        serde_json::from_str(&control_body(&Answer::default(), "s", true)).expect("JSON");
+    let body = control_body(&Answer::default(), "s", true).to_json();
     assert_eq!(
         body,
         json!({"status": 200, "body": null, "authorization": "Bearer s", "delayMs": 0,
@@ -56,8 +55,11 @@ fn control_bodies_say_what_the_server_answers() {
     );
     // The unauthorized preset expects a secret the webhook does not send.
     let wrong = crate::demo::answer::Preset::Unauthorized.answer();
-    let body: Value = serde_json::from_str(&control_body(&wrong, "s", false)).expect("JSON");
+    let body = control_body(&wrong, "s", false).to_json();
     assert_eq!(body["authorization"], "Bearer wrong-secret");
+    // What the page writes is what the relay reads.
+    let written = control_body(&answer, "s", true);
+    assert_eq!(RelayControl::from_json(&written.to_json()), Ok(written));
 }
 
 #[test]

@@ -5,8 +5,7 @@
 use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelayStart};
 
 use super::{
-    Demo, Msg, RelayEvent, SECRET_MASK, SLOW_MS, WebhookState,
-    answer::TIMEOUT_DELAY_MS,
+    Demo, Msg, RelayEvent, SECRET_MASK, SLOW_MS, WebhookState, answer,
     explain::{Entry, EntryKind, explain_event, explain_hook, explain_response, log_cells, pretty},
     forward, keep,
     requests::{REPLAY_HEADER, curl, export, hook_cycle, origin, replay_headers, smee_hook},
@@ -564,13 +563,8 @@ fn apply_forward(demo: &mut Demo, typed: String) -> Vec<Effect> {
 
 /// Checks the answer the learner set and sends it to the relay, once the relay is known.
 fn apply_answer(demo: &mut Demo, answer: super::Answer) -> Vec<Effect> {
-    if !(100..=599).contains(&answer.status) {
-        demo.answer_error = Some("A status is a number from 100 to 599.".into());
-        return Vec::new();
-    }
-    if answer.delay_ms > TIMEOUT_DELAY_MS {
-        demo.answer_error =
-            Some("Wait at most 21,000 ms: Particle gives up on a webhook after 20 seconds.".into());
+    if let Err(error) = answer::check(&answer) {
+        demo.answer_error = Some(error);
         return Vec::new();
     }
     demo.answer_error = None;

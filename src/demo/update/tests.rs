@@ -213,10 +213,20 @@ fn the_answer_goes_to_the_relay_once_known() {
     assert!(matches!(&effects[0], Effect::ControlRelay { body, .. } if body.contains("500")));
     let bad = Answer {
         status: 42,
-        ..answer
+        ..answer.clone()
     };
     assert!(update(&mut state, Msg::Demo(D::ApplyAnswer(bad))).is_empty());
     assert!(state.demo.answer_error.is_some());
+    // An interim status was let through to the relay, which refused it in its own words.
+    let interim = Answer {
+        status: 150,
+        ..answer
+    };
+    assert!(update(&mut state, Msg::Demo(D::ApplyAnswer(interim))).is_empty());
+    assert_eq!(
+        state.demo.answer_error.as_deref(),
+        Some("A status is a number from 200 to 599.")
+    );
 }
 
 #[test]
