@@ -12,7 +12,7 @@ use crate::{
     demo::{WebhookState, webhook::find_webhook},
     msg::Effect,
     state::{ProductChoice, State},
-    update::reload_lists,
+    update::lists::reload_lists,
 };
 
 /// One thing the tutorial created and cleanup can remove, in the order the steps must run.

@@ -11,6 +11,7 @@ pub mod action;
 pub mod announce;
 pub mod cleanup;
 pub mod demo;
+pub mod json;
 pub mod msg;
 pub mod panel;
 pub mod render;

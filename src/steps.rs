@@ -8,8 +8,9 @@
 use serde_json::Value;
 
 use crate::{
+    json::Object,
     panel::Panel,
-    render::view::{Object, panel_state},
+    render::view::panel_state,
     state::{Auth, Devices, Flash, State},
 };
 

@@ -14,7 +14,7 @@ use super::fetch::{self, Request};
 use crate::{
     cleanup::CleanupStep,
     demo::webhook::find_webhook,
-    render::view::object,
+    json::object,
     state::{ApiFailure, describe},
 };
 

@@ -7,7 +7,7 @@
 use webhook_demo_core::wire::{self, HookRequest};
 
 use super::{Answer, requests::replay_headers};
-use crate::render::view::object;
+use crate::json::object;
 
 /// How long the relay waits for the page's answer while forwarding: the learner's server gets
 /// most of Particle's 20 s, and the relay still answers before the cloud gives up.

@@ -10,7 +10,7 @@ use webhook_demo_core::time::iso8601_millis;
 
 use super::{Demo, SECRET_MASK, answer::Preset, explain::Entry, requests::replay_headers};
 use crate::{
-    render::view::Object,
+    json::Object,
     timeline::{Cycle, Slot},
 };
 

@@ -14,7 +14,7 @@ use super::{
 use crate::{
     msg::{self, Effect},
     state::{Devices, Flash, ServerConfig, State, describe},
-    update::signed_out_by,
+    update::sign_in::signed_out_by,
 };
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
@@ -74,24 +74,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Copy(text) => return vec![Effect::CopyText(text)],
         Msg::ApplyForward(typed) => return apply_forward(&mut state.demo, typed),
-        Msg::Forwarded { hook_id, result } => {
-            let demo = &mut state.demo;
-            let url = demo.forward.clone().unwrap_or_default();
-            return match result {
-                Ok(status) => {
-                    demo.forward_error = None;
-                    vec![Effect::Announce(format!(
-                        "Request {hook_id} forwarded: your server answered {status}"
-                    ))]
-                }
-                Err(reason) => {
-                    demo.forward_error = Some(forward::failure(&url, &reason));
-                    vec![Effect::Announce(format!(
-                        "Request {hook_id} could not be forwarded"
-                    ))]
-                }
-            };
-        }
+        Msg::Forwarded { hook_id, result } => return forwarded(&mut state.demo, hook_id, result),
         Msg::Preset(preset) => return apply_answer(&mut state.demo, preset.answer()),
         Msg::SlowMotion(on) => {
             state.demo.slow = on;
@@ -124,16 +107,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.demo.preview_typed.clone_from(&data);
             return publish(state, data);
         }
-        Msg::Test { id } => {
-            let effects = publish(state, test_data(id));
-            if !effects.is_empty() {
-                state.demo.test_error = None;
-                // The learner wants to watch their own test: the view follows the newest cycle.
-                state.demo.pinned = None;
-                state.demo.unseen = 0;
-            }
-            return effects;
-        }
+        Msg::Test { id } => return test(state, id),
         Msg::TestPublished(Ok(data)) => state.demo.test_sent = Some(pretty(&data)),
         Msg::TestPublished(Err(failure)) => state.demo.test_error = Some(describe(&failure)),
         Msg::ApplyAnswer(answer) => return apply_answer(&mut state.demo, answer),
@@ -147,6 +121,37 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
     }
     Vec::new()
+}
+
+/// Forwarding one request came to this: the learner's server answered, or could not be reached.
+fn forwarded(demo: &mut Demo, hook_id: u64, result: Result<u16, String>) -> Vec<Effect> {
+    let url = demo.forward.clone().unwrap_or_default();
+    match result {
+        Ok(status) => {
+            demo.forward_error = None;
+            vec![Effect::Announce(format!(
+                "Request {hook_id} forwarded: your server answered {status}"
+            ))]
+        }
+        Err(reason) => {
+            demo.forward_error = Some(forward::failure(&url, &reason));
+            vec![Effect::Announce(format!(
+                "Request {hook_id} could not be forwarded"
+            ))]
+        }
+    }
+}
+
+/// Test: publishes the test event, and the view follows the newest cycle to show what it does.
+fn test(state: &mut State, id: u32) -> Vec<Effect> {
+    let effects = publish(state, test_data(id));
+    if !effects.is_empty() {
+        state.demo.test_error = None;
+        // The learner wants to watch their own test: the view follows the newest cycle.
+        state.demo.pinned = None;
+        state.demo.unseen = 0;
+    }
+    effects
 }
 
 /// A stream message belongs to the run that is going on, not to a stopped or earlier one.

@@ -8,7 +8,7 @@ use webhook_demo_core::{
 };
 
 use super::Answer;
-use crate::render::view::object;
+use crate::json::object;
 
 /// The event the tutorial's webhook fires on.
 pub const EVENT_NAME: &str = "WebhookDemo01";

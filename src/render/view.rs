@@ -6,7 +6,7 @@
 //! types, kilobytes that building the JSON directly does without. Every field is always present
 //! (strict mode): `null` stands for "none".
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use webhook_demo_core::platform;
 
 use crate::{
@@ -15,39 +15,13 @@ use crate::{
         SECRET_MASK, WebhookState,
         webhook::{self, EVENT_NAME},
     },
+    json::Object,
     panel::Panel,
     state::{
         Auth, Devices, FIRMWARE_FILES, Flash, PARTICLE_API, ProductChoice, Products, ServerConfig,
         State,
     },
 };
-
-/// A JSON object, built field by field.
-#[derive(Default)]
-pub(crate) struct Object(Map<String, Value>);
-
-impl Object {
-    pub(crate) fn set(&mut self, name: &str, value: Value) {
-        self.0.insert(name.to_owned(), value);
-    }
-}
-
-/// A JSON object of `fields`, in that order: `json!` with values in it would unwrap a
-/// `to_value` that cannot fail, and its panic path formats serde_json's error, kilobytes of the
-/// page's code.
-pub(crate) fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
-    let mut object = Object::default();
-    for (name, value) in fields {
-        object.set(name, value);
-    }
-    object.into()
-}
-
-impl From<Object> for Value {
-    fn from(object: Object) -> Value {
-        Value::Object(object.0)
-    }
-}
 
 /// The cleanup confirmation: exactly what will be removed.
 fn cleanup_question(state: &State) -> String {
@@ -86,7 +60,6 @@ fn cleanup_question(state: &State) -> String {
 /// Everything the templates see.
 pub(crate) fn view(state: &State) -> Value {
     let mut view = Object::default();
-    let demo = &state.demo;
     view.set("eventName", EVENT_NAME.into());
     // Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
     let mut states = Object::default();
@@ -96,7 +69,18 @@ pub(crate) fn view(state: &State) -> Value {
     view.set("states", states.into());
     crate::steps::view(state, &mut view);
 
-    // Sign-in.
+    sign_in(state, &mut view);
+    devices(state, &mut view);
+    products(state, &mut view);
+    add_device(state, &mut view);
+    demo(state, &mut view);
+    firmware(state, &mut view);
+    cleanup(state, &mut view);
+    view.into()
+}
+
+/// Sign-in: who is signed in, what the forms show, and why a sign-in failed.
+fn sign_in(state: &State, view: &mut Object) {
     let session = state.session();
     view.set(
         "signedInUser",
@@ -128,7 +112,10 @@ pub(crate) fn view(state: &State) -> Value {
     view.set("remember", state.remember.into());
     // The token and password forms sign in to the sandbox.
     view.set("useSandbox", state.use_sandbox.into());
+}
 
+/// The device list and the picked device's details (`deviceInfo`).
+fn devices(state: &State, view: &mut Object) {
     // The device list: each device's name (or id), marked when offline.
     let devices: Vec<Value> = match &state.devices {
         Devices::Loaded(devices) => devices
@@ -188,8 +175,10 @@ pub(crate) fn view(state: &State) -> Value {
         Value::from(info)
     });
     view.set("device", device.into());
+}
 
-    // The product: the platforms and products to choose from.
+/// The product: the platforms and products to choose from, and creating one.
+fn products(state: &State, view: &mut Object) {
     let platforms: Vec<Value> = platform::PLATFORMS
         .iter()
         .filter(|p| p.product_eligible)
@@ -218,9 +207,11 @@ pub(crate) fn view(state: &State) -> Value {
         "productName",
         state.product().map(|p| p.name.as_str()).into(),
     );
+}
 
-    // Adding the device: whether it is in the picked product already, or in another one, which
-    // adding it here would take it out of.
+/// Adding the device: whether it is in the picked product already, or in another one, which
+/// adding it here would take it out of.
+fn add_device(state: &State, view: &mut Object) {
     let add_device = panel_state(state, Panel::AddDevice);
     view.set("deviceInProduct", (add_device == "in-product").into());
     view.set(
@@ -229,12 +220,16 @@ pub(crate) fn view(state: &State) -> Value {
     );
     view.set("addingDevice", state.adding_device.into());
     view.set("addDeviceError", state.add_device_error.as_deref().into());
+}
 
-    // The demo.
+/// The demo: its run, the journey, the relay and the webhook, the test and the answer.
+fn demo(state: &State, view: &mut Object) {
+    let session = state.session();
+    let demo = &state.demo;
     view.set("demoRunning", demo.running.into());
     // The journey: the shown cycle's diagram and cards, the request list, the delivery log and
     // the answer presets.
-    crate::demo::journey::set_view(demo, state.secret_revealed, &state.page_origin, &mut view);
+    crate::demo::journey::set_view(demo, state.secret_revealed, &state.page_origin, view);
     view.set("startError", demo.start_error.as_deref().into());
     view.set("relayTyped", demo.relay_typed.as_str().into());
     view.set("smeeTyped", demo.smee_typed.as_str().into());
@@ -311,8 +306,11 @@ pub(crate) fn view(state: &State) -> Value {
     view.set("answerRequireAuth", demo.answer.require_auth.into());
     view.set("answerDelay", demo.answer.delay_ms.into());
     view.set("answerError", demo.answer_error.as_deref().into());
+}
 
-    // The firmware, flashing it, and the device's log.
+/// The firmware, flashing it, and the device's log.
+fn firmware(state: &State, view: &mut Object) {
+    let session = state.session();
     let files: Vec<Value> = FIRMWARE_FILES
         .iter()
         .map(|&path| {
@@ -350,8 +348,10 @@ pub(crate) fn view(state: &State) -> Value {
     view.set("deviceLogAvailable", device_log_available.into());
     view.set("serialSupported", state.serial_supported.into());
     view.set("serialError", state.serial_error.as_deref().into());
+}
 
-    // Cleanup: the boxes, whether each can be ticked, the question, and each step's outcome.
+/// Cleanup: the boxes, whether each can be ticked, the question, and each step's outcome.
+fn cleanup(state: &State, view: &mut Object) {
     let cleanup = &state.cleanup;
     let devices_in_product = state.devices_in_product();
     let product_allowed = cleanup.product_allowed(devices_in_product);
@@ -398,7 +398,6 @@ pub(crate) fn view(state: &State) -> Value {
         })
         .collect();
     view.set("cleanupSteps", steps.into());
-    view.into()
 }
 
 /// The webhook's settings as the Particle console lists them, pretty-printed, without the body

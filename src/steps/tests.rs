@@ -3,7 +3,7 @@
 use super::{Status, statuses, view};
 use crate::{
     cleanup::{CleanupStep, Progress},
-    render::view::Object,
+    json::Object,
     state::{Auth, Device, Devices, Flash, Product, Products, Session, State},
 };
 

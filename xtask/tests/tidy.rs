@@ -6,6 +6,8 @@
 //!   so the rest of the app is plain Rust, tested natively.
 //! - Every `.rs` file opens with `//!`, saying what it is responsible for.
 //! - No file in `src/` is longer than [`MAX_LINES`]: a longer one holds more than one concept.
+//! - No function in `src/` is longer than [`MAX_FN_LINES`]: a longer one does more than one thing
+//!   (a long `match` hands each arm to a function named after what it does).
 //! - Every `#[allow(...)]` says why, in a comment on the line before or at the end of the line.
 
 use std::{
@@ -15,6 +17,9 @@ use std::{
 
 /// The longest a file of the app may be.
 const MAX_LINES: usize = 600;
+
+/// The longest a function of the app may be, from its `fn` line to its closing brace.
+const MAX_FN_LINES: usize = 120;
 
 /// The crates only the browser layer may use (`wasm_bindgen_futures` and `gloo_*` included).
 const BROWSER_CRATES: [&str; 4] = ["web_sys", "js_sys", "gloo", "wasm_bindgen"];
@@ -72,6 +77,28 @@ fn no_file_of_the_app_holds_more_than_one_concept() {
 }
 
 #[test]
+fn no_function_of_the_app_does_more_than_one_thing() {
+    let problems: Vec<String> = rust_files(&workspace_root().join("src"))
+        .into_iter()
+        .flat_map(|path| {
+            let text = read(&path);
+            functions(&text)
+                .into_iter()
+                .filter(|function| function.lines > MAX_FN_LINES)
+                .map(move |function| {
+                    let (name, line, lines) = (function.name, function.line, function.lines);
+                    format!("{}:{line}: fn {name} is {lines} lines", shown(&path))
+                })
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "functions longer than {MAX_FN_LINES} lines (give each part a function):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
 fn every_allow_says_why() {
     let problems: Vec<String> = rust_files(&workspace_root())
         .into_iter()
@@ -109,6 +136,83 @@ fn the_checks_see_code_not_prose() {
                   #![allow(clippy::print_stdout)] // a tool prints\n\
                   #[derive(Debug)]\n#[allow(unused)]\nstruct C;\n";
     assert_eq!(allows_without_comment(allows), [1, 8]);
+    let code = "fn one() {}\n\
+                pub(crate) async fn two(\n    a: u8,\n) -> u8 {\n    // fn not_this() {\n    a\n}\n\
+                trait T {\n    fn declared(&self);\n    fn defined(&self) {\n        let _ = \"}\";\n    }\n}\n";
+    let found: Vec<(String, usize, usize)> = functions(code)
+        .into_iter()
+        .map(|function| (function.name, function.line, function.lines))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("one".to_owned(), 1, 1),
+            ("two".to_owned(), 2, 6),
+            ("defined".to_owned(), 10, 3)
+        ]
+    );
+}
+
+/// A function with a body: its name, the line its `fn` is on and how many lines it spans.
+struct Function {
+    name: String,
+    line: usize,
+    lines: usize,
+}
+
+/// Every function with a body in `text`, nested ones included. The sources are formatted by
+/// rustfmt, which closes a body with `}` alone at the indentation its `fn` line has, so lines are
+/// enough: no parser needed.
+fn functions(text: &str) -> Vec<Function> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let (code, _) = split_comment(line);
+        let Some(name) = fn_name(&code) else {
+            continue;
+        };
+        let indent = &line[..line.len() - line.trim_start().len()];
+        // The signature ends at the first `{` (a body) or `;` (a declaration).
+        let Some(open) = (index..lines.len()).find(|&at| {
+            let (code, _) = split_comment(lines[at]);
+            code.contains('{') || code.trim_end().ends_with(';')
+        }) else {
+            continue;
+        };
+        let (opening, _) = split_comment(lines[open]);
+        if !opening.contains('{') {
+            continue;
+        }
+        let close = if opening.trim_end().ends_with('}') {
+            Some(open)
+        } else {
+            let closing = format!("{indent}}}");
+            (open + 1..lines.len()).find(|&at| lines[at].trim_end() == closing)
+        };
+        if let Some(close) = close {
+            found.push(Function {
+                name,
+                line: index + 1,
+                lines: close - index + 1,
+            });
+        }
+    }
+    found
+}
+
+/// The name of the function a line of code declares, if it declares one.
+fn fn_name(code: &str) -> Option<String> {
+    let mut words = code
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| !word.is_empty());
+    loop {
+        match words.next()? {
+            "pub" | "crate" | "super" | "in" | "self" | "async" | "const" | "unsafe" | "extern" => {
+            }
+            "fn" => return words.next().map(str::to_owned),
+            _ => return None,
+        }
+    }
 }
 
 /// Where a browser crate is used in `text`: (line number, the path segment that names it).
