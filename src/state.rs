@@ -1,9 +1,9 @@
 //! The app's one `State` and what can be asked of it: the server's configuration, the sign-in, the
-//! device and product lists and the learner's picks, the demo's and the cleanup's state, and
-//! Particle API failures in words.
+//! device and product lists and the learner's picks, and the demo's and the cleanup's state.
 //!
 //! Nothing here touches the browser, so it is unit-tested natively; what changes the state is
-//! `update.rs`, and the messages and effects it speaks in are `msg.rs`.
+//! `update.rs` (which also makes the first one, `update::init`), and the messages and effects it
+//! speaks in are `msg.rs`.
 
 use webhook_demo_core::wire::Config;
 pub use webhook_demo_core::wire::{Device, Product};
@@ -11,7 +11,6 @@ pub use webhook_demo_core::wire::{Device, Product};
 use crate::{
     cleanup::{Cleanup, CleanupStep},
     demo::Demo,
-    msg::Effect,
 };
 
 /// The demo firmware's files, as the firmware panel lists them.
@@ -69,16 +68,6 @@ pub enum Devices {
     Loading,
     Loaded(Vec<Device>),
     Failed(String),
-}
-
-/// A failed Particle API call: the HTTP status (0 when there was no answer) and Particle's error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiFailure {
-    pub status: u16,
-    pub error: String,
-    pub description: String,
-    /// Present on `mfa_required`.
-    pub mfa_token: Option<String>,
 }
 
 /// Everything the page knows.
@@ -188,10 +177,10 @@ pub enum ProductChoice {
 /// Prefix of the product names the tutorial suggests; such products are listed first.
 pub const DEMO_PRODUCT_PREFIX: &str = "webhook-demo-";
 
-impl State {
-    /// The state a fresh page starts in, and the effects that get it going.
-    pub fn new() -> (State, Vec<Effect>) {
-        let state = State {
+/// The state a fresh page starts in; `update::init` says what gets it going.
+impl Default for State {
+    fn default() -> State {
+        State {
             server: ServerConfig::Loading,
             auth: Auth::SignedOut {
                 error: None,
@@ -218,10 +207,11 @@ impl State {
             page_origin: String::new(),
             serial_error: None,
             secret_revealed: false,
-        };
-        (state, vec![Effect::FetchConfig])
+        }
     }
+}
 
+impl State {
     /// The sandbox's base path, when the hosting server offers one.
     pub fn sandbox(&self) -> Option<&str> {
         match &self.server {
@@ -334,28 +324,6 @@ impl State {
             Auth::SignedIn(session) => Some(session),
             Auth::SignedOut { .. } | Auth::AwaitingOtp { .. } => None,
         }
-    }
-}
-
-/// A failure in words a learner can act on.
-pub fn describe(failure: &ApiFailure) -> String {
-    match (failure.status, failure.error.as_str()) {
-        (0, _) => format!(
-            "Could not reach the Particle cloud ({}). Check your connection and try again.",
-            failure.description
-        ),
-        (_, "invalid_grant") if failure.description == "User credentials are invalid" => {
-            "That email and password do not match a Particle account.".to_owned()
-        }
-        (401, _) => "The access token is invalid or has expired. Sign in again.".to_owned(),
-        (429, _) => "The Particle cloud is rate-limiting requests. Wait a minute, then try again."
-            .to_owned(),
-        (_, _) if !failure.description.is_empty() => format!(
-            "{} (HTTP {}).",
-            failure.description.trim_end_matches('.'),
-            failure.status
-        ),
-        (status, _) => format!("The Particle cloud answered HTTP {status}."),
     }
 }
 

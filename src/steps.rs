@@ -9,8 +9,7 @@ use serde_json::Value;
 
 use crate::{
     json::Object,
-    panel::Panel,
-    render::view::panel_state,
+    panel::{Panel, panel_state},
     state::{Auth, Devices, Flash, State},
 };
 

@@ -2,18 +2,26 @@
 //!
 //! Each message is handed to a function named after what it does, by area: signing in and out in
 //! `update/sign_in.rs`, the lists and the learner's picks in `update/lists.rs`, the firmware panel
-//! in `update/firmware.rs`; the live demo's messages in `demo/update.rs` and the cleanup panel's in
-//! `cleanup.rs`. Nothing here touches the browser, so every message is unit-tested natively.
+//! in `update/firmware.rs`, the live demo in `update/demo.rs` and the cleanup panel in
+//! `update/cleanup.rs`. The state each changes is defined below them (`state.rs`, `demo/`,
+//! `cleanup.rs`), so nothing there depends on how it changes. Nothing here touches the browser, so
+//! every message is unit-tested natively.
 
+mod cleanup;
+pub(crate) mod demo;
 mod firmware;
 pub(crate) mod lists;
 pub(crate) mod sign_in;
 
 use crate::{
-    cleanup, demo,
     msg::{Effect, Msg},
     state::{Flash, ServerConfig, State},
 };
+
+/// The state a fresh page starts in, and the effects that get it going.
+pub fn init() -> (State, Vec<Effect>) {
+    (State::default(), vec![Effect::FetchConfig])
+}
 
 /// Applies `msg` to `state` and says what to do next; saves the signed-in user's picks when they
 /// change (once their saved picks, if any, have been restored).
@@ -87,7 +95,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::SerialFailed(reason) => state.serial_error = Some(reason),
         Msg::CopyFile => return vec![Effect::CopyShownFile],
         Msg::DownloadLog => return vec![Effect::OfferDeviceLog],
-        Msg::Demo(msg) => return demo::update::update(state, msg),
+        Msg::Demo(msg) => return demo::update(state, msg),
         Msg::Cleanup(msg) => return cleanup::update(state, msg),
     }
     Vec::new()

@@ -8,10 +8,10 @@ use serde_json::json;
 use crate::{
     action::Action,
     cleanup::Msg as C,
-    demo::update::tests::{relay, sample_hook, started},
     msg::Msg,
     render::Renderer,
     state::{Auth, State},
+    update::demo::tests::{relay, sample_hook, started},
     update::{
         tests::{sandbox_state, signed_in_with_lists},
         update,

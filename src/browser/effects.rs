@@ -17,8 +17,8 @@ use super::{
 use crate::{
     cleanup::{self, CleanupStep},
     demo,
+    failure::describe,
     msg::{Effect, Msg},
-    state::describe,
 };
 
 /// Background work: what it comes to, as a message to dispatch (or nothing).

@@ -14,8 +14,8 @@ use super::fetch::{self, Request};
 use crate::{
     cleanup::CleanupStep,
     demo::webhook::find_webhook,
+    failure::{ApiFailure, describe},
     json::object,
-    state::{ApiFailure, describe},
 };
 
 /// The `Authorization` header's value for `token`: the only way the token leaves the page.

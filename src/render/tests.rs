@@ -57,7 +57,7 @@ fn check(state: &State, expected_states: &[&str]) {
 
 #[test]
 fn before_sign_in_one_gate_says_to_sign_in() {
-    let (state, _) = State::new();
+    let (state, _) = crate::update::init();
     check(&state, &["signed-out"; 13]);
     let renderer = Renderer::new();
     let page = renderer.page(&state).expect("page renders");
@@ -89,7 +89,7 @@ fn before_sign_in_one_gate_says_to_sign_in() {
 #[test]
 fn sandbox_button_only_when_offered() {
     let renderer = Renderer::new();
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     let without = renderer.panel(&state, Panel::SignIn).expect("renders");
     assert!(!without.contains("id=\"sandboxSignIn\""));
     let config = Config {
@@ -104,7 +104,7 @@ fn sandbox_button_only_when_offered() {
 
 #[test]
 fn webhook_panel_has_parameters_and_a_collapse() {
-    let (state, _) = State::new();
+    let (state, _) = crate::update::init();
     let html = Renderer::new()
         .panel(&state, Panel::Webhook)
         .expect("renders");
@@ -122,7 +122,7 @@ fn webhook_panel_has_parameters_and_a_collapse() {
 
 #[test]
 fn untrusted_text_is_escaped() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     update(
         &mut state,
         Msg::ConfigLoaded(Err("<img src=x onerror=alert(1)>".into())),
@@ -174,7 +174,7 @@ fn untrusted_text_is_escaped() {
 
 #[test]
 fn signed_in_panels_change_state() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
     state.devices = Devices::Loading;
     let mut expected = ["ready"; 13];
@@ -204,7 +204,7 @@ fn signed_in_panels_change_state() {
 
 #[test]
 fn the_picked_device_is_described() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
     let device = |id: &str, name: &str, platform_id, product_id| Device {
         id: id.into(),
@@ -253,15 +253,12 @@ fn the_picked_device_is_described() {
 
 #[test]
 fn add_device_says_what_adding_will_do() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
     let renderer = Renderer::new();
     let panel = |state: &State| {
         let html = renderer.panel(state, Panel::AddDevice).expect("renders");
-        (
-            crate::render::view::panel_state(state, Panel::AddDevice),
-            html,
-        )
+        (crate::panel::panel_state(state, Panel::AddDevice), html)
     };
     state.devices = Devices::Loaded(vec![Device {
         id: "aa".into(),
@@ -325,7 +322,7 @@ fn add_device_says_what_adding_will_do() {
 /// Signed in to the sandbox with a device and product picked, a run going, one hook answered and
 /// one event seen: most of what the templates show is there.
 pub(super) fn busy_state() -> State {
-    let mut state = crate::demo::update::tests::started();
+    let mut state = crate::update::demo::tests::started();
     state.devices = Devices::Loaded(vec![Device {
         id: "e00fce68aaaaaaaaaaaaaaaa".into(),
         name: Some("p2".into()),
@@ -336,7 +333,7 @@ pub(super) fn busy_state() -> State {
     }]);
     state.selected_device = Some("e00fce68aaaaaaaaaaaaaaaa".into());
     let relay = |state: &mut State, event: &str, data: serde_json::Value| {
-        crate::demo::update::tests::relay(state, 1, event, data);
+        crate::update::demo::tests::relay(state, 1, event, data);
     };
     relay(
         &mut state,
@@ -377,7 +374,7 @@ pub(super) fn busy_state() -> State {
 #[test]
 fn a_panel_depends_only_on_the_fields_it_reads() {
     let renderer = Renderer::new();
-    for state in [State::new().0, busy_state()] {
+    for state in [crate::update::init().0, busy_state()] {
         let data = renderer.data(&state);
         let fields: Vec<String> = data
             .data()
@@ -435,7 +432,7 @@ fn a_new_hook_re_renders_only_what_shows_hooks() {
 
 #[test]
 fn the_webhook_reads_as_the_console_shows_it_and_its_secret_is_masked_until_revealed() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
     state.demo.running = true;
     state.demo.secret = "s3cr3t0123456789".into();
@@ -493,7 +490,7 @@ fn the_webhook_reads_as_the_console_shows_it_and_its_secret_is_masked_until_reve
 
 #[test]
 fn the_device_table_names_its_product_and_a_flashed_device_restarting_is_no_warning() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
     state.devices = Devices::Loaded(vec![Device {
         id: "aa".into(),

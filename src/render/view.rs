@@ -16,7 +16,7 @@ use crate::{
         webhook::{self, EVENT_NAME},
     },
     json::Object,
-    panel::Panel,
+    panel::{Panel, panel_state},
     state::{
         Auth, Devices, FIRMWARE_FILES, Flash, PARTICLE_API, ProductChoice, Products, ServerConfig,
         State,
@@ -463,83 +463,4 @@ fn choice(id: u32, name: &str, selected: bool) -> Value {
     choice.set("name", name.into());
     choice.set("selected", selected.into());
     choice.into()
-}
-
-/// The short word a panel's root carries in `data-state`: what the panel is showing.
-pub fn panel_state(state: &State, panel: Panel) -> &'static str {
-    match (panel, &state.auth) {
-        (Panel::SignIn, Auth::AwaitingOtp { .. }) => "otp",
-        (Panel::SignIn, Auth::SignedIn(_)) => "signed-in",
-        (_, Auth::SignedOut { .. } | Auth::AwaitingOtp { .. }) => "signed-out",
-        (Panel::SelectDevice, Auth::SignedIn(_)) => match &state.devices {
-            Devices::NotLoaded | Devices::Loading => "loading",
-            Devices::Failed(_) => "error",
-            Devices::Loaded(devices) if devices.is_empty() => "no-device",
-            Devices::Loaded(_) => "choose",
-        },
-        (Panel::SelectProduct, Auth::SignedIn(_)) => {
-            match (&state.products, state.selected_product) {
-                (Products::NotLoaded | Products::Loading, _) => "loading",
-                (Products::Failed(_), _) => "error",
-                (Products::Loaded(_), None) => "no-product",
-                (Products::Loaded(_), Some(_)) => "selected",
-            }
-        }
-        (Panel::AddDevice, Auth::SignedIn(_)) => match (state.device(), state.product()) {
-            (None, _) => "no-device",
-            (_, None) => "no-product",
-            (Some(device), Some(product)) if device.product_id == product.id => "in-product",
-            _ if state.adding_device => "adding",
-            (Some(device), _) if platform::in_product(device.product_id) => "other-product",
-            _ => "can-add",
-        },
-        (Panel::Start, Auth::SignedIn(_)) if state.demo.running => "running",
-        (Panel::Start, Auth::SignedIn(_)) if state.selected_product.is_none() => "no-product",
-        (Panel::Webhook | Panel::Test, Auth::SignedIn(_)) if !state.demo.running => "stopped",
-        (Panel::Webhook, Auth::SignedIn(_)) => match &state.demo.webhook {
-            WebhookState::Waiting | WebhookState::Saving => "saving",
-            WebhookState::Saved(_) => "created",
-            WebhookState::Failed(_) => "error",
-        },
-        (Panel::Test, Auth::SignedIn(_)) => {
-            let demo = &state.demo;
-            match &demo.webhook {
-                WebhookState::Saved(_) => match (&demo.test_error, &demo.test_sent) {
-                    (Some(_), _) => "error",
-                    (None, Some(_)) => "sent",
-                    (None, None) => "ready",
-                },
-                WebhookState::Waiting | WebhookState::Saving | WebhookState::Failed(_) => "waiting",
-            }
-        }
-        (Panel::Explainer | Panel::DataTable | Panel::Events, Auth::SignedIn(_)) => {
-            if state.demo.running {
-                "running"
-            } else {
-                "stopped"
-            }
-        }
-        (Panel::Firmware, Auth::SignedIn(_)) => match (&state.flash, state.device()) {
-            (Flash::Flashing, _) => "flashing",
-            (Flash::Started(_), _) => "flashed",
-            (Flash::Failed(_), _) => "error",
-            (Flash::Idle, None) => "no-device",
-            (Flash::Idle, Some(device)) if !device.online => "offline",
-            (Flash::Idle, Some(_)) => "ready",
-        },
-        (Panel::Cleanup, Auth::SignedIn(_)) => {
-            if state.cleanup.running() {
-                "running"
-            } else if state.cleanup.confirming {
-                "confirming"
-            } else if !state.cleanup.progress.is_empty() {
-                "done"
-            } else if state.selected_product.is_none() {
-                "no-product"
-            } else {
-                "ready"
-            }
-        }
-        (_, Auth::SignedIn(_)) => "ready",
-    }
 }

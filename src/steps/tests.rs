@@ -14,7 +14,7 @@ fn check(state: &State, expected: [&str; 8]) {
 }
 
 fn signed_in() -> State {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     state.auth = Auth::SignedIn(Session {
         base: "/sandbox".into(),
         token: "t".into(),
@@ -45,7 +45,7 @@ fn now(state: &State) -> String {
 
 #[test]
 fn the_path_follows_the_learner() {
-    let (state, _) = State::new();
+    let (state, _) = crate::update::init();
     check(
         &state,
         [

@@ -4,11 +4,9 @@
 
 use super::sign_in::signed_out_by;
 use crate::{
+    failure::{ApiFailure, describe},
     msg::Effect,
-    state::{
-        ApiFailure, Device, Devices, Flash, Product, ProductChoice, Products, Session, Settings,
-        State, describe,
-    },
+    state::{Device, Devices, Flash, Product, ProductChoice, Products, Session, Settings, State},
 };
 
 pub(super) fn refresh_devices(state: &mut State) -> Vec<Effect> {

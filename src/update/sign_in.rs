@@ -5,10 +5,9 @@
 use crate::{
     cleanup::Cleanup,
     demo::Demo,
+    failure::{ApiFailure, describe},
     msg::Effect,
-    state::{
-        ApiFailure, Auth, Devices, Products, SANDBOX_USER, Session, Settings, State, describe,
-    },
+    state::{Auth, Devices, Products, SANDBOX_USER, Session, Settings, State},
 };
 
 pub(super) fn sandbox(state: &mut State) -> Vec<Effect> {

@@ -3,8 +3,9 @@
 
 use super::{expired_token, p2, product, sandbox_state, signed_in, signed_in_with_lists};
 use crate::{
+    failure::ApiFailure,
     msg::{Effect, Msg},
-    state::{ApiFailure, Auth, Device, ProductChoice},
+    state::{Auth, Device, ProductChoice},
     update::update,
 };
 

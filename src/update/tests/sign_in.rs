@@ -5,8 +5,9 @@ use webhook_demo_core::wire::Config;
 
 use super::{check, expired_token, failure, sandbox_state, signed_in, signed_in_with_lists};
 use crate::{
+    failure::{ApiFailure, describe},
     msg::{Effect, Msg},
-    state::{ApiFailure, Auth, Devices, PARTICLE_API, ServerConfig, State, describe},
+    state::{Auth, Devices, PARTICLE_API, ServerConfig},
     update::update,
 };
 
@@ -89,7 +90,7 @@ fn sandbox_sign_in_asks_for_a_token_then_checks_it_then_loads_devices() {
 
 #[test]
 fn no_sandbox_button_without_a_sandbox() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     assert_eq!(update(&mut state, Msg::SandboxSignIn), Vec::new());
     assert_eq!(
         state.auth,
@@ -318,7 +319,7 @@ fn token_and_password_can_sign_in_to_the_sandbox() {
         matches!(&update(&mut state, password)[..], [Effect::RequestToken { base, .. }] if base == "/sandbox")
     );
     // Without a sandbox on offer the choice has no effect.
-    let (mut plain, _) = State::new();
+    let (mut plain, _) = crate::update::init();
     update(&mut plain, Msg::UseSandbox(true));
     assert_eq!(plain.api_base(), PARTICLE_API);
 }

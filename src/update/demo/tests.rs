@@ -17,7 +17,7 @@ use crate::{
 
 /// Signed in to the sandbox with product 30001 picked (the render tests start from it too).
 pub(crate) fn ready() -> State {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     update(
         &mut state,
         Msg::ConfigLoaded(Ok(Config {
@@ -251,7 +251,7 @@ fn a_typed_relay_is_used_and_checked() {
     );
     assert_eq!(state.demo.start_error, None);
     // Without a hosting server's relay, one must be typed.
-    let (mut plain, _) = State::new();
+    let (mut plain, _) = crate::update::init();
     plain.auth = state.auth.clone();
     plain.products = state.products.clone();
     plain.platform = Some(32);

@@ -4,17 +4,21 @@
 
 use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelayStart};
 
-use super::{
-    Demo, Msg, RelayEvent, SECRET_MASK, SLOW_MS, WebhookState, answer,
-    explain::{Entry, EntryKind, explain_event, explain_hook, explain_response, log_cells, pretty},
-    forward, keep,
-    requests::{REPLAY_HEADER, curl, export, hook_cycle, origin, replay_headers, smee_hook},
-    webhook::{EVENT_NAME, test_data, webhook_settings},
-};
+use super::sign_in::signed_out_by;
 use crate::{
+    demo::{
+        Answer, Demo, Msg, RelayEvent, SECRET_MASK, SLOW_MS, WebhookState, answer,
+        explain::{
+            Entry, EntryKind, explain_event, explain_hook, explain_response, log_cells, pretty,
+        },
+        forward, keep,
+        requests::{REPLAY_HEADER, curl, export, hook_cycle, origin, replay_headers, smee_hook},
+        timeline::Slot,
+        webhook::{EVENT_NAME, test_data, webhook_settings},
+    },
+    failure::describe,
     msg::{self, Effect},
-    state::{Devices, Flash, ServerConfig, State, describe},
-    update::sign_in::signed_out_by,
+    state::{Devices, Flash, ServerConfig, State},
 };
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
@@ -78,7 +82,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Preset(preset) => return apply_answer(&mut state.demo, preset.answer()),
         Msg::SlowMotion(on) => {
             state.demo.slow = on;
-            let answer = super::Answer {
+            let answer = Answer {
                 delay_ms: if on { SLOW_MS } else { 0 },
                 ..state.demo.answer.clone()
             };
@@ -407,7 +411,7 @@ fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Ef
             .published(&event.coreid, &event.published_at)
         {
             effects.push(Effect::Timer {
-                ms: crate::timeline::GIVE_UP_MS as u32,
+                ms: crate::demo::timeline::GIVE_UP_MS as u32,
                 msg: Box::new(msg::Msg::Demo(Msg::GiveUp {
                     run,
                     key: (event.coreid.clone(), event.published_at.clone()),
@@ -467,7 +471,7 @@ fn place(demo: &mut Demo, key: &(String, String), entry: Entry, effects: &mut Ve
         EntryKind::HookResponse => Some("hook-response published".to_owned()),
         EntryKind::HookError => Some("hook-error published".to_owned()),
     };
-    demo.timeline.cycle(key).card(entry.kind.slot(), entry);
+    demo.timeline.cycle(key).card(Slot::of(entry.kind), entry);
     if let (Some(said), true) = (said, demo.shown().map(|c| &c.key) == Some(key)) {
         effects.push(Effect::Announce(said));
     }
@@ -476,7 +480,7 @@ fn place(demo: &mut Demo, key: &(String, String), entry: Entry, effects: &mut Ve
 /// A later part of a long response: its data joins the response card's.
 fn more_response(demo: &mut Demo, key: &(String, String), data: &str) {
     let cycle = demo.timeline.cycle(key);
-    if let Some(entry) = &mut cycle.cards[crate::timeline::Slot::Outcome.index()] {
+    if let Some(entry) = &mut cycle.cards[crate::demo::timeline::Slot::Outcome.index()] {
         if let Some((_, joined)) = entry.fields.iter_mut().find(|(n, _)| n == "Event data") {
             joined.push_str(data);
             entry.code = Some(pretty(joined));
@@ -567,7 +571,7 @@ fn apply_forward(demo: &mut Demo, typed: String) -> Vec<Effect> {
 }
 
 /// Checks the answer the learner set and sends it to the relay, once the relay is known.
-fn apply_answer(demo: &mut Demo, answer: super::Answer) -> Vec<Effect> {
+fn apply_answer(demo: &mut Demo, answer: Answer) -> Vec<Effect> {
     if let Err(error) = answer::check(&answer) {
         demo.answer_error = Some(error);
         return Vec::new();
