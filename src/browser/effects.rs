@@ -391,8 +391,6 @@ async fn forward(
     let content_type = response
         .headers()
         .get("content-type")
-        .ok()
-        .flatten()
         .unwrap_or_else(|| "text/plain".to_owned());
     let text = fetch::text(&response).await?;
     Ok((

@@ -5,9 +5,10 @@
 //! `core::wire`'s small readers (ARCHITECTURE.md: derived decoders cost the page kilobytes each);
 //! every failure becomes an `ApiFailure` the learner's panel can describe.
 
+use gloo_net::http::Response;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
-use web_sys::{Blob, FormData, Response};
+use web_sys::{Blob, FormData};
 use webhook_demo_core::wire::{self, ApiErrorBody, Product};
 
 use super::fetch::{self, Request};
