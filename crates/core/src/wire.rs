@@ -203,11 +203,13 @@ impl RelayControl {
                 ("body", _) => return Err(bad("body", "a string or null")),
                 ("delayMs", value) => {
                     let millis = value.as_u64();
-                    control.delay_ms = Some(millis.ok_or(bad("delayMs", "a number"))?);
+                    control.delay_ms =
+                        Some(millis.ok_or(bad("delayMs", "a number of milliseconds"))?);
                 }
                 ("deadlineMs", value) => {
                     let millis = value.as_u64();
-                    control.deadline_ms = Some(millis.ok_or(bad("deadlineMs", "a number"))?);
+                    control.deadline_ms =
+                        Some(millis.ok_or(bad("deadlineMs", "a number of milliseconds"))?);
                 }
                 ("pageAnswers", Value::Bool(on)) => control.page_answers = Some(*on),
                 ("pageAnswers", _) => return Err(bad("pageAnswers", "true or false")),

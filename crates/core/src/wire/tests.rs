@@ -290,7 +290,10 @@ fn relay_control_refusals_name_the_field() {
             json!({"authorization": 5}),
             "authorization must be a string or null",
         ),
-        (json!({"delayMs": -1}), "delayMs must be a number"),
+        (
+            json!({"delayMs": -1}),
+            "delayMs must be a number of milliseconds",
+        ),
         (
             json!({"pageAnswers": 1}),
             "pageAnswers must be true or false",
