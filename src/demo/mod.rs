@@ -179,9 +179,9 @@ impl Demo {
 
     /// The relay control body for this run's answer settings.
     pub fn control(&self) -> String {
-        webhook::control_body(&self.answer, &self.secret, self.forward.is_some())
-            .to_json()
-            .to_string()
+        let control = webhook::control_body(&self.answer, &self.secret, self.forward.is_some());
+        // Serializing these fields cannot fail; an error would need a map with non-string keys.
+        serde_json::to_string(&control).unwrap_or_default()
     }
 
     /// The cycle the explainer and the diagram show: the pinned one, else the newest.

@@ -128,23 +128,31 @@ pub const MAX_DEADLINE_MS: u32 = 15_000;
 /// removes the setting. The reference relay's `{"op":"hookResponse", …}` is accepted and the
 /// `op` ignored.
 ///
-/// Read and written by hand rather than derived: the page builds this body, and each derived
-/// (de)serializer costs the page kilobytes (see ARCHITECTURE.md, Page size).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Written with the derived `Serialize` (a field left out is `None`); read by hand, so that a
+/// refusal names the field and what it must be in the relay's own words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RelayControl {
     /// The `Authorization` value every hook must carry; `Some(None)` or `""` accepts any.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization: Option<Option<String>>,
     /// The answer's status, within [`ANSWER_STATUS`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     /// The answer's body; `Some(None)` answers the relay's default JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Option<String>>,
     /// How long to wait before answering, at most the relay's limit ([`MAX_DELAY_MS`] by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delay_ms: Option<u64>,
     /// How long a hook waits for the page's answer, at most the relay's limit
     /// ([`MAX_DEADLINE_MS`] by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<u64>,
     /// True when the page answers each hook itself (`POST respond/…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_answers: Option<bool>,
 }
 
@@ -217,27 +225,6 @@ impl RelayControl {
             }
         }
         Ok(control)
-    }
-
-    /// The body as JSON, with only the fields that are set.
-    pub fn to_json(&self) -> Value {
-        fn text(value: &Option<String>) -> Value {
-            value.clone().map_or(Value::Null, Value::String)
-        }
-        let mut fields = serde_json::Map::new();
-        let mut set = |name: &str, value: Option<Value>| {
-            if let Some(value) = value {
-                fields.insert(name.to_owned(), value);
-            }
-        };
-        set("authorization", self.authorization.as_ref().map(text));
-        set("status", self.status.map(Value::from));
-        set("contentType", self.content_type.clone().map(Value::String));
-        set("body", self.body.as_ref().map(text));
-        set("delayMs", self.delay_ms.map(Value::from));
-        set("deadlineMs", self.deadline_ms.map(Value::from));
-        set("pageAnswers", self.page_answers.map(Value::Bool));
-        Value::Object(fields)
     }
 }
 
