@@ -66,18 +66,18 @@ impl Panel {
 
 /// The short word a panel's root carries in `data-state`: what the panel is showing.
 pub fn panel_state(state: &State, panel: Panel) -> &'static str {
-    match (panel, &state.auth) {
+    match (panel, &state.sign_in.auth) {
         (Panel::SignIn, Auth::AwaitingOtp { .. }) => "otp",
         (Panel::SignIn, Auth::SignedIn(_)) => "signed-in",
         (_, Auth::SignedOut { .. } | Auth::AwaitingOtp { .. }) => "signed-out",
-        (Panel::SelectDevice, Auth::SignedIn(_)) => match &state.devices {
+        (Panel::SelectDevice, Auth::SignedIn(_)) => match &state.lists.devices {
             Devices::NotLoaded | Devices::Loading => "loading",
             Devices::Failed(_) => "error",
             Devices::Loaded(devices) if devices.is_empty() => "no-device",
             Devices::Loaded(_) => "choose",
         },
         (Panel::SelectProduct, Auth::SignedIn(_)) => {
-            match (&state.products, state.selected_product) {
+            match (&state.lists.products, state.lists.selected_product) {
                 (Products::NotLoaded | Products::Loading, _) => "loading",
                 (Products::Failed(_), _) => "error",
                 (Products::Loaded(_), None) => "no-product",
@@ -88,12 +88,12 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
             (None, _) => "no-device",
             (_, None) => "no-product",
             (Some(device), Some(product)) if device.product_id == product.id => "in-product",
-            _ if state.adding_device => "adding",
+            _ if state.lists.adding_device => "adding",
             (Some(device), _) if platform::in_product(device.product_id) => "other-product",
             _ => "can-add",
         },
         (Panel::Start, Auth::SignedIn(_)) if state.demo.running => "running",
-        (Panel::Start, Auth::SignedIn(_)) if state.selected_product.is_none() => "no-product",
+        (Panel::Start, Auth::SignedIn(_)) if state.lists.selected_product.is_none() => "no-product",
         (Panel::Webhook | Panel::Test, Auth::SignedIn(_)) if !state.demo.running => "stopped",
         (Panel::Webhook, Auth::SignedIn(_)) => match &state.demo.webhook {
             WebhookState::Waiting | WebhookState::Saving => "saving",
@@ -118,7 +118,7 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
                 "stopped"
             }
         }
-        (Panel::Firmware, Auth::SignedIn(_)) => match (&state.flash, state.device()) {
+        (Panel::Firmware, Auth::SignedIn(_)) => match (&state.firmware.flash, state.device()) {
             (Flash::Flashing, _) => "flashing",
             (Flash::Started(_), _) => "flashed",
             (Flash::Failed(_), _) => "error",
@@ -133,7 +133,7 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
                 "confirming"
             } else if !state.cleanup.progress.is_empty() {
                 "done"
-            } else if state.selected_product.is_none() {
+            } else if state.lists.selected_product.is_none() {
                 "no-product"
             } else {
                 "ready"

@@ -70,11 +70,39 @@ pub enum Devices {
     Failed(String),
 }
 
-/// Everything the page knows.
+/// Everything the page knows: one part per area of the tutorial, each changed by the update of
+/// that area (`update/sign_in.rs`, `update/lists.rs`, `update/firmware.rs`, `update/demo.rs`,
+/// `update/cleanup.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     pub server: ServerConfig,
+    pub sign_in: SignIn,
+    pub lists: Lists,
+    pub demo: Demo,
+    pub cleanup: Cleanup,
+    pub firmware: Firmware,
+    /// Where the page is served from (`http://127.0.0.1:8080`): the one origin the starter
+    /// servers allow to call them.
+    pub page_origin: String,
+    /// The learner asked to see the webhook's secret: it is masked everywhere until then.
+    pub secret_revealed: bool,
+}
+
+/// Signing in: where it stands, and how the learner wants it kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
     pub auth: Auth,
+    /// Keep the session in `localStorage` (this browser) rather than `sessionStorage` (this tab).
+    pub remember: bool,
+    /// The token and password forms sign in to the sandbox rather than the Particle cloud.
+    pub use_sandbox: bool,
+    /// The signed-in user's saved picks, applied as the device and product lists arrive.
+    pub restoring: Option<Settings>,
+}
+
+/// The signed-in user's device and product lists, and the learner's picks from them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lists {
     pub devices: Devices,
     /// The id of the device the learner picked.
     pub selected_device: Option<String>,
@@ -89,26 +117,18 @@ pub struct State {
     /// The device is being added to the product.
     pub adding_device: bool,
     pub add_device_error: Option<String>,
-    /// Keep the session in `localStorage` (this browser) rather than `sessionStorage` (this tab).
-    pub remember: bool,
-    /// The token and password forms sign in to the sandbox rather than the Particle cloud.
-    pub use_sandbox: bool,
-    /// The signed-in user's saved picks, applied as the device and product lists arrive.
-    pub restoring: Option<Settings>,
-    pub demo: Demo,
-    pub cleanup: Cleanup,
-    /// The firmware file shown (its path in the project).
-    pub firmware_file: String,
+}
+
+/// The firmware panel and the device's own output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Firmware {
+    /// The file shown (its path in the project).
+    pub file: String,
     pub flash: Flash,
     /// The browser has Web Serial.
     pub serial_supported: bool,
-    /// Where the page is served from (`http://127.0.0.1:8080`): the one origin the starter
-    /// servers allow to call them.
-    pub page_origin: String,
     /// What became of connecting to USB serial, when it did not work.
     pub serial_error: Option<String>,
-    /// The learner asked to see the webhook's secret: it is masked everywhere until then.
-    pub secret_revealed: bool,
 }
 
 /// Flashing the firmware to the picked device.
@@ -182,30 +202,36 @@ impl Default for State {
     fn default() -> State {
         State {
             server: ServerConfig::Loading,
-            auth: Auth::SignedOut {
-                error: None,
-                busy: false,
+            sign_in: SignIn {
+                auth: Auth::SignedOut {
+                    error: None,
+                    busy: false,
+                },
+                remember: false,
+                use_sandbox: false,
+                restoring: None,
             },
-            devices: Devices::NotLoaded,
-            selected_device: None,
-            products: Products::NotLoaded,
-            platform: None,
-            product_choice: ProductChoice::New,
-            selected_product: None,
-            creating_product: false,
-            product_error: None,
-            adding_device: false,
-            add_device_error: None,
-            remember: false,
-            use_sandbox: false,
-            restoring: None,
+            lists: Lists {
+                devices: Devices::NotLoaded,
+                selected_device: None,
+                products: Products::NotLoaded,
+                platform: None,
+                product_choice: ProductChoice::New,
+                selected_product: None,
+                creating_product: false,
+                product_error: None,
+                adding_device: false,
+                add_device_error: None,
+            },
             demo: Demo::default(),
             cleanup: Cleanup::default(),
-            firmware_file: FIRMWARE_FILES[0].to_owned(),
-            flash: Flash::Idle,
-            serial_supported: false,
+            firmware: Firmware {
+                file: FIRMWARE_FILES[0].to_owned(),
+                flash: Flash::Idle,
+                serial_supported: false,
+                serial_error: None,
+            },
             page_origin: String::new(),
-            serial_error: None,
             secret_revealed: false,
         }
     }
@@ -224,23 +250,25 @@ impl State {
     /// the Particle cloud.
     pub fn api_base(&self) -> String {
         match self.sandbox() {
-            Some(sandbox) if self.use_sandbox => sandbox.to_owned(),
+            Some(sandbox) if self.sign_in.use_sandbox => sandbox.to_owned(),
             _ => PARTICLE_API.to_owned(),
         }
     }
 
     /// The picked device, when it is in the loaded list.
     pub fn device(&self) -> Option<&Device> {
-        let Devices::Loaded(devices) = &self.devices else {
+        let Devices::Loaded(devices) = &self.lists.devices else {
             return None;
         };
-        let id = self.selected_device.as_deref()?;
+        let id = self.lists.selected_device.as_deref()?;
         devices.iter().find(|device| device.id == id)
     }
 
     /// The products of the chosen platform, demo-named ones first.
     pub fn products_for_platform(&self) -> Vec<&Product> {
-        let (Products::Loaded(products), Some(platform)) = (&self.products, self.platform) else {
+        let (Products::Loaded(products), Some(platform)) =
+            (&self.lists.products, self.lists.platform)
+        else {
             return Vec::new();
         };
         // A partition rather than a sort: same order within each group, and no sort code in the page.
@@ -254,6 +282,7 @@ impl State {
     /// A name for a new demo product that none of the learner's products has yet.
     pub fn suggested_product_name(&self) -> String {
         let platform = self
+            .lists
             .platform
             .map(webhook_demo_core::platform::name)
             .unwrap_or_default();
@@ -262,7 +291,7 @@ impl State {
             .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        let taken = |name: &str| match &self.products {
+        let taken = |name: &str| match &self.lists.products {
             Products::Loaded(products) => {
                 products.iter().any(|p| p.name.eq_ignore_ascii_case(name))
             }
@@ -276,10 +305,10 @@ impl State {
 
     /// The product the learner picked, when it is in the loaded list.
     pub fn product(&self) -> Option<&Product> {
-        let Products::Loaded(products) = &self.products else {
+        let Products::Loaded(products) = &self.lists.products else {
             return None;
         };
-        let id = self.selected_product?;
+        let id = self.lists.selected_product?;
         products.iter().find(|product| product.id == id)
     }
 
@@ -289,11 +318,11 @@ impl State {
     }
 
     fn product_devices(&self) -> impl Iterator<Item = &Device> {
-        let devices = match &self.devices {
+        let devices = match &self.lists.devices {
             Devices::Loaded(devices) => devices.as_slice(),
             Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => &[],
         };
-        let product = self.selected_product;
+        let product = self.lists.selected_product;
         devices
             .iter()
             .filter(move |d| Some(d.product_id) == product)
@@ -313,14 +342,14 @@ impl State {
     /// What is saved for the signed-in user.
     pub fn settings(&self) -> Settings {
         Settings {
-            device: self.selected_device.clone(),
-            platform: self.platform,
-            product: self.selected_product,
+            device: self.lists.selected_device.clone(),
+            platform: self.lists.platform,
+            product: self.lists.selected_product,
         }
     }
 
     pub fn session(&self) -> Option<&Session> {
-        match &self.auth {
+        match &self.sign_in.auth {
             Auth::SignedIn(session) => Some(session),
             Auth::SignedOut { .. } | Auth::AwaitingOtp { .. } => None,
         }

@@ -29,7 +29,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let before = state.settings();
     let mut effects = apply(state, msg);
     let after = state.settings();
-    if let (Some(session), None) = (state.session(), &state.restoring) {
+    if let (Some(session), None) = (state.session(), &state.sign_in.restoring) {
         if after != before {
             effects.push(Effect::SaveSettings {
                 username: session.username.clone(),
@@ -65,15 +65,15 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             created_here,
         } => return sign_in::restore(state, base, token, created_here),
         Msg::SignOut => return sign_in::sign_out(state),
-        Msg::SetRemember(remember) => state.remember = remember,
-        Msg::UseSandbox(sandbox) => state.use_sandbox = sandbox,
+        Msg::SetRemember(remember) => state.sign_in.remember = remember,
+        Msg::UseSandbox(sandbox) => state.sign_in.use_sandbox = sandbox,
         Msg::SettingsLoaded(saved) => lists::settings_loaded(state, saved.as_deref()),
         Msg::RefreshDevices => return lists::refresh_devices(state),
         Msg::DevicesLoaded(result) => return lists::devices_loaded(state, result),
         Msg::SelectDevice(id) => lists::select_device(state, id),
         Msg::ProductsLoaded(result) => return lists::products_loaded(state, result),
         Msg::SelectPlatform(id) => lists::set_platform(state, id),
-        Msg::ChooseProducts(choice) => state.product_choice = choice,
+        Msg::ChooseProducts(choice) => state.lists.product_choice = choice,
         Msg::SelectProduct(id) => lists::select_product(state, id),
         Msg::CreateProduct(name) => return lists::create_product(state, &name),
         Msg::ProductCreated(result) => return lists::product_created(state, result),
@@ -83,16 +83,16 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::ShowFile(file) => return firmware::show_file(state, file),
         Msg::FlashDevice(sources) => return firmware::flash(state, sources),
         Msg::Flashed(result) => {
-            state.flash = match result {
+            state.firmware.flash = match result {
                 Ok(status) => Flash::Started(status),
                 Err(errors) => Flash::Failed(errors),
             }
         }
         Msg::ShowDeviceLog => return firmware::show_device_log(state),
-        Msg::SerialSupported(supported) => state.serial_supported = supported,
+        Msg::SerialSupported(supported) => state.firmware.serial_supported = supported,
         Msg::PageOrigin(origin) => state.page_origin = origin,
         Msg::ConnectSerial => return firmware::connect_serial(state),
-        Msg::SerialFailed(reason) => state.serial_error = Some(reason),
+        Msg::SerialFailed(reason) => state.firmware.serial_error = Some(reason),
         Msg::CopyFile => return vec![Effect::CopyShownFile],
         Msg::DownloadLog => return vec![Effect::OfferDeviceLog],
         Msg::Demo(msg) => return demo::update(state, msg),

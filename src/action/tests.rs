@@ -31,7 +31,7 @@ fn actions_in(html: &str) -> Vec<String> {
 fn representative_states() -> Vec<(&'static str, State)> {
     let signed_out = sandbox_state();
     let mut awaiting_otp = signed_out.clone();
-    awaiting_otp.auth = Auth::AwaitingOtp {
+    awaiting_otp.sign_in.auth = Auth::AwaitingOtp {
         base: "/sandbox".into(),
         mfa_token: "m".into(),
         error: None,

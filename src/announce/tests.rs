@@ -39,7 +39,7 @@ fn a_sent_test_is_announced_and_the_view_moves_to_its_result() {
 #[test]
 fn flash_progress_and_each_finished_cleanup_step_are_announced() {
     check(
-        |state| state.flash = Flash::Started("success".into()),
+        |state| state.firmware.flash = Flash::Started("success".into()),
         &[Effect::Announce("Flashing: success".into())],
     );
     let (mut state, _) = crate::update::init();

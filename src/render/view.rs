@@ -93,31 +93,31 @@ fn sign_in(state: &State, view: &mut Object) {
         ServerConfig::Loading | ServerConfig::Loaded(_) => None,
     };
     view.set("configProblem", config_problem.into());
-    let sign_in_error = match &state.auth {
+    let sign_in_error = match &state.sign_in.auth {
         Auth::SignedOut { error, .. } | Auth::AwaitingOtp { error, .. } => error.as_deref(),
         Auth::SignedIn(_) => None,
     };
     view.set("signInError", sign_in_error.into());
     // A sign-in request is in flight: the buttons are disabled.
     let busy = matches!(
-        state.auth,
+        state.sign_in.auth,
         Auth::SignedOut { busy: true, .. } | Auth::AwaitingOtp { busy: true, .. }
     );
     view.set("busy", busy.into());
     view.set(
         "awaitingOtp",
-        matches!(state.auth, Auth::AwaitingOtp { .. }).into(),
+        matches!(state.sign_in.auth, Auth::AwaitingOtp { .. }).into(),
     );
     // The "remember me" box is ticked.
-    view.set("remember", state.remember.into());
+    view.set("remember", state.sign_in.remember.into());
     // The token and password forms sign in to the sandbox.
-    view.set("useSandbox", state.use_sandbox.into());
+    view.set("useSandbox", state.sign_in.use_sandbox.into());
 }
 
 /// The device list and the picked device's details (`deviceInfo`).
 fn devices(state: &State, view: &mut Object) {
     // The device list: each device's name (or id), marked when offline.
-    let devices: Vec<Value> = match &state.devices {
+    let devices: Vec<Value> = match &state.lists.devices {
         Devices::Loaded(devices) => devices
             .iter()
             .map(|device| {
@@ -129,7 +129,7 @@ fn devices(state: &State, view: &mut Object) {
                     if device.online { "" } else { " (offline)" }
                 );
                 entry.set("label", label.into());
-                let selected = state.selected_device.as_deref() == Some(device.id.as_str());
+                let selected = state.lists.selected_device.as_deref() == Some(device.id.as_str());
                 entry.set("selected", selected.into());
                 entry.into()
             })
@@ -137,12 +137,15 @@ fn devices(state: &State, view: &mut Object) {
         Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => Vec::new(),
     };
     view.set("devices", devices.into());
-    let devices_error = match &state.devices {
+    let devices_error = match &state.lists.devices {
         Devices::Failed(reason) => Some(reason.as_str()),
         Devices::NotLoaded | Devices::Loading | Devices::Loaded(_) => None,
     };
     view.set("devicesError", devices_error.into());
-    view.set("devicesLoading", (state.devices == Devices::Loading).into());
+    view.set(
+        "devicesLoading",
+        (state.lists.devices == Devices::Loading).into(),
+    );
     // The picked device's details (`deviceInfo`).
     let device = state.device().map(|device| {
         let mut info = Object::default();
@@ -159,7 +162,7 @@ fn devices(state: &State, view: &mut Object) {
         );
         // The product's name and id, or a sentence saying it is in none.
         let product = if platform::in_product(device.product_id) {
-            let named = match &state.products {
+            let named = match &state.lists.products {
                 Products::Loaded(products) => products.iter().find(|p| p.id == device.product_id),
                 Products::NotLoaded | Products::Loading | Products::Failed(_) => None,
             };
@@ -182,25 +185,29 @@ fn products(state: &State, view: &mut Object) {
     let platforms: Vec<Value> = platform::PLATFORMS
         .iter()
         .filter(|p| p.product_eligible)
-        .map(|p| choice(p.id, p.name, state.platform == Some(p.id)))
+        .map(|p| choice(p.id, p.name, state.lists.platform == Some(p.id)))
         .collect();
     view.set("platforms", platforms.into());
     let products: Vec<Value> = state
         .products_for_platform()
         .into_iter()
-        .map(|p| choice(p.id, &p.name, state.selected_product == Some(p.id)))
+        .map(|p| choice(p.id, &p.name, state.lists.selected_product == Some(p.id)))
         .collect();
     view.set("products", products.into());
     view.set(
         "newProduct",
-        (state.product_choice == ProductChoice::New).into(),
+        (state.lists.product_choice == ProductChoice::New).into(),
     );
     view.set("newProductName", state.suggested_product_name().into());
-    view.set("creatingProduct", state.creating_product.into());
-    let product_error = state.product_error.as_deref().or(match &state.products {
-        Products::Failed(reason) => Some(reason),
-        Products::NotLoaded | Products::Loading | Products::Loaded(_) => None,
-    });
+    view.set("creatingProduct", state.lists.creating_product.into());
+    let product_error = state
+        .lists
+        .product_error
+        .as_deref()
+        .or(match &state.lists.products {
+            Products::Failed(reason) => Some(reason),
+            Products::NotLoaded | Products::Loading | Products::Loaded(_) => None,
+        });
     view.set("productError", product_error.into());
     // The picked product's name.
     view.set(
@@ -218,8 +225,11 @@ fn add_device(state: &State, view: &mut Object) {
         "deviceInOtherProduct",
         (add_device == "other-product").into(),
     );
-    view.set("addingDevice", state.adding_device.into());
-    view.set("addDeviceError", state.add_device_error.as_deref().into());
+    view.set("addingDevice", state.lists.adding_device.into());
+    view.set(
+        "addDeviceError",
+        state.lists.add_device_error.as_deref().into(),
+    );
 }
 
 /// The demo: its run, the journey, the relay and the webhook, the test and the answer.
@@ -241,6 +251,7 @@ fn demo(state: &State, view: &mut Object) {
     // The integration's page in Particle's console (real cloud only).
     let console_link = match &demo.webhook {
         WebhookState::Saved(id) => state
+            .lists
             .selected_product
             .zip(session)
             .filter(|(_, session)| session.base == PARTICLE_API)
@@ -316,7 +327,7 @@ fn firmware(state: &State, view: &mut Object) {
         .map(|&path| {
             let mut file = Object::default();
             file.set("path", path.into());
-            file.set("selected", (state.firmware_file == path).into());
+            file.set("selected", (state.firmware.file == path).into());
             file.into()
         })
         .collect();
@@ -325,7 +336,7 @@ fn firmware(state: &State, view: &mut Object) {
     let flash_blocked = match state.device() {
         None => Some("Pick a device first."),
         // A device restarts after a flash: offline for a moment, not a reason to worry.
-        Some(device) if !device.online && matches!(state.flash, Flash::Started(_)) => {
+        Some(device) if !device.online && matches!(state.firmware.flash, Flash::Started(_)) => {
             Some("The device is restarting with the new firmware.")
         }
         Some(device) if !device.online => {
@@ -334,8 +345,8 @@ fn firmware(state: &State, view: &mut Object) {
         Some(_) => None,
     };
     view.set("flashBlocked", flash_blocked.into());
-    view.set("flashing", (state.flash == Flash::Flashing).into());
-    let (flash_status, flash_errors) = match &state.flash {
+    view.set("flashing", (state.firmware.flash == Flash::Flashing).into());
+    let (flash_status, flash_errors) = match &state.firmware.flash {
         Flash::Started(status) => (Some(status.as_str()), Vec::new()),
         Flash::Failed(errors) => (None, errors.iter().map(String::as_str).collect()),
         Flash::Idle | Flash::Flashing => (None, Vec::new()),
@@ -346,8 +357,8 @@ fn firmware(state: &State, view: &mut Object) {
     let device_log_available =
         state.device().is_some() && session.map(|s| s.base.as_str()) == state.sandbox();
     view.set("deviceLogAvailable", device_log_available.into());
-    view.set("serialSupported", state.serial_supported.into());
-    view.set("serialError", state.serial_error.as_deref().into());
+    view.set("serialSupported", state.firmware.serial_supported.into());
+    view.set("serialError", state.firmware.serial_error.as_deref().into());
 }
 
 /// Cleanup: the boxes, whether each can be ticked, the question, and each step's outcome.

@@ -21,7 +21,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Cancel => state.cleanup.confirming = false,
         Msg::Confirm => {
-            let (Some(session), Some(product_id)) = (state.session(), state.selected_product)
+            let (Some(session), Some(product_id)) = (state.session(), state.lists.selected_product)
             else {
                 return Vec::new();
             };
@@ -62,8 +62,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
             // Done: the lists change (devices left the product, the product may be gone).
             if deleted {
-                state.selected_product = None;
-                state.product_choice = ProductChoice::New;
+                state.lists.selected_product = None;
+                state.lists.product_choice = ProductChoice::New;
             }
             if let Some(session) = state.session() {
                 return reload_lists(session);

@@ -18,7 +18,7 @@ use crate::{
     },
     failure::describe,
     msg::{self, Effect},
-    state::{Devices, Flash, ServerConfig, State},
+    state::{Devices, ServerConfig, State},
 };
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
@@ -189,7 +189,8 @@ fn start(state: &mut State, secret: String, relay: &str, smee: &str) -> Vec<Effe
         );
         return Vec::new();
     };
-    let (Some(session), Some(product_id)) = (state.session().cloned(), state.selected_product)
+    let (Some(session), Some(product_id)) =
+        (state.session().cloned(), state.lists.selected_product)
     else {
         return Vec::new();
     };
@@ -220,7 +221,8 @@ fn start_smee(state: &mut State, secret: String, smee: &str) -> Vec<Effect> {
         state.demo.start_error = Some("A smee.io channel is an https:// address.".into());
         return Vec::new();
     }
-    let (Some(session), Some(product_id)) = (state.session().cloned(), state.selected_product)
+    let (Some(session), Some(product_id)) =
+        (state.session().cloned(), state.lists.selected_product)
     else {
         return Vec::new();
     };
@@ -264,7 +266,7 @@ fn relay_event(state: &mut State, event: RelayEvent, data: &str) -> Vec<Effect> 
         return Vec::new();
     };
     let session = state.session().cloned();
-    let product_id = state.selected_product;
+    let product_id = state.lists.selected_product;
     let demo = &mut state.demo;
     demo.stream_error = None;
     match event {
@@ -383,7 +385,7 @@ fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Ef
         return Vec::new();
     };
     state.demo.stream_error = None;
-    let device = match &state.devices {
+    let device = match &state.lists.devices {
         Devices::Loaded(devices) => devices
             .iter()
             .find(|d| d.id == event.coreid)
@@ -391,12 +393,7 @@ fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Ef
         Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => None,
     }
     .unwrap_or_else(|| event.coreid.clone());
-    // The picked device reports its update's progress while it is being flashed.
-    let flashing = matches!(state.flash, Flash::Flashing | Flash::Started(_))
-        && state.selected_device.as_deref() == Some(event.coreid.as_str());
-    if flashing && event.name == "spark/flash/status" {
-        state.flash = Flash::Started(event.data.trim().to_owned());
-    }
+    super::firmware::flash_progress(state, &event);
     let mut effects = vec![Effect::LogEvent(log_cells(&event, &device))];
     keep(&mut state.demo.events, event.clone());
     let mut key = None;
@@ -528,9 +525,11 @@ fn replay(demo: &Demo, hook_id: u64, edited: Option<(&str, String)>) -> Vec<Effe
 
 /// Publishes `WebhookDemo01` with `data` to the product, while a run is going on.
 fn publish(state: &State, data: String) -> Vec<Effect> {
-    let (Some(session), Some(product_id), true) =
-        (state.session(), state.selected_product, state.demo.running)
-    else {
+    let (Some(session), Some(product_id), true) = (
+        state.session(),
+        state.lists.selected_product,
+        state.demo.running,
+    ) else {
         return Vec::new();
     };
     vec![Effect::Publish {

@@ -1,6 +1,8 @@
 //! The firmware panel and the device's own output: the file shown, flashing the sources as shown,
 //! the sandbox device's log and USB serial.
 
+use webhook_demo_core::wire::ParticleEvent;
+
 use crate::{
     msg::Effect,
     state::{FIRMWARE_FILES, Flash, State},
@@ -10,7 +12,7 @@ pub(super) fn show_file(state: &mut State, file: String) -> Vec<Effect> {
     if !FIRMWARE_FILES.contains(&file.as_str()) {
         return Vec::new();
     }
-    state.firmware_file.clone_from(&file);
+    state.firmware.file.clone_from(&file);
     vec![Effect::ShowFile(file)]
 }
 
@@ -19,7 +21,7 @@ pub(super) fn flash(state: &mut State, sources: Vec<(String, String)>) -> Vec<Ef
     let (Some(session), Some(device)) = (state.session(), state.device()) else {
         return Vec::new();
     };
-    if !device.online || state.flash == Flash::Flashing {
+    if !device.online || state.firmware.flash == Flash::Flashing {
         return Vec::new();
     }
     let effect = Effect::Flash {
@@ -28,7 +30,7 @@ pub(super) fn flash(state: &mut State, sources: Vec<(String, String)>) -> Vec<Ef
         device_id: device.id.clone(),
         sources,
     };
-    state.flash = Flash::Flashing;
+    state.firmware.flash = Flash::Flashing;
     vec![effect]
 }
 
@@ -47,9 +49,18 @@ pub(super) fn show_device_log(state: &State) -> Vec<Effect> {
 }
 
 pub(super) fn connect_serial(state: &mut State) -> Vec<Effect> {
-    if !state.serial_supported {
+    if !state.firmware.serial_supported {
         return Vec::new();
     }
-    state.serial_error = None;
+    state.firmware.serial_error = None;
     vec![Effect::ConnectSerial]
+}
+
+/// The picked device reports its update's progress on the event stream while it is flashed.
+pub(super) fn flash_progress(state: &mut State, event: &ParticleEvent) {
+    let flashing = matches!(state.firmware.flash, Flash::Flashing | Flash::Started(_))
+        && state.lists.selected_device.as_deref() == Some(event.coreid.as_str());
+    if flashing && event.name == "spark/flash/status" {
+        state.firmware.flash = Flash::Started(event.data.trim().to_owned());
+    }
 }

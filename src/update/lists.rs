@@ -17,7 +17,7 @@ pub(super) fn refresh_devices(state: &mut State) -> Vec<Effect> {
         base: session.base.clone(),
         token: session.token.clone(),
     };
-    state.devices = Devices::Loading;
+    state.lists.devices = Devices::Loading;
     vec![load]
 }
 
@@ -29,28 +29,29 @@ pub(super) fn devices_loaded(
         Ok(devices) => devices,
         Err(failure) if failure.status == 401 => return signed_out_by(state, &failure),
         Err(failure) => {
-            state.devices = Devices::Failed(describe(&failure));
+            state.lists.devices = Devices::Failed(describe(&failure));
             return Vec::new();
         }
     };
     // Keep the learner's pick across refreshes; otherwise pick what the list shows first.
     let kept = state
+        .lists
         .selected_device
         .as_ref()
         .is_some_and(|id| devices.iter().any(|d| &d.id == id));
     if !kept {
-        state.selected_device = devices.first().map(|device| device.id.clone());
+        state.lists.selected_device = devices.first().map(|device| device.id.clone());
     }
-    state.devices = Devices::Loaded(devices);
-    if state.platform.is_none() {
-        state.platform = state.device().map(|device| device.platform_id);
+    state.lists.devices = Devices::Loaded(devices);
+    if state.lists.platform.is_none() {
+        state.lists.platform = state.device().map(|device| device.platform_id);
     }
     restore(state);
     Vec::new()
 }
 
 pub(super) fn select_device(state: &mut State, id: String) {
-    let Devices::Loaded(devices) = &state.devices else {
+    let Devices::Loaded(devices) = &state.lists.devices else {
         return;
     };
     if let Some(platform_id) = devices
@@ -59,8 +60,8 @@ pub(super) fn select_device(state: &mut State, id: String) {
         .map(|d| d.platform_id)
     {
         set_platform(state, platform_id);
-        state.selected_device = Some(id);
-        state.flash = Flash::Idle;
+        state.lists.selected_device = Some(id);
+        state.firmware.flash = Flash::Idle;
     }
 }
 
@@ -70,11 +71,11 @@ pub(super) fn products_loaded(
 ) -> Vec<Effect> {
     match result {
         Ok(products) => {
-            state.products = Products::Loaded(products);
+            state.lists.products = Products::Loaded(products);
             restore(state);
         }
         Err(failure) if failure.status == 401 => return signed_out_by(state, &failure),
-        Err(failure) => state.products = Products::Failed(describe(&failure)),
+        Err(failure) => state.lists.products = Products::Failed(describe(&failure)),
     }
     Vec::new()
 }
@@ -85,18 +86,18 @@ pub(super) fn select_product(state: &mut State, id: u32) {
         .iter()
         .any(|product| product.id == id)
     {
-        state.selected_product = Some(id);
-        state.product_choice = ProductChoice::Existing;
+        state.lists.selected_product = Some(id);
+        state.lists.product_choice = ProductChoice::Existing;
     }
 }
 
 pub(super) fn create_product(state: &mut State, name: &str) -> Vec<Effect> {
-    let (Some(session), Some(platform_id)) = (state.session(), state.platform) else {
+    let (Some(session), Some(platform_id)) = (state.session(), state.lists.platform) else {
         return Vec::new();
     };
     let name = name.trim().to_owned();
     if name.is_empty() {
-        state.product_error = Some("Give the new product a name.".into());
+        state.lists.product_error = Some("Give the new product a name.".into());
         return Vec::new();
     }
     let effect = Effect::CreateProduct {
@@ -105,8 +106,8 @@ pub(super) fn create_product(state: &mut State, name: &str) -> Vec<Effect> {
         name,
         platform_id,
     };
-    state.creating_product = true;
-    state.product_error = None;
+    state.lists.creating_product = true;
+    state.lists.product_error = None;
     vec![effect]
 }
 
@@ -114,27 +115,29 @@ pub(super) fn product_created(
     state: &mut State,
     result: Result<Product, ApiFailure>,
 ) -> Vec<Effect> {
-    state.creating_product = false;
+    state.lists.creating_product = false;
     match result {
         Ok(product) => {
-            state.selected_product = Some(product.id);
-            state.product_choice = ProductChoice::Existing;
-            if let Products::Loaded(products) = &mut state.products {
+            state.lists.selected_product = Some(product.id);
+            state.lists.product_choice = ProductChoice::Existing;
+            if let Products::Loaded(products) = &mut state.lists.products {
                 products.push(product);
             } else {
-                state.products = Products::Loaded(vec![product]);
+                state.lists.products = Products::Loaded(vec![product]);
             }
         }
         Err(failure) if failure.status == 401 => return signed_out_by(state, &failure),
-        Err(failure) => state.product_error = Some(describe(&failure)),
+        Err(failure) => state.lists.product_error = Some(describe(&failure)),
     }
     Vec::new()
 }
 
 pub(super) fn add_device(state: &mut State) -> Vec<Effect> {
-    let (Some(session), Some(device), Some(product_id)) =
-        (state.session(), state.device(), state.selected_product)
-    else {
+    let (Some(session), Some(device), Some(product_id)) = (
+        state.session(),
+        state.device(),
+        state.lists.selected_product,
+    ) else {
         return Vec::new();
     };
     let effect = Effect::AddDevice {
@@ -143,17 +146,17 @@ pub(super) fn add_device(state: &mut State) -> Vec<Effect> {
         product_id,
         device_id: device.id.clone(),
     };
-    state.adding_device = true;
-    state.add_device_error = None;
+    state.lists.adding_device = true;
+    state.lists.add_device_error = None;
     vec![effect]
 }
 
 /// The answer to adding the device: how many devices the cloud moved into the product.
 pub(super) fn device_added(state: &mut State, result: Result<u32, ApiFailure>) -> Vec<Effect> {
-    state.adding_device = false;
+    state.lists.adding_device = false;
     match result {
         Ok(0) => {
-            state.add_device_error = Some(
+            state.lists.add_device_error = Some(
                 "The cloud did not add the device. A product takes devices of its own \
                  platform only: check the platform, or pick another product."
                     .into(),
@@ -162,14 +165,14 @@ pub(super) fn device_added(state: &mut State, result: Result<u32, ApiFailure>) -
         // The device now reports the product as its own; the product counts it.
         Ok(_) => return state.session().map(reload_lists).unwrap_or_default(),
         Err(failure) if failure.status == 401 => return signed_out_by(state, &failure),
-        Err(failure) => state.add_device_error = Some(describe(&failure)),
+        Err(failure) => state.lists.add_device_error = Some(describe(&failure)),
     }
     Vec::new()
 }
 
 /// The picks saved for this user (`Settings::encode`), if any, applied as far as the lists allow.
 pub(super) fn settings_loaded(state: &mut State, saved: Option<&str>) {
-    state.restoring = Some(saved.and_then(Settings::decode).unwrap_or_default());
+    state.sign_in.restoring = Some(saved.and_then(Settings::decode).unwrap_or_default());
     restore(state);
 }
 
@@ -189,38 +192,41 @@ pub(crate) fn reload_lists(session: &Session) -> Vec<Effect> {
 
 /// Applies the saved picks that the lists loaded so far allow; done once both lists are in.
 fn restore(state: &mut State) {
-    let Some(saved) = state.restoring.clone() else {
+    let Some(saved) = state.sign_in.restoring.clone() else {
         return;
     };
-    if let (Devices::Loaded(devices), Some(id)) = (&state.devices, &saved.device) {
+    if let (Devices::Loaded(devices), Some(id)) = (&state.lists.devices, &saved.device) {
         if devices.iter().any(|d| &d.id == id) {
-            state.selected_device = Some(id.clone());
+            state.lists.selected_device = Some(id.clone());
         }
     }
     if let Some(platform) = saved.platform {
-        state.platform = Some(platform);
+        state.lists.platform = Some(platform);
     }
-    if let (Products::Loaded(_), Some(product)) = (&state.products, saved.product) {
+    if let (Products::Loaded(_), Some(product)) = (&state.lists.products, saved.product) {
         if state
             .products_for_platform()
             .iter()
             .any(|p| p.id == product)
         {
-            state.selected_product = Some(product);
-            state.product_choice = ProductChoice::Existing;
+            state.lists.selected_product = Some(product);
+            state.lists.product_choice = ProductChoice::Existing;
         }
     }
-    if matches!(state.devices, Devices::Loaded(_) | Devices::Failed(_))
-        && matches!(state.products, Products::Loaded(_) | Products::Failed(_))
+    if matches!(state.lists.devices, Devices::Loaded(_) | Devices::Failed(_))
+        && matches!(
+            state.lists.products,
+            Products::Loaded(_) | Products::Failed(_)
+        )
     {
-        state.restoring = None;
+        state.sign_in.restoring = None;
     }
 }
 
 /// Chooses the product's platform; a product of the previous platform no longer fits.
 pub(super) fn set_platform(state: &mut State, platform_id: u32) {
-    if state.platform != Some(platform_id) {
-        state.platform = Some(platform_id);
-        state.selected_product = None;
+    if state.lists.platform != Some(platform_id) {
+        state.lists.platform = Some(platform_id);
+        state.lists.selected_product = None;
     }
 }

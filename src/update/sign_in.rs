@@ -20,7 +20,7 @@ pub(super) fn sandbox(state: &mut State) -> Vec<Effect> {
         username: username.into(),
         password: password.into(),
     };
-    state.auth = Auth::SignedOut {
+    state.sign_in.auth = Auth::SignedOut {
         error: None,
         busy: true,
     };
@@ -30,13 +30,13 @@ pub(super) fn sandbox(state: &mut State) -> Vec<Effect> {
 pub(super) fn token(state: &mut State, token: &str) -> Vec<Effect> {
     let token = token.trim().to_owned();
     if token.is_empty() {
-        state.auth = Auth::SignedOut {
+        state.sign_in.auth = Auth::SignedOut {
             error: Some("Paste an access token first.".into()),
             busy: false,
         };
         return Vec::new();
     }
-    state.auth = Auth::SignedOut {
+    state.sign_in.auth = Auth::SignedOut {
         error: None,
         busy: true,
     };
@@ -50,10 +50,10 @@ pub(super) fn token(state: &mut State, token: &str) -> Vec<Effect> {
 pub(super) fn password(state: &mut State, username: &str, password: String) -> Vec<Effect> {
     if username.trim().is_empty() || password.is_empty() {
         let error = Some("Enter your email and password.".into());
-        state.auth = Auth::SignedOut { error, busy: false };
+        state.sign_in.auth = Auth::SignedOut { error, busy: false };
         return Vec::new();
     }
-    state.auth = Auth::SignedOut {
+    state.sign_in.auth = Auth::SignedOut {
         error: None,
         busy: true,
     };
@@ -70,7 +70,7 @@ pub(super) fn otp(state: &mut State, otp: &str) -> Vec<Effect> {
         mfa_token,
         error,
         busy,
-    } = &mut state.auth
+    } = &mut state.sign_in.auth
     else {
         return Vec::new();
     };
@@ -99,7 +99,7 @@ pub(super) fn token_granted(
         }
         Err(failure) => failure,
     };
-    state.auth = match (failure.mfa_token.clone(), &state.auth) {
+    state.sign_in.auth = match (failure.mfa_token.clone(), &state.sign_in.auth) {
         (Some(mfa_token), _) => Auth::AwaitingOtp {
             base,
             mfa_token,
@@ -137,7 +137,7 @@ pub(super) fn user_loaded(
     let username = match result {
         Ok(username) => username,
         Err(failure) => {
-            state.auth = Auth::SignedOut {
+            state.sign_in.auth = Auth::SignedOut {
                 error: Some(describe(&failure)),
                 busy: false,
             };
@@ -166,13 +166,13 @@ pub(super) fn user_loaded(
     let settings = Effect::LoadSettings(session.username.clone());
     let save = Effect::SaveSession {
         session: session.clone(),
-        remember: state.remember,
+        remember: state.sign_in.remember,
     };
-    state.auth = Auth::SignedIn(session);
-    state.devices = Devices::Loading;
-    state.products = Products::Loading;
+    state.sign_in.auth = Auth::SignedIn(session);
+    state.lists.devices = Devices::Loading;
+    state.lists.products = Products::Loading;
     // Nothing is saved for this user until their saved picks have been looked up.
-    state.restoring = Some(Settings::default());
+    state.sign_in.restoring = Some(Settings::default());
     vec![settings, load, products, save]
 }
 
@@ -183,7 +183,7 @@ pub(super) fn restore(
     token: String,
     created_here: bool,
 ) -> Vec<Effect> {
-    state.auth = Auth::SignedOut {
+    state.sign_in.auth = Auth::SignedOut {
         error: None,
         busy: true,
     };
@@ -204,18 +204,18 @@ pub(super) fn sign_out(state: &mut State) -> Vec<Effect> {
             base: session.base.clone(),
             token: session.token.clone(),
         });
-    state.auth = Auth::SignedOut {
+    state.sign_in.auth = Auth::SignedOut {
         error: None,
         busy: false,
     };
-    state.devices = Devices::NotLoaded;
-    state.selected_device = None;
-    state.products = Products::NotLoaded;
-    state.platform = None;
-    state.selected_product = None;
-    state.product_error = None;
-    state.add_device_error = None;
-    state.restoring = None;
+    state.lists.devices = Devices::NotLoaded;
+    state.lists.selected_device = None;
+    state.lists.products = Products::NotLoaded;
+    state.lists.platform = None;
+    state.lists.selected_product = None;
+    state.lists.product_error = None;
+    state.lists.add_device_error = None;
+    state.sign_in.restoring = None;
     let stop = state.demo.running.then_some(Effect::CloseStreams);
     state.cleanup = Cleanup::default();
     state.demo = Demo {
@@ -232,13 +232,13 @@ pub(super) fn sign_out(state: &mut State) -> Vec<Effect> {
 /// The token expired or was revoked elsewhere: back to sign-in, saying why. The learner's picks
 /// stay saved, so signing in again puts them back.
 pub(crate) fn signed_out_by(state: &mut State, failure: &ApiFailure) -> Vec<Effect> {
-    state.auth = Auth::SignedOut {
+    state.sign_in.auth = Auth::SignedOut {
         error: Some(describe(failure)),
         busy: false,
     };
-    state.devices = Devices::NotLoaded;
-    state.products = Products::NotLoaded;
-    state.restoring = None;
+    state.lists.devices = Devices::NotLoaded;
+    state.lists.products = Products::NotLoaded;
+    state.sign_in.restoring = None;
     // A running demo stops with the session.
     let stop = std::mem::take(&mut state.demo.running).then_some(Effect::CloseStreams);
     stop.into_iter().chain([Effect::ForgetSession]).collect()
