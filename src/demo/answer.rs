@@ -235,6 +235,35 @@ mod tests {
 
     const PAGE: &str = "http://127.0.0.1:8080";
 
+    /// What the page checks an answer against is what the relay it ships with takes: its default
+    /// limits are the ones `core::wire` states.
+    #[test]
+    fn the_limits_checked_are_the_relays() {
+        use std::time::Duration;
+        use webhook_demo_core::wire::MAX_DEADLINE_MS;
+
+        let relay = webhook_demo_relay::Limits::default();
+        assert_eq!(relay.max_delay, Duration::from_millis(MAX_DELAY_MS.into()));
+        assert_eq!(
+            relay.max_wait,
+            Duration::from_millis(MAX_DEADLINE_MS.into())
+        );
+        let answer = |status, delay_ms| Answer {
+            status,
+            delay_ms,
+            ..Answer::default()
+        };
+        assert_eq!(check(&answer(200, MAX_DELAY_MS)), Ok(()));
+        assert_eq!(check(&answer(599, 0)), Ok(()));
+        for refused in [
+            answer(199, 0),
+            answer(600, 0),
+            answer(200, MAX_DELAY_MS + 1),
+        ] {
+            assert!(check(&refused).is_err(), "{refused:?}");
+        }
+    }
+
     #[test]
     fn starters_allow_the_page_and_only_it() {
         for (name, _, source) in starters(&Preset::Ok.answer(), PAGE) {
