@@ -21,7 +21,7 @@ impl Before {
         Before {
             running: state.demo.running,
             test_sent: state.demo.test_sent.clone(),
-            flash: state.flash.clone(),
+            flash: state.firmware.flash.clone(),
             cleanup_finished: finished(state),
         }
     }
@@ -50,8 +50,8 @@ impl Before {
             );
             effects.push(Effect::Reveal("explainer-title"));
         }
-        if state.flash != self.flash {
-            match &state.flash {
+        if state.firmware.flash != self.flash {
+            match &state.firmware.flash {
                 Flash::Flashing => say(&mut said, &["Flashing the firmware…"]),
                 Flash::Started(status) => say(&mut said, &["Flashing: ", status]),
                 Flash::Failed(_) => say(&mut said, &["The firmware did not compile"]),

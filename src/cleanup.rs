@@ -4,16 +4,12 @@
 //! A step is a closed enum, so a step that does not exist cannot be asked for, and every match over
 //! the steps is checked by the compiler: no step can fall through to another's action (deleting
 //! the product, say). What each step sends is computed here, purely, so tests can check that each
-//! step calls exactly its own API; the browser layer only sends it.
+//! step calls exactly its own API; the browser layer only sends it. What each message does to it
+//! is `update/cleanup.rs`.
 
 use serde_json::Value;
 
-use crate::{
-    demo::{WebhookState, webhook::find_webhook},
-    msg::Effect,
-    state::{ProductChoice, State},
-    update::reload_lists,
-};
+use crate::demo::webhook::find_webhook;
 
 /// One thing the tutorial created and cleanup can remove, in the order the steps must run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +189,8 @@ impl Cleanup {
         }
     }
 
-    fn tick(&mut self, step: CleanupStep, on: bool) {
+    /// Ticks or unticks the box of `step`.
+    pub fn tick(&mut self, step: CleanupStep, on: bool) {
         match step {
             CleanupStep::Webhook => self.webhook = on,
             CleanupStep::Tinker => self.tinker = on,
@@ -247,70 +244,6 @@ pub enum Msg {
         step: CleanupStep,
         result: Result<(), String>,
     },
-}
-
-pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
-    match msg {
-        Msg::Choose { step, on } => {
-            state.cleanup.tick(step, on);
-            state.cleanup.confirming = false;
-        }
-        Msg::Ask => {
-            state.cleanup.confirming =
-                state.product().is_some() && !state.cleanup_steps().is_empty();
-        }
-        Msg::Cancel => state.cleanup.confirming = false,
-        Msg::Confirm => {
-            let (Some(session), Some(product_id)) = (state.session(), state.selected_product)
-            else {
-                return Vec::new();
-            };
-            if !state.cleanup.confirming || state.cleanup.running() {
-                return Vec::new();
-            }
-            let steps = state.cleanup_steps();
-            let effect = Effect::Cleanup {
-                base: session.base.clone(),
-                token: session.token.clone(),
-                product_id,
-                steps: steps.clone(),
-            };
-            state.cleanup.confirming = false;
-            state.cleanup.progress = steps
-                .into_iter()
-                .map(|step| Progress {
-                    step,
-                    outcome: None,
-                })
-                .collect();
-            // The demo's streams and webhook go first.
-            let stop = std::mem::take(&mut state.demo.running).then_some(Effect::CloseStreams);
-            return stop.into_iter().chain([effect]).collect();
-        }
-        Msg::StepDone { step, result } => {
-            let deleted = step == CleanupStep::Product && result.is_ok();
-            if let Some(entry) = state.cleanup.progress.iter_mut().find(|p| p.step == step) {
-                entry.outcome = Some(result);
-            }
-            if step == CleanupStep::Webhook {
-                // Gone from the product: the panels stop showing it and the test sent to it.
-                state.demo.webhook = WebhookState::Waiting;
-                state.demo.test_sent = None;
-            }
-            if state.cleanup.running() {
-                return Vec::new();
-            }
-            // Done: the lists change (devices left the product, the product may be gone).
-            if deleted {
-                state.selected_product = None;
-                state.product_choice = ProductChoice::New;
-            }
-            if let Some(session) = state.session() {
-                return reload_lists(session);
-            }
-        }
-    }
-    Vec::new()
 }
 
 #[cfg(test)]

@@ -1,23 +1,27 @@
 //! The webhook tutorial app, compiled to WebAssembly and run by the page.
 //!
-//! `state` holds the one `State`; `msg` the closed set of messages that change it and the effects
-//! they ask for; `action` the closed set of the page's controls (every `data-action`); `update` the pure function between them, with the live demo's part in `demo` and
-//! the cleanup panel's in `cleanup`. `render` turns state into HTML with the Handlebars templates in
-//! `templates/`. `browser` (wasm32 only) owns the page: it starts the app, turns clicks and replies
-//! into messages and runs effects. Only `browser` touches `web-sys` and the network, so everything
-//! else is plain Rust, tested natively.
+//! The modules stand in layers, each using only those below it (a tidy test checks there is no
+//! cycle): `json`, `failure`, `serial` at the bottom; the live demo's state and pure logic in `demo`
+//! and the cleanup panel's in `cleanup`, with `action`, every `data-action` a template may carry;
+//! `state`, the one `State` holding them; `panel`, what each panel shows; `msg`, the closed set of
+//! messages that change the state and the effects they ask for; `update`, the pure function
+//! between them, by area (the demo's and the cleanup's included); then `announce`, `steps` and
+//! `render` (state into HTML with the Handlebars templates in `templates/`). `browser` (wasm32 only)
+//! owns the page: it starts the app, turns clicks and replies into messages and runs effects. Only
+//! `browser` touches `web-sys` and the network, so everything else is plain Rust, tested natively.
 
 pub mod action;
 pub mod announce;
 pub mod cleanup;
 pub mod demo;
+pub mod failure;
+pub mod json;
 pub mod msg;
 pub mod panel;
 pub mod render;
 pub mod serial;
 pub mod state;
 pub mod steps;
-pub mod timeline;
 pub mod update;
 
 #[cfg(target_arch = "wasm32")]

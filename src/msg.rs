@@ -11,7 +11,8 @@ use webhook_demo_core::wire::Config;
 use crate::{
     cleanup::{self, CleanupStep},
     demo,
-    state::{ApiFailure, Device, Product, ProductChoice, Session},
+    failure::ApiFailure,
+    state::{Device, Product, ProductChoice, Session},
 };
 
 /// Everything that can happen: a click, an HTTP reply, a stream message, a timer. Listeners only

@@ -1,5 +1,12 @@
 //! The tutorial's panels: one Handlebars partial each (`templates/<name>.hbs`), one
-//! `<section data-panel>` root each.
+//! `<section data-panel>` root each, and the `data-state` word saying what each shows.
+
+use webhook_demo_core::platform;
+
+use crate::{
+    demo::WebhookState,
+    state::{Auth, Devices, Flash, Products, State},
+};
 
 /// A panel of the tutorial, in page order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,5 +61,84 @@ impl Panel {
             Panel::Testing => "testing",
             Panel::Cleanup => "cleanup",
         }
+    }
+}
+
+/// The short word a panel's root carries in `data-state`: what the panel is showing.
+pub fn panel_state(state: &State, panel: Panel) -> &'static str {
+    match (panel, &state.sign_in.auth) {
+        (Panel::SignIn, Auth::AwaitingOtp { .. }) => "otp",
+        (Panel::SignIn, Auth::SignedIn(_)) => "signed-in",
+        (_, Auth::SignedOut { .. } | Auth::AwaitingOtp { .. }) => "signed-out",
+        (Panel::SelectDevice, Auth::SignedIn(_)) => match &state.lists.devices {
+            Devices::NotLoaded | Devices::Loading => "loading",
+            Devices::Failed(_) => "error",
+            Devices::Loaded(devices) if devices.is_empty() => "no-device",
+            Devices::Loaded(_) => "choose",
+        },
+        (Panel::SelectProduct, Auth::SignedIn(_)) => {
+            match (&state.lists.products, state.lists.selected_product) {
+                (Products::NotLoaded | Products::Loading, _) => "loading",
+                (Products::Failed(_), _) => "error",
+                (Products::Loaded(_), None) => "no-product",
+                (Products::Loaded(_), Some(_)) => "selected",
+            }
+        }
+        (Panel::AddDevice, Auth::SignedIn(_)) => match (state.device(), state.product()) {
+            (None, _) => "no-device",
+            (_, None) => "no-product",
+            (Some(device), Some(product)) if device.product_id == product.id => "in-product",
+            _ if state.lists.adding_device => "adding",
+            (Some(device), _) if platform::in_product(device.product_id) => "other-product",
+            _ => "can-add",
+        },
+        (Panel::Start, Auth::SignedIn(_)) if state.demo.running => "running",
+        (Panel::Start, Auth::SignedIn(_)) if state.lists.selected_product.is_none() => "no-product",
+        (Panel::Webhook | Panel::Test, Auth::SignedIn(_)) if !state.demo.running => "stopped",
+        (Panel::Webhook, Auth::SignedIn(_)) => match &state.demo.webhook {
+            WebhookState::Waiting | WebhookState::Saving => "saving",
+            WebhookState::Saved(_) => "created",
+            WebhookState::Failed(_) => "error",
+        },
+        (Panel::Test, Auth::SignedIn(_)) => {
+            let demo = &state.demo;
+            match &demo.webhook {
+                WebhookState::Saved(_) => match (&demo.test_error, &demo.test_sent) {
+                    (Some(_), _) => "error",
+                    (None, Some(_)) => "sent",
+                    (None, None) => "ready",
+                },
+                WebhookState::Waiting | WebhookState::Saving | WebhookState::Failed(_) => "waiting",
+            }
+        }
+        (Panel::Explainer | Panel::DataTable | Panel::Events, Auth::SignedIn(_)) => {
+            if state.demo.running {
+                "running"
+            } else {
+                "stopped"
+            }
+        }
+        (Panel::Firmware, Auth::SignedIn(_)) => match (&state.firmware.flash, state.device()) {
+            (Flash::Flashing, _) => "flashing",
+            (Flash::Started(_), _) => "flashed",
+            (Flash::Failed(_), _) => "error",
+            (Flash::Idle, None) => "no-device",
+            (Flash::Idle, Some(device)) if !device.online => "offline",
+            (Flash::Idle, Some(_)) => "ready",
+        },
+        (Panel::Cleanup, Auth::SignedIn(_)) => {
+            if state.cleanup.running() {
+                "running"
+            } else if state.cleanup.confirming {
+                "confirming"
+            } else if !state.cleanup.progress.is_empty() {
+                "done"
+            } else if state.lists.selected_product.is_none() {
+                "no-product"
+            } else {
+                "ready"
+            }
+        }
+        (_, Auth::SignedIn(_)) => "ready",
     }
 }

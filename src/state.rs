@@ -1,9 +1,9 @@
 //! The app's one `State` and what can be asked of it: the server's configuration, the sign-in, the
-//! device and product lists and the learner's picks, the demo's and the cleanup's state, and
-//! Particle API failures in words.
+//! device and product lists and the learner's picks, and the demo's and the cleanup's state.
 //!
 //! Nothing here touches the browser, so it is unit-tested natively; what changes the state is
-//! `update.rs`, and the messages and effects it speaks in are `msg.rs`.
+//! `update.rs` (which also makes the first one, `update::init`), and the messages and effects it
+//! speaks in are `msg.rs`.
 
 use webhook_demo_core::wire::Config;
 pub use webhook_demo_core::wire::{Device, Product};
@@ -11,7 +11,6 @@ pub use webhook_demo_core::wire::{Device, Product};
 use crate::{
     cleanup::{Cleanup, CleanupStep},
     demo::Demo,
-    msg::Effect,
 };
 
 /// The demo firmware's files, as the firmware panel lists them.
@@ -71,21 +70,39 @@ pub enum Devices {
     Failed(String),
 }
 
-/// A failed Particle API call: the HTTP status (0 when there was no answer) and Particle's error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiFailure {
-    pub status: u16,
-    pub error: String,
-    pub description: String,
-    /// Present on `mfa_required`.
-    pub mfa_token: Option<String>,
-}
-
-/// Everything the page knows.
+/// Everything the page knows: one part per area of the tutorial, each changed by the update of
+/// that area (`update/sign_in.rs`, `update/lists.rs`, `update/firmware.rs`, `update/demo.rs`,
+/// `update/cleanup.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
     pub server: ServerConfig,
+    pub sign_in: SignIn,
+    pub lists: Lists,
+    pub demo: Demo,
+    pub cleanup: Cleanup,
+    pub firmware: Firmware,
+    /// Where the page is served from (`http://127.0.0.1:8080`): the one origin the starter
+    /// servers allow to call them.
+    pub page_origin: String,
+    /// The learner asked to see the webhook's secret: it is masked everywhere until then.
+    pub secret_revealed: bool,
+}
+
+/// Signing in: where it stands, and how the learner wants it kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
     pub auth: Auth,
+    /// Keep the session in `localStorage` (this browser) rather than `sessionStorage` (this tab).
+    pub remember: bool,
+    /// The token and password forms sign in to the sandbox rather than the Particle cloud.
+    pub use_sandbox: bool,
+    /// The signed-in user's saved picks, applied as the device and product lists arrive.
+    pub restoring: Option<Settings>,
+}
+
+/// The signed-in user's device and product lists, and the learner's picks from them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lists {
     pub devices: Devices,
     /// The id of the device the learner picked.
     pub selected_device: Option<String>,
@@ -100,26 +117,18 @@ pub struct State {
     /// The device is being added to the product.
     pub adding_device: bool,
     pub add_device_error: Option<String>,
-    /// Keep the session in `localStorage` (this browser) rather than `sessionStorage` (this tab).
-    pub remember: bool,
-    /// The token and password forms sign in to the sandbox rather than the Particle cloud.
-    pub use_sandbox: bool,
-    /// The signed-in user's saved picks, applied as the device and product lists arrive.
-    pub restoring: Option<Settings>,
-    pub demo: Demo,
-    pub cleanup: Cleanup,
-    /// The firmware file shown (its path in the project).
-    pub firmware_file: String,
+}
+
+/// The firmware panel and the device's own output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Firmware {
+    /// The file shown (its path in the project).
+    pub file: String,
     pub flash: Flash,
     /// The browser has Web Serial.
     pub serial_supported: bool,
-    /// Where the page is served from (`http://127.0.0.1:8080`): the one origin the starter
-    /// servers allow to call them.
-    pub page_origin: String,
     /// What became of connecting to USB serial, when it did not work.
     pub serial_error: Option<String>,
-    /// The learner asked to see the webhook's secret: it is masked everywhere until then.
-    pub secret_revealed: bool,
 }
 
 /// Flashing the firmware to the picked device.
@@ -188,40 +197,47 @@ pub enum ProductChoice {
 /// Prefix of the product names the tutorial suggests; such products are listed first.
 pub const DEMO_PRODUCT_PREFIX: &str = "webhook-demo-";
 
-impl State {
-    /// The state a fresh page starts in, and the effects that get it going.
-    pub fn new() -> (State, Vec<Effect>) {
-        let state = State {
+/// The state a fresh page starts in; `update::init` says what gets it going.
+impl Default for State {
+    fn default() -> State {
+        State {
             server: ServerConfig::Loading,
-            auth: Auth::SignedOut {
-                error: None,
-                busy: false,
+            sign_in: SignIn {
+                auth: Auth::SignedOut {
+                    error: None,
+                    busy: false,
+                },
+                remember: false,
+                use_sandbox: false,
+                restoring: None,
             },
-            devices: Devices::NotLoaded,
-            selected_device: None,
-            products: Products::NotLoaded,
-            platform: None,
-            product_choice: ProductChoice::New,
-            selected_product: None,
-            creating_product: false,
-            product_error: None,
-            adding_device: false,
-            add_device_error: None,
-            remember: false,
-            use_sandbox: false,
-            restoring: None,
+            lists: Lists {
+                devices: Devices::NotLoaded,
+                selected_device: None,
+                products: Products::NotLoaded,
+                platform: None,
+                product_choice: ProductChoice::New,
+                selected_product: None,
+                creating_product: false,
+                product_error: None,
+                adding_device: false,
+                add_device_error: None,
+            },
             demo: Demo::default(),
             cleanup: Cleanup::default(),
-            firmware_file: FIRMWARE_FILES[0].to_owned(),
-            flash: Flash::Idle,
-            serial_supported: false,
+            firmware: Firmware {
+                file: FIRMWARE_FILES[0].to_owned(),
+                flash: Flash::Idle,
+                serial_supported: false,
+                serial_error: None,
+            },
             page_origin: String::new(),
-            serial_error: None,
             secret_revealed: false,
-        };
-        (state, vec![Effect::FetchConfig])
+        }
     }
+}
 
+impl State {
     /// The sandbox's base path, when the hosting server offers one.
     pub fn sandbox(&self) -> Option<&str> {
         match &self.server {
@@ -234,23 +250,25 @@ impl State {
     /// the Particle cloud.
     pub fn api_base(&self) -> String {
         match self.sandbox() {
-            Some(sandbox) if self.use_sandbox => sandbox.to_owned(),
+            Some(sandbox) if self.sign_in.use_sandbox => sandbox.to_owned(),
             _ => PARTICLE_API.to_owned(),
         }
     }
 
     /// The picked device, when it is in the loaded list.
     pub fn device(&self) -> Option<&Device> {
-        let Devices::Loaded(devices) = &self.devices else {
+        let Devices::Loaded(devices) = &self.lists.devices else {
             return None;
         };
-        let id = self.selected_device.as_deref()?;
+        let id = self.lists.selected_device.as_deref()?;
         devices.iter().find(|device| device.id == id)
     }
 
     /// The products of the chosen platform, demo-named ones first.
     pub fn products_for_platform(&self) -> Vec<&Product> {
-        let (Products::Loaded(products), Some(platform)) = (&self.products, self.platform) else {
+        let (Products::Loaded(products), Some(platform)) =
+            (&self.lists.products, self.lists.platform)
+        else {
             return Vec::new();
         };
         // A partition rather than a sort: same order within each group, and no sort code in the page.
@@ -264,6 +282,7 @@ impl State {
     /// A name for a new demo product that none of the learner's products has yet.
     pub fn suggested_product_name(&self) -> String {
         let platform = self
+            .lists
             .platform
             .map(webhook_demo_core::platform::name)
             .unwrap_or_default();
@@ -272,7 +291,7 @@ impl State {
             .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        let taken = |name: &str| match &self.products {
+        let taken = |name: &str| match &self.lists.products {
             Products::Loaded(products) => {
                 products.iter().any(|p| p.name.eq_ignore_ascii_case(name))
             }
@@ -286,10 +305,10 @@ impl State {
 
     /// The product the learner picked, when it is in the loaded list.
     pub fn product(&self) -> Option<&Product> {
-        let Products::Loaded(products) = &self.products else {
+        let Products::Loaded(products) = &self.lists.products else {
             return None;
         };
-        let id = self.selected_product?;
+        let id = self.lists.selected_product?;
         products.iter().find(|product| product.id == id)
     }
 
@@ -299,11 +318,11 @@ impl State {
     }
 
     fn product_devices(&self) -> impl Iterator<Item = &Device> {
-        let devices = match &self.devices {
+        let devices = match &self.lists.devices {
             Devices::Loaded(devices) => devices.as_slice(),
             Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => &[],
         };
-        let product = self.selected_product;
+        let product = self.lists.selected_product;
         devices
             .iter()
             .filter(move |d| Some(d.product_id) == product)
@@ -323,46 +342,17 @@ impl State {
     /// What is saved for the signed-in user.
     pub fn settings(&self) -> Settings {
         Settings {
-            device: self.selected_device.clone(),
-            platform: self.platform,
-            product: self.selected_product,
+            device: self.lists.selected_device.clone(),
+            platform: self.lists.platform,
+            product: self.lists.selected_product,
         }
     }
 
     pub fn session(&self) -> Option<&Session> {
-        match &self.auth {
+        match &self.sign_in.auth {
             Auth::SignedIn(session) => Some(session),
             Auth::SignedOut { .. } | Auth::AwaitingOtp { .. } => None,
         }
-    }
-}
-
-/// A failure in words a learner can act on.
-pub fn describe(failure: &ApiFailure) -> String {
-    match (failure.status, failure.error.as_str()) {
-        (0, _) => format!(
-            "Could not reach the Particle cloud ({}). Check your connection and try again.",
-            failure.description
-        ),
-        (_, "invalid_grant") if failure.description == "User credentials are invalid" => {
-            "That email and password do not match a Particle account.".to_owned()
-        }
-        (401, _) if failure.description.starts_with("This sandbox expired") => {
-            "Your sandbox expired after 30 minutes without use; press Try the sandbox to start again."
-                .to_owned()
-        }
-        (401, _) => "The access token is invalid or has expired. Sign in again.".to_owned(),
-        (503, _) if failure.description.starts_with("The sandbox is full") => {
-            "The sandbox is full right now; try again in a minute.".to_owned()
-        }
-        (429, _) => "The Particle cloud is rate-limiting requests. Wait a minute, then try again."
-            .to_owned(),
-        (_, _) if !failure.description.is_empty() => format!(
-            "{} (HTTP {}).",
-            failure.description.trim_end_matches('.'),
-            failure.status
-        ),
-        (status, _) => format!("The Particle cloud answered HTTP {status}."),
     }
 }
 

@@ -8,8 +8,8 @@
 use serde_json::Value;
 
 use crate::{
-    panel::Panel,
-    render::view::{Object, panel_state},
+    json::Object,
+    panel::{Panel, panel_state},
     state::{Auth, Devices, Flash, State},
 };
 
@@ -46,12 +46,12 @@ impl Status {
 
 /// Whether the step starting at `panel` is done.
 fn done(state: &State, panel: Panel) -> bool {
-    if !matches!(state.auth, Auth::SignedIn(_)) {
+    if !matches!(state.sign_in.auth, Auth::SignedIn(_)) {
         return false;
     }
     let demo = &state.demo;
     // An account without devices goes on without one: the device's own steps are done.
-    let no_devices = matches!(&state.devices, Devices::Loaded(devices) if devices.is_empty());
+    let no_devices = matches!(&state.lists.devices, Devices::Loaded(devices) if devices.is_empty());
     match panel {
         Panel::SignIn => true,
         Panel::SelectDevice => no_devices || state.device().is_some(),
@@ -59,7 +59,7 @@ fn done(state: &State, panel: Panel) -> bool {
         Panel::AddDevice => no_devices || panel_state(state, panel) == "in-product",
         Panel::Start => demo.running,
         Panel::Test => demo.test_sent.is_some() || !demo.timeline.cycles.is_empty(),
-        Panel::Firmware => no_devices || matches!(state.flash, Flash::Started(_)),
+        Panel::Firmware => no_devices || matches!(state.firmware.flash, Flash::Started(_)),
         Panel::Cleanup => {
             let progress = &state.cleanup.progress;
             !progress.is_empty() && progress.iter().all(|p| p.outcome == Some(Ok(())))

@@ -8,10 +8,10 @@ use serde_json::json;
 use crate::{
     action::Action,
     cleanup::Msg as C,
-    demo::update::tests::{relay, sample_hook, started},
     msg::Msg,
     render::Renderer,
     state::{Auth, State},
+    update::demo::tests::{relay, sample_hook, started},
     update::{
         tests::{sandbox_state, signed_in_with_lists},
         update,
@@ -31,7 +31,7 @@ fn actions_in(html: &str) -> Vec<String> {
 fn representative_states() -> Vec<(&'static str, State)> {
     let signed_out = sandbox_state();
     let mut awaiting_otp = signed_out.clone();
-    awaiting_otp.auth = Auth::AwaitingOtp {
+    awaiting_otp.sign_in.auth = Auth::AwaitingOtp {
         base: "/sandbox".into(),
         mfa_token: "m".into(),
         error: None,

@@ -9,7 +9,7 @@ use crate::{
 
 /// The effects announcing what `change` does to a fresh state.
 fn check(change: impl FnOnce(&mut State), expected: &[Effect]) {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     let before = Before::of(&state);
     change(&mut state);
     assert_eq!(before.changes(&state), expected);
@@ -39,10 +39,10 @@ fn a_sent_test_is_announced_and_the_view_moves_to_its_result() {
 #[test]
 fn flash_progress_and_each_finished_cleanup_step_are_announced() {
     check(
-        |state| state.flash = Flash::Started("success".into()),
+        |state| state.firmware.flash = Flash::Started("success".into()),
         &[Effect::Announce("Flashing: success".into())],
     );
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     state.cleanup.progress = vec![
         Progress {
             step: CleanupStep::Webhook,

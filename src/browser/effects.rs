@@ -15,9 +15,10 @@ use super::{
     firmware, page, particle, serial, storage,
 };
 use crate::{
-    cleanup, demo,
+    cleanup::{self, CleanupStep},
+    demo,
+    failure::describe,
     msg::{Effect, Msg},
-    state::describe,
 };
 
 /// Background work: what it comes to, as a message to dispatch (or nothing).
@@ -39,200 +40,89 @@ impl App {
     }
 
     /// Runs `effect` now when it only touches the page or storage; otherwise returns the task that
-    /// runs it.
+    /// runs it. One arm per effect, each a call: what a task does is in the function it names.
     fn start(self: &Rc<Self>, effect: Effect) -> Option<Task> {
         let app = Rc::clone(self);
-        let task: Task = match effect {
-            Effect::SaveSession { session, remember } => {
-                storage::save_session(&session, remember);
-                return None;
-            }
-            Effect::ForgetSession => {
-                storage::forget_session();
-                return None;
-            }
+        match effect {
+            Effect::SaveSession { session, remember } => storage::save_session(&session, remember),
+            Effect::ForgetSession => storage::forget_session(),
             Effect::LoadSettings(username) => {
                 self.dispatch(Msg::SettingsLoaded(storage::load_settings(&username)));
-                return None;
             }
             Effect::SaveSettings { username, settings } => {
                 storage::save_settings(&username, &settings);
-                return None;
             }
-            Effect::CloseStreams => {
-                self.close_streams();
-                return None;
-            }
-            Effect::LogEvent(cells) => {
-                append::log_event(&cells);
-                return None;
-            }
-            Effect::DataRow { columns, cells } => {
-                append::data_row(&columns, &cells);
-                return None;
-            }
-            Effect::CopyText(text) => {
-                append::copy_text(&text);
-                return None;
-            }
-            Effect::Announce(text) => {
-                append::announce(&text);
-                return None;
-            }
-            Effect::Reveal(id) => {
-                page::reveal(id);
-                return None;
-            }
-            Effect::ShowFile(file) => {
-                firmware::show_file(&file);
-                return None;
-            }
-            Effect::CopyShownFile => {
-                firmware::copy_shown_file();
-                return None;
-            }
+            Effect::CloseStreams => self.close_streams(),
+            Effect::LogEvent(cells) => append::log_event(&cells),
+            Effect::DataRow { columns, cells } => append::data_row(&columns, &cells),
+            Effect::CopyText(text) => append::copy_text(&text),
+            Effect::Announce(text) => append::announce(&text),
+            Effect::Reveal(id) => page::reveal(id),
+            Effect::ShowFile(file) => firmware::show_file(&file),
+            Effect::CopyShownFile => firmware::copy_shown_file(),
             Effect::OfferDownload { file, mime, text } => {
                 append::offer_download(file, mime, &text);
-                return None;
             }
-            Effect::OfferDeviceLog => {
-                append::offer_device_log();
-                return None;
-            }
-            Effect::FetchConfig => {
-                Box::pin(async { Some(Msg::ConfigLoaded(fetch_config().await)) })
-            }
+            Effect::OfferDeviceLog => append::offer_device_log(),
+            Effect::FetchConfig => return task(config()),
             Effect::RequestToken {
                 base,
                 username,
                 password,
-            } => Box::pin(async move {
-                let form = [
-                    ("grant_type", "password"),
-                    ("username", username.as_str()),
-                    ("password", password.as_str()),
-                ];
-                let result = particle::request_token(&base, &form).await;
-                Some(Msg::TokenGranted { base, result })
-            }),
+            } => return task(password_token(base, username, password)),
             Effect::RequestOtpToken {
                 base,
                 mfa_token,
                 otp,
-            } => Box::pin(async move {
-                let form = [
-                    ("grant_type", "urn:custom:mfa-otp"),
-                    ("mfa_token", mfa_token.as_str()),
-                    ("otp", otp.as_str()),
-                ];
-                let result = particle::request_token(&base, &form).await;
-                Some(Msg::TokenGranted { base, result })
-            }),
+            } => return task(otp_token(base, mfa_token, otp)),
             Effect::CheckToken {
                 base,
                 token,
                 created_here,
-            } => Box::pin(async move {
-                let result = particle::user_name(&base, &token).await;
-                Some(Msg::UserLoaded {
-                    base,
-                    token,
-                    created_here,
-                    result,
-                })
-            }),
-            Effect::LoadDevices { base, token } => {
-                Box::pin(
-                    async move { Some(Msg::DevicesLoaded(particle::devices(&base, &token).await)) },
-                )
-            }
-            Effect::RevokeToken { base, token } => Box::pin(async move {
-                particle::revoke(&base, &token).await;
-                None
-            }),
-            Effect::LoadProducts { base, token } => Box::pin(async move {
-                Some(Msg::ProductsLoaded(particle::products(&base, &token).await))
-            }),
+            } => return task(check_token(base, token, created_here)),
+            Effect::LoadDevices { base, token } => return task(devices(base, token)),
+            Effect::RevokeToken { base, token } => return quietly(revoke(base, token)),
+            Effect::LoadProducts { base, token } => return task(products(base, token)),
             Effect::CreateProduct {
                 base,
                 token,
                 name,
                 platform_id,
-            } => Box::pin(async move {
-                let created = particle::create_product(&base, &token, &name, platform_id).await;
-                Some(Msg::ProductCreated(created))
-            }),
+            } => return task(create_product(base, token, name, platform_id)),
             Effect::AddDevice {
                 base,
                 token,
                 product_id,
                 device_id,
-            } => Box::pin(async move {
-                let added = particle::add_device(&base, &token, product_id, &device_id).await;
-                Some(Msg::DeviceAdded(added))
-            }),
-            Effect::OpenRelay { run, url } => Box::pin(async move {
-                app.relay_stream(run, &url).await;
-                None
-            }),
-            Effect::OpenSmee { run, url } => Box::pin(async move {
-                app.smee_stream(run, &url).await;
-                None
-            }),
+            } => return task(add_device(base, token, product_id, device_id)),
+            Effect::OpenRelay { run, url } => return quietly(app.relay_stream(run, url)),
+            Effect::OpenSmee { run, url } => return quietly(app.smee_stream(run, url)),
             Effect::OpenEvents {
                 run,
                 base,
                 token,
                 product_id,
-            } => Box::pin(async move {
-                let url = format!("{base}/v1/products/{product_id}/events");
-                app.event_stream(run, &url, &token).await;
-                None
-            }),
-            Effect::ControlRelay { url, body } => Box::pin(async move {
-                Some(demo::Msg::AnswerApplied(control_relay(&url, &body).await).into())
-            }),
+            } => return quietly(app.events(run, base, token, product_id)),
+            Effect::ControlRelay { url, body } => return task(apply_answer(url, body)),
             Effect::SaveWebhook {
                 base,
                 token,
                 product_id,
                 settings,
-            } => Box::pin(async move {
-                let saved = particle::save_webhook(&base, &token, product_id, &settings).await;
-                Some(demo::Msg::WebhookSaved(saved).into())
-            }),
+            } => return task(save_webhook(base, token, product_id, settings)),
             Effect::Publish {
                 base,
                 token,
                 product_id,
                 name,
                 data,
-            } => Box::pin(async move {
-                let published = particle::publish(&base, &token, product_id, &name, &data).await;
-                Some(demo::Msg::TestPublished(published.map(|()| data)).into())
-            }),
+            } => return task(publish(base, token, product_id, name, data)),
             Effect::Replay {
                 url,
                 method,
                 headers,
                 body,
-            } => Box::pin(async move {
-                let headers: Vec<(&str, &str)> = headers
-                    .iter()
-                    .map(|(name, value)| (name.as_str(), value.as_str()))
-                    .collect();
-                let body = body.map(JsValue::from);
-                let request = Request {
-                    method: &method,
-                    url: &url,
-                    headers: &headers,
-                    body: body.as_ref(),
-                    signal: None,
-                };
-                // What comes of it arrives on the relay stream, like any request.
-                let _ = fetch::send(&request).await;
-                None
-            }),
+            } => return quietly(replay(url, method, headers, body)),
             Effect::Forward {
                 url,
                 method,
@@ -241,63 +131,225 @@ impl App {
                 respond,
                 fallback,
                 hook_id,
-            } => Box::pin(async move {
-                let result = forward(&url, &method, &headers, body).await;
-                let answer = match &result {
-                    Ok((_, answer)) => answer.clone(),
-                    Err(_) => fallback,
-                };
-                // The relay sends this to the cloud; if it is gone, the relay's deadline answers.
-                let _ = control_relay(&respond, &answer).await;
-                Some(
-                    demo::Msg::Forwarded {
-                        hook_id,
-                        result: result.map(|(status, _)| status),
-                    }
-                    .into(),
-                )
-            }),
-            Effect::Timer { ms, msg } => Box::pin(async move {
-                fetch::sleep(i32::try_from(ms).unwrap_or(i32::MAX)).await;
-                Some(*msg)
-            }),
+            } => {
+                let forwarded =
+                    forward_and_answer(url, method, headers, body, respond, fallback, hook_id);
+                return task(forwarded);
+            }
+            Effect::Timer { ms, msg } => return task(timer(ms, *msg)),
             Effect::Flash {
                 base,
                 token,
                 device_id,
                 sources,
-            } => Box::pin(async move {
-                let flashed = particle::flash(&base, &token, &device_id, &sources).await;
-                Some(Msg::Flashed(flashed))
-            }),
-            Effect::OpenDeviceLog { url, token } => Box::pin(async move {
-                app.device_log(&url, &token).await;
-                None
-            }),
-            Effect::ConnectSerial => Box::pin(async {
-                let reason = match serial::read().await {
-                    Ok(()) => "The serial port closed.".to_owned(),
-                    Err(reason) => reason,
-                };
-                Some(Msg::SerialFailed(reason))
-            }),
+            } => return task(flash(base, token, device_id, sources)),
+            Effect::OpenDeviceLog { url, token } => return quietly(app.device_log(url, token)),
+            Effect::ConnectSerial => return task(connect_serial()),
             Effect::Cleanup {
                 base,
                 token,
                 product_id,
                 steps,
-            } => Box::pin(async move {
-                for step in steps {
-                    let result = particle::clean(&base, &token, product_id, step)
-                        .await
-                        .map_err(|failure| describe(&failure));
-                    app.dispatch(cleanup::Msg::StepDone { step, result }.into());
-                }
-                None
-            }),
-        };
-        Some(task)
+            } => return quietly(app.clean(base, token, product_id, steps)),
+        }
+        None
     }
+}
+
+/// Background work, boxed: one future type for every task, so spawning is one piece of code.
+fn task(work: impl Future<Output = Option<Msg>> + 'static) -> Option<Task> {
+    Some(Box::pin(work))
+}
+
+/// Background work that dispatches what it has to say itself, or has nothing to say.
+fn quietly(work: impl Future<Output = ()> + 'static) -> Option<Task> {
+    task(async move {
+        work.await;
+        None
+    })
+}
+
+impl App {
+    /// The product's event stream.
+    async fn events(self: Rc<Self>, run: u32, base: String, token: String, product_id: u32) {
+        let url = format!("{base}/v1/products/{product_id}/events");
+        self.event_stream(run, &url, &token).await;
+    }
+
+    /// Runs the cleanup's steps in order, saying how each went as it ends.
+    async fn clean(
+        self: Rc<Self>,
+        base: String,
+        token: String,
+        product_id: u32,
+        steps: Vec<CleanupStep>,
+    ) {
+        for step in steps {
+            let result = particle::clean(&base, &token, product_id, step)
+                .await
+                .map_err(|failure| describe(&failure));
+            self.dispatch(cleanup::Msg::StepDone { step, result }.into());
+        }
+    }
+}
+
+async fn config() -> Option<Msg> {
+    Some(Msg::ConfigLoaded(fetch_config().await))
+}
+
+async fn devices(base: String, token: String) -> Option<Msg> {
+    Some(Msg::DevicesLoaded(particle::devices(&base, &token).await))
+}
+
+async fn revoke(base: String, token: String) {
+    particle::revoke(&base, &token).await;
+}
+
+async fn products(base: String, token: String) -> Option<Msg> {
+    Some(Msg::ProductsLoaded(particle::products(&base, &token).await))
+}
+
+async fn create_product(
+    base: String,
+    token: String,
+    name: String,
+    platform_id: u32,
+) -> Option<Msg> {
+    let created = particle::create_product(&base, &token, &name, platform_id).await;
+    Some(Msg::ProductCreated(created))
+}
+
+async fn add_device(
+    base: String,
+    token: String,
+    product_id: u32,
+    device_id: String,
+) -> Option<Msg> {
+    let added = particle::add_device(&base, &token, product_id, &device_id).await;
+    Some(Msg::DeviceAdded(added))
+}
+
+async fn apply_answer(url: String, body: String) -> Option<Msg> {
+    Some(demo::Msg::AnswerApplied(control_relay(&url, &body).await).into())
+}
+
+async fn save_webhook(
+    base: String,
+    token: String,
+    product_id: u32,
+    settings: String,
+) -> Option<Msg> {
+    let saved = particle::save_webhook(&base, &token, product_id, &settings).await;
+    Some(demo::Msg::WebhookSaved(saved).into())
+}
+
+async fn publish(
+    base: String,
+    token: String,
+    product_id: u32,
+    name: String,
+    data: String,
+) -> Option<Msg> {
+    let published = particle::publish(&base, &token, product_id, &name, &data).await;
+    Some(demo::Msg::TestPublished(published.map(|()| data)).into())
+}
+
+async fn timer(ms: u32, msg: Msg) -> Option<Msg> {
+    fetch::sleep(i32::try_from(ms).unwrap_or(i32::MAX)).await;
+    Some(msg)
+}
+
+async fn flash(
+    base: String,
+    token: String,
+    device_id: String,
+    sources: Vec<(String, String)>,
+) -> Option<Msg> {
+    let flashed = particle::flash(&base, &token, &device_id, &sources).await;
+    Some(Msg::Flashed(flashed))
+}
+
+async fn password_token(base: String, username: String, password: String) -> Option<Msg> {
+    let form = [
+        ("grant_type", "password"),
+        ("username", username.as_str()),
+        ("password", password.as_str()),
+    ];
+    let result = particle::request_token(&base, &form).await;
+    Some(Msg::TokenGranted { base, result })
+}
+
+async fn otp_token(base: String, mfa_token: String, otp: String) -> Option<Msg> {
+    let form = [
+        ("grant_type", "urn:custom:mfa-otp"),
+        ("mfa_token", mfa_token.as_str()),
+        ("otp", otp.as_str()),
+    ];
+    let result = particle::request_token(&base, &form).await;
+    Some(Msg::TokenGranted { base, result })
+}
+
+async fn check_token(base: String, token: String, created_here: bool) -> Option<Msg> {
+    let result = particle::user_name(&base, &token).await;
+    Some(Msg::UserLoaded {
+        base,
+        token,
+        created_here,
+        result,
+    })
+}
+
+/// Sends a recorded request again; what comes of it arrives on the relay stream, like any
+/// request.
+async fn replay(url: String, method: String, headers: Vec<(String, String)>, body: Option<String>) {
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    let body = body.map(JsValue::from);
+    let request = Request {
+        method: &method,
+        url: &url,
+        headers: &headers,
+        body: body.as_ref(),
+        signal: None,
+    };
+    let _ = fetch::send(&request).await;
+}
+
+/// Forwards a hook to the learner's server and gives the relay that server's answer, or the
+/// page's own (`fallback`) when it cannot be reached.
+async fn forward_and_answer(
+    url: String,
+    method: String,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+    respond: String,
+    fallback: String,
+    hook_id: u64,
+) -> Option<Msg> {
+    let result = forward(&url, &method, &headers, body).await;
+    let answer = match &result {
+        Ok((_, answer)) => answer.clone(),
+        Err(_) => fallback,
+    };
+    // The relay sends this to the cloud; if it is gone, the relay's deadline answers.
+    let _ = control_relay(&respond, &answer).await;
+    Some(
+        demo::Msg::Forwarded {
+            hook_id,
+            result: result.map(|(status, _)| status),
+        }
+        .into(),
+    )
+}
+
+async fn connect_serial() -> Option<Msg> {
+    let reason = match serial::read().await {
+        Ok(()) => "The serial port closed.".to_owned(),
+        Err(reason) => reason,
+    };
+    Some(Msg::SerialFailed(reason))
 }
 
 /// `GET config.json` next to the page; any failure means "no hosting server features".
@@ -339,8 +391,6 @@ async fn forward(
     let content_type = response
         .headers()
         .get("content-type")
-        .ok()
-        .flatten()
         .unwrap_or_else(|| "text/plain".to_owned());
     let text = fetch::text(&response).await?;
     Ok((

@@ -1,14 +1,14 @@
-//! The one way the page makes HTTP requests: the browser's `fetch`, with the headers and body given,
+//! The one way the page makes HTTP requests: `gloo-net`'s `fetch`, with the headers and body given,
 //! abortable, plus reading a response's body as text or chunk by chunk, and a timer.
 //!
-//! One plain function rather than an HTTP client crate: every caller (the Particle API, the relay's
-//! control URL, replays, event streams) needs only this, and one non-generic path keeps the page
-//! small.
+//! Every caller (the Particle API, the relay's control URL, replays, event streams) goes through
+//! `send`, one non-generic path, which keeps the page small; failures come back in words.
 
+use gloo_net::http::{Headers, Method, RequestBuilder, Response};
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Headers, ReadableStreamDefaultReader, RequestInit, Response};
+use web_sys::{AbortSignal, ReadableStreamDefaultReader};
 
 /// A request: method, URL, header fields, body (a string or a `FormData`) and abort signal.
 pub(super) struct Request<'a> {
@@ -33,32 +33,37 @@ impl<'a> Request<'a> {
 
 /// Sends `request`: the response (of any status), or why there was none, in words.
 pub(super) async fn send(request: &Request<'_>) -> Result<Response, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let init = RequestInit::new();
-    init.set_method(request.method);
-    let headers = Headers::new().map_err(words)?;
+    let method = Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| format!("{:?} is no HTTP method", request.method))?;
+    let headers = web_sys::Headers::new().map_err(words)?;
     for (name, value) in request.headers {
-        // The browser refuses a few header fields (User-Agent in some); the rest go as they came.
+        // A header the browser cannot send (a line break in a value edited for a replay) is left
+        // out rather than failing the request; gloo-net's own `set` would throw.
         let _ = headers.set(name, value);
     }
-    init.set_headers(&headers);
-    if let Some(body) = request.body {
-        init.set_body(body);
-    }
-    if let Some(signal) = request.signal {
-        init.set_signal(Some(signal));
-    }
-    let response = JsFuture::from(window.fetch_with_str_and_init(request.url, &init))
-        .await
-        .map_err(words)?;
-    Ok(response.unchecked_into())
+    let builder = RequestBuilder::new(request.url)
+        .method(method)
+        .headers(Headers::from_raw(headers))
+        .abort_signal(request.signal);
+    let built = match request.body {
+        Some(body) => builder.body(body),
+        None => builder.build(),
+    };
+    let response = built.map_err(failure)?.send().await.map_err(failure)?;
+    Ok(response)
 }
 
 /// A response's body as text.
 pub(super) async fn text(response: &Response) -> Result<String, String> {
-    let promise = response.text().map_err(words)?;
-    let text = JsFuture::from(promise).await.map_err(words)?;
-    Ok(text.as_string().unwrap_or_default())
+    response.text().await.map_err(failure)
+}
+
+/// What gloo-net says went wrong, as `words` says it of a JavaScript error.
+fn failure(error: gloo_net::Error) -> String {
+    match error {
+        gloo_net::Error::JsError(error) => format!("{}: {}", error.name, error.message),
+        gloo_net::Error::GlooError(message) => message,
+    }
 }
 
 /// A rejection in words: a JavaScript error's name and message (`TypeError: Failed to fetch`).

@@ -27,7 +27,13 @@ use std::{
 use wasm_bindgen::prelude::wasm_bindgen;
 use web_sys::AbortController;
 
-use crate::{announce::Before, msg::Msg, render::Renderer, state::State, update::update};
+use crate::{
+    announce::Before,
+    msg::Msg,
+    render::Renderer,
+    state::State,
+    update::{init, update},
+};
 
 /// The app: its state, its templates, the page they were rendered to, and its open streams.
 struct App {
@@ -45,7 +51,7 @@ struct App {
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
-    let (state, effects) = State::new();
+    let (state, effects) = init();
     let renderer = Renderer::new();
     let page = page::Page::mount(&renderer, &state);
     let app = Rc::new(App {

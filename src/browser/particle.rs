@@ -5,17 +5,18 @@
 //! `core::wire`'s small readers (ARCHITECTURE.md: derived decoders cost the page kilobytes each);
 //! every failure becomes an `ApiFailure` the learner's panel can describe.
 
+use gloo_net::http::Response;
 use serde_json::Value;
 use wasm_bindgen::JsValue;
-use web_sys::{Blob, FormData, Response};
+use web_sys::{Blob, FormData};
 use webhook_demo_core::wire::{self, ApiErrorBody, Product};
 
 use super::fetch::{self, Request};
 use crate::{
     cleanup::CleanupStep,
     demo::webhook::find_webhook,
-    render::view::object,
-    state::{ApiFailure, describe},
+    failure::{ApiFailure, describe},
+    json::object,
 };
 
 /// The `Authorization` header's value for `token`: the only way the token leaves the page.

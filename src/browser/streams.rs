@@ -81,7 +81,7 @@ impl App {
 
     /// The relay stream of run `run`: after a failure it reconnects to the same session, asking for
     /// everything after the last event it handled, so no hook is lost or shown twice.
-    pub(super) async fn relay_stream(self: &Rc<Self>, run: u32, url: &str) {
+    pub(super) async fn relay_stream(self: Rc<Self>, run: u32, url: String) {
         // (session id, last event id), learnt from the stream itself.
         let resume: RefCell<(Option<String>, Option<String>)> = RefCell::default();
         let target = || match &*resume.borrow() {
@@ -120,7 +120,7 @@ impl App {
     }
 
     /// A smee.io channel of run `run`: each of its messages is a request the channel received.
-    pub(super) async fn smee_stream(self: &Rc<Self>, run: u32, url: &str) {
+    pub(super) async fn smee_stream(self: Rc<Self>, run: u32, url: String) {
         let mut handle = |event: SseEvent| {
             // smee.io also sends `ready` and `ping`; requests are plain messages.
             if event.event == "message" {
@@ -158,9 +158,9 @@ impl App {
             .await;
     }
 
-    /// Streams a device's log into `#deviceLog` (the newest 500 lines), replacing the previous one;
-    /// with the token, which a hosted sandbox's `_sim` asks for.
-    pub(super) async fn device_log(self: &Rc<Self>, url: &str, token: &str) {
+    /// Streams a device's log into `#deviceLog` (the newest 500 lines), replacing the previous one.
+    /// With the token, which a hosted sandbox's `_sim` asks for.
+    pub(super) async fn device_log(self: Rc<Self>, url: String, token: String) {
         let Ok(controller) = AbortController::new() else {
             return;
         };
@@ -169,8 +169,14 @@ impl App {
         }
         append::clear_log();
         let mut handle = |event: SseEvent| append::log_line(&event.data);
-        let authorization = particle::authorization(token);
-        let ended = read(url, Some(&authorization), &controller.signal(), &mut handle).await;
+        let authorization = particle::authorization(&token);
+        let ended = read(
+            &url,
+            Some(&authorization),
+            &controller.signal(),
+            &mut handle,
+        )
+        .await;
         if let (Err(reason), Some(log)) = (ended, by_id("deviceLog")) {
             if !controller.signal().aborted() {
                 if let Some(line) = element("div", &format!("(the log stopped: {reason})")) {

@@ -133,7 +133,7 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
         }),
         "the deleted product is no longer a saved pick"
     );
-    assert_eq!(state.selected_product, None, "the product is gone");
+    assert_eq!(state.lists.selected_product, None, "the product is gone");
     assert!(!state.cleanup.running());
 }
 
@@ -175,7 +175,7 @@ fn a_failed_cleanup_step_is_reported_and_keeps_the_product() {
         }),
     );
     assert_eq!(state.cleanup.progress[3].outcome, Some(refused));
-    assert_eq!(state.selected_product, Some(30001));
+    assert_eq!(state.lists.selected_product, Some(30001));
 }
 
 /// A step exists only as one of the four variants: a name the page does not know (a typo in a

@@ -2,10 +2,33 @@
 //! that says what the learner will see, and the starter servers (Express, Flask, axum) that answer
 //! as the page's own server does now.
 
+use webhook_demo_core::wire::{ANSWER_STATUS, MAX_DELAY_MS};
+
 use super::Answer;
 
-/// How long the timeout preset waits: past Particle's 20 s, so the cloud gives up first.
-pub const TIMEOUT_DELAY_MS: u32 = 21_000;
+/// How long the timeout preset waits: the longest delay the relay takes, past Particle's 20 s,
+/// so the cloud gives up first.
+pub const TIMEOUT_DELAY_MS: u32 = MAX_DELAY_MS;
+
+/// An answer the relay takes, or why not in the learner's words: the relay's own limits, so the
+/// learner meets them here rather than as the relay's refusal.
+pub fn check(answer: &Answer) -> Result<(), String> {
+    if !ANSWER_STATUS.contains(&answer.status) {
+        return Err(format!(
+            "A status is a number from {} to {}.",
+            ANSWER_STATUS.start(),
+            ANSWER_STATUS.end()
+        ));
+    }
+    if answer.delay_ms > MAX_DELAY_MS {
+        return Err(format!(
+            "Wait at most {},{:03} ms: Particle gives up on a webhook after 20 seconds.",
+            MAX_DELAY_MS / 1000,
+            MAX_DELAY_MS % 1000
+        ));
+    }
+    Ok(())
+}
 
 /// One click on the answer form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +234,35 @@ mod tests {
     use super::*;
 
     const PAGE: &str = "http://127.0.0.1:8080";
+
+    /// What the page checks an answer against is what the relay it ships with takes: its default
+    /// limits are the ones `core::wire` states.
+    #[test]
+    fn the_limits_checked_are_the_relays() {
+        use std::time::Duration;
+        use webhook_demo_core::wire::MAX_DEADLINE_MS;
+
+        let relay = webhook_demo_relay::Limits::default();
+        assert_eq!(relay.max_delay, Duration::from_millis(MAX_DELAY_MS.into()));
+        assert_eq!(
+            relay.max_wait,
+            Duration::from_millis(MAX_DEADLINE_MS.into())
+        );
+        let answer = |status, delay_ms| Answer {
+            status,
+            delay_ms,
+            ..Answer::default()
+        };
+        assert_eq!(check(&answer(200, MAX_DELAY_MS)), Ok(()));
+        assert_eq!(check(&answer(599, 0)), Ok(()));
+        for refused in [
+            answer(199, 0),
+            answer(600, 0),
+            answer(200, MAX_DELAY_MS + 1),
+        ] {
+            assert!(check(&refused).is_err(), "{refused:?}");
+        }
+    }
 
     #[test]
     fn starters_allow_the_page_and_only_it() {

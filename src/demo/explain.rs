@@ -5,7 +5,6 @@ use serde_json::Value;
 use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent};
 
 use super::{requests::REPLAY_HEADER, webhook::EVENT_NAME};
-use crate::timeline::Slot;
 
 /// What an explainer entry shows: its `data-kind` in the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,18 +36,6 @@ impl EntryKind {
             EntryKind::HookReceived => "hook-received",
             EntryKind::HookData => "hook-data",
             EntryKind::ServerResponse => "server-response",
-        }
-    }
-
-    /// The cycle's slot this entry goes in.
-    pub fn slot(self) -> Slot {
-        match self {
-            EntryKind::EventApi | EntryKind::EventDevice => Slot::Event,
-            EntryKind::HookSent => Slot::HookSent,
-            EntryKind::HookReceived => Slot::HookReceived,
-            EntryKind::HookData => Slot::HookData,
-            EntryKind::ServerResponse => Slot::ServerResponse,
-            EntryKind::HookResponse | EntryKind::HookError => Slot::Outcome,
         }
     }
 }

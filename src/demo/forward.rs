@@ -4,14 +4,13 @@
 //! reached (down, or no CORS headers, which the browser reports the same way), the page answers
 //! with its own answer and says why.
 
-use webhook_demo_core::wire::HookRequest;
+use webhook_demo_core::wire::{self, HookRequest, PageAnswer};
 
 use super::{Answer, requests::replay_headers};
-use crate::render::view::object;
 
 /// How long the relay waits for the page's answer while forwarding: the learner's server gets
 /// most of Particle's 20 s, and the relay still answers before the cloud gives up.
-pub const DEADLINE_MS: u32 = 15_000;
+pub const DEADLINE_MS: u32 = wire::MAX_DEADLINE_MS;
 
 /// The address the learner typed, checked: `None` turns forwarding off.
 pub fn check(typed: &str) -> Result<Option<String>, String> {
@@ -41,12 +40,13 @@ pub fn headers(hook: &HookRequest) -> Vec<(String, String)> {
 
 /// The body of a `respond` request: the answer the relay sends to the cloud.
 pub fn page_answer(status: u16, content_type: &str, body: &str) -> String {
-    object([
-        ("status", status.into()),
-        ("contentType", content_type.into()),
-        ("body", body.into()),
-    ])
-    .to_string()
+    let answer = PageAnswer {
+        status,
+        content_type: content_type.to_owned(),
+        body: body.to_owned(),
+    };
+    // Serializing these fields cannot fail; an error would need a map with non-string keys.
+    serde_json::to_string(&answer).unwrap_or_default()
 }
 
 /// The page's own answer, used when the learner's server cannot be reached.
@@ -90,9 +90,15 @@ mod tests {
             status: 500,
             ..Answer::default()
         };
+        // What the relay reads it as.
+        let sent: PageAnswer = serde_json::from_str(&fallback(&answer, 3)).expect("an answer");
         assert_eq!(
-            fallback(&answer, 3),
-            r#"{"body":"{\"ok\":false,\"hookId\":3,\"forwarded\":false}","contentType":"application/json","status":500}"#
+            sent,
+            PageAnswer {
+                status: 500,
+                content_type: "application/json".into(),
+                body: r#"{"ok":false,"hookId":3,"forwarded":false}"#.into(),
+            }
         );
         assert!(failure("http://x", "TypeError: Failed to fetch").contains("CORS headers"));
     }

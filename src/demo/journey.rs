@@ -8,11 +8,14 @@
 use serde_json::Value;
 use webhook_demo_core::time::iso8601_millis;
 
-use super::{Demo, SECRET_MASK, answer::Preset, explain::Entry, requests::replay_headers};
-use crate::{
-    render::view::Object,
+use super::{
+    Demo, SECRET_MASK,
+    answer::Preset,
+    explain::Entry,
+    requests::replay_headers,
     timeline::{Cycle, Slot},
 };
+use crate::json::Object;
 
 /// The hops of a cycle, in order: its `data-hop`, the lanes its arrow joins (0 the device or this
 /// page, 1 Particle's cloud, 2 your webhook server), its name and the slot of its card.

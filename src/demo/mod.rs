@@ -3,11 +3,12 @@
 //! bounded history of requests, answers and events.
 //!
 //! Streams deliver their events as `Msg`s tagged with the run they belong to (every Start begins a
-//! new run); `update.rs` ignores anything from another run, so a stopped stream that still
-//! delivers never duplicates a row. Table rows and explainer entries leave as `Effect`s: the
-//! browser layer appends them, so a table is never re-rendered whole. `webhook.rs` is the
-//! integration and its preview, `explain.rs` what each event becomes in the explainer and the
-//! event log, `requests.rs` replaying, copying and exporting requests.
+//! new run); its update (`update/demo.rs`) ignores anything from another run, so a stopped stream
+//! that still delivers never duplicates a row. Table rows and explainer entries leave as
+//! `Effect`s: the browser layer appends them, so a table is never re-rendered whole.
+//! `webhook.rs` is the integration and its preview, `explain.rs` what each event becomes in the
+//! explainer and the event log, `timeline.rs` the run's cycles, `requests.rs` replaying, copying
+//! and exporting requests.
 
 pub mod answer;
 /// How the webhook's secret is shown until the learner reveals it, wherever it appears: the
@@ -18,13 +19,13 @@ pub mod explain;
 pub mod forward;
 pub mod journey;
 pub mod requests;
-pub mod update;
+pub mod timeline;
 pub mod webhook;
 
 use serde_json::Value;
 use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelayStart};
 
-use crate::state::ApiFailure;
+use crate::failure::ApiFailure;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookState {
@@ -104,7 +105,7 @@ pub struct Demo {
     pub preview: Option<ParticleEvent>,
     /// The event data the learner typed for the preview.
     pub preview_typed: String,
-    pub timeline: crate::timeline::Timeline,
+    pub timeline: crate::demo::timeline::Timeline,
     /// The run's requests, answers and events, newest last (bounded), for replay and export.
     pub hooks: Vec<HookRequest>,
     pub responses: Vec<HookResponse>,
@@ -151,7 +152,7 @@ impl Default for Demo {
             smee_count: 0,
             preview: None,
             preview_typed: String::new(),
-            timeline: crate::timeline::Timeline::default(),
+            timeline: crate::demo::timeline::Timeline::default(),
             hooks: Vec::new(),
             responses: Vec::new(),
             events: Vec::new(),
@@ -178,11 +179,13 @@ impl Demo {
 
     /// The relay control body for this run's answer settings.
     pub fn control(&self) -> String {
-        webhook::control_body(&self.answer, &self.secret, self.forward.is_some())
+        let control = webhook::control_body(&self.answer, &self.secret, self.forward.is_some());
+        // Serializing these fields cannot fail; an error would need a map with non-string keys.
+        serde_json::to_string(&control).unwrap_or_default()
     }
 
     /// The cycle the explainer and the diagram show: the pinned one, else the newest.
-    pub fn shown(&self) -> Option<&crate::timeline::Cycle> {
+    pub fn shown(&self) -> Option<&crate::demo::timeline::Cycle> {
         match &self.pinned {
             Some(key) => self.timeline.find(key),
             None => self.timeline.cycles.last(),

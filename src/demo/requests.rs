@@ -5,7 +5,7 @@ use serde_json::Value;
 use webhook_demo_core::wire::HookRequest;
 
 use super::Demo;
-use crate::render::view::object;
+use crate::json::object;
 
 /// The header a replayed request carries, so the page can say it is one.
 pub const REPLAY_HEADER: &str = "x-webhook-demo-replay";

@@ -2,7 +2,7 @@
 //! and explainer entries. The run's flow through `update` is tested in `update/tests.rs`.
 
 use serde_json::{Value, json};
-use webhook_demo_core::wire::ParticleEvent;
+use webhook_demo_core::wire::{ParticleEvent, RelayControl};
 
 use super::{
     Answer, Demo,
@@ -32,6 +32,10 @@ fn the_webhook_settings_are_the_tutorials() {
     assert_eq!(parsed.body.as_deref(), Some(BODY_TEMPLATE));
 }
 
+fn json_of(control: &RelayControl) -> Value {
+    serde_json::to_value(control).expect("serializes")
+}
+
 #[test]
 fn control_bodies_say_what_the_server_answers() {
     let answer = Answer {
@@ -41,14 +45,13 @@ fn control_bodies_say_what_the_server_answers() {
         delay_ms: 1500,
         wrong_secret: false,
     };
-    let body: Value = serde_json::from_str(&control_body(&answer, "s", false)).expect("JSON");
+    let body = json_of(&control_body(&answer, "s", false));
     assert_eq!(
         body,
         json!({"status": 500, "body": "broken", "authorization": null, "delayMs": 1500,
             "pageAnswers": false, "deadlineMs": 15000})
     );
-    let body: Value =
-        serde_json::from_str(&control_body(&Answer::default(), "s", true)).expect("JSON");
+    let body = json_of(&control_body(&Answer::default(), "s", true));
     assert_eq!(
         body,
         json!({"status": 200, "body": null, "authorization": "Bearer s", "delayMs": 0,
@@ -56,8 +59,11 @@ fn control_bodies_say_what_the_server_answers() {
     );
     // The unauthorized preset expects a secret the webhook does not send.
     let wrong = crate::demo::answer::Preset::Unauthorized.answer();
-    let body: Value = serde_json::from_str(&control_body(&wrong, "s", false)).expect("JSON");
+    let body = json_of(&control_body(&wrong, "s", false));
     assert_eq!(body["authorization"], "Bearer wrong-secret");
+    // What the page writes is what the relay reads.
+    let written = control_body(&answer, "s", true);
+    assert_eq!(RelayControl::from_json(&json_of(&written)), Ok(written));
 }
 
 #[test]

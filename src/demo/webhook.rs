@@ -2,10 +2,13 @@
 //! that sets the in-page server's answer, the body preview, and the test event.
 
 use serde_json::Value;
-use webhook_demo_core::{template, wire::ParticleEvent};
+use webhook_demo_core::{
+    template,
+    wire::{ParticleEvent, RelayControl},
+};
 
 use super::Answer;
-use crate::render::view::object;
+use crate::json::object;
 
 /// The event the tutorial's webhook fires on.
 pub const EVENT_NAME: &str = "WebhookDemo01";
@@ -54,28 +57,23 @@ pub fn preview(event: &ParticleEvent) -> (String, bool) {
 
 /// The relay control body that makes the in-page server answer as `answer` says.
 /// Forwarding (`forward`), the page answers each request itself, within `forward::DEADLINE_MS`.
-pub fn control_body(answer: &Answer, secret: &str, forward: bool) -> String {
-    let body = if answer.body.is_empty() {
-        Value::Null
-    } else {
-        Value::String(answer.body.clone())
-    };
+pub fn control_body(answer: &Answer, secret: &str, forward: bool) -> RelayControl {
     let authorization = if answer.wrong_secret {
-        Value::String("Bearer wrong-secret".to_owned())
+        "Bearer wrong-secret".to_owned()
     } else if answer.require_auth {
-        Value::String(format!("Bearer {secret}"))
+        format!("Bearer {secret}")
     } else {
-        Value::Null
+        String::new()
     };
-    object([
-        ("status", answer.status.into()),
-        ("body", body),
-        ("authorization", authorization),
-        ("delayMs", answer.delay_ms.into()),
-        ("pageAnswers", forward.into()),
-        ("deadlineMs", super::forward::DEADLINE_MS.into()),
-    ])
-    .to_string()
+    RelayControl {
+        status: Some(answer.status),
+        body: Some((!answer.body.is_empty()).then(|| answer.body.clone())),
+        authorization: Some((!authorization.is_empty()).then_some(authorization)),
+        delay_ms: Some(answer.delay_ms.into()),
+        page_answers: Some(forward),
+        deadline_ms: Some(super::forward::DEADLINE_MS.into()),
+        content_type: None,
+    }
 }
 
 /// True when a hook URL names this computer or a private network, which the real Particle cloud

@@ -12,7 +12,7 @@ use crate::{
 };
 
 fn sign_in_as(state: &mut State, username: &str) {
-    state.auth = Auth::SignedIn(Session {
+    state.sign_in.auth = Auth::SignedIn(Session {
         base: "/sandbox".into(),
         token: "t".into(),
         username: username.into(),
@@ -57,7 +57,7 @@ fn check(state: &State, expected_states: &[&str]) {
 
 #[test]
 fn before_sign_in_one_gate_says_to_sign_in() {
-    let (state, _) = State::new();
+    let (state, _) = crate::update::init();
     check(&state, &["signed-out"; 13]);
     let renderer = Renderer::new();
     let page = renderer.page(&state).expect("page renders");
@@ -89,7 +89,7 @@ fn before_sign_in_one_gate_says_to_sign_in() {
 #[test]
 fn sandbox_button_only_when_offered() {
     let renderer = Renderer::new();
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     let without = renderer.panel(&state, Panel::SignIn).expect("renders");
     assert!(!without.contains("id=\"sandboxSignIn\""));
     let config = Config {
@@ -104,7 +104,7 @@ fn sandbox_button_only_when_offered() {
 
 #[test]
 fn webhook_panel_has_parameters_and_a_collapse() {
-    let (state, _) = State::new();
+    let (state, _) = crate::update::init();
     let html = Renderer::new()
         .panel(&state, Panel::Webhook)
         .expect("renders");
@@ -122,7 +122,7 @@ fn webhook_panel_has_parameters_and_a_collapse() {
 
 #[test]
 fn untrusted_text_is_escaped() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     update(
         &mut state,
         Msg::ConfigLoaded(Err("<img src=x onerror=alert(1)>".into())),
@@ -134,7 +134,7 @@ fn untrusted_text_is_escaped() {
         "{sign_in}"
     );
     sign_in_as(&mut state, "<script>alert(1)</script>@example.com");
-    state.devices = Devices::Loaded(vec![Device {
+    state.lists.devices = Devices::Loaded(vec![Device {
         id: "e00fce68aaaaaaaaaaaaaaaa".into(),
         name: Some("<b>bold</b>".into()),
         platform_id: 32,
@@ -142,7 +142,7 @@ fn untrusted_text_is_escaped() {
         serial_number: Some("<i>P2</i>".into()),
         online: false,
     }]);
-    state.selected_device = Some("e00fce68aaaaaaaaaaaaaaaa".into());
+    state.lists.selected_device = Some("e00fce68aaaaaaaaaaaaaaaa".into());
     let sign_in = renderer.panel(&state, Panel::SignIn).expect("renders");
     assert!(sign_in.contains("&lt;script&gt;alert(1)&lt;/script&gt;@example.com"));
     assert!(!sign_in.contains("<script>"));
@@ -157,12 +157,12 @@ fn untrusted_text_is_escaped() {
         devices.contains("<td>&lt;i&gt;P2&lt;/i&gt;</td>"),
         "the info table escapes too: {devices}"
     );
-    state.products = Products::Loaded(vec![Product {
+    state.lists.products = Products::Loaded(vec![Product {
         id: 201,
         name: "<u>fleet</u>".into(),
         platform_id: 32,
     }]);
-    state.platform = Some(32);
+    state.lists.platform = Some(32);
     let products = renderer
         .panel(&state, Panel::SelectProduct)
         .expect("renders");
@@ -174,9 +174,9 @@ fn untrusted_text_is_escaped() {
 
 #[test]
 fn signed_in_panels_change_state() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
-    state.devices = Devices::Loading;
+    state.lists.devices = Devices::Loading;
     let mut expected = ["ready"; 13];
     expected[0] = "signed-in";
     expected[1] = "loading";
@@ -187,10 +187,10 @@ fn signed_in_panels_change_state() {
     expected[10] = "no-device";
     expected[12] = "no-product";
     check(&state, &expected);
-    state.devices = Devices::Loaded(Vec::new());
+    state.lists.devices = Devices::Loaded(Vec::new());
     expected[1] = "no-device";
     check(&state, &expected);
-    state.devices = Devices::Failed("Something broke (HTTP 500).".into());
+    state.lists.devices = Devices::Failed("Something broke (HTTP 500).".into());
     expected[1] = "error";
     check(&state, &expected);
     let panel = Renderer::new()
@@ -204,7 +204,7 @@ fn signed_in_panels_change_state() {
 
 #[test]
 fn the_picked_device_is_described() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
     let device = |id: &str, name: &str, platform_id, product_id| Device {
         id: id.into(),
@@ -245,7 +245,7 @@ fn the_picked_device_is_described() {
     );
     update(&mut state, Msg::SelectDevice("zz".into()));
     assert_eq!(
-        state.selected_device.as_deref(),
+        state.lists.selected_device.as_deref(),
         Some("bb"),
         "an id not in the list is ignored"
     );
@@ -253,17 +253,14 @@ fn the_picked_device_is_described() {
 
 #[test]
 fn add_device_says_what_adding_will_do() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
     let renderer = Renderer::new();
     let panel = |state: &State| {
         let html = renderer.panel(state, Panel::AddDevice).expect("renders");
-        (
-            crate::render::view::panel_state(state, Panel::AddDevice),
-            html,
-        )
+        (crate::panel::panel_state(state, Panel::AddDevice), html)
     };
-    state.devices = Devices::Loaded(vec![Device {
+    state.lists.devices = Devices::Loaded(vec![Device {
         id: "aa".into(),
         name: Some("<p2>".into()),
         platform_id: 32,
@@ -271,13 +268,13 @@ fn add_device_says_what_adding_will_do() {
         serial_number: None,
         online: true,
     }]);
-    state.selected_device = Some("aa".into());
-    state.products = Products::Loaded(vec![Product {
+    state.lists.selected_device = Some("aa".into());
+    state.lists.products = Products::Loaded(vec![Product {
         id: 30001,
         name: "webhook-demo-p2-1".into(),
         platform_id: 32,
     }]);
-    state.platform = Some(32);
+    state.lists.platform = Some(32);
     let (word, html) = panel(&state);
     assert_eq!(word, "no-product");
     assert!(html.contains("Choose or create a product first."), "{html}");
@@ -310,13 +307,13 @@ fn add_device_says_what_adding_will_do() {
         "{html}"
     );
 
-    if let Devices::Loaded(devices) = &mut state.devices {
+    if let Devices::Loaded(devices) = &mut state.lists.devices {
         devices[0].product_id = 30001;
     }
     let (word, html) = panel(&state);
     assert_eq!(word, "in-product");
     assert!(html.contains("is in webhook-demo-p2-1 already"), "{html}");
-    if let Devices::Loaded(devices) = &mut state.devices {
+    if let Devices::Loaded(devices) = &mut state.lists.devices {
         devices[0].product_id = 32;
     }
     assert_eq!(panel(&state).0, "can-add");
@@ -325,8 +322,8 @@ fn add_device_says_what_adding_will_do() {
 /// Signed in to the sandbox with a device and product picked, a run going, one hook answered and
 /// one event seen: most of what the templates show is there.
 pub(super) fn busy_state() -> State {
-    let mut state = crate::demo::update::tests::started();
-    state.devices = Devices::Loaded(vec![Device {
+    let mut state = crate::update::demo::tests::started();
+    state.lists.devices = Devices::Loaded(vec![Device {
         id: "e00fce68aaaaaaaaaaaaaaaa".into(),
         name: Some("p2".into()),
         platform_id: 32,
@@ -334,9 +331,9 @@ pub(super) fn busy_state() -> State {
         serial_number: Some("P2X".into()),
         online: true,
     }]);
-    state.selected_device = Some("e00fce68aaaaaaaaaaaaaaaa".into());
+    state.lists.selected_device = Some("e00fce68aaaaaaaaaaaaaaaa".into());
     let relay = |state: &mut State, event: &str, data: serde_json::Value| {
-        crate::demo::update::tests::relay(state, 1, event, data);
+        crate::update::demo::tests::relay(state, 1, event, data);
     };
     relay(
         &mut state,
@@ -377,7 +374,7 @@ pub(super) fn busy_state() -> State {
 #[test]
 fn a_panel_depends_only_on_the_fields_it_reads() {
     let renderer = Renderer::new();
-    for state in [State::new().0, busy_state()] {
+    for state in [crate::update::init().0, busy_state()] {
         let data = renderer.data(&state);
         let fields: Vec<String> = data
             .data()
@@ -435,7 +432,7 @@ fn a_new_hook_re_renders_only_what_shows_hooks() {
 
 #[test]
 fn the_webhook_reads_as_the_console_shows_it_and_its_secret_is_masked_until_revealed() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
     state.demo.running = true;
     state.demo.secret = "s3cr3t0123456789".into();
@@ -493,9 +490,9 @@ fn the_webhook_reads_as_the_console_shows_it_and_its_secret_is_masked_until_reve
 
 #[test]
 fn the_device_table_names_its_product_and_a_flashed_device_restarting_is_no_warning() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
-    state.devices = Devices::Loaded(vec![Device {
+    state.lists.devices = Devices::Loaded(vec![Device {
         id: "aa".into(),
         name: Some("argon".into()),
         platform_id: 12,
@@ -503,8 +500,8 @@ fn the_device_table_names_its_product_and_a_flashed_device_restarting_is_no_warn
         serial_number: None,
         online: false,
     }]);
-    state.selected_device = Some("aa".into());
-    state.products = Products::Loaded(vec![Product {
+    state.lists.selected_device = Some("aa".into());
+    state.lists.products = Products::Loaded(vec![Product {
         id: 30001,
         name: "webhook-demo-argon-1".into(),
         platform_id: 12,
@@ -520,7 +517,7 @@ fn the_device_table_names_its_product_and_a_flashed_device_restarting_is_no_warn
     let html = renderer.panel(&state, Panel::Firmware).expect("renders");
     assert!(html.contains("it must be online to be flashed"), "{html}");
     // Right after a flash the device restarts: offline for a moment, which is expected.
-    state.flash = crate::state::Flash::Started("success".into());
+    state.firmware.flash = crate::state::Flash::Started("success".into());
     let html = renderer.panel(&state, Panel::Firmware).expect("renders");
     assert!(!html.contains("it must be online"), "{html}");
     assert!(html.contains("restarting with the new firmware"), "{html}");

@@ -6,7 +6,7 @@
 //! types, kilobytes that building the JSON directly does without. Every field is always present
 //! (strict mode): `null` stands for "none".
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use webhook_demo_core::platform;
 
 use crate::{
@@ -15,39 +15,13 @@ use crate::{
         SECRET_MASK, WebhookState,
         webhook::{self, EVENT_NAME},
     },
-    panel::Panel,
+    json::Object,
+    panel::{Panel, panel_state},
     state::{
         Auth, Devices, FIRMWARE_FILES, Flash, PARTICLE_API, ProductChoice, Products, ServerConfig,
         State,
     },
 };
-
-/// A JSON object, built field by field.
-#[derive(Default)]
-pub(crate) struct Object(Map<String, Value>);
-
-impl Object {
-    pub(crate) fn set(&mut self, name: &str, value: Value) {
-        self.0.insert(name.to_owned(), value);
-    }
-}
-
-/// A JSON object of `fields`, in that order: `json!` with values in it would unwrap a
-/// `to_value` that cannot fail, and its panic path formats serde_json's error, kilobytes of the
-/// page's code.
-pub(crate) fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
-    let mut object = Object::default();
-    for (name, value) in fields {
-        object.set(name, value);
-    }
-    object.into()
-}
-
-impl From<Object> for Value {
-    fn from(object: Object) -> Value {
-        Value::Object(object.0)
-    }
-}
 
 /// The cleanup confirmation: exactly what will be removed.
 fn cleanup_question(state: &State) -> String {
@@ -86,7 +60,6 @@ fn cleanup_question(state: &State) -> String {
 /// Everything the templates see.
 pub(crate) fn view(state: &State) -> Value {
     let mut view = Object::default();
-    let demo = &state.demo;
     view.set("eventName", EVENT_NAME.into());
     // Each panel's `data-state`, by panel name (`{{lookup states "select-device"}}`).
     let mut states = Object::default();
@@ -96,7 +69,18 @@ pub(crate) fn view(state: &State) -> Value {
     view.set("states", states.into());
     crate::steps::view(state, &mut view);
 
-    // Sign-in.
+    sign_in(state, &mut view);
+    devices(state, &mut view);
+    products(state, &mut view);
+    add_device(state, &mut view);
+    demo(state, &mut view);
+    firmware(state, &mut view);
+    cleanup(state, &mut view);
+    view.into()
+}
+
+/// Sign-in: who is signed in, what the forms show, and why a sign-in failed.
+fn sign_in(state: &State, view: &mut Object) {
     let session = state.session();
     view.set(
         "signedInUser",
@@ -115,28 +99,31 @@ pub(crate) fn view(state: &State) -> Value {
         ServerConfig::Loading | ServerConfig::Loaded(_) => None,
     };
     view.set("configProblem", config_problem.into());
-    let sign_in_error = match &state.auth {
+    let sign_in_error = match &state.sign_in.auth {
         Auth::SignedOut { error, .. } | Auth::AwaitingOtp { error, .. } => error.as_deref(),
         Auth::SignedIn(_) => None,
     };
     view.set("signInError", sign_in_error.into());
     // A sign-in request is in flight: the buttons are disabled.
     let busy = matches!(
-        state.auth,
+        state.sign_in.auth,
         Auth::SignedOut { busy: true, .. } | Auth::AwaitingOtp { busy: true, .. }
     );
     view.set("busy", busy.into());
     view.set(
         "awaitingOtp",
-        matches!(state.auth, Auth::AwaitingOtp { .. }).into(),
+        matches!(state.sign_in.auth, Auth::AwaitingOtp { .. }).into(),
     );
     // The "remember me" box is ticked.
-    view.set("remember", state.remember.into());
+    view.set("remember", state.sign_in.remember.into());
     // The token and password forms sign in to the sandbox.
-    view.set("useSandbox", state.use_sandbox.into());
+    view.set("useSandbox", state.sign_in.use_sandbox.into());
+}
 
+/// The device list and the picked device's details (`deviceInfo`).
+fn devices(state: &State, view: &mut Object) {
     // The device list: each device's name (or id), marked when offline.
-    let devices: Vec<Value> = match &state.devices {
+    let devices: Vec<Value> = match &state.lists.devices {
         Devices::Loaded(devices) => devices
             .iter()
             .map(|device| {
@@ -148,7 +135,7 @@ pub(crate) fn view(state: &State) -> Value {
                     if device.online { "" } else { " (offline)" }
                 );
                 entry.set("label", label.into());
-                let selected = state.selected_device.as_deref() == Some(device.id.as_str());
+                let selected = state.lists.selected_device.as_deref() == Some(device.id.as_str());
                 entry.set("selected", selected.into());
                 entry.into()
             })
@@ -156,12 +143,15 @@ pub(crate) fn view(state: &State) -> Value {
         Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => Vec::new(),
     };
     view.set("devices", devices.into());
-    let devices_error = match &state.devices {
+    let devices_error = match &state.lists.devices {
         Devices::Failed(reason) => Some(reason.as_str()),
         Devices::NotLoaded | Devices::Loading | Devices::Loaded(_) => None,
     };
     view.set("devicesError", devices_error.into());
-    view.set("devicesLoading", (state.devices == Devices::Loading).into());
+    view.set(
+        "devicesLoading",
+        (state.lists.devices == Devices::Loading).into(),
+    );
     // The picked device's details (`deviceInfo`).
     let device = state.device().map(|device| {
         let mut info = Object::default();
@@ -178,7 +168,7 @@ pub(crate) fn view(state: &State) -> Value {
         );
         // The product's name and id, or a sentence saying it is in none.
         let product = if platform::in_product(device.product_id) {
-            let named = match &state.products {
+            let named = match &state.lists.products {
                 Products::Loaded(products) => products.iter().find(|p| p.id == device.product_id),
                 Products::NotLoaded | Products::Loading | Products::Failed(_) => None,
             };
@@ -194,53 +184,68 @@ pub(crate) fn view(state: &State) -> Value {
         Value::from(info)
     });
     view.set("device", device.into());
+}
 
-    // The product: the platforms and products to choose from.
+/// The product: the platforms and products to choose from, and creating one.
+fn products(state: &State, view: &mut Object) {
     let platforms: Vec<Value> = platform::PLATFORMS
         .iter()
         .filter(|p| p.product_eligible)
-        .map(|p| choice(p.id, p.name, state.platform == Some(p.id)))
+        .map(|p| choice(p.id, p.name, state.lists.platform == Some(p.id)))
         .collect();
     view.set("platforms", platforms.into());
     let products: Vec<Value> = state
         .products_for_platform()
         .into_iter()
-        .map(|p| choice(p.id, &p.name, state.selected_product == Some(p.id)))
+        .map(|p| choice(p.id, &p.name, state.lists.selected_product == Some(p.id)))
         .collect();
     view.set("products", products.into());
     view.set(
         "newProduct",
-        (state.product_choice == ProductChoice::New).into(),
+        (state.lists.product_choice == ProductChoice::New).into(),
     );
     view.set("newProductName", state.suggested_product_name().into());
-    view.set("creatingProduct", state.creating_product.into());
-    let product_error = state.product_error.as_deref().or(match &state.products {
-        Products::Failed(reason) => Some(reason),
-        Products::NotLoaded | Products::Loading | Products::Loaded(_) => None,
-    });
+    view.set("creatingProduct", state.lists.creating_product.into());
+    let product_error = state
+        .lists
+        .product_error
+        .as_deref()
+        .or(match &state.lists.products {
+            Products::Failed(reason) => Some(reason),
+            Products::NotLoaded | Products::Loading | Products::Loaded(_) => None,
+        });
     view.set("productError", product_error.into());
     // The picked product's name.
     view.set(
         "productName",
         state.product().map(|p| p.name.as_str()).into(),
     );
+}
 
-    // Adding the device: whether it is in the picked product already, or in another one, which
-    // adding it here would take it out of.
+/// Adding the device: whether it is in the picked product already, or in another one, which
+/// adding it here would take it out of.
+fn add_device(state: &State, view: &mut Object) {
     let add_device = panel_state(state, Panel::AddDevice);
     view.set("deviceInProduct", (add_device == "in-product").into());
     view.set(
         "deviceInOtherProduct",
         (add_device == "other-product").into(),
     );
-    view.set("addingDevice", state.adding_device.into());
-    view.set("addDeviceError", state.add_device_error.as_deref().into());
+    view.set("addingDevice", state.lists.adding_device.into());
+    view.set(
+        "addDeviceError",
+        state.lists.add_device_error.as_deref().into(),
+    );
+}
 
-    // The demo.
+/// The demo: its run, the journey, the relay and the webhook, the test and the answer.
+fn demo(state: &State, view: &mut Object) {
+    let session = state.session();
+    let demo = &state.demo;
     view.set("demoRunning", demo.running.into());
     // The journey: the shown cycle's diagram and cards, the request list, the delivery log and
     // the answer presets.
-    crate::demo::journey::set_view(demo, state.secret_revealed, &state.page_origin, &mut view);
+    crate::demo::journey::set_view(demo, state.secret_revealed, &state.page_origin, view);
     view.set("startError", demo.start_error.as_deref().into());
     view.set("relayTyped", demo.relay_typed.as_str().into());
     view.set("smeeTyped", demo.smee_typed.as_str().into());
@@ -252,6 +257,7 @@ pub(crate) fn view(state: &State) -> Value {
     // The integration's page in Particle's console (real cloud only).
     let console_link = match &demo.webhook {
         WebhookState::Saved(id) => state
+            .lists
             .selected_product
             .zip(session)
             .filter(|(_, session)| session.base == PARTICLE_API)
@@ -317,14 +323,17 @@ pub(crate) fn view(state: &State) -> Value {
     view.set("answerRequireAuth", demo.answer.require_auth.into());
     view.set("answerDelay", demo.answer.delay_ms.into());
     view.set("answerError", demo.answer_error.as_deref().into());
+}
 
-    // The firmware, flashing it, and the device's log.
+/// The firmware, flashing it, and the device's log.
+fn firmware(state: &State, view: &mut Object) {
+    let session = state.session();
     let files: Vec<Value> = FIRMWARE_FILES
         .iter()
         .map(|&path| {
             let mut file = Object::default();
             file.set("path", path.into());
-            file.set("selected", (state.firmware_file == path).into());
+            file.set("selected", (state.firmware.file == path).into());
             file.into()
         })
         .collect();
@@ -333,7 +342,7 @@ pub(crate) fn view(state: &State) -> Value {
     let flash_blocked = match state.device() {
         None => Some("Pick a device first."),
         // A device restarts after a flash: offline for a moment, not a reason to worry.
-        Some(device) if !device.online && matches!(state.flash, Flash::Started(_)) => {
+        Some(device) if !device.online && matches!(state.firmware.flash, Flash::Started(_)) => {
             Some("The device is restarting with the new firmware.")
         }
         Some(device) if !device.online => {
@@ -342,8 +351,8 @@ pub(crate) fn view(state: &State) -> Value {
         Some(_) => None,
     };
     view.set("flashBlocked", flash_blocked.into());
-    view.set("flashing", (state.flash == Flash::Flashing).into());
-    let (flash_status, flash_errors) = match &state.flash {
+    view.set("flashing", (state.firmware.flash == Flash::Flashing).into());
+    let (flash_status, flash_errors) = match &state.firmware.flash {
         Flash::Started(status) => (Some(status.as_str()), Vec::new()),
         Flash::Failed(errors) => (None, errors.iter().map(String::as_str).collect()),
         Flash::Idle | Flash::Flashing => (None, Vec::new()),
@@ -354,10 +363,12 @@ pub(crate) fn view(state: &State) -> Value {
     let device_log_available =
         state.device().is_some() && session.map(|s| s.base.as_str()) == state.sandbox();
     view.set("deviceLogAvailable", device_log_available.into());
-    view.set("serialSupported", state.serial_supported.into());
-    view.set("serialError", state.serial_error.as_deref().into());
+    view.set("serialSupported", state.firmware.serial_supported.into());
+    view.set("serialError", state.firmware.serial_error.as_deref().into());
+}
 
-    // Cleanup: the boxes, whether each can be ticked, the question, and each step's outcome.
+/// Cleanup: the boxes, whether each can be ticked, the question, and each step's outcome.
+fn cleanup(state: &State, view: &mut Object) {
     let cleanup = &state.cleanup;
     let devices_in_product = state.devices_in_product();
     let product_allowed = cleanup.product_allowed(devices_in_product);
@@ -404,7 +415,6 @@ pub(crate) fn view(state: &State) -> Value {
         })
         .collect();
     view.set("cleanupSteps", steps.into());
-    view.into()
 }
 
 /// The webhook's settings as the Particle console lists them, pretty-printed, without the body
@@ -470,83 +480,4 @@ fn choice(id: u32, name: &str, selected: bool) -> Value {
     choice.set("name", name.into());
     choice.set("selected", selected.into());
     choice.into()
-}
-
-/// The short word a panel's root carries in `data-state`: what the panel is showing.
-pub fn panel_state(state: &State, panel: Panel) -> &'static str {
-    match (panel, &state.auth) {
-        (Panel::SignIn, Auth::AwaitingOtp { .. }) => "otp",
-        (Panel::SignIn, Auth::SignedIn(_)) => "signed-in",
-        (_, Auth::SignedOut { .. } | Auth::AwaitingOtp { .. }) => "signed-out",
-        (Panel::SelectDevice, Auth::SignedIn(_)) => match &state.devices {
-            Devices::NotLoaded | Devices::Loading => "loading",
-            Devices::Failed(_) => "error",
-            Devices::Loaded(devices) if devices.is_empty() => "no-device",
-            Devices::Loaded(_) => "choose",
-        },
-        (Panel::SelectProduct, Auth::SignedIn(_)) => {
-            match (&state.products, state.selected_product) {
-                (Products::NotLoaded | Products::Loading, _) => "loading",
-                (Products::Failed(_), _) => "error",
-                (Products::Loaded(_), None) => "no-product",
-                (Products::Loaded(_), Some(_)) => "selected",
-            }
-        }
-        (Panel::AddDevice, Auth::SignedIn(_)) => match (state.device(), state.product()) {
-            (None, _) => "no-device",
-            (_, None) => "no-product",
-            (Some(device), Some(product)) if device.product_id == product.id => "in-product",
-            _ if state.adding_device => "adding",
-            (Some(device), _) if platform::in_product(device.product_id) => "other-product",
-            _ => "can-add",
-        },
-        (Panel::Start, Auth::SignedIn(_)) if state.demo.running => "running",
-        (Panel::Start, Auth::SignedIn(_)) if state.selected_product.is_none() => "no-product",
-        (Panel::Webhook | Panel::Test, Auth::SignedIn(_)) if !state.demo.running => "stopped",
-        (Panel::Webhook, Auth::SignedIn(_)) => match &state.demo.webhook {
-            WebhookState::Waiting | WebhookState::Saving => "saving",
-            WebhookState::Saved(_) => "created",
-            WebhookState::Failed(_) => "error",
-        },
-        (Panel::Test, Auth::SignedIn(_)) => {
-            let demo = &state.demo;
-            match &demo.webhook {
-                WebhookState::Saved(_) => match (&demo.test_error, &demo.test_sent) {
-                    (Some(_), _) => "error",
-                    (None, Some(_)) => "sent",
-                    (None, None) => "ready",
-                },
-                WebhookState::Waiting | WebhookState::Saving | WebhookState::Failed(_) => "waiting",
-            }
-        }
-        (Panel::Explainer | Panel::DataTable | Panel::Events, Auth::SignedIn(_)) => {
-            if state.demo.running {
-                "running"
-            } else {
-                "stopped"
-            }
-        }
-        (Panel::Firmware, Auth::SignedIn(_)) => match (&state.flash, state.device()) {
-            (Flash::Flashing, _) => "flashing",
-            (Flash::Started(_), _) => "flashed",
-            (Flash::Failed(_), _) => "error",
-            (Flash::Idle, None) => "no-device",
-            (Flash::Idle, Some(device)) if !device.online => "offline",
-            (Flash::Idle, Some(_)) => "ready",
-        },
-        (Panel::Cleanup, Auth::SignedIn(_)) => {
-            if state.cleanup.running() {
-                "running"
-            } else if state.cleanup.confirming {
-                "confirming"
-            } else if !state.cleanup.progress.is_empty() {
-                "done"
-            } else if state.selected_product.is_none() {
-                "no-product"
-            } else {
-                "ready"
-            }
-        }
-        (_, Auth::SignedIn(_)) => "ready",
-    }
 }

@@ -3,7 +3,7 @@
 use super::{Status, statuses, view};
 use crate::{
     cleanup::{CleanupStep, Progress},
-    render::view::Object,
+    json::Object,
     state::{Auth, Device, Devices, Flash, Product, Products, Session, State},
 };
 
@@ -14,8 +14,8 @@ fn check(state: &State, expected: [&str; 8]) {
 }
 
 fn signed_in() -> State {
-    let (mut state, _) = State::new();
-    state.auth = Auth::SignedIn(Session {
+    let (mut state, _) = crate::update::init();
+    state.sign_in.auth = Auth::SignedIn(Session {
         base: "/sandbox".into(),
         token: "t".into(),
         username: "sandbox@example.com".into(),
@@ -45,7 +45,7 @@ fn now(state: &State) -> String {
 
 #[test]
 fn the_path_follows_the_learner() {
-    let (state, _) = State::new();
+    let (state, _) = crate::update::init();
     check(
         &state,
         [
@@ -55,15 +55,15 @@ fn the_path_follows_the_learner() {
     assert_eq!(now(&state), "Step 1 of 8 · Sign in");
 
     let mut state = signed_in();
-    state.devices = Devices::Loaded(vec![device(32)]);
+    state.lists.devices = Devices::Loaded(vec![device(32)]);
     check(
         &state,
         [
             "done", "current", "locked", "locked", "locked", "locked", "locked", "locked",
         ],
     );
-    state.selected_device = Some(device(32).id);
-    state.products = Products::Loaded(vec![Product {
+    state.lists.selected_device = Some(device(32).id);
+    state.lists.products = Products::Loaded(vec![Product {
         id: 30001,
         name: "webhook-demo-p2-1".into(),
         platform_id: 32,
@@ -74,14 +74,14 @@ fn the_path_follows_the_learner() {
             "done", "done", "current", "locked", "locked", "locked", "locked", "locked",
         ],
     );
-    state.selected_product = Some(30001);
+    state.lists.selected_product = Some(30001);
     check(
         &state,
         [
             "done", "done", "done", "current", "locked", "locked", "locked", "locked",
         ],
     );
-    state.devices = Devices::Loaded(vec![device(30001)]);
+    state.lists.devices = Devices::Loaded(vec![device(30001)]);
     check(
         &state,
         [
@@ -103,7 +103,7 @@ fn the_path_follows_the_learner() {
             "done", "done", "done", "done", "done", "done", "current", "locked",
         ],
     );
-    state.flash = Flash::Started("success".into());
+    state.firmware.flash = Flash::Started("success".into());
     check(
         &state,
         [
@@ -127,20 +127,20 @@ fn the_path_follows_the_learner() {
     assert_eq!(now(&state), "Every step done");
     // As cleanup leaves it: the demo stopped and the product gone; the tutorial stays finished.
     state.demo.running = false;
-    state.selected_product = None;
+    state.lists.selected_product = None;
     check(&state, ["done"; 8]);
 }
 
 #[test]
 fn without_a_device_the_device_steps_are_done_by_themselves() {
     let mut state = signed_in();
-    state.devices = Devices::Loaded(Vec::new());
-    state.products = Products::Loaded(vec![Product {
+    state.lists.devices = Devices::Loaded(Vec::new());
+    state.lists.products = Products::Loaded(vec![Product {
         id: 30001,
         name: "webhook-demo-p2-1".into(),
         platform_id: 32,
     }]);
-    state.selected_product = Some(30001);
+    state.lists.selected_product = Some(30001);
     check(
         &state,
         [

@@ -19,7 +19,7 @@
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
 use serde_json::Value;
-use webhook_demo::timeline::Slot;
+use webhook_demo::demo::timeline::Slot;
 use webhook_demo_server::Options;
 
 use crate::support::{Browser, Server, fixture::*, page::*, proxy::Proxy, start_server};

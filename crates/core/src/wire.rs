@@ -111,6 +111,123 @@ fn default_content_type() -> String {
     "application/json".to_owned()
 }
 
+/// The statuses an answer may have: a final HTTP status. A 1xx is interim, never a webhook's
+/// answer, so the relay refuses it and the page says so before sending.
+pub const ANSWER_STATUS: std::ops::RangeInclusive<u16> = 200..=599;
+
+/// Longest answer delay a page may ask for, in ms: one second past the 20 s after which Particle
+/// gives up on a webhook, so a learner can make it time out on purpose and see the `hook-error`.
+pub const MAX_DELAY_MS: u32 = 21_000;
+
+/// Longest the relay may wait for the page's own answer to a hook, in ms: well under Particle's
+/// 20 s, so the relay still answers (with its default) before the cloud gives up.
+pub const MAX_DEADLINE_MS: u32 = 15_000;
+
+/// Body of `POST control/{session}`: how the session answers hooks. Every field is optional; a
+/// field left out keeps its setting. For `authorization` and `body`, `Some(None)` (JSON `null`)
+/// removes the setting. The reference relay's `{"op":"hookResponse", …}` is accepted and the
+/// `op` ignored.
+///
+/// Written with the derived `Serialize` (a field left out is `None`); read by hand, so that a
+/// refusal names the field and what it must be in the relay's own words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayControl {
+    /// The `Authorization` value every hook must carry; `Some(None)` or `""` accepts any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<Option<String>>,
+    /// The answer's status, within [`ANSWER_STATUS`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// The answer's body; `Some(None)` answers the relay's default JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Option<String>>,
+    /// How long to wait before answering, at most the relay's limit ([`MAX_DELAY_MS`] by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// How long a hook waits for the page's answer, at most the relay's limit
+    /// ([`MAX_DEADLINE_MS`] by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+    /// True when the page answers each hook itself (`POST respond/…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_answers: Option<bool>,
+}
+
+/// Why a control body was refused; each says what the field must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlError {
+    /// The body is JSON but not an object.
+    NotObject,
+    /// A known field with a value of the wrong type.
+    Field {
+        field: &'static str,
+        expected: &'static str,
+    },
+    /// A field the relay does not know: refused rather than ignored, so a typo is seen.
+    Unknown(String),
+}
+
+impl std::fmt::Display for ControlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ControlError::NotObject => f.write_str("the body must be a JSON object"),
+            ControlError::Field { field, expected } => write!(f, "{field} must be {expected}"),
+            ControlError::Unknown(field) => write!(f, "unknown setting {field:?}"),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {}
+
+impl RelayControl {
+    /// Reads a control body. Types are checked here; ranges are the relay's to check, as its
+    /// limits are settings.
+    pub fn from_json(body: &Value) -> Result<RelayControl, ControlError> {
+        let Value::Object(fields) = body else {
+            return Err(ControlError::NotObject);
+        };
+        let bad = |field, expected| ControlError::Field { field, expected };
+        let mut control = RelayControl::default();
+        for (field, value) in fields {
+            match (field.as_str(), value) {
+                ("op", Value::String(op)) if op == "hookResponse" => {}
+                ("op", _) => return Err(bad("op", "\"hookResponse\" when present")),
+                ("authorization", Value::Null) => control.authorization = Some(None),
+                ("authorization", Value::String(text)) => {
+                    control.authorization = Some(Some(text.clone()));
+                }
+                ("authorization", _) => return Err(bad("authorization", "a string or null")),
+                ("status", value) => {
+                    let status = value.as_u64().and_then(|s| u16::try_from(s).ok());
+                    control.status = Some(status.ok_or(bad("status", "a number"))?);
+                }
+                ("contentType", Value::String(text)) => control.content_type = Some(text.clone()),
+                ("contentType", _) => return Err(bad("contentType", "a string")),
+                ("body", Value::Null) => control.body = Some(None),
+                ("body", Value::String(text)) => control.body = Some(Some(text.clone())),
+                ("body", _) => return Err(bad("body", "a string or null")),
+                ("delayMs", value) => {
+                    let millis = value.as_u64();
+                    control.delay_ms =
+                        Some(millis.ok_or(bad("delayMs", "a number of milliseconds"))?);
+                }
+                ("deadlineMs", value) => {
+                    let millis = value.as_u64();
+                    control.deadline_ms =
+                        Some(millis.ok_or(bad("deadlineMs", "a number of milliseconds"))?);
+                }
+                ("pageAnswers", Value::Bool(on)) => control.page_answers = Some(*on),
+                ("pageAnswers", _) => return Err(bad("pageAnswers", "true or false")),
+                (other, _) => return Err(ControlError::Unknown(other.to_owned())),
+            }
+        }
+        Ok(control)
+    }
+}
+
 // ---- Particle Cloud API replies, as far as the page reads them (spec section 3). Fields the page
 // does not use are ignored, so replies from the real cloud and from the sandbox both decode.
 // The page parses a reply once into a `serde_json::Value` and reads these from it: one JSON

@@ -9,9 +9,9 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::time::Instant;
-use webhook_demo_core::wire::PageAnswer;
+use webhook_demo_core::wire::{ANSWER_STATUS, PageAnswer, RelayControl};
 
 use crate::{
     Shared,
@@ -29,10 +29,10 @@ pub(crate) async fn control(
 ) -> Result<Json<Value>, RelayError> {
     let body = read_body(&shared, body).await?;
     let session = find(&shared, &session_id).await?;
-    let fields = parse_object(&body)?;
+    let control = parse_control(&body)?;
     let current = session.answer().await.map_err(unavailable)?;
     let limits = &shared.settings.limits;
-    let answer = apply(current, &fields, limits.max_wait, limits.max_delay)?;
+    let answer = apply(current, control, limits.max_wait, limits.max_delay)?;
     let settings = json!({"ok": true, "settings": answer});
     session.set_answer(answer).await?;
     Ok(Json(settings))
@@ -82,70 +82,55 @@ fn unavailable(_: StoreError) -> RelayError {
     RelayError::StoreUnavailable
 }
 
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, RelayError> {
+/// The control body, typed by `core::wire` (the page writes it with the same type).
+fn parse_control(body: &[u8]) -> Result<RelayControl, RelayError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
+        return Ok(RelayControl::default());
     }
-    match serde_json::from_slice(body) {
-        Ok(Value::Object(fields)) => Ok(fields),
-        Ok(_) => Err(RelayError::BadRequest(
-            "the body must be a JSON object".to_owned(),
-        )),
-        Err(e) => Err(RelayError::BadRequest(format!("malformed JSON: {e}"))),
-    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| RelayError::BadRequest(format!("malformed JSON: {e}")))?;
+    RelayControl::from_json(&value).map_err(|e| RelayError::BadRequest(e.to_string()))
 }
 
 fn apply(
     mut answer: Answer,
-    fields: &Map<String, Value>,
+    control: RelayControl,
     max_wait: Duration,
     max_delay: Duration,
 ) -> Result<Answer, RelayError> {
-    let bad =
-        |field: &str, expected: &str| RelayError::BadRequest(format!("{field} must be {expected}"));
-    for (field, value) in fields {
-        match (field.as_str(), value) {
-            ("op", Value::String(op)) if op == "hookResponse" => {}
-            ("op", _) => return Err(bad("op", "\"hookResponse\" when present")),
-            ("authorization", Value::Null) => answer.authorization = None,
-            ("authorization", Value::String(text)) => {
-                answer.authorization = (!text.is_empty()).then(|| text.clone());
-            }
-            ("authorization", _) => return Err(bad("authorization", "a string or null")),
-            ("status", value) => {
-                let status = value
-                    .as_u64()
-                    .and_then(|s| u16::try_from(s).ok())
-                    .ok_or_else(|| bad("status", "a number"))?;
-                check_status(status)?;
-                answer.status = status;
-            }
-            ("contentType", Value::String(text)) => {
-                check_media_type(text)?;
-                answer.content_type = std::borrow::Cow::Owned(text.clone());
-            }
-            ("contentType", _) => return Err(media_type_expected()),
-            ("body", Value::Null) => answer.body = None,
-            ("body", Value::String(text)) => answer.body = Some(text.clone()),
-            ("body", _) => return Err(bad("body", "a string or null")),
-            ("delayMs", value) => {
-                answer.delay =
-                    millis(value, max_delay).ok_or_else(|| bad("delayMs", &limit(max_delay)))?
-            }
-            ("deadlineMs", value) => {
-                answer.deadline =
-                    millis(value, max_wait).ok_or_else(|| bad("deadlineMs", &limit(max_wait)))?;
-            }
-            ("pageAnswers", Value::Bool(on)) => answer.page_answers = *on,
-            ("pageAnswers", _) => return Err(bad("pageAnswers", "true or false")),
-            (other, _) => return Err(RelayError::BadRequest(format!("unknown setting {other:?}"))),
-        }
+    let out_of_range = |field: &str, max: Duration| {
+        RelayError::BadRequest(format!("{field} must be {}", limit(max)))
+    };
+    if let Some(authorization) = control.authorization {
+        answer.authorization = authorization.filter(|text| !text.is_empty());
+    }
+    if let Some(status) = control.status {
+        check_status(status)?;
+        answer.status = status;
+    }
+    if let Some(content_type) = control.content_type {
+        check_media_type(&content_type)?;
+        answer.content_type = std::borrow::Cow::Owned(content_type);
+    }
+    if let Some(body) = control.body {
+        answer.body = body;
+    }
+    if let Some(delay) = control.delay_ms {
+        answer.delay =
+            millis(delay, max_delay).ok_or_else(|| out_of_range("delayMs", max_delay))?;
+    }
+    if let Some(deadline) = control.deadline_ms {
+        answer.deadline =
+            millis(deadline, max_wait).ok_or_else(|| out_of_range("deadlineMs", max_wait))?;
+    }
+    if let Some(on) = control.page_answers {
+        answer.page_answers = on;
     }
     Ok(answer)
 }
 
-fn millis(value: &Value, max: Duration) -> Option<Duration> {
-    let duration = Duration::from_millis(value.as_u64()?);
+fn millis(value: u64, max: Duration) -> Option<Duration> {
+    let duration = Duration::from_millis(value);
     (duration <= max).then_some(duration)
 }
 
@@ -185,9 +170,11 @@ fn media_type_expected() -> RelayError {
 
 fn check_status(status: u16) -> Result<(), RelayError> {
     match StatusCode::from_u16(status) {
-        Ok(_) if (200..=599).contains(&status) => Ok(()),
+        Ok(_) if ANSWER_STATUS.contains(&status) => Ok(()),
         _ => Err(RelayError::BadRequest(format!(
-            "status must be an HTTP status from 200 to 599, got {status}"
+            "status must be an HTTP status from {} to {}, got {status}",
+            ANSWER_STATUS.start(),
+            ANSWER_STATUS.end()
         ))),
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::*;
-use crate::timeline::Timeline;
+use crate::demo::timeline::Timeline;
 
 const AT: &str = "2026-11-28T10:00:00.100Z";
 

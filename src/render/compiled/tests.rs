@@ -29,7 +29,7 @@ fn parsed(dir: &str) -> Handlebars<'static> {
 
 /// The states the checks render: before sign-in, and in the middle of a run.
 fn states() -> [State; 2] {
-    [State::new().0, busy_state()]
+    [crate::update::init().0, busy_state()]
 }
 
 /// What `render` makes of every template for each state, by template name.

@@ -3,8 +3,9 @@
 
 use super::{expired_token, p2, product, sandbox_state, signed_in, signed_in_with_lists};
 use crate::{
+    failure::ApiFailure,
     msg::{Effect, Msg},
-    state::{ApiFailure, Auth, Device, ProductChoice},
+    state::{Auth, Device, ProductChoice},
     update::update,
 };
 
@@ -24,7 +25,7 @@ fn the_pick_survives_a_refresh_and_falls_back_to_the_first() {
         &mut state,
         Msg::DevicesLoaded(Ok(vec![device("a"), device("b")])),
     );
-    assert_eq!(state.selected_device.as_deref(), Some("a"));
+    assert_eq!(state.lists.selected_device.as_deref(), Some("a"));
     update(&mut state, Msg::SelectDevice("b".into()));
     update(
         &mut state,
@@ -33,12 +34,12 @@ fn the_pick_survives_a_refresh_and_falls_back_to_the_first() {
     assert_eq!(state.device().map(|d| d.id.as_str()), Some("b"));
     update(&mut state, Msg::DevicesLoaded(Ok(vec![device("c")])));
     assert_eq!(
-        state.selected_device.as_deref(),
+        state.lists.selected_device.as_deref(),
         Some("c"),
         "the picked device is gone"
     );
     update(&mut state, Msg::SignOut);
-    assert_eq!(state.selected_device, None);
+    assert_eq!(state.lists.selected_device, None);
 }
 
 #[test]
@@ -58,7 +59,7 @@ fn the_platform_follows_the_picked_device_and_products_are_filtered_by_it() {
         Msg::DevicesLoaded(Ok(vec![device("p2", 32), device("boron", 13)])),
     );
     assert_eq!(
-        state.platform,
+        state.lists.platform,
         Some(32),
         "preselected from the first device"
     );
@@ -85,18 +86,18 @@ fn the_platform_follows_the_picked_device_and_products_are_filtered_by_it() {
     );
     update(&mut state, Msg::SelectProduct(201));
     assert_eq!(
-        (state.selected_product, state.product_choice),
+        (state.lists.selected_product, state.lists.product_choice),
         (Some(201), ProductChoice::Existing)
     );
     update(&mut state, Msg::SelectProduct(203));
     assert_eq!(
-        state.selected_product,
+        state.lists.selected_product,
         Some(201),
         "a product of another platform is not selectable"
     );
     update(&mut state, Msg::SelectDevice("boron".into()));
     assert_eq!(
-        (state.platform, state.selected_product),
+        (state.lists.platform, state.lists.selected_product),
         (Some(13), None),
         "a new platform clears the pick"
     );
@@ -118,7 +119,7 @@ fn creating_a_product_selects_it() {
         Vec::new()
     );
     assert_eq!(
-        state.product_error.as_deref(),
+        state.lists.product_error.as_deref(),
         Some("Give the new product a name.")
     );
     assert_eq!(
@@ -130,7 +131,7 @@ fn creating_a_product_selects_it() {
             platform_id: 12
         }]
     );
-    assert!(state.creating_product && state.product_error.is_none());
+    assert!(state.lists.creating_product && state.lists.product_error.is_none());
     let taken = ApiFailure {
         status: 400,
         error: "invalid_request".into(),
@@ -139,7 +140,7 @@ fn creating_a_product_selects_it() {
     };
     update(&mut state, Msg::ProductCreated(Err(taken)));
     assert_eq!(
-        state.product_error.as_deref(),
+        state.lists.product_error.as_deref(),
         Some("A product named \"demo\" already exists (HTTP 400).")
     );
     update(
@@ -147,7 +148,7 @@ fn creating_a_product_selects_it() {
         Msg::ProductCreated(Ok(product(301, "demo2", 12))),
     );
     assert_eq!(
-        (state.selected_product, state.creating_product),
+        (state.lists.selected_product, state.lists.creating_product),
         (Some(301), false)
     );
     assert_eq!(state.products_for_platform().len(), 1);
@@ -173,11 +174,11 @@ fn saved_picks_come_back_after_sign_in_and_changes_are_saved() {
         update(&mut state, Msg::DevicesLoaded(Ok(devices))),
         Vec::new()
     );
-    assert_eq!(state.selected_device.as_deref(), Some("b"));
+    assert_eq!(state.lists.selected_device.as_deref(), Some("b"));
     let products = vec![product(30001, "one", 32), product(30002, "two", 32)];
     update(&mut state, Msg::ProductsLoaded(Ok(products)));
-    assert_eq!(state.selected_product, Some(30002));
-    assert_eq!(state.restoring, None);
+    assert_eq!(state.lists.selected_product, Some(30002));
+    assert_eq!(state.sign_in.restoring, None);
     // From now on every change of pick is saved for this user.
     assert_eq!(
         update(&mut state, Msg::SelectProduct(30001)),
@@ -201,8 +202,8 @@ fn saved_picks_that_no_longer_exist_are_ignored() {
         &mut state,
         Msg::SettingsLoaded(Some("gone|32|39999".into())),
     );
-    assert_eq!(state.selected_device.as_deref(), Some("a"));
-    assert_eq!(state.selected_product, None);
+    assert_eq!(state.lists.selected_device.as_deref(), Some("a"));
+    assert_eq!(state.lists.selected_product, None);
 }
 
 #[test]
@@ -223,7 +224,7 @@ fn adding_the_device_then_reloads_both_lists() {
             device_id: "a".into()
         }]
     );
-    assert!(state.adding_device);
+    assert!(state.lists.adding_device);
     let reload = update(&mut state, Msg::DeviceAdded(Ok(1)));
     assert_eq!(
         reload,
@@ -238,16 +239,19 @@ fn adding_the_device_then_reloads_both_lists() {
             }
         ]
     );
-    assert!(!state.adding_device);
+    assert!(!state.lists.adding_device);
     update(&mut state, Msg::AddDevice);
     let expired = expired_token();
     assert_eq!(
         update(&mut state, Msg::DeviceAdded(Err(expired))),
         vec![Effect::ForgetSession]
     );
-    assert!(matches!(state.auth, Auth::SignedOut { error: Some(_), .. }));
+    assert!(matches!(
+        state.sign_in.auth,
+        Auth::SignedOut { error: Some(_), .. }
+    ));
     assert_eq!(
-        state.selected_product,
+        state.lists.selected_product,
         Some(30001),
         "the picks are kept for signing in again"
     );

@@ -6,13 +6,14 @@ mod sign_in;
 use webhook_demo_core::wire::Config;
 
 use crate::{
+    failure::ApiFailure,
     msg::{Effect, Msg},
-    state::{ApiFailure, Device, Product, ServerConfig, Session, State},
+    state::{Device, Product, ServerConfig, Session, State},
     update::update,
 };
 
 fn check(msg: Msg, expected: ServerConfig, expected_sandbox: Option<&str>) {
-    let (mut state, effects) = State::new();
+    let (mut state, effects) = crate::update::init();
     assert_eq!(effects, vec![Effect::FetchConfig]);
     assert_eq!(state.server, ServerConfig::Loading);
     assert_eq!(update(&mut state, msg), Vec::new());
@@ -21,7 +22,7 @@ fn check(msg: Msg, expected: ServerConfig, expected_sandbox: Option<&str>) {
 }
 
 pub(crate) fn sandbox_state() -> State {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     let config = Config {
         sandbox: Some("/sandbox".into()),
         relay: "/relay/".into(),

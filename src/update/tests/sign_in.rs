@@ -5,8 +5,9 @@ use webhook_demo_core::wire::Config;
 
 use super::{check, expired_token, failure, sandbox_state, signed_in, signed_in_with_lists};
 use crate::{
+    failure::{ApiFailure, describe},
     msg::{Effect, Msg},
-    state::{ApiFailure, Auth, Devices, PARTICLE_API, ServerConfig, State, describe},
+    state::{Auth, Devices, PARTICLE_API, ServerConfig},
     update::update,
 };
 
@@ -61,7 +62,7 @@ fn sandbox_sign_in_asks_for_a_token_then_checks_it_then_loads_devices() {
         }]
     );
     assert_eq!(
-        state.auth,
+        state.sign_in.auth,
         Auth::SignedOut {
             error: None,
             busy: true
@@ -80,7 +81,7 @@ fn sandbox_sign_in_asks_for_a_token_then_checks_it_then_loads_devices() {
         }]
     );
     signed_in(&mut state, true);
-    assert_eq!(state.devices, Devices::Loading);
+    assert_eq!(state.lists.devices, Devices::Loading);
     assert_eq!(
         state.session().map(|s| s.username.as_str()),
         Some("sandbox@example.com")
@@ -89,10 +90,10 @@ fn sandbox_sign_in_asks_for_a_token_then_checks_it_then_loads_devices() {
 
 #[test]
 fn no_sandbox_button_without_a_sandbox() {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     assert_eq!(update(&mut state, Msg::SandboxSignIn), Vec::new());
     assert_eq!(
-        state.auth,
+        state.sign_in.auth,
         Auth::SignedOut {
             error: None,
             busy: false
@@ -117,7 +118,7 @@ fn token_sign_in_uses_the_real_cloud_and_never_revokes() {
         vec![Effect::ForgetSession],
         "a pasted token belongs to the learner: forgotten here, not revoked"
     );
-    assert_eq!(state.devices, Devices::NotLoaded);
+    assert_eq!(state.lists.devices, Devices::NotLoaded);
 }
 
 #[test]
@@ -125,7 +126,7 @@ fn empty_inputs_are_refused_with_a_message() {
     let mut state = sandbox_state();
     assert_eq!(update(&mut state, Msg::TokenSignIn(" ".into())), Vec::new());
     assert_eq!(
-        state.auth,
+        state.sign_in.auth,
         Auth::SignedOut {
             error: Some("Paste an access token first.".into()),
             busy: false
@@ -137,7 +138,7 @@ fn empty_inputs_are_refused_with_a_message() {
     };
     assert_eq!(update(&mut state, msg), Vec::new());
     assert_eq!(
-        state.auth,
+        state.sign_in.auth,
         Auth::SignedOut {
             error: Some("Enter your email and password.".into()),
             busy: false
@@ -165,7 +166,7 @@ fn mfa_asks_for_the_code_and_keeps_asking_when_it_is_wrong() {
         },
     );
     assert!(
-        matches!(&state.auth, Auth::AwaitingOtp { mfa_token, error: None, .. } if mfa_token == "m1")
+        matches!(&state.sign_in.auth, Auth::AwaitingOtp { mfa_token, error: None, .. } if mfa_token == "m1")
     );
     assert_eq!(
         update(&mut state, Msg::OtpSignIn(" 000000 ".into())),
@@ -183,7 +184,7 @@ fn mfa_asks_for_the_code_and_keeps_asking_when_it_is_wrong() {
             result: Err(wrong),
         },
     );
-    assert!(matches!(&state.auth,
+    assert!(matches!(&state.sign_in.auth,
         Auth::AwaitingOtp { error: Some(e), busy: false, .. } if e == "The one-time password is incorrect (HTTP 400)."));
 }
 
@@ -196,7 +197,7 @@ fn an_expired_token_returns_to_sign_in_and_other_failures_stay_in_the_panel() {
         Msg::DevicesLoaded(Err(failure(500, "server_error", "Something broke"))),
     );
     assert_eq!(
-        state.devices,
+        state.lists.devices,
         Devices::Failed("Something broke (HTTP 500).".into())
     );
     assert!(state.session().is_some());
@@ -207,7 +208,7 @@ fn an_expired_token_returns_to_sign_in_and_other_failures_stay_in_the_panel() {
     );
     let expected = "The access token is invalid or has expired. Sign in again.";
     assert_eq!(
-        state.auth,
+        state.sign_in.auth,
         Auth::SignedOut {
             error: Some(expected.into()),
             busy: false
@@ -249,7 +250,7 @@ fn a_saved_session_is_checked_again_after_a_reload() {
         }]
     );
     assert_eq!(
-        state.auth,
+        state.sign_in.auth,
         Auth::SignedOut {
             error: None,
             busy: true
@@ -318,7 +319,7 @@ fn token_and_password_can_sign_in_to_the_sandbox() {
         matches!(&update(&mut state, password)[..], [Effect::RequestToken { base, .. }] if base == "/sandbox")
     );
     // Without a sandbox on offer the choice has no effect.
-    let (mut plain, _) = State::new();
+    let (mut plain, _) = crate::update::init();
     update(&mut plain, Msg::UseSandbox(true));
     assert_eq!(plain.api_base(), PARTICLE_API);
 }
@@ -340,14 +341,14 @@ fn a_401_from_any_call_returns_to_sign_in() {
             "{msg:?}"
         );
         assert_eq!(
-            state.auth,
+            state.sign_in.auth,
             Auth::SignedOut {
                 error: Some("The access token is invalid or has expired. Sign in again.".into()),
                 busy: false
             },
             "{msg:?}"
         );
-        assert!(!state.creating_product && !state.adding_device);
+        assert!(!state.lists.creating_product && !state.lists.adding_device);
     }
     // Other failures stay in their panel.
     let mut state = signed_in_with_lists();
@@ -355,7 +356,7 @@ fn a_401_from_any_call_returns_to_sign_in() {
     update(&mut state, Msg::ProductCreated(Err(limited)));
     assert!(state.session().is_some());
     assert_eq!(
-        state.product_error.as_deref(),
+        state.lists.product_error.as_deref(),
         Some("The Particle cloud is rate-limiting requests. Wait a minute, then try again.")
     );
 }
@@ -380,7 +381,7 @@ fn failures_become_sentences() {
     );
     let expected = "That email and password do not match a Particle account.";
     assert_eq!(
-        state.auth,
+        state.sign_in.auth,
         Auth::SignedOut {
             error: Some(expected.into()),
             busy: false

@@ -234,3 +234,76 @@ fn particle_stream_events_read_their_data() {
         "no coreid"
     );
 }
+
+/// The relay control body: each field read from its JSON name, `null` kept apart from absent,
+/// and written back the same way, so the page and the relay read one shape.
+#[test]
+fn relay_control_reads_and_writes_every_field() {
+    use super::RelayControl;
+    let check = |body: serde_json::Value, expected: RelayControl| {
+        assert_eq!(
+            RelayControl::from_json(&body),
+            Ok(expected.clone()),
+            "{body}"
+        );
+        assert_eq!(serde_json::to_value(&expected).expect("serializes"), body);
+    };
+    check(json!({}), RelayControl::default());
+    check(
+        json!({"authorization": "Bearer s", "status": 404, "contentType": "text/plain",
+               "body": "gone", "delayMs": 1500, "deadlineMs": 15000, "pageAnswers": true}),
+        RelayControl {
+            authorization: Some(Some("Bearer s".into())),
+            status: Some(404),
+            content_type: Some("text/plain".into()),
+            body: Some(Some("gone".into())),
+            delay_ms: Some(1500),
+            deadline_ms: Some(15000),
+            page_answers: Some(true),
+        },
+    );
+    check(
+        json!({"authorization": null, "body": null}),
+        RelayControl {
+            authorization: Some(None),
+            body: Some(None),
+            ..RelayControl::default()
+        },
+    );
+    // The reference relay's shape: its `op` is accepted and means nothing more.
+    let reference = json!({"op": "hookResponse", "authorization": "Bearer r"});
+    assert_eq!(
+        RelayControl::from_json(&reference).map(|control| control.authorization),
+        Ok(Some(Some("Bearer r".into())))
+    );
+}
+
+#[test]
+fn relay_control_refusals_name_the_field() {
+    use super::RelayControl;
+    for (body, message) in [
+        (json!([1]), "the body must be a JSON object"),
+        (json!({"colour": "red"}), "unknown setting \"colour\""),
+        (json!({"status": "200"}), "status must be a number"),
+        (json!({"status": 70_000}), "status must be a number"),
+        (
+            json!({"authorization": 5}),
+            "authorization must be a string or null",
+        ),
+        (
+            json!({"delayMs": -1}),
+            "delayMs must be a number of milliseconds",
+        ),
+        (
+            json!({"pageAnswers": 1}),
+            "pageAnswers must be true or false",
+        ),
+        (
+            json!({"op": "other"}),
+            "op must be \"hookResponse\" when present",
+        ),
+    ] {
+        let refused = RelayControl::from_json(&body).expect_err("refused");
+        assert_eq!(refused.to_string(), message, "{body}");
+    }
+}

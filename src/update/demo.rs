@@ -4,18 +4,21 @@
 
 use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelayStart};
 
-use super::{
-    Demo, Msg, RelayEvent, SECRET_MASK, SLOW_MS, WebhookState,
-    answer::TIMEOUT_DELAY_MS,
-    explain::{Entry, EntryKind, explain_event, explain_hook, explain_response, log_cells, pretty},
-    forward, keep,
-    requests::{REPLAY_HEADER, curl, export, hook_cycle, origin, replay_headers, smee_hook},
-    webhook::{EVENT_NAME, test_data, webhook_settings},
-};
+use super::sign_in::signed_out_by;
 use crate::{
+    demo::{
+        Answer, Demo, Msg, RelayEvent, SECRET_MASK, SLOW_MS, WebhookState, answer,
+        explain::{
+            Entry, EntryKind, explain_event, explain_hook, explain_response, log_cells, pretty,
+        },
+        forward, keep,
+        requests::{REPLAY_HEADER, curl, export, hook_cycle, origin, replay_headers, smee_hook},
+        timeline::Slot,
+        webhook::{EVENT_NAME, test_data, webhook_settings},
+    },
+    failure::describe,
     msg::{self, Effect},
-    state::{Devices, Flash, ServerConfig, State, describe},
-    update::signed_out_by,
+    state::{Devices, ServerConfig, State},
 };
 
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
@@ -75,28 +78,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Copy(text) => return vec![Effect::CopyText(text)],
         Msg::ApplyForward(typed) => return apply_forward(&mut state.demo, typed),
-        Msg::Forwarded { hook_id, result } => {
-            let demo = &mut state.demo;
-            let url = demo.forward.clone().unwrap_or_default();
-            return match result {
-                Ok(status) => {
-                    demo.forward_error = None;
-                    vec![Effect::Announce(format!(
-                        "Request {hook_id} forwarded: your server answered {status}"
-                    ))]
-                }
-                Err(reason) => {
-                    demo.forward_error = Some(forward::failure(&url, &reason));
-                    vec![Effect::Announce(format!(
-                        "Request {hook_id} could not be forwarded"
-                    ))]
-                }
-            };
-        }
+        Msg::Forwarded { hook_id, result } => return forwarded(&mut state.demo, hook_id, result),
         Msg::Preset(preset) => return apply_answer(&mut state.demo, preset.answer()),
         Msg::SlowMotion(on) => {
             state.demo.slow = on;
-            let answer = super::Answer {
+            let answer = Answer {
                 delay_ms: if on { SLOW_MS } else { 0 },
                 ..state.demo.answer.clone()
             };
@@ -125,16 +111,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.demo.preview_typed.clone_from(&data);
             return publish(state, data);
         }
-        Msg::Test { id } => {
-            let effects = publish(state, test_data(id));
-            if !effects.is_empty() {
-                state.demo.test_error = None;
-                // The learner wants to watch their own test: the view follows the newest cycle.
-                state.demo.pinned = None;
-                state.demo.unseen = 0;
-            }
-            return effects;
-        }
+        Msg::Test { id } => return test(state, id),
         Msg::TestPublished(Ok(data)) => state.demo.test_sent = Some(pretty(&data)),
         Msg::TestPublished(Err(failure)) => state.demo.test_error = Some(describe(&failure)),
         Msg::ApplyAnswer(answer) => return apply_answer(&mut state.demo, answer),
@@ -148,6 +125,37 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
     }
     Vec::new()
+}
+
+/// Forwarding one request came to this: the learner's server answered, or could not be reached.
+fn forwarded(demo: &mut Demo, hook_id: u64, result: Result<u16, String>) -> Vec<Effect> {
+    let url = demo.forward.clone().unwrap_or_default();
+    match result {
+        Ok(status) => {
+            demo.forward_error = None;
+            vec![Effect::Announce(format!(
+                "Request {hook_id} forwarded: your server answered {status}"
+            ))]
+        }
+        Err(reason) => {
+            demo.forward_error = Some(forward::failure(&url, &reason));
+            vec![Effect::Announce(format!(
+                "Request {hook_id} could not be forwarded"
+            ))]
+        }
+    }
+}
+
+/// Test: publishes the test event, and the view follows the newest cycle to show what it does.
+fn test(state: &mut State, id: u32) -> Vec<Effect> {
+    let effects = publish(state, test_data(id));
+    if !effects.is_empty() {
+        state.demo.test_error = None;
+        // The learner wants to watch their own test: the view follows the newest cycle.
+        state.demo.pinned = None;
+        state.demo.unseen = 0;
+    }
+    effects
 }
 
 /// A stream message belongs to the run that is going on, not to a stopped or earlier one.
@@ -181,7 +189,8 @@ fn start(state: &mut State, secret: String, relay: &str, smee: &str) -> Vec<Effe
         );
         return Vec::new();
     };
-    let (Some(session), Some(product_id)) = (state.session().cloned(), state.selected_product)
+    let (Some(session), Some(product_id)) =
+        (state.session().cloned(), state.lists.selected_product)
     else {
         return Vec::new();
     };
@@ -212,7 +221,8 @@ fn start_smee(state: &mut State, secret: String, smee: &str) -> Vec<Effect> {
         state.demo.start_error = Some("A smee.io channel is an https:// address.".into());
         return Vec::new();
     }
-    let (Some(session), Some(product_id)) = (state.session().cloned(), state.selected_product)
+    let (Some(session), Some(product_id)) =
+        (state.session().cloned(), state.lists.selected_product)
     else {
         return Vec::new();
     };
@@ -256,7 +266,7 @@ fn relay_event(state: &mut State, event: RelayEvent, data: &str) -> Vec<Effect> 
         return Vec::new();
     };
     let session = state.session().cloned();
-    let product_id = state.selected_product;
+    let product_id = state.lists.selected_product;
     let demo = &mut state.demo;
     demo.stream_error = None;
     match event {
@@ -375,7 +385,7 @@ fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Ef
         return Vec::new();
     };
     state.demo.stream_error = None;
-    let device = match &state.devices {
+    let device = match &state.lists.devices {
         Devices::Loaded(devices) => devices
             .iter()
             .find(|d| d.id == event.coreid)
@@ -383,12 +393,7 @@ fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Ef
         Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => None,
     }
     .unwrap_or_else(|| event.coreid.clone());
-    // The picked device reports its update's progress while it is being flashed.
-    let flashing = matches!(state.flash, Flash::Flashing | Flash::Started(_))
-        && state.selected_device.as_deref() == Some(event.coreid.as_str());
-    if flashing && event.name == "spark/flash/status" {
-        state.flash = Flash::Started(event.data.trim().to_owned());
-    }
+    super::firmware::flash_progress(state, &event);
     let mut effects = vec![Effect::LogEvent(log_cells(&event, &device))];
     keep(&mut state.demo.events, event.clone());
     let mut key = None;
@@ -403,7 +408,7 @@ fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Ef
             .published(&event.coreid, &event.published_at)
         {
             effects.push(Effect::Timer {
-                ms: crate::timeline::GIVE_UP_MS as u32,
+                ms: crate::demo::timeline::GIVE_UP_MS as u32,
                 msg: Box::new(msg::Msg::Demo(Msg::GiveUp {
                     run,
                     key: (event.coreid.clone(), event.published_at.clone()),
@@ -463,7 +468,7 @@ fn place(demo: &mut Demo, key: &(String, String), entry: Entry, effects: &mut Ve
         EntryKind::HookResponse => Some("hook-response published".to_owned()),
         EntryKind::HookError => Some("hook-error published".to_owned()),
     };
-    demo.timeline.cycle(key).card(entry.kind.slot(), entry);
+    demo.timeline.cycle(key).card(Slot::of(entry.kind), entry);
     if let (Some(said), true) = (said, demo.shown().map(|c| &c.key) == Some(key)) {
         effects.push(Effect::Announce(said));
     }
@@ -472,7 +477,7 @@ fn place(demo: &mut Demo, key: &(String, String), entry: Entry, effects: &mut Ve
 /// A later part of a long response: its data joins the response card's.
 fn more_response(demo: &mut Demo, key: &(String, String), data: &str) {
     let cycle = demo.timeline.cycle(key);
-    if let Some(entry) = &mut cycle.cards[crate::timeline::Slot::Outcome.index()] {
+    if let Some(entry) = &mut cycle.cards[crate::demo::timeline::Slot::Outcome.index()] {
         if let Some((_, joined)) = entry.fields.iter_mut().find(|(n, _)| n == "Event data") {
             joined.push_str(data);
             entry.code = Some(pretty(joined));
@@ -520,9 +525,11 @@ fn replay(demo: &Demo, hook_id: u64, edited: Option<(&str, String)>) -> Vec<Effe
 
 /// Publishes `WebhookDemo01` with `data` to the product, while a run is going on.
 fn publish(state: &State, data: String) -> Vec<Effect> {
-    let (Some(session), Some(product_id), true) =
-        (state.session(), state.selected_product, state.demo.running)
-    else {
+    let (Some(session), Some(product_id), true) = (
+        state.session(),
+        state.lists.selected_product,
+        state.demo.running,
+    ) else {
         return Vec::new();
     };
     vec![Effect::Publish {
@@ -563,14 +570,9 @@ fn apply_forward(demo: &mut Demo, typed: String) -> Vec<Effect> {
 }
 
 /// Checks the answer the learner set and sends it to the relay, once the relay is known.
-fn apply_answer(demo: &mut Demo, answer: super::Answer) -> Vec<Effect> {
-    if !(100..=599).contains(&answer.status) {
-        demo.answer_error = Some("A status is a number from 100 to 599.".into());
-        return Vec::new();
-    }
-    if answer.delay_ms > TIMEOUT_DELAY_MS {
-        demo.answer_error =
-            Some("Wait at most 21,000 ms: Particle gives up on a webhook after 20 seconds.".into());
+fn apply_answer(demo: &mut Demo, answer: Answer) -> Vec<Effect> {
+    if let Err(error) = answer::check(&answer) {
+        demo.answer_error = Some(error);
         return Vec::new();
     }
     demo.answer_error = None;

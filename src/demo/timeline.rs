@@ -5,11 +5,11 @@
 //! The hops reach the page on two streams (Particle's events, the relay's requests), in any order:
 //! the request can overtake its event, and Particle's `hook-response` can overtake the relay's
 //! request. Each card therefore goes into its cycle's fixed `Slot`, never after whatever came
-//! before it. How a cycle is drawn and listed is `demo/journey.rs`.
+//! before it. How a cycle is drawn and listed is `journey.rs`.
 
 use webhook_demo_core::time::parse_iso8601_millis;
 
-use crate::demo::explain::Entry;
+use super::explain::{Entry, EntryKind};
 
 /// Cycles kept (the newest), for the request list and the delivery log.
 pub const CYCLES: usize = 50;
@@ -38,6 +38,18 @@ impl Slot {
         Slot::ServerResponse,
         Slot::Outcome,
     ];
+
+    /// The slot an entry of `kind` goes in.
+    pub fn of(kind: EntryKind) -> Slot {
+        match kind {
+            EntryKind::EventApi | EntryKind::EventDevice => Slot::Event,
+            EntryKind::HookSent => Slot::HookSent,
+            EntryKind::HookReceived => Slot::HookReceived,
+            EntryKind::HookData => Slot::HookData,
+            EntryKind::ServerResponse => Slot::ServerResponse,
+            EntryKind::HookResponse | EntryKind::HookError => Slot::Outcome,
+        }
+    }
 
     pub fn index(self) -> usize {
         self as usize

@@ -17,7 +17,7 @@ use crate::{
 
 /// Signed in to the sandbox with product 30001 picked (the render tests start from it too).
 pub(crate) fn ready() -> State {
-    let (mut state, _) = State::new();
+    let (mut state, _) = crate::update::init();
     update(
         &mut state,
         Msg::ConfigLoaded(Ok(Config {
@@ -26,19 +26,19 @@ pub(crate) fn ready() -> State {
             public_url: None,
         })),
     );
-    state.auth = Auth::SignedIn(Session {
+    state.sign_in.auth = Auth::SignedIn(Session {
         base: "/sandbox".into(),
         token: "t".into(),
         username: "u".into(),
         created_here: true,
     });
-    state.products = Products::Loaded(vec![Product {
+    state.lists.products = Products::Loaded(vec![Product {
         id: 30001,
         name: "p".into(),
         platform_id: 32,
     }]);
-    state.platform = Some(32);
-    state.selected_product = Some(30001);
+    state.lists.platform = Some(32);
+    state.lists.selected_product = Some(30001);
     state
 }
 
@@ -213,10 +213,20 @@ fn the_answer_goes_to_the_relay_once_known() {
     assert!(matches!(&effects[0], Effect::ControlRelay { body, .. } if body.contains("500")));
     let bad = Answer {
         status: 42,
-        ..answer
+        ..answer.clone()
     };
     assert!(update(&mut state, Msg::Demo(D::ApplyAnswer(bad))).is_empty());
     assert!(state.demo.answer_error.is_some());
+    // An interim status was let through to the relay, which refused it in its own words.
+    let interim = Answer {
+        status: 150,
+        ..answer
+    };
+    assert!(update(&mut state, Msg::Demo(D::ApplyAnswer(interim))).is_empty());
+    assert_eq!(
+        state.demo.answer_error.as_deref(),
+        Some("A status is a number from 200 to 599.")
+    );
 }
 
 #[test]
@@ -241,11 +251,11 @@ fn a_typed_relay_is_used_and_checked() {
     );
     assert_eq!(state.demo.start_error, None);
     // Without a hosting server's relay, one must be typed.
-    let (mut plain, _) = State::new();
-    plain.auth = state.auth.clone();
-    plain.products = state.products.clone();
-    plain.platform = Some(32);
-    plain.selected_product = Some(30001);
+    let (mut plain, _) = crate::update::init();
+    plain.sign_in.auth = state.sign_in.auth.clone();
+    plain.lists.products = state.lists.products.clone();
+    plain.lists.platform = Some(32);
+    plain.lists.selected_product = Some(30001);
     assert!(update(&mut plain, start("")).is_empty());
     assert!(
         plain
@@ -304,7 +314,7 @@ fn a_smee_channel_replaces_the_relay() {
 #[test]
 fn the_flashed_device_reports_its_progress() {
     let mut state = ready();
-    state.devices = crate::state::Devices::Loaded(vec![crate::state::Device {
+    state.lists.devices = crate::state::Devices::Loaded(vec![crate::state::Device {
         id: "e00f".into(),
         name: Some("argon".into()),
         platform_id: 12,
@@ -312,7 +322,7 @@ fn the_flashed_device_reports_its_progress() {
         serial_number: None,
         online: true,
     }]);
-    state.selected_device = Some("e00f".into());
+    state.lists.selected_device = Some("e00f".into());
     update(
         &mut state,
         Msg::Demo(D::Start {
@@ -334,15 +344,21 @@ fn the_flashed_device_reports_its_progress() {
         })
     };
     update(&mut state, status("started ", "e00f"));
-    assert_eq!(state.flash, crate::state::Flash::Started("started".into()));
+    assert_eq!(
+        state.firmware.flash,
+        crate::state::Flash::Started("started".into())
+    );
     update(&mut state, status("success", "other"));
     assert_eq!(
-        state.flash,
+        state.firmware.flash,
         crate::state::Flash::Started("started".into()),
         "another device's"
     );
     update(&mut state, status("success", "e00f"));
-    assert_eq!(state.flash, crate::state::Flash::Started("success".into()));
+    assert_eq!(
+        state.firmware.flash,
+        crate::state::Flash::Started("success".into())
+    );
 }
 
 pub(crate) fn sample_hook() -> HookRequest {
