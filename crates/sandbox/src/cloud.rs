@@ -206,6 +206,9 @@ pub(crate) struct Delivery {
     pub sent_at: u64,
     pub duration_ms: Option<f64>,
     pub chunks: usize,
+    /// Which attempt this is (1, then each retry) of the `attempts` a delivery may have.
+    pub attempt: usize,
+    pub attempts: usize,
 }
 
 impl Delivery {

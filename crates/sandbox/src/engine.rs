@@ -18,10 +18,18 @@
 //! asleep for a while. A webhook whose target publishes the event that triggers it again (its own
 //! server, or the sandbox's `_sim` publish) would otherwise run as fast as the machine allows;
 //! skipping a delivery breaks the chain, so no configuration makes an unbounded storm.
+//!
+//! A delivery that fails or is skipped is tried again after each of `Settings::retry_delays`
+//! (Particle: 30 s, then 60 s), then dropped. Retries wait without holding their world, are
+//! bounded per world and in all (`Limits::retries_per_world`, `Limits::retries`), and go with a
+//! world that is forgotten.
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, MutexGuard, PoisonError},
+    sync::{
+        Arc, MutexGuard, PoisonError,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -83,6 +91,8 @@ pub(crate) struct Throttle {
     turns: HashMap<String, Arc<Semaphore>>,
     /// Templates rendered since the start: what the engine spent, for tests to count.
     pub(crate) renders: u64,
+    /// This world's deliveries waiting to be retried (`Limits::retries_per_world`).
+    retries: Arc<AtomicUsize>,
 }
 
 /// A token bucket that, once empty, stays shut for [`THROTTLE_SLEEP`]: Particle's "sleeping".
@@ -366,12 +376,120 @@ pub(crate) fn dispatch(shared: &Shared, event: &Arc<Event>) {
     }
 }
 
+/// Delivers `event` to `integration`: the first attempt and, while attempts fail or are skipped,
+/// a retry after each of `Settings::retry_delays`, each counted from the end of the attempt
+/// before. Particle's webhook reference, "Limits": "Events that were skipped will retried after
+/// 30 seconds and 1 minute before being dropped"; an earlier wording of the same page, now
+/// commented out (particle-iot/docs `src/content/reference/cloud-apis/webhooks.md`), says
+/// failed or skipped. A retry is a new attempt in every way: rendered again from the event's
+/// data and the integration as it is then (deleted: the retry is dropped), admitted by the
+/// throttle like any delivery (a skipped retry is that attempt, skipped), logged as a row of its
+/// own, and published with its own `hook-sent` and `hook-response` or `hook-error`: Particle's
+/// documents do not say which events a retry publishes, so the sandbox shows each attempt.
 async fn deliver(
     shared: Shared,
     event: Arc<Event>,
     integration: Integration,
     context: EventContext,
 ) {
+    let delays = shared.settings.retry_delays.clone();
+    let attempts = delays.len() + 1;
+    let (mut shared, mut integration) = (shared, integration);
+    // Taken before the first wait and held until the delivery is done with, sent or dropped.
+    let mut slot = None;
+    for (number, delay) in (1..=attempts).zip(delays.into_iter().map(Some).chain([None])) {
+        let retry = deliver_once(&shared, &event, &integration, &context, number, attempts).await;
+        let Some(delay) = delay.filter(|_| retry) else {
+            return;
+        };
+        if slot.is_none() {
+            slot = Slot::take(&shared);
+            if slot.is_none() {
+                return;
+            }
+        }
+        let Some(world) = wait(shared, delay).await else {
+            return;
+        };
+        shared = world;
+        let current = crate::lock(&shared)
+            .integrations
+            .iter()
+            .find(|i| i.id == integration.id)
+            .cloned();
+        let Some(current) = current else {
+            return;
+        };
+        integration = current;
+    }
+}
+
+/// Waits `delay` without keeping the world alive: the world again, or `None` when it was
+/// forgotten (idle too long, or its learner signed out) or the sandbox closed meanwhile.
+async fn wait(shared: Shared, delay: Duration) -> Option<Shared> {
+    let world = Arc::downgrade(&shared);
+    let mut gone = shared.life.gone.subscribe();
+    let mut closed = shared.closed.subscribe();
+    drop(shared);
+    tokio::select! {
+        () = tokio::time::sleep(delay) => world.upgrade(),
+        _ = gone.wait_for(|gone| *gone) => None,
+        _ = closed.wait_for(|closed| *closed) => None,
+    }
+}
+
+/// A place among the deliveries waiting to be retried, counted in its world and in all worlds;
+/// given back when dropped.
+struct Slot([Arc<AtomicUsize>; 2]);
+
+impl Slot {
+    /// A place, unless the world or the sandbox already holds as many retries as it may.
+    fn take(shared: &Shared) -> Option<Slot> {
+        let limits = &shared.settings.limits;
+        let world = throttle(shared).retries.clone();
+        let claim = |count: &AtomicUsize, bound: usize| {
+            count
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < bound).then_some(n + 1)
+                })
+                .is_ok()
+        };
+        if !claim(&world, limits.retries_per_world) {
+            return None;
+        }
+        if !claim(&shared.retries, limits.retries) {
+            world.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Slot([world, shared.retries.clone()]))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        for count in &self.0 {
+            count.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// The retries waiting in `shared`'s world (tests look).
+#[cfg(test)]
+pub(crate) fn pending_retries(shared: &Shared) -> usize {
+    throttle(shared).retries.load(Ordering::Acquire)
+}
+
+/// One attempt, logged; whether it is to be retried: it failed or was skipped, and no server
+/// answered it with success (a response template that fails after a 2xx is the cloud's own
+/// failure, and sending the request again would not mend it).
+async fn deliver_once(
+    shared: &Shared,
+    event: &Event,
+    integration: &Integration,
+    context: &EventContext,
+    number: usize,
+    attempts: usize,
+) -> bool {
     let mut delivery = Delivery {
         integration_id: integration.id.clone(),
         event: context.name.clone(),
@@ -386,18 +504,26 @@ async fn deliver(
         sent_at: events::now_ms(),
         duration_ms: None,
         chunks: 0,
+        attempt: number,
+        attempts,
     };
     let publish = |name: String, data: String| {
         events::publish(
-            &shared,
+            shared,
             Event::new(&name, &data, INTERNAL, &event.owner, event.product_id),
         );
     };
-    if let Err(shown) = attempt(&shared, &integration, &context, &mut delivery, &publish).await {
-        let topic = failure_topic(&shared, &integration, &context).await;
-        publish(format!("{topic}/0"), shown);
-    }
-    crate::lock(&shared).record(delivery);
+    let failed = match attempt(shared, integration, context, &mut delivery, &publish).await {
+        Ok(()) => false,
+        Err(shown) => {
+            let topic = failure_topic(shared, integration, context).await;
+            publish(format!("{topic}/0"), shown);
+            true
+        }
+    };
+    let answered = delivery.status.is_some_and(|s| (200..300).contains(&s));
+    crate::lock(shared).record(delivery);
+    failed && !answered
 }
 
 /// Where a failed delivery's hook-error goes: the integration's `errorResponseTopic` rendered,

@@ -24,7 +24,7 @@ mod worlds;
 
 use std::{
     ops::{Deref, DerefMut},
-    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, PoisonError, atomic::AtomicUsize},
     time::Duration,
 };
 
@@ -51,11 +51,18 @@ pub struct Settings {
     /// How often each online simulated device publishes `WebhookDemo01` (`None`: only on connect
     /// and on a MODE click).
     pub sim_publish_interval: Option<Duration>,
-    /// Longest silence on an event stream before a keepalive comment (particle-api-js gives up
-    /// after 13 s of silence).
+    /// Longest silence on an event stream before a keepalive comment. Particle documents a 60 s
+    /// ping, but particle-api-js (`src/EventStream.ts`, `this.timeout = 15000`) drops a stream
+    /// after 15 s of silence and reconnects, so a stream must hear something more often.
     pub keepalive: Duration,
     /// How long a webhook server may take to answer (Particle: 20 s).
     pub hook_timeout: Duration,
+    /// How long a failed or skipped delivery waits before each retry (Particle: 30 s, then 60 s;
+    /// empty: no retries). After the last retry the delivery is dropped.
+    pub retry_delays: Vec<Duration>,
+    /// Whether `PUT /v1/devices/:id` with `{"app": …}` is refused, as particle-api-js 12 (which
+    /// removed the call as an invalid route) leads one to expect, instead of flashing Tinker.
+    pub refuse_app_field: bool,
     /// How long flashing a simulated device takes (then it reboots for half as long).
     pub flash_time: Duration,
     /// API publishes per second each user may make, after a burst of ten (0: no limit); beyond
@@ -124,6 +131,17 @@ pub struct Limits {
     pub failures_per_account: u32,
     /// How long a client or an account waits for one more failure to be allowed.
     pub failure_refill: Duration,
+    /// Deliveries waiting to be retried, per world and in all: a failing server must not make
+    /// the sandbox hold more and more of them. Beyond either bound a failed delivery is dropped
+    /// at once instead of retried.
+    pub retries_per_world: usize,
+    pub retries: usize,
+    /// Requests to open an event stream one client address may make per `stream_open_window`
+    /// (Particle: 100 per 5 minutes per public IP address), and streams it may hold open at once
+    /// (Particle: 100); beyond either, 529.
+    pub stream_opens_per_client: usize,
+    pub stream_open_window: Duration,
+    pub open_streams_per_client: usize,
 }
 
 impl Default for Limits {
@@ -145,6 +163,11 @@ impl Default for Limits {
             failures_per_client: 10,
             failures_per_account: 20,
             failure_refill: Duration::from_secs(6),
+            retries_per_world: 1_000,
+            retries: 20_000,
+            stream_opens_per_client: 100,
+            stream_open_window: Duration::from_secs(5 * 60),
+            open_streams_per_client: 100,
         }
     }
 }
@@ -155,6 +178,8 @@ impl Default for Settings {
             sim_publish_interval: Some(Duration::from_secs(60)),
             keepalive: Duration::from_secs(9),
             hook_timeout: Duration::from_secs(webhook_demo_core::webhook::TIMEOUT_SECS),
+            retry_delays: vec![Duration::from_secs(30), Duration::from_secs(60)],
+            refuse_app_field: false,
             flash_time: firmware::FLASH_TIME,
             publishes_per_second: 1,
             delivery_rates: true,
@@ -175,6 +200,11 @@ pub(crate) struct Common {
     /// `_sim/reset`, which anyone who may guess may also ask for.
     pub attempts: Mutex<attempts::Attempts>,
     pub client: reqwest::Client,
+    /// Deliveries of every world waiting to be retried (`Limits::retries`).
+    pub retries: Arc<AtomicUsize>,
+    /// Event streams opened lately and open now, per client address (`sse.rs`): shared by the
+    /// worlds, since Particle's limits are the address's whoever it signs in as.
+    pub streams: Mutex<sse::Clients>,
     /// Becomes true when the server shuts down: streams end and the simulation stops.
     pub closed: watch::Sender<bool>,
 }
@@ -292,6 +322,8 @@ impl Sandbox {
             settings,
             attempts: Mutex::default(),
             client,
+            retries: Arc::default(),
+            streams: Mutex::default(),
             closed: watch::Sender::new(false),
         });
         let worlds = Arc::new(worlds::Worlds::new(&common));

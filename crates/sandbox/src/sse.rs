@@ -1,12 +1,32 @@
 //! Particle's event-stream wire format, and the one `text/event-stream` body every stream of the
 //! sandbox is written with: its first bytes, then frames, a keepalive comment after each quiet
 //! interval, and the end when the sandbox closes.
+//!
+//! Particle limits event streams per public IP address (Cloud API reference, "Server-sent
+//! events"): "a limit of 100 requests to open an SSE connection in each 5 minute period", past
+//! which "you will get a 529 error and you must wait before retrying the connection or you will
+//! never be able to successfully connect again", and "a limit of 100 simultaneous SSE
+//! connections". `Clients` counts both per client address (`attempts::client`: IPv6 by its
+//! /64). Every request to open counts, a refused one too: that is what makes retrying too soon
+//! keep a client out, as Particle warns. The status beyond the simultaneous limit is not
+//! documented; the sandbox answers 529 there as well.
+//!
+//! The keepalive: Particle documents a "60 second ping", but particle-api-js
+//! (`src/EventStream.ts`, `this.timeout = 15000`) drops a stream after 15 s without a byte and
+//! reconnects, so the sandbox writes a `:` comment after each `Settings::keepalive` (9 s) of
+//! silence, which every SSE reader ignores.
 
-use std::{borrow::Cow, convert::Infallible, sync::Arc, time::Duration};
+use std::{
+    borrow::Cow,
+    collections::{HashMap, VecDeque},
+    convert::Infallible,
+    sync::{Arc, PoisonError},
+    time::Duration,
+};
 
 use axum::{
     body::{Body, Bytes},
-    http::header,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use futures_util::stream;
@@ -17,9 +37,112 @@ use tokio::{
 };
 
 use crate::{
-    Shared,
+    Common, Limits, Shared,
+    attempts::Client,
+    error::ApiError,
     events::{Event, Scope},
 };
+
+/// Client addresses remembered at once; beyond it, new addresses share the count of clients
+/// without an address, so rotating addresses can neither grow the map nor escape the limits.
+const CLIENTS: usize = 10_000;
+
+/// Particle's status for too many streams: 529, which is no standard code.
+fn too_many(description: String) -> ApiError {
+    ApiError::new(
+        StatusCode::from_u16(529).expect("529 is a valid status code"),
+        "rate_limited",
+        description,
+    )
+}
+
+/// Event streams opened lately and open now, per client address.
+#[derive(Debug, Default)]
+pub(crate) struct Clients {
+    clients: HashMap<Client, Opened>,
+}
+
+#[derive(Debug, Default)]
+struct Opened {
+    /// When the latest requests to open were made: at most the limit's worth, newest last.
+    opens: VecDeque<Instant>,
+    /// Streams open now.
+    open: usize,
+}
+
+impl Clients {
+    /// Counts a request from `client` to open a stream; the address to count the open stream
+    /// against, or the refusal.
+    fn open(&mut self, client: Client, limits: &Limits, now: Instant) -> Result<Client, ApiError> {
+        let window = limits.stream_open_window;
+        let recent = |opened: &Opened| {
+            opened
+                .opens
+                .back()
+                .is_some_and(|at| now.duration_since(*at) < window)
+        };
+        if !self.clients.contains_key(&client) && self.clients.len() >= CLIENTS {
+            self.clients
+                .retain(|_, opened| opened.open > 0 || recent(opened));
+        }
+        let client = if self.clients.contains_key(&client) || self.clients.len() < CLIENTS {
+            client
+        } else {
+            None
+        };
+        let opened = self.clients.entry(client).or_default();
+        while opened
+            .opens
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= window)
+        {
+            opened.opens.pop_front();
+        }
+        let limit = limits.stream_opens_per_client;
+        let over_rate = opened.opens.len() >= limit;
+        opened.opens.push_back(now);
+        while opened.opens.len() > limit {
+            opened.opens.pop_front();
+        }
+        if over_rate {
+            let oldest = opened.opens.front().copied().unwrap_or(now);
+            let wait = window.saturating_sub(now.duration_since(oldest));
+            return Err(too_many(format!(
+                "Too many requests to open an event stream: at most {limit} every {} seconds \
+                 from one address. Wait before trying again: every request counts.",
+                window.as_secs()
+            ))
+            .retry_after(wait));
+        }
+        if opened.open >= limits.open_streams_per_client {
+            return Err(too_many(format!(
+                "Too many event streams open: at most {} at once from one address",
+                limits.open_streams_per_client
+            )));
+        }
+        opened.open += 1;
+        Ok(client)
+    }
+}
+
+/// An open stream, counted against its client address until it is dropped with the stream.
+struct Held {
+    common: Arc<Common>,
+    client: Client,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut clients = self
+            .common
+            .streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(opened) = clients.clients.get_mut(&self.client) {
+            opened.open = opened.open.saturating_sub(1);
+        }
+    }
+}
 
 /// An event as one SSE message in Particle's format. The API refuses names with line breaks, but
 /// a name can come from elsewhere (a webhook's response topic rendered from event data), so the
@@ -60,18 +183,35 @@ pub(crate) fn message(text: &str) -> String {
     message
 }
 
-/// An open event stream: `:ok`, then every event in scope whose name starts with `prefix`, in
-/// Particle's format.
-pub(crate) fn stream(shared: &Shared, scope: Scope, prefix: Option<String>) -> Response {
+/// An open event stream for `client`: `:ok`, then every event in scope whose name starts with
+/// `prefix`, in Particle's format; or 529 when the client has opened or holds too many.
+pub(crate) fn stream(
+    shared: &Shared,
+    client: Client,
+    scope: Scope,
+    prefix: Option<String>,
+) -> Result<Response, ApiError> {
+    let client = shared
+        .streams
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .open(client, &shared.settings.limits, Instant::now())?;
+    let held = Held {
+        common: shared.common.clone(),
+        client,
+    };
     let prefix = prefix.unwrap_or_default();
-    response(
+    Ok(response(
         shared,
         shared.events.events(),
         Bytes::from_static(b":ok\n\n"),
         move |event: &Arc<Event>| {
+            // The stream's count is given back when the body, and this closure with it, is
+            // dropped: when the client goes away or the stream ends.
+            let _held = &held;
             (scope.shows(event) && event.name.starts_with(prefix.as_str())).then(|| frame(event))
         },
-    )
+    ))
 }
 
 /// A `text/event-stream` response: `first`, then `frame` of each broadcast item it accepts, with a

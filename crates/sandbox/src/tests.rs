@@ -7,6 +7,8 @@ mod cli;
 mod hostile;
 mod hostile_engine;
 mod hostile_state;
+mod retries;
+mod streams;
 mod webhooks;
 mod worlds;
 

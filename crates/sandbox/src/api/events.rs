@@ -5,16 +5,18 @@
 use std::collections::HashMap;
 
 use axum::{
-    Json,
+    Extension, Json,
     body::Bytes,
     extract::Path,
     http::{HeaderMap, Uri},
     response::Response,
 };
 use serde_json::{Value, json};
+use webhook_demo_http::PeerAddr;
 
 use crate::{
     Shared,
+    attempts::{self, Client},
     auth::{self, Caller},
     error::ApiError,
     events::{self, API, Event, Scope},
@@ -134,40 +136,53 @@ pub(crate) async fn user_stream(
     World(shared): World,
     prefix: Option<Path<String>>,
     Caller(username): Caller,
+    headers: HeaderMap,
+    peer: Option<Extension<PeerAddr>>,
 ) -> Result<Response, ApiError> {
-    Ok(sse::stream(
-        &shared,
-        Scope::User(username),
-        prefix.map(|p| p.0),
-    ))
+    let client = client(&shared, &headers, peer);
+    sse::stream(&shared, client, Scope::User(username), prefix.map(|p| p.0))
 }
 
 pub(crate) async fn device_stream(
     World(shared): World,
     Path(params): Path<HashMap<String, String>>,
     Caller(username): Caller,
+    headers: HeaderMap,
+    peer: Option<Extension<PeerAddr>>,
 ) -> Result<Response, ApiError> {
+    let client = client(&shared, &headers, peer);
     let id = params.get("id").cloned().unwrap_or_default();
     let device = super::devices::owned(&crate::lock(&shared), &id, &username)?
         .id
         .clone();
-    Ok(sse::stream(
+    sse::stream(
         &shared,
+        client,
         Scope::Device(device),
         params.get("prefix").cloned(),
-    ))
+    )
 }
 
 pub(crate) async fn product_stream(
     World(shared): World,
     Path(params): Path<HashMap<String, String>>,
     Caller(username): Caller,
+    headers: HeaderMap,
+    peer: Option<Extension<PeerAddr>>,
 ) -> Result<Response, ApiError> {
+    let client = client(&shared, &headers, peer);
     let id = params.get("id").cloned().unwrap_or_default();
     let product = super::products::owned(&crate::lock(&shared), &id, &username)?.id;
-    Ok(sse::stream(
+    sse::stream(
         &shared,
+        client,
         Scope::Product(product),
         params.get("prefix").cloned(),
-    ))
+    )
+}
+
+/// The address a stream request comes from, which Particle's stream limits count against.
+fn client(shared: &Shared, headers: &HeaderMap, peer: Option<Extension<PeerAddr>>) -> Client {
+    let peer = peer.map(|Extension(peer)| peer);
+    attempts::client(headers, peer, shared.settings.trust_forwarded)
 }

@@ -153,6 +153,16 @@ pub(crate) async fn update_device(
     let fields = super::fields(&headers, &body)?;
     let (username, _) = auth::caller(&shared, &headers, &uri, Some(&fields))?;
     if let Some(app) = fields.get("app") {
+        // particle-api-js deprecated `flashTinker` (`{ app: 'tinker' }` on this route) in 6.5.0
+        // and removed it in 12.0.0 among "deprecated methods and those with invalid routes";
+        // particle-cli flashes a Tinker binary instead. Until the page does too, the sandbox
+        // still flashes Tinker by name unless told to refuse it as a client of today would be.
+        if shared.settings.refuse_app_field {
+            return Err(ApiError::bad_request(format!(
+                "Flashing an app by name ({app:?}) is not supported: upload its binary as the \
+                 multipart field file with file_type=binary"
+            )));
+        }
         if app != "tinker" {
             return Err(ApiError::bad_request(format!(
                 "Only the app \"tinker\" can be flashed by name, not {app:?}"

@@ -534,6 +534,8 @@ fn the_delivery_log_is_bounded_by_bytes_as_well_as_count() {
         sent_at: 0,
         duration_ms: None,
         chunks: 0,
+        attempt: 1,
+        attempts: 1,
     };
     let mut cloud = Cloud::fixture();
     for n in 0..100 {

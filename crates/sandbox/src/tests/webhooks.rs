@@ -35,17 +35,17 @@ pub(super) struct Received {
 
 /// What the test webhook server answers: status, body, and whether to never answer at all.
 #[derive(Clone)]
-struct Answer {
-    status: StatusCode,
-    body: String,
-    hang: bool,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) body: String,
+    pub(super) hang: bool,
 }
 
 /// A webhook server on a loopback port that reports every request and answers as told.
 pub(super) struct Target {
     pub(super) url: String,
-    received: mpsc::UnboundedReceiver<Received>,
-    answer: Arc<Mutex<Answer>>,
+    pub(super) received: mpsc::UnboundedReceiver<Received>,
+    pub(super) answer: Arc<Mutex<Answer>>,
 }
 
 impl Target {
