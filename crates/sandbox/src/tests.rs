@@ -4,6 +4,7 @@
 //! and the simulation are tested in `tests/webhooks.rs`.
 
 mod cli;
+mod flash;
 mod hostile;
 mod hostile_engine;
 mod hostile_state;

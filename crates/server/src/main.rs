@@ -74,6 +74,22 @@ enum Command {
         /// API publishes per second each sandbox user may make after a burst of ten (0: no limit).
         #[arg(long, default_value_t = webhook_demo_sandbox::Settings::default().publishes_per_second)]
         sandbox_publish_rate: u32,
+        /// Seconds a failed or skipped sandbox webhook delivery waits before each retry, comma
+        /// separated (Particle: 30, then 60); an empty list turns retries off.
+        #[arg(long, default_value = "30,60")]
+        sandbox_retry_delays: String,
+        /// Requests to open a sandbox event stream one client address may make per 5 minutes
+        /// (Particle: 100); beyond it, 529.
+        #[arg(long, default_value_t = webhook_demo_sandbox::Limits::default().stream_opens_per_client)]
+        sandbox_stream_opens: usize,
+        /// Sandbox event streams one client address may hold open at once (Particle: 100);
+        /// beyond it, 529.
+        #[arg(long, default_value_t = webhook_demo_sandbox::Limits::default().open_streams_per_client)]
+        sandbox_open_streams: usize,
+        /// Refuse `PUT /v1/devices/:id` with `{"app": "tinker"}`, which particle-api-js 12 no
+        /// longer offers, instead of flashing Tinker.
+        #[arg(long)]
+        sandbox_refuse_app_field: bool,
         /// Lift the sandbox's per-integration and per-account delivery rates (the "Sleeping"
         /// throttle for a host's errors stays). For benchmarks only: a webhook that triggers
         /// itself then runs as fast as the machine allows.
@@ -161,6 +177,10 @@ async fn main() -> anyhow::Result<()> {
         relay_stream_max_age,
         sim_publish_interval,
         sandbox_publish_rate,
+        sandbox_retry_delays,
+        sandbox_stream_opens,
+        sandbox_open_streams,
+        sandbox_refuse_app_field,
         sandbox_unthrottled_deliveries,
         sandbox_webhook_allow,
         sandbox_worlds,
@@ -180,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
             "--public-url must start with http:// or https://, got {url:?}"
         );
     }
+    let retry_delays = retry_delays(&sandbox_retry_delays)?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -230,6 +251,13 @@ async fn main() -> anyhow::Result<()> {
                 .then(|| Duration::from_secs(sim_publish_interval)),
             publishes_per_second: sandbox_publish_rate,
             delivery_rates: !sandbox_unthrottled_deliveries,
+            retry_delays,
+            refuse_app_field: sandbox_refuse_app_field,
+            limits: webhook_demo_sandbox::Limits {
+                stream_opens_per_client: sandbox_stream_opens,
+                open_streams_per_client: sandbox_open_streams,
+                ..webhook_demo_sandbox::Limits::default()
+            },
             world_limits: WorldLimits {
                 per_client: sandbox_worlds_per_client,
                 worlds: sandbox_max_worlds,
@@ -286,4 +314,22 @@ fn parse_worlds(text: &str) -> Result<WorldsMode, String> {
         "shared" => Ok(WorldsMode::Shared),
         other => Err(format!("expected per-sign-in or shared, not {other:?}")),
     }
+}
+
+/// `--sandbox-retry-delays`: seconds, comma separated; empty for none.
+fn retry_delays(text: &str) -> anyhow::Result<Vec<Duration>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|seconds| !seconds.is_empty())
+        .map(|seconds| {
+            seconds
+                .parse::<u64>()
+                .map(Duration::from_secs)
+                .with_context(|| {
+                    format!(
+                        "--sandbox-retry-delays takes seconds separated by commas, not {seconds:?}"
+                    )
+                })
+        })
+        .collect()
 }
