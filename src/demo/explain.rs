@@ -122,19 +122,21 @@ pub fn explain_event(event: &ParticleEvent, device: &str) -> Option<Entry> {
 /// What a `hook-error` means, by what Particle says in it.
 fn hook_error_text(data: &str) -> String {
     let what = if data.starts_with("Sleeping") {
-        "Too many errors: the cloud has stopped sending to your server for a while (it throttles a \
-         host whose errors outnumber its successes) and sends nothing until the pause ends."
+        "Too many errors: the cloud skipped this request (it throttles a host whose errors \
+         outnumber its successes)."
     } else if data.contains("ETIMEDOUT") {
         "Your server did not answer within 20 seconds, so the cloud gave up on the request."
     } else if data.contains("ECONNREFUSED") {
         "Nothing listened at the webhook's address: the cloud could not connect."
     } else {
         "Your server answered with an error status (not 2xx). A device subscribed to the error \
-         topic hears about it; the cloud does not retry this request."
+         topic hears about it."
     };
     format!(
-        "{what} The cloud publishes this hook-error instead of a hook-response; after repeated \
-         errors it slows down requests to your server (\"Sleeping, too many errors\")."
+        "{what} The cloud publishes this hook-error instead of a hook-response, and tries the \
+         event again after 30 seconds and after a minute before it drops it, so a server must \
+         expect the same event more than once; after repeated errors it slows down requests to \
+         your server (\"Sleeping, too many errors\")."
     )
 }
 
