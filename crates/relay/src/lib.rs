@@ -30,6 +30,7 @@ use axum::{
 };
 use tokio::sync::watch;
 use tower_http::cors::{Any, CorsLayer};
+use webhook_demo_core::wire;
 
 pub use redis_store::RedisUrl;
 pub use store::{Client, MemoryStore, OpenRefused, RedisStore, Store, StoreError};
@@ -130,8 +131,9 @@ impl Default for Limits {
             network_bytes_percent: 25,
             keepalive: Duration::from_secs(15),
             default_deadline: Duration::from_secs(5),
-            max_wait: Duration::from_secs(15),
-            max_delay: Duration::from_secs(21),
+            // The limits the page checks an answer against before sending it, stated once.
+            max_wait: Duration::from_millis(wire::MAX_DEADLINE_MS.into()),
+            max_delay: Duration::from_millis(wire::MAX_DELAY_MS.into()),
             max_stream_age: None,
         }
     }
