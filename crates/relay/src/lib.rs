@@ -8,10 +8,13 @@
 //! nothing, and hooks that arrive while no page is connected are replayed. The protocol is described
 //! for operators in `docs/relay-protocol.md`.
 
+mod admission;
+mod client;
 mod control;
 mod error;
 mod forwarded;
 mod hook;
+mod memory_store;
 mod metrics;
 mod redis_store;
 mod session;
@@ -32,8 +35,11 @@ use tokio::sync::watch;
 use tower_http::cors::{Any, CorsLayer};
 use webhook_demo_core::wire;
 
+pub use admission::{OpenRefused, StoreError};
+pub use client::Client;
+pub use memory_store::MemoryStore;
 pub use redis_store::RedisUrl;
-pub use store::{Client, MemoryStore, OpenRefused, RedisStore, Store, StoreError};
+pub use store::{RedisStore, Store};
 
 /// How the relay builds the URLs it hands out, and its limits.
 #[derive(Debug, Clone, Default)]
