@@ -1,6 +1,8 @@
 //! The live demo's pure parts: the webhook's settings and preview, relay control bodies, flattening,
 //! and explainer entries. The run's flow through `update` is tested in `update/tests.rs`.
 
+mod control;
+
 use serde_json::{Value, json};
 use webhook_demo_core::wire::{ParticleEvent, RelayControl};
 

@@ -15,6 +15,11 @@
 //! Likewise the code only subexpressions (`(helper x)`) and block parameters (`as |x|`) reach,
 //! both of which `build.rs` refuses.
 //!
+//! What the cuts buy, measured on the whole page as the server sends it (HTML, boot script,
+//! module, glue, style sheet): 148,058 bytes in brotli with them and 166,499 without (18,441
+//! bytes, the difference between within the 153,600-byte budget and over it); 168,539 and
+//! 194,003 bytes in gzip (25,464 bytes; budget 184,320).
+//!
 //! `profile` says what the optimized module is made of, by crate (`twiggy` on a copy that keeps
 //! its function names), for `cargo xtask bench` to report beside the page's size.
 

@@ -13,12 +13,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use webhook_demo_core::wire::{ANSWER_STATUS, PageAnswer, RelayControl};
 
-use crate::{
-    Shared,
-    error::RelayError,
-    session::Answer,
-    store::{SessionRef, StoreError},
-};
+use crate::{Shared, admission::StoreError, error::RelayError, session::Answer, store::SessionRef};
 
 /// Applies the fields present in the body (all optional) and answers with the resulting settings.
 /// The reference relay's `{"op":"hookResponse","authorization":"…"}` is one such body.

@@ -8,10 +8,13 @@
 //! nothing, and hooks that arrive while no page is connected are replayed. The protocol is described
 //! for operators in `docs/relay-protocol.md`.
 
+mod admission;
+mod client;
 mod control;
 mod error;
 mod forwarded;
 mod hook;
+mod memory_store;
 mod metrics;
 mod redis_store;
 mod session;
@@ -30,9 +33,13 @@ use axum::{
 };
 use tokio::sync::watch;
 use tower_http::cors::{Any, CorsLayer};
+use webhook_demo_core::wire;
 
+pub use admission::{OpenRefused, StoreError};
+pub use client::Client;
+pub use memory_store::MemoryStore;
 pub use redis_store::RedisUrl;
-pub use store::{Client, MemoryStore, OpenRefused, RedisStore, Store, StoreError};
+pub use store::{RedisStore, Store};
 
 /// How the relay builds the URLs it hands out, and its limits.
 #[derive(Debug, Clone, Default)]
@@ -130,8 +137,9 @@ impl Default for Limits {
             network_bytes_percent: 25,
             keepalive: Duration::from_secs(15),
             default_deadline: Duration::from_secs(5),
-            max_wait: Duration::from_secs(15),
-            max_delay: Duration::from_secs(21),
+            // The limits the page checks an answer against before sending it, stated once.
+            max_wait: Duration::from_millis(wire::MAX_DEADLINE_MS.into()),
+            max_delay: Duration::from_millis(wire::MAX_DELAY_MS.into()),
             max_stream_age: None,
         }
     }

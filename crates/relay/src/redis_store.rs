@@ -52,9 +52,10 @@ use webhook_demo_core::wire::PageAnswer;
 
 use crate::{
     Limits,
+    admission::{Admission, OpenRefused, Refused, StoreError},
+    client::Client,
     error::RelayError,
-    session::{Answer, Batch, Event, response_event_size},
-    store::{Admission, Client, OpenRefused, Refused, SessionRef, StoreError, random_id},
+    session::{Answer, Batch, Event, random_id, response_event_size},
 };
 
 /// How long a stream's attachment counts after its instance last renewed it.
@@ -802,7 +803,11 @@ impl RedisStore {
         RedisStore { inner }
     }
 
-    pub(crate) async fn open(&self, client: Client, now: Instant) -> Result<SessionRef, Refused> {
+    pub(crate) async fn open(
+        &self,
+        client: Client,
+        now: Instant,
+    ) -> Result<Arc<RedisSession>, Refused> {
         let inner = &self.inner;
         let limits = &inner.limits;
         let id = random_id();
@@ -828,7 +833,7 @@ impl RedisStore {
             .await
             .map_err(|error| Refused::Store(failed(&error)))?;
         match opened {
-            0 => Ok(SessionRef::Redis(inner.handle(id, token))),
+            0 => Ok(inner.handle(id, token)),
             1 => Err(Refused::Open(OpenRefused::Full)),
             3 => Err(Refused::Open(OpenRefused::NetworkFull)),
             _ => Err(Refused::Open(OpenRefused::ClientFull)),
@@ -844,9 +849,9 @@ impl RedisStore {
         &self,
         id: &str,
         now: Instant,
-    ) -> Result<Option<SessionRef>, StoreError> {
+    ) -> Result<Option<Arc<RedisSession>>, StoreError> {
         let token = self.lookup(&self.inner.scripts.find, id, now).await?;
-        Ok(token.map(|token| SessionRef::Redis(self.inner.handle(id.to_owned(), token))))
+        Ok(token.map(|token| self.inner.handle(id.to_owned(), token)))
     }
 
     /// The live session with this hook token and, with `admit`, the hook admitted under its
@@ -856,7 +861,7 @@ impl RedisStore {
         token: &str,
         now: Instant,
         admit: bool,
-    ) -> Result<Option<(SessionRef, Option<Admission>)>, StoreError> {
+    ) -> Result<Option<(Arc<RedisSession>, Option<Admission>)>, StoreError> {
         let inner = &self.inner;
         let limits = &inner.limits;
         let values: Vec<Value> = inner
@@ -883,7 +888,7 @@ impl RedisStore {
             return Ok(None);
         }
         let id = text(values.get(1)).ok_or(StoreError)?;
-        let session = SessionRef::Redis(inner.handle(id, token.to_owned()));
+        let session = inner.handle(id, token.to_owned());
         let admission = match (found, values.get(2)) {
             (2, _) => None,
             (1, Some(Value::Int(hook_id))) => {

@@ -28,8 +28,8 @@ use webhook_demo_core::wire::PageAnswer;
 
 use crate::{
     Limits,
+    client::Client,
     share::{Account, Reservation},
-    store::{self, Client},
 };
 
 /// How a session answers hooks, as set by `POST control/{session}`. Read back from JSON by the
@@ -266,7 +266,7 @@ impl Session {
     }
 
     /// Takes `bytes` from the client's share, its network's and the store's. When one is
-    /// reached, room is made as `store::make_room` decides (the holder's own oldest events, or
+    /// reached, room is made as `memory_store::make_room` decides (the holder's own oldest events, or
     /// a larger holder's); `None` when none can be.
     pub(crate) fn reserve(&self, bytes: usize) -> Option<Reservation> {
         // Each round evicts what the reservation lacks, so a second round is the common worst
@@ -275,8 +275,8 @@ impl Session {
             match self.account.try_reserve(bytes) {
                 Ok(reservation) => return Some(reservation),
                 Err(over) => {
-                    let registry = self.account.budget().sessions.upgrade()?;
-                    if !store::make_room(&registry, self, over, bytes) {
+                    let room = self.account.budget().sessions.upgrade()?;
+                    if !room.make_room(&self.account, over, bytes) {
                         return None;
                     }
                 }
@@ -492,7 +492,7 @@ impl Inner {
 }
 
 /// An id or hook token as the store's maps key it: exactly 32 lower-case hex digits (what
-/// `store::random_id` makes), so no other spelling of the same number finds a session.
+/// `random_id` makes), so no other spelling of the same number finds a session.
 pub(crate) fn id_key(text: &str) -> Option<u128> {
     let hex = text.len() == 32
         && text
@@ -536,4 +536,16 @@ impl Drop for Waiting {
     fn drop(&mut self) {
         self.session.lock().take_waiting(self.hook_id);
     }
+}
+
+/// 128 random bits from the operating system, as 32 hex digits.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
+    bytes
+        .iter()
+        .fold(String::with_capacity(32), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }

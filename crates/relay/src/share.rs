@@ -1,7 +1,7 @@
 //! Who holds what of the memory store's byte bound: every byte a session keeps is charged to its
 //! client's `Account` (an IPv4 address or IPv6 /64), to that client's network's (an IPv4 /24 or
 //! IPv6 /48) and to the store's `Budget`, each with its own bound. The store decides who gives way
-//! when one is reached (`store::make_room`); this module only counts.
+//! when one is reached (`memory_store::make_room`, behind `MakeRoom`); this module only counts.
 //!
 //! Three atomic counters rather than one map under a lock: a reservation is made or resized for
 //! every event logged, and a lock there would be shared by every session of the relay.
@@ -11,7 +11,7 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use crate::store::{Client, Registry};
+use crate::client::Client;
 
 /// The bytes every session of a store may hold together (`Limits::max_total_buffer_bytes`), and
 /// the shares one client and one network may hold of them.
@@ -21,14 +21,22 @@ pub(crate) struct Budget {
     client_max: usize,
     network_max: usize,
     /// The store's sessions, where room is made when a bound is reached.
-    pub(crate) sessions: Weak<Registry>,
+    pub(crate) sessions: Weak<dyn MakeRoom>,
+}
+
+/// Where room is made when a bound is reached: the memory store's sessions. A trait, so that this
+/// module, which every session's account uses, does not depend on the store that holds them.
+pub(crate) trait MakeRoom: Send + Sync {
+    /// Frees room for `requester` to take `bytes` past the bound `over`; false when nothing
+    /// could be freed.
+    fn make_room(&self, requester: &Account, over: Over, bytes: usize) -> bool;
 }
 
 impl Budget {
     pub(crate) fn new(
         max: usize,
         (client_max, network_max): (usize, usize),
-        sessions: Weak<Registry>,
+        sessions: Weak<dyn MakeRoom>,
     ) -> Arc<Budget> {
         Arc::new(Budget {
             used: AtomicUsize::new(0),

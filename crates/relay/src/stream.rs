@@ -21,10 +21,12 @@ use webhook_demo_http::PeerAddr;
 
 use crate::{
     Shared,
+    admission::{OpenRefused, Refused},
+    client::Client,
     error::RelayError,
     forwarded,
     metrics::OpenStream,
-    store::{Attached, Client, OpenRefused, Refused, SessionRef},
+    store::{Attached, SessionRef},
 };
 
 /// How long the browser waits before reconnecting a dropped stream.
