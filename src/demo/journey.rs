@@ -212,7 +212,7 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: S
             // What "edit and resend" starts from: the request's own headers and body.
             let hook = entry
                 .hook
-                .and_then(|id| demo.hooks.iter().find(|h| h.hook_id == id));
+                .and_then(|id| demo.history.hooks.iter().find(|h| h.hook_id == id));
             let headers = hook.map(|hook| {
                 replay_headers(hook)
                     .iter()
@@ -292,7 +292,7 @@ pub(crate) fn set_view(demo: &Demo, revealed: bool, origin: &str, view: &mut Obj
         revealed,
     };
     let shown = demo.shown();
-    let slow = demo.slow;
+    let slow = demo.inspector.slow;
     view.set("cycle", shown.map(|cycle| diagram(cycle, slow)).into());
     let cards: Vec<Value> = shown
         .map(|cycle| {
@@ -320,13 +320,13 @@ pub(crate) fn set_view(demo: &Demo, revealed: bool, origin: &str, view: &mut Obj
         .map(|cycle| {
             row(
                 cycle,
-                demo.pinned.is_some() && shown_key == Some(&cycle.key),
+                demo.inspector.pinned.is_some() && shown_key == Some(&cycle.key),
             )
         })
         .collect();
     view.set("requests", rows.into());
-    view.set("inspectorPaused", demo.pinned.is_some().into());
-    view.set("inspectorUnseen", demo.unseen.into());
+    view.set("inspectorPaused", demo.inspector.pinned.is_some().into());
+    view.set("inspectorUnseen", demo.inspector.unseen.into());
     view.set("slowMotion", slow.into());
     let deliveries: Vec<Value> = demo
         .timeline
@@ -381,9 +381,9 @@ pub(crate) fn set_view(demo: &Demo, revealed: bool, origin: &str, view: &mut Obj
         })
         .collect();
     view.set("starters", starters.into());
-    view.set("forwardTyped", demo.forward_typed.as_str().into());
-    view.set("forwarding", demo.forward.as_deref().into());
-    view.set("forwardError", demo.forward_error.as_deref().into());
+    view.set("forwardTyped", demo.forwarding.typed.as_str().into());
+    view.set("forwarding", demo.forwarding.to.as_deref().into());
+    view.set("forwardError", demo.forwarding.error.as_deref().into());
 }
 
 #[cfg(test)]

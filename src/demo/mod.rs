@@ -80,19 +80,10 @@ pub struct Demo {
     pub columns: Vec<String>,
     pub answer: Answer,
     pub answer_error: Option<String>,
-    /// The cycle the learner picked in the request list (or froze with Pause); `None`: the
-    /// explainer follows the newest cycle.
-    pub pinned: Option<(String, String)>,
-    /// Cycles that began since the view was pinned.
-    pub unseen: u32,
-    /// Slow motion: the in-page server waits `SLOW_MS`, and the diagram draws each hop in.
-    pub slow: bool,
-    /// The learner's own server each request is passed on to (`forward.rs`), when set.
-    pub forward: Option<String>,
-    /// The address typed in the forward field.
-    pub forward_typed: String,
-    /// Why the last forward failed (the page answered itself), or a bad address.
-    pub forward_error: Option<String>,
+    /// What the learner looks at: the pinned cycle and slow motion.
+    pub inspector: Inspector,
+    /// Passing each request on to the learner's own server.
+    pub forwarding: Forwarding,
     /// Why Start did nothing.
     pub start_error: Option<String>,
     /// The relay address the learner typed (empty: the hosting server's).
@@ -106,7 +97,36 @@ pub struct Demo {
     /// The event data the learner typed for the preview.
     pub preview_typed: String,
     pub timeline: crate::demo::timeline::Timeline,
-    /// The run's requests, answers and events, newest last (bounded), for replay and export.
+    /// The run's requests, answers and events, for replay and export.
+    pub history: History,
+}
+
+/// How the learner looks at the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inspector {
+    /// The cycle the learner picked in the request list (or froze with Pause); `None`: the
+    /// explainer follows the newest cycle.
+    pub pinned: Option<(String, String)>,
+    /// Cycles that began since the view was pinned.
+    pub unseen: u32,
+    /// Slow motion: the in-page server waits `SLOW_MS`, and the diagram draws each hop in.
+    pub slow: bool,
+}
+
+/// The learner's own server each request is passed on to (`forward.rs`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forwarding {
+    /// The address requests go to, when set.
+    pub to: Option<String>,
+    /// The address typed in the forward field.
+    pub typed: String,
+    /// Why the last forward failed (the page answered itself), or a bad address.
+    pub error: Option<String>,
+}
+
+/// A run's requests, answers and events, newest last, each list bounded by `KEPT`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
     pub hooks: Vec<HookRequest>,
     pub responses: Vec<HookResponse>,
     pub events: Vec<ParticleEvent>,
@@ -140,12 +160,8 @@ impl Default for Demo {
             columns: Vec::new(),
             answer: Answer::default(),
             answer_error: None,
-            pinned: None,
-            unseen: 0,
-            slow: false,
-            forward: None,
-            forward_typed: String::new(),
-            forward_error: None,
+            inspector: Inspector::default(),
+            forwarding: Forwarding::default(),
             start_error: None,
             relay_typed: String::new(),
             smee_typed: String::new(),
@@ -153,9 +169,7 @@ impl Default for Demo {
             preview: None,
             preview_typed: String::new(),
             timeline: crate::demo::timeline::Timeline::default(),
-            hooks: Vec::new(),
-            responses: Vec::new(),
-            events: Vec::new(),
+            history: History::default(),
         }
     }
 }
@@ -170,23 +184,30 @@ impl Demo {
             secret,
             columns: std::mem::take(&mut self.columns),
             answer: self.answer.clone(),
-            slow: self.slow,
-            forward: self.forward.clone(),
-            forward_typed: std::mem::take(&mut self.forward_typed),
+            inspector: Inspector {
+                slow: self.inspector.slow,
+                ..Inspector::default()
+            },
+            forwarding: Forwarding {
+                to: self.forwarding.to.clone(),
+                typed: std::mem::take(&mut self.forwarding.typed),
+                error: None,
+            },
             ..Demo::default()
         }
     }
 
     /// The relay control body for this run's answer settings.
     pub fn control(&self) -> String {
-        let control = webhook::control_body(&self.answer, &self.secret, self.forward.is_some());
+        let control =
+            webhook::control_body(&self.answer, &self.secret, self.forwarding.to.is_some());
         // Serializing these fields cannot fail; an error would need a map with non-string keys.
         serde_json::to_string(&control).unwrap_or_default()
     }
 
     /// The cycle the explainer and the diagram show: the pinned one, else the newest.
     pub fn shown(&self) -> Option<&crate::demo::timeline::Cycle> {
-        match &self.pinned {
+        match &self.inspector.pinned {
             Some(key) => self.timeline.find(key),
             None => self.timeline.cycles.last(),
         }

@@ -83,6 +83,7 @@ pub fn replay_headers(hook: &HookRequest) -> Vec<(String, String)> {
 /// The run as one JSON document: every event, request and answer the page saw.
 pub fn export(demo: &Demo) -> String {
     let events: Vec<Value> = demo
+        .history
         .events
         .iter()
         .map(|e| {
@@ -95,6 +96,7 @@ pub fn export(demo: &Demo) -> String {
         })
         .collect();
     let hooks: Vec<Value> = demo
+        .history
         .hooks
         .iter()
         .map(|h| {
@@ -115,6 +117,7 @@ pub fn export(demo: &Demo) -> String {
         })
         .collect();
     let responses: Vec<Value> = demo
+        .history
         .responses
         .iter()
         .map(|r| {

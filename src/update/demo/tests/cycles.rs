@@ -212,7 +212,7 @@ fn a_selected_cycle_stays_while_devices_publish() {
         particle(EVENT_NAME, "{}", "e00b", "2026-11-28T10:01:02.000Z"),
     );
     assert_eq!(state.demo.shown().map(|c| c.key.1.as_str()), Some(first));
-    assert_eq!(state.demo.unseen, 2);
+    assert_eq!(state.demo.inspector.unseen, 2);
     // Following the newest again.
     update(&mut state, Msg::Demo(D::TogglePause));
     assert_eq!(state.demo.shown().map(|c| c.key.0.as_str()), Some("e00b"));
@@ -224,7 +224,7 @@ fn a_selected_cycle_stays_while_devices_publish() {
     );
     assert_eq!(state.demo.shown().map(|c| c.key.0.as_str()), Some("e00b"));
     update(&mut state, Msg::Demo(D::Test { id: 1 }));
-    assert_eq!(state.demo.pinned, None);
+    assert_eq!(state.demo.inspector.pinned, None);
 }
 
 /// Each hop of the shown cycle is announced in the page's status region.
@@ -280,7 +280,7 @@ fn slow_motion_and_edit_and_resend() {
         matches!(&effects[..], [Effect::ControlRelay { body, .. }] if body.contains("\"delayMs\":1500")),
         "{effects:?}"
     );
-    assert!(state.demo.slow);
+    assert!(state.demo.inspector.slow);
     relay(
         &mut state,
         1,
@@ -325,7 +325,7 @@ fn forwarding_passes_each_request_on() {
         )
         .is_empty()
     );
-    assert!(state.demo.forward_error.is_some());
+    assert!(state.demo.forwarding.error.is_some());
     let effects = update(
         &mut state,
         Msg::Demo(D::ApplyForward("http://localhost:3000/webhook".into())),
@@ -377,7 +377,8 @@ fn forwarding_passes_each_request_on() {
     assert!(
         state
             .demo
-            .forward_error
+            .forwarding
+            .error
             .as_deref()
             .is_some_and(|e| e.contains("http://localhost:3000/webhook"))
     );
