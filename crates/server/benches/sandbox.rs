@@ -224,7 +224,13 @@ async fn learners() -> Result<()> {
         most = Some((count, crowd.describe(count)));
     }
     let (value, detail) = most.map_or((0, String::from("none")), |(count, detail)| {
-        (count, format!("{count}: {detail}"))
+        // The largest crowd tried passing says only that the server holds at least that many.
+        let bound = if stopped.is_empty() {
+            " (the largest tried: at least this many)"
+        } else {
+            ""
+        };
+        (count, format!("{count}{bound}: {detail}"))
     });
     report(
         "sandbox_learners_max",
