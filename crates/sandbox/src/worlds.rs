@@ -192,14 +192,29 @@ pub(crate) struct Registry {
     index: Mutex<Index>,
 }
 
+/// The worlds by token, and what a sign-in checks against them. Every request takes its lock to
+/// find its world, so nothing done under it looks at every world, save the sweeper's pass (once
+/// a minute at most) and a full sandbox's (once a second at most).
 #[derive(Default)]
 struct Index {
     /// Live worlds by their token.
     worlds: HashMap<String, Shared>,
+    /// The tokens of each client's live worlds: the per-client cap counts them, and a client at
+    /// its cap has only its own worlds looked at.
+    by_client: HashMap<Client, HashSet<String>>,
+    /// When every world was last looked through for idle ones.
+    swept: Option<Instant>,
+    /// When the soonest of the worlds left then expires: the earliest a full sandbox may have
+    /// room (a lower bound, as worlds used since expire later).
+    next_expiry: Option<Instant>,
     /// Tokens of forgotten worlds, oldest first.
     forgotten: HashSet<String>,
     forgotten_order: VecDeque<String>,
 }
+
+/// How often a full sandbox looks through every world for idle ones between the sweeper's
+/// passes, so that a crowd refused at the door costs one pass a second rather than one each.
+const FULL_RESWEEP: Duration = Duration::from_secs(1);
 
 impl Registry {
     fn index(&self) -> std::sync::MutexGuard<'_, Index> {
@@ -217,36 +232,42 @@ impl Registry {
         now: Instant,
     ) -> Result<(Shared, String), ApiError> {
         let mut index = self.index();
-        self.forget_idle(&mut index, now);
-        let expiry = |world: &Shared| world.life.last_used() + self.limits.idle;
-        let soonest = |mine: bool| {
-            index
-                .worlds
-                .values()
-                .filter(|w| !mine || w.life.client == client)
-                .map(expiry)
-                .min()
-                .map_or(Duration::from_secs(60), |at| {
-                    at.saturating_duration_since(now)
-                })
-        };
-        let mine = index
-            .worlds
-            .values()
-            .filter(|w| w.life.client == client)
-            .count();
-        if mine >= self.limits.per_client {
-            return Err(ApiError::rate_limited(format!(
-                "This address already has {mine} sandboxes, as many as it may; one is \
-                 forgotten after {} minutes without use, or sign out of one",
-                self.limits.idle.as_secs() / 60
-            ))
-            .retry_after(soonest(true)));
+        // Idle worlds are the sweeper's to forget; a client at its cap, or a full sandbox, first
+        // has them forgotten now, so nobody is refused for a world that has already expired.
+        if mine(&index, client) >= self.limits.per_client {
+            self.forget_idle_of(&mut index, client, now);
+            let mine = mine(&index, client);
+            if mine >= self.limits.per_client {
+                let soonest = index.by_client.get(&client).and_then(|tokens| {
+                    tokens
+                        .iter()
+                        .filter_map(|token| index.worlds.get(token))
+                        .map(|world| world.life.last_used() + self.limits.idle)
+                        .min()
+                });
+                return Err(ApiError::rate_limited(format!(
+                    "This address already has {mine} sandboxes, as many as it may; one is \
+                     forgotten after {} minutes without use, or sign out of one",
+                    self.limits.idle.as_secs() / 60
+                ))
+                .retry_after(until(soonest, now)));
+            }
         }
         // A new world needs room in the shared budget for what its logs may hold.
         let room = self.limits.delivery_bytes + FIXTURE_DEVICES * self.limits.log_bytes;
-        if index.worlds.len() >= self.limits.worlds || self.bounds.exceeded_by(room) {
-            return Err(full().retry_after(soonest(false)));
+        let full_now = |index: &Index| {
+            index.worlds.len() >= self.limits.worlds || self.bounds.exceeded_by(room)
+        };
+        if full_now(&index) {
+            if index
+                .swept
+                .is_none_or(|at| now.duration_since(at) >= FULL_RESWEEP)
+            {
+                self.forget_idle(&mut index, now);
+            }
+            if full_now(&index) {
+                return Err(full().retry_after(until(index.next_expiry, now)));
+            }
         }
         let mut cloud = Cloud::fixture_in(self.bounds.clone());
         let limits = &common.settings.limits;
@@ -258,6 +279,11 @@ impl Registry {
             WORLD_BACKLOG,
         );
         index.worlds.insert(token.clone(), world.clone());
+        index
+            .by_client
+            .entry(client)
+            .or_default()
+            .insert(token.clone());
         Ok((world, token))
     }
 
@@ -284,12 +310,39 @@ impl Registry {
         forget(&mut self.index(), &world.life.token);
     }
 
+    /// Forgets every idle world (a pass over all of them: the sweeper's, or a full sandbox's),
+    /// and notes when the soonest of the others expires.
     fn forget_idle(&self, index: &mut Index, now: Instant) {
-        let idle: Vec<String> = index
-            .worlds
+        let mut idle = Vec::new();
+        let mut next_expiry = None::<Instant>;
+        for (token, world) in &index.worlds {
+            let expiry = world.life.last_used() + self.limits.idle;
+            if expiry <= now {
+                idle.push(token.clone());
+            } else {
+                next_expiry = Some(next_expiry.map_or(expiry, |soonest| soonest.min(expiry)));
+            }
+        }
+        for token in idle {
+            forget(index, &token);
+        }
+        index.swept = Some(now);
+        index.next_expiry = next_expiry;
+    }
+
+    /// Forgets the idle worlds of one client (a pass over its worlds only).
+    fn forget_idle_of(&self, index: &mut Index, client: Client, now: Instant) {
+        let Some(tokens) = index.by_client.get(&client) else {
+            return;
+        };
+        let idle: Vec<String> = tokens
             .iter()
-            .filter(|(_, w)| now.duration_since(w.life.last_used()) >= self.limits.idle)
-            .map(|(token, _)| token.clone())
+            .filter(|token| {
+                index.worlds.get(*token).is_some_and(|world| {
+                    now.duration_since(world.life.last_used()) >= self.limits.idle
+                })
+            })
+            .cloned()
             .collect();
         for token in idle {
             forget(index, &token);
@@ -297,10 +350,29 @@ impl Registry {
     }
 }
 
+/// How many live worlds `client` holds.
+fn mine(index: &Index, client: Client) -> usize {
+    index.by_client.get(&client).map_or(0, HashSet::len)
+}
+
+/// How long until `at` (a minute when nothing says: the refusals' "try again in a minute").
+fn until(at: Option<Instant>, now: Instant) -> Duration {
+    at.map_or(Duration::from_secs(60), |at| {
+        at.saturating_duration_since(now)
+    })
+}
+
 /// Forgets the world of `token`: its streams end, and its token is remembered as expired.
 fn forget(index: &mut Index, token: &str) {
     if let Some(world) = index.worlds.remove(token) {
         world.life.gone.send_replace(true);
+        let client = world.life.client;
+        if let Some(tokens) = index.by_client.get_mut(&client) {
+            tokens.remove(token);
+            if tokens.is_empty() {
+                index.by_client.remove(&client);
+            }
+        }
     }
     if index.forgotten.insert(token.to_owned()) {
         index.forgotten_order.push_back(token.to_owned());

@@ -260,6 +260,53 @@ async fn the_sandbox_holds_at_most_its_worlds() {
     );
 }
 
+#[tokio::test]
+async fn a_world_signed_out_of_frees_its_clients_place() {
+    let app = App::in_process_with(limited(WorldLimits {
+        per_client: 1,
+        ..WorldLimits::default()
+    }));
+    let token = sign_in(&app).await;
+    assert_eq!(try_sign_in(&app).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let request = axum::http::Request::delete("/v1/access_tokens/current")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    assert_eq!(call(&app, request).await.0, StatusCode::OK);
+    sign_in(&app).await;
+    assert_eq!(try_sign_in(&app).await.0, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(start_paused = true)]
+async fn expired_worlds_make_room_for_their_client_and_the_sandbox() {
+    for (limits, refusal) in [
+        (
+            WorldLimits {
+                per_client: 1,
+                ..WorldLimits::default()
+            },
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        (
+            WorldLimits {
+                worlds: 1,
+                ..WorldLimits::default()
+            },
+            StatusCode::SERVICE_UNAVAILABLE,
+        ),
+    ] {
+        let app = App::in_process_with(limited(limits));
+        let first = format!("Bearer {}", sign_in(&app).await);
+        assert_eq!(try_sign_in(&app).await.0, refusal);
+        // Expired, whether or not the sweeper has been by yet.
+        tokio::time::advance(Duration::from_secs(30 * 60)).await;
+        sign_in(&app).await;
+        let (status, body) = get(&app, "/v1/user", Some(&first)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(app.sandbox.worlds().len(), 1);
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_idle_world_is_forgotten_and_its_token_says_so() {
     let app = App::in_process_with(worlds());
