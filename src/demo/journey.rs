@@ -65,17 +65,56 @@ fn lane_names(cycle: &Cycle) -> [&str; 3] {
     [first, "Particle cloud", "Your webhook server"]
 }
 
+/// The order a cycle's hops are drawn and its cards shown in (`HOPS` indices): as they happen,
+/// so an answer that came after the cloud gave up follows the `hook-error`.
+fn order(cycle: &Cycle) -> [usize; 5] {
+    if cycle.late() {
+        [0, 1, 2, 4, 3]
+    } else {
+        [0, 1, 2, 3, 4]
+    }
+}
+
+/// The order a cycle's cards are shown in: `Slot::ALL`, but a late answer after the `hook-error`,
+/// as on the diagram.
+fn slots(cycle: &Cycle) -> [Slot; 6] {
+    if cycle.late() {
+        let [event, sent, received, data, response, outcome] = Slot::ALL;
+        [event, sent, received, data, outcome, response]
+    } else {
+        Slot::ALL
+    }
+}
+
+/// When a late answer came, in the learner's words.
+fn late_text(cycle: &Cycle) -> String {
+    match cycle.late_by_ms() {
+        Some(ms) if ms >= 1000 => {
+            format!("{} s after the cloud stopped waiting", (ms + 500) / 1000)
+        }
+        Some(ms) => format!("{ms} ms after the cloud stopped waiting"),
+        None => "after the cloud stopped waiting".to_owned(),
+    }
+}
+
 /// A cycle's diagram, as the template reads it.
 pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
     let lanes = lane_names(cycle);
     let mut previous: Option<u64> = None;
+    let late = cycle.late();
+    // The failed hop happened when the cloud published its hook-error.
+    let time = |index: usize| match index {
+        4 if cycle.failure.is_some() => cycle.failed_at,
+        _ => cycle.at[index],
+    };
     let newest_done = cycle.at.iter().rposition(Option::is_some);
-    let hops: Vec<Value> = HOPS
-        .iter()
-        .enumerate()
-        .map(|(index, &(hop, from, to, name, slot))| {
-            let at = cycle.at[index];
+    let hops: Vec<Value> = order(cycle)
+        .into_iter()
+        .map(|index| {
+            let (hop, from, to, name, slot) = HOPS[index];
+            let at = time(index);
             let failed = index == 4 && cycle.failure.is_some();
+            let ignored = index == 3 && late;
             let gap = at
                 .zip(previous)
                 .map(|(at, before)| at.saturating_sub(before));
@@ -84,6 +123,8 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
             }
             let status = if failed {
                 "failed"
+            } else if ignored {
+                "late"
             } else if at.is_some() {
                 "done"
             } else {
@@ -96,6 +137,9 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
             view.set("route", format!("{} → {}", lanes[from], lanes[to]).into());
             let name = match (failed, hop, cycle.answer) {
                 (true, ..) => "hook-error".to_owned(),
+                (false, "response", Some((status, _))) if ignored => {
+                    format!("{name} {status}, too late")
+                }
                 // The server's answer says its status on the arrow, as the request list does.
                 (false, "response", Some((status, _))) => format!("{name} {status}"),
                 _ => name.to_owned(),
@@ -116,6 +160,7 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
             );
             let note = match (&cycle.failure, at) {
                 (Some(reason), _) if failed => Some(reason.clone()),
+                _ if ignored => Some(format!("{}; the cloud never saw it", late_text(cycle))),
                 (_, None) => Some(if cycle.failure.is_some() {
                     "not in time".to_owned()
                 } else {
@@ -186,8 +231,24 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: S
     match entry {
         Some(entry) => {
             view.set("kind", entry.kind.name().into());
-            view.set("title", entry.title.into());
-            view.set("text", entry.text.as_str().into());
+            if slot == Slot::ServerResponse && cycle.late() {
+                let status = cycle.answer.map_or(0, |(status, _)| status);
+                view.set("title", "Your webhook server answered too late".into());
+                view.set(
+                    "text",
+                    format!(
+                        "It answered HTTP {status} {}; the cloud never saw it. Particle waits 20 \
+                         seconds for an answer, then publishes a hook-error (ETIMEDOUT) and \
+                         ignores whatever comes after, so no hook-response came of this answer, \
+                         whatever its status.",
+                        late_text(cycle)
+                    )
+                    .into(),
+                );
+            } else {
+                view.set("title", entry.title.into());
+                view.set("text", entry.text.as_str().into());
+            }
             let fields: Vec<Value> = entry
                 .fields
                 .iter()
@@ -254,6 +315,7 @@ fn row(cycle: &Cycle, selected: bool) -> Value {
 pub fn outcome(cycle: &Cycle) -> &'static str {
     match (&cycle.failure, cycle.at[4], cycle.at[1]) {
         (Some(reason), _, _) if reason.starts_with("Sleeping") => "throttled",
+        (Some(_), _, _) if cycle.gave_up() => "timeout",
         (Some(_), _, _) => "error",
         (None, Some(_), _) => "response",
         (None, None, Some(_)) => "sent",
@@ -261,10 +323,13 @@ pub fn outcome(cycle: &Cycle) -> &'static str {
     }
 }
 
+/// The server's answer: its status, and whether it came too late for the cloud to see it.
 pub(crate) fn answer_text(cycle: &Cycle) -> String {
-    cycle
-        .answer
-        .map_or_else(|| "—".to_owned(), |(status, _)| status.to_string())
+    match cycle.answer {
+        None => "—".to_owned(),
+        Some((status, _)) if cycle.late() => format!("{status}, too late"),
+        Some((status, _)) => status.to_string(),
+    }
 }
 
 /// From the request reaching your server to its answer.
@@ -296,9 +361,9 @@ pub(crate) fn set_view(demo: &Demo, revealed: bool, origin: &str, view: &mut Obj
     view.set("cycle", shown.map(|cycle| diagram(cycle, slow)).into());
     let cards: Vec<Value> = shown
         .map(|cycle| {
-            Slot::ALL
-                .iter()
-                .map(|&slot| {
+            slots(cycle)
+                .into_iter()
+                .map(|slot| {
                     card(
                         slot,
                         cycle.cards[slot.index()].as_ref(),

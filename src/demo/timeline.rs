@@ -15,6 +15,8 @@ use super::explain::{Entry, EntryKind};
 pub const CYCLES: usize = 50;
 /// How long Particle waits for a webhook server; a cycle without its last hop by then failed.
 pub const GIVE_UP_MS: u64 = 20_000;
+/// Why a cycle failed when no outcome came in `GIVE_UP_MS`.
+const GAVE_UP: &str = "no answer within 20 s: Particle gave up";
 
 /// A cycle's place for each explainer card, in the order things happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +94,8 @@ pub struct Cycle {
     pub hook_id: Option<u64>,
     /// The last hop failed: Particle's error text, or why it never came.
     pub failure: Option<String>,
+    /// When the cloud published the `hook-error`, if it said.
+    pub failed_at: Option<u64>,
     /// What the in-page server answered: status and body size.
     pub answer: Option<(u16, usize)>,
     /// `hook-response` chunks received.
@@ -108,6 +112,7 @@ impl Cycle {
             at: [None; 5],
             hook_id: None,
             failure: None,
+            failed_at: None,
             answer: None,
             chunks: 0,
             cards: Default::default(),
@@ -117,6 +122,27 @@ impl Cycle {
     /// Whether every hop has happened (or the last failed).
     pub fn finished(&self) -> bool {
         self.at[4].is_some() || self.failure.is_some()
+    }
+
+    /// Whether the cloud stopped waiting for the server: its `hook-error` says the request timed
+    /// out (`ETIMEDOUT`, `ESOCKETTIMEDOUT`), or no outcome came in Particle's 20 s.
+    pub fn gave_up(&self) -> bool {
+        self.failure
+            .as_deref()
+            .is_some_and(|reason| reason.contains("TIMEDOUT") || reason == GAVE_UP)
+    }
+
+    /// Whether the server's answer lost the race with the cloud's clock: it came after the cloud
+    /// had stopped waiting, so the cloud never saw it, whichever stream brought it to this page
+    /// first.
+    pub fn late(&self) -> bool {
+        self.answer.is_some() && self.gave_up()
+    }
+
+    /// How long after the cloud stopped waiting a late answer came, when both times are known.
+    pub fn late_by_ms(&self) -> Option<u64> {
+        let (answered, failed) = self.at[3].zip(self.failed_at)?;
+        (self.late() && answered >= failed).then(|| answered - failed)
     }
 
     /// Puts `entry` in `slot`.
@@ -232,6 +258,7 @@ impl Timeline {
             cycle.chunks = 1;
         } else {
             cycle.failure = Some(data.to_owned());
+            cycle.failed_at = at;
         }
         Some((cycle.key.clone(), false))
     }
@@ -240,7 +267,7 @@ impl Timeline {
     pub fn give_up(&mut self, key: &(String, String)) {
         if let Some(cycle) = self.cycles.iter_mut().find(|c| &c.key == key) {
             if !cycle.finished() {
-                cycle.failure = Some("no answer within 20 s: Particle gave up".to_owned());
+                cycle.failure = Some(GAVE_UP.to_owned());
             }
         }
     }
@@ -346,5 +373,62 @@ mod tests {
         }
         assert_eq!(timeline.cycles.len(), CYCLES);
         assert_eq!(timeline.cycles[0].key.1, "2026-11-28T10:00:03.000Z");
+    }
+
+    /// A cycle of the timeout preset: published at `AT`, its request received 60 ms later; the
+    /// cloud's `ETIMEDOUT` at 20 s and the server's answer at 21 s, brought in `order`.
+    fn timed_out(order: [&str; 2]) -> Cycle {
+        let mut timeline = Timeline::default();
+        let ms = |text: &str| parse_iso8601_millis(text).expect("a time");
+        timeline.published("api", AT);
+        timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT);
+        timeline.request(&key("api", AT), 3, ms("2026-11-28T10:00:00.160Z"));
+        for what in order {
+            if what == "error" {
+                timeline.webhook_event(
+                    "api/hook-error/WebhookDemo01/0",
+                    "ETIMEDOUT",
+                    "2026-11-28T10:00:20.160Z",
+                );
+            } else {
+                timeline.response(3, ms("2026-11-28T10:00:21.160Z"), 200, 12);
+            }
+        }
+        timeline.cycles.remove(0)
+    }
+
+    #[test]
+    fn an_answer_after_the_cloud_gave_up_is_late_whichever_stream_brings_it_first() {
+        for order in [["error", "answer"], ["answer", "error"]] {
+            let cycle = timed_out(order);
+            assert!(cycle.gave_up(), "{order:?}");
+            assert!(cycle.late(), "{order:?}");
+            assert_eq!(cycle.late_by_ms(), Some(1000), "{order:?}");
+            assert_eq!(cycle.at[4], None, "{order:?}: no hook-response came of it");
+        }
+    }
+
+    #[test]
+    fn an_answer_that_made_the_hook_error_is_not_late() {
+        let mut timeline = Timeline::default();
+        timeline.published("api", AT);
+        timeline.request(&key("api", AT), 4, 1);
+        timeline.response(4, 2, 400, 12);
+        timeline.webhook_event("api/hook-error/WebhookDemo01/0", "error status 400", AT);
+        let cycle = &timeline.cycles[0];
+        assert!(!cycle.gave_up() && !cycle.late());
+        // Silence past Particle's time is giving up, and an answer after it is late too.
+        let silent = key("e00f", AT);
+        timeline.published(&silent.0, &silent.1);
+        timeline.request(&silent, 5, 1);
+        timeline.give_up(&silent);
+        timeline.response(5, 21_000, 200, 12);
+        let cycle = timeline.find(&silent).expect("the cycle");
+        assert!(cycle.late());
+        assert_eq!(
+            cycle.late_by_ms(),
+            None,
+            "the page's clock gave up, at no known time"
+        );
     }
 }

@@ -138,7 +138,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
         ("unauthorized", "error", "401", "error status 401"),
         ("not-found", "error", "404", "error status 404"),
         ("server-error", "error", "500", "error status 500"),
-        ("timeout", "error", "—", "ETIMEDOUT"),
+        ("timeout", "timeout", "—", "ETIMEDOUT"),
     ] {
         click_css(
             browser,

@@ -107,3 +107,109 @@ fn keys_round_trip_through_the_page() {
     let key = ("e00f".to_owned(), AT.to_owned());
     assert_eq!(parse_key(&key_text(&key)), Some(key));
 }
+
+/// The timeout preset's cycle: the cloud gave up at 20 s (ETIMEDOUT), the server answered 200 at
+/// 21 s, the two brought to the page in `order`.
+fn late_cycle(order: [&str; 2]) -> Cycle {
+    let mut timeline = Timeline::default();
+    let ms = |text: &str| webhook_demo_core::time::parse_iso8601_millis(text).expect("a time");
+    timeline.published("api", AT);
+    timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT);
+    timeline.request(
+        &("api".into(), AT.into()),
+        1,
+        ms("2026-11-28T10:00:00.160Z"),
+    );
+    for what in order {
+        if what == "error" {
+            timeline.webhook_event(
+                "api/hook-error/WebhookDemo01/0",
+                "ETIMEDOUT",
+                "2026-11-28T10:00:20.160Z",
+            );
+        } else {
+            timeline.response(1, ms("2026-11-28T10:00:21.160Z"), 200, 12);
+        }
+    }
+    timeline.cycles.remove(0)
+}
+
+#[test]
+fn an_answer_after_the_cloud_gave_up_is_drawn_late_and_the_cycle_timed_out() {
+    for order in [["error", "answer"], ["answer", "error"]] {
+        let cycle = late_cycle(order);
+        let drawn = hops(&cycle);
+        let names: Vec<&str> = drawn.iter().map(|h| h.0.as_str()).collect();
+        assert_eq!(
+            names,
+            ["publish", "hook-sent", "request", "hook-error", "response"],
+            "{order:?}: the answer is drawn after the hook-error"
+        );
+        assert_eq!(drawn[3].1, "failed");
+        assert!(drawn[3].2.starts_with("10:00:20.160 "), "{:?}", drawn[3]);
+        assert_eq!(drawn[4].1, "late");
+        assert!(
+            drawn[4].2.contains("+1000 ms")
+                && drawn[4]
+                    .2
+                    .contains("1 s after the cloud stopped waiting; the cloud never saw it"),
+            "{:?}",
+            drawn[4]
+        );
+        assert_eq!(
+            diagram(&cycle, false)["hops"][4]["name"],
+            "response 200, too late"
+        );
+        assert_eq!(outcome(&cycle), "timeout");
+        assert_eq!(answer_text(&cycle), "200, too late");
+    }
+}
+
+#[test]
+fn a_late_answers_card_says_the_cloud_never_saw_it_and_follows_the_hook_error() {
+    let mut demo = Demo::default();
+    let cycle = late_cycle(["error", "answer"]);
+    demo.timeline.cycles.push(cycle);
+    let key = demo.timeline.cycles[0].key.clone();
+    let response = webhook_demo_core::wire::HookResponse {
+        hook_id: 1,
+        status_code: 200,
+        content_type: "application/json".into(),
+        body: "{\"ok\":true}".into(),
+        responded_at: 0,
+        source: webhook_demo_core::wire::AnswerSource::Page,
+    };
+    let cycle = demo.timeline.cycle(&key);
+    cycle.card(
+        Slot::ServerResponse,
+        crate::demo::explain::explain_response(&response),
+    );
+    let mut view = crate::json::Object::default();
+    set_view(&demo, false, "http://page", &mut view);
+    let view: Value = view.into();
+    let cards = view["cards"].as_array().expect("cards");
+    let slots: Vec<&str> = cards.iter().filter_map(|c| c["slot"].as_str()).collect();
+    assert_eq!(
+        slots,
+        [
+            "event",
+            "hook-sent",
+            "hook-received",
+            "hook-data",
+            "outcome",
+            "server-response"
+        ]
+    );
+    let answered = &cards[5];
+    assert_eq!(answered["title"], "Your webhook server answered too late");
+    let text = answered["text"].as_str().expect("a text");
+    assert!(
+        text.contains("HTTP 200 1 s after the cloud stopped waiting; the cloud never saw it")
+            && !text.contains("A success"),
+        "{text}"
+    );
+    assert_eq!(view["requests"][0]["status"], "timeout");
+    assert_eq!(view["requests"][0]["answer"], "200, too late");
+    assert_eq!(view["deliveries"][0]["status"], "timeout");
+    assert_eq!(view["deliveries"][0]["answerStatus"], "200, too late");
+}

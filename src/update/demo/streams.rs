@@ -252,7 +252,15 @@ pub(super) fn place(
         EntryKind::HookResponse => Some("hook-response published".to_owned()),
         EntryKind::HookError => Some("hook-error published".to_owned()),
     };
-    demo.timeline.cycle(key).card(Slot::of(entry.kind), entry);
+    let cycle = demo.timeline.cycle(key);
+    // An answer after the cloud gave up is not the cycle's answer: say so.
+    let said = match said {
+        Some(said) if entry.kind == EntryKind::ServerResponse && cycle.late() => {
+            Some(format!("{said}, too late: the cloud had stopped waiting"))
+        }
+        said => said,
+    };
+    cycle.card(Slot::of(entry.kind), entry);
     if let (Some(said), true) = (said, demo.shown().map(|c| &c.key) == Some(key)) {
         effects.push(Effect::Announce(said));
     }
