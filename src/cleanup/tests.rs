@@ -269,3 +269,28 @@ fn each_step_calls_exactly_its_own_api() {
     );
     assert_eq!(CleanupStep::Tinker.calls(30001, &json!([])), None);
 }
+
+/// What is gone already (a 404 to a deletion) is removed, as the learner asked: the webhook, a
+/// device or the product deleted elsewhere does not fail the cleanup. Any other failure does,
+/// and a 404 to Tinker's flash (which removes nothing) is still a failure.
+#[test]
+fn an_object_already_gone_counts_as_removed() {
+    let listed = json!([{"id": "w1", "event": "WebhookDemo01"}]);
+    let devices = json!({"devices": [{"id": "a", "online": true}]});
+    for (step, listed) in [
+        (Webhook, &listed),
+        (Devices, &devices),
+        (Product, &serde_json::Value::Null),
+    ] {
+        for call in step.calls(30001, listed).expect("calls") {
+            assert!(call.done_by(204) && call.done_by(200), "{call:?}");
+            assert!(call.done_by(404), "{call:?}: gone already is done");
+            for status in [400, 401, 403, 500] {
+                assert!(!call.done_by(status), "{call:?} {status}");
+            }
+        }
+    }
+    for call in CleanupStep::Tinker.calls(30001, &devices).expect("calls") {
+        assert!(!call.done_by(404), "{call:?}");
+    }
+}
