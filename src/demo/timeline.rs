@@ -274,7 +274,7 @@ impl Timeline {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const AT: &str = "2026-11-28T10:00:00.100Z";
@@ -375,9 +375,9 @@ mod tests {
         assert_eq!(timeline.cycles[0].key.1, "2026-11-28T10:00:03.000Z");
     }
 
-    /// A cycle of the timeout preset: published at `AT`, its request received 60 ms later; the
-    /// cloud's `ETIMEDOUT` at 20 s and the server's answer at 21 s, brought in `order`.
-    fn timed_out(order: [&str; 2]) -> Cycle {
+    /// A cycle of the timeout preset (hook 3): published at `AT`, its request received 60 ms
+    /// later; the cloud's `ETIMEDOUT` at 20 s and the server's answer at 21 s, brought in `order`.
+    pub(crate) fn timed_out(order: [&str; 2]) -> Cycle {
         let mut timeline = Timeline::default();
         let ms = |text: &str| parse_iso8601_millis(text).expect("a time");
         timeline.published("api", AT);

@@ -50,7 +50,7 @@ impl Clients {
 
     /// Counts a new connection from `peer`, or says why it is refused.
     pub(crate) fn admit(self: &Arc<Clients>, peer: IpAddr) -> Result<Ticket, Rejection> {
-        let client = client(peer);
+        let client = counted_address(peer);
         // The lock is held for a few map operations, never across an await.
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         if self.total != 0 && open.total >= self.total {
@@ -98,8 +98,9 @@ fn busy(message: &'static str) -> Rejection {
     }
 }
 
-/// The address connections are counted under: IPv4 (also when mapped into IPv6), or the /64.
-fn client(peer: IpAddr) -> IpAddr {
+/// The address a client is counted under, here and by every per-client bound of the server's
+/// services: IPv4 (also when mapped into IPv6), or the IPv6 /64.
+pub fn counted_address(peer: IpAddr) -> IpAddr {
     match peer.to_canonical() {
         IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
         v4 => v4,

@@ -49,6 +49,7 @@ use tokio::{net::TcpListener, sync::watch};
 use tower_service::Service;
 
 pub use body::{BodyError, RequestBody};
+pub use clients::counted_address;
 
 use crate::clients::Clients;
 

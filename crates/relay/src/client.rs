@@ -12,13 +12,7 @@ pub struct Client(Option<IpAddr>);
 
 impl Client {
     pub fn new(address: Option<IpAddr>) -> Client {
-        Client(address.map(|address| match address {
-            IpAddr::V4(_) => address,
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-            },
-        }))
+        Client(address.map(webhook_demo_http::counted_address))
     }
 
     /// The network the client belongs to: its IPv4 /24 or IPv6 /48.

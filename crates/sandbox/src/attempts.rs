@@ -17,7 +17,7 @@ use std::{collections::HashMap, net::IpAddr, time::Duration};
 
 use axum::http::HeaderMap;
 use tokio::time::Instant;
-use webhook_demo_http::{PeerAddr, forwarded};
+use webhook_demo_http::{PeerAddr, counted_address, forwarded};
 
 use crate::Limits;
 
@@ -149,14 +149,7 @@ impl Attempts {
 /// The client a request comes from: a trusted proxy's report, else the connection's peer; IPv6
 /// by its /64.
 pub(crate) fn client(headers: &HeaderMap, peer: Option<PeerAddr>, trust_forwarded: bool) -> Client {
-    let address = forwarded::client_address(headers, peer, trust_forwarded)?;
-    Some(match address.to_canonical() {
-        IpAddr::V6(v6) => {
-            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(prefix.into())
-        }
-        v4 => v4,
-    })
+    forwarded::client_address(headers, peer, trust_forwarded).map(counted_address)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::*;
-use crate::demo::timeline::Timeline;
+use crate::demo::timeline::{Timeline, tests::timed_out};
 
 const AT: &str = "2026-11-28T10:00:00.100Z";
 
@@ -108,36 +108,10 @@ fn keys_round_trip_through_the_page() {
     assert_eq!(parse_key(&key_text(&key)), Some(key));
 }
 
-/// The timeout preset's cycle: the cloud gave up at 20 s (ETIMEDOUT), the server answered 200 at
-/// 21 s, the two brought to the page in `order`.
-fn late_cycle(order: [&str; 2]) -> Cycle {
-    let mut timeline = Timeline::default();
-    let ms = |text: &str| webhook_demo_core::time::parse_iso8601_millis(text).expect("a time");
-    timeline.published("api", AT);
-    timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT);
-    timeline.request(
-        &("api".into(), AT.into()),
-        1,
-        ms("2026-11-28T10:00:00.160Z"),
-    );
-    for what in order {
-        if what == "error" {
-            timeline.webhook_event(
-                "api/hook-error/WebhookDemo01/0",
-                "ETIMEDOUT",
-                "2026-11-28T10:00:20.160Z",
-            );
-        } else {
-            timeline.response(1, ms("2026-11-28T10:00:21.160Z"), 200, 12);
-        }
-    }
-    timeline.cycles.remove(0)
-}
-
 #[test]
 fn an_answer_after_the_cloud_gave_up_is_drawn_late_and_the_cycle_timed_out() {
     for order in [["error", "answer"], ["answer", "error"]] {
-        let cycle = late_cycle(order);
+        let cycle = timed_out(order);
         let drawn = hops(&cycle);
         let names: Vec<&str> = drawn.iter().map(|h| h.0.as_str()).collect();
         assert_eq!(
@@ -168,11 +142,11 @@ fn an_answer_after_the_cloud_gave_up_is_drawn_late_and_the_cycle_timed_out() {
 #[test]
 fn a_late_answers_card_says_the_cloud_never_saw_it_and_follows_the_hook_error() {
     let mut demo = Demo::default();
-    let cycle = late_cycle(["error", "answer"]);
+    let cycle = timed_out(["error", "answer"]);
     demo.timeline.cycles.push(cycle);
     let key = demo.timeline.cycles[0].key.clone();
     let response = webhook_demo_core::wire::HookResponse {
-        hook_id: 1,
+        hook_id: 3,
         status_code: 200,
         content_type: "application/json".into(),
         body: "{\"ok\":true}".into(),
