@@ -1,15 +1,14 @@
 //! The tutorial through a real load balancer: two instances sharing one Redis behind nginx,
-//! round-robin, the sandbox pinned to an instance of its own (its cloud is one process's state,
-//! so a balancer must send all of `/sandbox/` to one place). Test is pressed while the instance
-//! the page streams from is killed and started again: every hook reaches the data table once.
+//! round-robin, nothing pinned (the sandbox's worlds live in Redis too). Test is pressed while
+//! the instance the page's relay stream comes from is killed and started again: every hook
+//! reaches the data table once.
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
-use webhook_demo_server::Options;
 
 use crate::support::{
     Browser, Server,
-    lb::{Instance, nginx::Nginx, redis::RedisServer},
+    lb::Balanced,
     page::*,
 };
 
@@ -17,22 +16,13 @@ use crate::support::{
 const PRESSES: [usize; 3] = [2, 2, 2];
 
 pub async fn run(browser: &Browser, _server: &Server) -> Result<()> {
-    let redis = RedisServer::start();
-    let options = Options {
-        trust_forwarded: true,
-        store: Some(redis.url().parse().map_err(anyhow::Error::msg)?),
-        ..Options::default()
-    };
-    let mut instances = [
-        Instance::start(options.clone())?,
-        Instance::start(options.clone())?,
-    ];
-    let sandbox = Instance::start(options)?;
-    let nginx = Nginx::start(
-        &[instances[0].addr, instances[1].addr],
-        &[("/sandbox/", sandbox.addr)],
-    );
-    let url = format!("http://127.0.0.1:{}/", nginx.port);
+    // Redis lives as long as `_redis`.
+    let Balanced {
+        redis: _redis,
+        mut instances,
+        nginx,
+        url,
+    } = Balanced::start()?;
 
     open(browser, &url).await?;
     click(browser, "sandboxSignIn").await?;

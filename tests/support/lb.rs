@@ -14,6 +14,38 @@ pub mod nginx;
 #[path = "../../crates/relay/tests/support/redis.rs"]
 pub mod redis;
 
+/// Two instances on one Redis behind a round-robin nginx, nothing pinned: the relay's sessions
+/// and the sandbox's worlds (one per sign-in) live in Redis, so either instance serves any
+/// request.
+pub struct Balanced {
+    pub redis: redis::RedisServer,
+    pub instances: [Instance; 2],
+    pub nginx: nginx::Nginx,
+    /// The page's URL through the balancer, with its trailing slash.
+    pub url: String,
+}
+
+impl Balanced {
+    pub fn start() -> Result<Balanced> {
+        let redis = redis::RedisServer::start();
+        let options = Options {
+            trust_forwarded: true,
+            store: Some(redis.url().parse().map_err(anyhow::Error::msg)?),
+            sandbox_worlds: Some(webhook_demo_sandbox::WorldsMode::PerSignIn),
+            ..Options::default()
+        };
+        let instances = [Instance::start(options.clone())?, Instance::start(options)?];
+        let nginx = nginx::Nginx::start(&[instances[0].addr, instances[1].addr], &[]);
+        let url = format!("http://127.0.0.1:{}/", nginx.port);
+        Ok(Balanced {
+            redis,
+            instances,
+            nginx,
+            url,
+        })
+    }
+}
+
 /// One `webhook-demo serve` on its own runtime.
 pub struct Instance {
     pub addr: SocketAddr,

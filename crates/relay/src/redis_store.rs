@@ -718,6 +718,13 @@ impl std::str::FromStr for RedisUrl {
     }
 }
 
+impl RedisUrl {
+    /// The address, for another user of the same Redis (the sandbox's worlds).
+    pub fn connection_info(&self) -> &redis::ConnectionInfo {
+        &self.0
+    }
+}
+
 /// Sessions in Redis, shared by every instance pointed at the same Redis.
 pub struct RedisStore {
     inner: Arc<Inner>,

@@ -15,7 +15,8 @@ use std::{
     time::Duration,
 };
 
-use serde::{Serialize, Serializer, ser::SerializeMap};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::Limits;
@@ -27,6 +28,7 @@ const MFA_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// How long a compiled binary may be downloaded (the compile answer's `expires_at`).
 pub(crate) const BINARY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct User {
     pub username: String,
     pub password: String,
@@ -34,9 +36,12 @@ pub(crate) struct User {
     pub otp: Option<String>,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Token {
     pub username: String,
+    #[serde(with = "crate::snapshot::instant")]
     pub issued_at: Instant,
+    #[serde(with = "crate::snapshot::instant")]
     pub expires_at: Instant,
 }
 
@@ -111,8 +116,10 @@ fn make_room<T: Kept>(kept: &mut HashMap<String, T>, owner: &str, per_user: usiz
     }
 }
 
-/// A device as `GET /v1/devices` shows it.
-#[derive(Debug, Clone, Serialize)]
+/// A device: what `GET /v1/devices` shows of it (`Device::shown`), whose it is, and what its
+/// simulation keeps (kept apart in a world's snapshot, so that showing a device never copies its
+/// log).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Device {
     pub id: String,
     pub name: String,
@@ -132,15 +139,33 @@ pub(crate) struct Device {
     pub groups: Vec<String>,
     /// The `PRODUCT_VERSION` of the firmware the device runs (product firmware only).
     pub firmware_version: Option<u32>,
-    #[serde(skip)]
     pub owner: String,
     /// Shown as the `functions` and `variables` its firmware registers.
-    #[serde(flatten)]
+    #[serde(skip)]
     pub sim: SimDevice,
 }
 
+impl Device {
+    /// The device as the API shows it: its fields but its owner, and what its firmware registers
+    /// with the cloud (`functions` by name, `variables` name → type) rather than the rest of the
+    /// simulation, which is the sandbox's own business.
+    pub(crate) fn shown(&self) -> Value {
+        let mut shown = serde_json::to_value(self).expect("a device is plain data");
+        if let Value::Object(fields) = &mut shown {
+            fields.remove("owner");
+            fields.insert("functions".into(), crate::sim::functions(&self.sim).into());
+            let variables: serde_json::Map<String, Value> = crate::sim::variables(&self.sim)
+                .iter()
+                .map(|(name, kind)| ((*name).to_owned(), (*kind).into()))
+                .collect();
+            fields.insert("variables".into(), variables.into());
+        }
+        shown
+    }
+}
+
 /// What the simulated device runs and remembers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct SimDevice {
     /// True when it runs the demo firmware (publishes `WebhookDemo01`, logs its hook responses);
     /// false for Tinker, which publishes nothing.
@@ -158,23 +183,8 @@ pub(crate) struct SimDevice {
     pub handshake_ms: Option<u64>,
 }
 
-/// The API shows a device's firmware by what it registers with the cloud: `functions` (names) and
-/// `variables` (name → type); the rest of the simulation is the sandbox's own business.
-impl Serialize for SimDevice {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut shown = serializer.serialize_map(Some(2))?;
-        shown.serialize_entry("functions", crate::sim::functions(self))?;
-        let variables: serde_json::Map<String, serde_json::Value> = crate::sim::variables(self)
-            .iter()
-            .map(|(name, kind)| ((*name).to_owned(), (*kind).into()))
-            .collect();
-        shown.serialize_entry("variables", &variables)?;
-        shown.end()
-    }
-}
-
 /// A webhook integration: its settings as the client sent them (echoed back as they are) and parsed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Integration {
     pub id: String,
     /// The bytes of settings it was given, charged to its owner's and the sandbox's limits.
@@ -188,13 +198,12 @@ pub(crate) struct Integration {
 }
 
 /// One webhook request the engine made, for `GET /_sim/webhooks`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Delivery {
     pub integration_id: String,
     pub event: String,
-    /// `sent`, `response` (2xx), `error` (any failure) or `throttled` (skipped, host sleeping).
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
@@ -209,6 +218,20 @@ pub(crate) struct Delivery {
     /// Which attempt this is (1, then each retry) of the `attempts` a delivery may have.
     pub attempt: usize,
     pub attempts: usize,
+}
+
+/// How a delivery went, as the delivery log names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Outcome {
+    /// On its way.
+    Sent,
+    /// Answered 2xx.
+    Response,
+    /// Any failure.
+    Error,
+    /// Skipped: its host is sleeping.
+    Throttled,
 }
 
 impl Delivery {
@@ -231,7 +254,7 @@ impl Delivery {
 }
 
 /// A product, as the products endpoints show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Product {
     pub id: u32,
     pub name: String,
@@ -310,6 +333,9 @@ pub(crate) struct Cloud {
     pub bounds: Arc<Bounds>,
     /// The bytes this cloud last charged to `bounds`' budget.
     charged: usize,
+    /// How often it was locked for a change: a world kept in a shared store is saved there again
+    /// when this moves (`snapshot.rs`).
+    pub changes: u64,
 }
 
 impl Drop for Cloud {
@@ -396,6 +422,7 @@ impl Cloud {
             publish_allowance: HashMap::new(),
             bounds,
             charged: 0,
+            changes: 0,
         }
     }
 

@@ -41,7 +41,7 @@ use webhook_demo_core::webhook::{
 
 use crate::{
     Shared,
-    cloud::{Delivery, Integration},
+    cloud::{Delivery, Integration, Outcome},
     events::{self, Event, INTERNAL},
 };
 
@@ -493,7 +493,7 @@ async fn deliver_once(
     let mut delivery = Delivery {
         integration_id: integration.id.clone(),
         event: context.name.clone(),
-        outcome: "error",
+        outcome: Outcome::Error,
         method: String::new(),
         url: integration.settings.url.clone(),
         headers: Vec::new(),
@@ -563,7 +563,7 @@ async fn attempt(
     // for every delivery of the integration.
     let host = host_of(&settings.url);
     let skipped = |delivery: &mut Delivery, skip: Skip| {
-        delivery.outcome = "throttled";
+        delivery.outcome = Outcome::Throttled;
         delivery.error = Some(skip.explain());
         SLEEPING.to_owned()
     };
@@ -613,7 +613,7 @@ async fn attempt(
         delivery.error = Some(text.clone());
         return Err(text);
     }
-    delivery.outcome = "response";
+    delivery.outcome = Outcome::Response;
     if body.is_empty() {
         return Ok(());
     }
@@ -632,7 +632,7 @@ async fn attempt(
         Ok(Ok((format!("hook-response/{}", context.name), body)))
     };
     let failed = |delivery: &mut Delivery, text: String| {
-        delivery.outcome = "error";
+        delivery.outcome = Outcome::Error;
         delivery.error = Some(text.clone());
         Err(text)
     };

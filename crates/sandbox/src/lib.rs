@@ -16,7 +16,9 @@ mod error;
 mod events;
 mod firmware;
 mod origin;
+mod redis_worlds;
 mod sim;
+mod snapshot;
 mod sse;
 mod targets;
 mod tinker;
@@ -41,6 +43,7 @@ pub use reqwest::Url;
 
 use crate::cloud::Cloud;
 pub use crate::{
+    redis_worlds::SharedWorlds,
     targets::{HostPattern, OwnRelay, WebhookTargets},
     worlds::{WorldLimits, WorldsMode},
 };
@@ -87,6 +90,9 @@ pub struct Settings {
     pub worlds: WorldsMode,
     /// How many worlds there may be, how much each holds, and how long one lasts unused.
     pub world_limits: WorldLimits,
+    /// Where the worlds are kept when several instances serve them (`--store redis://…`, with a
+    /// world per sign-in); `None`: in this process only.
+    pub shared_worlds: Option<SharedWorlds>,
 }
 
 /// What the sandbox holds for its users and how often they may guess; everything a client can make
@@ -189,6 +195,7 @@ impl Default for Settings {
             limits: Limits::default(),
             worlds: WorldsMode::Shared,
             world_limits: WorldLimits::default(),
+            shared_worlds: None,
         }
     }
 }
@@ -264,6 +271,7 @@ impl Deref for Locked<'_> {
 
 impl DerefMut for Locked<'_> {
     fn deref_mut(&mut self) -> &mut Cloud {
+        self.0.changes = self.0.changes.wrapping_add(1);
         &mut self.0
     }
 }
@@ -332,6 +340,7 @@ impl Sandbox {
             tokio::spawn(sim::run(root.clone()));
             if let worlds::Worlds::PerSignIn(_) = &*root.worlds {
                 tokio::spawn(worlds::sweep(root.clone()));
+                tokio::spawn(worlds::maintain(root.clone()));
             }
         }
         Sandbox { root }
@@ -388,6 +397,13 @@ impl Sandbox {
     /// Ends every event stream and stops the simulation (the server is shutting down).
     pub fn close(&self) {
         self.root.closed.send_replace(true);
+    }
+
+    /// After [`Sandbox::close`], once no request is left: with worlds in a shared store, saves
+    /// every world this instance holds and ends its lease, so that the next request for each, on
+    /// any instance, takes it over at once.
+    pub async fn hand_over(&self) {
+        worlds::hand_over(&self.root).await;
     }
 }
 

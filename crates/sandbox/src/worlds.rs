@@ -14,7 +14,10 @@
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -34,6 +37,8 @@ use crate::{
     cloud::{Bounds, Cloud},
     error::{self, ApiError},
     events,
+    redis_worlds::{RedisWorlds, Refusal, Route},
+    snapshot,
 };
 
 /// Whether the sandbox is one world or one per sign-in.
@@ -98,6 +103,10 @@ pub(crate) struct Life {
     last_used: Mutex<Instant>,
     /// Becomes true when the world is forgotten: its streams end.
     pub gone: watch::Sender<bool>,
+    /// In a shared store: the cloud's `changes` when it was last saved there, and when its
+    /// expiry there was last moved on.
+    saved: AtomicU64,
+    touched: Mutex<Instant>,
 }
 
 impl Life {
@@ -107,6 +116,8 @@ impl Life {
             client,
             last_used: Mutex::new(now),
             gone: watch::Sender::new(false),
+            saved: AtomicU64::new(0),
+            touched: Mutex::new(now),
         }
     }
 
@@ -153,11 +164,16 @@ impl Worlds {
                     limits.log_bytes,
                     limits.bytes,
                 ));
+                let redis = settings.shared_worlds.as_ref().map(|shared| {
+                    RedisWorlds::new(shared, limits.idle)
+                        .expect("the server checked the Redis address")
+                });
                 Worlds::PerSignIn(Box::new(Registry {
                     lobby: Mutex::new(Cloud::fixture_in(bounds.clone())),
                     limits,
                     bounds,
                     index: Mutex::default(),
+                    redis,
                 }))
             }
         }
@@ -190,6 +206,8 @@ pub(crate) struct Registry {
     limits: WorldLimits,
     bounds: Arc<Bounds>,
     index: Mutex<Index>,
+    /// Where the worlds are kept when several instances share them (`--store redis://…`).
+    pub redis: Option<RedisWorlds>,
 }
 
 /// The worlds by token, and what a sign-in checks against them. Every request takes its lock to
@@ -222,8 +240,60 @@ impl Registry {
     }
 
     /// A new world for `username`, signed in from `client`, with its token; refused while the
-    /// client or the sandbox holds all the worlds it may.
-    pub(crate) fn create(
+    /// client or the sandbox holds all the worlds it may (counted in the shared store, when the
+    /// worlds are kept in one).
+    pub(crate) async fn create(
+        &self,
+        common: &Arc<Common>,
+        client: Client,
+        username: &str,
+        lifetime: Duration,
+        now: Instant,
+    ) -> Result<(Shared, String), ApiError> {
+        let Some(redis) = &self.redis else {
+            return self.create_here(common, client, username, lifetime, now);
+        };
+        if self.bounds.exceeded_by(self.room()) {
+            return Err(full().retry_after(Duration::from_secs(60)));
+        }
+        let mut cloud = Cloud::fixture_in(self.bounds.clone());
+        let token = cloud.issue_token(username, lifetime, now, &common.settings.limits);
+        let changes = cloud.changes;
+        let admitted = redis
+            .create(
+                &token,
+                client,
+                &snapshot::save(&cloud),
+                self.limits.per_client,
+                self.limits.worlds,
+            )
+            .await?;
+        let unix_now = crate::redis_worlds::unix_ms();
+        let wait = |soonest: Option<u64>| {
+            soonest.map_or(Duration::from_secs(60), |at| {
+                Duration::from_millis(at.saturating_sub(unix_now))
+            })
+        };
+        match admitted {
+            Err(Refusal::Client { held, soonest }) => {
+                return Err(self.client_full(held).retry_after(wait(soonest)));
+            }
+            Err(Refusal::Full { soonest }) => return Err(full().retry_after(wait(soonest))),
+            Ok(()) => {}
+        }
+        let world = world(
+            common,
+            cloud,
+            Life::new(token.clone(), client, now),
+            WORLD_BACKLOG,
+        );
+        world.life.saved.store(changes, Ordering::Relaxed);
+        self.insert(&token, &world);
+        Ok((world, token))
+    }
+
+    /// [`Registry::create`] for worlds kept in this process only.
+    fn create_here(
         &self,
         common: &Arc<Common>,
         client: Client,
@@ -245,16 +315,11 @@ impl Registry {
                         .map(|world| world.life.last_used() + self.limits.idle)
                         .min()
                 });
-                return Err(ApiError::rate_limited(format!(
-                    "This address already has {mine} sandboxes, as many as it may; one is \
-                     forgotten after {} minutes without use, or sign out of one",
-                    self.limits.idle.as_secs() / 60
-                ))
-                .retry_after(until(soonest, now)));
+                return Err(self.client_full(mine).retry_after(until(soonest, now)));
             }
         }
         // A new world needs room in the shared budget for what its logs may hold.
-        let room = self.limits.delivery_bytes + FIXTURE_DEVICES * self.limits.log_bytes;
+        let room = self.room();
         let full_now = |index: &Index| {
             index.worlds.len() >= self.limits.worlds || self.bounds.exceeded_by(room)
         };
@@ -269,6 +334,7 @@ impl Registry {
                 return Err(full().retry_after(until(index.next_expiry, now)));
             }
         }
+        drop(index);
         let mut cloud = Cloud::fixture_in(self.bounds.clone());
         let limits = &common.settings.limits;
         let token = cloud.issue_token(username, lifetime, now, limits);
@@ -278,41 +344,189 @@ impl Registry {
             Life::new(token.clone(), client, now),
             WORLD_BACKLOG,
         );
-        index.worlds.insert(token.clone(), world.clone());
-        index
-            .by_client
-            .entry(client)
-            .or_default()
-            .insert(token.clone());
+        self.insert(&token, &world);
         Ok((world, token))
     }
 
-    /// The live world of `token`, marked as used now.
-    fn find(&self, token: &str, now: Instant) -> Result<Shared, ApiError> {
+    /// What a new world needs of the shared budget: room for all its logs may hold.
+    fn room(&self) -> usize {
+        self.limits.delivery_bytes + FIXTURE_DEVICES * self.limits.log_bytes
+    }
+
+    /// A client holding `held` worlds, as many as it may.
+    fn client_full(&self, held: usize) -> ApiError {
+        ApiError::rate_limited(format!(
+            "This address already has {held} sandboxes, as many as it may; one is \
+             forgotten after {} minutes without use, or sign out of one",
+            self.limits.idle.as_secs() / 60
+        ))
+    }
+
+    /// Adds a world to this process's index.
+    fn insert(&self, token: &str, world: &Shared) {
+        let mut index = self.index();
+        index.worlds.insert(token.to_owned(), world.clone());
+        index
+            .by_client
+            .entry(world.life.client)
+            .or_default()
+            .insert(token.to_owned());
+    }
+
+    /// The world of `token` held here, marked as used now: `None` when this process does not
+    /// hold it (or, worlds kept in a shared store, holds it without a lease on it).
+    fn find_here(&self, token: &str, now: Instant) -> Option<Result<Shared, ApiError>> {
         let mut index = self.index();
         let Some(world) = index.worlds.get(token).cloned() else {
-            return Err(if index.forgotten.contains(token) {
-                expired(self.limits.idle)
-            } else {
-                ApiError::invalid_token()
-            });
+            return index
+                .forgotten
+                .contains(token)
+                .then(|| Err(expired(self.limits.idle)));
         };
         if now.duration_since(world.life.last_used()) >= self.limits.idle {
             forget(&mut index, token);
-            return Err(expired(self.limits.idle));
+            return Some(Err(expired(self.limits.idle)));
+        }
+        if self.redis.as_ref().is_some_and(|redis| !redis.leased()) {
+            return None;
         }
         world.life.touch(now);
+        Some(Ok(world))
+    }
+
+    /// The live world of `token`, wherever it is: here, or (worlds in a shared store) taken over
+    /// from the store, or held by a peer (its URL).
+    async fn find(
+        &self,
+        common: &Arc<Common>,
+        token: &str,
+        now: Instant,
+    ) -> Result<Found, ApiError> {
+        if let Some(found) = self.find_here(token, now) {
+            return found.map(Found::Here);
+        }
+        let Some(redis) = &self.redis else {
+            return Err(ApiError::invalid_token());
+        };
+        match redis.route(token).await? {
+            Route::Unknown => Err(ApiError::invalid_token()),
+            Route::Expired => Err(expired(self.limits.idle)),
+            Route::Peer(url) => Ok(Found::Peer(url)),
+            Route::Taken { snapshot, client } => self
+                .adopt(common, token, &snapshot, &client, now)
+                .map(Found::Here),
+        }
+    }
+
+    /// A world taken over from the shared store, as its snapshot there says.
+    fn adopt(
+        &self,
+        common: &Arc<Common>,
+        token: &str,
+        saved: &str,
+        client: &str,
+        now: Instant,
+    ) -> Result<Shared, ApiError> {
+        let cloud = snapshot::load(saved, self.bounds.clone()).map_err(|error| {
+            tracing::error!(%error, "a sandbox world's snapshot does not load");
+            ApiError::unavailable("This sandbox could not be loaded; sign in again")
+        })?;
+        let changes = cloud.changes;
+        let mut index = self.index();
+        // Two requests may take the same world over at once: the first one's copy is the one.
+        if let Some(world) = index.worlds.get(token) {
+            return Ok(world.clone());
+        }
+        let world = world(
+            common,
+            cloud,
+            Life::new(token.to_owned(), client.parse().ok(), now),
+            WORLD_BACKLOG,
+        );
+        world.life.saved.store(changes, Ordering::Relaxed);
+        index.worlds.insert(token.to_owned(), world.clone());
+        index
+            .by_client
+            .entry(world.life.client)
+            .or_default()
+            .insert(token.to_owned());
         Ok(world)
     }
 
-    /// Forgets a world now (its learner signed out).
-    pub(crate) fn sign_out(&self, world: &Shared) {
+    /// Saves a world to the shared store if it changed since it was last saved, and moves its
+    /// expiry there on if it was used since `touch_every`; a world another instance owns now is
+    /// dropped from this one.
+    pub(crate) async fn save(&self, world: &Shared) {
+        let Some(redis) = &self.redis else {
+            return;
+        };
+        let life = &world.life;
+        let (changes, text) = {
+            let cloud = world.cloud.lock().unwrap_or_else(PoisonError::into_inner);
+            let changes = cloud.changes;
+            let text =
+                (changes != life.saved.load(Ordering::Relaxed)).then(|| snapshot::save(&cloud));
+            (changes, text)
+        };
+        let now = Instant::now();
+        let stale = {
+            let touched = *life.touched.lock().unwrap_or_else(PoisonError::into_inner);
+            life.last_used() > touched && now.duration_since(touched) >= redis.touch_every()
+        };
+        let kept = match text {
+            Some(text) => redis.save(&life.token, text).await.inspect(|kept| {
+                if *kept {
+                    life.saved.store(changes, Ordering::Relaxed);
+                }
+            }),
+            None if stale => redis.touch(&life.token).await,
+            None => return,
+        };
+        match kept {
+            Ok(true) => *life.touched.lock().unwrap_or_else(PoisonError::into_inner) = now,
+            Ok(false) => self.drop_here(&life.token),
+            Err(_) => {}
+        }
+    }
+
+    /// Drops a world from this process without forgetting it (another instance owns it now):
+    /// its streams end, and their clients reconnect to wherever it is.
+    fn drop_here(&self, token: &str) {
+        let mut index = self.index();
+        if let Some(world) = index.worlds.remove(token) {
+            world.life.gone.send_replace(true);
+            unindex(&mut index, token, world.life.client);
+        }
+    }
+
+    /// Drops every world from this process (its lease ran out: others may own them now).
+    fn drop_all_here(&self) {
+        let tokens: Vec<String> = self.index().worlds.keys().cloned().collect();
+        for token in tokens {
+            self.drop_here(&token);
+        }
+    }
+
+    /// True when this process's lobby holds the pending second factor `mfa_token`.
+    fn holds_mfa(&self, mfa_token: &str) -> bool {
+        self.lobby
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .mfa
+            .contains_key(mfa_token)
+    }
+
+    /// Forgets a world now (its learner signed out), here and in the shared store.
+    pub(crate) async fn sign_out(&self, world: &Shared) {
         forget(&mut self.index(), &world.life.token);
+        if let Some(redis) = &self.redis {
+            let _ = redis.forget(&world.life.token).await;
+        }
     }
 
     /// Forgets every idle world (a pass over all of them: the sweeper's, or a full sandbox's),
-    /// and notes when the soonest of the others expires.
-    fn forget_idle(&self, index: &mut Index, now: Instant) {
+    /// and notes when the soonest of the others expires; returns the tokens of those forgotten.
+    fn forget_idle(&self, index: &mut Index, now: Instant) -> Vec<String> {
         let mut idle = Vec::new();
         let mut next_expiry = None::<Instant>;
         for (token, world) in &index.worlds {
@@ -323,11 +537,12 @@ impl Registry {
                 next_expiry = Some(next_expiry.map_or(expiry, |soonest| soonest.min(expiry)));
             }
         }
-        for token in idle {
-            forget(index, &token);
+        for token in &idle {
+            forget(index, token);
         }
         index.swept = Some(now);
         index.next_expiry = next_expiry;
+        idle
     }
 
     /// Forgets the idle worlds of one client (a pass over its worlds only).
@@ -366,13 +581,7 @@ fn until(at: Option<Instant>, now: Instant) -> Duration {
 fn forget(index: &mut Index, token: &str) {
     if let Some(world) = index.worlds.remove(token) {
         world.life.gone.send_replace(true);
-        let client = world.life.client;
-        if let Some(tokens) = index.by_client.get_mut(&client) {
-            tokens.remove(token);
-            if tokens.is_empty() {
-                index.by_client.remove(&client);
-            }
-        }
+        unindex(index, token, world.life.client);
     }
     if index.forgotten.insert(token.to_owned()) {
         index.forgotten_order.push_back(token.to_owned());
@@ -380,6 +589,16 @@ fn forget(index: &mut Index, token: &str) {
     while index.forgotten_order.len() > FORGOTTEN_TOKENS {
         if let Some(oldest) = index.forgotten_order.pop_front() {
             index.forgotten.remove(&oldest);
+        }
+    }
+}
+
+/// Takes a removed world's token out of its client's.
+fn unindex(index: &mut Index, token: &str, client: Client) {
+    if let Some(tokens) = index.by_client.get_mut(&client) {
+        tokens.remove(token);
+        if tokens.is_empty() {
+            index.by_client.remove(&client);
         }
     }
 }
@@ -411,10 +630,76 @@ pub(crate) async fn sweep(root: Root) {
     let mut ticker = tokio::time::interval(every);
     loop {
         tokio::select! {
-            _ = ticker.tick() => registry.forget_idle(&mut registry.index(), Instant::now()),
+            _ = ticker.tick() => {}
             _ = closed.wait_for(|closed| *closed) => return,
         }
+        let forgotten = registry.forget_idle(&mut registry.index(), Instant::now());
+        if let Some(redis) = &registry.redis {
+            for token in forgotten {
+                let _ = redis.forget(&token).await;
+            }
+        }
     }
+}
+
+/// Worlds in a shared store: renews this instance's lease and saves what changed in its worlds
+/// by itself (deliveries, device logs) until the sandbox closes.
+pub(crate) async fn maintain(root: Root) {
+    let Worlds::PerSignIn(registry) = &*root.worlds else {
+        return;
+    };
+    let Some(redis) = &registry.redis else {
+        return;
+    };
+    let mut closed = root.closed.subscribe();
+    let mut ticker = tokio::time::interval(crate::redis_worlds::SAVE_EVERY);
+    let mut renewed: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = closed.wait_for(|closed| *closed) => return,
+        }
+        let now = Instant::now();
+        if renewed.is_none_or(|at| now.duration_since(at) >= crate::redis_worlds::renew_every()) {
+            match redis.renew().await {
+                Ok(true) => renewed = Some(now),
+                Ok(false) => {
+                    tracing::warn!("the sandbox's lease ran out: its worlds are left to others");
+                    registry.drop_all_here();
+                    renewed = Some(now);
+                }
+                Err(_) => {}
+            }
+        }
+        registry.save_all().await;
+    }
+}
+
+impl Registry {
+    /// Saves every world this process holds that changed (see [`Registry::save`]).
+    pub(crate) async fn save_all(&self) {
+        let worlds: Vec<Shared> = self.index().worlds.values().cloned().collect();
+        for world in worlds {
+            self.save(&world).await;
+        }
+    }
+}
+
+/// Saves every world and hands them over (the server is stopping): the next request for each,
+/// on any instance, takes it over at once.
+pub(crate) async fn hand_over(root: &Root) {
+    if let Worlds::PerSignIn(registry) = &*root.worlds
+        && let Some(redis) = &registry.redis
+    {
+        registry.save_all().await;
+        let _ = redis.resign().await;
+    }
+}
+
+/// Where a request's world is.
+enum Found {
+    Here(Shared),
+    Peer(String),
 }
 
 /// What a request found of its world: the world, or why not (a handler that needs one answers
@@ -424,7 +709,9 @@ struct Unresolved(ApiError);
 
 /// Finds the request's world before its handler runs: the one world, or the world of the
 /// request's token wherever Particle accepts it (a header, the query, or a form or JSON body,
-/// which is read here, within the body limit, and handed on).
+/// which is read here, within the body limit, and handed on). With worlds in a shared store, a
+/// request for a world another instance holds is forwarded there, and a world changed by a
+/// request is saved before the request is answered.
 pub(crate) async fn resolve(State(root): State<Root>, request: Request, next: Next) -> Response {
     let registry = match &*root.worlds {
         Worlds::Shared(world) => {
@@ -435,29 +722,68 @@ pub(crate) async fn resolve(State(root): State<Root>, request: Request, next: Ne
         Worlds::PerSignIn(registry) => registry,
     };
     let (mut parts, body) = request.into_parts();
+    // A request a peer forwarded is for a world it found here: it is not forwarded again.
+    let forwarded = match &registry.redis {
+        Some(redis) => match redis.received(&mut parts).await {
+            Ok(client) => client.is_some(),
+            Err(refused) => return refused.into_response(),
+        },
+        None => false,
+    };
     let mut token = auth::token(&parts.headers, &parts.uri, None);
+    let mut mfa_token = None;
     let body = if token.is_none() && has_fields(&parts) {
         let Ok(bytes) = axum::body::to_bytes(body, error::MAX_BODY_BYTES).await else {
             return error::too_large().into_response();
         };
-        if let Ok(fields) = crate::api::fields(&parts.headers, &bytes) {
-            token = fields.get("access_token").cloned();
+        if let Ok(mut fields) = crate::api::fields(&parts.headers, &bytes) {
+            token = fields.remove("access_token");
+            mfa_token = fields.remove("mfa_token");
         }
         Body::from(bytes)
     } else {
         body
     };
-    if let Some(token) = token {
-        match registry.find(&token, Instant::now()) {
-            Ok(world) => {
-                parts.extensions.insert(world);
-            }
-            Err(why) => {
-                parts.extensions.insert(Unresolved(why));
-            }
+    let client = || {
+        let peer = parts
+            .extensions
+            .get::<webhook_demo_http::PeerAddr>()
+            .copied();
+        crate::attempts::client(&parts.headers, peer, root.settings.trust_forwarded)
+    };
+    let Some(token) = token else {
+        // A second factor is checked where its first was (that instance's lobby).
+        if let (Some(redis), Some(mfa_token), false) = (&registry.redis, mfa_token, forwarded)
+            && !registry.holds_mfa(&mfa_token)
+            && let Ok(Some(peer)) = redis.mfa_peer(&mfa_token).await
+        {
+            let client = client();
+            return redis.forward(&peer, parts, body, client).await;
         }
-    }
-    next.run(Request::from_parts(parts, body)).await
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let world = match registry.find(&root.common, &token, Instant::now()).await {
+        Ok(Found::Here(world)) => world,
+        Ok(Found::Peer(url)) => {
+            let Some(redis) = registry.redis.as_ref().filter(|_| !forwarded) else {
+                return ApiError::unavailable(
+                    "The sandbox is moving your world between its servers; try again in a moment",
+                )
+                .retry_after(Duration::from_secs(1))
+                .into_response();
+            };
+            let client = client();
+            return redis.forward(&url, parts, body, client).await;
+        }
+        Err(why) => {
+            parts.extensions.insert(Unresolved(why));
+            return next.run(Request::from_parts(parts, body)).await;
+        }
+    };
+    parts.extensions.insert(world.clone());
+    let response = next.run(Request::from_parts(parts, body)).await;
+    registry.save(&world).await;
+    response
 }
 
 /// A body Particle reads an `access_token` from.

@@ -24,6 +24,8 @@ use tokio::{
     net::TcpStream,
 };
 
+// Each benchmark uses part of what the shared support module offers.
+#[allow(dead_code)]
 mod support;
 
 use support::{Pinning, Server, percentile, redis::RedisServer, report};

@@ -44,6 +44,9 @@ pub struct Options {
     /// The token `/metrics` asks for (`--metrics-token`); without it, a public server shows its
     /// metrics only to its own host.
     pub metrics_token: Option<MetricsToken>,
+    /// How the other instances on the same Redis reach this one (`--peer-url`), to forward a
+    /// request for a sandbox world this one holds; unset: the address it listens on.
+    pub peer_url: Option<String>,
 }
 
 /// Builds the whole application.
@@ -128,6 +131,22 @@ fn sandbox_settings(
     } else {
         WorldsMode::Shared
     });
+    // Worlds of their own live in the relay's Redis too, so that any instance serves them.
+    if settings.worlds == WorldsMode::PerSignIn
+        && let Some(store) = &options.store
+    {
+        let peer_url = options.peer_url.clone().or_else(|| {
+            let mut addr = local?;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            Some(format!("http://{addr}"))
+        });
+        settings.shared_worlds = peer_url.map(|peer_url| webhook_demo_sandbox::SharedWorlds {
+            redis: store.connection_info().clone(),
+            peer_url,
+        });
+    }
     let Some(public_url) = public_url else {
         return settings;
     };
@@ -186,6 +205,7 @@ pub async fn run_with_metrics(
 ) -> std::io::Result<()> {
     let (app, streams) = build(options, listener.local_addr().ok(), metrics.is_some());
     let relay = streams.relay.clone();
+    let sandbox = streams.sandbox.clone();
     let (stopped, stopping) = watch::channel(false);
     let shutdown = async move {
         shutdown.await;
@@ -196,7 +216,14 @@ pub async fn run_with_metrics(
         }
         stopped.send_replace(true);
     };
-    let main = webhook_demo_http::serve(listener, app, options.http.clone(), shutdown);
+    // Once no request is left, the sandbox hands its worlds over to the other instances.
+    let main = async move {
+        let served = webhook_demo_http::serve(listener, app, options.http.clone(), shutdown).await;
+        if let Some(sandbox) = &sandbox {
+            sandbox.hand_over().await;
+        }
+        served
+    };
     let Some(metrics) = metrics else {
         return main.await;
     };

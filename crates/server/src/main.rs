@@ -130,6 +130,11 @@ enum Command {
         /// shared by every instance pointed at the same Redis, so any of them serves any request.
         #[arg(long, default_value = "memory", value_parser = parse_store)]
         store: StoreFlag,
+        /// With --store redis://…, the URL the other instances reach this one at
+        /// (`http://HOST:PORT`), to forward requests for the sandbox worlds it holds. Default: the
+        /// listen address, which must then be one they can reach (not 0.0.0.0).
+        #[arg(long)]
+        peer_url: Option<String>,
         /// Serve `/metrics` on this address instead (say 127.0.0.1:9100, or a private address
         /// Prometheus reaches); the main address then answers 404 for it.
         #[arg(long)]
@@ -160,6 +165,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
     let Command::Serve {
         addr,
@@ -193,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
         store,
         metrics_addr,
         metrics_token,
+        peer_url,
     } = Cli::parse().command;
     if let Some(url) = &public_url {
         anyhow::ensure!(
@@ -201,6 +208,25 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     let retry_delays = retry_delays(&sandbox_retry_delays)?;
+    if let Some(url) = &peer_url {
+        anyhow::ensure!(
+            url.starts_with("http://") && !url.trim_start_matches("http://").contains('/'),
+            "--peer-url must be http://HOST:PORT, got {url:?}"
+        );
+    } else if store.0.is_some()
+        && !no_sandbox
+        && sandbox_worlds.unwrap_or(if public_url.is_some() {
+            WorldsMode::PerSignIn
+        } else {
+            WorldsMode::Shared
+        }) == WorldsMode::PerSignIn
+        && addr.ip().is_unspecified()
+    {
+        anyhow::bail!(
+            "with --store redis://… the other instances forward sandbox requests to this one: \
+             give --peer-url http://HOST:PORT (an address they reach), or listen on one"
+        );
+    }
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -275,6 +301,7 @@ async fn main() -> anyhow::Result<()> {
         },
         store: store.0,
         metrics_token,
+        peer_url,
     };
     webhook_demo_server::run_with_metrics(listener, metrics_listener, &options, shutdown_signal())
         .await

@@ -1,6 +1,7 @@
 //! `GET /v1/devices` and `GET /v1/devices/{id}`: the devices claimed by the signed-in user.
 
 use axum::{Json, extract::Path};
+use serde_json::Value;
 
 use crate::{
     auth::Caller,
@@ -12,14 +13,14 @@ use crate::{
 pub(crate) async fn list(
     World(cloud): World,
     Caller(username): Caller,
-) -> Result<Json<Vec<Device>>, ApiError> {
+) -> Result<Json<Vec<Value>>, ApiError> {
     let cloud = crate::lock(&cloud);
     Ok(Json(
         cloud
             .devices
             .iter()
             .filter(|device| device.owner == username)
-            .cloned()
+            .map(Device::shown)
             .collect(),
     ))
 }
@@ -28,9 +29,9 @@ pub(crate) async fn get(
     World(cloud): World,
     Path(id): Path<String>,
     Caller(username): Caller,
-) -> Result<Json<Device>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let cloud = crate::lock(&cloud);
-    Ok(Json(owned(&cloud, &id, &username)?.clone()))
+    Ok(Json(owned(&cloud, &id, &username)?.shown()))
 }
 
 /// The device with this id (or name) if the caller owns it: 404 unknown, 403 someone else's.

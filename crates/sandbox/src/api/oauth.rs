@@ -86,10 +86,60 @@ pub(crate) async fn token(
     };
     let peer = peer.map(|Extension(peer)| peer);
     let client = attempts::client(&headers, peer, root.settings.trust_forwarded);
-    let limits = &root.settings.limits;
     let now = Instant::now();
-    // Passwords are checked and second factors kept in the one world, or (a world per sign-in)
-    // in the lobby, before the sign-in's world exists.
+    let access_token = match check(&root, grant, client, lifetime, now)? {
+        Passed::Token(token) => token,
+        Passed::Fully(username) => {
+            let Worlds::PerSignIn(registry) = &*root.worlds else {
+                unreachable!("the one world issues its tokens as it checks");
+            };
+            registry
+                .create(&root.common, client, &username, lifetime, now)
+                .await?
+                .1
+        }
+        Passed::Password(mfa_token) => {
+            // With worlds in a shared store, the code may reach another instance: it is
+            // forwarded here, where the second factor waits.
+            if let Worlds::PerSignIn(registry) = &*root.worlds
+                && let Some(redis) = &registry.redis
+            {
+                redis.hold_mfa(&mfa_token).await?;
+            }
+            return Err(ApiError::mfa_required(mfa_token));
+        }
+    };
+    // The sandbox has no refresh grant: the refresh token is there because clients expect the
+    // field, and it is kept nowhere, so it opens nothing and dies with nothing to revoke.
+    let refresh_token = random_hex(20);
+    Ok(Json(json!({
+        "token_type": "bearer",
+        "access_token": access_token,
+        "expires_in": lifetime.as_secs(),
+        "refresh_token": refresh_token,
+    })))
+}
+
+/// How far a sign-in got.
+enum Passed {
+    /// Signed in to the one world: its new token.
+    Token(String),
+    /// Signed in, with a world of its own to make: the user.
+    Fully(String),
+    /// The password is right and a second factor is to come: its MFA token.
+    Password(String),
+}
+
+/// Checks a sign-in against the one world's users, or (a world per sign-in) the lobby's, within
+/// the failures a client and an account may make.
+fn check(
+    root: &Root,
+    grant: Grant<'_>,
+    client: attempts::Client,
+    lifetime: Duration,
+    now: Instant,
+) -> Result<Passed, ApiError> {
+    let limits = &root.settings.limits;
     let mut cloud = match &*root.worlds {
         Worlds::Shared(world) => crate::lock(world),
         Worlds::PerSignIn(registry) => Locked(
@@ -117,7 +167,7 @@ pub(crate) async fn token(
                 None => Err(ApiError::invalid_grant("User credentials are invalid")),
                 Some(user) if user.otp.is_some() => {
                     let username = user.username.clone();
-                    return Err(ApiError::mfa_required(
+                    return Ok(Passed::Password(
                         cloud.issue_mfa_token(&username, now, limits),
                     ));
                 }
@@ -126,32 +176,16 @@ pub(crate) async fn token(
         }
         Grant::Otp { mfa_token, otp } => second_factor(&mut cloud, mfa_token, otp, limits, now),
     };
-    let username = match outcome {
-        Ok(username) => username,
+    match outcome {
         Err(error) => {
             attempts.failed(client, account.as_deref(), limits, now);
-            return Err(error);
+            Err(error)
         }
-    };
-    drop(attempts);
-    let access_token = match &*root.worlds {
-        Worlds::Shared(_) => cloud.issue_token(&username, lifetime, now, limits),
-        Worlds::PerSignIn(registry) => {
-            drop(cloud);
-            registry
-                .create(&root.common, client, &username, lifetime, now)?
-                .1
-        }
-    };
-    // The sandbox has no refresh grant: the refresh token is there because clients expect the
-    // field, and it is kept nowhere, so it opens nothing and dies with nothing to revoke.
-    let refresh_token = random_hex(20);
-    Ok(Json(json!({
-        "token_type": "bearer",
-        "access_token": access_token,
-        "expires_in": lifetime.as_secs(),
-        "refresh_token": refresh_token,
-    })))
+        Ok(username) => Ok(match &*root.worlds {
+            Worlds::Shared(_) => Passed::Token(cloud.issue_token(&username, lifetime, now, limits)),
+            Worlds::PerSignIn(_) => Passed::Fully(username),
+        }),
+    }
 }
 
 /// What a sign-in request offers.
@@ -224,7 +258,7 @@ pub(crate) async fn revoke_current(
     crate::lock(&cloud).tokens.remove(&token);
     // A world of its own ends with its sign-in's token: nobody can reach it any more.
     if let (Worlds::PerSignIn(registry), true) = (&*root.worlds, cloud.life.is_own()) {
-        registry.sign_out(&cloud);
+        registry.sign_out(&cloud).await;
     }
     Ok(Json(json!({"ok": true})))
 }

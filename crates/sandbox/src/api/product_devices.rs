@@ -77,10 +77,11 @@ pub(crate) async fn list(
         .filter(|d| wanted_name.is_none_or(|w| d.name.contains(w.as_str())))
         .collect();
     let total_pages = members.len().div_ceil(per_page).max(1);
-    let devices: Vec<&Device> = members
+    let devices: Vec<serde_json::Value> = members
         .into_iter()
         .skip((page - 1) * per_page)
         .take(per_page)
+        .map(Device::shown)
         .collect();
     Ok(Json(json!({
         "devices": devices,
@@ -93,10 +94,10 @@ pub(crate) async fn get(
     World(shared): World,
     Path((id, device)): Ids,
     Caller(username): Caller,
-) -> Result<Json<Device>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let (product, _) = product(&shared, &id, &username)?;
     let mut cloud = crate::lock(&shared);
-    Ok(Json(member(&mut cloud, product, &device)?.clone()))
+    Ok(Json(member(&mut cloud, product, &device)?.shown()))
 }
 
 pub(crate) async fn add(

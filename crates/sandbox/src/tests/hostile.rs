@@ -523,7 +523,7 @@ fn the_delivery_log_is_bounded_by_bytes_as_well_as_count() {
     let delivery = |n: usize, bytes: usize| Delivery {
         integration_id: n.to_string(),
         event: "e".to_owned(),
-        outcome: "response",
+        outcome: crate::cloud::Outcome::Response,
         method: "POST".to_owned(),
         url: "http://127.0.0.1:9/".to_owned(),
         headers: Vec::new(),

@@ -95,6 +95,12 @@ impl Server {
         Ok(())
     }
 
+    /// Kills the server at once (SIGKILL: nothing is saved or handed over) and waits for it.
+    pub async fn kill(mut self) -> Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
     pub fn rss_mb(&self) -> Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
         let kb: f64 = status
