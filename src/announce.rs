@@ -3,10 +3,7 @@
 //! progress, each cleanup step. Found by comparing the state before and after a message, so
 //! every way of reaching a change announces it, and nothing is announced twice.
 
-use crate::{
-    msg::Effect,
-    state::{Flash, State},
-};
+use crate::{firmware::Flash, msg::Effect, state::State};
 
 /// What the announcements compare: the few parts of the state they speak about.
 pub struct Before {

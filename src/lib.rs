@@ -1,11 +1,12 @@
 //! The webhook tutorial app, compiled to WebAssembly and run by the page.
 //!
 //! The modules stand in layers, each using only those below it (a tidy test checks there is no
-//! cycle): `json`, `failure`, `serial` at the bottom; the live demo's state and pure logic in `demo`
-//! and the cleanup panel's in `cleanup`, with `action`, every `data-action` a template may carry;
-//! `state`, the one `State` holding them; `panel`, what each panel shows; `msg`, the closed set of
-//! messages that change the state and the effects they ask for; `update`, the pure function
-//! between them, by area (the demo's and the cleanup's included); then `announce`, `steps` and
+//! cycle): `json`, `failure`, `serial` at the bottom; each feature's state and messages in
+//! `sign_in`, `firmware`, `demo` and `cleanup`, with `action`, every `data-action` a template may
+//! carry; `state`, the one `State` composing them with what they share (the server's
+//! configuration, the lists and picks); `lists`, the setup steps' messages; `panel`, what each
+//! panel shows; `msg`, the closed set of messages that change the state and the effects they ask
+//! for; `update`, the pure function between them, by feature; then `announce`, `steps` and
 //! `render` (state into HTML with the Handlebars templates in `templates/`). `browser` (wasm32 only)
 //! owns the page: it starts the app, turns clicks and replies into messages and runs effects. Only
 //! `browser` touches `web-sys` and the network, so everything else is plain Rust, tested natively.
@@ -15,11 +16,14 @@ pub mod announce;
 pub mod cleanup;
 pub mod demo;
 pub mod failure;
+pub mod firmware;
 pub mod json;
+pub mod lists;
 pub mod msg;
 pub mod panel;
 pub mod render;
 pub mod serial;
+pub mod sign_in;
 pub mod state;
 pub mod steps;
 pub mod update;

@@ -1,18 +1,18 @@
 //! The closed set of messages that change the `State`, and the effects `update` asks the browser
 //! layer to run.
 //!
-//! Every part of the page that can change something speaks in a `Msg`: the demo and the cleanup
-//! panel have their own message enums (`demo::Msg`, `cleanup::Msg`), wrapped here, so each is
-//! matched exhaustively by its own update. Effects are the other direction: requests, streams,
+//! Every feature of the page speaks in a message enum of its own (`sign_in::Msg`, `lists::Msg`,
+//! `firmware::Msg`, `demo::Msg`, `cleanup::Msg`), wrapped here, so each is matched exhaustively by
+//! its own update; the root's own messages are what no feature owns (the server's configuration,
+//! the page's origin, the secret shown). Effects are the other direction: requests, streams,
 //! storage and the few DOM changes the templates do not render.
 
 use webhook_demo_core::wire::Config;
 
 use crate::{
     cleanup::{self, CleanupStep},
-    demo,
-    failure::ApiFailure,
-    state::{Device, Product, ProductChoice, Session},
+    demo, firmware, lists,
+    sign_in::{self, Session},
 };
 
 /// Everything that can happen: a click, an HTTP reply, a stream message, a timer. Listeners only
@@ -21,77 +21,20 @@ use crate::{
 pub enum Msg {
     /// The answer to `GET config.json`.
     ConfigLoaded(Result<Config, String>),
-    SandboxSignIn,
-    TokenSignIn(String),
-    PasswordSignIn {
-        username: String,
-        password: String,
-    },
-    OtpSignIn(String),
-    /// The answer to `POST /oauth/token` (a token, or why not).
-    TokenGranted {
-        base: String,
-        result: Result<String, ApiFailure>,
-    },
-    /// The answer to `GET /v1/user` for a token being tried.
-    UserLoaded {
-        base: String,
-        token: String,
-        created_here: bool,
-        result: Result<String, ApiFailure>,
-    },
-    DevicesLoaded(Result<Vec<Device>, ApiFailure>),
-    RefreshDevices,
-    SelectDevice(String),
-    SignOut,
-    ProductsLoaded(Result<Vec<Product>, ApiFailure>),
-    SelectPlatform(u32),
-    ChooseProducts(ProductChoice),
-    SelectProduct(u32),
-    /// Create a product with this name for the chosen platform.
-    CreateProduct(String),
-    ProductCreated(Result<Product, ApiFailure>),
-    /// Put the picked device into the picked product.
-    AddDevice,
-    /// The answer to adding it: how many devices the cloud moved into the product.
-    DeviceAdded(Result<u32, ApiFailure>),
-    /// The "remember me" box.
-    SetRemember(bool),
-    /// Which cloud the token and password forms sign in to: the sandbox (`true`) or Particle's.
-    UseSandbox(bool),
-    /// The signed-in user's saved settings (`Settings::encode`), if any.
-    SettingsLoaded(Option<String>),
-    /// Show this firmware file.
-    ShowFile(String),
-    /// Flash these sources (path, text), as shown (and perhaps edited) in the page.
-    FlashDevice(Vec<(String, String)>),
-    Flashed(Result<String, Vec<String>>),
-    /// Stream the picked device's log into the page (sandbox devices).
-    ShowDeviceLog,
-    /// Whether the browser has Web Serial.
-    SerialSupported(bool),
     /// The page's origin, as the browser sends it in `Origin`.
     PageOrigin(String),
-    /// Connect to a device on USB serial.
-    ConnectSerial,
-    /// Connecting to USB serial failed, or the port closed: why.
-    SerialFailed(String),
+    /// Show (true) or mask again the webhook's `Authorization` secret.
+    RevealSecret(bool),
+    /// Signing in and out.
+    SignIn(sign_in::Msg),
+    /// The device and product lists and the picks from them.
+    Lists(lists::Msg),
+    /// The firmware panel's messages.
+    Firmware(firmware::Msg),
     /// The live demo's messages.
     Demo(demo::Msg),
     /// The cleanup panel's messages.
     Cleanup(cleanup::Msg),
-    /// Copy the firmware file shown to the clipboard.
-    CopyFile,
-    /// Point the device log's download link at what the log holds now.
-    DownloadLog,
-    /// Show (true) or mask again the webhook's `Authorization` secret.
-    RevealSecret(bool),
-    /// A session saved in this tab (page reload): check it is still valid.
-    Restore {
-        base: String,
-        token: String,
-        created_here: bool,
-    },
 }
 
 /// Work the browser layer does on `update`'s behalf.
@@ -266,6 +209,24 @@ pub enum Effect {
     },
     /// Download what the device log holds now.
     OfferDeviceLog,
+}
+
+impl From<sign_in::Msg> for Msg {
+    fn from(msg: sign_in::Msg) -> Msg {
+        Msg::SignIn(msg)
+    }
+}
+
+impl From<lists::Msg> for Msg {
+    fn from(msg: lists::Msg) -> Msg {
+        Msg::Lists(msg)
+    }
+}
+
+impl From<firmware::Msg> for Msg {
+    fn from(msg: firmware::Msg) -> Msg {
+        Msg::Firmware(msg)
+    }
 }
 
 impl From<demo::Msg> for Msg {

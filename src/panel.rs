@@ -5,7 +5,9 @@ use webhook_demo_core::platform;
 
 use crate::{
     demo::WebhookState,
-    state::{Auth, Devices, Flash, Products, State},
+    firmware::Flash,
+    sign_in::Auth,
+    state::{Devices, Products, State},
 };
 
 /// A panel of the tutorial, in page order.
@@ -84,7 +86,7 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
                 (Products::Loaded(_), Some(_)) => "selected",
             }
         }
-        (Panel::AddDevice, Auth::SignedIn(_)) => match (state.device(), state.product()) {
+        (Panel::AddDevice, Auth::SignedIn(_)) => match (state.lists.device(), state.product()) {
             (None, _) => "no-device",
             (_, None) => "no-product",
             (Some(device), Some(product)) if device.product_id == product.id => "in-product",
@@ -118,7 +120,8 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
                 "stopped"
             }
         }
-        (Panel::Firmware, Auth::SignedIn(_)) => match (&state.firmware.flash, state.device()) {
+        (Panel::Firmware, Auth::SignedIn(_)) => match (&state.firmware.flash, state.lists.device())
+        {
             (Flash::Flashing, _) => "flashing",
             (Flash::Started(_), _) => "flashed",
             (Flash::Failed(_), _) => "error",

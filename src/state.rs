@@ -1,5 +1,7 @@
-//! The app's one `State` and what can be asked of it: the server's configuration, the sign-in, the
-//! device and product lists and the learner's picks, and the demo's and the cleanup's state.
+//! The app's one `State`, composed of the features' parts (`sign_in::SignIn`, `Lists`,
+//! `firmware::Firmware`, `demo::Demo`, `cleanup::Cleanup`), and what they share: the server's
+//! configuration and the device and product lists with the learner's picks, which every feature
+//! reads.
 //!
 //! Nothing here touches the browser, so it is unit-tested natively; what changes the state is
 //! `update.rs` (which also makes the first one, `update::init`), and the messages and effects it
@@ -11,15 +13,9 @@ pub use webhook_demo_core::wire::{Device, Product};
 use crate::{
     cleanup::{Cleanup, CleanupStep},
     demo::Demo,
+    firmware::Firmware,
+    sign_in::{PARTICLE_API, Session, SignIn},
 };
-
-/// The demo firmware's files, as the firmware panel lists them.
-pub const FIRMWARE_FILES: [&str; 3] = ["src/webhook-demo.cpp", "project.properties", "README.md"];
-
-/// The real Particle cloud, used unless the learner picks the sandbox.
-pub const PARTICLE_API: &str = "https://api.particle.io";
-/// The sandbox's fixture user, signed in by "Try the sandbox".
-pub const SANDBOX_USER: (&str, &str) = ("sandbox@example.com", "sandbox");
 
 /// Where the page's server configuration stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,35 +26,6 @@ pub enum ServerConfig {
     Loaded(Config),
     /// The page is hosted as plain files (or the server did not answer): real cloud, no sandbox.
     Unavailable(String),
-}
-
-/// Who the page talks to the Particle API as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Auth {
-    SignedOut {
-        /// Why the last attempt failed, in words for the learner.
-        error: Option<String>,
-        busy: bool,
-    },
-    /// The account has MFA: the password was right, the one-time code is needed.
-    AwaitingOtp {
-        base: String,
-        mfa_token: String,
-        error: Option<String>,
-        busy: bool,
-    },
-    SignedIn(Session),
-}
-
-/// A signed-in Particle session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    /// The API base URL: the real cloud or the sandbox.
-    pub base: String,
-    pub token: String,
-    pub username: String,
-    /// True when the page created the token (password sign-in) and so revokes it on sign-out.
-    pub created_here: bool,
 }
 
 /// The signed-in user's devices.
@@ -88,18 +55,6 @@ pub struct State {
     pub secret_revealed: bool,
 }
 
-/// Signing in: where it stands, and how the learner wants it kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignIn {
-    pub auth: Auth,
-    /// Keep the session in `localStorage` (this browser) rather than `sessionStorage` (this tab).
-    pub remember: bool,
-    /// The token and password forms sign in to the sandbox rather than the Particle cloud.
-    pub use_sandbox: bool,
-    /// The signed-in user's saved picks, applied as the device and product lists arrive.
-    pub restoring: Option<Settings>,
-}
-
 /// The signed-in user's device and product lists, and the learner's picks from them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lists {
@@ -117,29 +72,8 @@ pub struct Lists {
     /// The device is being added to the product.
     pub adding_device: bool,
     pub add_device_error: Option<String>,
-}
-
-/// The firmware panel and the device's own output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Firmware {
-    /// The file shown (its path in the project).
-    pub file: String,
-    pub flash: Flash,
-    /// The browser has Web Serial.
-    pub serial_supported: bool,
-    /// What became of connecting to USB serial, when it did not work.
-    pub serial_error: Option<String>,
-}
-
-/// Flashing the firmware to the picked device.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Flash {
-    Idle,
-    Flashing,
-    /// The cloud took it: what it said.
-    Started(String),
-    /// Compile errors (`file:line:column: error: …`) or why the cloud refused.
-    Failed(Vec<String>),
+    /// The signed-in user's saved picks, applied as the device and product lists arrive.
+    pub restoring: Option<Settings>,
 }
 
 /// The learner's picks, saved per user so a reload (or signing in again) puts them back.
@@ -202,15 +136,7 @@ impl Default for State {
     fn default() -> State {
         State {
             server: ServerConfig::Loading,
-            sign_in: SignIn {
-                auth: Auth::SignedOut {
-                    error: None,
-                    busy: false,
-                },
-                remember: false,
-                use_sandbox: false,
-                restoring: None,
-            },
+            sign_in: SignIn::default(),
             lists: Lists {
                 devices: Devices::NotLoaded,
                 selected_device: None,
@@ -222,53 +148,57 @@ impl Default for State {
                 product_error: None,
                 adding_device: false,
                 add_device_error: None,
+                restoring: None,
             },
             demo: Demo::default(),
             cleanup: Cleanup::default(),
-            firmware: Firmware {
-                file: FIRMWARE_FILES[0].to_owned(),
-                flash: Flash::Idle,
-                serial_supported: false,
-                serial_error: None,
-            },
+            firmware: Firmware::default(),
             page_origin: String::new(),
             secret_revealed: false,
         }
     }
 }
 
-impl State {
+impl ServerConfig {
     /// The sandbox's base path, when the hosting server offers one.
     pub fn sandbox(&self) -> Option<&str> {
-        match &self.server {
+        match self {
             ServerConfig::Loaded(config) => config.sandbox.as_deref(),
+            ServerConfig::Loading | ServerConfig::Unavailable(_) => None,
+        }
+    }
+
+    /// The hosting server's webhook relay (a base URL ending in `/`), when it offers one.
+    pub fn relay(&self) -> Option<&str> {
+        match self {
+            ServerConfig::Loaded(config) => Some(&config.relay),
             ServerConfig::Loading | ServerConfig::Unavailable(_) => None,
         }
     }
 
     /// Where the token and password forms sign in: the sandbox when chosen (and offered), else
     /// the Particle cloud.
-    pub fn api_base(&self) -> String {
+    pub fn api_base(&self, use_sandbox: bool) -> String {
         match self.sandbox() {
-            Some(sandbox) if self.sign_in.use_sandbox => sandbox.to_owned(),
+            Some(sandbox) if use_sandbox => sandbox.to_owned(),
             _ => PARTICLE_API.to_owned(),
         }
     }
+}
 
+impl Lists {
     /// The picked device, when it is in the loaded list.
     pub fn device(&self) -> Option<&Device> {
-        let Devices::Loaded(devices) = &self.lists.devices else {
+        let Devices::Loaded(devices) = &self.devices else {
             return None;
         };
-        let id = self.lists.selected_device.as_deref()?;
+        let id = self.selected_device.as_deref()?;
         devices.iter().find(|device| device.id == id)
     }
 
     /// The products of the chosen platform, demo-named ones first.
     pub fn products_for_platform(&self) -> Vec<&Product> {
-        let (Products::Loaded(products), Some(platform)) =
-            (&self.lists.products, self.lists.platform)
-        else {
+        let (Products::Loaded(products), Some(platform)) = (&self.products, self.platform) else {
             return Vec::new();
         };
         // A partition rather than a sort: same order within each group, and no sort code in the page.
@@ -282,7 +212,6 @@ impl State {
     /// A name for a new demo product that none of the learner's products has yet.
     pub fn suggested_product_name(&self) -> String {
         let platform = self
-            .lists
             .platform
             .map(webhook_demo_core::platform::name)
             .unwrap_or_default();
@@ -291,7 +220,7 @@ impl State {
             .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        let taken = |name: &str| match &self.lists.products {
+        let taken = |name: &str| match &self.products {
             Products::Loaded(products) => {
                 products.iter().any(|p| p.name.eq_ignore_ascii_case(name))
             }
@@ -305,10 +234,10 @@ impl State {
 
     /// The product the learner picked, when it is in the loaded list.
     pub fn product(&self) -> Option<&Product> {
-        let Products::Loaded(products) = &self.lists.products else {
+        let Products::Loaded(products) = &self.products else {
             return None;
         };
-        let id = self.lists.selected_product?;
+        let id = self.selected_product?;
         products.iter().find(|product| product.id == id)
     }
 
@@ -318,11 +247,11 @@ impl State {
     }
 
     fn product_devices(&self) -> impl Iterator<Item = &Device> {
-        let devices = match &self.lists.devices {
+        let devices = match &self.devices {
             Devices::Loaded(devices) => devices.as_slice(),
             Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => &[],
         };
-        let product = self.lists.selected_product;
+        let product = self.selected_product;
         devices
             .iter()
             .filter(move |d| Some(d.product_id) == product)
@@ -333,26 +262,37 @@ impl State {
         self.product_devices().filter(|d| d.online).count()
     }
 
-    /// The cleanup steps the ticked boxes ask for, for the picked product.
-    pub fn cleanup_steps(&self) -> Vec<CleanupStep> {
-        self.cleanup
-            .chosen(self.devices_in_product(), self.online_in_product())
-    }
-
     /// What is saved for the signed-in user.
     pub fn settings(&self) -> Settings {
         Settings {
-            device: self.lists.selected_device.clone(),
-            platform: self.lists.platform,
-            product: self.lists.selected_product,
+            device: self.selected_device.clone(),
+            platform: self.platform,
+            product: self.selected_product,
         }
+    }
+}
+
+impl State {
+    /// The sandbox's base path, when the hosting server offers one.
+    pub fn sandbox(&self) -> Option<&str> {
+        self.server.sandbox()
+    }
+
+    /// The product the learner picked, when it is in the loaded list.
+    pub fn product(&self) -> Option<&Product> {
+        self.lists.product()
+    }
+
+    /// The cleanup steps the ticked boxes ask for, for the picked product.
+    pub fn cleanup_steps(&self) -> Vec<CleanupStep> {
+        self.cleanup.chosen(
+            self.lists.devices_in_product(),
+            self.lists.online_in_product(),
+        )
     }
 
     pub fn session(&self) -> Option<&Session> {
-        match &self.sign_in.auth {
-            Auth::SignedIn(session) => Some(session),
-            Auth::SignedOut { .. } | Auth::AwaitingOtp { .. } => None,
-        }
+        self.sign_in.session()
     }
 }
 

@@ -8,9 +8,11 @@
 use serde_json::Value;
 
 use crate::{
+    firmware::Flash,
     json::Object,
     panel::{Panel, panel_state},
-    state::{Auth, Devices, Flash, State},
+    sign_in::Auth,
+    state::{Devices, State},
 };
 
 /// The steps, each named by the panel it starts at (its `data-step` and the anchor
@@ -54,7 +56,7 @@ fn done(state: &State, panel: Panel) -> bool {
     let no_devices = matches!(&state.lists.devices, Devices::Loaded(devices) if devices.is_empty());
     match panel {
         Panel::SignIn => true,
-        Panel::SelectDevice => no_devices || state.device().is_some(),
+        Panel::SelectDevice => no_devices || state.lists.device().is_some(),
         Panel::SelectProduct => state.product().is_some(),
         Panel::AddDevice => no_devices || panel_state(state, panel) == "in-product",
         Panel::Start => demo.running,

@@ -1,11 +1,14 @@
 //! The pure `update`: what each message does to the `State`, and the effects it asks for.
 //!
-//! Each message is handed to a function named after what it does, by area: signing in and out in
+//! The root hands each feature's message to that feature's update, which changes only the
+//! feature's own part of the state and reads the rest through a [`Context`]: signing in and out in
 //! `update/sign_in.rs`, the lists and the learner's picks in `update/lists.rs`, the firmware panel
-//! in `update/firmware.rs`, the live demo in `update/demo.rs` and the cleanup panel in
-//! `update/cleanup.rs`. The state each changes is defined below them (`state.rs`, `demo/`,
-//! `cleanup.rs`), so nothing there depends on how it changes. Nothing here touches the browser, so
-//! every message is unit-tested natively.
+//! in `update/firmware.rs` and the live demo in `update/demo.rs` (the cleanup panel's update,
+//! `update/cleanup.rs`, still takes the whole state). Where what happens in one feature changes
+//! another, the root does it here once the feature has returned: signing in loads the lists,
+//! signing out forgets what the session loaded, a token the cloud refuses signs out, picking
+//! another device clears the flash shown, and the demo's event stream reports a flash's progress.
+//! Nothing here touches the browser, so every message is unit-tested natively.
 
 mod cleanup;
 pub(crate) mod demo;
@@ -14,9 +17,22 @@ pub(crate) mod lists;
 pub(crate) mod sign_in;
 
 use crate::{
+    demo::Demo,
+    failure::{ApiFailure, describe},
+    firmware::{FLASH_STATUS, Flash},
     msg::{Effect, Msg},
-    state::{Flash, ServerConfig, State},
+    sign_in::{Auth, Session},
+    state::{Devices, Lists, Products, ServerConfig, Settings, State},
 };
+
+/// What a feature's update reads of the state it does not own: the hosting server's
+/// configuration, the signed-in session and the lists with the learner's picks. The root builds
+/// one for each message; a feature never reads its own part through it.
+pub struct Context<'a> {
+    pub server: &'a ServerConfig,
+    pub session: Option<&'a Session>,
+    pub lists: &'a Lists,
+}
 
 /// The state a fresh page starts in, and the effects that get it going.
 pub fn init() -> (State, Vec<Effect>) {
@@ -26,10 +42,10 @@ pub fn init() -> (State, Vec<Effect>) {
 /// Applies `msg` to `state` and says what to do next; saves the signed-in user's picks when they
 /// change (once their saved picks, if any, have been restored).
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
-    let before = state.settings();
+    let before = state.lists.settings();
     let mut effects = apply(state, msg);
-    let after = state.settings();
-    if let (Some(session), None) = (state.session(), &state.sign_in.restoring) {
+    let after = state.lists.settings();
+    if let (Some(session), None) = (state.session(), &state.lists.restoring) {
         if after != before {
             effects.push(Effect::SaveSettings {
                 username: session.username.clone(),
@@ -40,65 +56,145 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     effects
 }
 
-/// One arm per message, each a field set or a call: what a message does is in the function it
-/// names.
+/// One arm per message: the root's own few, and each feature's handed to its update.
 fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::ConfigLoaded(Ok(config)) => state.server = ServerConfig::Loaded(config),
         Msg::ConfigLoaded(Err(reason)) => state.server = ServerConfig::Unavailable(reason),
-        Msg::SandboxSignIn => return sign_in::sandbox(state),
-        Msg::TokenSignIn(token) => return sign_in::token(state, &token),
-        Msg::PasswordSignIn { username, password } => {
-            return sign_in::password(state, &username, password);
-        }
-        Msg::OtpSignIn(otp) => return sign_in::otp(state, &otp),
-        Msg::TokenGranted { base, result } => return sign_in::token_granted(state, base, result),
-        Msg::UserLoaded {
-            base,
-            token,
-            created_here,
-            result,
-        } => return sign_in::user_loaded(state, base, token, created_here, result),
-        Msg::Restore {
-            base,
-            token,
-            created_here,
-        } => return sign_in::restore(state, base, token, created_here),
-        Msg::SignOut => return sign_in::sign_out(state),
-        Msg::SetRemember(remember) => state.sign_in.remember = remember,
-        Msg::UseSandbox(sandbox) => state.sign_in.use_sandbox = sandbox,
-        Msg::SettingsLoaded(saved) => lists::settings_loaded(state, saved.as_deref()),
-        Msg::RefreshDevices => return lists::refresh_devices(state),
-        Msg::DevicesLoaded(result) => return lists::devices_loaded(state, result),
-        Msg::SelectDevice(id) => lists::select_device(state, id),
-        Msg::ProductsLoaded(result) => return lists::products_loaded(state, result),
-        Msg::SelectPlatform(id) => lists::set_platform(state, id),
-        Msg::ChooseProducts(choice) => state.lists.product_choice = choice,
-        Msg::SelectProduct(id) => lists::select_product(state, id),
-        Msg::CreateProduct(name) => return lists::create_product(state, &name),
-        Msg::ProductCreated(result) => return lists::product_created(state, result),
-        Msg::AddDevice => return lists::add_device(state),
-        Msg::DeviceAdded(result) => return lists::device_added(state, result),
-        Msg::RevealSecret(shown) => state.secret_revealed = shown,
-        Msg::ShowFile(file) => return firmware::show_file(state, file),
-        Msg::FlashDevice(sources) => return firmware::flash(state, sources),
-        Msg::Flashed(result) => {
-            state.firmware.flash = match result {
-                Ok(status) => Flash::Started(status),
-                Err(errors) => Flash::Failed(errors),
-            }
-        }
-        Msg::ShowDeviceLog => return firmware::show_device_log(state),
-        Msg::SerialSupported(supported) => state.firmware.serial_supported = supported,
         Msg::PageOrigin(origin) => state.page_origin = origin,
-        Msg::ConnectSerial => return firmware::connect_serial(state),
-        Msg::SerialFailed(reason) => state.firmware.serial_error = Some(reason),
-        Msg::CopyFile => return vec![Effect::CopyShownFile],
-        Msg::DownloadLog => return vec![Effect::OfferDeviceLog],
-        Msg::Demo(msg) => return demo::update(state, msg),
+        Msg::RevealSecret(shown) => state.secret_revealed = shown,
+        Msg::SignIn(msg) => return sign_in_msg(state, msg),
+        Msg::Lists(msg) => return lists_msg(state, msg),
+        Msg::Firmware(msg) => {
+            let context = Context {
+                server: &state.server,
+                session: state.sign_in.session(),
+                lists: &state.lists,
+            };
+            return firmware::update(&mut state.firmware, &context, msg);
+        }
+        Msg::Demo(msg) => return demo_msg(state, msg),
         Msg::Cleanup(msg) => return cleanup::update(state, msg),
     }
     Vec::new()
+}
+
+/// Signing in or out, and what the session's coming or going does to the rest: signed in, the
+/// lists load; signed out, what the session loaded is forgotten.
+fn sign_in_msg(state: &mut State, msg: crate::sign_in::Msg) -> Vec<Effect> {
+    let had_session = state.session().is_some();
+    // Sign-in reads only the server's configuration; the session it is about to change is lent as
+    // it was.
+    let session = state.session().cloned();
+    let context = Context {
+        server: &state.server,
+        session: session.as_ref(),
+        lists: &state.lists,
+    };
+    let mut effects = sign_in::update(&mut state.sign_in, &context, msg);
+    match (had_session, state.session().is_some()) {
+        (false, true) => {
+            state.lists.devices = Devices::Loading;
+            state.lists.products = Products::Loading;
+            // Nothing is saved for this user until their saved picks have been looked up.
+            state.lists.restoring = Some(Settings::default());
+        }
+        (true, false) => effects.extend(signed_out(state)),
+        (false, false) | (true, true) => {}
+    }
+    effects
+}
+
+/// The lists and the picks; picking another device clears the flash shown, and a token the cloud
+/// refuses signs out.
+fn lists_msg(state: &mut State, msg: crate::lists::Msg) -> Vec<Effect> {
+    let refused = refused(msg.failure());
+    let picked = if let crate::lists::Msg::SelectDevice(id) = &msg {
+        Some(id.clone())
+    } else {
+        None
+    };
+    // The lists read only the session; the lists they are about to change are lent as they were.
+    let lists = state.lists.clone();
+    let context = Context {
+        server: &state.server,
+        session: state.sign_in.session(),
+        lists: &lists,
+    };
+    let mut effects = lists::update(&mut state.lists, &context, msg);
+    if picked.is_some() && picked == state.lists.selected_device {
+        state.firmware.flash = Flash::Idle;
+    }
+    if let Some(failure) = refused {
+        effects.extend(session_refused(state, &failure));
+    }
+    effects
+}
+
+/// The live demo; its product event stream also reports a flash's progress, and a token the cloud
+/// refuses signs out.
+fn demo_msg(state: &mut State, msg: crate::demo::Msg) -> Vec<Effect> {
+    let refused = refused(msg.failure());
+    let flash_event = if let crate::demo::Msg::ParticleEvent { run, name, data } = &msg {
+        let flashing = state.demo.current(*run) && name == FLASH_STATUS;
+        flashing.then(|| data.clone())
+    } else {
+        None
+    };
+    let context = Context {
+        server: &state.server,
+        session: state.sign_in.session(),
+        lists: &state.lists,
+    };
+    let mut effects = demo::update(&mut state.demo, &context, msg);
+    if let Some(data) = flash_event {
+        firmware::flash_progress(&mut state.firmware, &state.lists, &data);
+    }
+    if let Some(failure) = refused {
+        effects.extend(session_refused(state, &failure));
+    }
+    effects
+}
+
+/// The failure, when it says the cloud no longer takes the token.
+fn refused(failure: Option<&ApiFailure>) -> Option<ApiFailure> {
+    failure.filter(|failure| failure.status == 401).cloned()
+}
+
+/// Signed out by the learner: everything the session loaded is forgotten, the demo stops (its run
+/// number kept, so its streams stay stale) and the cleanup panel starts afresh.
+fn signed_out(state: &mut State) -> Vec<Effect> {
+    let lists = &mut state.lists;
+    lists.devices = Devices::NotLoaded;
+    lists.selected_device = None;
+    lists.products = Products::NotLoaded;
+    lists.platform = None;
+    lists.selected_product = None;
+    lists.product_error = None;
+    lists.add_device_error = None;
+    lists.restoring = None;
+    let stop = state.demo.running.then_some(Effect::CloseStreams);
+    state.cleanup = crate::cleanup::Cleanup::default();
+    state.demo = Demo {
+        run: state.demo.run,
+        ..Demo::default()
+    };
+    stop.into_iter().collect()
+}
+
+/// The token expired or was revoked elsewhere, whichever feature's request found out: back to
+/// sign-in, saying why, and a running demo stops. The learner's picks stay saved, so signing in
+/// again puts them back.
+fn session_refused(state: &mut State, failure: &ApiFailure) -> Vec<Effect> {
+    state.sign_in.auth = Auth::SignedOut {
+        error: Some(describe(failure)),
+        busy: false,
+    };
+    state.lists.devices = Devices::NotLoaded;
+    state.lists.products = Products::NotLoaded;
+    state.lists.restoring = None;
+    let stop = std::mem::take(&mut state.demo.running).then_some(Effect::CloseStreams);
+    stop.into_iter().chain([Effect::ForgetSession]).collect()
 }
 
 #[cfg(test)]

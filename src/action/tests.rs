@@ -8,9 +8,12 @@ use serde_json::json;
 use crate::{
     action::Action,
     cleanup::Msg as C,
+    firmware::Msg as F,
+    lists::Msg as L,
     msg::Msg,
     render::Renderer,
-    state::{Auth, State},
+    sign_in::Auth,
+    state::State,
     update::demo::tests::{relay, sample_hook, started},
     update::{
         tests::{sandbox_state, signed_in_with_lists},
@@ -50,8 +53,8 @@ fn representative_states() -> Vec<(&'static str, State)> {
     let mut stopped = with_request.clone();
     update(&mut stopped, Msg::Demo(crate::demo::Msg::Stop));
     let mut picked = signed_in_with_lists();
-    update(&mut picked, Msg::SelectProduct(30001));
-    update(&mut picked, Msg::SerialSupported(true));
+    update(&mut picked, Msg::Lists(L::SelectProduct(30001)));
+    update(&mut picked, Msg::Firmware(F::SerialSupported(true)));
     let mut confirming = picked.clone();
     update(&mut confirming, Msg::Cleanup(C::Ask));
     vec![

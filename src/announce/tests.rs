@@ -3,8 +3,9 @@
 use super::Before;
 use crate::{
     cleanup::{CleanupStep, Progress},
+    firmware::Flash,
     msg::Effect,
-    state::{Flash, State},
+    state::State,
 };
 
 /// The effects announcing what `change` does to a fresh state.

@@ -12,7 +12,9 @@ use crate::{
     action::Action,
     cleanup,
     demo::{self, Answer},
+    lists,
     msg::Msg,
+    sign_in,
     state::ProductChoice,
 };
 
@@ -61,25 +63,35 @@ fn on_event(app: &Rc<App>, event: &Event) {
 /// does not have, or a control whose value is not a choice yet (a select's placeholder).
 fn msg_for(action: &str, element: &Element) -> Option<Msg> {
     Some(match Action::parse(action)? {
-        Action::SandboxSignIn => Msg::SandboxSignIn,
-        Action::TokenSignIn => Msg::TokenSignIn(input_value("tokenInput")),
-        Action::PasswordSignIn => Msg::PasswordSignIn {
+        Action::SandboxSignIn => Msg::SignIn(sign_in::Msg::SandboxSignIn),
+        Action::TokenSignIn => Msg::SignIn(sign_in::Msg::TokenSignIn(input_value("tokenInput"))),
+        Action::PasswordSignIn => Msg::SignIn(sign_in::Msg::PasswordSignIn {
             username: input_value("usernameInput"),
             password: input_value("passwordInput"),
-        },
-        Action::OtpSignIn => Msg::OtpSignIn(input_value("otpInput")),
-        Action::Remember => Msg::SetRemember(is_checked(element)),
-        Action::UseSandbox => Msg::UseSandbox(select_value(element) == "sandbox"),
-        Action::SignOut => Msg::SignOut,
-        Action::RefreshDevices => Msg::RefreshDevices,
-        Action::SelectDevice => Msg::SelectDevice(select_value(element)),
-        Action::SelectPlatform => Msg::SelectPlatform(select_value(element).parse().ok()?),
-        Action::ChooseNewProduct => Msg::ChooseProducts(ProductChoice::New),
-        Action::ChooseExistingProduct => Msg::ChooseProducts(ProductChoice::Existing),
-        Action::CreateProduct => Msg::CreateProduct(input_value("newProductNameInput")),
+        }),
+        Action::OtpSignIn => Msg::SignIn(sign_in::Msg::OtpSignIn(input_value("otpInput"))),
+        Action::Remember => Msg::SignIn(sign_in::Msg::SetRemember(is_checked(element))),
+        Action::UseSandbox => {
+            Msg::SignIn(sign_in::Msg::UseSandbox(select_value(element) == "sandbox"))
+        }
+        Action::SignOut => Msg::SignIn(sign_in::Msg::SignOut),
+        Action::RefreshDevices => Msg::Lists(lists::Msg::RefreshDevices),
+        Action::SelectDevice => Msg::Lists(lists::Msg::SelectDevice(select_value(element))),
+        Action::SelectPlatform => Msg::Lists(lists::Msg::SelectPlatform(
+            select_value(element).parse().ok()?,
+        )),
+        Action::ChooseNewProduct => Msg::Lists(lists::Msg::ChooseProducts(ProductChoice::New)),
+        Action::ChooseExistingProduct => {
+            Msg::Lists(lists::Msg::ChooseProducts(ProductChoice::Existing))
+        }
+        Action::CreateProduct => Msg::Lists(lists::Msg::CreateProduct(input_value(
+            "newProductNameInput",
+        ))),
         // The placeholder option is no number: nothing chosen.
-        Action::SelectProduct => Msg::SelectProduct(select_value(element).parse().ok()?),
-        Action::AddDevice => Msg::AddDevice,
+        Action::SelectProduct => Msg::Lists(lists::Msg::SelectProduct(
+            select_value(element).parse().ok()?,
+        )),
+        Action::AddDevice => Msg::Lists(lists::Msg::AddDevice),
         Action::StartDemo => Msg::Demo(demo::Msg::Start {
             secret: random_secret(),
             relay: input_value("relayUrlInput"),
@@ -127,12 +139,16 @@ fn msg_for(action: &str, element: &Element) -> Option<Msg> {
             body: textarea_value("replayBody"),
         }),
         Action::Export => Msg::Demo(demo::Msg::Export),
-        Action::ShowFile => Msg::ShowFile(element.get_attribute("data-file")?),
-        Action::CopyFile => Msg::CopyFile,
-        Action::Flash => Msg::FlashDevice(firmware::shown_sources()),
-        Action::DeviceLog => Msg::ShowDeviceLog,
-        Action::SerialConnect => Msg::ConnectSerial,
-        Action::DownloadLog => Msg::DownloadLog,
+        Action::ShowFile => Msg::Firmware(crate::firmware::Msg::ShowFile(
+            element.get_attribute("data-file")?,
+        )),
+        Action::CopyFile => Msg::Firmware(crate::firmware::Msg::CopyFile),
+        Action::Flash => {
+            Msg::Firmware(crate::firmware::Msg::FlashDevice(firmware::shown_sources()))
+        }
+        Action::DeviceLog => Msg::Firmware(crate::firmware::Msg::ShowDeviceLog),
+        Action::SerialConnect => Msg::Firmware(crate::firmware::Msg::ConnectSerial),
+        Action::DownloadLog => Msg::Firmware(crate::firmware::Msg::DownloadLog),
         Action::RevealSecret => Msg::RevealSecret(element.get_attribute("aria-pressed")? != "true"),
         Action::Cleanup => Msg::Cleanup(cleanup::Msg::Ask),
         Action::CleanupCancel => Msg::Cleanup(cleanup::Msg::Cancel),

@@ -18,7 +18,9 @@ use crate::{
     cleanup::{self, CleanupStep},
     demo,
     failure::describe,
+    lists,
     msg::{Effect, Msg},
+    sign_in,
 };
 
 /// Background work: what it comes to, as a message to dispatch (or nothing).
@@ -47,7 +49,9 @@ impl App {
             Effect::SaveSession { session, remember } => storage::save_session(&session, remember),
             Effect::ForgetSession => storage::forget_session(),
             Effect::LoadSettings(username) => {
-                self.dispatch(Msg::SettingsLoaded(storage::load_settings(&username)));
+                self.dispatch(Msg::Lists(lists::Msg::SettingsLoaded(
+                    storage::load_settings(&username),
+                )));
             }
             Effect::SaveSettings { username, settings } => {
                 storage::save_settings(&username, &settings);
@@ -198,7 +202,9 @@ async fn config() -> Option<Msg> {
 }
 
 async fn devices(base: String, token: String) -> Option<Msg> {
-    Some(Msg::DevicesLoaded(particle::devices(&base, &token).await))
+    Some(Msg::Lists(lists::Msg::DevicesLoaded(
+        particle::devices(&base, &token).await,
+    )))
 }
 
 async fn revoke(base: String, token: String) {
@@ -206,7 +212,9 @@ async fn revoke(base: String, token: String) {
 }
 
 async fn products(base: String, token: String) -> Option<Msg> {
-    Some(Msg::ProductsLoaded(particle::products(&base, &token).await))
+    Some(Msg::Lists(lists::Msg::ProductsLoaded(
+        particle::products(&base, &token).await,
+    )))
 }
 
 async fn create_product(
@@ -216,7 +224,7 @@ async fn create_product(
     platform_id: u32,
 ) -> Option<Msg> {
     let created = particle::create_product(&base, &token, &name, platform_id).await;
-    Some(Msg::ProductCreated(created))
+    Some(Msg::Lists(lists::Msg::ProductCreated(created)))
 }
 
 async fn add_device(
@@ -226,7 +234,7 @@ async fn add_device(
     device_id: String,
 ) -> Option<Msg> {
     let added = particle::add_device(&base, &token, product_id, &device_id).await;
-    Some(Msg::DeviceAdded(added))
+    Some(Msg::Lists(lists::Msg::DeviceAdded(added)))
 }
 
 async fn apply_answer(url: String, body: String) -> Option<Msg> {
@@ -266,7 +274,7 @@ async fn flash(
     sources: Vec<(String, String)>,
 ) -> Option<Msg> {
     let flashed = particle::flash(&base, &token, &device_id, &sources).await;
-    Some(Msg::Flashed(flashed))
+    Some(Msg::Firmware(crate::firmware::Msg::Flashed(flashed)))
 }
 
 async fn password_token(base: String, username: String, password: String) -> Option<Msg> {
@@ -276,7 +284,7 @@ async fn password_token(base: String, username: String, password: String) -> Opt
         ("password", password.as_str()),
     ];
     let result = particle::request_token(&base, &form).await;
-    Some(Msg::TokenGranted { base, result })
+    Some(Msg::SignIn(sign_in::Msg::TokenGranted { base, result }))
 }
 
 async fn otp_token(base: String, mfa_token: String, otp: String) -> Option<Msg> {
@@ -286,17 +294,17 @@ async fn otp_token(base: String, mfa_token: String, otp: String) -> Option<Msg> 
         ("otp", otp.as_str()),
     ];
     let result = particle::request_token(&base, &form).await;
-    Some(Msg::TokenGranted { base, result })
+    Some(Msg::SignIn(sign_in::Msg::TokenGranted { base, result }))
 }
 
 async fn check_token(base: String, token: String, created_here: bool) -> Option<Msg> {
     let result = particle::user_name(&base, &token).await;
-    Some(Msg::UserLoaded {
+    Some(Msg::SignIn(sign_in::Msg::UserLoaded {
         base,
         token,
         created_here,
         result,
-    })
+    }))
 }
 
 /// Sends a recorded request again; what comes of it arrives on the relay stream, like any
@@ -349,7 +357,7 @@ async fn connect_serial() -> Option<Msg> {
         Ok(()) => "The serial port closed.".to_owned(),
         Err(reason) => reason,
     };
-    Some(Msg::SerialFailed(reason))
+    Some(Msg::Firmware(crate::firmware::Msg::SerialFailed(reason)))
 }
 
 /// `GET config.json` next to the page; any failure means "no hosting server features".

@@ -9,7 +9,7 @@ use super::{
     fetch::{self, Request},
     page::by_id,
 };
-use crate::state::FIRMWARE_FILES;
+use crate::firmware::FIRMWARE_FILES;
 
 /// Puts the build's highlighted firmware sources into the firmware panel, in the background.
 pub(super) fn load_sources() {

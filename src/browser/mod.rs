@@ -31,6 +31,7 @@ use crate::{
     announce::Before,
     msg::Msg,
     render::Renderer,
+    sign_in,
     state::State,
     update::{init, update},
 };
@@ -65,17 +66,19 @@ pub fn start() {
     actions::listen(&app);
     app.run(effects);
     firmware::load_sources();
-    app.dispatch(Msg::SerialSupported(serial::supported()));
+    app.dispatch(Msg::Firmware(crate::firmware::Msg::SerialSupported(
+        serial::supported(),
+    )));
     if let Some(window) = web_sys::window() {
         app.dispatch(Msg::PageOrigin(window.origin()));
     }
     if let Some(saved) = storage::load_session() {
-        app.dispatch(Msg::SetRemember(saved.remembered));
-        app.dispatch(Msg::Restore {
+        app.dispatch(Msg::SignIn(sign_in::Msg::SetRemember(saved.remembered)));
+        app.dispatch(Msg::SignIn(sign_in::Msg::Restore {
             base: saved.base,
             token: saved.token,
             created_here: saved.created_here,
-        });
+        }));
     }
 }
 

@@ -4,7 +4,7 @@
 
 use web_sys::Storage;
 
-use crate::state::Session;
+use crate::sign_in::Session;
 
 /// Where a signed-in session is kept.
 const SESSION_KEYS: [&str; 3] = [

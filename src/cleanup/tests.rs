@@ -11,18 +11,12 @@ use crate::{
         Method, Msg as C,
     },
     msg::{Effect, Msg},
-    update::{
-        tests::{p2, signed_in_with_lists},
-        update,
-    },
+    update::{tests::device_in_product, update},
 };
 
 #[test]
 fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
-    let mut state = signed_in_with_lists();
-    update(&mut state, Msg::SelectProduct(30001));
-    // Device `a` is in the product.
-    update(&mut state, Msg::DevicesLoaded(Ok(vec![p2("a", 30001)])));
+    let mut state = device_in_product();
     // The product can go only with its webhook and devices.
     update(
         &mut state,
@@ -139,10 +133,7 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
 
 #[test]
 fn a_failed_cleanup_step_is_reported_and_keeps_the_product() {
-    let mut state = signed_in_with_lists();
-    update(&mut state, Msg::SelectProduct(30001));
-    // Device `a` is in the product.
-    update(&mut state, Msg::DevicesLoaded(Ok(vec![p2("a", 30001)])));
+    let mut state = device_in_product();
     update(&mut state, Msg::Cleanup(C::Ask));
     update(&mut state, Msg::Cleanup(C::Confirm));
     update(

@@ -175,6 +175,12 @@ impl Default for Demo {
 }
 
 impl Demo {
+    /// A stream message of run `run` belongs to the run that is going on, not to a stopped or
+    /// earlier one.
+    pub fn current(&self, run: u32) -> bool {
+        self.running && run == self.run
+    }
+
     /// A new run, going on, with its own secret; the data table's columns and the answer settings
     /// carry over from the run before.
     pub fn next_run(&mut self, secret: String) -> Demo {
@@ -376,6 +382,39 @@ pub enum Msg {
     AnswerApplied(Result<(), String>),
     /// Offer the run as one JSON document to download.
     Export,
+}
+
+impl Msg {
+    /// The failure this message carries, when it is an answer of the cloud that failed.
+    pub fn failure(&self) -> Option<&ApiFailure> {
+        match self {
+            Msg::WebhookSaved(Err(failure)) | Msg::TestPublished(Err(failure)) => Some(failure),
+            Msg::WebhookSaved(Ok(_))
+            | Msg::TestPublished(Ok(_))
+            | Msg::Start { .. }
+            | Msg::SmeeChannel(_)
+            | Msg::Stop
+            | Msg::RelayEvent { .. }
+            | Msg::ParticleEvent { .. }
+            | Msg::StreamDown { .. }
+            | Msg::Test { .. }
+            | Msg::PreviewData(_)
+            | Msg::PublishData(_)
+            | Msg::GiveUp { .. }
+            | Msg::Replay(_)
+            | Msg::ApplyAnswer(_)
+            | Msg::Preset(_)
+            | Msg::SelectCycle(_)
+            | Msg::TogglePause
+            | Msg::ReplayEdited { .. }
+            | Msg::Copy(_)
+            | Msg::SlowMotion(_)
+            | Msg::ApplyForward(_)
+            | Msg::Forwarded { .. }
+            | Msg::AnswerApplied(_)
+            | Msg::Export => None,
+        }
+    }
 }
 
 #[cfg(test)]

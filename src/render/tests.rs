@@ -4,10 +4,12 @@ use webhook_demo_core::wire::Config;
 
 use crate::{
     demo::Msg as D,
+    lists::Msg as L,
     msg::Msg,
     panel::Panel,
     render::Renderer,
-    state::{Auth, Device, Devices, Product, Products, Session, State},
+    sign_in::{Auth, Session},
+    state::{Device, Devices, Product, Products, State},
     update::update,
 };
 
@@ -218,7 +220,7 @@ fn the_picked_device_is_described() {
         device("aa", "first", 32, 32),
         device("bb", "tracker", 26, 12345),
     ];
-    update(&mut state, Msg::DevicesLoaded(Ok(devices)));
+    update(&mut state, Msg::Lists(L::DevicesLoaded(Ok(devices))));
     let renderer = Renderer::new();
     let html = renderer
         .panel(&state, Panel::SelectDevice)
@@ -231,7 +233,7 @@ fn the_picked_device_is_described() {
         html.contains("<td>Photon 2 / P2</td>") && html.contains("<td>not in a product yet</td>"),
         "{html}"
     );
-    update(&mut state, Msg::SelectDevice("bb".into()));
+    update(&mut state, Msg::Lists(L::SelectDevice("bb".into())));
     let html = renderer
         .panel(&state, Panel::SelectDevice)
         .expect("renders");
@@ -243,7 +245,7 @@ fn the_picked_device_is_described() {
         html.contains("<td>Asset Tracker / Monitor One</td>") && html.contains("<td>12345</td>"),
         "{html}"
     );
-    update(&mut state, Msg::SelectDevice("zz".into()));
+    update(&mut state, Msg::Lists(L::SelectDevice("zz".into())));
     assert_eq!(
         state.lists.selected_device.as_deref(),
         Some("bb"),
@@ -280,7 +282,7 @@ fn add_device_says_what_adding_will_do() {
     assert!(html.contains("Choose or create a product first."), "{html}");
     assert!(!html.contains("addDeviceButton"));
 
-    update(&mut state, Msg::SelectProduct(30001));
+    update(&mut state, Msg::Lists(L::SelectProduct(30001)));
     let (word, html) = panel(&state);
     assert_eq!(word, "other-product");
     assert!(
@@ -292,14 +294,14 @@ fn add_device_says_what_adding_will_do() {
         "{html}"
     );
 
-    update(&mut state, Msg::AddDevice);
+    update(&mut state, Msg::Lists(L::AddDevice));
     let (word, html) = panel(&state);
     assert_eq!(word, "adding");
     assert!(
         html.contains("data-action=\"add-device\" disabled>"),
         "{html}"
     );
-    update(&mut state, Msg::DeviceAdded(Ok(0)));
+    update(&mut state, Msg::Lists(L::DeviceAdded(Ok(0))));
     let (word, html) = panel(&state);
     assert_eq!(word, "other-product");
     assert!(
@@ -517,7 +519,7 @@ fn the_device_table_names_its_product_and_a_flashed_device_restarting_is_no_warn
     let html = renderer.panel(&state, Panel::Firmware).expect("renders");
     assert!(html.contains("it must be online to be flashed"), "{html}");
     // Right after a flash the device restarts: offline for a moment, which is expected.
-    state.firmware.flash = crate::state::Flash::Started("success".into());
+    state.firmware.flash = crate::firmware::Flash::Started("success".into());
     let html = renderer.panel(&state, Panel::Firmware).expect("renders");
     assert!(!html.contains("it must be online"), "{html}");
     assert!(html.contains("restarting with the new firmware"), "{html}");

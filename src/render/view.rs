@@ -15,18 +15,17 @@ use crate::{
         SECRET_MASK, WebhookState,
         webhook::{self, EVENT_NAME},
     },
+    firmware::{FIRMWARE_FILES, Flash},
     json::Object,
     panel::{Panel, panel_state},
-    state::{
-        Auth, Devices, FIRMWARE_FILES, Flash, PARTICLE_API, ProductChoice, Products, ServerConfig,
-        State,
-    },
+    sign_in::{Auth, PARTICLE_API},
+    state::{Devices, ProductChoice, Products, ServerConfig, State},
 };
 
 /// The cleanup confirmation: exactly what will be removed.
 fn cleanup_question(state: &State) -> String {
     let cleanup = &state.cleanup;
-    let devices = state.devices_in_product();
+    let devices = state.lists.devices_in_product();
     let mut parts = Vec::new();
     let steps = state.cleanup_steps();
     if cleanup.webhook {
@@ -153,7 +152,7 @@ fn devices(state: &State, view: &mut Object) {
         (state.lists.devices == Devices::Loading).into(),
     );
     // The picked device's details (`deviceInfo`).
-    let device = state.device().map(|device| {
+    let device = state.lists.device().map(|device| {
         let mut info = Object::default();
         info.set("id", device.id.as_str().into());
         info.set("name", device.name.as_deref().unwrap_or("(no name)").into());
@@ -195,6 +194,7 @@ fn products(state: &State, view: &mut Object) {
         .collect();
     view.set("platforms", platforms.into());
     let products: Vec<Value> = state
+        .lists
         .products_for_platform()
         .into_iter()
         .map(|p| choice(p.id, &p.name, state.lists.selected_product == Some(p.id)))
@@ -204,7 +204,10 @@ fn products(state: &State, view: &mut Object) {
         "newProduct",
         (state.lists.product_choice == ProductChoice::New).into(),
     );
-    view.set("newProductName", state.suggested_product_name().into());
+    view.set(
+        "newProductName",
+        state.lists.suggested_product_name().into(),
+    );
     view.set("creatingProduct", state.lists.creating_product.into());
     let product_error = state
         .lists
@@ -339,7 +342,7 @@ fn firmware(state: &State, view: &mut Object) {
         .collect();
     view.set("firmwareFiles", files.into());
     // Why flashing is not possible now, if it is not.
-    let flash_blocked = match state.device() {
+    let flash_blocked = match state.lists.device() {
         None => Some("Pick a device first."),
         // A device restarts after a flash: offline for a moment, not a reason to worry.
         Some(device) if !device.online && matches!(state.firmware.flash, Flash::Started(_)) => {
@@ -361,7 +364,7 @@ fn firmware(state: &State, view: &mut Object) {
     view.set("flashErrors", flash_errors.into());
     // The device log can be streamed (a sandbox device is picked).
     let device_log_available =
-        state.device().is_some() && session.map(|s| s.base.as_str()) == state.sandbox();
+        state.lists.device().is_some() && session.map(|s| s.base.as_str()) == state.sandbox();
     view.set("deviceLogAvailable", device_log_available.into());
     view.set("serialSupported", state.firmware.serial_supported.into());
     view.set("serialError", state.firmware.serial_error.as_deref().into());
@@ -370,14 +373,14 @@ fn firmware(state: &State, view: &mut Object) {
 /// Cleanup: the boxes, whether each can be ticked, the question, and each step's outcome.
 fn cleanup(state: &State, view: &mut Object) {
     let cleanup = &state.cleanup;
-    let devices_in_product = state.devices_in_product();
+    let devices_in_product = state.lists.devices_in_product();
     let product_allowed = cleanup.product_allowed(devices_in_product);
     view.set("cleanupWebhook", cleanup.webhook.into());
     view.set("cleanupTinker", cleanup.tinker.into());
     // Some of the product's devices are online to be flashed.
     view.set(
         "cleanupTinkerEnabled",
-        (state.online_in_product() > 0).into(),
+        (state.lists.online_in_product() > 0).into(),
     );
     view.set("cleanupDevices", cleanup.devices.into());
     // The product holds some of the learner's devices.

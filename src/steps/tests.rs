@@ -3,8 +3,10 @@
 use super::{Status, statuses, view};
 use crate::{
     cleanup::{CleanupStep, Progress},
+    firmware::Flash,
     json::Object,
-    state::{Auth, Device, Devices, Flash, Product, Products, Session, State},
+    sign_in::{Auth, Session},
+    state::{Device, Devices, Product, Products, State},
 };
 
 /// The steps' statuses in `state`, as the page writes them in `data-status`.

@@ -4,7 +4,7 @@
 
 use webhook_demo_core::wire::{ParticleEvent, RelayStart};
 
-use super::sign_in::signed_out_by;
+use super::Context;
 
 mod streams;
 
@@ -18,59 +18,59 @@ use crate::{
     },
     failure::describe,
     msg::Effect,
-    state::{ServerConfig, State},
 };
 use streams::{forwarded, particle_event, relay_event};
 
-pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+/// One arm per message. A failure saying the cloud no longer takes the token changes nothing
+/// here: the root signs out, which stops the demo.
+pub fn update(demo: &mut Demo, context: &Context, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Start {
             secret,
             relay,
             smee,
-        } => return start(state, secret, &relay, &smee),
-        Msg::SmeeChannel(url) => state.demo.smee_typed = url,
+        } => return start(demo, context, secret, &relay, &smee),
+        Msg::SmeeChannel(url) => demo.smee_typed = url,
         Msg::Stop => {
-            let was_running = std::mem::take(&mut state.demo.running);
+            let was_running = std::mem::take(&mut demo.running);
             return was_running
                 .then_some(Effect::CloseStreams)
                 .into_iter()
                 .collect();
         }
         Msg::RelayEvent { run, event, data } => {
-            if current(state, run) {
-                return relay_event(state, event, &data);
+            if demo.current(run) {
+                return relay_event(demo, context, event, &data);
             }
         }
         Msg::ParticleEvent { run, name, data } => {
-            if current(state, run) {
-                return particle_event(state, run, &name, &data);
+            if demo.current(run) {
+                return particle_event(demo, context, run, &name, &data);
             }
         }
         Msg::StreamDown { run, reason } => {
-            if current(state, run) {
-                state.demo.stream_error = Some(reason);
+            if demo.current(run) {
+                demo.stream_error = Some(reason);
             }
         }
         Msg::GiveUp { run, key } => {
-            if current(state, run) {
-                state.demo.timeline.give_up(&key);
+            if demo.current(run) {
+                demo.timeline.give_up(&key);
             }
         }
-        Msg::Replay(hook_id) => return replay(&state.demo, hook_id, None),
+        Msg::Replay(hook_id) => return replay(demo, hook_id, None),
         Msg::ReplayEdited {
             hook_id,
             headers,
             body,
-        } => return replay(&state.demo, hook_id, Some((&headers, body))),
+        } => return replay(demo, hook_id, Some((&headers, body))),
         Msg::SelectCycle(key) => {
-            if state.demo.timeline.find(&key).is_some() {
-                state.demo.inspector.pinned = Some(key);
-                state.demo.inspector.unseen = 0;
+            if demo.timeline.find(&key).is_some() {
+                demo.inspector.pinned = Some(key);
+                demo.inspector.unseen = 0;
             }
         }
         Msg::TogglePause => {
-            let demo = &mut state.demo;
             demo.inspector.pinned = match demo.inspector.pinned {
                 Some(_) => None,
                 None => demo.timeline.cycles.last().map(|c| c.key.clone()),
@@ -78,30 +78,27 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             demo.inspector.unseen = 0;
         }
         Msg::Copy(text) => return vec![Effect::CopyText(text)],
-        Msg::ApplyForward(typed) => return apply_forward(&mut state.demo, typed),
-        Msg::Forwarded { hook_id, result } => return forwarded(&mut state.demo, hook_id, result),
-        Msg::Preset(preset) => return apply_answer(&mut state.demo, preset.answer()),
+        Msg::ApplyForward(typed) => return apply_forward(demo, typed),
+        Msg::Forwarded { hook_id, result } => return forwarded(demo, hook_id, result),
+        Msg::Preset(preset) => return apply_answer(demo, preset.answer()),
         Msg::SlowMotion(on) => {
-            state.demo.inspector.slow = on;
+            demo.inspector.slow = on;
             let answer = Answer {
                 delay_ms: if on { SLOW_MS } else { 0 },
-                ..state.demo.answer.clone()
+                ..demo.answer.clone()
             };
-            return apply_answer(&mut state.demo, answer);
+            return apply_answer(demo, answer);
         }
-        Msg::WebhookSaved(Ok(id)) => state.demo.webhook = WebhookState::Saved(id),
+        Msg::WebhookSaved(Ok(id)) => demo.webhook = WebhookState::Saved(id),
         Msg::WebhookSaved(Err(failure)) | Msg::TestPublished(Err(failure))
-            if failure.status == 401 =>
-        {
-            return signed_out_by(state, &failure);
-        }
+            if failure.status == 401 => {}
         Msg::WebhookSaved(Err(failure)) => {
-            state.demo.webhook = WebhookState::Failed(describe(&failure));
+            demo.webhook = WebhookState::Failed(describe(&failure));
         }
         Msg::PreviewData(data) => {
-            state.demo.preview_typed.clone_from(&data);
+            demo.preview_typed.clone_from(&data);
             // The cloud sets the time; until then the preview shows where it goes.
-            state.demo.preview = Some(ParticleEvent {
+            demo.preview = Some(ParticleEvent {
                 name: EVENT_NAME.to_owned(),
                 data,
                 published_at: "(the time the cloud receives it)".to_owned(),
@@ -109,19 +106,19 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             });
         }
         Msg::PublishData(data) => {
-            state.demo.preview_typed.clone_from(&data);
-            return publish(state, data);
+            demo.preview_typed.clone_from(&data);
+            return publish(demo, context, data);
         }
-        Msg::Test { id } => return test(state, id),
-        Msg::TestPublished(Ok(data)) => state.demo.test_sent = Some(pretty(&data)),
-        Msg::TestPublished(Err(failure)) => state.demo.test_error = Some(describe(&failure)),
-        Msg::ApplyAnswer(answer) => return apply_answer(&mut state.demo, answer),
-        Msg::AnswerApplied(result) => state.demo.answer_error = result.err(),
+        Msg::Test { id } => return test(demo, context, id),
+        Msg::TestPublished(Ok(data)) => demo.test_sent = Some(pretty(&data)),
+        Msg::TestPublished(Err(failure)) => demo.test_error = Some(describe(&failure)),
+        Msg::ApplyAnswer(answer) => return apply_answer(demo, answer),
+        Msg::AnswerApplied(result) => demo.answer_error = result.err(),
         Msg::Export => {
             return vec![Effect::OfferDownload {
                 file: "webhook-demo-session.json",
                 mime: "application/json",
-                text: export(&state.demo),
+                text: export(demo),
             }];
         }
     }
@@ -129,54 +126,50 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 }
 
 /// Test: publishes the test event, and the view follows the newest cycle to show what it does.
-fn test(state: &mut State, id: u32) -> Vec<Effect> {
-    let effects = publish(state, test_data(id));
+fn test(demo: &mut Demo, context: &Context, id: u32) -> Vec<Effect> {
+    let effects = publish(demo, context, test_data(id));
     if !effects.is_empty() {
-        state.demo.test_error = None;
+        demo.test_error = None;
         // The learner wants to watch their own test: the view follows the newest cycle.
-        state.demo.inspector.pinned = None;
-        state.demo.inspector.unseen = 0;
+        demo.inspector.pinned = None;
+        demo.inspector.unseen = 0;
     }
     effects
 }
 
-/// A stream message belongs to the run that is going on, not to a stopped or earlier one.
-fn current(state: &State, run: u32) -> bool {
-    state.demo.running && run == state.demo.run
-}
-
 /// Starts a run on the relay the learner typed, the hosting server's, or a smee.io channel.
-fn start(state: &mut State, secret: String, relay: &str, smee: &str) -> Vec<Effect> {
+fn start(
+    demo: &mut Demo,
+    context: &Context,
+    secret: String,
+    relay: &str,
+    smee: &str,
+) -> Vec<Effect> {
     let smee = smee.trim();
     if !smee.is_empty() {
-        return start_smee(state, secret, smee);
+        return start_smee(demo, context, secret, smee);
     }
     let typed = relay.trim();
     let relay_base = if typed.is_empty() {
-        match &state.server {
-            ServerConfig::Loaded(config) => Some(config.relay.clone()),
-            ServerConfig::Loading | ServerConfig::Unavailable(_) => None,
-        }
+        context.server.relay().map(str::to_owned)
     } else if typed.starts_with("http://") || typed.starts_with("https://") {
         Some(format!("{}/", typed.trim_end_matches('/')))
     } else {
-        state.demo.start_error = Some("A relay address starts with http:// or https://.".into());
+        demo.start_error = Some("A relay address starts with http:// or https://.".into());
         return Vec::new();
     };
     let Some(relay_base) = relay_base else {
-        state.demo.start_error = Some(
+        demo.start_error = Some(
             "This page's server offers no webhook relay: enter the address of one \
              (run `webhook-demo serve --public-url …` on a public host)."
                 .into(),
         );
         return Vec::new();
     };
-    let (Some(session), Some(product_id)) =
-        (state.session().cloned(), state.lists.selected_product)
+    let (Some(session), Some(product_id)) = (context.session, context.lists.selected_product)
     else {
         return Vec::new();
     };
-    let demo = &mut state.demo;
     *demo = Demo {
         relay_typed: typed.to_owned(),
         ..demo.next_run(secret)
@@ -189,8 +182,8 @@ fn start(state: &mut State, secret: String, relay: &str, smee: &str) -> Vec<Effe
         },
         Effect::OpenEvents {
             run: demo.run,
-            base: session.base,
-            token: session.token,
+            base: session.base.clone(),
+            token: session.token.clone(),
             product_id,
         },
     ]
@@ -198,17 +191,15 @@ fn start(state: &mut State, secret: String, relay: &str, smee: &str) -> Vec<Effe
 
 /// Starts a run on a smee.io channel: the channel is the hook URL, known at once, so the webhook is
 /// saved right away; smee answers every request itself, so there is nothing to control.
-fn start_smee(state: &mut State, secret: String, smee: &str) -> Vec<Effect> {
+fn start_smee(demo: &mut Demo, context: &Context, secret: String, smee: &str) -> Vec<Effect> {
     if !smee.starts_with("https://") && !smee.starts_with("http://") {
-        state.demo.start_error = Some("A smee.io channel is an https:// address.".into());
+        demo.start_error = Some("A smee.io channel is an https:// address.".into());
         return Vec::new();
     }
-    let (Some(session), Some(product_id)) =
-        (state.session().cloned(), state.lists.selected_product)
+    let (Some(session), Some(product_id)) = (context.session, context.lists.selected_product)
     else {
         return Vec::new();
     };
-    let demo = &mut state.demo;
     *demo = Demo {
         relay_typed: std::mem::take(&mut demo.relay_typed),
         smee_typed: smee.to_owned(),
@@ -234,8 +225,8 @@ fn start_smee(state: &mut State, secret: String, smee: &str) -> Vec<Effect> {
             product_id,
         },
         Effect::SaveWebhook {
-            base: session.base,
-            token: session.token,
+            base: session.base.clone(),
+            token: session.token.clone(),
             product_id,
             settings: webhook_settings(smee, &demo.secret).to_string(),
         },
@@ -281,11 +272,11 @@ fn replay(demo: &Demo, hook_id: u64, edited: Option<(&str, String)>) -> Vec<Effe
 }
 
 /// Publishes `WebhookDemo01` with `data` to the product, while a run is going on.
-fn publish(state: &State, data: String) -> Vec<Effect> {
+fn publish(demo: &Demo, context: &Context, data: String) -> Vec<Effect> {
     let (Some(session), Some(product_id), true) = (
-        state.session(),
-        state.lists.selected_product,
-        state.demo.running,
+        context.session,
+        context.lists.selected_product,
+        demo.running,
     ) else {
         return Vec::new();
     };

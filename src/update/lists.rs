@@ -2,56 +2,73 @@
 //! device, a platform and a product, creating a product, adding the device to it, and putting back
 //! the picks saved for this user once the lists allow.
 
-use super::sign_in::signed_out_by;
+use super::Context;
 use crate::{
     failure::{ApiFailure, describe},
+    lists::Msg,
     msg::Effect,
-    state::{Device, Devices, Flash, Product, ProductChoice, Products, Session, Settings, State},
+    sign_in::Session,
+    state::{Device, Devices, Lists, Product, ProductChoice, Products, Settings},
 };
 
-pub(super) fn refresh_devices(state: &mut State) -> Vec<Effect> {
-    let Some(session) = state.session() else {
+/// One arm per message, each a field set or a call. A failure saying the cloud no longer takes the
+/// token only ends what was under way here: the root signs out.
+pub(super) fn update(state: &mut Lists, context: &Context, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::SettingsLoaded(saved) => settings_loaded(state, saved.as_deref()),
+        Msg::RefreshDevices => return refresh_devices(state, context),
+        Msg::DevicesLoaded(result) => devices_loaded(state, result),
+        Msg::SelectDevice(id) => select_device(state, id),
+        Msg::ProductsLoaded(result) => products_loaded(state, result),
+        Msg::SelectPlatform(id) => set_platform(state, id),
+        Msg::ChooseProducts(choice) => state.product_choice = choice,
+        Msg::SelectProduct(id) => select_product(state, id),
+        Msg::CreateProduct(name) => return create_product(state, context, &name),
+        Msg::ProductCreated(result) => product_created(state, result),
+        Msg::AddDevice => return add_device(state, context),
+        Msg::DeviceAdded(result) => return device_added(state, context, result),
+    }
+    Vec::new()
+}
+
+fn refresh_devices(state: &mut Lists, context: &Context) -> Vec<Effect> {
+    let Some(session) = context.session else {
         return Vec::new();
     };
     let load = Effect::LoadDevices {
         base: session.base.clone(),
         token: session.token.clone(),
     };
-    state.lists.devices = Devices::Loading;
+    state.devices = Devices::Loading;
     vec![load]
 }
 
-pub(super) fn devices_loaded(
-    state: &mut State,
-    result: Result<Vec<Device>, ApiFailure>,
-) -> Vec<Effect> {
+fn devices_loaded(state: &mut Lists, result: Result<Vec<Device>, ApiFailure>) {
     let devices = match result {
         Ok(devices) => devices,
-        Err(failure) if failure.status == 401 => return signed_out_by(state, &failure),
+        Err(failure) if failure.status == 401 => return,
         Err(failure) => {
-            state.lists.devices = Devices::Failed(describe(&failure));
-            return Vec::new();
+            state.devices = Devices::Failed(describe(&failure));
+            return;
         }
     };
     // Keep the learner's pick across refreshes; otherwise pick what the list shows first.
     let kept = state
-        .lists
         .selected_device
         .as_ref()
         .is_some_and(|id| devices.iter().any(|d| &d.id == id));
     if !kept {
-        state.lists.selected_device = devices.first().map(|device| device.id.clone());
+        state.selected_device = devices.first().map(|device| device.id.clone());
     }
-    state.lists.devices = Devices::Loaded(devices);
-    if state.lists.platform.is_none() {
-        state.lists.platform = state.device().map(|device| device.platform_id);
+    state.devices = Devices::Loaded(devices);
+    if state.platform.is_none() {
+        state.platform = state.device().map(|device| device.platform_id);
     }
     restore(state);
-    Vec::new()
 }
 
-pub(super) fn select_device(state: &mut State, id: String) {
-    let Devices::Loaded(devices) = &state.lists.devices else {
+fn select_device(state: &mut Lists, id: String) {
+    let Devices::Loaded(devices) = &state.devices else {
         return;
     };
     if let Some(platform_id) = devices
@@ -60,44 +77,39 @@ pub(super) fn select_device(state: &mut State, id: String) {
         .map(|d| d.platform_id)
     {
         set_platform(state, platform_id);
-        state.lists.selected_device = Some(id);
-        state.firmware.flash = Flash::Idle;
+        state.selected_device = Some(id);
     }
 }
 
-pub(super) fn products_loaded(
-    state: &mut State,
-    result: Result<Vec<Product>, ApiFailure>,
-) -> Vec<Effect> {
+fn products_loaded(state: &mut Lists, result: Result<Vec<Product>, ApiFailure>) {
     match result {
         Ok(products) => {
-            state.lists.products = Products::Loaded(products);
+            state.products = Products::Loaded(products);
             restore(state);
         }
-        Err(failure) if failure.status == 401 => return signed_out_by(state, &failure),
-        Err(failure) => state.lists.products = Products::Failed(describe(&failure)),
+        Err(failure) if failure.status == 401 => {}
+        Err(failure) => state.products = Products::Failed(describe(&failure)),
     }
-    Vec::new()
 }
 
-pub(super) fn select_product(state: &mut State, id: u32) {
+fn select_product(state: &mut Lists, id: u32) {
     if state
         .products_for_platform()
         .iter()
         .any(|product| product.id == id)
     {
-        state.lists.selected_product = Some(id);
-        state.lists.product_choice = ProductChoice::Existing;
+        state.selected_product = Some(id);
+        state.product_choice = ProductChoice::Existing;
     }
 }
 
-pub(super) fn create_product(state: &mut State, name: &str) -> Vec<Effect> {
-    let (Some(session), Some(platform_id)) = (state.session(), state.lists.platform) else {
+fn create_product(state: &mut Lists, context: &Context, name: &str) -> Vec<Effect> {
+    let (Some(session), Some(platform_id)) = (context.session, state.platform) else {
         return Vec::new();
     };
     let name = name.trim().to_owned();
     if name.is_empty() {
-        state.lists.product_error = Some("Give the new product a name.".into());
+        state.product_error = Some("Give the new product a name.".into());
         return Vec::new();
     }
     let effect = Effect::CreateProduct {
@@ -106,38 +118,32 @@ pub(super) fn create_product(state: &mut State, name: &str) -> Vec<Effect> {
         name,
         platform_id,
     };
-    state.lists.creating_product = true;
-    state.lists.product_error = None;
+    state.creating_product = true;
+    state.product_error = None;
     vec![effect]
 }
 
-pub(super) fn product_created(
-    state: &mut State,
-    result: Result<Product, ApiFailure>,
-) -> Vec<Effect> {
-    state.lists.creating_product = false;
+fn product_created(state: &mut Lists, result: Result<Product, ApiFailure>) {
+    state.creating_product = false;
     match result {
         Ok(product) => {
-            state.lists.selected_product = Some(product.id);
-            state.lists.product_choice = ProductChoice::Existing;
-            if let Products::Loaded(products) = &mut state.lists.products {
+            state.selected_product = Some(product.id);
+            state.product_choice = ProductChoice::Existing;
+            if let Products::Loaded(products) = &mut state.products {
                 products.push(product);
             } else {
-                state.lists.products = Products::Loaded(vec![product]);
+                state.products = Products::Loaded(vec![product]);
             }
         }
-        Err(failure) if failure.status == 401 => return signed_out_by(state, &failure),
-        Err(failure) => state.lists.product_error = Some(describe(&failure)),
+        Err(failure) if failure.status == 401 => {}
+        Err(failure) => state.product_error = Some(describe(&failure)),
     }
-    Vec::new()
 }
 
-pub(super) fn add_device(state: &mut State) -> Vec<Effect> {
-    let (Some(session), Some(device), Some(product_id)) = (
-        state.session(),
-        state.device(),
-        state.lists.selected_product,
-    ) else {
+fn add_device(state: &mut Lists, context: &Context) -> Vec<Effect> {
+    let (Some(session), Some(device), Some(product_id)) =
+        (context.session, state.device(), state.selected_product)
+    else {
         return Vec::new();
     };
     let effect = Effect::AddDevice {
@@ -146,33 +152,37 @@ pub(super) fn add_device(state: &mut State) -> Vec<Effect> {
         product_id,
         device_id: device.id.clone(),
     };
-    state.lists.adding_device = true;
-    state.lists.add_device_error = None;
+    state.adding_device = true;
+    state.add_device_error = None;
     vec![effect]
 }
 
 /// The answer to adding the device: how many devices the cloud moved into the product.
-pub(super) fn device_added(state: &mut State, result: Result<u32, ApiFailure>) -> Vec<Effect> {
-    state.lists.adding_device = false;
+fn device_added(
+    state: &mut Lists,
+    context: &Context,
+    result: Result<u32, ApiFailure>,
+) -> Vec<Effect> {
+    state.adding_device = false;
     match result {
         Ok(0) => {
-            state.lists.add_device_error = Some(
+            state.add_device_error = Some(
                 "The cloud did not add the device. A product takes devices of its own \
                  platform only: check the platform, or pick another product."
                     .into(),
             );
         }
         // The device now reports the product as its own; the product counts it.
-        Ok(_) => return state.session().map(reload_lists).unwrap_or_default(),
-        Err(failure) if failure.status == 401 => return signed_out_by(state, &failure),
-        Err(failure) => state.lists.add_device_error = Some(describe(&failure)),
+        Ok(_) => return context.session.map(reload_lists).unwrap_or_default(),
+        Err(failure) if failure.status == 401 => {}
+        Err(failure) => state.add_device_error = Some(describe(&failure)),
     }
     Vec::new()
 }
 
 /// The picks saved for this user (`Settings::encode`), if any, applied as far as the lists allow.
-pub(super) fn settings_loaded(state: &mut State, saved: Option<&str>) {
-    state.sign_in.restoring = Some(saved.and_then(Settings::decode).unwrap_or_default());
+fn settings_loaded(state: &mut Lists, saved: Option<&str>) {
+    state.restoring = Some(saved.and_then(Settings::decode).unwrap_or_default());
     restore(state);
 }
 
@@ -191,42 +201,39 @@ pub(crate) fn reload_lists(session: &Session) -> Vec<Effect> {
 }
 
 /// Applies the saved picks that the lists loaded so far allow; done once both lists are in.
-fn restore(state: &mut State) {
-    let Some(saved) = state.sign_in.restoring.clone() else {
+fn restore(state: &mut Lists) {
+    let Some(saved) = state.restoring.clone() else {
         return;
     };
-    if let (Devices::Loaded(devices), Some(id)) = (&state.lists.devices, &saved.device) {
+    if let (Devices::Loaded(devices), Some(id)) = (&state.devices, &saved.device) {
         if devices.iter().any(|d| &d.id == id) {
-            state.lists.selected_device = Some(id.clone());
+            state.selected_device = Some(id.clone());
         }
     }
     if let Some(platform) = saved.platform {
-        state.lists.platform = Some(platform);
+        state.platform = Some(platform);
     }
-    if let (Products::Loaded(_), Some(product)) = (&state.lists.products, saved.product) {
+    if let (Products::Loaded(_), Some(product)) = (&state.products, saved.product) {
         if state
             .products_for_platform()
             .iter()
             .any(|p| p.id == product)
         {
-            state.lists.selected_product = Some(product);
-            state.lists.product_choice = ProductChoice::Existing;
+            state.selected_product = Some(product);
+            state.product_choice = ProductChoice::Existing;
         }
     }
-    if matches!(state.lists.devices, Devices::Loaded(_) | Devices::Failed(_))
-        && matches!(
-            state.lists.products,
-            Products::Loaded(_) | Products::Failed(_)
-        )
+    if matches!(state.devices, Devices::Loaded(_) | Devices::Failed(_))
+        && matches!(state.products, Products::Loaded(_) | Products::Failed(_))
     {
-        state.sign_in.restoring = None;
+        state.restoring = None;
     }
 }
 
 /// Chooses the product's platform; a product of the previous platform no longer fits.
-pub(super) fn set_platform(state: &mut State, platform_id: u32) {
-    if state.lists.platform != Some(platform_id) {
-        state.lists.platform = Some(platform_id);
-        state.lists.selected_product = None;
+fn set_platform(state: &mut Lists, platform_id: u32) {
+    if state.platform != Some(platform_id) {
+        state.platform = Some(platform_id);
+        state.selected_product = None;
     }
 }

@@ -1,17 +1,45 @@
 //! Signing in and out: the sandbox button, a pasted token, email and password with their MFA code,
-//! the answers the cloud gives to each, a saved session put back, and losing the session to a
-//! token the cloud no longer takes.
+//! the answers the cloud gives to each and a saved session put back. What the session's coming
+//! and going does to the rest of the page is the root's (`update.rs`).
 
+use super::Context;
 use crate::{
-    cleanup::Cleanup,
-    demo::Demo,
     failure::{ApiFailure, describe},
     msg::Effect,
-    state::{Auth, Devices, Products, SANDBOX_USER, Session, Settings, State},
+    sign_in::{Auth, Msg, SANDBOX_USER, Session, SignIn},
 };
 
-pub(super) fn sandbox(state: &mut State) -> Vec<Effect> {
-    let Some(base) = state.sandbox() else {
+/// One arm per message, each a field set or a call.
+pub(super) fn update(state: &mut SignIn, context: &Context, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::SandboxSignIn => return sandbox(state, context),
+        Msg::TokenSignIn(pasted) => return token(state, context, &pasted),
+        Msg::PasswordSignIn {
+            username,
+            password: typed,
+        } => return password(state, context, &username, typed),
+        Msg::OtpSignIn(code) => return otp(state, &code),
+        Msg::TokenGranted { base, result } => return token_granted(state, base, result),
+        Msg::UserLoaded {
+            base,
+            token,
+            created_here,
+            result,
+        } => return user_loaded(state, base, token, created_here, result),
+        Msg::Restore {
+            base,
+            token,
+            created_here,
+        } => return restore(state, base, token, created_here),
+        Msg::SignOut => return sign_out(state),
+        Msg::SetRemember(remember) => state.remember = remember,
+        Msg::UseSandbox(sandbox) => state.use_sandbox = sandbox,
+    }
+    Vec::new()
+}
+
+fn sandbox(state: &mut SignIn, context: &Context) -> Vec<Effect> {
+    let Some(base) = context.server.sandbox() else {
         return Vec::new();
     };
     let (username, password) = SANDBOX_USER;
@@ -20,57 +48,62 @@ pub(super) fn sandbox(state: &mut State) -> Vec<Effect> {
         username: username.into(),
         password: password.into(),
     };
-    state.sign_in.auth = Auth::SignedOut {
+    state.auth = Auth::SignedOut {
         error: None,
         busy: true,
     };
     vec![effect]
 }
 
-pub(super) fn token(state: &mut State, token: &str) -> Vec<Effect> {
+fn token(state: &mut SignIn, context: &Context, token: &str) -> Vec<Effect> {
     let token = token.trim().to_owned();
     if token.is_empty() {
-        state.sign_in.auth = Auth::SignedOut {
+        state.auth = Auth::SignedOut {
             error: Some("Paste an access token first.".into()),
             busy: false,
         };
         return Vec::new();
     }
-    state.sign_in.auth = Auth::SignedOut {
+    state.auth = Auth::SignedOut {
         error: None,
         busy: true,
     };
     vec![Effect::CheckToken {
-        base: state.api_base(),
+        base: context.server.api_base(state.use_sandbox),
         token,
         created_here: false,
     }]
 }
 
-pub(super) fn password(state: &mut State, username: &str, password: String) -> Vec<Effect> {
+fn password(
+    state: &mut SignIn,
+    context: &Context,
+    username: &str,
+    password: String,
+) -> Vec<Effect> {
     if username.trim().is_empty() || password.is_empty() {
         let error = Some("Enter your email and password.".into());
-        state.sign_in.auth = Auth::SignedOut { error, busy: false };
+        state.auth = Auth::SignedOut { error, busy: false };
         return Vec::new();
     }
-    state.sign_in.auth = Auth::SignedOut {
+    state.auth = Auth::SignedOut {
         error: None,
         busy: true,
     };
     vec![Effect::RequestToken {
-        base: state.api_base(),
+        base: context.server.api_base(state.use_sandbox),
         username: username.trim().into(),
         password,
     }]
 }
 
-pub(super) fn otp(state: &mut State, otp: &str) -> Vec<Effect> {
+fn otp(state: &mut SignIn, otp: &str) -> Vec<Effect> {
     let Auth::AwaitingOtp {
         base,
         mfa_token,
         error,
         busy,
-    } = &mut state.sign_in.auth
+    } = &mut state.auth
     else {
         return Vec::new();
     };
@@ -84,8 +117,8 @@ pub(super) fn otp(state: &mut State, otp: &str) -> Vec<Effect> {
 }
 
 /// The answer to a token request: check the token, or ask for the MFA code, or say why not.
-pub(super) fn token_granted(
-    state: &mut State,
+fn token_granted(
+    state: &mut SignIn,
     base: String,
     result: Result<String, ApiFailure>,
 ) -> Vec<Effect> {
@@ -99,7 +132,7 @@ pub(super) fn token_granted(
         }
         Err(failure) => failure,
     };
-    state.sign_in.auth = match (failure.mfa_token.clone(), &state.sign_in.auth) {
+    state.auth = match (failure.mfa_token.clone(), &state.auth) {
         (Some(mfa_token), _) => Auth::AwaitingOtp {
             base,
             mfa_token,
@@ -127,8 +160,8 @@ pub(super) fn token_granted(
 
 /// The answer to `GET /v1/user` for a token being tried: signed in, with the lists and the saved
 /// picks on their way, or back to sign-in saying why.
-pub(super) fn user_loaded(
-    state: &mut State,
+fn user_loaded(
+    state: &mut SignIn,
     base: String,
     token: String,
     created_here: bool,
@@ -137,7 +170,7 @@ pub(super) fn user_loaded(
     let username = match result {
         Ok(username) => username,
         Err(failure) => {
-            state.sign_in.auth = Auth::SignedOut {
+            state.auth = Auth::SignedOut {
                 error: Some(describe(&failure)),
                 busy: false,
             };
@@ -166,24 +199,15 @@ pub(super) fn user_loaded(
     let settings = Effect::LoadSettings(session.username.clone());
     let save = Effect::SaveSession {
         session: session.clone(),
-        remember: state.sign_in.remember,
+        remember: state.remember,
     };
-    state.sign_in.auth = Auth::SignedIn(session);
-    state.lists.devices = Devices::Loading;
-    state.lists.products = Products::Loading;
-    // Nothing is saved for this user until their saved picks have been looked up.
-    state.sign_in.restoring = Some(Settings::default());
+    state.auth = Auth::SignedIn(session);
     vec![settings, load, products, save]
 }
 
 /// A session saved in the browser: tried as if the learner had pasted its token.
-pub(super) fn restore(
-    state: &mut State,
-    base: String,
-    token: String,
-    created_here: bool,
-) -> Vec<Effect> {
-    state.sign_in.auth = Auth::SignedOut {
+fn restore(state: &mut SignIn, base: String, token: String, created_here: bool) -> Vec<Effect> {
+    state.auth = Auth::SignedOut {
         error: None,
         busy: true,
     };
@@ -194,9 +218,8 @@ pub(super) fn restore(
     }]
 }
 
-/// Signs out: the token is revoked when the page created it, the demo stops and everything the
-/// session loaded is forgotten (its run number kept, so its streams stay stale).
-pub(super) fn sign_out(state: &mut State) -> Vec<Effect> {
+/// Signs out: the token is revoked when the page created it, and the saved session forgotten.
+fn sign_out(state: &mut SignIn) -> Vec<Effect> {
     let revoke = state
         .session()
         .filter(|session| session.created_here)
@@ -204,42 +227,9 @@ pub(super) fn sign_out(state: &mut State) -> Vec<Effect> {
             base: session.base.clone(),
             token: session.token.clone(),
         });
-    state.sign_in.auth = Auth::SignedOut {
+    state.auth = Auth::SignedOut {
         error: None,
         busy: false,
     };
-    state.lists.devices = Devices::NotLoaded;
-    state.lists.selected_device = None;
-    state.lists.products = Products::NotLoaded;
-    state.lists.platform = None;
-    state.lists.selected_product = None;
-    state.lists.product_error = None;
-    state.lists.add_device_error = None;
-    state.sign_in.restoring = None;
-    let stop = state.demo.running.then_some(Effect::CloseStreams);
-    state.cleanup = Cleanup::default();
-    state.demo = Demo {
-        run: state.demo.run,
-        ..Demo::default()
-    };
-    revoke
-        .into_iter()
-        .chain(stop)
-        .chain([Effect::ForgetSession])
-        .collect()
-}
-
-/// The token expired or was revoked elsewhere: back to sign-in, saying why. The learner's picks
-/// stay saved, so signing in again puts them back.
-pub(crate) fn signed_out_by(state: &mut State, failure: &ApiFailure) -> Vec<Effect> {
-    state.sign_in.auth = Auth::SignedOut {
-        error: Some(describe(failure)),
-        busy: false,
-    };
-    state.lists.devices = Devices::NotLoaded;
-    state.lists.products = Products::NotLoaded;
-    state.sign_in.restoring = None;
-    // A running demo stops with the session.
-    let stop = std::mem::take(&mut state.demo.running).then_some(Effect::CloseStreams);
-    stop.into_iter().chain([Effect::ForgetSession]).collect()
+    revoke.into_iter().chain([Effect::ForgetSession]).collect()
 }

@@ -21,6 +21,9 @@ use tokio::time::Instant;
 
 use crate::Limits;
 
+pub(crate) mod clock;
+pub(crate) mod firmware_facts;
+
 /// How long a token lives when the client does not say (Particle's default: 90 days).
 pub(crate) const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(7_776_000);
 /// How long an MFA token from a `mfa_required` answer may be exchanged for an access token.
@@ -153,8 +156,8 @@ impl Device {
         let mut shown = serde_json::to_value(self).expect("a device is plain data");
         if let Value::Object(fields) = &mut shown {
             fields.remove("owner");
-            fields.insert("functions".into(), crate::sim::functions(&self.sim).into());
-            let variables: serde_json::Map<String, Value> = crate::sim::variables(&self.sim)
+            fields.insert("functions".into(), firmware_facts::functions(&self.sim).into());
+            let variables: serde_json::Map<String, Value> = firmware_facts::variables(&self.sim)
                 .iter()
                 .map(|(name, kind)| ((*name).to_owned(), (*kind).into()))
                 .collect();
@@ -364,7 +367,7 @@ impl Cloud {
     pub(crate) fn fixture_in(bounds: Arc<Bounds>) -> Cloud {
         let owner = "sandbox@example.com";
         // The online devices connected as the sandbox started.
-        let started_ms = crate::events::now_ms();
+        let started_ms = clock::now_ms();
         let device =
             |n: u32, name: &str, platform_id: u32, serial: &str, online: bool, cellular: bool| {
                 Device {
@@ -384,7 +387,7 @@ impl Cloud {
                     groups: Vec::new(),
                     // The online devices run the demo firmware; the offline one Tinker, so that
                     // flashing it is what makes it publish.
-                    firmware_version: online.then_some(crate::sim::DEMO_VERSION),
+                    firmware_version: online.then_some(firmware_facts::DEMO_VERSION),
                     owner: owner.to_owned(),
                     sim: SimDevice {
                         demo_firmware: online,

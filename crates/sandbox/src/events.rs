@@ -1,10 +1,7 @@
 //! Published events and who may see them, and the one place every event goes through
 //! ([`publish`]) on its way to streams, webhooks and devices. How streams write them is `sse.rs`.
 
-use std::{
-    sync::{Arc, OnceLock},
-    time::{SystemTime, UNIX_EPOCH},
-};
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::broadcast;
 use webhook_demo_core::time::iso8601_millis;
@@ -53,11 +50,8 @@ impl Event {
     }
 }
 
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+/// Events are stamped by the cloud's clock.
+pub(crate) use crate::cloud::clock::now_ms;
 
 /// Live events and device log lines, fanned out to whoever listens. Each channel is made when
 /// its first listener comes: a channel holds its whole backlog from the start, and most worlds of

@@ -4,7 +4,7 @@
 //! (unbalanced braces, parentheses or brackets, an unterminated string or comment, no `setup()` or
 //! `loop()`, and an `#error` directive, which is how to make a compile error on purpose), reporting each as `file:line:column: error: …` like gcc does, and decides what the
 //! simulated device will do once flashed: sources that publish `WebhookDemo01` make it behave like
-//! the demo firmware (at `sim::DEMO_VERSION`, whatever `PRODUCT_VERSION` they declare), anything
+//! the demo firmware (at `cloud::firmware_facts::DEMO_VERSION`, whatever `PRODUCT_VERSION` they declare), anything
 //! else like Tinker (it publishes nothing). A "binary" is a short text header saying which; any
 //! other binary (such as Tinker's) is taken to be Tinker.
 
@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::{
     Shared,
+    cloud::firmware_facts,
     events::{self, Event},
     sim::{self, EVENT_NAME},
 };
@@ -275,7 +276,7 @@ pub(crate) async fn flash(shared: Shared, device: String, behaviour: Behaviour) 
     if let Some(d) = crate::lock(&shared).device_mut(&device) {
         d.sim.demo_firmware = behaviour == Behaviour::Demo;
         // Tinker is not product firmware: it declares no `PRODUCT_VERSION`.
-        d.firmware_version = d.sim.demo_firmware.then_some(sim::DEMO_VERSION);
+        d.firmware_version = d.sim.demo_firmware.then_some(firmware_facts::DEMO_VERSION);
     }
     let running = match behaviour {
         Behaviour::Demo => "the webhook demo",

@@ -230,7 +230,7 @@ fn millis(span: Duration) -> u64 {
 
 /// Unix time in milliseconds.
 pub(crate) fn unix_ms() -> u64 {
-    crate::events::now_ms()
+    crate::cloud::clock::now_ms()
 }
 
 /// A client address as Redis keys name it.

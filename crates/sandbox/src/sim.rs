@@ -12,23 +12,16 @@ use serde_json::json;
 
 use crate::{
     Root, Shared,
-    cloud::{Device, SimDevice},
+    cloud::{
+        Device,
+        firmware_facts::{functions, variables},
+    },
     events::{self, Event},
     tinker,
 };
 
 /// The event the demo firmware publishes.
 pub(crate) const EVENT_NAME: &str = "WebhookDemo01";
-
-/// The `PRODUCT_VERSION` the demo firmware declares (`FIRMWARE_VERSION` in its source). The
-/// sandbox does not read it from the sources it flashes: whatever publishes `WebhookDemo01` runs as
-/// the demo, and the demo is this version.
-pub(crate) const DEMO_VERSION: u32 = 1;
-
-/// The demo firmware's cloud variables, name and type as the device API lists them: one, which
-/// holds the firmware's version. Its name is the event's only because the reference firmware
-/// names both so (spec 8.1).
-pub(crate) const DEMO_VARIABLES: [(&str, &str); 1] = [("WebhookDemo01", "int32")];
 
 /// Runs the periodic publishing of every world's devices until the sandbox closes (one task for
 /// all worlds: a hosted sandbox has thousands, mostly idle).
@@ -156,27 +149,6 @@ pub(crate) fn set_online(shared: &Shared, id: &str, online: bool) -> Result<(), 
         let _ = publish_reading(shared, id);
     }
     Ok(())
-}
-
-/// The cloud functions the firmware a device runs registers, as the device API lists them:
-/// Tinker's four, and none for the demo firmware, whose source registers none
-/// (`the_simulation_registers_what_the_demo_firmware_declares` reads it).
-pub(crate) fn functions(sim: &SimDevice) -> &'static [&'static str] {
-    if sim.demo_firmware {
-        &[]
-    } else {
-        &tinker::FUNCTIONS
-    }
-}
-
-/// The cloud variables, name and type, the firmware a device runs registers: the demo's one, and
-/// none for Tinker.
-pub(crate) fn variables(sim: &SimDevice) -> &'static [(&'static str, &'static str)] {
-    if sim.demo_firmware {
-        &DEMO_VARIABLES
-    } else {
-        &[]
-    }
 }
 
 /// Reads a cloud variable as the device's firmware would answer it; `None` when the firmware

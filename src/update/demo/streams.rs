@@ -16,8 +16,8 @@ use crate::{
         webhook::{EVENT_NAME, webhook_settings},
     },
     msg::{self, Effect},
-    state::{Devices, State},
-    update::firmware,
+    state::Devices,
+    update::Context,
 };
 
 /// Forwarding one request came to this: the learner's server answered, or could not be reached.
@@ -40,13 +40,15 @@ pub(super) fn forwarded(demo: &mut Demo, hook_id: u64, result: Result<u16, Strin
 }
 
 /// An event of the current run's relay stream or smee.io channel.
-pub(super) fn relay_event(state: &mut State, event: RelayEvent, data: &str) -> Vec<Effect> {
+pub(super) fn relay_event(
+    demo: &mut Demo,
+    context: &Context,
+    event: RelayEvent,
+    data: &str,
+) -> Vec<Effect> {
     let Ok(value) = serde_json::from_str::<serde_json::Value>(data) else {
         return Vec::new();
     };
-    let session = state.session().cloned();
-    let product_id = state.lists.selected_product;
-    let demo = &mut state.demo;
     demo.stream_error = None;
     match event {
         RelayEvent::Start => {
@@ -59,11 +61,12 @@ pub(super) fn relay_event(state: &mut State, event: RelayEvent, data: &str) -> V
             };
             // A reconnection's start finds the webhook saved already.
             let save = if demo.webhook == WebhookState::Waiting {
-                session
-                    .zip(product_id)
+                context
+                    .session
+                    .zip(context.lists.selected_product)
                     .map(|(session, product_id)| Effect::SaveWebhook {
-                        base: session.base,
-                        token: session.token,
+                        base: session.base.clone(),
+                        token: session.token.clone(),
                         product_id,
                         settings: webhook_settings(&start.hook_url, &demo.secret).to_string(),
                     })
@@ -156,15 +159,21 @@ pub(super) fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
 
 /// An event of the current run's product event stream: a row of the event log, and for the demo's
 /// events a hop of the timeline and an explainer entry.
-pub(super) fn particle_event(state: &mut State, run: u32, name: &str, data: &str) -> Vec<Effect> {
+pub(super) fn particle_event(
+    demo: &mut Demo,
+    context: &Context,
+    run: u32,
+    name: &str,
+    data: &str,
+) -> Vec<Effect> {
     let Some(event) = serde_json::from_str(data)
         .ok()
         .and_then(|value| ParticleEvent::from_json(name, &value))
     else {
         return Vec::new();
     };
-    state.demo.stream_error = None;
-    let device = match &state.lists.devices {
+    demo.stream_error = None;
+    let device = match &context.lists.devices {
         Devices::Loaded(devices) => devices
             .iter()
             .find(|d| d.id == event.coreid)
@@ -172,20 +181,15 @@ pub(super) fn particle_event(state: &mut State, run: u32, name: &str, data: &str
         Devices::NotLoaded | Devices::Loading | Devices::Failed(_) => None,
     }
     .unwrap_or_else(|| event.coreid.clone());
-    firmware::flash_progress(state, &event);
     let mut effects = vec![Effect::LogEvent(log_cells(&event, &device))];
-    keep(&mut state.demo.history.events, event.clone());
+    keep(&mut demo.history.events, event.clone());
     let mut key = None;
     if event.name == EVENT_NAME {
-        state.demo.preview = Some(event.clone());
+        demo.preview = Some(event.clone());
         let cycle = (event.coreid.clone(), event.published_at.clone());
-        begin(&mut state.demo, &cycle);
+        begin(demo, &cycle);
         key = Some(cycle);
-        if state
-            .demo
-            .timeline
-            .published(&event.coreid, &event.published_at)
-        {
+        if demo.timeline.published(&event.coreid, &event.published_at) {
             effects.push(Effect::Timer {
                 ms: crate::demo::timeline::GIVE_UP_MS as u32,
                 msg: Box::new(msg::Msg::Demo(Msg::GiveUp {
@@ -195,25 +199,23 @@ pub(super) fn particle_event(state: &mut State, run: u32, name: &str, data: &str
             });
         }
     } else if event.name.contains(EVENT_NAME) {
-        let found =
-            state
-                .demo
-                .timeline
-                .webhook_event(&event.name, &event.data, &event.published_at);
+        let found = demo
+            .timeline
+            .webhook_event(&event.name, &event.data, &event.published_at);
         match found {
             // A later part of a long response joins the first part's card.
-            Some((cycle, true)) => more_response(&mut state.demo, &cycle, &event.data),
+            Some((cycle, true)) => more_response(demo, &cycle, &event.data),
             Some((cycle, false)) => key = Some(cycle),
             None => {}
         }
     }
     if let (Some(key), Some(entry)) = (key, explain_event(&event, &device)) {
         if entry.kind == EntryKind::EventDevice {
-            state.demo.timeline.cycle(&key).device.clone_from(&device);
+            demo.timeline.cycle(&key).device.clone_from(&device);
         }
-        place(&mut state.demo, &key, entry, &mut effects);
+        place(demo, &key, entry, &mut effects);
     }
-    if let (Some(session), "spark/status") = (state.session(), event.name.as_str()) {
+    if let (Some(session), "spark/status") = (context.session, event.name.as_str()) {
         // A device went online or offline: its mark in the device list follows.
         effects.push(Effect::LoadDevices {
             base: session.base.clone(),

@@ -10,8 +10,10 @@ use crate::{
         requests::{REPLAY_HEADER, curl, export, smee_hook},
         webhook::EVENT_NAME,
     },
+    firmware::Msg as F,
     msg::{Effect, Msg},
-    state::{Auth, Product, Products, Session, State},
+    sign_in::{Auth, Session},
+    state::{Product, Products, State},
     update::update,
 };
 
@@ -333,9 +335,12 @@ fn the_flashed_device_reports_its_progress() {
     );
     update(
         &mut state,
-        Msg::FlashDevice(vec![("a.cpp".into(), "x".into())]),
+        Msg::Firmware(F::FlashDevice(vec![("a.cpp".into(), "x".into())])),
     );
-    update(&mut state, Msg::Flashed(Ok("Update started".into())));
+    update(
+        &mut state,
+        Msg::Firmware(F::Flashed(Ok("Update started".into()))),
+    );
     let status = |data: &str, coreid: &str| {
         Msg::Demo(D::ParticleEvent {
             run: 1,
@@ -346,18 +351,18 @@ fn the_flashed_device_reports_its_progress() {
     update(&mut state, status("started ", "e00f"));
     assert_eq!(
         state.firmware.flash,
-        crate::state::Flash::Started("started".into())
+        crate::firmware::Flash::Started("started".into())
     );
     update(&mut state, status("success", "other"));
     assert_eq!(
         state.firmware.flash,
-        crate::state::Flash::Started("started".into()),
+        crate::firmware::Flash::Started("started".into()),
         "another device's"
     );
     update(&mut state, status("success", "e00f"));
     assert_eq!(
         state.firmware.flash,
-        crate::state::Flash::Started("success".into())
+        crate::firmware::Flash::Started("success".into())
     );
 }
 

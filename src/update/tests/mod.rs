@@ -7,8 +7,10 @@ use webhook_demo_core::wire::Config;
 
 use crate::{
     failure::ApiFailure,
+    lists::Msg as L,
     msg::{Effect, Msg},
-    state::{Device, Product, ServerConfig, Session, State},
+    sign_in::{Msg as S, Session},
+    state::{Device, Product, ServerConfig, State},
     update::update,
 };
 
@@ -51,12 +53,12 @@ pub(crate) fn expired_token() -> ApiFailure {
 }
 
 pub(crate) fn signed_in(state: &mut State, created_here: bool) {
-    let msg = Msg::UserLoaded {
+    let msg = Msg::SignIn(S::UserLoaded {
         base: "/sandbox".into(),
         token: "t0k".into(),
         created_here,
         result: Ok("sandbox@example.com".into()),
-    };
+    });
     let session = Session {
         base: "/sandbox".into(),
         token: "t0k".into(),
@@ -82,7 +84,10 @@ pub(crate) fn signed_in(state: &mut State, created_here: bool) {
         ]
     );
     // Nothing saved for this user yet.
-    assert_eq!(update(state, Msg::SettingsLoaded(None)), Vec::new());
+    assert_eq!(
+        update(state, Msg::Lists(L::SettingsLoaded(None))),
+        Vec::new()
+    );
 }
 
 pub(crate) fn product(id: u32, name: &str, platform_id: u32) -> Product {
@@ -108,8 +113,22 @@ pub(crate) fn p2(id: &str, product_id: u32) -> Device {
 pub(crate) fn signed_in_with_lists() -> State {
     let mut state = sandbox_state();
     signed_in(&mut state, true);
-    update(&mut state, Msg::DevicesLoaded(Ok(vec![p2("a", 32)])));
+    update(
+        &mut state,
+        Msg::Lists(L::DevicesLoaded(Ok(vec![p2("a", 32)]))),
+    );
     let products = vec![product(30001, "one", 32)];
-    update(&mut state, Msg::ProductsLoaded(Ok(products)));
+    update(&mut state, Msg::Lists(L::ProductsLoaded(Ok(products))));
+    state
+}
+
+/// Signed in with the lists, product 30001 picked and device `a` in it.
+pub(crate) fn device_in_product() -> State {
+    let mut state = signed_in_with_lists();
+    update(&mut state, Msg::Lists(L::SelectProduct(30001)));
+    update(
+        &mut state,
+        L::DevicesLoaded(Ok(vec![p2("a", 30001)])).into(),
+    );
     state
 }

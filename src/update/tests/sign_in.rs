@@ -6,8 +6,10 @@ use webhook_demo_core::wire::Config;
 use super::{check, expired_token, failure, sandbox_state, signed_in, signed_in_with_lists};
 use crate::{
     failure::{ApiFailure, describe},
+    lists::Msg as L,
     msg::{Effect, Msg},
-    state::{Auth, Devices, PARTICLE_API, ServerConfig},
+    sign_in::{Auth, Msg as S, PARTICLE_API},
+    state::{Devices, ServerConfig},
     update::update,
 };
 
@@ -52,7 +54,7 @@ fn static_hosting_means_no_sandbox() {
 #[test]
 fn sandbox_sign_in_asks_for_a_token_then_checks_it_then_loads_devices() {
     let mut state = sandbox_state();
-    let effects = update(&mut state, Msg::SandboxSignIn);
+    let effects = update(&mut state, Msg::SignIn(S::SandboxSignIn));
     assert_eq!(
         effects,
         vec![Effect::RequestToken {
@@ -68,10 +70,10 @@ fn sandbox_sign_in_asks_for_a_token_then_checks_it_then_loads_devices() {
             busy: true
         }
     );
-    let granted = Msg::TokenGranted {
+    let granted = Msg::SignIn(S::TokenGranted {
         base: "/sandbox".into(),
         result: Ok("t0k".into()),
-    };
+    });
     assert_eq!(
         update(&mut state, granted),
         vec![Effect::CheckToken {
@@ -91,7 +93,10 @@ fn sandbox_sign_in_asks_for_a_token_then_checks_it_then_loads_devices() {
 #[test]
 fn no_sandbox_button_without_a_sandbox() {
     let (mut state, _) = crate::update::init();
-    assert_eq!(update(&mut state, Msg::SandboxSignIn), Vec::new());
+    assert_eq!(
+        update(&mut state, Msg::SignIn(S::SandboxSignIn)),
+        Vec::new()
+    );
     assert_eq!(
         state.sign_in.auth,
         Auth::SignedOut {
@@ -105,7 +110,7 @@ fn no_sandbox_button_without_a_sandbox() {
 fn token_sign_in_uses_the_real_cloud_and_never_revokes() {
     let mut state = sandbox_state();
     assert_eq!(
-        update(&mut state, Msg::TokenSignIn("  abc \n".into())),
+        update(&mut state, Msg::SignIn(S::TokenSignIn("  abc \n".into()))),
         vec![Effect::CheckToken {
             base: PARTICLE_API.into(),
             token: "abc".into(),
@@ -114,7 +119,7 @@ fn token_sign_in_uses_the_real_cloud_and_never_revokes() {
     );
     signed_in(&mut state, false);
     assert_eq!(
-        update(&mut state, Msg::SignOut),
+        update(&mut state, Msg::SignIn(S::SignOut)),
         vec![Effect::ForgetSession],
         "a pasted token belongs to the learner: forgotten here, not revoked"
     );
@@ -124,7 +129,10 @@ fn token_sign_in_uses_the_real_cloud_and_never_revokes() {
 #[test]
 fn empty_inputs_are_refused_with_a_message() {
     let mut state = sandbox_state();
-    assert_eq!(update(&mut state, Msg::TokenSignIn(" ".into())), Vec::new());
+    assert_eq!(
+        update(&mut state, Msg::SignIn(S::TokenSignIn(" ".into()))),
+        Vec::new()
+    );
     assert_eq!(
         state.sign_in.auth,
         Auth::SignedOut {
@@ -132,10 +140,10 @@ fn empty_inputs_are_refused_with_a_message() {
             busy: false
         }
     );
-    let msg = Msg::PasswordSignIn {
+    let msg = Msg::SignIn(S::PasswordSignIn {
         username: "a@b.c".into(),
         password: String::new(),
-    };
+    });
     assert_eq!(update(&mut state, msg), Vec::new());
     assert_eq!(
         state.sign_in.auth,
@@ -151,25 +159,25 @@ fn mfa_asks_for_the_code_and_keeps_asking_when_it_is_wrong() {
     let mut state = sandbox_state();
     update(
         &mut state,
-        Msg::PasswordSignIn {
+        Msg::SignIn(S::PasswordSignIn {
             username: "mfa@example.com".into(),
             password: "pw".into(),
-        },
+        }),
     );
     let mut needs_mfa = failure(403, "mfa_required", "Multi-factor authentication required");
     needs_mfa.mfa_token = Some("m1".into());
     update(
         &mut state,
-        Msg::TokenGranted {
+        Msg::SignIn(S::TokenGranted {
             base: PARTICLE_API.into(),
             result: Err(needs_mfa),
-        },
+        }),
     );
     assert!(
         matches!(&state.sign_in.auth, Auth::AwaitingOtp { mfa_token, error: None, .. } if mfa_token == "m1")
     );
     assert_eq!(
-        update(&mut state, Msg::OtpSignIn(" 000000 ".into())),
+        update(&mut state, Msg::SignIn(S::OtpSignIn(" 000000 ".into()))),
         vec![Effect::RequestOtpToken {
             base: PARTICLE_API.into(),
             mfa_token: "m1".into(),
@@ -179,10 +187,10 @@ fn mfa_asks_for_the_code_and_keeps_asking_when_it_is_wrong() {
     let wrong = failure(400, "invalid_grant", "The one-time password is incorrect");
     update(
         &mut state,
-        Msg::TokenGranted {
+        Msg::SignIn(S::TokenGranted {
             base: PARTICLE_API.into(),
             result: Err(wrong),
-        },
+        }),
     );
     assert!(matches!(&state.sign_in.auth,
         Auth::AwaitingOtp { error: Some(e), busy: false, .. } if e == "The one-time password is incorrect (HTTP 400)."));
@@ -194,7 +202,11 @@ fn an_expired_token_returns_to_sign_in_and_other_failures_stay_in_the_panel() {
     signed_in(&mut state, true);
     update(
         &mut state,
-        Msg::DevicesLoaded(Err(failure(500, "server_error", "Something broke"))),
+        Msg::Lists(L::DevicesLoaded(Err(failure(
+            500,
+            "server_error",
+            "Something broke",
+        )))),
     );
     assert_eq!(
         state.lists.devices,
@@ -203,7 +215,7 @@ fn an_expired_token_returns_to_sign_in_and_other_failures_stay_in_the_panel() {
     assert!(state.session().is_some());
     let expired = expired_token();
     assert_eq!(
-        update(&mut state, Msg::DevicesLoaded(Err(expired))),
+        update(&mut state, Msg::Lists(L::DevicesLoaded(Err(expired)))),
         vec![Effect::ForgetSession]
     );
     let expected = "The access token is invalid or has expired. Sign in again.";
@@ -221,7 +233,7 @@ fn sign_out_revokes_a_token_the_page_created() {
     let mut state = sandbox_state();
     signed_in(&mut state, true);
     assert_eq!(
-        update(&mut state, Msg::SignOut),
+        update(&mut state, Msg::SignIn(S::SignOut)),
         vec![
             Effect::RevokeToken {
                 base: "/sandbox".into(),
@@ -236,11 +248,11 @@ fn sign_out_revokes_a_token_the_page_created() {
 #[test]
 fn a_saved_session_is_checked_again_after_a_reload() {
     let mut state = sandbox_state();
-    let restore = Msg::Restore {
+    let restore = Msg::SignIn(S::Restore {
         base: "/sandbox".into(),
         token: "t0k".into(),
         created_here: true,
-    };
+    });
     assert_eq!(
         update(&mut state, restore),
         vec![Effect::CheckToken {
@@ -256,7 +268,7 @@ fn a_saved_session_is_checked_again_after_a_reload() {
             busy: true
         }
     );
-    let refused = Msg::UserLoaded {
+    let refused = Msg::SignIn(S::UserLoaded {
         base: "/sandbox".into(),
         token: "t0k".into(),
         created_here: true,
@@ -265,14 +277,14 @@ fn a_saved_session_is_checked_again_after_a_reload() {
             "invalid_token",
             "The access token provided is invalid.",
         )),
-    };
+    });
     assert_eq!(update(&mut state, refused), vec![Effect::ForgetSession]);
-    let offline = Msg::UserLoaded {
+    let offline = Msg::SignIn(S::UserLoaded {
         base: "/sandbox".into(),
         token: "t0k".into(),
         created_here: true,
         result: Err(failure(0, "network", "Failed to fetch")),
-    };
+    });
     assert_eq!(
         update(&mut state, offline),
         Vec::new(),
@@ -283,13 +295,13 @@ fn a_saved_session_is_checked_again_after_a_reload() {
 #[test]
 fn remember_me_keeps_the_session_in_the_browser() {
     let mut state = sandbox_state();
-    update(&mut state, Msg::SetRemember(true));
-    let msg = Msg::UserLoaded {
+    update(&mut state, Msg::SignIn(S::SetRemember(true)));
+    let msg = Msg::SignIn(S::UserLoaded {
         base: "/sandbox".into(),
         token: "t0k".into(),
         created_here: false,
         result: Ok("me@example.com".into()),
-    };
+    });
     let effects = update(&mut state, msg);
     assert!(
         effects
@@ -302,35 +314,38 @@ fn remember_me_keeps_the_session_in_the_browser() {
 #[test]
 fn token_and_password_can_sign_in_to_the_sandbox() {
     let mut state = sandbox_state();
-    update(&mut state, Msg::UseSandbox(true));
+    update(&mut state, Msg::SignIn(S::UseSandbox(true)));
     assert_eq!(
-        update(&mut state, Msg::TokenSignIn("abc".into())),
+        update(&mut state, Msg::SignIn(S::TokenSignIn("abc".into()))),
         vec![Effect::CheckToken {
             base: "/sandbox".into(),
             token: "abc".into(),
             created_here: false
         }]
     );
-    let password = Msg::PasswordSignIn {
+    let password = Msg::SignIn(S::PasswordSignIn {
         username: "mfa@example.com".into(),
         password: "sandbox".into(),
-    };
+    });
     assert!(
         matches!(&update(&mut state, password)[..], [Effect::RequestToken { base, .. }] if base == "/sandbox")
     );
     // Without a sandbox on offer the choice has no effect.
     let (mut plain, _) = crate::update::init();
-    update(&mut plain, Msg::UseSandbox(true));
-    assert_eq!(plain.api_base(), PARTICLE_API);
+    update(&mut plain, Msg::SignIn(S::UseSandbox(true)));
+    assert_eq!(
+        plain.server.api_base(plain.sign_in.use_sandbox),
+        PARTICLE_API
+    );
 }
 
 #[test]
 fn a_401_from_any_call_returns_to_sign_in() {
     let failures: [fn(ApiFailure) -> Msg; 4] = [
-        |f| Msg::DevicesLoaded(Err(f)),
-        |f| Msg::ProductsLoaded(Err(f)),
-        |f| Msg::ProductCreated(Err(f)),
-        |f| Msg::DeviceAdded(Err(f)),
+        |f| Msg::Lists(L::DevicesLoaded(Err(f))),
+        |f| Msg::Lists(L::ProductsLoaded(Err(f))),
+        |f| Msg::Lists(L::ProductCreated(Err(f))),
+        |f| Msg::Lists(L::DeviceAdded(Err(f))),
     ];
     for failed in failures {
         let mut state = signed_in_with_lists();
@@ -353,7 +368,7 @@ fn a_401_from_any_call_returns_to_sign_in() {
     // Other failures stay in their panel.
     let mut state = signed_in_with_lists();
     let limited = failure(429, "rate_limited", "Too many requests");
-    update(&mut state, Msg::ProductCreated(Err(limited)));
+    update(&mut state, Msg::Lists(L::ProductCreated(Err(limited))));
     assert!(state.session().is_some());
     assert_eq!(
         state.lists.product_error.as_deref(),
@@ -366,18 +381,18 @@ fn failures_become_sentences() {
     let mut state = sandbox_state();
     update(
         &mut state,
-        Msg::PasswordSignIn {
+        Msg::SignIn(S::PasswordSignIn {
             username: "a@b.c".into(),
             password: "x".into(),
-        },
+        }),
     );
     let wrong = failure(400, "invalid_grant", "User credentials are invalid");
     update(
         &mut state,
-        Msg::TokenGranted {
+        Msg::SignIn(S::TokenGranted {
             base: PARTICLE_API.into(),
             result: Err(wrong),
-        },
+        }),
     );
     let expected = "That email and password do not match a Particle account.";
     assert_eq!(

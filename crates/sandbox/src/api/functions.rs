@@ -22,7 +22,7 @@ use webhook_demo_core::time::iso8601_millis;
 
 use crate::{
     auth::{self, Caller},
-    cloud::Device,
+    cloud::{Device, firmware_facts},
     error::ApiError,
     sim,
     worlds::World,
@@ -101,7 +101,11 @@ pub(crate) async fn variable(
             format!(
                 "{} registers no cloud variable {variable:?}; it has {}",
                 device.name,
-                in_words(sim::variables(&device.sim).iter().map(|(name, _)| *name))
+                in_words(
+                    firmware_facts::variables(&device.sim)
+                        .iter()
+                        .map(|(name, _)| *name)
+                )
             ),
         ),
     })
@@ -109,7 +113,7 @@ pub(crate) async fn variable(
 
 /// The functions a device's firmware registers, in words.
 fn registered(device: &Device) -> String {
-    in_words(sim::functions(&device.sim).iter().copied())
+    in_words(firmware_facts::functions(&device.sim).iter().copied())
 }
 
 /// Registered names, in words.

@@ -349,7 +349,10 @@ fn the_simulation_registers_what_the_demo_firmware_declares() {
         .map(|rest| rest.split(')').next().unwrap_or_default())
         .collect();
     assert_eq!(variables, [r#""WebhookDemo01", FIRMWARE_VERSION"#]);
-    let version = format!("const int FIRMWARE_VERSION = {};", crate::sim::DEMO_VERSION);
+    let version = format!(
+        "const int FIRMWARE_VERSION = {};",
+        crate::cloud::firmware_facts::DEMO_VERSION
+    );
     assert!(
         source.contains(&version),
         "the demo firmware's version is not {version}"
@@ -360,8 +363,11 @@ fn the_simulation_registers_what_the_demo_firmware_declares() {
         demo_firmware: true,
         ..Default::default()
     };
-    assert!(crate::sim::functions(&demo).is_empty());
-    assert_eq!(crate::sim::variables(&demo), [("WebhookDemo01", "int32")]);
+    assert!(crate::cloud::firmware_facts::functions(&demo).is_empty());
+    assert_eq!(
+        crate::cloud::firmware_facts::variables(&demo),
+        [("WebhookDemo01", "int32")]
+    );
     let tinker = crate::cloud::SimDevice::default();
-    assert!(crate::sim::variables(&tinker).is_empty());
+    assert!(crate::cloud::firmware_facts::variables(&tinker).is_empty());
 }
