@@ -335,8 +335,11 @@ impl State {
 
     /// The cleanup steps the ticked boxes ask for, for the picked product.
     pub fn cleanup_steps(&self) -> Vec<CleanupStep> {
-        self.cleanup
-            .chosen(self.devices_in_product(), self.online_in_product())
+        self.cleanup.chosen(
+            self.lists.selected_product,
+            self.devices_in_product(),
+            self.online_in_product(),
+        )
     }
 
     /// What is saved for the signed-in user.
