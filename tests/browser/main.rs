@@ -47,6 +47,7 @@ checks! {
     keyboard: "the_tutorial_works_with_the_keyboard_only",
     looks: "the_page_looks_right_to_axe_and_on_a_phone_in_light_and_dark",
     load_balancer: "through_a_load_balancer_a_killed_instance_loses_no_hook",
+    cleanup: "cleanup_restores_tinker_as_particle_cli_does_and_lists_other_integrations",
 }
 
 fn main() -> ExitCode {
