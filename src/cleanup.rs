@@ -232,7 +232,11 @@ pub fn others(listed: &Value) -> Option<Vec<OtherIntegration>> {
                 url: text("url"),
             })
         })
-        .filter(|other| other.as_ref().is_none_or(|other| Some(&other.id) != demo.as_ref()))
+        .filter(|other| {
+            other
+                .as_ref()
+                .is_none_or(|other| Some(&other.id) != demo.as_ref())
+        })
         .collect()
 }
 

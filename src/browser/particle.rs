@@ -299,7 +299,8 @@ async fn send_binary(
         .binary()
         .await
         .map_err(|_| unreachable(format!("{file} could not be read")))?;
-    let form = FormData::new().map_err(|_| unreachable("The browser cannot build a form.".into()))?;
+    let form =
+        FormData::new().map_err(|_| unreachable("The browser cannot build a form.".into()))?;
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
     let blob = Blob::new_with_u8_array_sequence(&parts)
         .map_err(|_| unreachable("The browser cannot hold the binary.".into()))?;
@@ -308,7 +309,14 @@ async fn send_binary(
         .append_with_blob_and_filename("file", &blob, name)
         .and_then(|()| form.append_with_str("file_type", "binary"));
     appended.map_err(|_| unreachable("The browser cannot build a form.".into()))?;
-    call(method, &format!("{base}{path}"), Some(token), None, Some(&form)).await
+    call(
+        method,
+        &format!("{base}{path}"),
+        Some(token),
+        None,
+        Some(&form),
+    )
+    .await
 }
 
 /// `PUT {base}/v1/devices/{id}` with the sources as multipart files, as the CLI sends them: what the

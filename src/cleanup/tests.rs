@@ -300,7 +300,10 @@ fn each_step_calls_exactly_its_own_api() {
     );
     assert_eq!(Tinker.plan(30001, &json!([])), None);
     assert_eq!(Integrations.plan(30001, &json!({"integrations": []})), None);
-    assert_eq!(Product.plan(30001, &Value::Null), plan(vec![delete("/v1/products/30001")]));
+    assert_eq!(
+        Product.plan(30001, &Value::Null),
+        plan(vec![delete("/v1/products/30001")])
+    );
 }
 
 /// Tinker goes back as particle-cli puts it back (`particle flash <device> tinker`): each online
@@ -332,9 +335,17 @@ fn tinker_is_flashed_as_particle_cli_does_and_never_by_name() {
         sent,
         [
             ("PUT", "/v1/products/30001/devices/b1", &development),
-            ("PUT", "/v1/devices/b1", &Body::Binary("tinker/boron.bin".into())),
+            (
+                "PUT",
+                "/v1/devices/b1",
+                &Body::Binary("tinker/boron.bin".into())
+            ),
             ("PUT", "/v1/products/30001/devices/p2", &development),
-            ("PUT", "/v1/devices/p2", &Body::Binary("tinker/p2.bin".into())),
+            (
+                "PUT",
+                "/v1/devices/p2",
+                &Body::Binary("tinker/p2.bin".into())
+            ),
         ]
     );
     assert_eq!(

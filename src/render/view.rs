@@ -33,10 +33,12 @@ fn cleanup_question(state: &State) -> String {
         parts.push(format!("delete the webhook {EVENT_NAME}"));
     }
     if steps.contains(&CleanupStep::Integrations) {
-        parts.push(match cleanup.others_in(state.lists.selected_product).len() {
-            1 => "delete the product's other integration".to_owned(),
-            n => format!("delete the product's {n} other integrations"),
-        });
+        parts.push(
+            match cleanup.others_in(state.lists.selected_product).len() {
+                1 => "delete the product's other integration".to_owned(),
+                n => format!("delete the product's {n} other integrations"),
+            },
+        );
     }
     if steps.contains(&CleanupStep::Tinker) {
         parts.push("restore Tinker on the product's online devices".to_owned());
@@ -417,8 +419,7 @@ fn cleanup(state: &State, view: &mut Object) {
     );
     view.set("cleanupProductAllowed", product_allowed.into());
     // At least one step is chosen.
-    let cleanup_any =
-        !state.cleanup_steps().is_empty() && !cleanup.running() && !cleanup.checking;
+    let cleanup_any = !state.cleanup_steps().is_empty() && !cleanup.running() && !cleanup.checking;
     view.set("cleanupAny", cleanup_any.into());
     // The confirmation question, while it is asked.
     view.set(

@@ -41,7 +41,10 @@ pub fn build(root: &Path, site: &Path) -> Result<()> {
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
             .find(|path| path.extension().is_some_and(|ext| ext == "bin"));
         let Some(binary) = binary else {
-            bail!("{PARTICLE_CLI_NPM} has no Tinker binary in {}", folder.display());
+            bail!(
+                "{PARTICLE_CLI_NPM} has no Tinker binary in {}",
+                folder.display()
+            );
         };
         let to = out.join(format!("{platform}.bin"));
         fs::copy(&binary, &to)
@@ -70,7 +73,9 @@ fn unpacked(root: &Path) -> Result<Option<PathBuf>> {
         return Ok(None);
     }
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    eprintln!("fetching {PARTICLE_CLI_NPM}'s package from the npm registry for its Tinker binaries");
+    eprintln!(
+        "fetching {PARTICLE_CLI_NPM}'s package from the npm registry for its Tinker binaries"
+    );
     run(Command::new("npm")
         .args(["pack", "--silent", PARTICLE_CLI_NPM, "--pack-destination"])
         .arg(&dir))?;
@@ -87,7 +92,11 @@ fn unpacked(root: &Path) -> Result<Option<PathBuf>> {
         .arg(&tarball)
         .arg("-C")
         .arg(&unpacking)
-        .args(["package/package.json", "package/LICENSE", "package/assets/knownApps"]))?;
+        .args([
+            "package/package.json",
+            "package/LICENSE",
+            "package/assets/knownApps",
+        ]))?;
     fs::rename(unpacking.join("package"), &package)
         .with_context(|| format!("moving the package to {}", package.display()))?;
     Ok(Some(package))

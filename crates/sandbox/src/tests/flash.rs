@@ -86,7 +86,10 @@ async fn a_development_device_flashed_with_tinkers_binary_runs_tinker() {
             json!({"development": true}),
         )
         .await;
-    assert_eq!((status, &marked["development"]), (StatusCode::OK, &json!(true)));
+    assert_eq!(
+        (status, &marked["development"]),
+        (StatusCode::OK, &json!(true))
+    );
     assert_eq!(device().await["development"], json!(true), "GET shows it");
 
     // particle-api-js's flashDevice: a multipart file; `file_type=binary` says it is one, whatever
@@ -122,7 +125,11 @@ async fn a_development_device_flashed_with_tinkers_binary_runs_tinker() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(
-        (&shown["functions"], &shown["variables"], &shown["development"]),
+        (
+            &shown["functions"],
+            &shown["variables"],
+            &shown["development"]
+        ),
         (&tinker, &json!({}), &json!(true)),
         "the device runs Tinker and stays a development device"
     );
@@ -133,5 +140,8 @@ async fn a_development_device_flashed_with_tinkers_binary_runs_tinker() {
         .body(axum::body::Body::from(r#"{"arg":"D7,HIGH"}"#))
         .expect("a request");
     let (status, answer) = call(&learner.app, request).await;
-    assert_eq!((status, &answer["return_value"]), (StatusCode::OK, &json!(1)));
+    assert_eq!(
+        (status, &answer["return_value"]),
+        (StatusCode::OK, &json!(1))
+    );
 }
