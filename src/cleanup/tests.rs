@@ -29,6 +29,11 @@ fn done(state: &mut State, step: CleanupStep) -> Vec<Effect> {
     )
 }
 
+/// Ticks or unticks the box of `step`.
+fn choose(state: &mut State, step: CleanupStep, on: bool) {
+    update(state, Msg::Cleanup(C::Choose { step, on }));
+}
+
 /// Clicks Clean up and answers the check with `others`: the product's other integrations.
 fn ask(state: &mut State, others: Vec<OtherIntegration>) -> Vec<Effect> {
     let check = update(state, Msg::Cleanup(C::Ask));
@@ -67,49 +72,25 @@ fn cleanup_asks_first_then_runs_the_chosen_steps_and_reloads() {
     update(&mut state, Msg::DevicesLoaded(Ok(vec![p2("a", 30001)])));
     let product = Some(30001);
     // The product can go only with its webhook and devices.
-    update(
-        &mut state,
-        Msg::Cleanup(C::Choose {
-            step: Devices,
-            on: false,
-        }),
-    );
+    choose(&mut state, Devices, false);
     assert_eq!(
         state.cleanup.chosen(product, 0, 0),
         [Webhook, Product],
         "no devices to remove"
     );
     assert_eq!(state.cleanup.chosen(product, 1, 0), [Webhook]);
-    update(
-        &mut state,
-        Msg::Cleanup(C::Choose {
-            step: Devices,
-            on: true,
-        }),
-    );
+    choose(&mut state, Devices, true);
     assert_eq!(
         state.cleanup.chosen(product, 1, 0),
         [Webhook, Devices, Product]
     );
-    update(
-        &mut state,
-        Msg::Cleanup(C::Choose {
-            step: Webhook,
-            on: false,
-        }),
-    );
+    choose(&mut state, Webhook, false);
     assert_eq!(
         state.cleanup.chosen(product, 1, 0),
         [Devices],
         "the product needs its webhook gone"
     );
-    update(
-        &mut state,
-        Msg::Cleanup(C::Choose {
-            step: Webhook,
-            on: true,
-        }),
-    );
+    choose(&mut state, Webhook, true);
     assert!(
         update(&mut state, Msg::Cleanup(C::Confirm)).is_empty(),
         "not asked yet"
@@ -405,13 +386,7 @@ fn other_integrations_are_listed_and_deleted_only_when_chosen() {
     ] {
         assert!(page.contains(shown), "{shown}");
     }
-    update(
-        &mut state,
-        Msg::Cleanup(C::Choose {
-            step: Integrations,
-            on: true,
-        }),
-    );
+    choose(&mut state, Integrations, true);
     assert_eq!(
         state.cleanup.chosen(product, 0, 0),
         [Webhook, Integrations, Product]

@@ -48,13 +48,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     );
 
     set_up_with(browser, BORON).await?;
-    let product = browser
-        .client
-        .find(Locator::Css("#productSelect option[selected]"))
-        .await?
-        .attr("value")
-        .await?
-        .context("a selected product")?;
+    let product = selected_product(browser).await?;
     // An integration the learner made elsewhere.
     let created = in_page(
         browser,
@@ -94,14 +88,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
         question.contains("restore Tinker") && !question.contains("delete the product"),
         "question: {question}"
     );
-    click(browser, "cleanupConfirm").await?;
-    wait_for_state(browser, "cleanup", "done").await?;
-    let steps = attrs(browser, "#cleanupProgress li", "data-step").await?;
-    let outcomes = attrs(browser, "#cleanupProgress li", "data-outcome").await?;
-    ensure!(
-        steps == ["webhook", "tinker", "devices"] && outcomes == ["done", "done", "done"],
-        "steps {steps:?}: {outcomes:?}"
-    );
+    confirm_and_expect(browser, &["webhook", "tinker", "devices"]).await?;
 
     // Tinker went as particle-cli sends it: development first, then the binary.
     let sent = in_page(browser, "return window.sent;").await?;
@@ -162,14 +149,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
             && question.contains(&format!("({product}). Go ahead?")),
         "question: {question}"
     );
-    click(browser, "cleanupConfirm").await?;
-    wait_for_state(browser, "cleanup", "done").await?;
-    let outcomes = attrs(browser, "#cleanupProgress li", "data-outcome").await?;
-    let steps = attrs(browser, "#cleanupProgress li", "data-step").await?;
-    ensure!(
-        steps == ["webhook", "integrations", "product"] && outcomes == ["done", "done", "done"],
-        "steps {steps:?}: {outcomes:?}"
-    );
+    confirm_and_expect(browser, &["webhook", "integrations", "product"]).await?;
     let gone = in_page(
         browser,
         &format!(
@@ -180,4 +160,17 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     ensure!(gone == 404, "the product answered {gone} after cleanup");
     sign_out(browser).await?;
     no_app_errors(browser).await
+}
+
+/// Confirms the cleanup and waits for it: exactly `steps` ran, each done.
+async fn confirm_and_expect(browser: &Browser, steps: &[&str]) -> Result<()> {
+    click(browser, "cleanupConfirm").await?;
+    wait_for_state(browser, "cleanup", "done").await?;
+    let ran = attrs(browser, "#cleanupProgress li", "data-step").await?;
+    let outcomes = attrs(browser, "#cleanupProgress li", "data-outcome").await?;
+    ensure!(
+        ran == steps && outcomes.iter().all(|outcome| outcome == "done"),
+        "steps {ran:?}: {outcomes:?}"
+    );
+    Ok(())
 }
