@@ -55,7 +55,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, each once.
-    pub const ALL: [Action; 45] = [
+    pub const ALL: [Action; 46] = [
         Action::SandboxSignIn,
         Action::TokenSignIn,
         Action::PasswordSignIn,
@@ -98,6 +98,7 @@ impl Action {
         Action::CleanupCancel,
         Action::CleanupConfirm,
         Action::CleanupChoose(CleanupStep::Webhook),
+        Action::CleanupChoose(CleanupStep::Integrations),
         Action::CleanupChoose(CleanupStep::Tinker),
         Action::CleanupChoose(CleanupStep::Devices),
         Action::CleanupChoose(CleanupStep::Product),

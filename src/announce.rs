@@ -64,7 +64,7 @@ impl Before {
         let progress = &state.cleanup.progress;
         for step in progress.iter().filter(|p| p.outcome.is_some()).skip(seen) {
             let outcome = match &step.outcome {
-                Some(Ok(())) => ": done",
+                Some(Ok(_)) => ": done",
                 Some(Err(_)) | None => ": failed",
             };
             say(&mut said, &[step.step.label(), outcome]);

@@ -178,6 +178,12 @@ pub enum Effect {
     },
     /// Ask for a USB serial port and stream its lines into the device log.
     ConnectSerial,
+    /// List the product's integrations other than the demo's, before cleanup asks.
+    CleanupCheck {
+        base: String,
+        token: String,
+        product_id: u32,
+    },
     /// Run these cleanup steps in order for the product, reporting each.
     Cleanup {
         base: String,

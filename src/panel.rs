@@ -132,6 +132,8 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
         (Panel::Cleanup, Auth::SignedIn(_)) => {
             if state.cleanup.running() {
                 "running"
+            } else if state.cleanup.checking {
+                "checking"
             } else if state.cleanup.confirming {
                 "confirming"
             } else if !state.cleanup.progress.is_empty() {

@@ -286,6 +286,7 @@ impl State {
     /// The cleanup steps the ticked boxes ask for, for the picked product.
     pub fn cleanup_steps(&self) -> Vec<CleanupStep> {
         self.cleanup.chosen(
+            self.lists.selected_product,
             self.lists.devices_in_product(),
             self.lists.online_in_product(),
         )

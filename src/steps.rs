@@ -64,7 +64,7 @@ fn done(state: &State, panel: Panel) -> bool {
         Panel::Firmware => no_devices || matches!(state.firmware.flash, Flash::Started(_)),
         Panel::Cleanup => {
             let progress = &state.cleanup.progress;
-            !progress.is_empty() && progress.iter().all(|p| p.outcome == Some(Ok(())))
+            !progress.is_empty() && progress.iter().all(|p| matches!(p.outcome, Some(Ok(_))))
         }
         Panel::Webhook | Panel::Explainer | Panel::DataTable | Panel::Events | Panel::Testing => {
             true

@@ -30,7 +30,8 @@ fn actions_in(html: &str) -> Vec<String> {
 }
 
 /// The states whose pages together show every control: signed out, waiting for a one-time code,
-/// signed in with lists, a run with a request in it (stopped too), and cleanup asking to confirm.
+/// signed in with lists, a run with a request in it (stopped too), and cleanup asking to confirm
+/// for a product with another integration.
 fn representative_states() -> Vec<(&'static str, State)> {
     let signed_out = sandbox_state();
     let mut awaiting_otp = signed_out.clone();
@@ -57,6 +58,18 @@ fn representative_states() -> Vec<(&'static str, State)> {
     update(&mut picked, Msg::Firmware(F::SerialSupported(true)));
     let mut confirming = picked.clone();
     update(&mut confirming, Msg::Cleanup(C::Ask));
+    let other = crate::cleanup::OtherIntegration {
+        id: "i1".into(),
+        event: "Other".into(),
+        url: Some("https://example.com/".into()),
+    };
+    update(
+        &mut confirming,
+        Msg::Cleanup(C::Checked {
+            product_id: 30001,
+            result: Ok(vec![other]),
+        }),
+    );
     vec![
         ("signed out", signed_out),
         ("awaiting a one-time code", awaiting_otp),

@@ -47,7 +47,7 @@ fn flash_progress_and_each_finished_cleanup_step_are_announced() {
     state.cleanup.progress = vec![
         Progress {
             step: CleanupStep::Webhook,
-            outcome: Some(Ok(())),
+            outcome: Some(Ok(Vec::new())),
         },
         Progress {
             step: CleanupStep::Product,

@@ -149,6 +149,11 @@ impl App {
             } => return task(flash(base, token, device_id, sources)),
             Effect::OpenDeviceLog { url, token } => return quietly(app.device_log(url, token)),
             Effect::ConnectSerial => return task(connect_serial()),
+            Effect::CleanupCheck {
+                base,
+                token,
+                product_id,
+            } => return task(check_cleanup(base, token, product_id)),
             Effect::Cleanup {
                 base,
                 token,
@@ -195,6 +200,13 @@ impl App {
             self.dispatch(cleanup::Msg::StepDone { step, result }.into());
         }
     }
+}
+
+async fn check_cleanup(base: String, token: String, product_id: u32) -> Option<Msg> {
+    let result = particle::other_integrations(&base, &token, product_id)
+        .await
+        .map_err(|failure| describe(&failure));
+    Some(cleanup::Msg::Checked { product_id, result }.into())
 }
 
 async fn config() -> Option<Msg> {

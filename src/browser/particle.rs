@@ -13,7 +13,7 @@ use webhook_demo_core::wire::{self, ApiErrorBody, Product};
 
 use super::fetch::{self, Request};
 use crate::{
-    cleanup::CleanupStep,
+    cleanup::{self, Body, CleanupStep, OtherIntegration},
     demo::webhook::find_webhook,
     failure::{ApiFailure, describe},
     json::object,
@@ -227,29 +227,96 @@ pub(super) async fn publish(
         .map(drop)
 }
 
+/// The product's integrations other than the demo's webhook, which cleanup lists before asking.
+pub(super) async fn other_integrations(
+    base: &str,
+    token: &str,
+    product_id: u32,
+) -> Result<Vec<OtherIntegration>, ApiFailure> {
+    let path = format!("/v1/products/{product_id}/integrations");
+    read(get(base, &path, token).await?, cleanup::others)
+}
+
 /// One cleanup step: what it lists first, then each request it sends (`CleanupStep` decides
 /// both), in order, stopping at the first failure; what is gone already counts as removed.
+/// What the step leaves for the learner to do by hand, when it is done.
 pub(super) async fn clean(
     base: &str,
     token: &str,
     product_id: u32,
     step: CleanupStep,
-) -> Result<(), ApiFailure> {
+) -> Result<Vec<String>, ApiFailure> {
     let (status, listed) = match step.listing(product_id) {
         Some(path) => get(base, &path, token).await?,
         None => (0, Value::Null),
     };
-    let calls = step
-        .calls(product_id, &listed)
+    let plan = step
+        .plan(product_id, &listed)
         .ok_or_else(|| unexpected(status))?;
-    for call in calls {
-        match send_json(call.method.as_str(), base, &call.path, token, call.body).await {
+    for call in plan.calls {
+        let method = call.method.as_str();
+        let sent = match &call.body {
+            Body::None => send_json(method, base, &call.path, token, None).await,
+            Body::Json(json) => send_json(method, base, &call.path, token, Some(json)).await,
+            Body::Binary(file) => send_binary(method, base, &call.path, token, file).await,
+        };
+        match sent {
             Ok(_) => {}
             Err(failure) if call.done_by(failure.status) => {}
             Err(failure) => return Err(failure),
         }
     }
-    Ok(())
+    Ok(plan.notes)
+}
+
+/// `method {base}{path}` with the page's own `file` (a Tinker binary) as the multipart field
+/// `file` and `file_type=binary`, as particle-api-js's `flashDevice` and Particle's OTA guide
+/// send a binary.
+async fn send_binary(
+    method: &str,
+    base: &str,
+    path: &str,
+    token: &str,
+    file: &str,
+) -> Result<Reply, ApiFailure> {
+    // From the page's own server, without the token.
+    let response = fetch::send(&Request::get(file))
+        .await
+        .map_err(unreachable)?;
+    if !response.ok() {
+        return Err(ApiFailure {
+            status: 0,
+            error: "no_binary".into(),
+            description: format!(
+                "This server has no {file} (HTTP {}): build the page with `cargo xtask build`, \
+                 which fetches Particle's Tinker binaries",
+                response.status()
+            ),
+            mfa_token: None,
+        });
+    }
+    let bytes = response
+        .binary()
+        .await
+        .map_err(|_| unreachable(format!("{file} could not be read")))?;
+    let form =
+        FormData::new().map_err(|_| unreachable("The browser cannot build a form.".into()))?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+    let blob = Blob::new_with_u8_array_sequence(&parts)
+        .map_err(|_| unreachable("The browser cannot hold the binary.".into()))?;
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let appended = form
+        .append_with_blob_and_filename("file", &blob, name)
+        .and_then(|()| form.append_with_str("file_type", "binary"));
+    appended.map_err(|_| unreachable("The browser cannot build a form.".into()))?;
+    call(
+        method,
+        &format!("{base}{path}"),
+        Some(token),
+        None,
+        Some(&form),
+    )
+    .await
 }
 
 /// `PUT {base}/v1/devices/{id}` with the sources as multipart files, as the CLI sends them: what the

@@ -31,6 +31,14 @@ fn cleanup_question(state: &State) -> String {
     if cleanup.webhook {
         parts.push(format!("delete the webhook {EVENT_NAME}"));
     }
+    if steps.contains(&CleanupStep::Integrations) {
+        parts.push(
+            match cleanup.others_in(state.lists.selected_product).len() {
+                1 => "delete the product's other integration".to_owned(),
+                n => format!("delete the product's {n} other integrations"),
+            },
+        );
+    }
     if steps.contains(&CleanupStep::Tinker) {
         parts.push("restore Tinker on the product's online devices".to_owned());
     }
@@ -40,7 +48,7 @@ fn cleanup_question(state: &State) -> String {
             n => format!("remove the product's devices ({n} of yours)"),
         });
     }
-    if cleanup.product && cleanup.product_allowed(devices) {
+    if steps.contains(&CleanupStep::Product) {
         if let Some(product) = state.product() {
             parts.push(format!(
                 "delete the product {} ({})",
@@ -374,8 +382,31 @@ fn firmware(state: &State, view: &mut Object) {
 fn cleanup(state: &State, view: &mut Object) {
     let cleanup = &state.cleanup;
     let devices_in_product = state.lists.devices_in_product();
-    let product_allowed = cleanup.product_allowed(devices_in_product);
+    let product = state.lists.selected_product;
+    let kept_because = cleanup.product_kept_because(product, devices_in_product);
+    let product_allowed = kept_because.is_none();
     view.set("cleanupWebhook", cleanup.webhook.into());
+    view.set("cleanupIntegrations", cleanup.integrations.into());
+    // The product's other integrations, as the check found them.
+    let others: Vec<Value> = cleanup
+        .others_in(product)
+        .iter()
+        .map(|other| {
+            let mut shown = Object::default();
+            shown.set("event", other.event.as_str().into());
+            shown.set("url", other.url.as_deref().into());
+            shown.into()
+        })
+        .collect();
+    view.set("cleanupOthers", others.into());
+    // Why the product cannot go with the boxes as they are, in a sentence.
+    view.set(
+        "cleanupProductKept",
+        kept_because
+            .map(|why| format!("The product stays: {why}, and Particle deletes no product that still has integrations or devices."))
+            .into(),
+    );
+    view.set("cleanupChecking", cleanup.checking.into());
     view.set("cleanupTinker", cleanup.tinker.into());
     // Some of the product's devices are online to be flashed.
     view.set(
@@ -391,7 +422,7 @@ fn cleanup(state: &State, view: &mut Object) {
     );
     view.set("cleanupProductAllowed", product_allowed.into());
     // At least one step is chosen.
-    let cleanup_any = !state.cleanup_steps().is_empty() && !cleanup.running();
+    let cleanup_any = !state.cleanup_steps().is_empty() && !cleanup.running() && !cleanup.checking;
     view.set("cleanupAny", cleanup_any.into());
     // The confirmation question, while it is asked.
     view.set(
@@ -407,13 +438,20 @@ fn cleanup(state: &State, view: &mut Object) {
             step.set("label", progress.step.label().into());
             let (outcome, mark) = match &progress.outcome {
                 None => ("running", "…"),
-                Some(Ok(())) => ("done", "✓"),
+                Some(Ok(_)) => ("done", "✓"),
                 Some(Err(_)) => ("failed", "✗"),
             };
             step.set("outcome", outcome.into());
             step.set("mark", mark.into());
             let error = progress.outcome.as_ref().and_then(|o| o.as_ref().err());
             step.set("error", error.map(String::as_str).into());
+            // What the step left for the learner to do by hand.
+            let notes: &[String] = match &progress.outcome {
+                Some(Ok(notes)) => notes,
+                Some(Err(_)) | None => &[],
+            };
+            let notes: Vec<Value> = notes.iter().map(|note| note.as_str().into()).collect();
+            step.set("notes", notes.into());
             step.into()
         })
         .collect();

@@ -123,7 +123,7 @@ fn the_path_follows_the_learner() {
     state.demo.running = true;
     state.cleanup.progress = vec![Progress {
         step: CleanupStep::Webhook,
-        outcome: Some(Ok(())),
+        outcome: Some(Ok(Vec::new())),
     }];
     check(&state, ["done"; 8]);
     assert_eq!(now(&state), "Every step done");

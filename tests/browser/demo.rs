@@ -8,13 +8,7 @@ use crate::support::{Browser, Server, fixture::*, page::*};
 pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     open(browser, &server.url).await?;
     set_up_with(browser, P2).await?;
-    let product = browser
-        .client
-        .find(Locator::Css("#productSelect option[selected]"))
-        .await?
-        .attr("value")
-        .await?
-        .context("a selected product")?;
+    let product = selected_product(browser).await?;
 
     // Start: the relay session opens and the webhook is created with the hook URL.
     expect_state(browser, "test", "stopped", "before Start").await?;

@@ -17,7 +17,6 @@
 //! releases it.
 
 use anyhow::{Context, Result, ensure};
-use fantoccini::Locator;
 use serde_json::Value;
 use webhook_demo::demo::timeline::Slot;
 use webhook_demo_server::Options;
@@ -45,13 +44,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     let proxy = Proxy::start(&server.url).await?;
     open(browser, &proxy.url).await?;
     set_up_with(browser, P2).await?;
-    let product = browser
-        .client
-        .find(Locator::Css("#productSelect option[selected]"))
-        .await?
-        .attr("value")
-        .await?
-        .context("a selected product")?;
+    let product = selected_product(browser).await?;
     click(browser, "startDemo").await?;
     wait_for_state(browser, "webhook", "created").await?;
     // The relay built the hook URL from the proxy's address: the sandbox's webhooks go through

@@ -48,6 +48,7 @@ checks! {
     looks: "the_page_looks_right_to_axe_and_on_a_phone_in_light_and_dark",
     load_balancer: "through_a_load_balancer_a_killed_instance_loses_no_hook",
     worlds_balancer: "two_learners_keep_their_own_worlds_when_an_instance_dies",
+    cleanup: "cleanup_restores_tinker_as_particle_cli_does_and_lists_other_integrations",
 }
 
 fn main() -> ExitCode {

@@ -150,6 +150,17 @@ pub async fn texts(browser: &Browser, css: &str) -> Result<Vec<String>> {
     Ok(texts)
 }
 
+/// The id of the product picked in the product list.
+pub async fn selected_product(browser: &Browser) -> Result<String> {
+    browser
+        .client
+        .find(Locator::Css("#productSelect option[selected]"))
+        .await?
+        .attr("value")
+        .await?
+        .context("a selected product")
+}
+
 pub async fn attrs(browser: &Browser, css: &str, name: &str) -> Result<Vec<String>> {
     // In one script, so a render in between cannot replace the elements being read.
     let values = browser

@@ -21,6 +21,7 @@
 mod dist;
 mod firmware;
 mod shrink;
+mod tinker;
 
 use std::{
     env, fs,
@@ -41,7 +42,8 @@ const BINARYEN_NPM: &str = "binaryen@132.0.0";
 const ESBUILD_NPM: &str = "esbuild@0.28.2";
 /// Particle's JavaScript client, which a test runs against the sandbox and the relay.
 const PARTICLE_API_JS_NPM: &str = "particle-api-js@12.0.3";
-/// Particle's command-line tool, which a test runs against the sandbox. Later releases do not
+/// Particle's command-line tool, which a test runs against the sandbox, and whose Tinker binaries
+/// the page's cleanup flashes (`xtask/src/tinker.rs`). Later releases do not
 /// install from the npm registry reachable here (their `binary-version-reader@^4.0.2` is missing).
 const PARTICLE_CLI_NPM: &str = "particle-cli@3.43.1";
 /// What `particle flash` loads but particle-cli 3.43.1 declares only as a development dependency,
@@ -206,6 +208,7 @@ fn build(root: &Path) -> Result<()> {
         copy(&path, &staging.join(path.file_name().expect("a file name")))?;
     }
     firmware::build(root, &staging).context("building the firmware panel's files")?;
+    tinker::build(root, &staging).context("fetching Particle's Tinker binaries")?;
     minify(root, &staging, &["webhook_demo.js", "style.css", "boot.js"])?;
     // Compress once, as well as it can be done; the server sends these `.br` and `.gz` siblings
     // instead of compressing on every request.

@@ -60,6 +60,32 @@ pub fn name(id: u32) -> String {
     )
 }
 
+/// The platforms Particle's CLI ships a Tinker binary for, by the folder its release 3.43.1 keeps
+/// it in (`assets/knownApps/<folder>/tinker/*.bin`): `cargo xtask build` copies each to the page's
+/// `tinker/<folder>.bin`, and cleanup flashes it to a device of that platform. The CLI has none for
+/// the other platforms (the E-SoM-X, the Tracker-M, the M-SoM, the Electron 2, Tachyon, Linux).
+pub const TINKER_BINARIES: [(u32, &str); 11] = [
+    (0, "core"),
+    (6, "photon"),
+    (8, "p1"),
+    (10, "electron"),
+    (12, "argon"),
+    (13, "boron"),
+    (14, "xenon"),
+    (23, "bsom"),
+    (25, "b5som"),
+    (26, "tracker"),
+    (32, "p2"),
+];
+
+/// Where the page serves the Tinker binary for a platform (relative to the page), if it has one.
+pub fn tinker_binary(id: u32) -> Option<String> {
+    TINKER_BINARIES
+        .iter()
+        .find(|(platform, _)| *platform == id)
+        .map(|(_, folder)| format!("tinker/{folder}.bin"))
+}
+
 /// True when a device with this `product_id` belongs to a product (not just its platform).
 pub fn in_product(product_id: u32) -> bool {
     product_id > 100
@@ -84,6 +110,14 @@ mod tests {
     #[test]
     fn table_is_in_id_order_without_duplicates() {
         assert!(PLATFORMS.windows(2).all(|pair| pair[0].id < pair[1].id));
+    }
+
+    #[test]
+    fn tinker_binaries_are_named_by_platform_and_only_some_platforms_have_one() {
+        assert_eq!(tinker_binary(32).as_deref(), Some("tinker/p2.bin"));
+        assert_eq!(tinker_binary(13).as_deref(), Some("tinker/boron.bin"));
+        assert_eq!(tinker_binary(35), None, "particle-cli has no M-SoM Tinker");
+        assert!(TINKER_BINARIES.iter().all(|(id, _)| find(*id).is_some()));
     }
 
     #[test]

@@ -156,7 +156,10 @@ impl Device {
         let mut shown = serde_json::to_value(self).expect("a device is plain data");
         if let Value::Object(fields) = &mut shown {
             fields.remove("owner");
-            fields.insert("functions".into(), firmware_facts::functions(&self.sim).into());
+            fields.insert(
+                "functions".into(),
+                firmware_facts::functions(&self.sim).into(),
+            );
             let variables: serde_json::Map<String, Value> = firmware_facts::variables(&self.sim)
                 .iter()
                 .map(|(name, kind)| ((*name).to_owned(), (*kind).into()))

@@ -63,9 +63,6 @@ pub struct Settings {
     /// How long a failed or skipped delivery waits before each retry (Particle: 30 s, then 60 s;
     /// empty: no retries). After the last retry the delivery is dropped.
     pub retry_delays: Vec<Duration>,
-    /// Whether `PUT /v1/devices/:id` with `{"app": …}` is refused, as particle-api-js 12 (which
-    /// removed the call as an invalid route) leads one to expect, instead of flashing Tinker.
-    pub refuse_app_field: bool,
     /// How long flashing a simulated device takes (then it reboots for half as long).
     pub flash_time: Duration,
     /// API publishes per second each user may make, after a burst of ten (0: no limit); beyond
@@ -185,7 +182,6 @@ impl Default for Settings {
             keepalive: Duration::from_secs(9),
             hook_timeout: Duration::from_secs(webhook_demo_core::webhook::TIMEOUT_SECS),
             retry_delays: vec![Duration::from_secs(30), Duration::from_secs(60)],
-            refuse_app_field: false,
             flash_time: firmware::FLASH_TIME,
             publishes_per_second: 1,
             delivery_rates: true,

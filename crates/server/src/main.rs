@@ -86,10 +86,6 @@ enum Command {
         /// beyond it, 529.
         #[arg(long, default_value_t = webhook_demo_sandbox::Limits::default().open_streams_per_client)]
         sandbox_open_streams: usize,
-        /// Refuse `PUT /v1/devices/:id` with `{"app": "tinker"}`, which particle-api-js 12 no
-        /// longer offers, instead of flashing Tinker.
-        #[arg(long)]
-        sandbox_refuse_app_field: bool,
         /// Lift the sandbox's per-integration and per-account delivery rates (the "Sleeping"
         /// throttle for a host's errors stays). For benchmarks only: a webhook that triggers
         /// itself then runs as fast as the machine allows.
@@ -186,7 +182,6 @@ async fn main() -> anyhow::Result<()> {
         sandbox_retry_delays,
         sandbox_stream_opens,
         sandbox_open_streams,
-        sandbox_refuse_app_field,
         sandbox_unthrottled_deliveries,
         sandbox_webhook_allow,
         sandbox_worlds,
@@ -278,7 +273,6 @@ async fn main() -> anyhow::Result<()> {
             publishes_per_second: sandbox_publish_rate,
             delivery_rates: !sandbox_unthrottled_deliveries,
             retry_delays,
-            refuse_app_field: sandbox_refuse_app_field,
             limits: webhook_demo_sandbox::Limits {
                 stream_opens_per_client: sandbox_stream_opens,
                 open_streams_per_client: sandbox_open_streams,
