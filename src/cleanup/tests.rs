@@ -285,7 +285,7 @@ fn each_step_calls_exactly_its_own_api() {
 /// product device is marked as a development device, then sent Particle's Tinker binary for its
 /// platform; nothing asks the API to flash an app by name (`{"app": "tinker"}`, removed from
 /// particle-api-js 12). A device whose platform has no Tinker binary, or that is offline, is
-/// named with what to do instead. Regression test for issue 23.
+/// named with what to do instead.
 #[test]
 fn tinker_is_flashed_as_particle_cli_does_and_never_by_name() {
     let devices = json!({"devices": [
@@ -353,7 +353,6 @@ fn tinker_is_flashed_as_particle_cli_does_and_never_by_name() {
 
 /// A product with integrations the tutorial did not make: Clean up lists them, the box to delete
 /// them too is off, and the product then stays, saying why; ticked, they go before the product.
-/// Regression test for issue 23.
 #[test]
 fn other_integrations_are_listed_and_deleted_only_when_chosen() {
     let mut state = signed_in_with_lists();

@@ -1,4 +1,4 @@
-//! Cleanup against the sandbox as against Particle's cloud (issue 23): Tinker goes back as
+//! Cleanup against the sandbox as against Particle's cloud: Tinker goes back as
 //! particle-cli puts it back (the device marked as a development device, then Particle's Tinker
 //! binary for its platform uploaded with `file_type=binary`, never `{"app": "tinker"}`, which the
 //! sandbox refuses), and the device runs Tinker afterwards; a product with an integration the

@@ -1,8 +1,7 @@
 //! Restoring Tinker: flashing an app by name (`{"app": "tinker"}`, which particle-api-js 12
 //! removed) is refused in Particle's error shape, and the supported way, as particle-cli and the
 //! tutorial's cleanup do it, works: a product device is marked as a development device, then
-//! Tinker's binary is uploaded with `file_type=binary`, and the device runs Tinker. Regression
-//! tests for issue 23.
+//! Tinker's binary is uploaded with `file_type=binary`, and the device runs Tinker.
 
 use std::time::Duration;
 
