@@ -21,8 +21,18 @@ pub fn describe(failure: &ApiFailure) -> String {
             "That email and password do not match a Particle account.".to_owned()
         }
         (401, _) if failure.description.starts_with("This sandbox expired") => {
-            "Your sandbox expired after 30 minutes without use; press Try the sandbox to start again."
-                .to_owned()
+            // "This sandbox expired after N minutes without use; …": the server's own figure.
+            let minutes = failure
+                .description
+                .split_whitespace()
+                .find_map(|word| word.parse::<u64>().ok());
+            match minutes {
+                Some(minutes) => format!(
+                    "Your sandbox expired after {minutes} minutes without use; press Try the \
+                     sandbox to start again."
+                ),
+                None => "Your sandbox expired; press Try the sandbox to start again.".to_owned(),
+            }
         }
         (401, _) => "The access token is invalid or has expired. Sign in again.".to_owned(),
         (503, _) if failure.description.starts_with("The sandbox is full") => {

@@ -94,12 +94,16 @@ fn sign_in(state: &State, view: &mut Object) {
         session.map(|session| session.username.as_str()).into(),
     );
     view.set("sandboxOffered", state.sandbox().is_some().into());
-    // A sandbox served to the public gives each sign-in a world of its own, which expires.
-    let hosted = match &state.server {
-        ServerConfig::Loaded(config) => config.sandbox.is_some() && config.public_url.is_some(),
-        ServerConfig::Loading | ServerConfig::Unavailable(_) => false,
+    // A hosted sandbox gives each sign-in a world of its own, which expires unused.
+    let idle_minutes = match &state.server {
+        ServerConfig::Loaded(config) if config.sandbox.is_some() => config.sandbox_idle_minutes,
+        ServerConfig::Loaded(_) | ServerConfig::Loading | ServerConfig::Unavailable(_) => None,
     };
-    view.set("sandboxHosted", hosted.into());
+    view.set("sandboxHosted", idle_minutes.is_some().into());
+    view.set(
+        "sandboxIdleMinutes",
+        idle_minutes.unwrap_or_default().into(),
+    );
     // Why the page could not read its server's configuration, shown to the learner.
     let config_problem = match &state.server {
         ServerConfig::Unavailable(reason) => Some(reason.as_str()),

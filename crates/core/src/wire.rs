@@ -19,6 +19,9 @@ pub struct Config {
     pub relay: String,
     /// The base URL the Particle cloud can reach this server on, when the operator gave one.
     pub public_url: Option<String>,
+    /// When the sandbox gives every sign-in a world of its own (a hosted sandbox): the minutes
+    /// one lasts without use. `None`: one world for everyone, which does not expire.
+    pub sandbox_idle_minutes: Option<u64>,
 }
 
 /// Relay event `start`: the first event of every relay stream.
@@ -428,6 +431,7 @@ impl Config {
             sandbox: text(reply, "sandbox"),
             relay: text(reply, "relay")?,
             public_url: text(reply, "publicUrl"),
+            sandbox_idle_minutes: reply.get("sandboxIdleMinutes").and_then(Value::as_u64),
         })
     }
 }

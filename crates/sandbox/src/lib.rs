@@ -2,7 +2,9 @@
 //!
 //! It speaks the same paths and JSON shapes as `https://api.particle.io`, including Particle's error
 //! shape `{"error", "error_description"}` and status codes, so clients work against it by changing
-//! only the base URL. State lives in memory and starts from the fixture in `cloud.rs` every time.
+//! only the base URL. State lives in memory and starts from the fixture in `cloud.rs` every time
+//! (a hosted sandbox's worlds, one per sign-in, are also saved in Redis when several instances
+//! share them: `redis_worlds.rs`).
 //! Each emulated endpoint is one file in `api/` and one line in its route table; published events
 //! go through `events.rs`, which hands them to the streams (written by `sse.rs`), to the webhook
 //! engine (`engine.rs`) and to the simulated devices (`sim.rs`).

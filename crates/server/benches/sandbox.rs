@@ -8,14 +8,20 @@
 //! at the same time, each in a world of its own: people, who arrive over a few seconds and think
 //! between clicks, not a flood of requests sent back to back (whose p99 would be the length of
 //! the server's queue rather than what a learner waits). Every step has a deadline, past which it
-//! is reported as failed instead of hanging. One JSON object per line on stdout.
+//! is reported as failed instead of hanging. Last, worlds kept in Redis by two instances behind
+//! nginx while each restarts in turn under a crowd of learners: what is lost. One JSON object
+//! per line on stdout.
 
 // Printing the measures is this program's output.
 #![allow(clippy::print_stdout)]
 
 // Shared with the relay benchmark, which also measures memory.
+#[path = "../tests/support/nginx.rs"]
+mod nginx;
 #[allow(dead_code)]
 mod support;
+
+use support::redis;
 
 use std::{
     sync::{
@@ -43,6 +49,11 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("a tokio runtime")?;
     runtime.block_on(async {
         let mut failed = Vec::new();
+        // `cargo bench --bench sandbox -- WORD` runs only the steps whose names contain WORD.
+        let only: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|arg| !arg.starts_with('-'))
+            .collect();
         for (name, step) in [
             ("hook_cycle", hook_cycle().boxed()),
             (
@@ -52,7 +63,11 @@ fn main() -> Result<()> {
             ("flood", flood().boxed()),
             ("idle_worlds", idle_worlds().boxed()),
             ("learners", learners().boxed()),
+            ("worlds_restart", worlds_restart().boxed()),
         ] {
+            if !only.is_empty() && !only.iter().any(|word| name.contains(word.as_str())) {
+                continue;
+            }
             match tokio::time::timeout(STEP_DEADLINE, step).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => failed.push(format!("{name}: {error:#}")),
@@ -833,4 +848,199 @@ async fn hook_cycle() -> Result<()> {
         &detail,
     );
     Ok(())
+}
+
+/// Learners busy in their worlds while each of two instances restarts.
+const RESTART_LEARNERS: usize = 200;
+/// How long a learner waits between webhooks it adds.
+const RESTART_THINK: Duration = Duration::from_millis(500);
+
+/// What one learner made, and what it was refused on the way.
+#[derive(Default)]
+struct Made {
+    bearer: String,
+    product: u64,
+    hooks: usize,
+    refused: usize,
+}
+
+/// Two instances on one Redis behind nginx, worlds per sign-in; 200 learners each sign in,
+/// create a product and keep adding webhooks while each instance in turn stops (SIGTERM) and
+/// starts again on its port. Afterwards every learner's world is read back: any world, product
+/// or webhook missing is lost.
+async fn worlds_restart() -> Result<()> {
+    let redis = redis::RedisServer::start();
+    let store = redis.url();
+    let flags: Vec<&str> = WORLDS
+        .iter()
+        .copied()
+        .chain(["--store", &store, "--trust-forwarded"])
+        .collect();
+    let mut instances = vec![Server::start(&flags).await?, Server::start(&flags).await?];
+    let nginx = nginx::Nginx::start(
+        &[instances[0].addr.parse()?, instances[1].addr.parse()?],
+        &[],
+    );
+    let api = format!("http://127.0.0.1:{}/sandbox", nginx.port);
+    let target = "http://127.0.0.1:9/never-called".to_owned();
+    let client = reqwest::Client::new();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ready = Arc::new(AtomicUsize::new(0));
+    let learners: Vec<_> = (0..RESTART_LEARNERS)
+        .map(|n| {
+            let (client, api, target) = (client.clone(), api.clone(), target.clone());
+            let (stop, ready) = (stop.clone(), ready.clone());
+            tokio::spawn(async move { busy_learner(client, api, target, n, stop, ready).await })
+        })
+        .collect();
+    while ready.load(Ordering::Relaxed) < RESTART_LEARNERS {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let started = Instant::now();
+    for i in 0..instances.len() {
+        let addr = instances[i].addr.clone();
+        let old = instances.remove(i);
+        old.stop().await?;
+        instances.insert(i, Server::start_at(&addr, &flags).await?);
+        // The learners go on with both instances up before the next restarts.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let restarts = started.elapsed();
+    let mut lost = 0;
+    let (mut hooks, mut refused) = (0, 0);
+    for learner in learners {
+        let made = learner.await??;
+        hooks += made.hooks;
+        refused += made.refused;
+        lost += missing(&client, &api, &made).await?;
+    }
+    let snapshots = std::process::Command::new("redis-cli")
+        .args(["-u", &store, "--raw", "EVAL"])
+        .arg(
+            "local bytes, worlds = 0, 0 \
+             for _, key in ipairs(redis.call('KEYS', 'sbx:w:*')) do \
+               bytes = bytes + redis.call('HSTRLEN', key, 'snap'); worlds = worlds + 1 \
+             end return {bytes, worlds}",
+        )
+        .arg("0")
+        .output()?;
+    let snapshots = String::from_utf8(snapshots.stdout)?;
+    let mut numbers = snapshots
+        .lines()
+        .filter_map(|line| line.parse::<f64>().ok());
+    let (bytes, worlds) = (numbers.next().unwrap_or(0.0), numbers.next().unwrap_or(1.0));
+    report(
+        "sandbox_worlds_restart_lost",
+        lost as f64,
+        "objects",
+        Some(0.0),
+        "lower",
+        &format!(
+            "{RESTART_LEARNERS} learners, each in a world of its own on two instances sharing \
+             Redis behind nginx, adding a webhook every {} ms while each instance stopped \
+             (SIGTERM) and started again in turn ({:.1} s): worlds, products and webhooks \
+             missing afterwards, of {RESTART_LEARNERS} worlds, {RESTART_LEARNERS} products and \
+             {hooks} webhooks; {refused} requests refused during the restarts and sent again; \
+             a world's snapshot in Redis {:.0} bytes on average",
+            RESTART_THINK.as_millis(),
+            restarts.as_secs_f64(),
+            bytes / worlds.max(1.0)
+        ),
+    );
+    for instance in instances {
+        instance.stop().await?;
+    }
+    Ok(())
+}
+
+/// Sends a request until it is answered 2xx (a learner tries again after a refusal); how many
+/// refusals it met.
+async fn until_done(request: impl Fn() -> reqwest::RequestBuilder) -> Result<(Value, usize)> {
+    let mut refused = 0;
+    loop {
+        match request().send().await {
+            Ok(response) if response.status().is_success() => {
+                return Ok((response.json().await.unwrap_or(Value::Null), refused));
+            }
+            Ok(response) if response.status().is_client_error() => {
+                anyhow::bail!("{}: {}", response.status(), response.text().await?);
+            }
+            _ => {
+                refused += 1;
+                ensure!(refused < 100, "refused 100 times in a row");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// One learner: signs in, creates a product, then adds a webhook every `RESTART_THINK` until
+/// told to stop.
+async fn busy_learner(
+    client: reqwest::Client,
+    api: String,
+    target: String,
+    n: usize,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    ready: Arc<AtomicUsize>,
+) -> Result<Made> {
+    let mut made = Made {
+        bearer: sign_in(&client, &api).await?,
+        ..Made::default()
+    };
+    let (created, refused) = until_done(|| {
+        client
+            .post(format!("{api}/v1/user/products"))
+            .header("Authorization", &made.bearer)
+            .json(&json!({"product": {"name": format!("learner-{n}"), "platform_id": 32}}))
+    })
+    .await?;
+    made.refused += refused;
+    made.product = created["product"]["id"].as_u64().context("a product")?;
+    ready.fetch_add(1, Ordering::Relaxed);
+    while !stop.load(Ordering::Relaxed) {
+        let event = format!("Restart{}", made.hooks);
+        let (_, refused) = until_done(|| {
+            client
+                .post(format!("{api}/v1/products/{}/integrations", made.product))
+                .header("Authorization", &made.bearer)
+                .json(&json!({"event": event, "url": target}))
+        })
+        .await?;
+        made.refused += refused;
+        made.hooks += 1;
+        tokio::time::sleep(RESTART_THINK).await;
+    }
+    Ok(made)
+}
+
+/// What of a learner's world is missing: the world itself (its token no longer signs in: it
+/// counts with everything in it), its product, or webhooks it added.
+async fn missing(client: &reqwest::Client, api: &str, made: &Made) -> Result<usize> {
+    let everything = 2 + made.hooks;
+    let products = client
+        .get(format!("{api}/v1/user/products"))
+        .header("Authorization", &made.bearer)
+        .send()
+        .await?;
+    if !products.status().is_success() {
+        return Ok(everything);
+    }
+    let products: Value = products.json().await?;
+    let has_product = products["products"]
+        .as_array()
+        .is_some_and(|all| all.iter().any(|p| p["id"].as_u64() == Some(made.product)));
+    if !has_product {
+        return Ok(1 + made.hooks);
+    }
+    let hooks: Value = client
+        .get(format!("{api}/v1/products/{}/integrations", made.product))
+        .header("Authorization", &made.bearer)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let kept = hooks.as_array().map_or(0, Vec::len);
+    Ok(made.hooks.saturating_sub(kept))
 }

@@ -71,10 +71,16 @@ fn build(
         .public_url
         .as_ref()
         .map(|url| url.trim_end_matches('/').to_owned());
+    let sandbox_settings =
+        (!options.no_sandbox).then(|| sandbox_settings(options, public_url.as_deref(), local));
     let config = Config {
-        sandbox: (!options.no_sandbox).then(|| "/sandbox".to_owned()),
+        sandbox: sandbox_settings.as_ref().map(|_| "/sandbox".to_owned()),
         relay: "/relay/".to_owned(),
         public_url: public_url.clone(),
+        sandbox_idle_minutes: sandbox_settings
+            .as_ref()
+            .filter(|settings| settings.worlds == WorldsMode::PerSignIn)
+            .map(|settings| settings.world_limits.idle.as_secs() / 60),
     };
     let settings = Settings {
         public_url: public_url.clone(),
@@ -103,8 +109,7 @@ fn build(
             ),
         ))
         .nest("/relay", relay.router());
-    let sandbox = (!options.no_sandbox)
-        .then(|| Sandbox::new(sandbox_settings(options, public_url.as_deref(), local)));
+    let sandbox = sandbox_settings.map(Sandbox::new);
     if let Some(sandbox) = &sandbox {
         app = app.nest("/sandbox", sandbox.router());
     }

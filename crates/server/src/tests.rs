@@ -11,6 +11,8 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use webhook_demo_sandbox::WorldsMode;
+
 use crate::{Options, app};
 
 async fn get(
@@ -76,8 +78,29 @@ async fn config_offers_sandbox_relay_and_public_url() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         serde_json::from_slice::<Value>(&body).expect("json"),
-        json!({"sandbox": "/sandbox", "relay": "/relay/", "publicUrl": "https://hooks.example.com"})
+        json!({"sandbox": "/sandbox", "relay": "/relay/", "publicUrl": "https://hooks.example.com",
+               "sandboxIdleMinutes": 30})
     );
+}
+
+/// On a laptop the sandbox is one world, which does not expire; asked for worlds of their own,
+/// the page is told how long one lasts.
+#[tokio::test]
+async fn config_says_how_long_a_world_of_ones_own_lasts() {
+    let config = |options: &Options| {
+        let app = app(options);
+        async move {
+            let (_, _, body) = get(&app, "/config.json", &[]).await;
+            serde_json::from_slice::<Value>(&body).expect("json")["sandboxIdleMinutes"].clone()
+        }
+    };
+    assert_eq!(config(&Options::default()).await, Value::Null);
+    let mut options = Options {
+        sandbox_worlds: Some(WorldsMode::PerSignIn),
+        ..Options::default()
+    };
+    options.sandbox.world_limits.idle = Duration::from_secs(5 * 60);
+    assert_eq!(config(&options).await, json!(5));
 }
 
 #[tokio::test]
@@ -89,7 +112,7 @@ async fn no_sandbox_removes_it_from_config_and_routes() {
     let (_, _, body) = get(&app, "/config.json", &[]).await;
     assert_eq!(
         serde_json::from_slice::<Value>(&body).expect("json"),
-        json!({"sandbox": null, "relay": "/relay/", "publicUrl": null})
+        json!({"sandbox": null, "relay": "/relay/", "publicUrl": null, "sandboxIdleMinutes": null})
     );
     let (status, _, _) = get(&app, "/sandbox/v1/user", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -260,3 +260,75 @@ async fn learners_keep_their_own_worlds_across_instances_and_a_killed_one() -> R
     assert_eq!(owner_url(&redis, &ada.token)?, survivor.url);
     Ok(())
 }
+
+/// Signs in at `origin` as client `client` (an address the instances believe from
+/// `X-Forwarded-For`); the answer's status and `Retry-After`, and the token when there is one.
+async fn sign_in_from(origin: &str, client: &str) -> Result<(u16, Option<String>, Option<String>)> {
+    let response = reqwest::Client::new()
+        .post(format!("{origin}/sandbox/oauth/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("X-Forwarded-For", client)
+        .body(
+            "client_id=particle&client_secret=particle&grant_type=password\
+             &username=sandbox%40example.com&password=sandbox",
+        )
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let body: Value = response.json().await?;
+    Ok((
+        status,
+        retry_after,
+        body["access_token"].as_str().map(str::to_owned),
+    ))
+}
+
+#[tokio::test]
+async fn the_world_caps_count_every_instance() -> Result<()> {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let flags = [
+        "--store",
+        url.as_str(),
+        "--sandbox-worlds",
+        "per-sign-in",
+        "--trust-forwarded",
+        "--sim-publish-interval",
+        "0",
+        "--sandbox-worlds-per-client",
+        "2",
+        "--sandbox-max-worlds",
+        "4",
+    ];
+    let (a, b) = (Server::start(&flags).await?, Server::start(&flags).await?);
+
+    // One client, two worlds, one on each instance: a third is refused on either.
+    let (ok, _, first) = sign_in_from(&a.url, "127.0.0.2").await?;
+    assert_eq!(ok, 200);
+    assert_eq!(sign_in_from(&b.url, "127.0.0.2").await?.0, 200);
+    let (refused, retry_after, _) = sign_in_from(&a.url, "127.0.0.2").await?;
+    assert_eq!(refused, 429);
+    let wait: u64 = retry_after.context("Retry-After")?.parse()?;
+    assert!(wait > 0 && wait <= 30 * 60, "{wait}");
+    // Signing out of one, on the other instance, makes room.
+    let signed_out = reqwest::Client::new()
+        .delete(format!("{}/sandbox/v1/access_tokens/current", b.url))
+        .bearer_auth(first.context("a token")?)
+        .send()
+        .await?;
+    assert!(signed_out.status().is_success(), "{}", signed_out.status());
+    assert_eq!(sign_in_from(&b.url, "127.0.0.2").await?.0, 200);
+
+    // Four worlds in all, whichever instance each was made on: a fifth is refused.
+    assert_eq!(sign_in_from(&a.url, "127.0.0.3").await?.0, 200);
+    assert_eq!(sign_in_from(&b.url, "127.0.0.4").await?.0, 200);
+    let (full, retry_after, _) = sign_in_from(&a.url, "127.0.0.5").await?;
+    assert_eq!(full, 503);
+    assert!(retry_after.is_some());
+    Ok(())
+}

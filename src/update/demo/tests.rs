@@ -26,6 +26,7 @@ pub(crate) fn ready() -> State {
             sandbox: Some("/sandbox".into()),
             relay: "/relay/".into(),
             public_url: None,
+            sandbox_idle_minutes: None,
         })),
     );
     state.sign_in.auth = Auth::SignedIn(Session {

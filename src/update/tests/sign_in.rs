@@ -19,6 +19,7 @@ fn a_server_with_a_sandbox_offers_it() {
         sandbox: Some("/sandbox".into()),
         relay: "/relay/".into(),
         public_url: None,
+        sandbox_idle_minutes: None,
     };
     check(
         Msg::ConfigLoaded(Ok(config.clone())),
@@ -33,6 +34,7 @@ fn a_server_without_a_sandbox_offers_none() {
         sandbox: None,
         relay: "/relay/".into(),
         public_url: None,
+        sandbox_idle_minutes: None,
     };
     check(
         Msg::ConfigLoaded(Ok(config.clone())),
@@ -421,6 +423,15 @@ fn a_hosted_sandboxs_refusals_become_sentences_with_a_way_forward() {
             "This sandbox expired after 30 minutes without use; sign in again to start a new one"
         )),
         "Your sandbox expired after 30 minutes without use; press Try the sandbox to start again."
+    );
+    // The server's own figure, whatever it was started with.
+    assert_eq!(
+        describe(&failure(
+            401,
+            "invalid_token",
+            "This sandbox expired after 5 minutes without use; sign in again to start a new one"
+        )),
+        "Your sandbox expired after 5 minutes without use; press Try the sandbox to start again."
     );
     assert_eq!(
         describe(&failure(

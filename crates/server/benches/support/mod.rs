@@ -43,6 +43,11 @@ pub struct Server {
 impl Server {
     /// Starts `webhook-demo serve` on a free loopback port with these extra flags.
     pub async fn start(flags: &[&str]) -> Result<Server> {
+        Server::start_at("127.0.0.1:0", flags).await
+    }
+
+    /// Starts `webhook-demo serve` on `addr` (an instance started again on its port).
+    pub async fn start_at(addr: &str, flags: &[&str]) -> Result<Server> {
         let binary = env!("CARGO_BIN_EXE_webhook-demo");
         // The server gets its own core (its runtime then runs one worker), the load generator
         // the other, so neither's threads queue behind the other's on a shared core.
@@ -55,7 +60,7 @@ impl Server {
             Pinning::Unpinned => Command::new(binary),
         };
         let mut child = command
-            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(["serve", "--addr", addr])
             .args(flags)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
