@@ -578,7 +578,8 @@ impl RedisWorlds {
         };
         let mut response = Response::builder().status(answer.status());
         for (name, value) in answer.headers() {
-            if !is_hop_by_hop(name) {
+            // CORS is this instance's to answer, as for any request it serves.
+            if !is_hop_by_hop(name) && !name.as_str().starts_with("access-control-") {
                 response = response.header(name, value);
             }
         }

@@ -403,6 +403,11 @@ impl Registry {
         now: Instant,
     ) -> Result<Found, ApiError> {
         if let Some(found) = self.find_here(token, now) {
+            // A world that expired here is forgotten in the shared store too, so that no other
+            // instance takes it over again.
+            if let (Err(_), Some(redis)) = (&found, &self.redis) {
+                let _ = redis.forget(token).await;
+            }
             return found.map(Found::Here);
         }
         let Some(redis) = &self.redis else {

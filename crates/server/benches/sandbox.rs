@@ -86,14 +86,19 @@ fn main() -> Result<()> {
     })
 }
 
-/// Flags for a server of worlds the bench's learners, all from 127.0.0.1, may fill.
-const WORLDS: [&str; 10] = [
+/// Flags for a server of worlds the bench's learners, all from 127.0.0.1, may fill (each
+/// learner stands for a client of its own: one address's bounds are lifted).
+const WORLDS: [&str; 14] = [
     "--sandbox-worlds",
     "per-sign-in",
     "--sandbox-worlds-per-client",
     "100000",
     "--sandbox-max-worlds",
     "100000",
+    "--sandbox-stream-opens",
+    "1000000",
+    "--sandbox-open-streams",
+    "1000000",
     "--max-connections-per-client",
     "0",
     "--sim-publish-interval",
