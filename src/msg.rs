@@ -126,10 +126,14 @@ pub enum Effect {
     },
     /// Add a row at the top of the event log.
     LogEvent(Vec<String>),
-    /// Append a row to the data table, whose columns are now `columns`.
+    /// Put the row of event `key` in the data table, whose columns are now `columns`: appended,
+    /// or in place of the event's row when a repeat of it (a retry) came before; `attempt` is the
+    /// cloud's attempt it came with (0: not the cloud's).
     DataRow {
         columns: Vec<String>,
         cells: Vec<String>,
+        key: String,
+        attempt: u32,
     },
     /// Copy this text to the clipboard.
     CopyText(String),
@@ -146,6 +150,11 @@ pub enum Effect {
         respond: String,
         fallback: String,
         hook_id: u64,
+    },
+    /// `POST` the page's own answer to a request (a `PageAnswer`) to the relay's `respond` URL.
+    Respond {
+        url: String,
+        body: String,
     },
     /// Scroll the element with this id into view and move focus to it (after Test: the result).
     Reveal(&'static str),

@@ -40,7 +40,7 @@ pub(super) fn log_event(cells: &[String]) {
 }
 
 /// Appends a row to the data table; new columns get a header cell and an empty cell in earlier rows.
-pub(super) fn data_row(columns: &[String], cells: &[String]) {
+pub(super) fn data_row(columns: &[String], cells: &[String], key: &str, attempt: u32) {
     let Some(table) = by_id("webhookDemoDataTable") else {
         return;
     };
@@ -68,7 +68,19 @@ pub(super) fn data_row(columns: &[String], cells: &[String]) {
             row = tr.next_element_sibling();
         }
     }
-    let _ = body.append_child(&row_of(cells));
+    let row = row_of(cells);
+    let _ = row.set_attribute("data-row", key);
+    let _ = row.set_attribute("data-attempt", &attempt.to_string());
+    // One row per event: a repeat of it (the cloud's retry) takes the place of its row.
+    let mut existing = body.first_element_child();
+    while let Some(tr) = existing {
+        if tr.get_attribute("data-row").as_deref() == Some(key) {
+            let _ = tr.replace_with_with_node_1(&row);
+            return;
+        }
+        existing = tr.next_element_sibling();
+    }
+    let _ = body.append_child(&row);
 }
 
 /// Copies `text` to the clipboard; the browser may refuse (no permission), and the text stays

@@ -58,7 +58,12 @@ impl App {
             }
             Effect::CloseStreams => self.close_streams(),
             Effect::LogEvent(cells) => append::log_event(&cells),
-            Effect::DataRow { columns, cells } => append::data_row(&columns, &cells),
+            Effect::DataRow {
+                columns,
+                cells,
+                key,
+                attempt,
+            } => append::data_row(&columns, &cells, &key, attempt),
             Effect::CopyText(text) => append::copy_text(&text),
             Effect::Announce(text) => append::announce(&text),
             Effect::Reveal(id) => page::reveal(id),
@@ -139,6 +144,10 @@ impl App {
                 let forwarded =
                     forward_and_answer(url, method, headers, body, respond, fallback, hook_id);
                 return task(forwarded);
+            }
+            Effect::Respond { url, body } => {
+                // Should this fail, the relay's deadline answers with the answer set.
+                return quietly(async move { drop(control_relay(&url, &body).await) });
             }
             Effect::Timer { ms, msg } => return task(timer(ms, *msg)),
             Effect::Flash {

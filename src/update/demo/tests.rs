@@ -60,6 +60,7 @@ pub(crate) fn started() -> State {
 
 /// A relay event (or, named `smee`, a smee.io channel's request) of run `run`.
 mod cycles;
+mod retries;
 
 use cycles::shown_kinds;
 
@@ -124,7 +125,9 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
     assert_eq!(shown_kinds(&state), ["hook-received", "hook-data"]);
     assert!(effects.contains(&Effect::DataRow {
         columns: vec!["deviceId".into(), "sensor.t".into()],
-        cells: vec!["api".into(), "25".into()]
+        cells: vec!["api".into(), "25".into()],
+        key: "request@#1".into(),
+        attempt: 1,
     }));
 
     // Stop, then Start again: run 2; run 1's streams may still deliver, and are ignored.
@@ -205,6 +208,7 @@ fn the_answer_goes_to_the_relay_once_known() {
         require_auth: true,
         delay_ms: 0,
         wrong_secret: false,
+        fail_first: false,
     };
     assert!(
         update(&mut state, Msg::Demo(D::ApplyAnswer(answer.clone()))).is_empty(),
@@ -295,6 +299,8 @@ fn a_smee_channel_replaces_the_relay() {
         effects.contains(&Effect::DataRow {
             columns: vec!["deviceId".into(), "sensor.t".into(), "ts".into()],
             cells: vec!["api".into(), "25".into(), "t".into()],
+            key: "api@t".into(),
+            attempt: 1,
         }),
         "{effects:?}"
     );
@@ -396,9 +402,7 @@ fn a_request_becomes_a_curl_command_and_a_replay() {
     relay(&mut state, 1, "start", start);
     let written = serde_json::to_value(&hook).expect("serializes");
     relay(&mut state, 1, "hook", written);
-    let card = state.demo.timeline.cycles[0].cards[2]
-        .as_ref()
-        .expect("a card");
+    let card = state.demo.timeline.cycles[0].cards()[2].expect("a card");
     assert!(card.hook == Some(4) && card.curl.is_some());
     let replay = update(&mut state, Msg::Demo(D::Replay(4)));
     assert_eq!(
