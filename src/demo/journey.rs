@@ -407,7 +407,10 @@ fn row(cycle: &Cycle, selected: bool) -> Value {
     view.set("time", clock_of(&cycle.key.1).into());
     view.set("device", cycle.device.as_str().into());
     view.set("status", outcome(cycle).into());
-    view.set("attempt", attempt_text(cycle).into());
+    view.set(
+        "attempt",
+        attempt_text(cycle).unwrap_or_else(|| "1".to_owned()).into(),
+    );
     view.set("answer", answer_text(cycle).into());
     view.set("latency", latency_text(cycle).into());
     view.set("size", size_text(cycle).into());
@@ -428,11 +431,12 @@ pub fn outcome(cycle: &Cycle) -> &'static str {
     }
 }
 
-/// Which of the cloud's tries the newest is ("attempt 2 of 3"), once there is more than one or
-/// one failed and the cloud will try again; `None` for a delivery that took one try.
+/// Which of the cloud's tries the newest is ("2 of 3", in the request list's Attempt column),
+/// once there is more than one or one failed and the cloud will try again; `None` for a delivery
+/// that took one try.
 pub(crate) fn attempt_text(cycle: &Cycle) -> Option<String> {
     let tries = cycle.cloud_attempts();
-    (tries > 1 || cycle.retry_due()).then(|| format!("attempt {tries} of {ATTEMPTS}"))
+    (tries > 1 || cycle.retry_due()).then(|| format!("{tries} of {ATTEMPTS}"))
 }
 
 /// The server's answer: its status, and whether it came too late for the cloud to see it.

@@ -266,7 +266,7 @@ fn a_retried_cycle_draws_each_attempt_and_the_wait_between() {
     assert_eq!(view["hops"][9]["id"], "hop-outcome");
     assert_eq!(view["retries"], true);
     assert_eq!(outcome(&cycle), "response");
-    assert_eq!(attempt_text(&cycle).as_deref(), Some("attempt 2 of 3"));
+    assert_eq!(attempt_text(&cycle).as_deref(), Some("2 of 3"));
     assert_eq!(answer_text(&cycle), "200");
 }
 
@@ -287,7 +287,7 @@ fn a_failed_attempt_says_a_retry_is_due_and_three_failures_drop_the_event() {
         last["name"],
         "The cloud tries again after 30 seconds: attempt 2 of 3"
     );
-    assert_eq!(attempt_text(cycle).as_deref(), Some("attempt 1 of 3"));
+    assert_eq!(attempt_text(cycle).as_deref(), Some("1 of 3"));
     for _ in 1..3 {
         timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT);
         timeline.webhook_event("api/hook-error/WebhookDemo01/0", "error status 500", AT);
@@ -298,10 +298,7 @@ fn a_failed_attempt_says_a_retry_is_due_and_three_failures_drop_the_event() {
         .and_then(|h| h.last())
         .expect("rows");
     assert_eq!(last["wait"], "dropped");
-    assert_eq!(
-        attempt_text(&timeline.cycles[0]).as_deref(),
-        Some("attempt 3 of 3")
-    );
+    assert_eq!(attempt_text(&timeline.cycles[0]).as_deref(), Some("3 of 3"));
     // A delivery that took one try says nothing of attempts.
     let mut once = Timeline::default();
     once.published("api", AT);
@@ -318,7 +315,7 @@ fn the_request_list_and_the_explainer_teach_the_retry() {
     let mut view = crate::json::Object::default();
     set_view(&demo, false, "http://page", &mut view);
     let view: Value = view.into();
-    assert_eq!(view["requests"][0]["attempt"], "attempt 2 of 3");
+    assert_eq!(view["requests"][0]["attempt"], "2 of 3");
     assert_eq!(view["requests"][0]["status"], "response");
     assert_eq!(view["cycle"]["retries"], true);
 }

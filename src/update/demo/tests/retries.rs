@@ -156,7 +156,8 @@ fn the_explainer_shows_the_retry_and_why_a_server_must_be_idempotent() {
         .panel(&state, Panel::Explainer)
         .expect("the explainer renders");
     assert!(
-        waiting.contains("data-wait=\"retry-due\"") && waiting.contains("(attempt 1 of 3)"),
+        waiting.contains("data-wait=\"retry-due\"")
+            && waiting.contains("<td class=\"attempt\">1 of 3</td>"),
         "{waiting}"
     );
     particle(&mut state, "hook-sent/WebhookDemo01", "undefined", AT);
@@ -165,7 +166,10 @@ fn the_explainer_shows_the_retry_and_why_a_server_must_be_idempotent() {
     let page = renderer
         .panel(&state, Panel::Explainer)
         .expect("the explainer renders");
-    assert!(page.contains("(attempt 2 of 3)"), "{page}");
+    assert!(
+        page.contains("<td class=\"attempt\">2 of 3</td>") && page.contains(">Attempt</th>"),
+        "{page}"
+    );
     assert!(page.contains("data-wait=\"retry\""), "{page}");
     assert!(
         page.contains("data-hop=\"hook-error\" data-attempt=\"1\"")
