@@ -38,6 +38,17 @@ pub enum Msg {
 }
 
 /// Work the browser layer does on `update`'s behalf.
+/// An event's row of the data table, whose columns are now `columns`: appended, or in place of
+/// the row of event `key` when a repeat of it (a retry) came before; `attempt` is the cloud's
+/// attempt it came with (0: not the cloud's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataRow {
+    pub columns: Vec<String>,
+    pub cells: Vec<String>,
+    pub key: String,
+    pub attempt: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     FetchConfig,
@@ -126,15 +137,8 @@ pub enum Effect {
     },
     /// Add a row at the top of the event log.
     LogEvent(Vec<String>),
-    /// Put the row of event `key` in the data table, whose columns are now `columns`: appended,
-    /// or in place of the event's row when a repeat of it (a retry) came before; `attempt` is the
-    /// cloud's attempt it came with (0: not the cloud's).
-    DataRow {
-        columns: Vec<String>,
-        cells: Vec<String>,
-        key: String,
-        attempt: u32,
-    },
+    /// Put an event's row in the data table.
+    DataRow(DataRow),
     /// Copy this text to the clipboard.
     CopyText(String),
     /// Say this in the page's one status region (`#announce`, a polite live region that exists

@@ -191,7 +191,7 @@ impl Rows<'_> {
 
     /// A row between attempts: `wait` (`retry`, `retry-due`, `dropped`, `replay`), its words and
     /// the time it took, when known.
-    fn wait(&mut self, wait: &str, text: String, until: Option<u64>) {
+    fn wait(&mut self, wait: &str, text: String, note: Option<String>, until: Option<u64>) {
         let gap = until.zip(self.previous).map(|(at, b)| at.saturating_sub(b));
         if until.is_some() {
             self.previous = until;
@@ -203,7 +203,13 @@ impl Rows<'_> {
             (if until.is_some() { "done" } else { "waiting" }).into(),
         );
         view.set("name", text.into());
-        view.set("gapText", gap.map(gap_text).into());
+        // A wait says how long it took; Particle's own wait is in the words of `wait` rows.
+        view.set(
+            "gapText",
+            gap.map(|gap| gap_text(gap).replacen('+', "after ", 1))
+                .into(),
+        );
+        view.set("note", note.into());
         self.hops.push(view.into());
     }
 }
@@ -227,14 +233,16 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
             None => rows.wait(
                 "replay",
                 "Sent again from this page, not by the cloud".to_owned(),
+                None,
                 first,
             ),
             Some(n) if n > 1 => rows.wait(
                 "retry",
-                format!(
-                    "The cloud waits {}, then tries again: attempt {n} of {ATTEMPTS}",
+                format!("The cloud tries again: attempt {n} of {ATTEMPTS}"),
+                Some(format!(
+                    "Particle waits {} after a failed attempt",
                     retry_wait(n)
-                ),
+                )),
                 first,
             ),
             Some(_) => {}
@@ -265,10 +273,10 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
             "The cloud tries again after {}: attempt {next} of {ATTEMPTS}",
             retry_wait(next)
         );
-        rows.wait("retry-due", text, None);
+        rows.wait("retry-due", text, None, None);
     } else if !cycle.delivered() && cycle.cloud_attempts() >= ATTEMPTS && cycle.latest().done() {
         let text = format!("After {ATTEMPTS} failed attempts the cloud drops the event");
-        rows.wait("dropped", text, cycle.latest().failed_at);
+        rows.wait("dropped", text, None, cycle.latest().failed_at);
     }
     let mut view = Object::default();
     view.set("key", key_text(&cycle.key).into());

@@ -108,7 +108,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
 
     if let Some(dir) = std::env::var_os("SCREENSHOTS").map(PathBuf::from) {
         for width in [1280, 390] {
-            let params = json!({"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": false});
+            let params = json!({"width": width, "height": 2400, "deviceScaleFactor": 1, "mobile": false});
             browser
                 .cdp("Emulation.setDeviceMetricsOverride", params)
                 .await?;

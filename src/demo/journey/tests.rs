@@ -256,11 +256,12 @@ fn a_retried_cycle_draws_each_attempt_and_the_wait_between() {
     .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
     assert_eq!(rows, expected);
     let wait = &view["hops"][5];
+    assert_eq!(wait["name"], "The cloud tries again: attempt 2 of 3");
     assert_eq!(
-        wait["name"],
-        "The cloud waits 30 seconds, then tries again: attempt 2 of 3"
+        wait["note"],
+        "Particle waits 30 seconds after a failed attempt"
     );
-    assert_eq!(wait["gapText"], "+30 s");
+    assert_eq!(wait["gapText"], "after 30 s");
     // The newest attempt's hops take the ids the cards link to; the first attempt's are numbered.
     assert_eq!(view["hops"][4]["id"], "hop-outcome-1");
     assert_eq!(view["hops"][9]["id"], "hop-outcome");

@@ -17,7 +17,7 @@ use crate::{
         timeline::{ATTEMPTS, Slot, Spot},
         webhook::{EVENT_NAME, webhook_settings},
     },
-    msg::{self, Effect},
+    msg::{self, DataRow, Effect},
     state::Devices,
     update::Context,
 };
@@ -164,12 +164,12 @@ pub(super) fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
     }
     if let Some(cells) = hook.body.as_deref().and_then(|b| demo.data_row(b)) {
         // One row per event: a retry (or any repeat of the event) updates its row.
-        effects.push(Effect::DataRow {
+        effects.push(Effect::DataRow(DataRow {
             columns: demo.columns.clone(),
             cells,
             key: key_text(&spot.0),
             attempt: number.unwrap_or(0) as u32,
-        });
+        }));
     }
     effects
 }

@@ -123,12 +123,12 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
         "headers": [["content-type", "application/json"]], "body": "{\"deviceId\":\"api\",\"sensor\":{\"t\":25}}", "bodyBase64": null});
     let effects = relay(&mut state, 1, "hook", hook.clone());
     assert_eq!(shown_kinds(&state), ["hook-received", "hook-data"]);
-    assert!(effects.contains(&Effect::DataRow {
+    assert!(effects.contains(&Effect::DataRow(crate::msg::DataRow {
         columns: vec!["deviceId".into(), "sensor.t".into()],
         cells: vec!["api".into(), "25".into()],
         key: "request@#1".into(),
         attempt: 1,
-    }));
+    })));
 
     // Stop, then Start again: run 2; run 1's streams may still deliver, and are ignored.
     assert_eq!(
@@ -296,12 +296,12 @@ fn a_smee_channel_replaces_the_relay() {
         "body": {"deviceId": "api", "ts": "t", "sensor": {"t": 25}}, "query": {}, "timestamp": 1700000000000u64});
     let effects = relay(&mut state, 1, "smee", message);
     assert!(
-        effects.contains(&Effect::DataRow {
+        effects.contains(&Effect::DataRow(crate::msg::DataRow {
             columns: vec!["deviceId".into(), "sensor.t".into(), "ts".into()],
             cells: vec!["api".into(), "25".into(), "t".into()],
             key: "api@t".into(),
             attempt: 1,
-        }),
+        })),
         "{effects:?}"
     );
     let answer = Answer {

@@ -76,7 +76,7 @@ fn rows(effects: &[Effect]) -> Vec<(String, u32)> {
     effects
         .iter()
         .filter_map(|effect| match effect {
-            Effect::DataRow { key, attempt, .. } => Some((key.clone(), *attempt)),
+            Effect::DataRow(row) => Some((row.key.clone(), row.attempt)),
             _ => None,
         })
         .collect()
