@@ -38,6 +38,17 @@ pub enum Msg {
 }
 
 /// Work the browser layer does on `update`'s behalf.
+/// An event's row of the data table, whose columns are now `columns`: appended, or in place of
+/// the row of event `key` when a repeat of it (a retry) came before; `attempt` is the cloud's
+/// attempt it came with (0: not the cloud's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataRow {
+    pub columns: Vec<String>,
+    pub cells: Vec<String>,
+    pub key: String,
+    pub attempt: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     FetchConfig,
@@ -126,11 +137,8 @@ pub enum Effect {
     },
     /// Add a row at the top of the event log.
     LogEvent(Vec<String>),
-    /// Append a row to the data table, whose columns are now `columns`.
-    DataRow {
-        columns: Vec<String>,
-        cells: Vec<String>,
-    },
+    /// Put an event's row in the data table.
+    DataRow(DataRow),
     /// Copy this text to the clipboard.
     CopyText(String),
     /// Say this in the page's one status region (`#announce`, a polite live region that exists
@@ -146,6 +154,11 @@ pub enum Effect {
         respond: String,
         fallback: String,
         hook_id: u64,
+    },
+    /// `POST` the page's own answer to a request (a `PageAnswer`) to the relay's `respond` URL.
+    Respond {
+        url: String,
+        body: String,
     },
     /// Scroll the element with this id into view and move focus to it (after Test: the result).
     Reveal(&'static str),

@@ -6,6 +6,7 @@ use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use super::page::{by_id, element};
+use crate::msg::DataRow;
 
 /// The newest lines the device log keeps.
 const LOG_LINES: u32 = 500;
@@ -40,7 +41,13 @@ pub(super) fn log_event(cells: &[String]) {
 }
 
 /// Appends a row to the data table; new columns get a header cell and an empty cell in earlier rows.
-pub(super) fn data_row(columns: &[String], cells: &[String]) {
+pub(super) fn data_row(row: &DataRow) {
+    let DataRow {
+        columns,
+        cells,
+        key,
+        attempt,
+    } = row;
     let Some(table) = by_id("webhookDemoDataTable") else {
         return;
     };
@@ -68,7 +75,19 @@ pub(super) fn data_row(columns: &[String], cells: &[String]) {
             row = tr.next_element_sibling();
         }
     }
-    let _ = body.append_child(&row_of(cells));
+    let row = row_of(cells);
+    let _ = row.set_attribute("data-row", key);
+    let _ = row.set_attribute("data-attempt", &attempt.to_string());
+    // One row per event: a repeat of it (the cloud's retry) takes the place of its row.
+    let mut existing = body.first_element_child();
+    while let Some(tr) = existing {
+        if tr.get_attribute("data-row").as_deref() == Some(key.as_str()) {
+            let _ = tr.replace_with_with_node_1(&row);
+            return;
+        }
+        existing = tr.next_element_sibling();
+    }
+    let _ = body.append_child(&row);
 }
 
 /// Copies `text` to the clipboard; the browser may refuse (no permission), and the text stays

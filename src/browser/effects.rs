@@ -58,15 +58,13 @@ impl App {
             }
             Effect::CloseStreams => self.close_streams(),
             Effect::LogEvent(cells) => append::log_event(&cells),
-            Effect::DataRow { columns, cells } => append::data_row(&columns, &cells),
+            Effect::DataRow(row) => append::data_row(&row),
             Effect::CopyText(text) => append::copy_text(&text),
             Effect::Announce(text) => append::announce(&text),
             Effect::Reveal(id) => page::reveal(id),
             Effect::ShowFile(file) => firmware::show_file(&file),
             Effect::CopyShownFile => firmware::copy_shown_file(),
-            Effect::OfferDownload { file, mime, text } => {
-                append::offer_download(file, mime, &text);
-            }
+            Effect::OfferDownload { file, mime, text } => append::offer_download(file, mime, &text),
             Effect::OfferDeviceLog => append::offer_device_log(),
             Effect::FetchConfig => return task(config()),
             Effect::RequestToken {
@@ -140,6 +138,7 @@ impl App {
                     forward_and_answer(url, method, headers, body, respond, fallback, hook_id);
                 return task(forwarded);
             }
+            Effect::Respond { url, body } => return quietly(respond(url, body)),
             Effect::Timer { ms, msg } => return task(timer(ms, *msg)),
             Effect::Flash {
                 base,
@@ -417,6 +416,12 @@ async fn forward(
         status,
         demo::forward::page_answer(status, &content_type, &text),
     ))
+}
+
+/// The page's own answer to a request; should it fail, the relay's deadline answers with the
+/// answer set.
+async fn respond(url: String, body: String) {
+    drop(control_relay(&url, &body).await);
 }
 
 async fn control_relay(url: &str, body: &str) -> Result<(), String> {

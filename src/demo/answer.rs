@@ -1,10 +1,18 @@
 //! Answers that teach failure: the presets beside the answer form, each with the one sentence
-//! that says what the learner will see, and the starter servers (Express, Flask, axum) that answer
-//! as the page's own server does now.
+//! that says what the learner will see, the page's answer to each attempt when it fails the first,
+//! and the starter servers (Express, Flask, axum) that answer as the page's own server does now.
+//!
+//! Failing the first attempt needs an answer per request, so the page answers each one itself
+//! (the relay's page-answers mode). Which attempt a request is comes from its event: every
+//! attempt carries the same body, whose `deviceId` and `ts` are the event's device and
+//! `published_at`, so the first request of that pair is the first attempt and any later one a
+//! retry. The relay's hook ids differ per attempt and a stream that resumes can bring a request
+//! twice, so they name the request, never the event; the relay's order per event says which
+//! attempt it is (`timeline::Timeline::request`).
 
 use webhook_demo_core::wire::{ANSWER_STATUS, MAX_DELAY_MS};
 
-use super::Answer;
+use super::{Answer, forward::page_answer};
 
 /// How long the timeout preset waits: the longest delay the relay takes, past Particle's 20 s,
 /// so the cloud gives up first.
@@ -39,16 +47,19 @@ pub enum Preset {
     NotFound,
     ServerError,
     Timeout,
+    /// The first attempt fails (500); the cloud's retry succeeds.
+    FailFirst,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 6] = [
+    pub const ALL: [Preset; 7] = [
         Preset::Ok,
         Preset::BadRequest,
         Preset::Unauthorized,
         Preset::NotFound,
         Preset::ServerError,
         Preset::Timeout,
+        Preset::FailFirst,
     ];
 
     /// Its `data-preset`.
@@ -60,6 +71,7 @@ impl Preset {
             Preset::NotFound => "not-found",
             Preset::ServerError => "server-error",
             Preset::Timeout => "timeout",
+            Preset::FailFirst => "fail-first",
         }
     }
 
@@ -76,6 +88,7 @@ impl Preset {
             Preset::NotFound => "404 Not found",
             Preset::ServerError => "500 Server error",
             Preset::Timeout => "Time out",
+            Preset::FailFirst => "Fail, then succeed",
         }
     }
 
@@ -100,13 +113,16 @@ impl Preset {
             Preset::Timeout => {
                 "Your server takes longer than Particle's 20 s: the cloud gives up and publishes a hook-error (ETIMEDOUT)."
             }
+            Preset::FailFirst => {
+                "Your server fails the first attempt (500) and accepts the next: the cloud sends the same event again after 30 s, and the retry's hook-response rescues the delivery."
+            }
         }
     }
 
     /// The answer it sets.
     pub fn answer(self) -> Answer {
         let status = match self {
-            Preset::Ok | Preset::Timeout => 200,
+            Preset::Ok | Preset::Timeout | Preset::FailFirst => 200,
             Preset::BadRequest => 400,
             Preset::Unauthorized => 401,
             Preset::NotFound => 404,
@@ -122,8 +138,30 @@ impl Preset {
                 0
             },
             wrong_secret: self == Preset::Unauthorized,
+            fail_first: self == Preset::FailFirst,
         }
     }
+}
+
+/// The status that fails a first attempt: a server error, which the cloud retries.
+pub const FIRST_ATTEMPT_STATUS: u16 = 500;
+
+/// The page's answer (a `PageAnswer` body) to request `hook_id`, the cloud's attempt `number`
+/// (`None`: a request the cloud did not send, such as a replay): the first attempt fails, the
+/// others get the answer set.
+pub fn by_attempt(answer: &Answer, hook_id: u64, number: Option<usize>) -> String {
+    let status = if number == Some(1) {
+        FIRST_ATTEMPT_STATUS
+    } else {
+        answer.status
+    };
+    let body = if answer.body.is_empty() || status != answer.status {
+        let ok = (200..300).contains(&status);
+        format!(r#"{{"ok":{ok},"hookId":{hook_id}}}"#)
+    } else {
+        answer.body.clone()
+    };
+    page_answer(status, "application/json", &body)
 }
 
 /// The Express starter: `AUTH`, `STATUS` and `BODY` are filled in.
@@ -131,17 +169,26 @@ const EXPRESS: &str = r#"// npm install express; WEBHOOK_SECRET=… node server.
 const express = require('express');
 const app = express();
 app.use(express.json());
-// CORS, so the tutorial page (and only it) can forward requests here.
+// Particle sends a failed event again: each is handled once, by its device id and published_at.
+const handled = new Set();
+FAILED_SET// CORS, so the tutorial page (and only it) can forward requests here.
 app.use((req, res, next) => {
   res.set({'Access-Control-Allow-Origin': PAGE_ORIGIN, 'Access-Control-Allow-Headers': 'authorization, content-type'});
   req.method === 'OPTIONS' ? res.sendStatus(204) : next();
 });
 app.post('/webhook', (req, res) => {
-AUTH  console.log(req.body);
+AUTH  const event = `${req.body.deviceId} ${req.body.ts}`;
+  if (!handled.has(event)) {  // a repeat of an event (Particle's retry) is answered, not handled again
+FAIL_ONCE    handled.add(event);
+    console.log(req.body);
+  }
   res.status(STATUS).type('application/json').send(BODY);
 });
 app.listen(3000, () => console.log('listening on http://localhost:3000/webhook'));
 "#;
+const EXPRESS_FAILED: &str =
+    "const failed = new Set();  // events whose first attempt failed on purpose\n";
+const EXPRESS_FAIL: &str = "    if (!failed.has(event)) { failed.add(event); return res.status(500).json({ok: false}); }\n";
 const EXPRESS_AUTH: &str = r#"  if (req.get('Authorization') !== `Bearer ${process.env.WEBHOOK_SECRET}`) {
     return res.status(401).json({ok: false});
   }
@@ -152,7 +199,8 @@ import os
 from flask import Flask, request
 
 app = Flask(__name__)
-
+handled = set()  # Particle sends a failed event again: each is handled once, by device id and published_at
+FAILED_SET
 @app.after_request
 def cors(response):  # so the tutorial page (and only it) can forward requests here
     response.headers['Access-Control-Allow-Origin'] = PAGE_ORIGIN
@@ -163,16 +211,26 @@ def cors(response):  # so the tutorial page (and only it) can forward requests h
 def webhook():
     if request.method == 'OPTIONS':
         return '', 204
-AUTH    print(request.get_json(silent=True))
+AUTH    data = request.get_json(silent=True) or {}
+    event = (data.get('deviceId'), data.get('ts'))
+    if event not in handled:  # a repeat of an event (Particle's retry) is answered, not handled again
+FAIL_ONCE        handled.add(event)
+        print(data)
     return BODY, STATUS, {'Content-Type': 'application/json'}
 "#;
+const FLASK_FAILED: &str = "failed = set()  # events whose first attempt failed on purpose\n";
+const FLASK_FAIL: &str = "        if event not in failed:\n            failed.add(event)\n            return {'ok': False}, 500\n";
 const FLASK_AUTH: &str = r#"    if request.headers.get('Authorization') != 'Bearer ' + os.environ['WEBHOOK_SECRET']:
         return {'ok': False}, 401
 "#;
 
-const AXUM: &str = r#"// cargo add axum tokio -F tokio/full; WEBHOOK_SECRET=… cargo run
+const AXUM: &str = r#"// cargo add axum serde_json tokio -F tokio/full; WEBHOOK_SECRET=… cargo run
 use axum::{http::{header, HeaderMap, HeaderName, StatusCode}, routing::post, Router};
+use std::{collections::HashSet, sync::Mutex};
 
+// Particle sends a failed event again: each is handled once, by its device id and published_at.
+static HANDLED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+FAILED_SET
 // CORS, so the tutorial page can forward requests here.
 const CORS: [(HeaderName, &str); 2] = [
     (header::ACCESS_CONTROL_ALLOW_ORIGIN, PAGE_ORIGIN),
@@ -182,7 +240,14 @@ const CORS: [(HeaderName, &str); 2] = [
 async fn webhook(headers: HeaderMap, body: String) -> (StatusCode, [(HeaderName, &'static str); 3], String) {
     let [origin, allowed] = CORS;
     let json = [origin, allowed, (header::CONTENT_TYPE, "application/json")];
-AUTH    println!("{body}");
+AUTH    let event: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let event = format!("{} {}", event["deviceId"], event["ts"]);
+    let mut handled = HANDLED.lock().unwrap();
+    // A repeat of an event (Particle's retry) is answered, not handled again.
+    if !handled.get_or_insert_with(HashSet::new).contains(&event) {
+FAIL_ONCE        handled.get_or_insert_with(HashSet::new).insert(event);
+        println!("{body}");
+    }
     (StatusCode::from_u16(STATUS).unwrap(), json, BODY.to_owned())
 }
 
@@ -194,6 +259,8 @@ async fn main() {
     axum::serve(listener, app).await.unwrap();
 }
 "#;
+const AXUM_FAILED: &str = "static FAILED: Mutex<Option<HashSet<String>>> = Mutex::new(None);  // first attempts failed on purpose\n";
+const AXUM_FAIL: &str = "        if FAILED.lock().unwrap().get_or_insert_with(HashSet::new).insert(event.clone()) {\n            return (StatusCode::INTERNAL_SERVER_ERROR, json, r#\"{\"ok\":false}\"#.to_owned());\n        }\n";
 const AXUM_AUTH: &str = r##"    let secret = format!("Bearer {}", std::env::var("WEBHOOK_SECRET").unwrap_or_default());
     if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(secret.as_str()) {
         return (StatusCode::UNAUTHORIZED, json, r#"{"ok":false}"#.to_owned());
@@ -215,17 +282,36 @@ pub fn starters(answer: &Answer, origin: &str) -> [(&'static str, &'static str, 
     // A string literal in all three languages (an origin holds no quote or backslash).
     let origin = serde_json::Value::from(if origin.is_empty() { "*" } else { origin }).to_string();
     // The learner's body goes in last, so nothing in it is taken for a placeholder.
-    let fill = |template: &str, auth: &str| {
+    let fill = |template: &str, auth: &str, [failed, fail]: [&str; 2]| {
+        let [failed, fail] = if answer.fail_first {
+            [failed, fail]
+        } else {
+            ["", ""]
+        };
         template
             .replace("AUTH", if answer.require_auth { auth } else { "" })
+            .replace("FAILED_SET", failed)
+            .replace("FAIL_ONCE", fail)
             .replace("STATUS", &answer.status.to_string())
             .replace("PAGE_ORIGIN", &origin)
             .replace("BODY", &quoted)
     };
     [
-        ("Node (Express)", "server.js", fill(EXPRESS, EXPRESS_AUTH)),
-        ("Python (Flask)", "server.py", fill(FLASK, FLASK_AUTH)),
-        ("Rust (axum)", "main.rs", fill(AXUM, AXUM_AUTH)),
+        (
+            "Node (Express)",
+            "server.js",
+            fill(EXPRESS, EXPRESS_AUTH, [EXPRESS_FAILED, EXPRESS_FAIL]),
+        ),
+        (
+            "Python (Flask)",
+            "server.py",
+            fill(FLASK, FLASK_AUTH, [FLASK_FAILED, FLASK_FAIL]),
+        ),
+        (
+            "Rust (axum)",
+            "main.rs",
+            fill(AXUM, AXUM_AUTH, [AXUM_FAILED, AXUM_FAIL]),
+        ),
     ]
 }
 
@@ -308,5 +394,47 @@ mod tests {
         assert_eq!(Preset::Timeout.answer().delay_ms, TIMEOUT_DELAY_MS);
         assert!(Preset::Unauthorized.answer().wrong_secret);
         assert_eq!(Preset::NotFound.answer().status, 404);
+    }
+
+    #[test]
+    fn fail_first_fails_only_the_first_attempt() {
+        let answer = Preset::FailFirst.answer();
+        assert!(answer.fail_first && answer.status == 200);
+        let status = |number| {
+            let sent: webhook_demo_core::wire::PageAnswer =
+                serde_json::from_str(&by_attempt(&answer, 7, number)).expect("an answer");
+            (sent.status, sent.body)
+        };
+        assert_eq!(status(Some(1)), (500, r#"{"ok":false,"hookId":7}"#.into()));
+        assert_eq!(status(Some(2)), (200, r#"{"ok":true,"hookId":7}"#.into()));
+        assert_eq!(status(None), (200, r#"{"ok":true,"hookId":7}"#.into()));
+    }
+
+    #[test]
+    fn starters_handle_a_repeated_event_once_and_say_so() {
+        for answer in [Preset::Ok.answer(), Preset::FailFirst.answer()] {
+            for (name, _, source) in starters(&answer, PAGE) {
+                let said = source.to_lowercase();
+                assert!(
+                    said.contains("particle sends a failed event again")
+                        && said.contains("a repeat of an event (particle's retry) is answered"),
+                    "{name}: {source}"
+                );
+                assert!(
+                    source.contains("deviceId") && source.contains("ts"),
+                    "{name}"
+                );
+                assert!(
+                    !source.contains("FAIL_ONCE") && !source.contains("FAILED_SET"),
+                    "{name}: {source}"
+                );
+                // Failing first, the first attempt of each event is answered 500.
+                assert_eq!(
+                    source.contains("500") || source.contains("INTERNAL_SERVER_ERROR"),
+                    answer.fail_first,
+                    "{name}: {source}"
+                );
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent};
 
-use super::{requests::REPLAY_HEADER, webhook::EVENT_NAME};
+use super::{requests::replayed, webhook::EVENT_NAME};
 
 /// What an explainer entry shows: its `data-kind` in the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,10 +148,7 @@ pub fn explain_hook(hook: &HookRequest) -> [Entry; 2] {
             hook.body_base64.as_deref().unwrap_or_default()
         )
     });
-    let replayed = hook
-        .headers
-        .iter()
-        .any(|(name, _)| name.eq_ignore_ascii_case(REPLAY_HEADER));
+    let replayed = replayed(hook);
     [
         Entry {
             kind: EntryKind::HookReceived,

@@ -13,7 +13,7 @@ use super::{
     answer::Preset,
     explain::Entry,
     requests::replay_headers,
-    timeline::{Cycle, Slot},
+    timeline::{ATTEMPTS, Attempt, Cycle, OUTCOME, REQUEST, RESPONSE, SENT, Slot},
 };
 use crate::json::Object;
 
@@ -65,20 +65,22 @@ fn lane_names(cycle: &Cycle) -> [&str; 3] {
     [first, "Particle cloud", "Your webhook server"]
 }
 
-/// The order a cycle's hops are drawn and its cards shown in (`HOPS` indices): as they happen,
-/// so an answer that came after the cloud gave up follows the `hook-error`.
-fn order(cycle: &Cycle) -> [usize; 5] {
-    if cycle.late() {
-        [0, 1, 2, 4, 3]
+/// The order an attempt's hops are drawn in (`HOPS` indices): as they happen, so an answer that
+/// came after the cloud gave up follows the `hook-error`. A replay has no cloud hops.
+fn order(attempt: &Attempt) -> &'static [usize] {
+    if attempt.replay {
+        &[2, 3]
+    } else if attempt.late() {
+        &[1, 2, 4, 3]
     } else {
-        [0, 1, 2, 3, 4]
+        &[1, 2, 3, 4]
     }
 }
 
 /// The order a cycle's cards are shown in: `Slot::ALL`, but a late answer after the `hook-error`,
 /// as on the diagram.
 fn slots(cycle: &Cycle) -> [Slot; 6] {
-    if cycle.late() {
+    if cycle.latest().late() {
         let [event, sent, received, data, response, outcome] = Slot::ALL;
         [event, sent, received, data, outcome, response]
     } else {
@@ -87,8 +89,8 @@ fn slots(cycle: &Cycle) -> [Slot; 6] {
 }
 
 /// When a late answer came, in the learner's words.
-fn late_text(cycle: &Cycle) -> String {
-    match cycle.late_by_ms() {
+fn late_text(attempt: &Attempt) -> String {
+    match attempt.late_by_ms() {
         Some(ms) if ms >= 1000 => {
             format!("{} s after the cloud stopped waiting", (ms + 500) / 1000)
         }
@@ -97,86 +99,185 @@ fn late_text(cycle: &Cycle) -> String {
     }
 }
 
-/// A cycle's diagram, as the template reads it.
+/// A gap between two hops, in the learner's words.
+fn gap_text(gap: u64) -> String {
+    match gap {
+        0 => "+<1 ms".to_owned(),
+        gap if gap >= 10_000 => format!("+{} s", (gap + 500) / 1000),
+        gap => format!("+{gap} ms"),
+    }
+}
+
+/// How long Particle waits before retry `number` (2 or 3), as its guide says.
+fn retry_wait(number: usize) -> &'static str {
+    if number <= 2 {
+        "30 seconds"
+    } else {
+        "1 minute"
+    }
+}
+
+/// What the diagram's rows share: the lanes, the time of the row before, the newest done hop.
+struct Rows<'a> {
+    lanes: [&'a str; 3],
+    previous: Option<u64>,
+    slow: bool,
+    hops: Vec<Value>,
+}
+
+impl Rows<'_> {
+    /// The hop `index` (`HOPS`) of an attempt (`None`: the publish), at `at`.
+    fn hop(&mut self, index: usize, at: Option<u64>, attempt: Option<(&Attempt, usize, bool)>) {
+        let (hop, from, to, name, slot) = HOPS[index];
+        let failed = index == 4 && attempt.is_some_and(|(a, ..)| a.failure.is_some());
+        let late = attempt.is_some_and(|(a, ..)| a.late());
+        let ignored = index == 3 && late;
+        let gap = at.zip(self.previous).map(|(at, b)| at.saturating_sub(b));
+        if at.is_some() {
+            self.previous = at;
+        }
+        let status = match (failed, ignored, at) {
+            (true, ..) => "failed",
+            (_, true, _) => "late",
+            (_, _, Some(_)) => "done",
+            (_, _, None) => "waiting",
+        };
+        let answer = attempt.and_then(|(a, ..)| a.answer);
+        let name = match (failed, hop, answer) {
+            (true, ..) => "hook-error".to_owned(),
+            (false, "response", Some((status, _))) if ignored => {
+                format!("{name} {status}, too late")
+            }
+            // The server's answer says its status on the arrow, as the request list does.
+            (false, "response", Some((status, _))) => format!("{name} {status}"),
+            _ => name.to_owned(),
+        };
+        let note = match (attempt, at) {
+            (Some((a, ..)), _) if failed => a.failure.clone(),
+            (Some((a, ..)), _) if ignored => {
+                Some(format!("{}; the cloud never saw it", late_text(a)))
+            }
+            (Some((a, ..)), None) if a.failure.is_some() => Some("not in time".to_owned()),
+            (_, None) => Some("waiting…".to_owned()),
+            _ => None,
+        };
+        // The newest attempt's hops take the ids the cards link to; earlier ones are numbered.
+        let (number, latest) = attempt.map_or((0, true), |(_, n, latest)| (n, latest));
+        let id = if latest {
+            format!("hop-{}", slot.name())
+        } else {
+            format!("hop-{}-{number}", slot.name())
+        };
+        let mut view = Object::default();
+        view.set("id", id.into());
+        view.set("hop", (if failed { "hook-error" } else { hop }).into());
+        view.set("attempt", (number > 0).then_some(number).into());
+        view.set("wait", Value::Null);
+        view.set("status", status.into());
+        view.set("span", format!("d{from}{to}").into());
+        view.set(
+            "route",
+            format!("{} → {}", self.lanes[from], self.lanes[to]).into(),
+        );
+        view.set("name", name.into());
+        view.set("time", at.map(clock).into());
+        view.set("gap", gap.into());
+        view.set("gapText", gap.map(gap_text).into());
+        view.set("note", note.into());
+        view.set("slot", slot.name().into());
+        view.set("fresh", false.into());
+        self.hops.push(view.into());
+    }
+
+    /// A row between attempts: `wait` (`retry`, `retry-due`, `dropped`, `replay`), its words and
+    /// the time it took, when known.
+    fn wait(&mut self, wait: &str, text: String, note: Option<String>, until: Option<u64>) {
+        let gap = until.zip(self.previous).map(|(at, b)| at.saturating_sub(b));
+        if until.is_some() {
+            self.previous = until;
+        }
+        let mut view = Object::default();
+        view.set("wait", wait.into());
+        view.set(
+            "status",
+            (if until.is_some() { "done" } else { "waiting" }).into(),
+        );
+        view.set("name", text.into());
+        // A wait says how long it took; Particle's own wait is in the words of `wait` rows.
+        view.set(
+            "gapText",
+            gap.map(|gap| gap_text(gap).replacen('+', "after ", 1))
+                .into(),
+        );
+        view.set("note", note.into());
+        self.hops.push(view.into());
+    }
+}
+
+/// A cycle's diagram, as the template reads it: the publish, then each attempt's hops with the
+/// wait before each retry, and what the cloud does next when an attempt failed.
 pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
     let lanes = lane_names(cycle);
-    let mut previous: Option<u64> = None;
-    let late = cycle.late();
-    // The failed hop happened when the cloud published its hook-error.
-    let time = |index: usize| match index {
-        4 if cycle.failure.is_some() => cycle.failed_at,
-        _ => cycle.at[index],
+    let mut rows = Rows {
+        lanes,
+        previous: None,
+        slow,
+        hops: Vec::new(),
     };
-    let newest_done = cycle.at.iter().rposition(Option::is_some);
-    let hops: Vec<Value> = order(cycle)
-        .into_iter()
-        .map(|index| {
-            let (hop, from, to, name, slot) = HOPS[index];
-            let at = time(index);
-            let failed = index == 4 && cycle.failure.is_some();
-            let ignored = index == 3 && late;
-            let gap = at
-                .zip(previous)
-                .map(|(at, before)| at.saturating_sub(before));
-            if at.is_some() {
-                previous = at;
+    rows.hop(0, cycle.published, None);
+    let newest = cycle.attempts.len() - 1;
+    for (index, attempt) in cycle.attempts.iter().enumerate() {
+        let number = cycle.number(index);
+        let first = attempt.at.iter().flatten().min().copied();
+        match number {
+            None => rows.wait(
+                "replay",
+                "Sent again from this page, not by the cloud".to_owned(),
+                None,
+                first,
+            ),
+            Some(n) if n > 1 => rows.wait(
+                "retry",
+                format!("The cloud tries again: attempt {n} of {ATTEMPTS}"),
+                Some(format!(
+                    "Particle waits {} after a failed attempt",
+                    retry_wait(n)
+                )),
+                first,
+            ),
+            Some(_) => {}
+        }
+        // The failed hop happened when the cloud published its hook-error.
+        let time = |hop: usize| match hop {
+            4 if attempt.failure.is_some() => attempt.failed_at,
+            hop => attempt.at[hop - 1],
+        };
+        let start = rows.hops.len();
+        for &hop in order(attempt) {
+            let attempt = Some((attempt, number.unwrap_or(0), index == newest));
+            rows.hop(hop, time(hop), attempt);
+        }
+        // Slow motion draws the newest attempt's newest hop in.
+        if rows.slow && index == newest {
+            let done = rows.hops[start..]
+                .iter()
+                .rposition(|h| h["time"].is_string());
+            if let Some(done) = done {
+                rows.hops[start + done]["fresh"] = true.into();
             }
-            let status = if failed {
-                "failed"
-            } else if ignored {
-                "late"
-            } else if at.is_some() {
-                "done"
-            } else {
-                "waiting"
-            };
-            let mut view = Object::default();
-            view.set("hop", (if failed { "hook-error" } else { hop }).into());
-            view.set("status", status.into());
-            view.set("span", format!("d{from}{to}").into());
-            view.set("route", format!("{} → {}", lanes[from], lanes[to]).into());
-            let name = match (failed, hop, cycle.answer) {
-                (true, ..) => "hook-error".to_owned(),
-                (false, "response", Some((status, _))) if ignored => {
-                    format!("{name} {status}, too late")
-                }
-                // The server's answer says its status on the arrow, as the request list does.
-                (false, "response", Some((status, _))) => format!("{name} {status}"),
-                _ => name.to_owned(),
-            };
-            view.set("name", name.into());
-            view.set("time", at.map(clock).into());
-            view.set("gap", gap.into());
-            view.set(
-                "gapText",
-                gap.map(|gap| {
-                    if gap == 0 {
-                        "+<1 ms".to_owned()
-                    } else {
-                        format!("+{gap} ms")
-                    }
-                })
-                .into(),
-            );
-            let note = match (&cycle.failure, at) {
-                (Some(reason), _) if failed => Some(reason.clone()),
-                _ if ignored => Some(format!("{}; the cloud never saw it", late_text(cycle))),
-                (_, None) => Some(if cycle.failure.is_some() {
-                    "not in time".to_owned()
-                } else {
-                    "waiting…".to_owned()
-                }),
-                _ => None,
-            };
-            view.set("note", note.into());
-            view.set("slot", slot.name().into());
-            view.set(
-                "fresh",
-                (slow && at.is_some() && Some(index) == newest_done).into(),
-            );
-            view.into()
-        })
-        .collect();
+        }
+    }
+    let next = cycle.cloud_attempts() + 1;
+    if cycle.retry_due() {
+        let text = format!(
+            "The cloud tries again after {}: attempt {next} of {ATTEMPTS}",
+            retry_wait(next)
+        );
+        rows.wait("retry-due", text, None, None);
+    } else if !cycle.delivered() && cycle.cloud_attempts() >= ATTEMPTS && cycle.latest().done() {
+        let text = format!("After {ATTEMPTS} failed attempts the cloud drops the event");
+        rows.wait("dropped", text, None, cycle.latest().failed_at);
+    }
     let mut view = Object::default();
     view.set("key", key_text(&cycle.key).into());
     let who = if cycle.key.0 == "api" {
@@ -190,7 +291,11 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
     );
     view.set("lanes", lanes.to_vec().into());
     view.set("slow", slow.into());
-    view.set("hops", hops.into());
+    view.set("hops", rows.hops.into());
+    view.set(
+        "retries",
+        (cycle.cloud_attempts() > 1 || cycle.retry_due()).into(),
+    );
     view.into()
 }
 
@@ -220,8 +325,9 @@ impl Secret<'_> {
 fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: Secret) -> Value {
     let mut view = Object::default();
     view.set("slot", slot.name().into());
+    let attempt = cycle.latest();
     let hop = HOPS.iter().find(|h| h.4 == slot).map(|h| {
-        if slot == Slot::Outcome && cycle.failure.is_some() {
+        if slot == Slot::Outcome && attempt.failure.is_some() {
             "hook-error"
         } else {
             h.0
@@ -231,8 +337,8 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: S
     match entry {
         Some(entry) => {
             view.set("kind", entry.kind.name().into());
-            if slot == Slot::ServerResponse && cycle.late() {
-                let status = cycle.answer.map_or(0, |(status, _)| status);
+            if slot == Slot::ServerResponse && attempt.late() {
+                let status = attempt.answer.map_or(0, |(status, _)| status);
                 view.set("title", "Your webhook server answered too late".into());
                 view.set(
                     "text",
@@ -241,7 +347,7 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: S
                          seconds for an answer, then publishes a hook-error (ETIMEDOUT) and \
                          ignores whatever comes after, so no hook-response came of this answer, \
                          whatever its status.",
-                        late_text(cycle)
+                        late_text(attempt)
                     )
                     .into(),
                 );
@@ -285,9 +391,14 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: S
             view.set("waiting", Value::Null);
         }
         None => {
-            let waiting = match (&cycle.failure, slot) {
+            let waiting = match (&attempt.failure, slot) {
                 (Some(reason), Slot::Outcome) => format!("Failed: {reason}"),
                 (Some(_), _) => "This hop did not happen in time.".to_owned(),
+                (None, Slot::HookSent | Slot::Outcome) if attempt.replay => {
+                    "This request was sent again from this page, not by the cloud: no cloud \
+                     event comes of it."
+                        .to_owned()
+                }
                 (None, slot) => slot.waiting().to_owned(),
             };
             view.set("kind", Value::Null);
@@ -304,6 +415,10 @@ fn row(cycle: &Cycle, selected: bool) -> Value {
     view.set("time", clock_of(&cycle.key.1).into());
     view.set("device", cycle.device.as_str().into());
     view.set("status", outcome(cycle).into());
+    view.set(
+        "attempt",
+        attempt_text(cycle).unwrap_or_else(|| "1".to_owned()).into(),
+    );
     view.set("answer", answer_text(cycle).into());
     view.set("latency", latency_text(cycle).into());
     view.set("size", size_text(cycle).into());
@@ -311,11 +426,12 @@ fn row(cycle: &Cycle, selected: bool) -> Value {
     view.into()
 }
 
-/// What came of a cycle, in a word.
+/// What came of a cycle, in a word: of its newest attempt by the cloud.
 pub fn outcome(cycle: &Cycle) -> &'static str {
-    match (&cycle.failure, cycle.at[4], cycle.at[1]) {
+    let attempt = cycle.delivery();
+    match (&attempt.failure, attempt.at[OUTCOME], attempt.at[SENT]) {
         (Some(reason), _, _) if reason.starts_with("Sleeping") => "throttled",
-        (Some(_), _, _) if cycle.gave_up() => "timeout",
+        (Some(_), _, _) if attempt.gave_up() => "timeout",
         (Some(_), _, _) => "error",
         (None, Some(_), _) => "response",
         (None, None, Some(_)) => "sent",
@@ -323,18 +439,28 @@ pub fn outcome(cycle: &Cycle) -> &'static str {
     }
 }
 
+/// Which of the cloud's tries the newest is ("2 of 3", in the request list's Attempt column),
+/// once there is more than one or one failed and the cloud will try again; `None` for a delivery
+/// that took one try.
+pub(crate) fn attempt_text(cycle: &Cycle) -> Option<String> {
+    let tries = cycle.cloud_attempts();
+    (tries > 1 || cycle.retry_due()).then(|| format!("{tries} of {ATTEMPTS}"))
+}
+
 /// The server's answer: its status, and whether it came too late for the cloud to see it.
 pub(crate) fn answer_text(cycle: &Cycle) -> String {
-    match cycle.answer {
+    let attempt = cycle.delivery();
+    match attempt.answer {
         None => "—".to_owned(),
-        Some((status, _)) if cycle.late() => format!("{status}, too late"),
+        Some((status, _)) if attempt.late() => format!("{status}, too late"),
         Some((status, _)) => status.to_string(),
     }
 }
 
 /// From the request reaching your server to its answer.
 pub(crate) fn latency_text(cycle: &Cycle) -> String {
-    match (cycle.at[2], cycle.at[3]) {
+    let attempt = cycle.delivery();
+    match (attempt.at[REQUEST], attempt.at[RESPONSE]) {
         (Some(received), Some(answered)) => match answered.saturating_sub(received) {
             0 => "<1 ms".to_owned(),
             ms => format!("{ms} ms"),
@@ -345,6 +471,7 @@ pub(crate) fn latency_text(cycle: &Cycle) -> String {
 
 pub(crate) fn size_text(cycle: &Cycle) -> String {
     cycle
+        .delivery()
         .answer
         .map_or_else(|| "—".to_owned(), |(_, size)| format!("{size} B"))
 }
@@ -363,15 +490,7 @@ pub(crate) fn set_view(demo: &Demo, revealed: bool, origin: &str, view: &mut Obj
         .map(|cycle| {
             slots(cycle)
                 .into_iter()
-                .map(|slot| {
-                    card(
-                        slot,
-                        cycle.cards[slot.index()].as_ref(),
-                        cycle,
-                        demo,
-                        secret,
-                    )
-                })
+                .map(|slot| card(slot, cycle.cards()[slot.index()], cycle, demo, secret))
                 .collect()
         })
         .unwrap_or_default();
@@ -409,7 +528,7 @@ pub(crate) fn set_view(demo: &Demo, revealed: bool, origin: &str, view: &mut Obj
             view.set("answerStatus", answer_text(cycle).into());
             view.set("latency", latency_text(cycle).into());
             view.set("size", size_text(cycle).into());
-            view.set("chunks", cycle.chunks.into());
+            view.set("chunks", cycle.delivery().chunks.into());
             view.into()
         })
         .collect();

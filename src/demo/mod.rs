@@ -49,6 +49,9 @@ pub struct Answer {
     pub delay_ms: u32,
     /// Expect a wrong `Authorization` value, so the webhook's own is refused (401).
     pub wrong_secret: bool,
+    /// Answer an event's first attempt with 500 and its retries as set: the page answers each
+    /// request itself (`answer::by_attempt`).
+    pub fail_first: bool,
 }
 
 impl Default for Answer {
@@ -59,6 +62,7 @@ impl Default for Answer {
             require_auth: true,
             delay_ms: 0,
             wrong_secret: false,
+            fail_first: false,
         }
     }
 }

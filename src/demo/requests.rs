@@ -35,6 +35,13 @@ pub fn smee_hook(data: &Value, hook_id: u64) -> Option<HookRequest> {
     })
 }
 
+/// Whether `hook` is a request this page sent again (Replay, edit and resend).
+pub fn replayed(hook: &HookRequest) -> bool {
+    hook.headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case(REPLAY_HEADER))
+}
+
 /// `scheme://host[:port]` of a URL.
 pub fn origin(url: &str) -> String {
     url.split_once("://")

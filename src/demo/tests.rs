@@ -46,6 +46,7 @@ fn control_bodies_say_what_the_server_answers() {
         require_auth: false,
         delay_ms: 1500,
         wrong_secret: false,
+        fail_first: false,
     };
     let body = json_of(&control_body(&answer, "s", false));
     assert_eq!(

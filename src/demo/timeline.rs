@@ -1,11 +1,19 @@
-//! The cycles of a run: for each `WebhookDemo01` event, when each hop happened — publish,
-//! hook-sent, request received, response sent, hook-response or hook-error — and the explainer
-//! card of each of its slots.
+//! The cycles of a run: for each `WebhookDemo01` event, its publish and each attempt the cloud
+//! made to deliver it — hook-sent, request received, response sent, hook-response or hook-error —
+//! with the explainer card of each of its slots.
 //!
 //! The hops reach the page on two streams (Particle's events, the relay's requests), in any order:
 //! the request can overtake its event, and Particle's `hook-response` can overtake the relay's
 //! request. Each card therefore goes into its cycle's fixed `Slot`, never after whatever came
 //! before it. How a cycle is drawn and listed is `journey.rs`.
+//!
+//! Particle tries a failed or skipped delivery again, twice (after 30 s and 1 minute), with the
+//! same event: every attempt's request carries the same body, so the body's `deviceId` and `ts`
+//! (the event's device and `published_at`) name the cycle, and the relay's hook id names the
+//! attempt. Which attempt a hop belongs to is read from the state of the cycle's attempts rather
+//! than counted, so a late stream cannot shift every later hop by one: a request goes to the
+//! first attempt without one that reached a server, `hook-sent` to the first not yet sent, an
+//! outcome to the first still open (one in flight before one not sent yet).
 
 use webhook_demo_core::time::parse_iso8601_millis;
 
@@ -17,6 +25,10 @@ pub const CYCLES: usize = 50;
 pub const GIVE_UP_MS: u64 = 20_000;
 /// Why a cycle failed when no outcome came in `GIVE_UP_MS`.
 const GAVE_UP: &str = "no answer within 20 s: Particle gave up";
+/// How many times Particle tries to deliver one event: the first attempt and two retries.
+pub const ATTEMPTS: usize = 3;
+/// The attempts a cycle keeps (a replayed request is an attempt of its own).
+const KEPT_ATTEMPTS: usize = 12;
 
 /// A cycle's place for each explainer card, in the order things happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,16 +94,17 @@ impl Slot {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cycle {
-    /// The publishing device (or `api`) and the event's `published_at`.
-    pub key: (String, String),
-    /// The device's name, when known.
-    pub device: String,
-    /// Milliseconds since the epoch of each hop (`journey::HOPS` order), once it happened.
-    pub at: [Option<u64>; 5],
-    /// The relay's id of this cycle's request, to match its response.
+/// One attempt of the cloud to deliver a cycle's event (or a request this page replayed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attempt {
+    /// Milliseconds since the epoch of each hop of the attempt, once it happened: hook-sent,
+    /// request, response, outcome (`journey::HOPS` after the publish).
+    pub at: [Option<u64>; 4],
+    /// The relay's id of this attempt's request, to match its response.
     pub hook_id: Option<u64>,
+    /// Sent again by this page (Replay, edit and resend), not by the cloud: no cloud event
+    /// belongs to it, and it is not counted among the cloud's attempts.
+    pub replay: bool,
     /// The last hop failed: Particle's error text, or why it never came.
     pub failure: Option<String>,
     /// When the cloud published the `hook-error`, if it said.
@@ -100,28 +113,25 @@ pub struct Cycle {
     pub answer: Option<(u16, usize)>,
     /// `hook-response` chunks received.
     pub chunks: u32,
-    /// The explainer card of each `Slot`, once its hop arrived.
-    pub cards: [Option<Entry>; 6],
+    /// The explainer card of each `Slot` after the event's, once its hop arrived.
+    pub cards: [Option<Entry>; 5],
 }
 
-impl Cycle {
-    fn new(key: (String, String)) -> Cycle {
-        Cycle {
-            device: key.0.clone(),
-            key,
-            at: [None; 5],
-            hook_id: None,
-            failure: None,
-            failed_at: None,
-            answer: None,
-            chunks: 0,
-            cards: Default::default(),
-        }
+/// The hops of an attempt, as indices of `Attempt::at`.
+pub const SENT: usize = 0;
+pub const REQUEST: usize = 1;
+pub const RESPONSE: usize = 2;
+pub const OUTCOME: usize = 3;
+
+impl Attempt {
+    /// Whether the attempt is over: its hook-response came, or it failed.
+    pub fn done(&self) -> bool {
+        self.at[OUTCOME].is_some() || self.failure.is_some()
     }
 
-    /// Whether every hop has happened (or the last failed).
-    pub fn finished(&self) -> bool {
-        self.at[4].is_some() || self.failure.is_some()
+    /// Whether the attempt delivered the event: the cloud published its hook-response.
+    pub fn succeeded(&self) -> bool {
+        self.at[OUTCOME].is_some() && self.failure.is_none()
     }
 
     /// Whether the cloud stopped waiting for the server: its `hook-error` says the request timed
@@ -141,13 +151,187 @@ impl Cycle {
 
     /// How long after the cloud stopped waiting a late answer came, when both times are known.
     pub fn late_by_ms(&self) -> Option<u64> {
-        let (answered, failed) = self.at[3].zip(self.failed_at)?;
+        let (answered, failed) = self.at[RESPONSE].zip(self.failed_at)?;
         (self.late() && answered >= failed).then(|| answered - failed)
     }
 
-    /// Puts `entry` in `slot`.
-    pub fn card(&mut self, slot: Slot, entry: Entry) {
-        self.cards[slot.index()] = Some(entry);
+    /// Whether the failure says no request reached a server: the cloud skipped it (throttled)
+    /// or could not connect.
+    fn unreached(&self) -> bool {
+        self.failure.as_deref().is_some_and(|reason| {
+            reason.starts_with("Sleeping")
+                || reason.contains("ECONNREFUSED")
+                || reason.contains("ENOTFOUND")
+        })
+    }
+
+    /// The card in `slot` (never `Slot::Event`, which is the cycle's).
+    pub fn card(&self, slot: Slot) -> Option<&Entry> {
+        slot.index()
+            .checked_sub(1)
+            .and_then(|index| self.cards[index].as_ref())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cycle {
+    /// The publishing device (or `api`) and the event's `published_at`.
+    pub key: (String, String),
+    /// The device's name, when known.
+    pub device: String,
+    /// When the event was published (milliseconds since the epoch), once seen.
+    pub published: Option<u64>,
+    /// The event's card.
+    pub event: Option<Entry>,
+    /// The attempts to deliver it, in order; never empty.
+    pub attempts: Vec<Attempt>,
+}
+
+impl Cycle {
+    fn new(key: (String, String)) -> Cycle {
+        Cycle {
+            device: key.0.clone(),
+            key,
+            published: None,
+            event: None,
+            attempts: vec![Attempt::default()],
+        }
+    }
+
+    /// The newest attempt: the one the explainer shows.
+    pub fn latest(&self) -> &Attempt {
+        self.attempts.last().expect("a cycle has an attempt")
+    }
+
+    /// The attempt a delivery's outcome is read from: the cloud's newest, else the newest.
+    pub fn delivery(&self) -> &Attempt {
+        self.attempts
+            .iter()
+            .rev()
+            .find(|a| !a.replay)
+            .unwrap_or_else(|| self.latest())
+    }
+
+    /// The number of the cloud's attempt `index` (1 for the first), or `None` for a replay.
+    pub fn number(&self, index: usize) -> Option<usize> {
+        let attempt = self.attempts.get(index)?;
+        (!attempt.replay).then(|| self.attempts[..=index].iter().filter(|a| !a.replay).count())
+    }
+
+    /// The cloud's attempts so far.
+    pub fn cloud_attempts(&self) -> usize {
+        self.attempts.iter().filter(|a| !a.replay).count()
+    }
+
+    /// Whether the event was delivered: one of the cloud's attempts got its hook-response.
+    pub fn delivered(&self) -> bool {
+        self.attempts.iter().any(|a| !a.replay && a.succeeded())
+    }
+
+    /// Whether the cloud will try again: its last attempt failed (not the page's giving up, which
+    /// is a guess), the event was not delivered and it has tries left.
+    pub fn retry_due(&self) -> bool {
+        let last = self.attempts.iter().rev().find(|a| !a.replay);
+        self.published.is_some()
+            && !self.delivered()
+            && self.cloud_attempts() < ATTEMPTS
+            && last.is_some_and(|a| a.failure.as_deref().is_some_and(|f| f != GAVE_UP))
+    }
+
+    /// Whether every attempt has happened (or the last failed) and no retry is due.
+    pub fn finished(&self) -> bool {
+        self.latest().done() && !self.retry_due()
+    }
+
+    /// The cards of the shown attempt, in slot order: the event's, then the newest attempt's.
+    pub fn cards(&self) -> [Option<&Entry>; 6] {
+        Slot::ALL.map(|slot| match slot {
+            Slot::Event => self.event.as_ref(),
+            slot => self.latest().card(slot),
+        })
+    }
+
+    /// Puts `entry` in `slot` of attempt `attempt` (the event's slot is the cycle's).
+    pub fn card(&mut self, slot: Slot, attempt: usize, entry: Entry) {
+        match slot.index().checked_sub(1) {
+            None => self.event = Some(entry),
+            Some(index) => {
+                if let Some(attempt) = self.attempts.get_mut(attempt) {
+                    attempt.cards[index] = Some(entry);
+                }
+            }
+        }
+    }
+
+    /// The index of the cloud's attempt that the first of `wanted` picks, in order of
+    /// preference: each says whether an attempt fits. None fits: a new attempt, when a retry is
+    /// due.
+    fn pick(&mut self, wanted: &[&dyn Fn(&Attempt) -> bool]) -> Option<usize> {
+        for fits in wanted {
+            if let Some(index) = self.attempts.iter().position(|a| !a.replay && fits(a)) {
+                return Some(index);
+            }
+        }
+        self.retry_due().then(|| self.push(false))
+    }
+
+    /// A new attempt at the end; the oldest give way beyond `KEPT_ATTEMPTS`.
+    fn push(&mut self, replay: bool) -> usize {
+        if self.attempts.len() == KEPT_ATTEMPTS {
+            self.attempts.remove(usize::from(self.attempts[0].replay));
+        }
+        self.attempts.push(Attempt {
+            replay,
+            ..Attempt::default()
+        });
+        self.attempts.len() - 1
+    }
+
+    /// The attempt `hook-sent` belongs to: the first not yet sent and still open.
+    fn sent_attempt(&mut self) -> Option<usize> {
+        if self.published.is_none() || self.delivered() {
+            return None;
+        }
+        self.pick(&[&|a| a.at[SENT].is_none() && !a.done()])
+    }
+
+    /// Whether `hook-sent` would start this cycle's first attempt (rather than a retry).
+    fn fresh(&self) -> bool {
+        self.attempts
+            .iter()
+            .filter(|a| !a.replay)
+            .all(|a| a.at[SENT].is_none() && !a.done())
+    }
+
+    /// The attempt an outcome belongs to: the first open one in flight, else the first open one,
+    /// else (a skip, which sends nothing) a retry.
+    fn outcome_attempt(&mut self) -> Option<usize> {
+        if self.published.is_none() || self.delivered() {
+            return None;
+        }
+        let guessed = |a: &Attempt| a.failure.as_deref() == Some(GAVE_UP);
+        self.pick(&[
+            &|a| guessed(a) || (a.at[SENT].is_some() && !a.done()),
+            &|a| !a.done(),
+        ])
+    }
+
+    /// How readily an outcome belongs to this cycle now, lower first: 0 an attempt in flight
+    /// (sent, or given up on by this page only), 1 an attempt not sent yet, 2 a retry due (a
+    /// skipped retry sends nothing before its `hook-error`); `None` it cannot.
+    fn openness(&self) -> Option<u8> {
+        if self.published.is_none() || self.delivered() {
+            return None;
+        }
+        let cloud = || self.attempts.iter().filter(|a| !a.replay);
+        let guessed = |a: &Attempt| a.failure.as_deref() == Some(GAVE_UP);
+        if cloud().any(|a| guessed(a) || (a.at[SENT].is_some() && !a.done())) {
+            Some(0)
+        } else if cloud().any(|a| !a.done()) {
+            Some(1)
+        } else {
+            self.retry_due().then_some(2)
+        }
     }
 }
 
@@ -156,6 +340,9 @@ impl Cycle {
 pub struct Timeline {
     pub cycles: Vec<Cycle>,
 }
+
+/// A cycle's key and one of its attempts: where a hop goes.
+pub type Spot = ((String, String), usize);
 
 impl Timeline {
     /// The cycle for `key`, made (and the oldest dropped) when it is new.
@@ -178,59 +365,87 @@ impl Timeline {
     pub fn published(&mut self, coreid: &str, published_at: &str) -> bool {
         let key = (coreid.to_owned(), published_at.to_owned());
         let new = !self.cycles.iter().any(|c| c.key == key);
-        self.cycle(&key).at[0] = parse_iso8601_millis(published_at);
+        self.cycle(&key).published = parse_iso8601_millis(published_at);
         new
     }
 
-    /// The server received the cycle's request (its body names the device and `ts`).
-    pub fn request(&mut self, key: &(String, String), hook_id: u64, received_at: u64) {
+    /// The server received request `hook_id` of the cycle `key` (its body names the device and
+    /// `ts`): the attempt it belongs to. The same request seen again (a stream that resumed) is
+    /// the same attempt; a replay is an attempt of its own; otherwise it is the cloud's first
+    /// attempt without a request that did not fail before reaching a server, or a new one.
+    pub fn request(
+        &mut self,
+        key: &(String, String),
+        hook_id: u64,
+        received_at: u64,
+        replay: bool,
+    ) -> usize {
         let cycle = self.cycle(key);
-        cycle.at[2] = Some(received_at);
-        cycle.hook_id = Some(hook_id);
+        let known = cycle
+            .attempts
+            .iter()
+            .position(|a| a.hook_id == Some(hook_id));
+        let index = known.unwrap_or_else(|| {
+            // A replay takes an attempt nothing has happened in yet (a request made up by hand
+            // has no cloud attempt), else comes after the others.
+            let free = cycle.attempts.iter().position(|a| {
+                if replay {
+                    *a == Attempt::default()
+                } else {
+                    !a.replay && a.hook_id.is_none() && !a.unreached()
+                }
+            });
+            free.unwrap_or_else(|| cycle.push(replay))
+        });
+        let attempt = &mut cycle.attempts[index];
+        attempt.replay |= replay;
+        attempt.at[REQUEST] = Some(received_at);
+        attempt.hook_id = Some(hook_id);
+        index
     }
 
-    /// The server answered request `hook_id` with `status` and a body of `size` bytes: the key
-    /// of the cycle it answered.
+    /// The server answered request `hook_id` with `status` and a body of `size` bytes: the
+    /// attempt it answered.
     pub fn response(
         &mut self,
         hook_id: u64,
         responded_at: u64,
         status: u16,
         size: usize,
-    ) -> Option<(String, String)> {
-        let cycle = self
-            .cycles
-            .iter_mut()
-            .rev()
-            .find(|c| c.hook_id == Some(hook_id))?;
-        cycle.at[3] = Some(responded_at);
-        cycle.answer = Some((status, size));
-        Some(cycle.key.clone())
+    ) -> Option<Spot> {
+        self.cycles.iter_mut().rev().find_map(|cycle| {
+            let index = cycle
+                .attempts
+                .iter()
+                .position(|a| a.hook_id == Some(hook_id))?;
+            let attempt = &mut cycle.attempts[index];
+            attempt.at[RESPONSE] = Some(responded_at);
+            attempt.answer = Some((status, size));
+            Some((cycle.key.clone(), index))
+        })
     }
 
     /// A webhook event (`hook-sent/…`, `<device>/hook-response/…/N`, `<device>/hook-error/…`):
-    /// the key of the cycle it belongs to and whether it is a later part of a response.
+    /// the cycle and attempt it belongs to, and whether it is a later part of a response.
     ///
     /// These come on Particle's stream after their event, so only a cycle whose event was seen
     /// can take them (a request made up by hand, which no event precedes, never does).
-    /// `hook-sent` names no device: it goes to the oldest unfinished cycle still without one
-    /// (the cloud sends in publish order). Responses and errors name their device in the topic,
-    /// so they go to that device's oldest unfinished cycle without an outcome; a later part of
-    /// a response goes to the device's newest cycle that has its first part.
+    /// `hook-sent` names no device: it goes to the oldest cycle whose first attempt is not sent
+    /// yet (the cloud sends in publish order), else to the oldest one due a retry. Responses and
+    /// errors name their device in the topic, so they go to that device's oldest open cycle; a
+    /// later part of a response goes to the device's newest cycle that has its first part.
     pub fn webhook_event(
         &mut self,
         name: &str,
         data: &str,
         published_at: &str,
-    ) -> Option<((String, String), bool)> {
+    ) -> Option<(Spot, bool)> {
         let at = parse_iso8601_millis(published_at);
         if name.starts_with("hook-sent") {
-            let cycle = self
-                .cycles
-                .iter_mut()
-                .find(|c| c.at[0].is_some() && c.at[1].is_none() && !c.finished())?;
-            cycle.at[1] = at;
-            return Some((cycle.key.clone(), false));
+            let cycle = self.sent_cycle()?;
+            let index = cycle.sent_attempt()?;
+            cycle.attempts[index].at[SENT] = at;
+            return Some(((cycle.key.clone(), index), false));
         }
         let (device, rest) = name.split_once('/')?;
         let response = rest.starts_with("hook-response");
@@ -242,193 +457,65 @@ impl Timeline {
                 .cycles
                 .iter_mut()
                 .rev()
-                .find(|c| c.key.0 == device && c.at[4].is_some())?;
-            cycle.chunks += 1;
-            return Some((cycle.key.clone(), true));
+                .find(|c| c.key.0 == device && c.delivered())?;
+            let index = cycle.attempts.iter().rposition(Attempt::succeeded)?;
+            cycle.attempts[index].chunks += 1;
+            return Some(((cycle.key.clone(), index), true));
         }
-        let open = |c: &Cycle| c.at[0].is_some() && c.at[4].is_none() && c.failure.is_none();
+        // The device's own cycles before any other's, each by how readily it takes an outcome,
+        // the oldest first.
+        let position = (0..self.cycles.len())
+            .filter_map(|index| {
+                let cycle = &self.cycles[index];
+                let level = cycle.openness()?;
+                Some(((cycle.key.0 != device, level), index))
+            })
+            .min()
+            .map(|(_, index)| index)?;
+        let cycle = &mut self.cycles[position];
+        let index = cycle.outcome_attempt()?;
+        let attempt = &mut cycle.attempts[index];
+        if response {
+            attempt.at[OUTCOME] = at;
+            attempt.failure = None;
+            attempt.chunks = 1;
+        } else {
+            attempt.failure = Some(data.to_owned());
+            attempt.failed_at = at;
+        }
+        Some(((cycle.key.clone(), index), false))
+    }
+
+    /// The cycle a `hook-sent` goes to: the oldest whose first attempt is not sent yet, else the
+    /// oldest due a retry (or whose retry's request came first).
+    fn sent_cycle(&mut self) -> Option<&mut Cycle> {
+        let fits = |c: &Cycle| {
+            c.published.is_some()
+                && !c.delivered()
+                && (c.retry_due()
+                    || c.attempts
+                        .iter()
+                        .any(|a| !a.replay && a.at[SENT].is_none() && !a.done()))
+        };
         let index = self
             .cycles
             .iter()
-            .position(|c| c.key.0 == device && open(c))
-            .or_else(|| self.cycles.iter().position(open))?;
-        let cycle = &mut self.cycles[index];
-        if response {
-            cycle.at[4] = at;
-            cycle.chunks = 1;
-        } else {
-            cycle.failure = Some(data.to_owned());
-            cycle.failed_at = at;
-        }
-        Some((cycle.key.clone(), false))
+            .position(|c| fits(c) && c.fresh())
+            .or_else(|| self.cycles.iter().position(fits))?;
+        Some(&mut self.cycles[index])
     }
 
-    /// Particle's time for the cycle `key` is up: if it is still unfinished, it failed.
+    /// Particle's time for the cycle `key`'s first attempt is up: if it is still open, it failed.
     pub fn give_up(&mut self, key: &(String, String)) {
         if let Some(cycle) = self.cycles.iter_mut().find(|c| &c.key == key) {
-            if !cycle.finished() {
-                cycle.failure = Some(GAVE_UP.to_owned());
+            if let Some(first) = cycle.attempts.iter_mut().find(|a| !a.replay) {
+                if !first.done() {
+                    first.failure = Some(GAVE_UP.to_owned());
+                }
             }
         }
     }
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    const AT: &str = "2026-11-28T10:00:00.100Z";
-
-    fn key(device: &str, at: &str) -> (String, String) {
-        (device.to_owned(), at.to_owned())
-    }
-
-    #[test]
-    fn hops_find_their_cycle_whichever_stream_brings_them_first() {
-        let mut timeline = Timeline::default();
-        let ms = |text: &str| parse_iso8601_millis(text).expect("a time");
-        // The request overtakes its event.
-        timeline.request(&key("api", AT), 7, ms("2026-11-28T10:00:00.160Z"));
-        assert!(!timeline.published("api", AT), "the request made the cycle");
-        let sent = timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT);
-        assert_eq!(sent, Some((key("api", AT), false)));
-        assert_eq!(
-            timeline.response(7, ms("2026-11-28T10:00:00.170Z"), 200, 1300),
-            Some(key("api", AT))
-        );
-        for (part, later) in [(0, false), (1, true), (2, true)] {
-            let name = format!("api/hook-response/WebhookDemo01/{part}");
-            assert_eq!(
-                timeline.webhook_event(&name, "{}", AT),
-                Some((key("api", AT), later))
-            );
-        }
-        let cycle = &timeline.cycles[0];
-        assert!(cycle.finished());
-        assert_eq!((cycle.chunks, cycle.answer), (3, Some((200, 1300))));
-    }
-
-    #[test]
-    fn a_request_without_an_event_takes_no_cloud_hop() {
-        let mut timeline = Timeline::default();
-        // A request sent by hand: its cycle never sees an event.
-        timeline.request(&key("api", "2026-01-01T00:00:00.000Z"), 1, 1);
-        timeline.published("api", AT);
-        assert_eq!(
-            timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT),
-            Some((key("api", AT), false))
-        );
-        assert_eq!(
-            timeline.webhook_event("api/hook-error/WebhookDemo01/0", "error status 400", AT),
-            Some((key("api", AT), false))
-        );
-        assert!(!timeline.cycles[0].finished());
-    }
-
-    #[test]
-    fn interleaved_devices_keep_their_own_outcomes() {
-        let mut timeline = Timeline::default();
-        let (a, b) = ("2026-11-28T10:00:00.100Z", "2026-11-28T10:00:00.105Z");
-        timeline.published("e00a", a);
-        timeline.published("e00b", b);
-        assert_eq!(
-            timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", a),
-            Some((key("e00a", a), false))
-        );
-        assert_eq!(
-            timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", b),
-            Some((key("e00b", b), false))
-        );
-        // The second device's answer comes first.
-        assert_eq!(
-            timeline.webhook_event("e00b/hook-error/WebhookDemo01/0", "error status 500", b),
-            Some((key("e00b", b), false))
-        );
-        assert_eq!(
-            timeline.webhook_event("e00a/hook-response/WebhookDemo01/0", "{}", a),
-            Some((key("e00a", a), false))
-        );
-        assert!(timeline.cycles[0].at[4].is_some());
-        assert_eq!(
-            timeline.cycles[1].failure.as_deref(),
-            Some("error status 500")
-        );
-    }
-
-    #[test]
-    fn silence_fails_the_last_hop_and_only_the_newest_cycles_are_kept() {
-        let mut timeline = Timeline::default();
-        let first = key("e00f", "2026-11-28T10:01:00.000Z");
-        timeline.published(&first.0, &first.1);
-        timeline.give_up(&first);
-        assert_eq!(
-            timeline.cycles[0].failure.as_deref(),
-            Some("no answer within 20 s: Particle gave up")
-        );
-        for n in 0..(CYCLES + 3) {
-            timeline.published(
-                "api",
-                &format!("2026-11-28T10:{:02}:{:02}.000Z", n / 60, n % 60),
-            );
-        }
-        assert_eq!(timeline.cycles.len(), CYCLES);
-        assert_eq!(timeline.cycles[0].key.1, "2026-11-28T10:00:03.000Z");
-    }
-
-    /// A cycle of the timeout preset (hook 3): published at `AT`, its request received 60 ms
-    /// later; the cloud's `ETIMEDOUT` at 20 s and the server's answer at 21 s, brought in `order`.
-    pub(crate) fn timed_out(order: [&str; 2]) -> Cycle {
-        let mut timeline = Timeline::default();
-        let ms = |text: &str| parse_iso8601_millis(text).expect("a time");
-        timeline.published("api", AT);
-        timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT);
-        timeline.request(&key("api", AT), 3, ms("2026-11-28T10:00:00.160Z"));
-        for what in order {
-            if what == "error" {
-                timeline.webhook_event(
-                    "api/hook-error/WebhookDemo01/0",
-                    "ETIMEDOUT",
-                    "2026-11-28T10:00:20.160Z",
-                );
-            } else {
-                timeline.response(3, ms("2026-11-28T10:00:21.160Z"), 200, 12);
-            }
-        }
-        timeline.cycles.remove(0)
-    }
-
-    #[test]
-    fn an_answer_after_the_cloud_gave_up_is_late_whichever_stream_brings_it_first() {
-        for order in [["error", "answer"], ["answer", "error"]] {
-            let cycle = timed_out(order);
-            assert!(cycle.gave_up(), "{order:?}");
-            assert!(cycle.late(), "{order:?}");
-            assert_eq!(cycle.late_by_ms(), Some(1000), "{order:?}");
-            assert_eq!(cycle.at[4], None, "{order:?}: no hook-response came of it");
-        }
-    }
-
-    #[test]
-    fn an_answer_that_made_the_hook_error_is_not_late() {
-        let mut timeline = Timeline::default();
-        timeline.published("api", AT);
-        timeline.request(&key("api", AT), 4, 1);
-        timeline.response(4, 2, 400, 12);
-        timeline.webhook_event("api/hook-error/WebhookDemo01/0", "error status 400", AT);
-        let cycle = &timeline.cycles[0];
-        assert!(!cycle.gave_up() && !cycle.late());
-        // Silence past Particle's time is giving up, and an answer after it is late too.
-        let silent = key("e00f", AT);
-        timeline.published(&silent.0, &silent.1);
-        timeline.request(&silent, 5, 1);
-        timeline.give_up(&silent);
-        timeline.response(5, 21_000, 200, 12);
-        let cycle = timeline.find(&silent).expect("the cycle");
-        assert!(cycle.late());
-        assert_eq!(
-            cycle.late_by_ms(),
-            None,
-            "the page's clock gave up, at no known time"
-        );
-    }
-}
+pub(crate) mod tests;

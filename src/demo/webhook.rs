@@ -56,7 +56,8 @@ pub fn preview(event: &ParticleEvent) -> (String, bool) {
 }
 
 /// The relay control body that makes the in-page server answer as `answer` says.
-/// Forwarding (`forward`), the page answers each request itself, within `forward::DEADLINE_MS`.
+/// Forwarding (`forward`) or failing first attempts, the page answers each request itself, within
+/// `forward::DEADLINE_MS`; should its answer not come, the relay answers as `answer` says.
 pub fn control_body(answer: &Answer, secret: &str, forward: bool) -> RelayControl {
     let authorization = if answer.wrong_secret {
         "Bearer wrong-secret".to_owned()
@@ -70,7 +71,7 @@ pub fn control_body(answer: &Answer, secret: &str, forward: bool) -> RelayContro
         body: Some((!answer.body.is_empty()).then(|| answer.body.clone())),
         authorization: Some((!authorization.is_empty()).then_some(authorization)),
         delay_ms: Some(answer.delay_ms.into()),
-        page_answers: Some(forward),
+        page_answers: Some(forward || answer.fail_first),
         deadline_ms: Some(super::forward::DEADLINE_MS.into()),
         content_type: None,
     }

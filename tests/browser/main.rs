@@ -40,6 +40,7 @@ checks! {
     no_sandbox: "no_sandbox_means_no_sandbox_button",
     journey: "the_journey_in_order_readable_selectable_and_failing_on_purpose",
     late_answer: "an_answer_after_the_cloud_gave_up_reads_as_a_timeout_everywhere",
+    retries: "a_retry_rescues_a_delivery_and_the_table_holds_the_event_once",
     forward: "forward_to_my_server_and_a_refused_forward_explained",
     inspector: "a_selected_request_stays_while_a_device_publishes_every_second",
     hostile_order: "cards_keep_their_slots_when_the_streams_deliver_in_hostile_orders",

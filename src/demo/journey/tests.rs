@@ -13,6 +13,7 @@ fn hops(cycle: &Cycle) -> Vec<(String, String, String)> {
         .as_array()
         .expect("hops")
         .iter()
+        .filter(|hop| hop["wait"].is_null())
         .map(|hop| {
             let text = |name: &str| match &hop[name] {
                 Value::String(text) => text.clone(),
@@ -39,7 +40,7 @@ fn each_hop_has_its_time_and_the_gap_since_the_one_before() {
     );
     let ms =
         webhook_demo_core::time::parse_iso8601_millis("2026-11-28T10:00:00.160Z").expect("a time");
-    timeline.request(&("api".into(), AT.into()), 1, ms);
+    timeline.request(&("api".into(), AT.into()), 1, ms, false);
     timeline.response(1, ms, 200, 20);
     let cycle = &timeline.cycles[0];
     assert_eq!(
@@ -156,6 +157,7 @@ fn a_late_answers_card_says_the_cloud_never_saw_it_and_follows_the_hook_error() 
     let cycle = demo.timeline.cycle(&key);
     cycle.card(
         Slot::ServerResponse,
+        0,
         crate::demo::explain::explain_response(&response),
     );
     let mut view = crate::json::Object::default();
@@ -186,4 +188,135 @@ fn a_late_answers_card_says_the_cloud_never_saw_it_and_follows_the_hook_error() 
     assert_eq!(view["requests"][0]["answer"], "200, too late");
     assert_eq!(view["deliveries"][0]["status"], "timeout");
     assert_eq!(view["deliveries"][0]["answerStatus"], "200, too late");
+}
+
+/// A test event whose first attempt was answered 500 and whose retry, 30 s later, 200.
+fn rescued() -> Cycle {
+    let mut timeline = Timeline::default();
+    let ms = |text: &str| webhook_demo_core::time::parse_iso8601_millis(text).expect("a time");
+    let key = ("api".to_owned(), AT.to_owned());
+    timeline.published("api", AT);
+    timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT);
+    timeline.request(&key, 1, ms("2026-11-28T10:00:00.150Z"), false);
+    timeline.response(1, ms("2026-11-28T10:00:00.160Z"), 500, 12);
+    timeline.webhook_event(
+        "api/hook-error/WebhookDemo01/0",
+        "error status 500 from 127.0.0.1",
+        "2026-11-28T10:00:00.170Z",
+    );
+    timeline.webhook_event(
+        "hook-sent/WebhookDemo01",
+        "undefined",
+        "2026-11-28T10:00:30.170Z",
+    );
+    timeline.request(&key, 2, ms("2026-11-28T10:00:30.180Z"), false);
+    timeline.response(2, ms("2026-11-28T10:00:30.190Z"), 200, 20);
+    timeline.webhook_event(
+        "api/hook-response/WebhookDemo01/0",
+        "{}",
+        "2026-11-28T10:00:30.200Z",
+    );
+    timeline.cycles.remove(0)
+}
+
+#[test]
+fn a_retried_cycle_draws_each_attempt_and_the_wait_between() {
+    let cycle = rescued();
+    let view = diagram(&cycle, false);
+    let rows: Vec<(String, String, String)> = view["hops"]
+        .as_array()
+        .expect("hops")
+        .iter()
+        .map(|hop| {
+            let text = |name: &str| hop[name].as_str().unwrap_or_default().to_owned();
+            let attempt = hop["attempt"].as_u64().map(|n| n.to_string());
+            (
+                if hop["wait"].is_null() {
+                    text("hop")
+                } else {
+                    format!("wait:{}", text("wait"))
+                },
+                text("status"),
+                attempt.unwrap_or_default(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("publish", "done", ""),
+        ("hook-sent", "done", "1"),
+        ("request", "done", "1"),
+        ("response", "done", "1"),
+        ("hook-error", "failed", "1"),
+        ("wait:retry", "done", ""),
+        ("hook-sent", "done", "2"),
+        ("request", "done", "2"),
+        ("response", "done", "2"),
+        ("hook-response", "done", "2"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    assert_eq!(rows, expected);
+    let wait = &view["hops"][5];
+    assert_eq!(wait["name"], "The cloud tries again: attempt 2 of 3");
+    assert_eq!(
+        wait["note"],
+        "Particle waits 30 seconds after a failed attempt"
+    );
+    assert_eq!(wait["gapText"], "after 30 s");
+    // The newest attempt's hops take the ids the cards link to; the first attempt's are numbered.
+    assert_eq!(view["hops"][4]["id"], "hop-outcome-1");
+    assert_eq!(view["hops"][9]["id"], "hop-outcome");
+    assert_eq!(view["retries"], true);
+    assert_eq!(outcome(&cycle), "response");
+    assert_eq!(attempt_text(&cycle).as_deref(), Some("2 of 3"));
+    assert_eq!(answer_text(&cycle), "200");
+}
+
+#[test]
+fn a_failed_attempt_says_a_retry_is_due_and_three_failures_drop_the_event() {
+    let mut timeline = Timeline::default();
+    timeline.published("api", AT);
+    timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT);
+    timeline.webhook_event("api/hook-error/WebhookDemo01/0", "error status 500", AT);
+    let cycle = &timeline.cycles[0];
+    let view = diagram(cycle, false);
+    let last = view["hops"]
+        .as_array()
+        .and_then(|h| h.last())
+        .expect("rows");
+    assert_eq!(last["wait"], "retry-due");
+    assert_eq!(
+        last["name"],
+        "The cloud tries again after 30 seconds: attempt 2 of 3"
+    );
+    assert_eq!(attempt_text(cycle).as_deref(), Some("1 of 3"));
+    for _ in 1..3 {
+        timeline.webhook_event("hook-sent/WebhookDemo01", "undefined", AT);
+        timeline.webhook_event("api/hook-error/WebhookDemo01/0", "error status 500", AT);
+    }
+    let view = diagram(&timeline.cycles[0], false);
+    let last = view["hops"]
+        .as_array()
+        .and_then(|h| h.last())
+        .expect("rows");
+    assert_eq!(last["wait"], "dropped");
+    assert_eq!(attempt_text(&timeline.cycles[0]).as_deref(), Some("3 of 3"));
+    // A delivery that took one try says nothing of attempts.
+    let mut once = Timeline::default();
+    once.published("api", AT);
+    once.webhook_event("hook-sent/WebhookDemo01", "undefined", AT);
+    once.webhook_event("api/hook-response/WebhookDemo01/0", "{}", AT);
+    assert_eq!(attempt_text(&once.cycles[0]), None);
+    assert_eq!(diagram(&once.cycles[0], false)["retries"], false);
+}
+
+#[test]
+fn the_request_list_and_the_explainer_teach_the_retry() {
+    let mut demo = Demo::default();
+    demo.timeline.cycles.push(rescued());
+    let mut view = crate::json::Object::default();
+    set_view(&demo, false, "http://page", &mut view);
+    let view: Value = view.into();
+    assert_eq!(view["requests"][0]["attempt"], "2 of 3");
+    assert_eq!(view["requests"][0]["status"], "response");
+    assert_eq!(view["cycle"]["retries"], true);
 }

@@ -6,16 +6,18 @@ use webhook_demo_core::wire::{HookRequest, HookResponse, ParticleEvent, RelaySta
 
 use crate::{
     demo::{
-        Demo, Msg, RelayEvent, WebhookState,
+        Demo, Msg, RelayEvent, WebhookState, answer,
         explain::{
             Entry, EntryKind, explain_event, explain_hook, explain_response, log_cells, pretty,
         },
-        forward, keep,
-        requests::{curl, hook_cycle, smee_hook},
-        timeline::Slot,
+        forward,
+        journey::key_text,
+        keep,
+        requests::{curl, hook_cycle, replayed, smee_hook},
+        timeline::{ATTEMPTS, Slot, Spot},
         webhook::{EVENT_NAME, webhook_settings},
     },
-    msg::{self, Effect},
+    msg::{self, DataRow, Effect},
     state::Devices,
     update::Context,
 };
@@ -93,15 +95,15 @@ pub(super) fn relay_event(
                 return Vec::new();
             };
             keep(&mut demo.history.responses, response.clone());
-            let key = demo.timeline.response(
+            let spot = demo.timeline.response(
                 response.hook_id,
                 response.responded_at,
                 response.status_code,
                 response.body.len(),
             );
             let mut effects = Vec::new();
-            if let Some(key) = key {
-                place(demo, &key, explain_response(&response), &mut effects);
+            if let Some(spot) = spot {
+                place(demo, &spot, explain_response(&response), &mut effects);
             }
             effects
         }
@@ -115,7 +117,8 @@ pub(super) fn relay_event(
     }
 }
 
-/// What a request the in-page server received becomes: explainer entries and a data table row.
+/// What a request the in-page server received becomes: explainer entries, the page's own answer
+/// when it answers by attempt, and its event's data table row.
 pub(super) fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
     let [mut received, data] = explain_hook(hook);
     let hook_url = demo
@@ -129,16 +132,20 @@ pub(super) fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
     let key =
         hook_cycle(hook).unwrap_or_else(|| ("request".to_owned(), format!("#{}", hook.hook_id)));
     begin(demo, &key);
-    demo.timeline.request(&key, hook.hook_id, hook.received_at);
+    let attempt = demo
+        .timeline
+        .request(&key, hook.hook_id, hook.received_at, replayed(hook));
+    let number = demo.timeline.cycle(&key).number(attempt);
+    let spot = (key, attempt);
     let mut effects = Vec::new();
-    place(demo, &key, received, &mut effects);
-    place(demo, &key, data, &mut effects);
+    place(demo, &spot, received, &mut effects);
+    place(demo, &spot, data, &mut effects);
     let respond = demo
         .relay
         .as_ref()
         .and_then(|relay| forward::respond_url(&relay.control_url, hook.hook_id));
-    if let (Some(url), Some(respond)) = (&demo.forwarding.to, respond) {
-        effects.push(Effect::Forward {
+    match (&demo.forwarding.to, respond) {
+        (Some(url), Some(respond)) => effects.push(Effect::Forward {
             url: url.clone(),
             method: hook.method.clone(),
             headers: forward::headers(hook),
@@ -146,15 +153,38 @@ pub(super) fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
             respond,
             fallback: forward::fallback(&demo.answer, hook.hook_id),
             hook_id: hook.hook_id,
-        });
+        }),
+        (None, Some(respond)) if demo.answer.fail_first && authorized(demo, hook) => {
+            effects.push(Effect::Respond {
+                url: respond,
+                body: answer::by_attempt(&demo.answer, hook.hook_id, number),
+            });
+        }
+        _ => {}
     }
     if let Some(cells) = hook.body.as_deref().and_then(|b| demo.data_row(b)) {
-        effects.push(Effect::DataRow {
+        // One row per event: a retry (or any repeat of the event) updates its row.
+        effects.push(Effect::DataRow(DataRow {
             columns: demo.columns.clone(),
             cells,
-        });
+            key: key_text(&spot.0),
+            attempt: number.unwrap_or(0) as u32,
+        }));
     }
     effects
+}
+
+/// Whether the relay let `hook` through to the page: it carries the `Authorization` the answer
+/// expects (the relay answers any other with 401 itself).
+fn authorized(demo: &Demo, hook: &HookRequest) -> bool {
+    let expected =
+        match crate::demo::webhook::control_body(&demo.answer, &demo.secret, false).authorization {
+            Some(Some(expected)) => expected,
+            Some(None) | None => return true,
+        };
+    hook.headers
+        .iter()
+        .any(|(name, value)| name.eq_ignore_ascii_case("authorization") && *value == expected)
 }
 
 /// An event of the current run's product event stream: a row of the event log, and for the demo's
@@ -183,12 +213,12 @@ pub(super) fn particle_event(
     .unwrap_or_else(|| event.coreid.clone());
     let mut effects = vec![Effect::LogEvent(log_cells(&event, &device))];
     keep(&mut demo.history.events, event.clone());
-    let mut key = None;
+    let mut spot = None;
     if event.name == EVENT_NAME {
         demo.preview = Some(event.clone());
         let cycle = (event.coreid.clone(), event.published_at.clone());
         begin(demo, &cycle);
-        key = Some(cycle);
+        spot = Some((cycle, 0));
         if demo.timeline.published(&event.coreid, &event.published_at) {
             effects.push(Effect::Timer {
                 ms: crate::demo::timeline::GIVE_UP_MS as u32,
@@ -204,16 +234,16 @@ pub(super) fn particle_event(
             .webhook_event(&event.name, &event.data, &event.published_at);
         match found {
             // A later part of a long response joins the first part's card.
-            Some((cycle, true)) => more_response(demo, &cycle, &event.data),
-            Some((cycle, false)) => key = Some(cycle),
+            Some((found, true)) => more_response(demo, &found, &event.data),
+            Some((found, false)) => spot = Some(found),
             None => {}
         }
     }
-    if let (Some(key), Some(entry)) = (key, explain_event(&event, &device)) {
+    if let (Some(spot), Some(entry)) = (spot, explain_event(&event, &device)) {
         if entry.kind == EntryKind::EventDevice {
-            demo.timeline.cycle(&key).device.clone_from(&device);
+            demo.timeline.cycle(&spot.0).device.clone_from(&device);
         }
-        place(demo, &key, entry, &mut effects);
+        place(demo, &spot, entry, &mut effects);
     }
     if let (Some(session), "spark/status") = (context.session, event.name.as_str()) {
         // A device went online or offline: its mark in the device list follows.
@@ -233,14 +263,10 @@ pub(super) fn begin(demo: &mut Demo, key: &(String, String)) {
     }
 }
 
-/// Puts `entry` in its slot of the cycle `key`; when that cycle is the one shown, the hop is
-/// announced.
-pub(super) fn place(
-    demo: &mut Demo,
-    key: &(String, String),
-    entry: Entry,
-    effects: &mut Vec<Effect>,
-) {
+/// Puts `entry` in its slot of the cycle and attempt `spot`; when that cycle is the one shown,
+/// the hop is announced.
+pub(super) fn place(demo: &mut Demo, spot: &Spot, entry: Entry, effects: &mut Vec<Effect>) {
+    let (key, attempt) = spot;
     let said = match entry.kind {
         EntryKind::EventApi | EntryKind::EventDevice => Some("Event published".to_owned()),
         EntryKind::HookSent => Some("Webhook sent".to_owned()),
@@ -255,23 +281,32 @@ pub(super) fn place(
         EntryKind::HookError => Some("hook-error published".to_owned()),
     };
     let cycle = demo.timeline.cycle(key);
-    // An answer after the cloud gave up is not the cycle's answer: say so.
-    let said = match said {
-        Some(said) if entry.kind == EntryKind::ServerResponse && cycle.late() => {
+    let late = cycle.attempts.get(*attempt).is_some_and(|a| a.late());
+    // An answer after the cloud gave up is not the cycle's answer: say so. A retry says which
+    // attempt it is.
+    let said = match (said, cycle.number(*attempt)) {
+        (Some(said), _) if entry.kind == EntryKind::ServerResponse && late => {
             Some(format!("{said}, too late: the cloud had stopped waiting"))
         }
-        said => said,
+        (Some(said), Some(number)) if number > 1 && Slot::of(entry.kind) != Slot::Event => {
+            Some(format!("{said} (attempt {number} of {ATTEMPTS})"))
+        }
+        (said, _) => said,
     };
-    cycle.card(Slot::of(entry.kind), entry);
+    cycle.card(Slot::of(entry.kind), *attempt, entry);
     if let (Some(said), true) = (said, demo.shown().map(|c| &c.key) == Some(key)) {
         effects.push(Effect::Announce(said));
     }
 }
 
 /// A later part of a long response: its data joins the response card's.
-pub(super) fn more_response(demo: &mut Demo, key: &(String, String), data: &str) {
+pub(super) fn more_response(demo: &mut Demo, (key, attempt): &Spot, data: &str) {
     let cycle = demo.timeline.cycle(key);
-    if let Some(entry) = &mut cycle.cards[crate::demo::timeline::Slot::Outcome.index()] {
+    let card = cycle
+        .attempts
+        .get_mut(*attempt)
+        .and_then(|a| a.cards[Slot::Outcome.index() - 1].as_mut());
+    if let Some(entry) = card {
         if let Some((_, joined)) = entry.fields.iter_mut().find(|(n, _)| n == "Event data") {
             joined.push_str(data);
             entry.code = Some(pretty(joined));

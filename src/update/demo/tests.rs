@@ -61,6 +61,7 @@ pub(crate) fn started() -> State {
 
 /// A relay event (or, named `smee`, a smee.io channel's request) of run `run`.
 mod cycles;
+mod retries;
 
 use cycles::shown_kinds;
 
@@ -123,10 +124,12 @@ fn a_run_opens_streams_saves_the_webhook_and_ignores_stale_streams() {
         "headers": [["content-type", "application/json"]], "body": "{\"deviceId\":\"api\",\"sensor\":{\"t\":25}}", "bodyBase64": null});
     let effects = relay(&mut state, 1, "hook", hook.clone());
     assert_eq!(shown_kinds(&state), ["hook-received", "hook-data"]);
-    assert!(effects.contains(&Effect::DataRow {
+    assert!(effects.contains(&Effect::DataRow(crate::msg::DataRow {
         columns: vec!["deviceId".into(), "sensor.t".into()],
-        cells: vec!["api".into(), "25".into()]
-    }));
+        cells: vec!["api".into(), "25".into()],
+        key: "request@#1".into(),
+        attempt: 1,
+    })));
 
     // Stop, then Start again: run 2; run 1's streams may still deliver, and are ignored.
     assert_eq!(
@@ -206,6 +209,7 @@ fn the_answer_goes_to_the_relay_once_known() {
         require_auth: true,
         delay_ms: 0,
         wrong_secret: false,
+        fail_first: false,
     };
     assert!(
         update(&mut state, Msg::Demo(D::ApplyAnswer(answer.clone()))).is_empty(),
@@ -293,10 +297,12 @@ fn a_smee_channel_replaces_the_relay() {
         "body": {"deviceId": "api", "ts": "t", "sensor": {"t": 25}}, "query": {}, "timestamp": 1700000000000u64});
     let effects = relay(&mut state, 1, "smee", message);
     assert!(
-        effects.contains(&Effect::DataRow {
+        effects.contains(&Effect::DataRow(crate::msg::DataRow {
             columns: vec!["deviceId".into(), "sensor.t".into(), "ts".into()],
             cells: vec!["api".into(), "25".into(), "t".into()],
-        }),
+            key: "api@t".into(),
+            attempt: 1,
+        })),
         "{effects:?}"
     );
     let answer = Answer {
@@ -397,9 +403,7 @@ fn a_request_becomes_a_curl_command_and_a_replay() {
     relay(&mut state, 1, "start", start);
     let written = serde_json::to_value(&hook).expect("serializes");
     relay(&mut state, 1, "hook", written);
-    let card = state.demo.timeline.cycles[0].cards[2]
-        .as_ref()
-        .expect("a card");
+    let card = state.demo.timeline.cycles[0].cards()[2].expect("a card");
     assert!(card.hook == Some(4) && card.curl.is_some());
     let replay = update(&mut state, Msg::Demo(D::Replay(4)));
     assert_eq!(

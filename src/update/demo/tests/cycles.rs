@@ -18,8 +18,8 @@ pub(crate) fn shown_kinds(state: &State) -> Vec<&'static str> {
         .shown()
         .map(|cycle| {
             cycle
-                .cards
-                .iter()
+                .cards()
+                .into_iter()
                 .flatten()
                 .map(|e| e.kind.name())
                 .collect()
@@ -179,8 +179,8 @@ fn interleaved_devices_fill_their_own_cycles() {
     device[0] = "event-device";
     for cycle in &state.demo.timeline.cycles {
         let kinds: Vec<&str> = cycle
-            .cards
-            .iter()
+            .cards()
+            .into_iter()
             .flatten()
             .map(|e| e.kind.name())
             .collect();
