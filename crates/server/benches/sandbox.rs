@@ -15,9 +15,10 @@
 // Printing the measures is this program's output.
 #![allow(clippy::print_stdout)]
 
-// Shared with the relay benchmark, which also measures memory.
+// The load balancer the worlds' restart runs behind.
 #[path = "../tests/support/nginx.rs"]
 mod nginx;
+// Shared with the relay benchmark, which also measures memory.
 #[allow(dead_code)]
 mod support;
 
