@@ -19,6 +19,11 @@ pub struct Config {
     pub relay: String,
     /// The base URL the Particle cloud can reach this server on, when the operator gave one.
     pub public_url: Option<String>,
+    /// How long, in milliseconds, the sandbox's event streams stay quiet before their keepalive
+    /// (the page assumes Particle's documented 60 s ping for the real cloud's); absent without a
+    /// sandbox. Read as absent from an older server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox_keepalive_ms: Option<u32>,
 }
 
 /// Relay event `start`: the first event of every relay stream.
@@ -428,6 +433,7 @@ impl Config {
             sandbox: text(reply, "sandbox"),
             relay: text(reply, "relay")?,
             public_url: text(reply, "publicUrl"),
+            sandbox_keepalive_ms: number(reply, "sandboxKeepaliveMs"),
         })
     }
 }

@@ -75,6 +75,8 @@ fn build(
         sandbox: (!options.no_sandbox).then(|| "/sandbox".to_owned()),
         relay: "/relay/".to_owned(),
         public_url: public_url.clone(),
+        sandbox_keepalive_ms: (!options.no_sandbox)
+            .then(|| u32::try_from(options.sandbox.keepalive.as_millis()).unwrap_or(u32::MAX)),
     };
     let settings = Settings {
         public_url: public_url.clone(),

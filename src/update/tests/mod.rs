@@ -29,6 +29,7 @@ pub(crate) fn sandbox_state() -> State {
         sandbox: Some("/sandbox".into()),
         relay: "/relay/".into(),
         public_url: None,
+        sandbox_keepalive_ms: None,
     };
     update(&mut state, Msg::ConfigLoaded(Ok(config)));
     state

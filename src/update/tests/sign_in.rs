@@ -19,6 +19,7 @@ fn a_server_with_a_sandbox_offers_it() {
         sandbox: Some("/sandbox".into()),
         relay: "/relay/".into(),
         public_url: None,
+        sandbox_keepalive_ms: None,
     };
     check(
         Msg::ConfigLoaded(Ok(config.clone())),
@@ -33,6 +34,7 @@ fn a_server_without_a_sandbox_offers_none() {
         sandbox: None,
         relay: "/relay/".into(),
         public_url: None,
+        sandbox_keepalive_ms: None,
     };
     check(
         Msg::ConfigLoaded(Ok(config.clone())),

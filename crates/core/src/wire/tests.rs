@@ -18,8 +18,10 @@ fn config_with_sandbox_and_public_url() {
             sandbox: Some("/sandbox".into()),
             relay: "/relay/".into(),
             public_url: Some("https://hooks.example.com".into()),
+            sandbox_keepalive_ms: Some(9000),
         },
-        json!({"sandbox": "/sandbox", "relay": "/relay/", "publicUrl": "https://hooks.example.com"}),
+        json!({"sandbox": "/sandbox", "relay": "/relay/", "publicUrl": "https://hooks.example.com",
+            "sandboxKeepaliveMs": 9000}),
     );
 }
 
@@ -30,6 +32,7 @@ fn config_without_sandbox_writes_nulls() {
             sandbox: None,
             relay: "/relay/".into(),
             public_url: None,
+            sandbox_keepalive_ms: None,
         },
         json!({"sandbox": null, "relay": "/relay/", "publicUrl": null}),
     );
@@ -165,6 +168,7 @@ fn config_reads_what_the_server_writes() {
         sandbox: Some("/sandbox".into()),
         relay: "/relay/".into(),
         public_url: None,
+        sandbox_keepalive_ms: Some(2000),
     };
     let written = serde_json::to_value(&config).expect("serializes");
     assert_eq!(super::Config::from_json(&written), Some(config));
