@@ -1,9 +1,14 @@
 //! What the status region (`#announce`) says when something the learner set off changes where
 //! they may not be looking: the demo starting or stopping, the test event sent, a flash's
-//! progress, each cleanup step. Found by comparing the state before and after a message, so
+//! progress, each cleanup step, a demo stream going down or coming back. Found by comparing the state before and after a message, so
 //! every way of reaching a change announces it, and nothing is announced twice.
 
-use crate::{firmware::Flash, msg::Effect, state::State};
+use crate::{
+    demo::stream_state::{Feed, Status},
+    firmware::Flash,
+    msg::Effect,
+    state::State,
+};
 
 /// What the announcements compare: the few parts of the state they speak about.
 pub struct Before {
@@ -11,6 +16,8 @@ pub struct Before {
     test_sent: Option<String>,
     flash: Flash,
     cleanup_finished: usize,
+    /// The product events' and the webhook requests' stream states.
+    streams: [Status; 2],
 }
 
 impl Before {
@@ -20,6 +27,10 @@ impl Before {
             test_sent: state.demo.test_sent.clone(),
             flash: state.firmware.flash.clone(),
             cleanup_finished: finished(state),
+            streams: [
+                state.demo.streams.events.clone(),
+                state.demo.streams.requests.clone(),
+            ],
         }
     }
 
@@ -53,6 +64,14 @@ impl Before {
                 Flash::Started(status) => say(&mut said, &["Flashing: ", status]),
                 Flash::Failed(_) => say(&mut said, &["The firmware did not compile"]),
                 Flash::Idle => {}
+            }
+        }
+        for (feed, before) in [Feed::Events, Feed::Requests]
+            .into_iter()
+            .zip(&self.streams)
+        {
+            if let Some(words) = demo.streams.get(feed).announcement(before) {
+                say(&mut said, &[feed.label(), ": ", &words]);
             }
         }
         // A new cleanup run starts counting again.

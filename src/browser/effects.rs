@@ -180,8 +180,7 @@ fn quietly(work: impl Future<Output = ()> + 'static) -> Option<Task> {
 impl App {
     /// The product's event stream.
     async fn events(self: Rc<Self>, run: u32, base: String, token: String, product_id: u32) {
-        let url = format!("{base}/v1/products/{product_id}/events");
-        self.event_stream(run, &url, &token).await;
+        self.event_stream(run, &base, product_id, &token).await;
     }
 
     /// Runs the cleanup's steps in order, saying how each went as it ends.

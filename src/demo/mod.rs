@@ -19,6 +19,7 @@ pub mod explain;
 pub mod forward;
 pub mod journey;
 pub mod requests;
+pub mod stream_state;
 pub mod timeline;
 pub mod webhook;
 
@@ -78,8 +79,10 @@ pub struct Demo {
     pub webhook: WebhookState,
     pub test_sent: Option<String>,
     pub test_error: Option<String>,
-    /// A stream is down (and being reconnected), in words.
+    /// What the relay said it lost while the page was away, in words.
     pub stream_error: Option<String>,
+    /// Each stream's state, and the events it showed lately (`stream_state.rs`).
+    pub streams: stream_state::Streams,
     /// The data table's columns, in first-seen order.
     pub columns: Vec<String>,
     pub answer: Answer,
@@ -161,6 +164,7 @@ impl Default for Demo {
             test_sent: None,
             test_error: None,
             stream_error: None,
+            streams: stream_state::Streams::default(),
             columns: Vec::new(),
             answer: Answer::default(),
             answer_error: None,
@@ -333,10 +337,11 @@ pub enum Msg {
         name: String,
         data: String,
     },
-    /// A stream of run `run` broke; it is being reopened.
-    StreamDown {
+    /// A stream of run `run` is in a new state (down and reopened in n s, live again, …).
+    Stream {
         run: u32,
-        reason: String,
+        feed: stream_state::Feed,
+        status: stream_state::Status,
     },
     /// The demo's webhook was created or updated: its integration id.
     WebhookSaved(Result<String, ApiFailure>),
@@ -400,7 +405,7 @@ impl Msg {
             | Msg::Stop
             | Msg::RelayEvent { .. }
             | Msg::ParticleEvent { .. }
-            | Msg::StreamDown { .. }
+            | Msg::Stream { .. }
             | Msg::Test { .. }
             | Msg::PreviewData(_)
             | Msg::PublishData(_)

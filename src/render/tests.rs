@@ -99,6 +99,7 @@ fn sandbox_button_only_when_offered() {
         relay: "/relay/".into(),
         public_url: None,
         sandbox_idle_minutes: None,
+        sandbox_keepalive_ms: None,
     };
     update(&mut state, Msg::ConfigLoaded(Ok(config)));
     let with = renderer.panel(&state, Panel::SignIn).expect("renders");

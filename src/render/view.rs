@@ -333,11 +333,29 @@ fn demo(state: &State, view: &mut Object) {
     view.set("testSent", demo.test_sent.as_deref().into());
     view.set("testError", demo.test_error.as_deref().into());
     view.set("streamError", demo.stream_error.as_deref().into());
+    view.set("streamStates", stream_states(demo).into());
     view.set("answerStatus", demo.answer.status.into());
     view.set("answerBody", demo.answer.body.as_str().into());
     view.set("answerRequireAuth", demo.answer.require_auth.into());
     view.set("answerDelay", demo.answer.delay_ms.into());
     view.set("answerError", demo.answer_error.as_deref().into());
+}
+
+/// Each demo stream's state in words: `feed`, `label`, `status` (its kind) and `words`.
+fn stream_states(demo: &crate::demo::Demo) -> Vec<Value> {
+    use crate::demo::stream_state::Feed;
+    [Feed::Events, Feed::Requests]
+        .into_iter()
+        .map(|feed| {
+            let status = demo.streams.get(feed);
+            let mut stream = Object::default();
+            stream.set("feed", feed.key().into());
+            stream.set("label", feed.label().into());
+            stream.set("status", status.kind().into());
+            stream.set("words", status.words().into());
+            stream.into()
+        })
+        .collect()
 }
 
 /// The firmware, flashing it, and the device's log.

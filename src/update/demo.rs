@@ -44,13 +44,14 @@ pub fn update(demo: &mut Demo, context: &Context, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::ParticleEvent { run, name, data } => {
-            if demo.current(run) {
+            // A stream reopened may deliver an event again: it is shown once.
+            if demo.current(run) && demo.streams.first_time(&name, &data) {
                 return particle_event(demo, context, run, &name, &data);
             }
         }
-        Msg::StreamDown { run, reason } => {
+        Msg::Stream { run, feed, status } => {
             if demo.current(run) {
-                demo.stream_error = Some(reason);
+                demo.streams.set(feed, status);
             }
         }
         Msg::GiveUp { run, key } => {

@@ -34,6 +34,7 @@ checks! {
     demo: "the_live_demo_shows_every_hop",
     firmware: "the_firmware_is_shown_downloaded_and_flashed",
     relay_drops: "relay_drops_lose_no_hook",
+    streams: "a_silent_stream_is_noticed_and_reopened_and_a_529_is_waited_out",
     relay_answer: "a_relay_answer_cannot_script_the_tutorial",
     smee: "a_smee_channel_can_stand_in_for_the_relay",
     device_names: "device_names_are_shown_as_text",

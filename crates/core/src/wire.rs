@@ -22,6 +22,11 @@ pub struct Config {
     /// When the sandbox gives every sign-in a world of its own (a hosted sandbox): the minutes
     /// one lasts without use. `None`: one world for everyone, which does not expire.
     pub sandbox_idle_minutes: Option<u64>,
+    /// How long, in milliseconds, the sandbox's event streams stay quiet before their keepalive
+    /// (the page assumes Particle's documented 60 s ping for the real cloud's); absent without a
+    /// sandbox. Read as absent from an older server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox_keepalive_ms: Option<u32>,
 }
 
 /// Relay event `start`: the first event of every relay stream.
@@ -432,6 +437,7 @@ impl Config {
             relay: text(reply, "relay")?,
             public_url: text(reply, "publicUrl"),
             sandbox_idle_minutes: reply.get("sandboxIdleMinutes").and_then(Value::as_u64),
+            sandbox_keepalive_ms: number(reply, "sandboxKeepaliveMs"),
         })
     }
 }

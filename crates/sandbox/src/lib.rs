@@ -56,9 +56,10 @@ pub struct Settings {
     /// How often each online simulated device publishes `WebhookDemo01` (`None`: only on connect
     /// and on a MODE click).
     pub sim_publish_interval: Option<Duration>,
-    /// Longest silence on an event stream before a keepalive comment. Particle documents a 60 s
-    /// ping, but particle-api-js (`src/EventStream.ts`, `this.timeout = 15000`) drops a stream
-    /// after 15 s of silence and reconnects, so a stream must hear something more often.
+    /// Longest silence on an event stream before the cloud's keepalive newline (Particle: a
+    /// newline every 9 to 13 s, which particle-api-js's 15 s idle timeout relies on; see
+    /// `sse.rs`). The page is told it (`/config.json`), so it knows how long a healthy stream of
+    /// the sandbox stays quiet.
     pub keepalive: Duration,
     /// How long a webhook server may take to answer (Particle: 20 s).
     pub hook_timeout: Duration,
@@ -224,6 +225,8 @@ pub(crate) struct Inner {
     /// lock, so the cloud's state knows nothing of the engine and delivering never waits on an
     /// API handler's field updates.
     pub throttle: Mutex<engine::Throttle>,
+    /// The streams `_sim` told to go silent (`sse.rs`).
+    pub silences: sse::Silences,
     /// Whose world it is and when it was last used.
     pub life: worlds::Life,
     pub common: Arc<Common>,

@@ -1,6 +1,6 @@
 //! Particle's event-stream wire format, and the one `text/event-stream` body every stream of the
-//! sandbox is written with: its first bytes, then frames, a keepalive comment after each quiet
-//! interval, and the end when the sandbox closes.
+//! sandbox is written with: its first bytes, then frames, the cloud's keepalive (a newline) after
+//! each quiet interval, and the end when the sandbox closes.
 //!
 //! Particle limits event streams per public IP address (Cloud API reference, "Server-sent
 //! events"): "a limit of 100 requests to open an SSE connection in each 5 minute period", past
@@ -11,10 +11,19 @@
 //! keep a client out, as Particle warns. The status beyond the simultaneous limit is not
 //! documented; the sandbox answers 529 there as well.
 //!
-//! The keepalive: Particle documents a "60 second ping", but particle-api-js
-//! (`src/EventStream.ts`, `this.timeout = 15000`) drops a stream after 15 s without a byte and
-//! reconnects, so the sandbox writes a `:` comment after each `Settings::keepalive` (9 s) of
-//! silence, which every SSE reader ignores.
+//! The keepalive: Particle's API reference tells clients to detect a dead stream by "the 60
+//! second ping", without saying what it looks like. What the cloud sends is a newline: Particle's
+//! own client (particle-api-js pull request 216, which set `this.timeout = 15000` in
+//! `src/EventStream.ts`) says "Server sends a newline every 9-13 seconds", and Particle's old
+//! self-hosted cloud (spark-server, `views/EventViews001.js`) wrote `"\n"` after 9 s without a
+//! write. So the sandbox writes `\n` after each `Settings::keepalive` (9 s) of silence: it
+//! keeps particle-api-js's 15 s idle timer from firing, and a reader that waits the documented
+//! 60 s (the page, on the real cloud) hears it long before. A newline after a complete message
+//! is an empty line with nothing to dispatch, so every SSE reader ignores it.
+//!
+//! `Silences` makes streams go quiet on purpose (`POST /_sim/streams/silence`): no keepalive,
+//! and the events published meanwhile lost to them, as on a connection that stopped carrying
+//! packets, so a client's detection of a stalled stream can be tried.
 
 use std::{
     borrow::Cow,
@@ -46,6 +55,83 @@ use crate::{
 /// Client addresses remembered at once; beyond it, new addresses share the count of clients
 /// without an address, so rotating addresses can neither grow the map nor escape the limits.
 const CLIENTS: usize = 10_000;
+
+/// Longest silence `_sim` may ask for: long enough to outlast any client's stall detection
+/// (the documented ping plus a margin), short enough that a forgotten one ends by itself.
+pub(crate) const MAX_SILENCE: Duration = Duration::from_secs(300);
+
+/// Streams told to go silent until a moment: those opened by one user, or (`None`) every stream
+/// of the world, among the streams open when it was asked. Each stream watches it, so a silence
+/// reaches streams already open, and one opened later (a client reconnecting) is left alone.
+#[derive(Debug)]
+pub(crate) struct Silences(watch::Sender<Asked>);
+
+/// The silences asked for, each numbered, with how many were ever asked.
+#[derive(Debug, Default)]
+struct Asked {
+    count: u64,
+    /// Whose streams, by the silence's number and its end.
+    silences: HashMap<Option<String>, (u64, Instant)>,
+}
+
+impl Default for Silences {
+    fn default() -> Silences {
+        Silences(watch::Sender::new(Asked::default()))
+    }
+}
+
+impl Silences {
+    /// Silences the open streams of `user` (`None`: every stream of the world) until `until`; a
+    /// moment already past ends their silence. Ended silences are forgotten, so the map holds at
+    /// most one entry per user of the world.
+    pub(crate) fn silence(&self, user: Option<String>, until: Instant) {
+        let now = Instant::now();
+        self.0.send_modify(|asked| {
+            asked.count += 1;
+            let number = asked.count;
+            asked.silences.retain(|_, (_, end)| *end > now);
+            if until > now {
+                asked.silences.insert(user, (number, until));
+            } else {
+                asked.silences.remove(&user);
+            }
+        });
+    }
+
+    /// What a stream opened now by `user` watches.
+    fn watch(&self, user: String) -> Silenced {
+        let receiver = self.0.subscribe();
+        let opened_after = receiver.borrow().count;
+        Silenced {
+            receiver,
+            user,
+            opened_after,
+        }
+    }
+}
+
+/// A stream's view of the world's silences: whether it is silent now, and until when.
+pub(crate) struct Silenced {
+    receiver: watch::Receiver<Asked>,
+    user: String,
+    /// How many silences had been asked for when the stream opened: those reach it no more.
+    opened_after: u64,
+}
+
+impl Silenced {
+    fn until(&self, now: Instant) -> Option<Instant> {
+        let asked = self.receiver.borrow();
+        [
+            asked.silences.get(&None),
+            asked.silences.get(&Some(self.user.clone())),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|(number, end)| *number > self.opened_after && *end > now)
+        .map(|(_, end)| *end)
+        .max()
+    }
+}
 
 /// Particle's status for too many streams: 529, which is no standard code.
 fn too_many(description: String) -> ApiError {
@@ -183,11 +269,13 @@ pub(crate) fn message(text: &str) -> String {
     message
 }
 
-/// An open event stream for `client`: `:ok`, then every event in scope whose name starts with
-/// `prefix`, in Particle's format; or 529 when the client has opened or holds too many.
+/// An open event stream for `client`, opened by `user`: `:ok`, then every event in scope whose
+/// name starts with `prefix`, in Particle's format; or 529 when the client has opened or holds
+/// too many.
 pub(crate) fn stream(
     shared: &Shared,
     client: Client,
+    user: String,
     scope: Scope,
     prefix: Option<String>,
 ) -> Result<Response, ApiError> {
@@ -205,6 +293,7 @@ pub(crate) fn stream(
         shared,
         shared.events.events(),
         Bytes::from_static(b":ok\n\n"),
+        Some(shared.silences.watch(user)),
         move |event: &Arc<Event>| {
             // The stream's count is given back when the body, and this closure with it, is
             // dropped: when the client goes away or the stream ends.
@@ -215,12 +304,14 @@ pub(crate) fn stream(
 }
 
 /// A `text/event-stream` response: `first`, then `frame` of each broadcast item it accepts, with a
-/// keepalive comment after each quiet keepalive interval, until the sandbox closes or the world is forgotten. A reader that
-/// falls more than the backlog behind skips what it missed rather than being buffered for.
+/// keepalive newline after each quiet keepalive interval, until the sandbox closes or the world is
+/// forgotten. A reader that falls more than the backlog behind skips what it missed rather than
+/// being buffered for. While `silenced` says so, the stream sends nothing and drops what comes.
 pub(crate) fn response<T, F>(
     shared: &Shared,
     receiver: broadcast::Receiver<T>,
     first: Bytes,
+    silenced: Option<Silenced>,
     frame: F,
 ) -> Response
 where
@@ -230,6 +321,8 @@ where
     enum Step<T> {
         Item(Result<T, broadcast::error::RecvError>),
         Quiet,
+        /// The silences changed: look again.
+        Silences,
         Closed,
     }
     struct Feed<T, F> {
@@ -239,6 +332,7 @@ where
         gone: watch::Receiver<bool>,
         keepalive: Duration,
         first: Option<Bytes>,
+        silenced: Option<Silenced>,
         frame: F,
     }
     let feed = Feed {
@@ -247,29 +341,56 @@ where
         gone: shared.life.gone.subscribe(),
         keepalive: shared.settings.keepalive,
         first: Some(first),
+        silenced,
         frame,
     };
     let body = stream::unfold(feed, |mut feed| async move {
         if let Some(first) = feed.first.take() {
             return Some((Ok::<_, Infallible>(first), feed));
         }
-        let quiet_until = Instant::now() + feed.keepalive;
+        let mut quiet_until = Instant::now() + feed.keepalive;
         loop {
+            let silent_until = feed
+                .silenced
+                .as_ref()
+                .and_then(|silenced| silenced.until(Instant::now()));
+            // While silent, nothing is written: the keepalive waits for the silence to end (and
+            // then a whole interval), and what arrives is dropped.
+            let wake = match silent_until {
+                Some(until) => {
+                    quiet_until = until + feed.keepalive;
+                    until
+                }
+                None => quiet_until,
+            };
+            let watching = feed.silenced.as_mut().map(|s| &mut s.receiver);
+            let silences = async move {
+                match watching {
+                    Some(receiver) => receiver.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
             let step = tokio::select! {
                 next = feed.receiver.recv() => Step::Item(next),
-                () = tokio::time::sleep_until(quiet_until) => Step::Quiet,
+                () = tokio::time::sleep_until(wake) => {
+                    if silent_until.is_some() { Step::Silences } else { Step::Quiet }
+                }
+                open = silences => if open { Step::Silences } else { Step::Closed },
                 _ = feed.closed.wait_for(|closed| *closed) => Step::Closed,
                 _ = feed.gone.wait_for(|gone| *gone) => Step::Closed,
             };
             match step {
-                Step::Quiet => return Some((Ok(Bytes::from_static(b":\n\n")), feed)),
+                Step::Quiet => return Some((Ok(Bytes::from_static(b"\n")), feed)),
+                Step::Silences | Step::Item(Err(broadcast::error::RecvError::Lagged(_))) => {}
                 Step::Closed | Step::Item(Err(broadcast::error::RecvError::Closed)) => return None,
                 Step::Item(Ok(item)) => {
+                    if silent_until.is_some() {
+                        continue;
+                    }
                     if let Some(frame) = (feed.frame)(&item) {
                         return Some((Ok(frame), feed));
                     }
                 }
-                Step::Item(Err(broadcast::error::RecvError::Lagged(_))) => {}
             }
         }
     });

@@ -193,6 +193,7 @@ fn world(common: &Arc<Common>, cloud: Cloud, life: Life, backlog: usize) -> Shar
         cloud: Mutex::new(cloud),
         events: events::Bus::new(backlog),
         throttle: Mutex::default(),
+        silences: crate::sse::Silences::default(),
         life,
         common: common.clone(),
     })

@@ -81,6 +81,8 @@ fn build(
             .as_ref()
             .filter(|settings| settings.worlds == WorldsMode::PerSignIn)
             .map(|settings| settings.world_limits.idle.as_secs() / 60),
+        sandbox_keepalive_ms: (!options.no_sandbox)
+            .then(|| u32::try_from(options.sandbox.keepalive.as_millis()).unwrap_or(u32::MAX)),
     };
     let settings = Settings {
         public_url: public_url.clone(),

@@ -69,7 +69,7 @@ async fn healthz_answers() {
 }
 
 #[tokio::test]
-async fn config_offers_sandbox_relay_and_public_url() {
+async fn config_offers_sandbox_relay_public_url_and_the_sandboxs_keepalive() {
     let options = Options {
         public_url: Some("https://hooks.example.com/".into()),
         ..Options::default()
@@ -79,7 +79,7 @@ async fn config_offers_sandbox_relay_and_public_url() {
     assert_eq!(
         serde_json::from_slice::<Value>(&body).expect("json"),
         json!({"sandbox": "/sandbox", "relay": "/relay/", "publicUrl": "https://hooks.example.com",
-               "sandboxIdleMinutes": 30})
+               "sandboxIdleMinutes": 30, "sandboxKeepaliveMs": 9000})
     );
 }
 

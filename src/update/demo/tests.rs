@@ -27,6 +27,7 @@ pub(crate) fn ready() -> State {
             relay: "/relay/".into(),
             public_url: None,
             sandbox_idle_minutes: None,
+            sandbox_keepalive_ms: None,
         })),
     );
     state.sign_in.auth = Auth::SignedIn(Session {
@@ -426,4 +427,73 @@ fn a_request_becomes_a_curl_command_and_a_replay() {
     let exported: Value = serde_json::from_str(&export(&state.demo)).expect("JSON");
     assert_eq!(exported["hooks"][0]["hookId"], 4);
     assert_eq!(exported["hookUrl"], "http://127.0.0.1:8080/relay/hook/ab");
+}
+
+/// A Particle event of run 1 with this name and data, and the effects it comes to.
+fn particle(state: &mut State, name: &str, data: &str) -> Vec<Effect> {
+    update(
+        state,
+        Msg::Demo(D::ParticleEvent {
+            run: 1,
+            name: name.into(),
+            data: data.into(),
+        }),
+    )
+}
+
+#[test]
+fn an_event_a_reopened_stream_delivers_again_is_shown_once() {
+    let mut state = started();
+    let data = r#"{"data":"{\"id\":1}","ttl":60,"published_at":"2024-05-01T10:00:00.000Z","coreid":"e00fce68"}"#;
+    let first = particle(&mut state, EVENT_NAME, data);
+    assert!(first.iter().any(|e| matches!(e, Effect::LogEvent(_))));
+    assert_eq!(particle(&mut state, EVENT_NAME, data), []);
+    let later = data.replace("10:00:00.000Z", "10:00:01.000Z");
+    assert!(!particle(&mut state, EVENT_NAME, &later).is_empty());
+}
+
+#[test]
+fn each_streams_state_is_shown_in_words_and_announced_when_it_changes() {
+    use crate::demo::stream_state::{Ended, Feed, Status};
+    let mut state = started();
+    let stream = |state: &mut State, run, feed, status| {
+        let before = crate::announce::Before::of(state);
+        update(state, Msg::Demo(D::Stream { run, feed, status }));
+        before.changes(state)
+    };
+    assert_eq!(stream(&mut state, 1, Feed::Events, Status::Live), []);
+    let stalled = Status::Waiting {
+        secs: 2,
+        ended: Ended::Stalled,
+    };
+    assert_eq!(
+        stream(&mut state, 1, Feed::Events, stalled.clone()),
+        [Effect::Announce(
+            "Product events: stalled (no ping): reconnecting in 2 s".into()
+        )]
+    );
+    let view = crate::render::view::view(&state);
+    assert_eq!(view["streamStates"][0]["words"], stalled.words());
+    assert_eq!(view["streamStates"][0]["status"], "waiting");
+    assert_eq!(view["streamStates"][1]["words"], "connecting");
+    // A countdown's tick is shown, not said.
+    let tick = Status::Waiting {
+        secs: 1,
+        ended: Ended::Stalled,
+    };
+    assert_eq!(stream(&mut state, 1, Feed::Events, tick), []);
+    assert_eq!(
+        stream(&mut state, 1, Feed::Events, Status::Reconnecting),
+        []
+    );
+    let back = Status::Resumed { stalled: true };
+    assert_eq!(
+        stream(&mut state, 1, Feed::Events, back.clone()),
+        [Effect::Announce(
+            "Product events: stalled and reconnected: events may have been missed".into()
+        )]
+    );
+    // Another run's stream changes nothing.
+    assert_eq!(stream(&mut state, 7, Feed::Events, Status::Live), []);
+    assert_eq!(state.demo.streams.events, back);
 }

@@ -30,6 +30,7 @@ pub(crate) fn sandbox_state() -> State {
         relay: "/relay/".into(),
         public_url: None,
         sandbox_idle_minutes: None,
+        sandbox_keepalive_ms: None,
     };
     update(&mut state, Msg::ConfigLoaded(Ok(config)));
     state

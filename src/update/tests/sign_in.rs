@@ -20,6 +20,7 @@ fn a_server_with_a_sandbox_offers_it() {
         relay: "/relay/".into(),
         public_url: None,
         sandbox_idle_minutes: None,
+        sandbox_keepalive_ms: None,
     };
     check(
         Msg::ConfigLoaded(Ok(config.clone())),
@@ -35,6 +36,7 @@ fn a_server_without_a_sandbox_offers_none() {
         relay: "/relay/".into(),
         public_url: None,
         sandbox_idle_minutes: None,
+        sandbox_keepalive_ms: None,
     };
     check(
         Msg::ConfigLoaded(Ok(config.clone())),

@@ -19,9 +19,10 @@ fn config_with_sandbox_and_public_url() {
             relay: "/relay/".into(),
             public_url: Some("https://hooks.example.com".into()),
             sandbox_idle_minutes: Some(30),
+            sandbox_keepalive_ms: Some(9000),
         },
         json!({"sandbox": "/sandbox", "relay": "/relay/", "publicUrl": "https://hooks.example.com",
-               "sandboxIdleMinutes": 30}),
+               "sandboxIdleMinutes": 30, "sandboxKeepaliveMs": 9000}),
     );
 }
 
@@ -33,6 +34,7 @@ fn config_without_sandbox_writes_nulls() {
             relay: "/relay/".into(),
             public_url: None,
             sandbox_idle_minutes: None,
+            sandbox_keepalive_ms: None,
         },
         json!({"sandbox": null, "relay": "/relay/", "publicUrl": null, "sandboxIdleMinutes": null}),
     );
@@ -169,6 +171,7 @@ fn config_reads_what_the_server_writes() {
         relay: "/relay/".into(),
         public_url: None,
         sandbox_idle_minutes: Some(30),
+        sandbox_keepalive_ms: Some(2000),
     };
     let written = serde_json::to_value(&config).expect("serializes");
     assert_eq!(super::Config::from_json(&written), Some(config));

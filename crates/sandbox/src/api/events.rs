@@ -140,7 +140,8 @@ pub(crate) async fn user_stream(
     peer: Option<Extension<PeerAddr>>,
 ) -> Result<Response, ApiError> {
     let client = client(&shared, &headers, peer);
-    sse::stream(&shared, client, Scope::User(username), prefix.map(|p| p.0))
+    let scope = Scope::User(username.clone());
+    sse::stream(&shared, client, username, scope, prefix.map(|p| p.0))
 }
 
 pub(crate) async fn device_stream(
@@ -158,6 +159,7 @@ pub(crate) async fn device_stream(
     sse::stream(
         &shared,
         client,
+        username,
         Scope::Device(device),
         params.get("prefix").cloned(),
     )
@@ -176,6 +178,7 @@ pub(crate) async fn product_stream(
     sse::stream(
         &shared,
         client,
+        username,
         Scope::Product(product),
         params.get("prefix").cloned(),
     )

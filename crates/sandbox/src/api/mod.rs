@@ -130,6 +130,7 @@ pub(crate) fn sim_routes() -> Router<Root> {
         .route("/_sim/devices/{id}/publish", post(sim::publish))
         .route("/_sim/devices/{id}/online", put(sim::online))
         .route("/_sim/devices/{id}/log", get(sim::log))
+        .route("/_sim/streams/silence", post(sim::silence))
 }
 
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {

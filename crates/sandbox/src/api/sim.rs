@@ -1,7 +1,7 @@
 //! `/_sim/…`: the sandbox's own control endpoints (they exist only here). Reset to the fixture,
 //! read the webhook requests the engine sent, click a device's MODE button, make a device publish
-//! any event, take a device online or offline, and read a device's log (JSON, or a live SSE
-//! stream).
+//! any event, take a device online or offline, read a device's log (JSON, or a live SSE
+//! stream), and make the caller's event streams go silent for a while.
 //!
 //! On a learner's laptop they need no token; `origin.rs` keeps other sites' pages away from them.
 //! On a public host they act only with a token, and only on what its user owns ([`Reach`]).
@@ -83,6 +83,14 @@ impl Reach {
         }
     }
 
+    /// Whose event streams a silence reaches: every stream of the world, or the user's.
+    fn streams(&self) -> Option<String> {
+        match self {
+            Reach::Everything | Reach::World { .. } => None,
+            Reach::Owner { user, .. } => Some(user.clone()),
+        }
+    }
+
     /// The integrations whose deliveries the caller may read (`None`: all of them).
     fn integrations<'a>(&self, cloud: &'a Cloud) -> Option<HashSet<&'a str>> {
         match self {
@@ -151,6 +159,26 @@ pub(crate) async fn webhooks(World(shared): World, reach: Reach) -> Json<Value> 
         })
         .collect();
     Json(json!({"webhooks": shown}))
+}
+
+/// `POST /_sim/streams/silence` `{"seconds": N}`: the caller's event streams (every one of the
+/// world on a laptop) send nothing for N seconds, at most `sse::MAX_SILENCE`: no keepalive, and
+/// the events published meanwhile never reach them, as on a connection that stopped carrying
+/// packets. Streams opened meanwhile are not silenced; `0` ends a silence.
+pub(crate) async fn silence(
+    World(shared): World,
+    reach: Reach,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let most = sse::MAX_SILENCE.as_secs();
+    let seconds = super::json_object(&body)?
+        .get("seconds")
+        .and_then(Value::as_u64)
+        .filter(|seconds| *seconds <= most)
+        .ok_or_else(|| ApiError::bad_request(format!("Expected {{\"seconds\": 0 to {most}}}")))?;
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    shared.silences.silence(reach.streams(), until);
+    Ok(Json(json!({"ok": true, "seconds": seconds})))
 }
 
 fn refused(id: &str, refusal: Refusal) -> ApiError {
@@ -260,6 +288,7 @@ pub(crate) async fn log(
         &shared,
         receiver,
         history,
+        None,
         move |entry: &Arc<(String, String)>| {
             (entry.0 == id).then(|| Bytes::from(sse::message(&entry.1)))
         },

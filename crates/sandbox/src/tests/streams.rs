@@ -120,3 +120,143 @@ async fn holding_too_many_streams_open_is_answered_529() {
         StatusCode::OK
     );
 }
+
+/// The next bytes a stream writes, and how long after `since` they came (the clock is paused, so
+/// the time is the sandbox's own schedule).
+async fn next_write(body: &mut Body, since: tokio::time::Instant) -> (Vec<u8>, Duration) {
+    use http_body_util::BodyExt;
+    let frame = body
+        .frame()
+        .await
+        .expect("the stream goes on")
+        .expect("a frame");
+    let bytes = frame.into_data().expect("data");
+    (bytes.to_vec(), since.elapsed())
+}
+
+/// Publishes `name` as the signed-in user.
+async fn publish(app: &App, bearer: &str, name: &str) {
+    let (status, body) = super::send_json(
+        app,
+        "POST",
+        "/v1/devices/events",
+        bearer,
+        serde_json::json!({"name": name, "data": "x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_quiet_stream_hears_the_clouds_newline_after_each_keepalive_interval() {
+    let app = app(Limits::default());
+    let bearer = format!("Bearer {}", sign_in(&app).await);
+    let start = tokio::time::Instant::now();
+    let mut body = open(&app, &bearer, "192.0.2.1:1").await.into_body();
+    assert_eq!(next_write(&mut body, start).await.0, b":ok\n\n");
+    // Particle's keepalive is a bare newline after 9 s without a write, not an SSE comment.
+    let (keepalive, after) = next_write(&mut body, start).await;
+    assert_eq!(
+        (keepalive.as_slice(), after),
+        (&b"\n"[..], Duration::from_secs(9))
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    publish(&app, &bearer, "note").await;
+    let (frame, _) = next_write(&mut body, start).await;
+    assert!(frame.starts_with(b"event: note\n"), "{frame:?}");
+    // An event restarts the quiet interval.
+    let (keepalive, after) = next_write(&mut body, start).await;
+    assert_eq!(
+        (keepalive.as_slice(), after),
+        (&b"\n"[..], Duration::from_secs(22))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silenced_stream_sends_nothing_and_loses_what_is_published_meanwhile() {
+    let app = app(Limits::default());
+    let bearer = format!("Bearer {}", sign_in(&app).await);
+    let start = tokio::time::Instant::now();
+    let mut body = open(&app, &bearer, "192.0.2.1:1").await.into_body();
+    assert_eq!(next_write(&mut body, start).await.0, b":ok\n\n");
+    let silence = |seconds: u64| {
+        super::send_json(
+            &app,
+            "POST",
+            "/_sim/streams/silence",
+            &bearer,
+            serde_json::json!({"seconds": seconds}),
+        )
+    };
+    assert_eq!(silence(30).await.0, StatusCode::OK);
+    publish(&app, &bearer, "lost").await;
+    // A stream opened during the silence is not silenced.
+    let mut fresh = open(&app, &bearer, "192.0.2.1:2").await.into_body();
+    assert_eq!(next_write(&mut fresh, start).await.0, b":ok\n\n");
+    publish(&app, &bearer, "seen").await;
+    assert!(
+        next_write(&mut fresh, start)
+            .await
+            .0
+            .starts_with(b"event: seen\n")
+    );
+    // Nothing for 30 s, then a whole keepalive interval, then the newline; the events published
+    // during the silence never come.
+    let (keepalive, after) = next_write(&mut body, start).await;
+    assert_eq!(
+        (keepalive.as_slice(), after),
+        (&b"\n"[..], Duration::from_secs(39))
+    );
+    publish(&app, &bearer, "after").await;
+    assert!(
+        next_write(&mut body, start)
+            .await
+            .0
+            .starts_with(b"event: after\n")
+    );
+    // Bounded: five minutes at most; and 0 ends a silence.
+    assert_eq!(silence(301).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(silence(300).await.0, StatusCode::OK);
+    assert_eq!(silence(0).await.0, StatusCode::OK);
+    publish(&app, &bearer, "again").await;
+    assert!(
+        next_write(&mut body, start)
+            .await
+            .0
+            .starts_with(b"event: again\n")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_a_public_host_a_silence_reaches_only_the_callers_streams() {
+    let app = App::in_process_with(Settings {
+        public_host: Some("tutorial.example.com".to_owned()),
+        ..super::quiet()
+    });
+    let bearer = format!("Bearer {}", sign_in(&app).await);
+    let other = format!("Bearer {}", super::sign_in_with_mfa(&app).await);
+    let start = tokio::time::Instant::now();
+    let mut theirs = open(&app, &other, "192.0.2.2:1").await.into_body();
+    assert_eq!(next_write(&mut theirs, start).await.0, b":ok\n\n");
+    let mut mine = open(&app, &bearer, "192.0.2.1:1").await.into_body();
+    assert_eq!(next_write(&mut mine, start).await.0, b":ok\n\n");
+    let (status, body) = super::send_json(
+        &app,
+        "POST",
+        "/_sim/streams/silence",
+        &bearer,
+        serde_json::json!({"seconds": 60}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (keepalive, after) = next_write(&mut theirs, start).await;
+    assert_eq!(
+        (keepalive.as_slice(), after),
+        (&b"\n"[..], Duration::from_secs(9))
+    );
+    let (keepalive, after) = next_write(&mut mine, start).await;
+    assert_eq!(
+        (keepalive.as_slice(), after),
+        (&b"\n"[..], Duration::from_secs(69))
+    );
+}
