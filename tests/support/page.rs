@@ -218,6 +218,8 @@ pub async fn sandbox_token(browser: &Browser, username: &str) -> Result<String> 
 
 /// "Try the sandbox", then wait for the device list.
 pub async fn sandbox_sign_in_to_devices(browser: &Browser) -> Result<()> {
+    // The button comes with the server's configuration, read after the first render.
+    wait_for(browser, "#sandboxSignIn", "no sandbox button").await?;
     click(browser, "sandboxSignIn").await?;
     wait_for_state(browser, "select-device", "choose").await
 }
