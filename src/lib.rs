@@ -13,6 +13,7 @@
 
 pub mod action;
 pub mod announce;
+pub mod check;
 pub mod cleanup;
 pub mod demo;
 pub mod failure;
