@@ -8,7 +8,8 @@ use crate::json::Object;
 
 /// The check's fields of the view; `forward` is the forward address, offered until the learner
 /// types one of their own.
-pub(crate) fn view(check: &Check, forward: &str, view: &mut Object) {
+pub(crate) fn view(check: &Check, forward: &str, secret: &str, view: &mut Object) {
+    view.set("checkNoDemo", secret.is_empty().into());
     let typed = if check.typed.is_empty() {
         forward
     } else {
@@ -16,6 +17,7 @@ pub(crate) fn view(check: &Check, forward: &str, view: &mut Object) {
     };
     view.set("checkTyped", typed.into());
     view.set("checkRunning", check.running().into());
+    view.set("checkRun", check.run.into());
     view.set(
         "checkError",
         check.error.clone().map_or(Value::Null, Value::from),

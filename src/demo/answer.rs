@@ -184,6 +184,8 @@ FAIL_ONCE    handled.add(event);
   }
   res.status(STATUS).type('application/json').send(BODY);
 });
+// The events handled, for the tutorial's "Check your server" (GET on the same address).
+app.get('/webhook', (req, res) => res.json([...handled]));
 app.listen(3000, () => console.log('listening on http://localhost:3000/webhook'));
 "#;
 const EXPRESS_FAILED: &str =
@@ -217,6 +219,10 @@ AUTH    data = request.get_json(silent=True) or {}
 FAIL_ONCE        handled.add(event)
         print(data)
     return BODY, STATUS, {'Content-Type': 'application/json'}
+
+@app.route('/webhook', methods=['GET'])
+def handled_events():  # the events handled, for the tutorial's "Check your server"
+    return [list(event) for event in handled]
 "#;
 const FLASK_FAILED: &str = "failed = set()  # events whose first attempt failed on purpose\n";
 const FLASK_FAIL: &str = "        if event not in failed:\n            failed.add(event)\n            return {'ok': False}, 500\n";
@@ -251,10 +257,17 @@ FAIL_ONCE        handled.get_or_insert_with(HashSet::new).insert(event);
     (StatusCode::from_u16(STATUS).unwrap(), json, BODY.to_owned())
 }
 
+// The events handled, for the tutorial's "Check your server" (GET on the same address).
+async fn handled() -> ([(HeaderName, &'static str); 3], String) {
+    let [origin, allowed] = CORS;
+    let events: Vec<String> = HANDLED.lock().unwrap().iter().flatten().cloned().collect();
+    ([origin, allowed, (header::CONTENT_TYPE, "application/json")], serde_json::to_string(&events).unwrap())
+}
+
 #[tokio::main]
 async fn main() {
     let app = Router::new()
-        .route("/webhook", post(webhook).options(|| async { (StatusCode::NO_CONTENT, CORS) }));
+        .route("/webhook", post(webhook).get(handled).options(|| async { (StatusCode::NO_CONTENT, CORS) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await.unwrap();
     axum::serve(listener, app).await.unwrap();
 }
@@ -383,6 +396,19 @@ mod tests {
         for (_, _, source) in starters(&open, PAGE) {
             assert!(source.contains(r#""{\"ok\":true}""#), "{source}");
             assert!(!source.contains("401"), "{source}");
+        }
+    }
+
+    /// "Check your server" reads what a starter handled with a GET on the same address.
+    #[test]
+    fn starters_list_the_events_they_handled() {
+        for (name, _, source) in starters(&Preset::Ok.answer(), PAGE) {
+            assert!(
+                source.contains("app.get('/webhook'")
+                    || source.contains("methods=['GET']")
+                    || source.contains(".get(handled)"),
+                "{name}: {source}"
+            );
         }
     }
 
