@@ -217,3 +217,67 @@ fn the_report_masks_secrets() {
         "http://localhost:3000/webhook"
     );
 }
+
+/// Check needs the demo's secret and an address typed; answers of an earlier run are ignored,
+/// and the result is announced when the last probe is back.
+#[test]
+fn a_run_sends_every_probe_and_keeps_only_its_own_answers() {
+    use crate::{
+        check::Msg,
+        msg::{Effect, Msg as Root},
+        update::{tests::signed_in_with_lists, update},
+    };
+    let mut state = signed_in_with_lists();
+    let run = |url: &str| {
+        Root::Check(Msg::Run {
+            url: url.into(),
+            now_ms: 1_765_000_000_000,
+        })
+    };
+    assert!(update(&mut state, run("http://localhost:3000/webhook")).is_empty());
+    assert!(
+        state
+            .check
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("Start the demo"))
+    );
+    state.demo.secret = "s3cret".into();
+    assert!(update(&mut state, run("localhost:3000")).is_empty());
+    assert!(
+        state
+            .check
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("http://"))
+    );
+    let effects = update(&mut state, run("http://localhost:3000/webhook"));
+    let Some(Effect::CheckServer { run: 1, requests }) = effects.last() else {
+        panic!("{effects:?}");
+    };
+    assert_eq!(requests.len(), Probe::ALL.len());
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.url == "http://localhost:3000/webhook")
+    );
+    let probed = |run, index| {
+        Root::Check(Msg::Probed {
+            run,
+            index,
+            outcome: Outcome::Failed("TypeError".into()),
+        })
+    };
+    update(&mut state, probed(0, 0));
+    assert!(state.check.outcomes.iter().all(Option::is_none));
+    for index in 0..Probe::ALL.len() - 1 {
+        assert!(update(&mut state, probed(1, index)).is_empty());
+    }
+    assert!(state.check.running());
+    let effects = update(&mut state, probed(1, Probe::ALL.len() - 1));
+    assert!(state.check.done());
+    assert!(
+        matches!(&effects[..], [Effect::Announce(said)] if said.contains("0 of 6")),
+        "{effects:?}"
+    );
+}

@@ -168,7 +168,6 @@ pub fn by_attempt(answer: &Answer, hook_id: u64, number: Option<usize>) -> Strin
 const EXPRESS: &str = r#"// npm install express; WEBHOOK_SECRET=… node server.js
 const express = require('express');
 const app = express();
-app.use(express.json());
 // Particle sends a failed event again: each is handled once, by its device id and published_at.
 const handled = new Set();
 FAILED_SET// CORS, so the tutorial page (and only it) can forward requests here.
@@ -176,6 +175,8 @@ app.use((req, res, next) => {
   res.set({'Access-Control-Allow-Origin': PAGE_ORIGIN, 'Access-Control-Allow-Headers': 'authorization, content-type'});
   req.method === 'OPTIONS' ? res.sendStatus(204) : next();
 });
+// After CORS, so even the 400 Express gives a body that is not JSON reaches the page.
+app.use(express.json());
 app.post('/webhook', (req, res) => {
 AUTH  const event = `${req.body.deviceId} ${req.body.ts}`;
   if (!handled.has(event)) {  // a repeat of an event (Particle's retry) is answered, not handled again
@@ -397,6 +398,18 @@ mod tests {
             assert!(source.contains(r#""{\"ok\":true}""#), "{source}");
             assert!(!source.contains("401"), "{source}");
         }
+    }
+
+    /// Express answers a body that is not JSON 400 from `express.json()`: after the CORS
+    /// middleware, that answer carries the headers the page needs to read it.
+    #[test]
+    fn express_parses_bodies_after_cors() {
+        let [(_, _, express), _, _] = starters(&Preset::Ok.answer(), PAGE);
+        let cors = express.find("Access-Control-Allow-Origin").expect("CORS");
+        let json = express
+            .find("app.use(express.json())")
+            .expect("a JSON parser");
+        assert!(cors < json, "{express}");
     }
 
     /// "Check your server" reads what a starter handled with a GET on the same address.

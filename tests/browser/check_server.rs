@@ -1,7 +1,8 @@
-//! Check your server: the checkpoint run against the Flask starter server as the page generates
-//! it (started on loopback with `python3 -m flask`), and against a stand-in server on loopback
-//! that behaves as the starters do, then breaks one check at a time: each row turns ✗ in turn,
-//! with its fix sentence shown. The panel at 1280 and 390 px in both schemes is clean under
+//! Check your server: the checkpoint run against each starter server as the page generates it,
+//! started on loopback (Express with `node` on the part of Express it uses, `express/index.js`;
+//! Flask with `python3 -m flask`; axum built offline with `cargo`), where every check passes; then
+//! against a stand-in on loopback that breaks one check at a time: each row turns ✗ in turn, with
+//! its fix sentence shown. The panel at 1280 and 390 px in both schemes is clean under
 //! axe-core; with `SCREENSHOTS=DIR`, a passing and a failing checkpoint are shot at both widths.
 
 use std::{
@@ -83,14 +84,15 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     wait_for_state(browser, "check-server", "ready").await?;
     let secret = webhook_secret(browser).await?;
 
-    // The Flask starter, exactly as the page generates it.
-    let flask = Flask::start(&starters(&Preset::Ok.answer(), &origin)[1].2, &secret).await?;
-    let rows = check(browser, &flask.url, 1).await?;
-    ensure!(
-        rows.iter().all(|(_, status)| status == "pass"),
-        "the Flask starter does not pass every check: {rows:?}"
-    );
-    drop(flask);
+    // The starter servers, as the page generates them: every check passes.
+    for (index, run) in (0..3).zip(1..) {
+        let starter = Starter::start(index, &origin, &secret).await?;
+        let rows = check(browser, &starter.url, run).await?;
+        ensure!(
+            rows.iter().all(|(_, status)| status == "pass"),
+            "starter {index} does not pass every check: {rows:?}"
+        );
+    }
 
     // The stand-in: every check passes, then each fault fails its own row.
     let state = Arc::new(Mutex::new(StandIn {
@@ -101,7 +103,20 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
         posts: 0,
     }));
     let url = stand_in(Arc::clone(&state)).await?;
-    let rows = check(browser, &url, 2).await?;
+    // By keyboard: Enter in the address field runs the check, and the result is announced.
+    type_into(browser, "checkServerUrl", &url).await?;
+    browser
+        .client
+        .find(Locator::Id("checkServerUrl"))
+        .await?
+        .send_keys("\u{E007}")
+        .await?;
+    let rows = finished(browser, 4).await?;
+    let said = text_of(browser, "announce").await?;
+    ensure!(
+        said.contains("6 of 6 checks passed"),
+        "the check's result was not announced: {said:?}"
+    );
     ensure!(
         rows.iter().all(|(_, status)| status == "pass"),
         "the stand-in does not pass every check: {rows:?}"
@@ -111,7 +126,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
         shoot(browser, dir, "check-server-pass").await?;
     }
 
-    for (run, (mode, failing, fix)) in (3..).zip(BROKEN) {
+    for (run, (mode, failing, fix)) in (5..).zip(BROKEN) {
         {
             let mut stand_in = state.lock().expect("not poisoned");
             stand_in.mode = mode;
@@ -311,34 +326,51 @@ async fn handled(State(state): State<Shared>) -> Response {
     (StatusCode::OK, cors(&state), Value::from(handled).to_string()).into_response()
 }
 
-/// The Flask starter, running on loopback until dropped.
-struct Flask {
+/// A starter server as the page generates it, running on loopback until dropped.
+struct Starter {
     url: String,
     _process: tokio::process::Child,
     dir: PathBuf,
 }
 
-impl Flask {
-    async fn start(source: &str, secret: &str) -> Result<Flask> {
-        let dir = std::env::temp_dir().join(format!("check-server-{}", std::process::id()));
+impl Starter {
+    /// Starts starter number `index` of `starters` (Express, Flask, axum) in a folder of its own,
+    /// on a free port in place of 3000 (other checks may run beside this one).
+    async fn start(index: usize, origin: &str, secret: &str) -> Result<Starter> {
+        let (name, file, source) = starters(&Preset::Ok.answer(), origin)[index].clone();
+        let dir = std::env::temp_dir().join(format!("check-{file}-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join("server.py"), source)?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let process = tokio::process::Command::new("python3")
-            .args(["-m", "flask", "--app", "server", "run", "--host", "127.0.0.1"])
-            .args(["--port", &port.to_string()])
+        let source = source.replace("3000", &port.to_string());
+        let mut command = match file {
+            "server.js" => {
+                std::fs::write(dir.join(file), &source)?;
+                let mut node = tokio::process::Command::new("node");
+                node.arg(file).env("NODE_PATH", EXPRESS);
+                node
+            }
+            "server.py" => {
+                std::fs::write(dir.join(file), &source)?;
+                let mut python = tokio::process::Command::new("python3");
+                python.args(["-m", "flask", "--app", "server", "run", "--port"]);
+                python.arg(port.to_string());
+                python
+            }
+            _ => tokio::process::Command::new(build_axum(&dir, &source).await?),
+        };
+        let process = command
             .current_dir(&dir)
             .env("WEBHOOK_SECRET", secret)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .context("running python3 -m flask (install Flask: pip install flask)")?;
+            .with_context(|| format!("starting the {name} starter"))?;
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Ok(Flask {
+                return Ok(Starter {
                     url: format!("http://127.0.0.1:{port}/webhook"),
                     _process: process,
                     dir,
@@ -346,11 +378,49 @@ impl Flask {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        anyhow::bail!("the Flask starter never listened on port {port} (is Flask installed?)")
+        anyhow::bail!("the {name} starter never listened on port {port}")
     }
 }
 
-impl Drop for Flask {
+/// Where the Express the Express starter loads comes from: the part of it the starter uses
+/// (`express/index.js`), since the check fetches nothing from npm.
+const EXPRESS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+
+/// Builds the axum starter as a crate of its own, offline, with the versions this workspace
+/// locks, into this build's target folder; the binary's path.
+async fn build_axum(dir: &std::path::Path, source: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir.join("src"))?;
+    std::fs::write(dir.join("src/main.rs"), source)?;
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"axum-starter\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
+         [dependencies]\naxum = \"0.8\"\nserde_json = \"1\"\n\
+         tokio = { version = \"1\", features = [\"full\"] }\n\n[workspace]\n",
+    )?;
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"),
+        dir.join("Cargo.lock"),
+    )?;
+    // This test binary is `<target>/debug/deps/browser-…`.
+    let exe = std::env::current_exe()?;
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .context("the target folder")?
+        .to_owned();
+    let status = tokio::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+        .args(["build", "--offline", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .status()
+        .await
+        .context("running cargo build for the axum starter")?;
+    ensure!(status.success(), "the axum starter does not build: {status}");
+    Ok(target.join("debug/axum-starter"))
+}
+
+impl Drop for Starter {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
