@@ -125,6 +125,8 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     if let Some(dir) = &shots {
         shoot(browser, dir, "check-server-pass").await?;
     }
+    let problems = crate::looks::look(browser, &axe()?, None, "check-server-pass").await?;
+    ensure!(problems.is_empty(), "{}", problems.join("\n"));
 
     for (run, (mode, failing, fix)) in (5..).zip(BROKEN) {
         {
@@ -150,11 +152,8 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
             if let Some(dir) = &shots {
                 shoot(browser, dir, "check-server-fail").await?;
             }
-            crate::looks::look(browser, &axe()?, None, "check-server-fail")
-                .await?
-                .is_empty()
-                .then_some(())
-                .context("axe-core finds problems in a failing checkpoint")?;
+            let problems = crate::looks::look(browser, &axe()?, None, "check-server-fail").await?;
+            ensure!(problems.is_empty(), "{}", problems.join("\n"));
         }
     }
 
@@ -212,22 +211,12 @@ async fn text_of_css(browser: &Browser, css: &str) -> Result<String> {
 /// The webhook's secret, as the product's integration holds it.
 async fn webhook_secret(browser: &Browser) -> Result<String> {
     let product = selected_product(browser).await?;
-    let saved = in_page(
-        browser,
-        &format!(
-            "const token = sessionStorage.getItem('webhook-demo:token') || localStorage.getItem('webhook-demo:token'); \
-             const r = await fetch('/sandbox/v1/products/{product}/integrations', {{headers: {{Authorization: 'Bearer ' + token}}}}); \
-             return await r.json();"
-        ),
-    )
-    .await?;
-    saved
-        .as_array()
-        .and_then(|list| list.iter().find(|i| i["event"] == "WebhookDemo01"))
-        .and_then(|webhook| webhook["headers"]["Authorization"].as_str())
+    let webhook = product_webhook(browser, &product).await?;
+    webhook["headers"]["Authorization"]
+        .as_str()
         .and_then(|auth| auth.strip_prefix("Bearer "))
         .map(str::to_owned)
-        .with_context(|| format!("no webhook secret in {saved}"))
+        .with_context(|| format!("no webhook secret in {webhook}"))
 }
 
 /// Types `url`, presses Check and reads the rows of run `run`.
