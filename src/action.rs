@@ -49,13 +49,16 @@ pub enum Action {
     Cleanup,
     CleanupCancel,
     CleanupConfirm,
+    CheckServer,
+    CopyCheckReport,
+    DownloadCheckReport,
     /// A cleanup step's checkbox, `cleanup-<step>`.
     CleanupChoose(CleanupStep),
 }
 
 impl Action {
     /// Every action, each once.
-    pub const ALL: [Action; 46] = [
+    pub const ALL: [Action; 49] = [
         Action::SandboxSignIn,
         Action::TokenSignIn,
         Action::PasswordSignIn,
@@ -97,6 +100,9 @@ impl Action {
         Action::Cleanup,
         Action::CleanupCancel,
         Action::CleanupConfirm,
+        Action::CheckServer,
+        Action::CopyCheckReport,
+        Action::DownloadCheckReport,
         Action::CleanupChoose(CleanupStep::Webhook),
         Action::CleanupChoose(CleanupStep::Integrations),
         Action::CleanupChoose(CleanupStep::Tinker),
@@ -154,6 +160,9 @@ impl Action {
             Action::Cleanup => "cleanup",
             Action::CleanupCancel => "cleanup-cancel",
             Action::CleanupConfirm => "cleanup-confirm",
+            Action::CheckServer => "check-server",
+            Action::CopyCheckReport => "copy-check-report",
+            Action::DownloadCheckReport => "download-check-report",
             Action::CleanupChoose(step) => step.action(),
         }
     }

@@ -2,8 +2,8 @@
 //!
 //! The modules stand in layers, each using only those below it (a tidy test checks there is no
 //! cycle): `json`, `failure`, `serial` at the bottom; each feature's state and messages in
-//! `sign_in`, `firmware`, `demo` and `cleanup`, with `action`, every `data-action` a template may
-//! carry; `state`, the one `State` composing them with what they share (the server's
+//! `sign_in`, `firmware`, `demo`, `cleanup` and `check` (of the learner's own server), with
+//! `action`, every `data-action` a template may carry; `state`, the one `State` composing them with what they share (the server's
 //! configuration, the lists and picks); `lists`, the setup steps' messages; `panel`, what each
 //! panel shows; `msg`, the closed set of messages that change the state and the effects they ask
 //! for; `update`, the pure function between them, by feature; then `announce`, `steps` and
@@ -13,6 +13,7 @@
 
 pub mod action;
 pub mod announce;
+pub mod check;
 pub mod cleanup;
 pub mod demo;
 pub mod failure;

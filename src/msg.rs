@@ -10,6 +10,7 @@
 use webhook_demo_core::wire::Config;
 
 use crate::{
+    check,
     cleanup::{self, CleanupStep},
     demo, firmware, lists,
     sign_in::{self, Session},
@@ -35,6 +36,7 @@ pub enum Msg {
     Demo(demo::Msg),
     /// The cleanup panel's messages.
     Cleanup(cleanup::Msg),
+    Check(check::Msg),
 }
 
 /// Work the browser layer does on `update`'s behalf.
@@ -228,6 +230,12 @@ pub enum Effect {
     },
     /// Download what the device log holds now.
     OfferDeviceLog,
+    /// Sends the check's requests to the learner's server in order, each answer coming back as
+    /// `check::Msg::Probed`.
+    CheckServer {
+        run: u32,
+        requests: Vec<check::Request>,
+    },
 }
 
 impl From<sign_in::Msg> for Msg {
@@ -257,5 +265,11 @@ impl From<demo::Msg> for Msg {
 impl From<cleanup::Msg> for Msg {
     fn from(msg: cleanup::Msg) -> Msg {
         Msg::Cleanup(msg)
+    }
+}
+
+impl From<check::Msg> for Msg {
+    fn from(msg: check::Msg) -> Msg {
+        Msg::Check(msg)
     }
 }

@@ -25,12 +25,13 @@ pub enum Panel {
     Events,
     Firmware,
     Testing,
+    CheckServer,
     Cleanup,
 }
 
 impl Panel {
     /// Every panel, in the order the page shows them.
-    pub const ALL: [Panel; 13] = [
+    pub const ALL: [Panel; 14] = [
         Panel::SignIn,
         Panel::SelectDevice,
         Panel::SelectProduct,
@@ -43,6 +44,7 @@ impl Panel {
         Panel::Events,
         Panel::Firmware,
         Panel::Testing,
+        Panel::CheckServer,
         Panel::Cleanup,
     ];
 
@@ -61,6 +63,7 @@ impl Panel {
             Panel::Events => "events",
             Panel::Firmware => "firmware",
             Panel::Testing => "testing",
+            Panel::CheckServer => "check-server",
             Panel::Cleanup => "cleanup",
         }
     }
@@ -129,6 +132,14 @@ pub fn panel_state(state: &State, panel: Panel) -> &'static str {
             (Flash::Idle, Some(device)) if !device.online => "offline",
             (Flash::Idle, Some(_)) => "ready",
         },
+        (Panel::CheckServer, Auth::SignedIn(_)) => {
+            match (state.check.running(), state.check.done()) {
+                (true, _) => "checking",
+                (false, true) => "done",
+                (false, false) if state.demo.secret.is_empty() => "no-demo",
+                (false, false) => "ready",
+            }
+        }
         (Panel::Cleanup, Auth::SignedIn(_)) => {
             if state.cleanup.running() {
                 "running"

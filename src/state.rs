@@ -48,6 +48,8 @@ pub struct State {
     pub demo: Demo,
     pub cleanup: Cleanup,
     pub firmware: Firmware,
+    /// The check of the learner's own server.
+    pub check: crate::check::Check,
     /// Where the page is served from (`http://127.0.0.1:8080`): the one origin the starter
     /// servers allow to call them.
     pub page_origin: String,
@@ -153,6 +155,7 @@ impl Default for State {
             demo: Demo::default(),
             cleanup: Cleanup::default(),
             firmware: Firmware::default(),
+            check: crate::check::Check::default(),
             page_origin: String::new(),
             secret_revealed: false,
         }

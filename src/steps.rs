@@ -66,9 +66,12 @@ fn done(state: &State, panel: Panel) -> bool {
             let progress = &state.cleanup.progress;
             !progress.is_empty() && progress.iter().all(|p| matches!(p.outcome, Some(Ok(_))))
         }
-        Panel::Webhook | Panel::Explainer | Panel::DataTable | Panel::Events | Panel::Testing => {
-            true
-        }
+        Panel::Webhook
+        | Panel::Explainer
+        | Panel::DataTable
+        | Panel::Events
+        | Panel::Testing
+        | Panel::CheckServer => true,
     }
 }
 

@@ -10,6 +10,7 @@
 //! another device clears the flash shown, and the demo's event stream reports a flash's progress.
 //! Nothing here touches the browser, so every message is unit-tested natively.
 
+mod check;
 mod cleanup;
 pub(crate) mod demo;
 mod firmware;
@@ -75,6 +76,15 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Demo(msg) => return demo_msg(state, msg),
         Msg::Cleanup(msg) => return cleanup::update(state, msg),
+        Msg::Check(msg) => {
+            let context = Context {
+                server: &state.server,
+                session: state.sign_in.session(),
+                lists: &state.lists,
+            };
+            // The probes carry the demo's webhook secret, as the cloud's requests do.
+            return check::update(&mut state.check, &context, &state.demo.secret, msg);
+        }
     }
     Vec::new()
 }

@@ -51,6 +51,21 @@ fn representative_states() -> Vec<(&'static str, State)> {
         &mut with_request,
         Msg::Demo(crate::demo::Msg::WebhookSaved(Ok("w".into()))),
     );
+    let mut checked = with_request.clone();
+    let run = crate::check::Msg::Run {
+        url: "http://localhost:3000/webhook".into(),
+        now_ms: 1_765_000_000_000,
+    };
+    update(&mut checked, Msg::Check(run));
+    for index in 0..crate::check::Probe::ALL.len() {
+        let outcome = crate::check::Outcome::Failed("TypeError: Failed to fetch".into());
+        let probed = crate::check::Msg::Probed {
+            run: 1,
+            index,
+            outcome,
+        };
+        update(&mut checked, Msg::Check(probed));
+    }
     let mut stopped = with_request.clone();
     update(&mut stopped, Msg::Demo(crate::demo::Msg::Stop));
     let mut picked = signed_in_with_lists();
@@ -78,6 +93,7 @@ fn representative_states() -> Vec<(&'static str, State)> {
         ("a run with a request", with_request),
         ("a stopped run", stopped),
         ("cleanup asking", confirming),
+        ("a server checked", checked),
     ]
 }
 

@@ -157,6 +157,12 @@ fn msg_for(action: &str, element: &Element) -> Option<Msg> {
             step,
             on: is_checked(element),
         }),
+        Action::CheckServer => Msg::Check(crate::check::Msg::Run {
+            url: input_value("checkServerUrl"),
+            now_ms: js_sys::Date::now() as u64,
+        }),
+        Action::CopyCheckReport => Msg::Check(crate::check::Msg::CopyReport),
+        Action::DownloadCheckReport => Msg::Check(crate::check::Msg::DownloadReport),
     })
 }
 

@@ -159,6 +159,7 @@ impl App {
                 product_id,
                 steps,
             } => return quietly(app.clean(base, token, product_id, steps)),
+            Effect::CheckServer { run, requests } => return quietly(app.probe(run, requests)),
         }
         None
     }

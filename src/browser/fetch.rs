@@ -8,7 +8,7 @@ use gloo_net::http::{Headers, Method, RequestBuilder, Response};
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, ReadableStreamDefaultReader};
+use web_sys::{AbortSignal, ReadableStreamDefaultReader, RequestRedirect};
 
 /// A request: method, URL, header fields, body (a string or a `FormData`) and abort signal.
 pub(super) struct Request<'a> {
@@ -33,6 +33,17 @@ impl<'a> Request<'a> {
 
 /// Sends `request`: the response (of any status), or why there was none, in words.
 pub(super) async fn send(request: &Request<'_>) -> Result<Response, String> {
+    send_with(request, RequestRedirect::Follow).await
+}
+
+/// Sends `request` without following a redirect: a 3xx comes back as an `opaqueredirect`
+/// response, whose target the page never learns (the check of a learner's server goes only
+/// where the learner typed).
+pub(super) async fn send_unredirected(request: &Request<'_>) -> Result<Response, String> {
+    send_with(request, RequestRedirect::Manual).await
+}
+
+async fn send_with(request: &Request<'_>, redirect: RequestRedirect) -> Result<Response, String> {
     let method = Method::from_bytes(request.method.as_bytes())
         .map_err(|_| format!("{:?} is no HTTP method", request.method))?;
     let headers = web_sys::Headers::new().map_err(words)?;
@@ -44,6 +55,7 @@ pub(super) async fn send(request: &Request<'_>) -> Result<Response, String> {
     let builder = RequestBuilder::new(request.url)
         .method(method)
         .headers(Headers::from_raw(headers))
+        .redirect(redirect)
         .abort_signal(request.signal);
     let built = match request.body {
         Some(body) => builder.body(body),

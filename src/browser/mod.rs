@@ -10,6 +10,7 @@
 
 mod actions;
 mod append;
+mod check;
 mod effects;
 mod fetch;
 mod firmware;

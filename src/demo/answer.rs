@@ -168,7 +168,6 @@ pub fn by_attempt(answer: &Answer, hook_id: u64, number: Option<usize>) -> Strin
 const EXPRESS: &str = r#"// npm install express; WEBHOOK_SECRET=… node server.js
 const express = require('express');
 const app = express();
-app.use(express.json());
 // Particle sends a failed event again: each is handled once, by its device id and published_at.
 const handled = new Set();
 FAILED_SET// CORS, so the tutorial page (and only it) can forward requests here.
@@ -176,6 +175,8 @@ app.use((req, res, next) => {
   res.set({'Access-Control-Allow-Origin': PAGE_ORIGIN, 'Access-Control-Allow-Headers': 'authorization, content-type'});
   req.method === 'OPTIONS' ? res.sendStatus(204) : next();
 });
+// After CORS, so even the 400 Express gives a body that is not JSON reaches the page.
+app.use(express.json());
 app.post('/webhook', (req, res) => {
 AUTH  const event = `${req.body.deviceId} ${req.body.ts}`;
   if (!handled.has(event)) {  // a repeat of an event (Particle's retry) is answered, not handled again
@@ -184,6 +185,8 @@ FAIL_ONCE    handled.add(event);
   }
   res.status(STATUS).type('application/json').send(BODY);
 });
+// The events handled, for the tutorial's "Check your server" (GET on the same address).
+app.get('/webhook', (req, res) => res.json([...handled]));
 app.listen(3000, () => console.log('listening on http://localhost:3000/webhook'));
 "#;
 const EXPRESS_FAILED: &str =
@@ -217,6 +220,10 @@ AUTH    data = request.get_json(silent=True) or {}
 FAIL_ONCE        handled.add(event)
         print(data)
     return BODY, STATUS, {'Content-Type': 'application/json'}
+
+@app.route('/webhook', methods=['GET'])
+def handled_events():  # the events handled, for the tutorial's "Check your server"
+    return [list(event) for event in handled]
 "#;
 const FLASK_FAILED: &str = "failed = set()  # events whose first attempt failed on purpose\n";
 const FLASK_FAIL: &str = "        if event not in failed:\n            failed.add(event)\n            return {'ok': False}, 500\n";
@@ -251,10 +258,17 @@ FAIL_ONCE        handled.get_or_insert_with(HashSet::new).insert(event);
     (StatusCode::from_u16(STATUS).unwrap(), json, BODY.to_owned())
 }
 
+// The events handled, for the tutorial's "Check your server" (GET on the same address).
+async fn handled() -> ([(HeaderName, &'static str); 3], String) {
+    let [origin, allowed] = CORS;
+    let events: Vec<String> = HANDLED.lock().unwrap().iter().flatten().cloned().collect();
+    ([origin, allowed, (header::CONTENT_TYPE, "application/json")], serde_json::to_string(&events).unwrap())
+}
+
 #[tokio::main]
 async fn main() {
     let app = Router::new()
-        .route("/webhook", post(webhook).options(|| async { (StatusCode::NO_CONTENT, CORS) }));
+        .route("/webhook", post(webhook).get(handled).options(|| async { (StatusCode::NO_CONTENT, CORS) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await.unwrap();
     axum::serve(listener, app).await.unwrap();
 }
@@ -383,6 +397,31 @@ mod tests {
         for (_, _, source) in starters(&open, PAGE) {
             assert!(source.contains(r#""{\"ok\":true}""#), "{source}");
             assert!(!source.contains("401"), "{source}");
+        }
+    }
+
+    /// Express answers a body that is not JSON 400 from `express.json()`: after the CORS
+    /// middleware, that answer carries the headers the page needs to read it.
+    #[test]
+    fn express_parses_bodies_after_cors() {
+        let [(_, _, express), _, _] = starters(&Preset::Ok.answer(), PAGE);
+        let cors = express.find("Access-Control-Allow-Origin").expect("CORS");
+        let json = express
+            .find("app.use(express.json())")
+            .expect("a JSON parser");
+        assert!(cors < json, "{express}");
+    }
+
+    /// "Check your server" reads what a starter handled with a GET on the same address.
+    #[test]
+    fn starters_list_the_events_they_handled() {
+        for (name, _, source) in starters(&Preset::Ok.answer(), PAGE) {
+            assert!(
+                source.contains("app.get('/webhook'")
+                    || source.contains("methods=['GET']")
+                    || source.contains(".get(handled)"),
+                "{name}: {source}"
+            );
         }
     }
 

@@ -60,7 +60,7 @@ fn check(state: &State, expected_states: &[&str]) {
 #[test]
 fn before_sign_in_one_gate_says_to_sign_in() {
     let (state, _) = crate::update::init();
-    check(&state, &["signed-out"; 13]);
+    check(&state, &["signed-out"; 14]);
     let renderer = Renderer::new();
     let page = renderer.page(&state).expect("page renders");
     for panel in [
@@ -181,7 +181,7 @@ fn signed_in_panels_change_state() {
     let (mut state, _) = crate::update::init();
     sign_in_as(&mut state, "sandbox@example.com");
     state.lists.devices = Devices::Loading;
-    let mut expected = ["ready"; 13];
+    let mut expected = ["ready"; 14];
     expected[0] = "signed-in";
     expected[1] = "loading";
     expected[2] = "loading";
@@ -189,7 +189,8 @@ fn signed_in_panels_change_state() {
     expected[4] = "no-product";
     expected[5..10].fill("stopped");
     expected[10] = "no-device";
-    expected[12] = "no-product";
+    expected[12] = "no-demo";
+    expected[13] = "no-product";
     check(&state, &expected);
     state.lists.devices = Devices::Loaded(Vec::new());
     expected[1] = "no-device";

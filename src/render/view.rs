@@ -83,6 +83,8 @@ pub(crate) fn view(state: &State) -> Value {
     demo(state, &mut view);
     firmware(state, &mut view);
     cleanup(state, &mut view);
+    let forward = state.demo.forwarding.to.as_deref().unwrap_or_default();
+    crate::check::view::view(&state.check, forward, &state.demo.secret, &mut view);
     view.into()
 }
 

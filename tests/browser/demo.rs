@@ -21,19 +21,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
             && urls.iter().all(|u| *u == hook_url),
         "hook URLs {urls:?}"
     );
-    let saved = in_page(
-        browser,
-        &format!(
-            "const token = sessionStorage.getItem('webhook-demo:token') || localStorage.getItem('webhook-demo:token'); \
-             const r = await fetch('/sandbox/v1/products/{product}/integrations', {{headers: {{Authorization: 'Bearer ' + token}}}}); \
-             return await r.json();"
-        ),
-    )
-    .await?;
-    let webhook = saved
-        .as_array()
-        .and_then(|list| list.iter().find(|i| i["event"] == "WebhookDemo01"))
-        .with_context(|| format!("no webhook in the product: {saved}"))?;
+    let webhook = product_webhook(browser, &product).await?;
     ensure!(
         webhook["url"] == hook_url.as_str(),
         "webhook url {}",

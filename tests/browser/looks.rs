@@ -77,7 +77,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
 }
 
 /// What is wrong with the page as it is now, at each width and scheme (and its pictures).
-async fn look(
+pub(crate) async fn look(
     browser: &Browser,
     axe: &str,
     shots: Option<&PathBuf>,

@@ -43,6 +43,7 @@ checks! {
     late_answer: "an_answer_after_the_cloud_gave_up_reads_as_a_timeout_everywhere",
     retries: "a_retry_rescues_a_delivery_and_the_table_holds_the_event_once",
     forward: "forward_to_my_server_and_a_refused_forward_explained",
+    check_server: "check_your_server_passes_the_starters_and_fails_each_fault",
     inspector: "a_selected_request_stays_while_a_device_publishes_every_second",
     hostile_order: "cards_keep_their_slots_when_the_streams_deliver_in_hostile_orders",
     device_log: "the_device_log_shows_times_and_follows_its_newest_line",

@@ -150,6 +150,24 @@ pub async fn texts(browser: &Browser, css: &str) -> Result<Vec<String>> {
     Ok(texts)
 }
 
+/// The demo's webhook as the sandbox holds it in product `product`, read with the page's token.
+pub async fn product_webhook(browser: &Browser, product: &str) -> Result<serde_json::Value> {
+    let saved = in_page(
+        browser,
+        &format!(
+            "const token = sessionStorage.getItem('webhook-demo:token') || localStorage.getItem('webhook-demo:token'); \
+             const r = await fetch('/sandbox/v1/products/{product}/integrations', {{headers: {{Authorization: 'Bearer ' + token}}}}); \
+             return await r.json();"
+        ),
+    )
+    .await?;
+    saved
+        .as_array()
+        .and_then(|list| list.iter().find(|i| i["event"] == "WebhookDemo01"))
+        .cloned()
+        .with_context(|| format!("no webhook in the product: {saved}"))
+}
+
 /// The id of the product picked in the product list.
 pub async fn selected_product(browser: &Browser) -> Result<String> {
     browser
