@@ -1,5 +1,5 @@
 //! Check your server: the checkpoint run against each starter server as the page generates it,
-//! started on loopback (Express with `node` on the part of Express it uses, `express/index.js`;
+//! started on loopback (Express with `node`, on the Express `cargo xtask test` installs;
 //! Flask with `python3 -m flask`; axum built offline with `cargo`), where every check passes; then
 //! against a stand-in on loopback that breaks one check at a time: each row turns ✗ in turn, with
 //! its fix sentence shown. The panel at 1280 and 390 px in both schemes is clean under
@@ -337,12 +337,13 @@ impl Starter {
             "server.js" => {
                 std::fs::write(dir.join(file), &source)?;
                 let mut node = tokio::process::Command::new("node");
-                node.arg(file).env("NODE_PATH", EXPRESS);
+                node.arg(file).env("NODE_PATH", tool("STARTER_NODE_PATH")?);
                 node
             }
             "server.py" => {
                 std::fs::write(dir.join(file), &source)?;
                 let mut python = tokio::process::Command::new("python3");
+                python.env("PYTHONPATH", tool("STARTER_PYTHONPATH")?);
                 python.args(["-m", "flask", "--app", "server", "run", "--port"]);
                 python.arg(port.to_string());
                 python
@@ -371,9 +372,13 @@ impl Starter {
     }
 }
 
-/// Where the Express the Express starter loads comes from: the part of it the starter uses
-/// (`express/index.js`), since the check fetches nothing from npm.
-const EXPRESS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+/// Where the Express or the Flask a starter server loads is: `cargo xtask test` installs them
+/// under the target directory and names the folders in these variables.
+fn tool(variable: &str) -> Result<String> {
+    std::env::var(variable).with_context(|| {
+        format!("{variable} is not set: run `cargo xtask test`, which installs Express and Flask")
+    })
+}
 
 /// Builds the axum starter as a crate of its own, offline, with the versions this workspace
 /// locks, into this build's target folder; the binary's path.

@@ -53,6 +53,10 @@ const PARTICLE_CLI_EXECA_NPM: &str = "execa@5.1.1";
 const FUZZ_CASES: u64 = 200_000;
 /// Deque's accessibility engine, which the browser tests inject into the page in each state.
 const AXE_CORE_NPM: &str = "axe-core@4.10.3";
+/// What the browser check of the learner's own server runs the page's starter servers on: the
+/// Express and Flask their code names.
+const EXPRESS_NPM: &str = "express@4.21.2";
+const FLASK_PIP: &str = "flask==3.1.0";
 
 fn main() -> Result<()> {
     let mut args = env::args().skip(1);
@@ -442,6 +446,46 @@ fn ensure_axe_core(root: &Path) -> Result<PathBuf> {
     Ok(script)
 }
 
+/// Installs Express once under the target directory (after `ensure_particle_api_js`, which
+/// brings Node.js); returns its `node_modules`, where the Express starter server finds it.
+fn ensure_express(root: &Path) -> Result<PathBuf> {
+    let tools = target_dir(root).join("tools").join("express");
+    let modules = tools.join("node_modules");
+    if !modules.join("express").join("package.json").is_file() {
+        eprintln!("fetching {EXPRESS_NPM} from the npm registry for the starter servers' check");
+        npm_install(&tools, EXPRESS_NPM)?;
+    }
+    Ok(modules)
+}
+
+/// Installs Flask once under the target directory with pip; returns the folder the Flask
+/// starter server finds it in (its `PYTHONPATH`).
+fn ensure_flask(root: &Path) -> Result<PathBuf> {
+    if on_path("python3").is_none() {
+        apt_install(
+            &["python3", "python3-pip"],
+            "a test runs the Flask starter server",
+        )?;
+    }
+    let folder = target_dir(root).join("tools").join("flask");
+    if !folder.join("flask").join("__init__.py").is_file() {
+        eprintln!("fetching {FLASK_PIP} from PyPI for the starter servers' check");
+        run(Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-warn-script-location",
+                "--target",
+            ])
+            .arg(&folder)
+            .arg(FLASK_PIP))?;
+    }
+    Ok(folder)
+}
+
 /// The page's main states as PNGs in `target/screenshots/`, by the browser check that also runs
 /// axe-core in each of them.
 fn screenshots(root: &Path) -> Result<()> {
@@ -473,6 +517,8 @@ fn test(root: &Path) -> Result<()> {
     let particle_api_js = ensure_particle_api_js(root)?;
     let axe_core = ensure_axe_core(root)?;
     let particle_cli = ensure_particle_cli(root)?;
+    let express = ensure_express(root)?;
+    let flask = ensure_flask(root)?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build(root)?;
     run(cargo().args([
@@ -500,7 +546,9 @@ fn test(root: &Path) -> Result<()> {
         .args(["test", "--workspace"])
         .env("PARTICLE_API_JS", particle_api_js)
         .env("PARTICLE_CLI", particle_cli)
-        .env("AXE_CORE", axe_core))
+        .env("AXE_CORE", axe_core)
+        .env("STARTER_NODE_PATH", express)
+        .env("STARTER_PYTHONPATH", flask))
 }
 
 fn bench(root: &Path) -> Result<()> {
