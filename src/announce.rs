@@ -2,8 +2,18 @@
 //! they may not be looking: the demo starting or stopping, the test event sent, a flash's
 //! progress, each cleanup step. Found by comparing the state before and after a message, so
 //! every way of reaching a change announces it, and nothing is announced twice.
+//!
+//! The same comparison finds the setup step the learner just finished, and reveals the next
+//! action: signed in → the device list; a product created → Add (or Start, when the device is in
+//! it already); the device added → Start; the demo started → Test, once the webhook is saved.
 
-use crate::{firmware::Flash, msg::Effect, state::State};
+use crate::{
+    firmware::Flash,
+    msg::Effect,
+    panel::{Panel, panel_state},
+    sign_in::Auth,
+    state::State,
+};
 
 /// What the announcements compare: the few parts of the state they speak about.
 pub struct Before {
@@ -11,6 +21,9 @@ pub struct Before {
     test_sent: Option<String>,
     flash: Flash,
     cleanup_finished: usize,
+    signed_in: bool,
+    creating_product: bool,
+    adding_device: bool,
 }
 
 impl Before {
@@ -20,6 +33,9 @@ impl Before {
             test_sent: state.demo.test_sent.clone(),
             flash: state.firmware.flash.clone(),
             cleanup_finished: finished(state),
+            signed_in: signed_in(state),
+            creating_product: state.lists.creating_product,
+            adding_device: state.lists.adding_device,
         }
     }
 
@@ -72,8 +88,33 @@ impl Before {
         if !said.is_empty() {
             effects.insert(0, Effect::Announce(said));
         }
+        effects.extend(self.next_action(state).map(Effect::Reveal));
         effects
     }
+
+    /// The control to go on with when a setup step has just been done.
+    fn next_action(&self, state: &State) -> Option<&'static str> {
+        let lists = &state.lists;
+        // A session that came back by itself (a reload) finished no step just now.
+        if !self.signed_in && signed_in(state) && !state.sign_in.restored {
+            return Some("deviceSelect");
+        }
+        if self.creating_product && !lists.creating_product && lists.product_error.is_none() {
+            return Some(match panel_state(state, Panel::AddDevice) {
+                "can-add" | "other-product" => "addDeviceButton",
+                _ => "startDemo",
+            });
+        }
+        if self.adding_device && !lists.adding_device && lists.add_device_error.is_none() {
+            return Some("startDemo");
+        }
+        // Test appears once the webhook is saved: the page reveals it when it does.
+        (!self.running && state.demo.running).then_some("testWebhookButton")
+    }
+}
+
+fn signed_in(state: &State) -> bool {
+    matches!(state.sign_in.auth, Auth::SignedIn(_))
 }
 
 /// Adds one part (`pieces` run together) to what is said.

@@ -48,6 +48,9 @@ pub struct SignIn {
     pub remember: bool,
     /// The token and password forms sign in to the sandbox rather than the Particle cloud.
     pub use_sandbox: bool,
+    /// The session came back from the browser's storage (a reload) rather than from the learner
+    /// signing in just now.
+    pub restored: bool,
 }
 
 impl Default for SignIn {
@@ -59,6 +62,7 @@ impl Default for SignIn {
             },
             remember: false,
             use_sandbox: false,
+            restored: false,
         }
     }
 }

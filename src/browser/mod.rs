@@ -111,6 +111,12 @@ impl App {
         });
     }
 
+    /// Reveals the element `id` as soon as a render shows it (this task's, or a later one's).
+    fn reveal(self: &Rc<Self>, id: &'static str) {
+        self.page.reveal_later(id);
+        self.schedule_refresh();
+    }
+
     /// Whether run `run` of the demo is still going on.
     fn is_current(&self, run: u32) -> bool {
         let state = self.state.borrow();

@@ -11,6 +11,9 @@ use crate::{
 
 /// One arm per message, each a field set or a call.
 pub(super) fn update(state: &mut SignIn, context: &Context, msg: Msg) -> Vec<Effect> {
+    if let Msg::SandboxSignIn | Msg::TokenSignIn(_) | Msg::PasswordSignIn { .. } = msg {
+        state.restored = false;
+    }
     match msg {
         Msg::SandboxSignIn => return sandbox(state, context),
         Msg::TokenSignIn(pasted) => return token(state, context, &pasted),
@@ -207,6 +210,7 @@ fn user_loaded(
 
 /// A session saved in the browser: tried as if the learner had pasted its token.
 fn restore(state: &mut SignIn, base: String, token: String, created_here: bool) -> Vec<Effect> {
+    state.restored = true;
     state.auth = Auth::SignedOut {
         error: None,
         busy: true,

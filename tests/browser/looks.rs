@@ -12,7 +12,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
-use serde_json::json;
 
 use crate::support::{Browser, Server, fixture::*, page::*};
 
@@ -126,22 +125,6 @@ async fn look(
         }
     }
     Ok(problems)
-}
-
-/// The viewport `width` px wide and the colour scheme `scheme`. (Not emulated as a mobile
-/// device: a phone's browser would widen its layout viewport to fit content that overflows, and
-/// hide the very overflow this check looks for.)
-async fn emulate(browser: &Browser, width: u64, scheme: &str) -> Result<()> {
-    metrics(browser, width, 900).await?;
-    let features = json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]});
-    browser.cdp("Emulation.setEmulatedMedia", features).await?;
-    Ok(())
-}
-
-async fn metrics(browser: &Browser, width: u64, height: u64) -> Result<()> {
-    let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false});
-    browser.cdp("Emulation.setDeviceMetricsOverride", params).await?;
-    Ok(())
 }
 
 /// axe-core's serious and critical violations, as `rule: selectors summary`.

@@ -275,3 +275,48 @@ pub async fn no_app_errors(browser: &Browser) -> Result<()> {
     ensure!(unexpected.is_empty(), "console errors: {unexpected:?}");
     Ok(())
 }
+
+/// The viewport `width` px wide and the colour scheme `scheme`. (Not emulated as a mobile
+/// device: a phone's browser would widen its layout viewport to fit content that overflows, and
+/// hide the very overflow the checks look for.)
+pub async fn emulate(browser: &Browser, width: u64, scheme: &str) -> Result<()> {
+    metrics(browser, width, 900).await?;
+    let features =
+        serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]});
+    browser.cdp("Emulation.setEmulatedMedia", features).await?;
+    Ok(())
+}
+
+/// The viewport `width` × `height` px.
+pub async fn metrics(browser: &Browser, width: u64, height: u64) -> Result<()> {
+    let params = serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false});
+    browser
+        .cdp("Emulation.setDeviceMetricsOverride", params)
+        .await?;
+    Ok(())
+}
+
+/// Waits until the element `id` has focus and lies wholly inside the viewport, below the sticky
+/// step bar when there is one: the next action, where the learner is looking.
+pub async fn wait_focused_in_view(browser: &Browser, id: &str, after: &str) -> Result<()> {
+    let script = "const e = document.activeElement; if (!e || e.id !== arguments[0]) return false; \
+                  const r = e.getBoundingClientRect(); const bar = document.getElementById('steps'); \
+                  const top = bar && getComputedStyle(bar).position === 'sticky' && innerWidth < 1024 \
+                    ? bar.getBoundingClientRect().bottom : 0; \
+                  return r.top >= top - 1 && r.bottom <= innerHeight + 1 && r.left >= -1 && r.right <= innerWidth + 1;";
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        if browser.client.execute(script, vec![id.into()]).await? == true {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            let active = browser
+                .client
+                .execute("const e = document.activeElement; const r = e.getBoundingClientRect(); \
+                          return e.tagName + '#' + e.id + ' ' + [r.top, r.bottom, r.left, r.right, innerHeight, innerWidth];", Vec::new())
+                .await?;
+            anyhow::bail!("after {after}, #{id} is not focused inside the view (focus: {active})");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
