@@ -24,6 +24,7 @@ pub struct Before {
     signed_in: bool,
     creating_product: bool,
     adding_device: bool,
+    finished: bool,
 }
 
 impl Before {
@@ -36,6 +37,7 @@ impl Before {
             signed_in: signed_in(state),
             creating_product: state.lists.creating_product,
             adding_device: state.lists.adding_device,
+            finished: crate::summary::finished(state),
         }
     }
 
@@ -89,6 +91,10 @@ impl Before {
             effects.insert(0, Effect::Announce(said));
         }
         effects.extend(self.next_action(state).map(Effect::Reveal));
+        // Cleaned up: the tutorial's end, the learner's own summary, is what to read next.
+        if !self.finished && crate::summary::finished(state) {
+            effects.push(Effect::Reveal("summary-title"));
+        }
         effects
     }
 

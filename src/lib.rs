@@ -26,6 +26,7 @@ pub mod serial;
 pub mod sign_in;
 pub mod state;
 pub mod steps;
+pub mod summary;
 pub mod update;
 
 #[cfg(target_arch = "wasm32")]

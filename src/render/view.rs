@@ -75,6 +75,7 @@ pub(crate) fn view(state: &State) -> Value {
     }
     view.set("states", states.into());
     crate::steps::view(state, &mut view);
+    crate::summary::view(state, &mut view);
 
     sign_in(state, &mut view);
     devices(state, &mut view);
