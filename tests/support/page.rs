@@ -68,13 +68,15 @@ async fn click_found(browser: &Browser, locator: Locator<'_>) -> Result<()> {
 }
 
 /// Finds an element and opens the closed disclosures around it (a finished step collapses to
-/// its summary, the advanced settings start closed), as a learner would before using it.
+/// its summary, the advanced settings start closed), and scrolls it to the middle of the view
+/// (where a phone's sticky step bar never covers it), as a learner would before using it.
 pub async fn reveal(browser: &Browser, locator: Locator<'_>) -> Result<Element> {
     let element = browser.client.find(locator).await?;
     // A disclosure's own summary is visible while it is closed: clicking it is what opens it.
     let closed = "let e = arguments[0]; if (e.tagName === 'SUMMARY') e = e.parentElement.parentElement; \
                   for (let d = e && e.closest('details:not([open])'); d; \
-                  d = d.parentElement.closest('details:not([open])')) d.open = true;";
+                  d = d.parentElement.closest('details:not([open])')) d.open = true; \
+                  arguments[0].scrollIntoView({block: 'center'});";
     browser
         .client
         .execute(closed, vec![serde_json::to_value(&element)?])
