@@ -15,6 +15,10 @@ pub enum Action {
     Remember,
     UseSandbox,
     SignOut,
+    /// Sign out although the demo runs, once asked.
+    SignOutConfirm,
+    /// Keep the running demo: no sign-out after all.
+    SignOutCancel,
     RefreshDevices,
     SelectDevice,
     SelectPlatform,
@@ -55,7 +59,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, each once.
-    pub const ALL: [Action; 46] = [
+    pub const ALL: [Action; 48] = [
         Action::SandboxSignIn,
         Action::TokenSignIn,
         Action::PasswordSignIn,
@@ -63,6 +67,8 @@ impl Action {
         Action::Remember,
         Action::UseSandbox,
         Action::SignOut,
+        Action::SignOutConfirm,
+        Action::SignOutCancel,
         Action::RefreshDevices,
         Action::SelectDevice,
         Action::SelectPlatform,
@@ -120,6 +126,8 @@ impl Action {
             Action::Remember => "remember",
             Action::UseSandbox => "use-sandbox",
             Action::SignOut => "sign-out",
+            Action::SignOutConfirm => "sign-out-confirm",
+            Action::SignOutCancel => "sign-out-cancel",
             Action::RefreshDevices => "refresh-devices",
             Action::SelectDevice => "select-device",
             Action::SelectPlatform => "select-platform",

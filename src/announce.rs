@@ -25,6 +25,7 @@ pub struct Before {
     creating_product: bool,
     adding_device: bool,
     finished: bool,
+    asking_sign_out: bool,
 }
 
 impl Before {
@@ -38,6 +39,7 @@ impl Before {
             creating_product: state.lists.creating_product,
             adding_device: state.lists.adding_device,
             finished: crate::summary::finished(state),
+            asking_sign_out: state.sign_in.asking_sign_out,
         }
     }
 
@@ -102,6 +104,10 @@ impl Before {
     fn next_action(&self, state: &State) -> Option<&'static str> {
         let lists = &state.lists;
         // A session that came back by itself (a reload) finished no step just now.
+        // Asked whether to sign out mid-run: the answer that keeps the run is at hand.
+        if !self.asking_sign_out && state.sign_in.asking_sign_out {
+            return Some("signOutCancel");
+        }
         if !self.signed_in && signed_in(state) && !state.sign_in.restored {
             return Some("deviceSelect");
         }

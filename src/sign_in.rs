@@ -51,6 +51,8 @@ pub struct SignIn {
     /// The session came back from the browser's storage (a reload) rather than from the learner
     /// signing in just now.
     pub restored: bool,
+    /// Sign-out was asked for while the demo runs: the page asks first.
+    pub asking_sign_out: bool,
 }
 
 impl Default for SignIn {
@@ -63,6 +65,7 @@ impl Default for SignIn {
             remember: false,
             use_sandbox: false,
             restored: false,
+            asking_sign_out: false,
         }
     }
 }
@@ -105,6 +108,10 @@ pub enum Msg {
         created_here: bool,
     },
     SignOut,
+    /// Sign out although the demo runs (the answer to the page's question).
+    SignOutAnyway,
+    /// Keep the session and the running demo (the other answer).
+    KeepSignedIn,
     /// The "remember me" box.
     SetRemember(bool),
     /// Which cloud the token and password forms sign in to: the sandbox (`true`) or Particle's.

@@ -82,6 +82,12 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
 /// Signing in or out, and what the session's coming or going does to the rest: signed in, the
 /// lists load; signed out, what the session loaded is forgotten.
 fn sign_in_msg(state: &mut State, msg: crate::sign_in::Msg) -> Vec<Effect> {
+    // Signing out stops a running demo and leaves its product and webhook in the account: the
+    // page asks first (`SignOutAnyway` is the learner's yes).
+    if msg == crate::sign_in::Msg::SignOut && state.demo.running {
+        state.sign_in.asking_sign_out = true;
+        return Vec::new();
+    }
     let had_session = state.session().is_some();
     // Sign-in reads only the server's configuration; the session it is about to change is lent as
     // it was.

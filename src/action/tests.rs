@@ -51,6 +51,11 @@ fn representative_states() -> Vec<(&'static str, State)> {
         &mut with_request,
         Msg::Demo(crate::demo::Msg::WebhookSaved(Ok("w".into()))),
     );
+    let mut asking_sign_out = with_request.clone();
+    update(
+        &mut asking_sign_out,
+        Msg::SignIn(crate::sign_in::Msg::SignOut),
+    );
     let mut stopped = with_request.clone();
     update(&mut stopped, Msg::Demo(crate::demo::Msg::Stop));
     let mut picked = signed_in_with_lists();
@@ -78,6 +83,7 @@ fn representative_states() -> Vec<(&'static str, State)> {
         ("a run with a request", with_request),
         ("a stopped run", stopped),
         ("cleanup asking", confirming),
+        ("asking before signing out mid-run", asking_sign_out),
     ]
 }
 

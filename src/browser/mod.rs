@@ -64,6 +64,7 @@ pub fn start() {
         refresh_pending: Cell::default(),
     });
     actions::listen(&app);
+    actions::ask_before_leaving(&app);
     app.run(effects);
     firmware::load_sources();
     app.dispatch(Msg::Firmware(crate::firmware::Msg::SerialSupported(

@@ -14,21 +14,16 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     }
     emulate(browser, 1280, "light").await?;
     // The checks after this one start from the fixture: no product left behind.
-    reset(browser).await?;
+    reset_sandbox(browser).await?;
     no_app_errors(browser).await
 }
 
-async fn reset(browser: &Browser) -> Result<()> {
-    let reset = in_page(browser, "return (await fetch('/sandbox/_sim/reset', {method: 'POST'})).status;").await?;
-    ensure!(reset == 200, "the sandbox reset answered {reset}");
-    Ok(())
-}
 
 async fn walk(browser: &Browser, server: &Server, width: u64) -> Result<()> {
     let at = |what: &str| format!("{what} at {width} px");
     open(browser, &server.url).await?;
     // A fresh sandbox each time: no product from an earlier walk is picked again by itself.
-    reset(browser).await?;
+    reset_sandbox(browser).await?;
     wait_for(browser, "#sandboxSignIn", "no sandbox button").await?;
     click(browser, "sandboxSignIn").await?;
     wait_focused_in_view(browser, "deviceSelect", &at("signing in")).await?;

@@ -261,8 +261,19 @@ pub async fn set_up_with(browser: &Browser, device: &str) -> Result<()> {
     wait_for_state(browser, "add-device", "in-product").await
 }
 
+/// Signs out, answering "Sign out anyway" when the page asks first (a demo is running).
 pub async fn sign_out(browser: &Browser) -> Result<()> {
     click(browser, "signOut").await?;
+    let asked = browser
+        .client
+        .execute(
+            "return document.getElementById('signOutConfirm') !== null;",
+            Vec::new(),
+        )
+        .await?;
+    if asked == true {
+        click(browser, "signOutConfirm").await?;
+    }
     wait_for_state(browser, "sign-in", "signed-out").await
 }
 
@@ -321,4 +332,16 @@ pub async fn wait_focused_in_view(browser: &Browser, id: &str, after: &str) -> R
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Puts the sandbox back to its fixture (no products, no integrations), for a check that must
+/// start from it or leave it so.
+pub async fn reset_sandbox(browser: &Browser) -> Result<()> {
+    let reset = in_page(
+        browser,
+        "return (await fetch('/sandbox/_sim/reset', {method: 'POST'})).status;",
+    )
+    .await?;
+    ensure!(reset == 200, "the sandbox reset answered {reset}");
+    Ok(())
 }
