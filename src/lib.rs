@@ -22,6 +22,7 @@ pub mod lists;
 pub mod msg;
 pub mod panel;
 pub mod render;
+pub mod resume;
 pub mod serial;
 pub mod sign_in;
 pub mod state;

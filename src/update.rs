@@ -44,6 +44,7 @@ pub fn init() -> (State, Vec<Effect>) {
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let before = state.lists.settings();
     let mut effects = apply(state, msg);
+    effects.extend(crate::resume::resume(state));
     let after = state.lists.settings();
     if let (Some(session), None) = (state.session(), &state.lists.restoring) {
         if after != before {
@@ -63,6 +64,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::ConfigLoaded(Err(reason)) => state.server = ServerConfig::Unavailable(reason),
         Msg::PageOrigin(origin) => state.page_origin = origin,
         Msg::RevealSecret(shown) => state.secret_revealed = shown,
+        Msg::Resume(kept) => state.resume = crate::resume::decode(&kept),
         Msg::SignIn(msg) => return sign_in_msg(state, msg),
         Msg::Lists(msg) => return lists_msg(state, msg),
         Msg::Firmware(msg) => {

@@ -1,4 +1,5 @@
-//! The page's main states (signed out, set up, after Test, after a 500, firmware, cleanup), each
+//! The page's main states (signed out, set up, after Test, after a 500, asking before signing out
+//! mid-run, a run resumed after a reload, firmware, cleanup with the summary), each
 //! at 1280 and 390 px in light and dark: axe-core finds no serious or critical violation, and a
 //! phone never scrolls sideways. With `SCREENSHOTS=DIR` (`cargo xtask screenshots`), a PNG of
 //! each goes into DIR.
@@ -51,6 +52,16 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     click(browser, "testWebhookButton").await?;
     wait_for(browser, "#explainer [data-kind=\"hook-error\"]", "a 500 gave no hook-error").await?;
     look("after-500").await?;
+
+    click(browser, "signOut").await?;
+    wait_for(browser, "#signOutQuestion", "no question before signing out mid-run").await?;
+    look("asking-sign-out").await?;
+    click(browser, "signOutCancel").await?;
+    browser.client.refresh().await?;
+    wait_for_state(browser, "start", "running").await?;
+    wait_for_state(browser, "webhook", "created").await?;
+    wait_for(browser, "#requestList tbody tr[data-row]", "the resumed run lists no request").await?;
+    look("resumed").await?;
 
     click(browser, "deviceLogButton").await?;
     click(browser, "firmwareFlash").await?;

@@ -47,6 +47,7 @@ checks! {
     keyboard: "the_tutorial_works_with_the_keyboard_only",
     next_action: "after_each_step_the_next_action_is_focused_and_in_view",
     leaving: "leaving_a_running_demo_asks_first_and_no_keeps_the_run",
+    reload: "a_reload_mid_run_resumes_it_and_test_works_without_start",
     phone: "a_phone_never_scrolls_sideways_with_a_63_character_device_name",
     summary: "the_opening_pictures_the_loop_and_the_end_sums_up_the_learners_run",
     looks: "the_page_looks_right_to_axe_and_on_a_phone_in_light_and_dark",
