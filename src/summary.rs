@@ -42,16 +42,23 @@ pub(crate) fn view(state: &State, view: &mut Object) {
             .count()
     };
     let requests = history.hooks.len();
+    // After a reload the relay replays every request, but Particle's stream only what came
+    // since: an event is known by its request too.
+    let events = distinct_bodies(history).max(from_page + from_device);
     let mut summary = Object::default();
-    summary.set("events", (from_page + from_device).into());
+    summary.set("events", events.into());
+    summary.set("split", (events == from_page + from_device).into());
     summary.set("fromPage", from_page.into());
     summary.set("fromDevice", from_device.into());
     summary.set("requests", requests.into());
     summary.set("answers", answers(&history.responses).into());
     summary.set("responses", back("hook-response").into());
     summary.set("errors", back("hook-error").into());
-    // Each event sent reaches the server once; any request beyond is the cloud trying again.
-    summary.set("retries", retries(history, from_page + from_device).into());
+    // A retry carries the same body as the request it repeats (the same event, the same time).
+    summary.set(
+        "retries",
+        requests.saturating_sub(distinct_bodies(history)).into(),
+    );
     summary.set("starts", state.demo.run.into());
     let removed: Vec<&str> = state
         .cleanup
@@ -79,8 +86,15 @@ fn answers(responses: &[HookResponse]) -> String {
     parts.join(", ")
 }
 
-fn retries(history: &History, sent: usize) -> usize {
-    history.hooks.len().saturating_sub(sent)
+/// How many different bodies the requests carried: one per event delivered.
+fn distinct_bodies(history: &History) -> usize {
+    let mut seen: Vec<&Option<String>> = Vec::new();
+    for hook in &history.hooks {
+        if !seen.contains(&&hook.body) {
+            seen.push(&hook.body);
+        }
+    }
+    seen.len()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The summary counts the learner's own run, and appears only once cleanup has finished.
 
 use serde_json::json;
-use webhook_demo_core::wire::{AnswerSource, HookResponse, ParticleEvent};
+use webhook_demo_core::wire::{AnswerSource, HookRequest, HookResponse, ParticleEvent};
 
 use crate::{
     cleanup::{CleanupStep, Progress},
@@ -62,4 +62,29 @@ fn the_summary_counts_the_learners_own_run_once_cleanup_is_done() {
     assert_eq!(shown["responses"], json!(1));
     assert_eq!(shown["errors"], json!(1));
     assert_eq!(shown["removed"], json!("Delete the webhook"));
+}
+
+#[test]
+fn a_request_repeating_an_earlier_body_is_a_retry_and_requests_count_events_after_a_reload() {
+    let (mut state, _) = crate::update::init();
+    let hook = |id, body: &str| HookRequest {
+        hook_id: id,
+        body: Some(body.into()),
+        ..crate::update::demo::tests::sample_hook()
+    };
+    // As after a reload: three requests replayed, no event seen on Particle's stream.
+    state.demo.history.hooks = vec![
+        hook(1, "{\"t\":1}"),
+        hook(2, "{\"t\":1}"),
+        hook(3, "{\"t\":2}"),
+    ];
+    state.cleanup.progress = vec![Progress {
+        step: CleanupStep::Webhook,
+        outcome: Some(Ok(Vec::new())),
+    }];
+    let shown = summary(&state);
+    assert_eq!(shown["events"], json!(2));
+    assert_eq!(shown["split"], json!(false));
+    assert_eq!(shown["requests"], json!(3));
+    assert_eq!(shown["retries"], json!(1));
 }
