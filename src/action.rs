@@ -15,6 +15,10 @@ pub enum Action {
     Remember,
     UseSandbox,
     SignOut,
+    /// Sign out although the demo runs, once asked.
+    SignOutConfirm,
+    /// Keep the running demo: no sign-out after all.
+    SignOutCancel,
     RefreshDevices,
     SelectDevice,
     SelectPlatform,
@@ -58,7 +62,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, each once.
-    pub const ALL: [Action; 49] = [
+    pub const ALL: [Action; 51] = [
         Action::SandboxSignIn,
         Action::TokenSignIn,
         Action::PasswordSignIn,
@@ -66,6 +70,8 @@ impl Action {
         Action::Remember,
         Action::UseSandbox,
         Action::SignOut,
+        Action::SignOutConfirm,
+        Action::SignOutCancel,
         Action::RefreshDevices,
         Action::SelectDevice,
         Action::SelectPlatform,
@@ -126,6 +132,8 @@ impl Action {
             Action::Remember => "remember",
             Action::UseSandbox => "use-sandbox",
             Action::SignOut => "sign-out",
+            Action::SignOutConfirm => "sign-out-confirm",
+            Action::SignOutCancel => "sign-out-cancel",
             Action::RefreshDevices => "refresh-devices",
             Action::SelectDevice => "select-device",
             Action::SelectPlatform => "select-platform",

@@ -2,11 +2,17 @@
 //! they may not be looking: the demo starting or stopping, the test event sent, a flash's
 //! progress, each cleanup step, a demo stream going down or coming back. Found by comparing the state before and after a message, so
 //! every way of reaching a change announces it, and nothing is announced twice.
+//!
+//! The same comparison finds the setup step the learner just finished, and reveals the next
+//! action: signed in → the device list; a product created → Add (or Start, when the device is in
+//! it already); the device added → Start; the demo started → Test, once the webhook is saved.
 
 use crate::{
     demo::stream_state::{Feed, Status},
     firmware::Flash,
     msg::Effect,
+    panel::{Panel, panel_state},
+    sign_in::Auth,
     state::State,
 };
 
@@ -18,6 +24,11 @@ pub struct Before {
     cleanup_finished: usize,
     /// The product events' and the webhook requests' stream states.
     streams: [Status; 2],
+    signed_in: bool,
+    creating_product: bool,
+    adding_device: bool,
+    finished: bool,
+    asking_sign_out: bool,
 }
 
 impl Before {
@@ -31,6 +42,11 @@ impl Before {
                 state.demo.streams.events.clone(),
                 state.demo.streams.requests.clone(),
             ],
+            signed_in: signed_in(state),
+            creating_product: state.lists.creating_product,
+            adding_device: state.lists.adding_device,
+            finished: crate::summary::finished(state),
+            asking_sign_out: state.sign_in.asking_sign_out,
         }
     }
 
@@ -91,8 +107,41 @@ impl Before {
         if !said.is_empty() {
             effects.insert(0, Effect::Announce(said));
         }
+        effects.extend(self.next_action(state).map(Effect::Reveal));
+        // Cleaned up: the tutorial's end, the learner's own summary, is what to read next.
+        if !self.finished && crate::summary::finished(state) {
+            effects.push(Effect::Reveal("summary-title"));
+        }
         effects
     }
+
+    /// The control to go on with when a setup step has just been done.
+    fn next_action(&self, state: &State) -> Option<&'static str> {
+        let lists = &state.lists;
+        // A session that came back by itself (a reload) finished no step just now.
+        // Asked whether to sign out mid-run: the answer that keeps the run is at hand.
+        if !self.asking_sign_out && state.sign_in.asking_sign_out {
+            return Some("signOutCancel");
+        }
+        if !self.signed_in && signed_in(state) && !state.sign_in.restored {
+            return Some("deviceSelect");
+        }
+        if self.creating_product && !lists.creating_product && lists.product_error.is_none() {
+            return Some(match panel_state(state, Panel::AddDevice) {
+                "can-add" | "other-product" => "addDeviceButton",
+                _ => "startDemo",
+            });
+        }
+        if self.adding_device && !lists.adding_device && lists.add_device_error.is_none() {
+            return Some("startDemo");
+        }
+        // Test appears once the webhook is saved: the page reveals it when it does.
+        (!self.running && state.demo.running).then_some("testWebhookButton")
+    }
+}
+
+fn signed_in(state: &State) -> bool {
+    matches!(state.sign_in.auth, Auth::SignedIn(_))
 }
 
 /// Adds one part (`pieces` run together) to what is said.

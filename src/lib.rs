@@ -23,10 +23,12 @@ pub mod lists;
 pub mod msg;
 pub mod panel;
 pub mod render;
+pub mod resume;
 pub mod serial;
 pub mod sign_in;
 pub mod state;
 pub mod steps;
+pub mod summary;
 pub mod update;
 
 #[cfg(target_arch = "wasm32")]

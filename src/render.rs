@@ -209,4 +209,6 @@ impl HelperDef for Collapse {
 }
 
 #[cfg(test)]
+mod terms;
+#[cfg(test)]
 mod tests;

@@ -48,6 +48,11 @@ pub struct SignIn {
     pub remember: bool,
     /// The token and password forms sign in to the sandbox rather than the Particle cloud.
     pub use_sandbox: bool,
+    /// The session came back from the browser's storage (a reload) rather than from the learner
+    /// signing in just now.
+    pub restored: bool,
+    /// Sign-out was asked for while the demo runs: the page asks first.
+    pub asking_sign_out: bool,
 }
 
 impl Default for SignIn {
@@ -59,6 +64,8 @@ impl Default for SignIn {
             },
             remember: false,
             use_sandbox: false,
+            restored: false,
+            asking_sign_out: false,
         }
     }
 }
@@ -101,6 +108,10 @@ pub enum Msg {
         created_here: bool,
     },
     SignOut,
+    /// Sign out although the demo runs (the answer to the page's question).
+    SignOutAnyway,
+    /// Keep the session and the running demo (the other answer).
+    KeepSignedIn,
     /// The "remember me" box.
     SetRemember(bool),
     /// Which cloud the token and password forms sign in to: the sandbox (`true`) or Particle's.

@@ -55,6 +55,20 @@ pub struct State {
     pub page_origin: String,
     /// The learner asked to see the webhook's secret: it is masked everywhere until then.
     pub secret_revealed: bool,
+    /// A run kept from before a reload, waiting for the sign-in and the picks to come back.
+    pub resume: Option<KeptRun>,
+}
+
+/// What the page keeps of a running demo (`resume.rs`) to take up the same relay session after a
+/// reload: the relay keeps the session, its log and its answer; the page keeps how to ask for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptRun {
+    pub product_id: u32,
+    pub relay: webhook_demo_core::wire::RelayStart,
+    pub secret: String,
+    /// The webhook's integration id, saved in the product at Start.
+    pub webhook_id: String,
+    pub answer: crate::demo::Answer,
 }
 
 /// The signed-in user's device and product lists, and the learner's picks from them.
@@ -158,6 +172,7 @@ impl Default for State {
             check: crate::check::Check::default(),
             page_origin: String::new(),
             secret_revealed: false,
+            resume: None,
         }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The path is linear: the current step is the first one not done, and every step after it that
 //! is not done yet is locked. A step can be done ahead of the current one (a device already in
-//! the product), so a learner coming back sees what still holds.
+//! the product), so a learner coming back sees what still holds; Test is done only while the
+//! demo runs, since a stopped demo's test is not one the learner can see work again.
 
 use serde_json::Value;
 
@@ -60,7 +61,9 @@ fn done(state: &State, panel: Panel) -> bool {
         Panel::SelectProduct => state.product().is_some(),
         Panel::AddDevice => no_devices || panel_state(state, panel) == "in-product",
         Panel::Start => demo.running,
-        Panel::Test => demo.test_sent.is_some() || !demo.timeline.cycles.is_empty(),
+        Panel::Test => {
+            demo.running && (demo.test_sent.is_some() || !demo.timeline.cycles.is_empty())
+        }
         Panel::Firmware => no_devices || matches!(state.firmware.flash, Flash::Started(_)),
         Panel::Cleanup => {
             let progress = &state.cleanup.progress;

@@ -45,6 +45,7 @@ pub fn init() -> (State, Vec<Effect>) {
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let before = state.lists.settings();
     let mut effects = apply(state, msg);
+    effects.extend(crate::resume::resume(state));
     let after = state.lists.settings();
     if let (Some(session), None) = (state.session(), &state.lists.restoring) {
         if after != before {
@@ -64,6 +65,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::ConfigLoaded(Err(reason)) => state.server = ServerConfig::Unavailable(reason),
         Msg::PageOrigin(origin) => state.page_origin = origin,
         Msg::RevealSecret(shown) => state.secret_revealed = shown,
+        Msg::Resume(kept) => state.resume = crate::resume::decode(&kept),
         Msg::SignIn(msg) => return sign_in_msg(state, msg),
         Msg::Lists(msg) => return lists_msg(state, msg),
         Msg::Firmware(msg) => {
@@ -92,6 +94,12 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
 /// Signing in or out, and what the session's coming or going does to the rest: signed in, the
 /// lists load; signed out, what the session loaded is forgotten.
 fn sign_in_msg(state: &mut State, msg: crate::sign_in::Msg) -> Vec<Effect> {
+    // Signing out stops a running demo and leaves its product and webhook in the account: the
+    // page asks first (`SignOutAnyway` is the learner's yes).
+    if msg == crate::sign_in::Msg::SignOut && state.demo.running {
+        state.sign_in.asking_sign_out = true;
+        return Vec::new();
+    }
     let had_session = state.session().is_some();
     // Sign-in reads only the server's configuration; the session it is about to change is lent as
     // it was.

@@ -66,6 +66,11 @@ fn representative_states() -> Vec<(&'static str, State)> {
         };
         update(&mut checked, Msg::Check(probed));
     }
+    let mut asking_sign_out = with_request.clone();
+    update(
+        &mut asking_sign_out,
+        Msg::SignIn(crate::sign_in::Msg::SignOut),
+    );
     let mut stopped = with_request.clone();
     update(&mut stopped, Msg::Demo(crate::demo::Msg::Stop));
     let mut picked = signed_in_with_lists();
@@ -94,6 +99,7 @@ fn representative_states() -> Vec<(&'static str, State)> {
         ("a stopped run", stopped),
         ("cleanup asking", confirming),
         ("a server checked", checked),
+        ("asking before signing out mid-run", asking_sign_out),
     ]
 }
 

@@ -33,6 +33,26 @@ pub(super) fn listen(app: &Rc<App>) {
     }
 }
 
+/// Asks before the tab closes, reloads or goes Back while a demo runs (`beforeunload`: the browser
+/// shows its own question, where it allows one at all); signing out asks in the page instead.
+pub(super) fn ask_before_leaving(app: &Rc<App>) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let target = Rc::clone(app);
+    let listener = Closure::<dyn Fn(Event)>::new(move |event: Event| {
+        if target.state.borrow().demo.running {
+            event.prevent_default();
+            // Older browsers ask only when `returnValue` is set.
+            let _ = js_sys::Reflect::set(&event, &"returnValue".into(), &"".into());
+        }
+    });
+    let _ =
+        window.add_event_listener_with_callback("beforeunload", listener.as_ref().unchecked_ref());
+    // The window lives as long as the page, and so must its listener.
+    listener.forget();
+}
+
 fn on_event(app: &Rc<App>, event: &Event) {
     let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
         return;
@@ -75,6 +95,8 @@ fn msg_for(action: &str, element: &Element) -> Option<Msg> {
             Msg::SignIn(sign_in::Msg::UseSandbox(select_value(element) == "sandbox"))
         }
         Action::SignOut => Msg::SignIn(sign_in::Msg::SignOut),
+        Action::SignOutConfirm => Msg::SignIn(sign_in::Msg::SignOutAnyway),
+        Action::SignOutCancel => Msg::SignIn(sign_in::Msg::KeepSignedIn),
         Action::RefreshDevices => Msg::Lists(lists::Msg::RefreshDevices),
         Action::SelectDevice => Msg::Lists(lists::Msg::SelectDevice(select_value(element))),
         Action::SelectPlatform => Msg::Lists(lists::Msg::SelectPlatform(

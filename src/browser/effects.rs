@@ -12,7 +12,7 @@ use webhook_demo_core::wire::Config;
 use super::{
     App, append,
     fetch::{self, Request},
-    firmware, page, particle, serial, storage,
+    firmware, particle, serial, storage,
 };
 use crate::{
     cleanup::{self, CleanupStep},
@@ -61,7 +61,7 @@ impl App {
             Effect::DataRow(row) => append::data_row(&row),
             Effect::CopyText(text) => append::copy_text(&text),
             Effect::Announce(text) => append::announce(&text),
-            Effect::Reveal(id) => page::reveal(id),
+            Effect::Reveal(id) => self.reveal(id),
             Effect::ShowFile(file) => firmware::show_file(&file),
             Effect::CopyShownFile => firmware::copy_shown_file(),
             Effect::OfferDownload { file, mime, text } => append::offer_download(file, mime, &text),

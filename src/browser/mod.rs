@@ -48,6 +48,8 @@ struct App {
     log_stream: RefCell<Option<AbortController>>,
     /// A render is scheduled.
     refresh_pending: Cell<bool>,
+    /// The running demo as last kept in storage (`resume::encode`).
+    kept_run: RefCell<Option<String>>,
 }
 
 #[wasm_bindgen(start)]
@@ -63,8 +65,16 @@ pub fn start() {
         streams: RefCell::default(),
         log_stream: RefCell::default(),
         refresh_pending: Cell::default(),
+        kept_run: RefCell::new(storage::load_run()),
     });
+    // A run kept before a reload waits for the session to come back, then resumes. (First, so
+    // that no message before it finds no run and forgets the kept one.)
+    let kept = app.kept_run.borrow().clone();
+    if let Some(run) = kept {
+        app.dispatch(Msg::Resume(run));
+    }
     actions::listen(&app);
+    actions::ask_before_leaving(&app);
     app.run(effects);
     firmware::load_sources();
     app.dispatch(Msg::Firmware(crate::firmware::Msg::SerialSupported(
@@ -92,6 +102,7 @@ impl App {
             let before = Before::of(&state);
             let mut effects = update(&mut state, msg);
             effects.extend(before.changes(&state));
+            self.keep_run(&state);
             effects
         };
         self.schedule_refresh();
@@ -110,6 +121,23 @@ impl App {
             app.refresh_pending.set(false);
             app.page.refresh(&app.renderer, &app.state.borrow());
         });
+    }
+
+    /// Keeps the running demo in storage when what a reload needs of it changed; a run waiting to
+    /// be resumed stays kept until it is.
+    fn keep_run(&self, state: &State) {
+        let run = crate::resume::encode(state);
+        if state.resume.is_some() || *self.kept_run.borrow() == run {
+            return;
+        }
+        storage::keep_run(run.as_deref());
+        *self.kept_run.borrow_mut() = run;
+    }
+
+    /// Reveals the element `id` as soon as a render shows it (this task's, or a later one's).
+    fn reveal(self: &Rc<Self>, id: &'static str) {
+        self.page.reveal_later(id);
+        self.schedule_refresh();
     }
 
     /// Whether run `run` of the demo is still going on.

@@ -8,8 +8,12 @@
 //! ones (arrowing through the device list changes the pick at every key; typed text stays), and
 //! a disclosure the learner opened stays open. A `<details>` the template opened itself carries
 //! `data-auto`, so the template may close it again (finished steps collapse).
+//!
+//! After a step, the next action is revealed: scrolled into view and focused once a render shows
+//! it (Test appears only when the webhook is saved), unless it has not appeared within a few
+//! seconds, so a later render never pulls the learner away from what they are doing.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use handlebars::Context;
 use wasm_bindgen::JsCast;
@@ -23,6 +27,8 @@ pub(super) struct Page {
     rendered: RefCell<Vec<String>>,
     /// The data the panels were last rendered from.
     view: RefCell<Option<Context>>,
+    /// The element to reveal once a render shows it, and until when (ms since the epoch).
+    pending: Cell<Option<(&'static str, f64)>>,
 }
 
 impl Page {
@@ -52,6 +58,23 @@ impl Page {
             root,
             rendered: RefCell::new(panels.collect()),
             view: RefCell::new(Some(data)),
+            pending: Cell::new(None),
+        }
+    }
+
+    /// Reveals the element with this id at the next render that shows it.
+    pub(super) fn reveal_later(&self, id: &'static str) {
+        self.pending
+            .set(Some((id, js_sys::Date::now() + REVEAL_WITHIN_MS)));
+    }
+
+    /// Reveals the pending element when the page now shows it.
+    fn reveal_pending(&self) {
+        let Some((id, until)) = self.pending.get() else {
+            return;
+        };
+        if js_sys::Date::now() > until || reveal(id) {
+            self.pending.set(None);
         }
     }
 
@@ -65,6 +88,7 @@ impl Page {
         // Most stream messages change nothing the templates show: skip rendering them all.
         let data = renderer.data(state);
         if self.view.borrow().as_ref().map(Context::data) == Some(data.data()) {
+            self.reveal_pending();
             return;
         }
         // Only panels that read a changed field can look different: a hook arriving re-renders
@@ -97,8 +121,12 @@ impl Page {
         if let Some(focused) = focused {
             focused.restore();
         }
+        self.reveal_pending();
     }
 }
+
+/// How long a step's next action may take to appear (a webhook saved, the lists reloaded).
+const REVEAL_WITHIN_MS: f64 = 8_000.0;
 
 /// The focused element before a render: its id and the panel it was in.
 struct Focused {
@@ -150,13 +178,21 @@ fn focus(element: &Element) -> bool {
     document().and_then(|d| d.active_element()).as_ref() == Some(element)
 }
 
-/// Scrolls the element with this id into view and moves focus to it (a heading with
-/// `tabindex="-1"`): where a screen reader's user expects to continue.
-pub(super) fn reveal(id: &str) {
-    if let Some(element) = by_id(id) {
-        element.scroll_into_view();
-        focus(&element);
+/// Scrolls the element with this id to the middle of the view and moves focus to it (the next
+/// action, or a heading with `tabindex="-1"`): where the learner, and a screen reader's user,
+/// continues. False when the page does not show it (yet), or it cannot take focus.
+fn reveal(id: &str) -> bool {
+    let Some(element) = by_id(id) else {
+        return false;
+    };
+    // `{block: "center"}` through `Reflect`: the option types are web-sys features of their own.
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"block".into(), &"center".into());
+    let scroll = js_sys::Reflect::get(&element, &"scrollIntoView".into());
+    if let Ok(scroll) = scroll.and_then(|f| f.dyn_into::<js_sys::Function>()) {
+        let _ = scroll.call1(&element, &options);
     }
+    focus(&element)
 }
 
 /// Replaces `section` with `html`, putting its `[data-live]` elements (streamed rows and entries,

@@ -1,6 +1,7 @@
 //! What the page keeps in the browser: the signed-in session, in `sessionStorage` (this tab) or,
 //! when the learner asks to be remembered, `localStorage` (this browser), never in a URL; and each
-//! user's picks, in `localStorage`. Plain strings, one key each: no serializer is needed for them.
+//! user's picks, in `localStorage`; a running demo, in `sessionStorage`, so a reload resumes it.
+//! Plain strings, one key each: no serializer is needed for them.
 
 use web_sys::Storage;
 
@@ -89,5 +90,23 @@ pub(super) fn load_settings(username: &str) -> Option<String> {
 pub(super) fn save_settings(username: &str, settings: &str) {
     if let Some(storage) = storage(true) {
         let _ = storage.set_item(&settings_key(username), settings);
+    }
+}
+
+/// Where a running demo is kept (`resume::encode`), in this tab's `sessionStorage`: a reload takes
+/// the run up again; another tab starts its own.
+const RUN_KEY: &str = "webhook-demo:run";
+
+pub(super) fn load_run() -> Option<String> {
+    storage(false)?.get_item(RUN_KEY).ok()?
+}
+
+/// Keeps the running demo, or forgets it (`None`: stopped, signed out).
+pub(super) fn keep_run(run: Option<&str>) {
+    if let Some(storage) = storage(false) {
+        let _ = match run {
+            Some(run) => storage.set_item(RUN_KEY, run),
+            None => storage.remove_item(RUN_KEY),
+        };
     }
 }

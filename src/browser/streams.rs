@@ -149,9 +149,11 @@ impl App {
     pub(super) async fn relay_stream(self: Rc<Self>, run: u32, url: String) {
         // (session id, last event id), learnt from the stream itself.
         let resume: RefCell<(Option<String>, Option<String>)> = RefCell::default();
+        // A resumed run's first URL names its session already; reconnections name it anew.
+        let base = url.split_once('?').map_or(url.as_str(), |(base, _)| base);
         let target = || match &*resume.borrow() {
-            (Some(session), Some(id)) => format!("{url}?session={session}&lastEventId={id}"),
-            (Some(session), None) => format!("{url}?session={session}"),
+            (Some(session), Some(id)) => format!("{base}?session={session}&lastEventId={id}"),
+            (Some(session), None) => format!("{base}?session={session}"),
             _ => url.to_owned(),
         };
         let mut handle = |event: SseEvent| {

@@ -317,7 +317,10 @@ fn add_device_says_what_adding_will_do() {
     }
     let (word, html) = panel(&state);
     assert_eq!(word, "in-product");
-    assert!(html.contains("is in webhook-demo-p2-1 already"), "{html}");
+    assert!(
+        html.contains("is in webhook-demo-p2-1: the product"),
+        "{html}"
+    );
     if let Devices::Loaded(devices) = &mut state.lists.devices {
         devices[0].product_id = 32;
     }

@@ -75,6 +75,7 @@ pub(crate) fn view(state: &State) -> Value {
     }
     view.set("states", states.into());
     crate::steps::view(state, &mut view);
+    crate::summary::view(state, &mut view);
 
     sign_in(state, &mut view);
     devices(state, &mut view);
@@ -131,6 +132,7 @@ fn sign_in(state: &State, view: &mut Object) {
     view.set("remember", state.sign_in.remember.into());
     // The token and password forms sign in to the sandbox.
     view.set("useSandbox", state.sign_in.use_sandbox.into());
+    view.set("signOutAsking", state.sign_in.asking_sign_out.into());
 }
 
 /// The device list and the picked device's details (`deviceInfo`).

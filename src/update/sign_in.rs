@@ -11,6 +11,9 @@ use crate::{
 
 /// One arm per message, each a field set or a call.
 pub(super) fn update(state: &mut SignIn, context: &Context, msg: Msg) -> Vec<Effect> {
+    if let Msg::SandboxSignIn | Msg::TokenSignIn(_) | Msg::PasswordSignIn { .. } = msg {
+        state.restored = false;
+    }
     match msg {
         Msg::SandboxSignIn => return sandbox(state, context),
         Msg::TokenSignIn(pasted) => return token(state, context, &pasted),
@@ -31,7 +34,8 @@ pub(super) fn update(state: &mut SignIn, context: &Context, msg: Msg) -> Vec<Eff
             token,
             created_here,
         } => return restore(state, base, token, created_here),
-        Msg::SignOut => return sign_out(state),
+        Msg::SignOut | Msg::SignOutAnyway => return sign_out(state),
+        Msg::KeepSignedIn => state.asking_sign_out = false,
         Msg::SetRemember(remember) => state.remember = remember,
         Msg::UseSandbox(sandbox) => state.use_sandbox = sandbox,
     }
@@ -207,6 +211,7 @@ fn user_loaded(
 
 /// A session saved in the browser: tried as if the learner had pasted its token.
 fn restore(state: &mut SignIn, base: String, token: String, created_here: bool) -> Vec<Effect> {
+    state.restored = true;
     state.auth = Auth::SignedOut {
         error: None,
         busy: true,
@@ -220,6 +225,7 @@ fn restore(state: &mut SignIn, base: String, token: String, created_here: bool) 
 
 /// Signs out: the token is revoked when the page created it, and the saved session forgotten.
 fn sign_out(state: &mut SignIn) -> Vec<Effect> {
+    state.asking_sign_out = false;
     let revoke = state
         .session()
         .filter(|session| session.created_here)

@@ -9,7 +9,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     open(browser, &server.url).await?;
     let details = browser
         .client
-        .find(Locator::Css("section[data-panel=\"webhook\"] details"))
+        .find(Locator::Css("section[data-panel=\"webhook\"] details.collapse"))
         .await?;
     ensure!(
         details.attr("open").await?.is_none(),
@@ -24,7 +24,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     );
     ensure!(body.is_displayed().await?, "opened content is visible");
     ensure!(
-        body.text().await?.contains("Response topic"),
+        body.text().await?.contains("responseTopic"),
         "the collapse explains the response topic"
     );
     Ok(())

@@ -67,7 +67,8 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     tab_to(browser, "startDemo", false).await?;
     press(browser, Key::Enter, false).await?;
     wait_for_state(browser, "webhook", "created").await?;
-    ensure!(active(browser).await?.0 == "startDemo", "Start lost focus");
+    // Once the webhook is saved, Test is the next action: focus moves there.
+    wait_focused_in_view(browser, "testWebhookButton", "starting the demo").await?;
     ensure!(step(browser, "start").await? == "done", "start is not done");
     ensure!(step(browser, "test").await? == "current", "test is not current");
     // The finished setup steps collapse to one line each.

@@ -1,4 +1,5 @@
-//! The page's main states (signed out, set up, after Test, after a 500, firmware, cleanup), each
+//! The page's main states (signed out, set up, after Test, after a 500, asking before signing out
+//! mid-run, a run resumed after a reload, firmware, cleanup with the summary), each
 //! at 1280 and 390 px in light and dark: axe-core finds no serious or critical violation, and a
 //! phone never scrolls sideways. With `SCREENSHOTS=DIR` (`cargo xtask screenshots`), a PNG of
 //! each goes into DIR.
@@ -12,7 +13,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
-use serde_json::json;
 
 use crate::support::{Browser, Server, fixture::*, page::*};
 
@@ -52,6 +52,16 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     click(browser, "testWebhookButton").await?;
     wait_for(browser, "#explainer [data-kind=\"hook-error\"]", "a 500 gave no hook-error").await?;
     look("after-500").await?;
+
+    click(browser, "signOut").await?;
+    wait_for(browser, "#signOutQuestion", "no question before signing out mid-run").await?;
+    look("asking-sign-out").await?;
+    click(browser, "signOutCancel").await?;
+    browser.client.refresh().await?;
+    wait_for_state(browser, "start", "running").await?;
+    wait_for_state(browser, "webhook", "created").await?;
+    wait_for(browser, "#requestList tbody tr[data-row]", "the resumed run lists no request").await?;
+    look("resumed").await?;
 
     click(browser, "deviceLogButton").await?;
     click(browser, "firmwareFlash").await?;
@@ -126,22 +136,6 @@ pub(crate) async fn look(
         }
     }
     Ok(problems)
-}
-
-/// The viewport `width` px wide and the colour scheme `scheme`. (Not emulated as a mobile
-/// device: a phone's browser would widen its layout viewport to fit content that overflows, and
-/// hide the very overflow this check looks for.)
-async fn emulate(browser: &Browser, width: u64, scheme: &str) -> Result<()> {
-    metrics(browser, width, 900).await?;
-    let features = json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]});
-    browser.cdp("Emulation.setEmulatedMedia", features).await?;
-    Ok(())
-}
-
-async fn metrics(browser: &Browser, width: u64, height: u64) -> Result<()> {
-    let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false});
-    browser.cdp("Emulation.setDeviceMetricsOverride", params).await?;
-    Ok(())
 }
 
 /// axe-core's serious and critical violations, as `rule: selectors summary`.

@@ -48,7 +48,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
         .await?
         .text()
         .await?;
-    ensure!(panel.contains("already"), "add-device says: {panel}");
+    ensure!(panel.contains("is in"), "add-device says: {panel}");
     ensure!(
         text_of(browser, "deviceInfo").await?.contains("30"),
         "the device info shows its new product"

@@ -68,13 +68,15 @@ async fn click_found(browser: &Browser, locator: Locator<'_>) -> Result<()> {
 }
 
 /// Finds an element and opens the closed disclosures around it (a finished step collapses to
-/// its summary, the advanced settings start closed), as a learner would before using it.
+/// its summary, the advanced settings start closed), and scrolls it to the middle of the view
+/// (where a phone's sticky step bar never covers it), as a learner would before using it.
 pub async fn reveal(browser: &Browser, locator: Locator<'_>) -> Result<Element> {
     let element = browser.client.find(locator).await?;
     // A disclosure's own summary is visible while it is closed: clicking it is what opens it.
     let closed = "let e = arguments[0]; if (e.tagName === 'SUMMARY') e = e.parentElement.parentElement; \
                   for (let d = e && e.closest('details:not([open])'); d; \
-                  d = d.parentElement.closest('details:not([open])')) d.open = true;";
+                  d = d.parentElement.closest('details:not([open])')) d.open = true; \
+                  arguments[0].scrollIntoView({block: 'center'});";
     browser
         .client
         .execute(closed, vec![serde_json::to_value(&element)?])
@@ -279,8 +281,19 @@ pub async fn set_up_with(browser: &Browser, device: &str) -> Result<()> {
     wait_for_state(browser, "add-device", "in-product").await
 }
 
+/// Signs out, answering "Sign out anyway" when the page asks first (a demo is running).
 pub async fn sign_out(browser: &Browser) -> Result<()> {
     click(browser, "signOut").await?;
+    let asked = browser
+        .client
+        .execute(
+            "return document.getElementById('signOutConfirm') !== null;",
+            Vec::new(),
+        )
+        .await?;
+    if asked == true {
+        click(browser, "signOutConfirm").await?;
+    }
     wait_for_state(browser, "sign-in", "signed-out").await
 }
 
@@ -293,5 +306,62 @@ pub async fn no_app_errors(browser: &Browser) -> Result<()> {
         .filter(|e| !e.contains("Failed to load resource"))
         .collect();
     ensure!(unexpected.is_empty(), "console errors: {unexpected:?}");
+    Ok(())
+}
+
+/// The viewport `width` px wide and the colour scheme `scheme`. (Not emulated as a mobile
+/// device: a phone's browser would widen its layout viewport to fit content that overflows, and
+/// hide the very overflow the checks look for.)
+pub async fn emulate(browser: &Browser, width: u64, scheme: &str) -> Result<()> {
+    metrics(browser, width, 900).await?;
+    let features =
+        serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]});
+    browser.cdp("Emulation.setEmulatedMedia", features).await?;
+    Ok(())
+}
+
+/// The viewport `width` × `height` px.
+pub async fn metrics(browser: &Browser, width: u64, height: u64) -> Result<()> {
+    let params = serde_json::json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false});
+    browser
+        .cdp("Emulation.setDeviceMetricsOverride", params)
+        .await?;
+    Ok(())
+}
+
+/// Waits until the element `id` has focus and lies wholly inside the viewport, below the sticky
+/// step bar when there is one: the next action, where the learner is looking.
+pub async fn wait_focused_in_view(browser: &Browser, id: &str, after: &str) -> Result<()> {
+    let script = "const e = document.activeElement; if (!e || e.id !== arguments[0]) return false; \
+                  const r = e.getBoundingClientRect(); const bar = document.getElementById('steps'); \
+                  const top = bar && getComputedStyle(bar).position === 'sticky' && innerWidth < 1024 \
+                    ? bar.getBoundingClientRect().bottom : 0; \
+                  return r.top >= top - 1 && r.bottom <= innerHeight + 1 && r.left >= -1 && r.right <= innerWidth + 1;";
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        if browser.client.execute(script, vec![id.into()]).await? == true {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            let active = browser
+                .client
+                .execute("const e = document.activeElement; const r = e.getBoundingClientRect(); \
+                          return e.tagName + '#' + e.id + ' ' + [r.top, r.bottom, r.left, r.right, innerHeight, innerWidth];", Vec::new())
+                .await?;
+            anyhow::bail!("after {after}, #{id} is not focused inside the view (focus: {active})");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Puts the sandbox back to its fixture (no products, no integrations), for a check that must
+/// start from it or leave it so.
+pub async fn reset_sandbox(browser: &Browser) -> Result<()> {
+    let reset = in_page(
+        browser,
+        "return (await fetch('/sandbox/_sim/reset', {method: 'POST'})).status;",
+    )
+    .await?;
+    ensure!(reset == 200, "the sandbox reset answered {reset}");
     Ok(())
 }

@@ -444,3 +444,15 @@ fn a_hosted_sandboxs_refusals_become_sentences_with_a_way_forward() {
         "The sandbox is full right now; try again in a minute."
     );
 }
+
+#[test]
+fn signing_out_mid_run_asks_first_and_no_keeps_the_run() {
+    let mut state = crate::update::demo::tests::started();
+    assert_eq!(update(&mut state, Msg::SignIn(S::SignOut)), []);
+    assert!(state.sign_in.asking_sign_out && state.demo.running && state.session().is_some());
+    update(&mut state, Msg::SignIn(S::KeepSignedIn));
+    assert!(!state.sign_in.asking_sign_out && state.demo.running && state.session().is_some());
+    update(&mut state, Msg::SignIn(S::SignOut));
+    update(&mut state, Msg::SignIn(S::SignOutAnyway));
+    assert!(!state.sign_in.asking_sign_out && !state.demo.running && state.session().is_none());
+}

@@ -1,0 +1,131 @@
+//! A run that survives a reload. While a demo runs on a relay, the page keeps in the tab's
+//! `sessionStorage` (`browser/storage.rs`) what it needs to ask the relay for the same session
+//! again: its id and URLs, the webhook's secret and integration id, the answer chosen. After the
+//! reload, once the session is signed in again and the run's product is picked again, the run
+//! resumes: the relay stream reopens with `?session=` and no `Last-Event-ID`, so the relay replays
+//! everything it still holds (the request list, the explainer and the tables fill again), the
+//! product's event stream reopens, and Test works without Start. The relay keeps the session
+//! meanwhile (docs/relay-protocol.md); the webhook in the product still points at its hook URL.
+//!
+//! Only relay runs are kept: a smee.io channel keeps nothing to resume from.
+
+use serde_json::Value;
+use webhook_demo_core::wire::RelayStart;
+
+use crate::{
+    demo::{Answer, Demo, WebhookState},
+    json::Object,
+    msg::Effect,
+    state::{KeptRun, State},
+};
+
+/// The running demo as kept text; `None` when there is no run worth keeping (stopped, still
+/// saving its webhook, on smee.io).
+pub fn encode(state: &State) -> Option<String> {
+    let demo = &state.demo;
+    let relay = demo
+        .relay
+        .as_ref()
+        .filter(|relay| demo.running && !relay.control_url.is_empty())?;
+    let WebhookState::Saved(webhook_id) = &demo.webhook else {
+        return None;
+    };
+    let mut kept = Object::default();
+    kept.set("product", state.lists.selected_product?.into());
+    kept.set("session", relay.session_id.as_str().into());
+    kept.set("hook", relay.hook_url.as_str().into());
+    kept.set("control", relay.control_url.as_str().into());
+    kept.set("secret", demo.secret.as_str().into());
+    kept.set("webhook", webhook_id.as_str().into());
+    let answer = &demo.answer;
+    kept.set("status", answer.status.into());
+    kept.set("body", answer.body.as_str().into());
+    kept.set("auth", answer.require_auth.into());
+    kept.set("delay", answer.delay_ms.into());
+    kept.set("wrong", answer.wrong_secret.into());
+    kept.set("failFirst", answer.fail_first.into());
+    Some(Value::from(kept).to_string())
+}
+
+/// The kept run read back; `None` for anything else.
+pub fn decode(text: &str) -> Option<KeptRun> {
+    let kept: Value = serde_json::from_str(text).ok()?;
+    let text = |key: &str| kept.get(key)?.as_str().map(str::to_owned);
+    let number = |key: &str| kept.get(key)?.as_u64();
+    let flag = |key: &str| kept.get(key)?.as_bool();
+    Some(KeptRun {
+        product_id: u32::try_from(number("product")?).ok()?,
+        relay: RelayStart {
+            session_id: text("session")?,
+            hook_url: text("hook")?,
+            control_url: text("control")?,
+            resumed: true,
+        },
+        secret: text("secret")?,
+        webhook_id: text("webhook")?,
+        answer: Answer {
+            status: u16::try_from(number("status")?).ok()?,
+            body: text("body")?,
+            require_auth: flag("auth")?,
+            delay_ms: u32::try_from(number("delay")?).ok()?,
+            wrong_secret: flag("wrong")?,
+            fail_first: flag("failFirst").unwrap_or(false),
+        },
+    })
+}
+
+/// Takes up the kept run once the session and the picks are back, if its product is the one
+/// picked; forgets it when it cannot be (another product, a run started meanwhile).
+pub fn resume(state: &mut State) -> Vec<Effect> {
+    if state.resume.is_none() {
+        return Vec::new();
+    }
+    let Some(session) = state.sign_in.session().cloned() else {
+        return Vec::new();
+    };
+    // The picks come back once both lists have loaded.
+    if state.lists.restoring.is_some() {
+        return Vec::new();
+    }
+    let Some(kept) = state.resume.take() else {
+        return Vec::new();
+    };
+    let stream = kept
+        .relay
+        .control_url
+        .rsplit_once("control/")
+        .map(|(base, _)| format!("{base}stream?session={}", kept.relay.session_id));
+    let (Some(stream), false, Some(product_id)) = (
+        stream,
+        state.demo.running,
+        state
+            .lists
+            .selected_product
+            .filter(|&id| id == kept.product_id),
+    ) else {
+        return Vec::new();
+    };
+    let demo = &mut state.demo;
+    *demo = Demo {
+        relay: Some(kept.relay),
+        webhook: WebhookState::Saved(kept.webhook_id),
+        answer: kept.answer,
+        ..demo.next_run(kept.secret)
+    };
+    vec![
+        Effect::CloseStreams,
+        Effect::OpenRelay {
+            run: demo.run,
+            url: stream,
+        },
+        Effect::OpenEvents {
+            run: demo.run,
+            base: session.base,
+            token: session.token,
+            product_id,
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests;
