@@ -14,13 +14,6 @@ impl Object {
     pub fn set(&mut self, name: &str, value: Value) {
         self.0.insert(name.to_owned(), value);
     }
-
-    /// Adds the fields of `part`, a struct that serializes as an object.
-    pub fn merge(&mut self, part: &impl serde::Serialize) {
-        if let Ok(Value::Object(fields)) = serde_json::to_value(part) {
-            self.0.extend(fields);
-        }
-    }
 }
 
 /// A JSON object of `fields`, in that order.
