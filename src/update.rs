@@ -162,24 +162,21 @@ fn demo_msg(state: &mut State, msg: crate::demo::Msg) -> Vec<Effect> {
 /// run, a deleted webhook is gone from the demo, and once every step has finished the lists load
 /// again (without the product, when it was deleted).
 fn cleanup_msg(state: &mut State, msg: crate::cleanup::Msg) -> Vec<Effect> {
-    let done = if let crate::cleanup::Msg::StepDone { step, result } = &msg {
-        Some((*step, result.is_ok()))
-    } else {
-        None
+    use crate::cleanup::Msg as M;
+    let confirmed = matches!(msg, M::Confirm);
+    let done = match &msg {
+        M::StepDone { step, result } => Some((*step, result.is_ok())),
+        M::Choose { .. } | M::Ask | M::Checked { .. } | M::Cancel | M::Confirm => None,
     };
     let context = Context {
         server: &state.server,
         session: state.sign_in.session(),
         lists: &state.lists,
     };
-    let effects = cleanup::update(&mut state.cleanup, &context, msg);
-    if effects
-        .iter()
-        .any(|effect| matches!(effect, Effect::Cleanup { .. }))
-    {
-        // The demo's streams and webhook go first.
-        let stop = std::mem::take(&mut state.demo.running).then_some(Effect::CloseStreams);
-        return stop.into_iter().chain(effects).collect();
+    let mut effects = cleanup::update(&mut state.cleanup, &context, msg);
+    if confirmed && !effects.is_empty() && std::mem::take(&mut state.demo.running) {
+        // The demo's streams and webhook go before the steps run.
+        effects.insert(0, Effect::CloseStreams);
     }
     let Some((step, succeeded)) = done else {
         return effects;
