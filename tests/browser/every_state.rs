@@ -4,13 +4,13 @@
 //!
 //! A cut body that the page does reach traps (`unreachable`), and a template that fails to render
 //! panics (`page.rs`); either logs an error to the console and leaves the panel as it was. What a
-//! cut could break is a helper or a kind of template element, not one `{{#if}}` branch rather
-//! than another (every branch runs the same handlebars code), so the check walks one learner
-//! through states that render every template with every helper and kind of element the templates
-//! use (`page.hbs`'s partials, expressions, `if`/`else`, `unless`, `each` with `this`, `lookup`,
-//! `collapse`), waits at each for the panels to show the new state (so each was rendered again)
-//! and fails on any console error: signed out, a one-time code asked for and refused, signed in
-//! with no device, signed in with devices, a device and a new product, the device added, the
+//! cut could break is a helper or a kind of template element, not one `{{#if}}` branch rather than
+//! another (every branch runs the same handlebars code), so the check walks one learner through
+//! states that render every template with every helper and kind of element the templates use
+//! (`page.hbs`'s partials, expressions, `if`/`else`, `unless`, `each` with `this`, `with`,
+//! `lookup`, `collapse`), waits at each for the panels to show the new state (so each was rendered
+//! again) and fails on any console error: signed out, a one-time code asked for and refused, signed
+//! in with no device, signed in with devices, a device and a new product, the device added, the
 //! firmware panel (another file shown, a compile error, a flash), the demo running with its
 //! webhook, a test's cycle and a device's shown in the explainer, a request selected, the secret
 //! revealed, slow motion, the demo stopped, cleanup asked, confirmed and done, and signed out
