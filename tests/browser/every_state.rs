@@ -34,17 +34,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     no_app_errors(browser).await?;
 
     // A one-time code asked for, a wrong one refused, then no device to pick.
-    choose(browser, "apiBaseSelect", "sandbox").await?;
-    type_into(browser, "usernameInput", MFA_USER).await?;
-    type_into(browser, "passwordInput", "sandbox").await?;
-    click(browser, "passwordSignIn").await?;
-    wait_for_state(browser, "sign-in", "otp").await?;
-    type_into(browser, "otpInput", "000000").await?;
-    click(browser, "otpSignIn").await?;
-    let refused = "section[data-panel=\"sign-in\"][data-state=\"otp\"] [role=\"alert\"]";
-    wait_for(browser, refused, "a wrong code is not explained").await?;
-    type_into(browser, "otpInput", "123456").await?;
-    click(browser, "otpSignIn").await?;
+    mfa_sign_in(browser).await?;
     wait_for_state(browser, "select-device", "no-device").await?;
     no_app_errors(browser).await?;
     sign_out(browser).await?;
@@ -66,28 +56,14 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     // The firmware panel: another file, a compile error listed, then the flash.
     click_css(browser, "#firmwareFiles [data-action=\"show-file\"]:not([aria-pressed=\"true\"])")
         .await?;
-    browser
-        .client
-        .execute(
-            "const pre = document.querySelector('#firmwareSource pre[data-file=\"src/webhook-demo.cpp\"]'); \
-             pre.dataset.original = pre.textContent; pre.textContent += '#error try again\\n';",
-            Vec::new(),
-        )
-        .await?;
+    break_firmware(browser).await?;
     click(browser, "firmwareFlash").await?;
     wait_for_state(browser, "firmware", "error").await?;
     ensure!(
         !texts(browser, "#flashErrors li").await?.is_empty(),
         "no compile error listed"
     );
-    browser
-        .client
-        .execute(
-            "const pre = document.querySelector('#firmwareSource pre[data-file=\"src/webhook-demo.cpp\"]'); \
-             pre.textContent = pre.dataset.original;",
-            Vec::new(),
-        )
-        .await?;
+    fix_firmware(browser).await?;
     click(browser, "firmwareFlash").await?;
     wait_for_state(browser, "firmware", "flashed").await?;
     no_app_errors(browser).await?;
@@ -113,13 +89,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
 
     // A request selected, the secret revealed, slow motion; then the demo stops.
     let key = attrs(browser, tested, "data-row").await?.concat();
-    click_css(browser, &format!("#requestList button[data-row=\"{key}\"]")).await?;
-    wait_for(
-        browser,
-        &format!("#requestList tr[data-row=\"{key}\"][aria-current=true]"),
-        "the selected row is not marked",
-    )
-    .await?;
+    select_request(browser, &key).await?;
     click(browser, "revealSecretCurl").await?;
     wait_for(
         browser,
