@@ -3,11 +3,12 @@
 //! The root hands each feature's message to that feature's update, which changes only the
 //! feature's own part of the state and reads the rest through a [`Context`]: signing in and out in
 //! `update/sign_in.rs`, the lists and the learner's picks in `update/lists.rs`, the firmware panel
-//! in `update/firmware.rs` and the live demo in `update/demo.rs` (the cleanup panel's update,
-//! `update/cleanup.rs`, still takes the whole state). Where what happens in one feature changes
-//! another, the root does it here once the feature has returned: signing in loads the lists,
-//! signing out forgets what the session loaded, a token the cloud refuses signs out, picking
-//! another device clears the flash shown, and the demo's event stream reports a flash's progress.
+//! in `update/firmware.rs`, the live demo in `update/demo.rs` and the cleanup panel in
+//! `update/cleanup.rs`. Where what happens in one feature changes another, the root does it here
+//! once the feature has returned: signing in loads the lists, signing out forgets what the session
+//! loaded, a token the cloud refuses signs out, picking another device clears the flash shown, the
+//! demo's event stream reports a flash's progress, and a cleanup stops the demo, takes the deleted
+//! webhook out of it and loads the lists again.
 //! Nothing here touches the browser, so every message is unit-tested natively.
 
 mod check;
@@ -18,12 +19,13 @@ pub(crate) mod lists;
 pub(crate) mod sign_in;
 
 use crate::{
-    demo::Demo,
+    cleanup::CleanupStep,
+    demo::{Demo, WebhookState},
     failure::{ApiFailure, describe},
     firmware::{FLASH_STATUS, Flash},
     msg::{Effect, Msg},
     sign_in::{Auth, Session},
-    state::{Devices, Lists, Products, ServerConfig, Settings, State},
+    state::{Devices, Lists, ProductChoice, Products, ServerConfig, Settings, State},
 };
 
 /// What a feature's update reads of the state it does not own: the hosting server's
@@ -77,7 +79,7 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
             return firmware::update(&mut state.firmware, &context, msg);
         }
         Msg::Demo(msg) => return demo_msg(state, msg),
-        Msg::Cleanup(msg) => return cleanup::update(state, msg),
+        Msg::Cleanup(msg) => return cleanup_msg(state, msg),
         Msg::Check(msg) => {
             let context = Context {
                 server: &state.server,
@@ -172,6 +174,48 @@ fn demo_msg(state: &mut State, msg: crate::demo::Msg) -> Vec<Effect> {
         effects.extend(session_refused(state, &failure));
     }
     effects
+}
+
+/// The cleanup panel, and what its steps do to the rest: the demo's streams close before the steps
+/// run, a deleted webhook is gone from the demo, and once every step has finished the lists load
+/// again (without the product, when it was deleted).
+fn cleanup_msg(state: &mut State, msg: crate::cleanup::Msg) -> Vec<Effect> {
+    use crate::cleanup::Msg as M;
+    let confirmed = matches!(msg, M::Confirm);
+    let done = match &msg {
+        M::StepDone { step, result } => Some((*step, result.is_ok())),
+        M::Choose { .. } | M::Ask | M::Checked { .. } | M::Cancel | M::Confirm => None,
+    };
+    let context = Context {
+        server: &state.server,
+        session: state.sign_in.session(),
+        lists: &state.lists,
+    };
+    let mut effects = cleanup::update(&mut state.cleanup, &context, msg);
+    if confirmed && !effects.is_empty() && std::mem::take(&mut state.demo.running) {
+        // The demo's streams and webhook go before the steps run.
+        effects.insert(0, Effect::CloseStreams);
+    }
+    let Some((step, succeeded)) = done else {
+        return effects;
+    };
+    if step == CleanupStep::Webhook {
+        // Gone from the product: the panels stop showing it and the test sent to it.
+        state.demo.webhook = WebhookState::Waiting;
+        state.demo.test_sent = None;
+    }
+    if state.cleanup.running() {
+        return effects;
+    }
+    // Done: the lists change (devices left the product, the product may be gone).
+    if step == CleanupStep::Product && succeeded {
+        state.lists.selected_product = None;
+        state.lists.product_choice = ProductChoice::New;
+    }
+    match state.session() {
+        Some(session) => lists::reload_lists(session),
+        None => effects,
+    }
 }
 
 /// The failure, when it says the cloud no longer takes the token.

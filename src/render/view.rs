@@ -3,8 +3,12 @@
 //!
 //! The view is built as JSON field by field, where a struct deriving `Serialize` would read more
 //! like a schema: the page carried a serializer for that struct and one for each of its field
-//! types, kilobytes that building the JSON directly does without. Every field is always present
-//! (strict mode): `null` stands for "none".
+//! types, bytes that building the JSON directly does without. Measured on the whole page as the
+//! server sends it: the sign-in, device list, product, add-device, firmware and cleanup parts as
+//! `Serialize` structs merged into this object cost 1,730 bytes in brotli and 2,434 in gzip, the
+//! firmware's alone 790 and 923 (`serde_json::to_value` and its struct serializer come with the
+//! first), when the page was 491 bytes under its 153,600-byte brotli budget. Every field is
+//! always present (strict mode): `null` stands for "none".
 
 use serde_json::Value;
 use webhook_demo_core::platform;

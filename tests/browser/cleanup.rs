@@ -8,7 +8,6 @@
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
 use serde_json::json;
-
 use webhook_demo_server::Options;
 
 use crate::support::{Browser, Server, fixture::*, page::*, start_server};
@@ -33,7 +32,7 @@ const TOKEN: &str = "const token = sessionStorage.getItem('webhook-demo:token') 
     localStorage.getItem('webhook-demo:token'); const auth = {Authorization: 'Bearer ' + token};";
 
 pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
-    // A sandbox of its own: the checks before leave devices in their products.
+    // A sandbox of its own: the Boron in no product yet, whatever the checks before left it in.
     let server = start_server(Options::default()).await?;
     open(browser, &server.url).await?;
     // The license of the Tinker binaries the page serves, and the binaries themselves.

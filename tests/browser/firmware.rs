@@ -97,14 +97,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     wait_for_state(browser, "firmware", "ready").await?;
 
     // A deliberate compile error comes back with its file and line.
-    browser
-        .client
-        .execute(
-            "const pre = document.querySelector('#firmwareSource pre[data-file=\"src/webhook-demo.cpp\"]'); \
-             pre.dataset.original = pre.textContent; pre.textContent += '#error try again\\n';",
-            Vec::new(),
-        )
-        .await?;
+    break_firmware(browser).await?;
     click(browser, "firmwareFlash").await?;
     wait_for_state(browser, "firmware", "error").await?;
     let errors = texts(browser, "#flashErrors li").await?;
@@ -117,14 +110,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     );
 
     // The real sources flash; the device restarts running the demo, and its log shows it publishing.
-    browser
-        .client
-        .execute(
-            "const pre = document.querySelector('#firmwareSource pre[data-file=\"src/webhook-demo.cpp\"]'); \
-             pre.textContent = pre.dataset.original;",
-            Vec::new(),
-        )
-        .await?;
+    fix_firmware(browser).await?;
     click(browser, "deviceLogButton").await?;
     click(browser, "firmwareFlash").await?;
     wait_for_state(browser, "firmware", "flashed").await?;

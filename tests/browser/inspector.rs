@@ -23,13 +23,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     wait_for(browser, finished, "the test's request never finished").await?;
     // Read at once: the device's publishes re-render the list, replacing the row element.
     let key = attrs(browser, finished, "data-row").await?.concat();
-    click_css(browser, &format!("#requestList button[data-row=\"{key}\"]")).await?;
-    wait_for(
-        browser,
-        &format!("#requestList tr[data-row=\"{key}\"][aria-current=true]"),
-        "the selected row is not marked",
-    )
-    .await?;
+    select_request(browser, &key).await?;
     // The device keeps publishing: three of its requests arrive while the test stays shown.
     wait_for_xpath(
         browser,

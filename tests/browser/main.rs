@@ -27,6 +27,7 @@ macro_rules! checks {
 
 checks! {
     panels: "every_panel_renders_signed_out_without_console_errors",
+    every_state: "the_shipped_page_renders_every_template_and_helper",
     collapse: "the_collapse_opens",
     sign_in: "sandbox_sign_in_lists_devices_and_sign_out_returns",
     picks: "add_device_then_reload_keeps_the_picks_per_user",

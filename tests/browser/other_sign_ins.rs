@@ -42,17 +42,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     ensure!(alert.contains("invalid or has expired"), "alert: {alert}");
 
     // Password and the MFA code, against the sandbox; another user's picks are not applied.
-    choose(browser, "apiBaseSelect", "sandbox").await?;
-    type_into(browser, "usernameInput", MFA_USER).await?;
-    type_into(browser, "passwordInput", "sandbox").await?;
-    click(browser, "passwordSignIn").await?;
-    wait_for_state(browser, "sign-in", "otp").await?;
-    type_into(browser, "otpInput", "000000").await?;
-    click(browser, "otpSignIn").await?;
-    let alert = "section[data-panel=\"sign-in\"][data-state=\"otp\"] [role=\"alert\"]";
-    wait_for(browser, alert, "a wrong code is not explained").await?;
-    type_into(browser, "otpInput", "123456").await?;
-    click(browser, "otpSignIn").await?;
+    mfa_sign_in(browser).await?;
     wait_for_state(browser, "select-device", "no-device").await?;
     ensure!(
         text_of(browser, "signedInUser").await? == MFA_USER,

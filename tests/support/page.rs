@@ -281,6 +281,59 @@ pub async fn set_up_with(browser: &Browser, device: &str) -> Result<()> {
     wait_for_state(browser, "add-device", "in-product").await
 }
 
+/// Signs in with the MFA user's password, gives a wrong one-time code (waiting for the page to
+/// say so), then the right one.
+pub async fn mfa_sign_in(browser: &Browser) -> Result<()> {
+    choose(browser, "apiBaseSelect", "sandbox").await?;
+    type_into(browser, "usernameInput", super::fixture::MFA_USER).await?;
+    type_into(browser, "passwordInput", "sandbox").await?;
+    click(browser, "passwordSignIn").await?;
+    wait_for_state(browser, "sign-in", "otp").await?;
+    type_into(browser, "otpInput", "000000").await?;
+    click(browser, "otpSignIn").await?;
+    let alert = "section[data-panel=\"sign-in\"][data-state=\"otp\"] [role=\"alert\"]";
+    wait_for(browser, alert, "a wrong code is not explained").await?;
+    type_into(browser, "otpInput", "123456").await?;
+    click(browser, "otpSignIn").await
+}
+
+/// Selects the request list's row `key` and waits until it is marked as the one shown.
+pub async fn select_request(browser: &Browser, key: &str) -> Result<()> {
+    click_css(browser, &format!("#requestList button[data-row=\"{key}\"]")).await?;
+    wait_for(
+        browser,
+        &format!("#requestList tr[data-row=\"{key}\"][aria-current=true]"),
+        "the selected row is not marked",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds a line the compiler refuses to the firmware's main file as shown, keeping the original
+/// for [`fix_firmware`].
+pub async fn break_firmware(browser: &Browser) -> Result<()> {
+    edit_firmware(
+        browser,
+        "pre.dataset.original = pre.textContent; pre.textContent += '#error try again\\n';",
+    )
+    .await
+}
+
+/// Puts back the firmware's main file as it was before [`break_firmware`].
+pub async fn fix_firmware(browser: &Browser) -> Result<()> {
+    edit_firmware(browser, "pre.textContent = pre.dataset.original;").await
+}
+
+/// Runs `script` in the page with `pre`, the firmware's main file as shown.
+async fn edit_firmware(browser: &Browser, script: &str) -> Result<()> {
+    let main = "const pre = document.querySelector('#firmwareSource pre[data-file=\"src/webhook-demo.cpp\"]'); ";
+    browser
+        .client
+        .execute(&format!("{main}{script}"), Vec::new())
+        .await?;
+    Ok(())
+}
+
 /// Signs out, answering "Sign out anyway" when the page asks first (a demo is running).
 pub async fn sign_out(browser: &Browser) -> Result<()> {
     click(browser, "signOut").await?;
