@@ -18,7 +18,7 @@ use crate::{
 
 /// The steps, each named by the panel it starts at (its `data-step` and the anchor
 /// `#<panel>-title`), with the label the step list shows.
-pub const STEPS: [(Panel, &str); 8] = [
+pub const STEPS: [(Panel, &str); 9] = [
     (Panel::SignIn, "Sign in"),
     (Panel::SelectDevice, "Pick a device"),
     (Panel::SelectProduct, "Pick a product"),
@@ -26,6 +26,7 @@ pub const STEPS: [(Panel, &str); 8] = [
     (Panel::Start, "Start the demo"),
     (Panel::Test, "Test the webhook"),
     (Panel::Firmware, "Device firmware"),
+    (Panel::CheckServer, "Check your server"),
     (Panel::Cleanup, "Clean up"),
 ];
 
@@ -69,12 +70,10 @@ fn done(state: &State, panel: Panel) -> bool {
             let progress = &state.cleanup.progress;
             !progress.is_empty() && progress.iter().all(|p| matches!(p.outcome, Some(Ok(_))))
         }
-        Panel::Webhook
-        | Panel::Explainer
-        | Panel::DataTable
-        | Panel::Events
-        | Panel::Testing
-        | Panel::CheckServer => true,
+        Panel::CheckServer => panel_state(state, panel) == "done",
+        Panel::Webhook | Panel::Explainer | Panel::DataTable | Panel::Events | Panel::Testing => {
+            true
+        }
     }
 }
 
@@ -102,7 +101,7 @@ pub fn statuses(state: &State) -> Vec<Status> {
 }
 
 /// What `templates/steps.hbs` sees: `steps` (one entry per step) and `stepNow` (the one line a
-/// phone shows: "Step 5 of 8 · Start the demo").
+/// phone shows: "Step 5 of 9 · Start the demo").
 pub(crate) fn view(state: &State, view: &mut Object) {
     let statuses = statuses(state);
     let now = statuses.iter().position(|&s| s == Status::Current);
@@ -119,12 +118,12 @@ pub(crate) fn view(state: &State, view: &mut Object) {
         })
         .collect();
     view.set("steps", steps.into());
-    // Eight steps: one digit each (`push_str` rather than `format!`: the page's size counts).
+    // Nine steps: one digit each (`push_str` rather than `format!`: the page's size counts).
     let line = match now {
         Some(index) => {
             let mut line = String::from("Step ");
             line.push(char::from(b'1' + index as u8));
-            line.push_str(" of 8 · ");
+            line.push_str(" of 9 · ");
             line.push_str(STEPS[index].1);
             line
         }

@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// The steps' statuses in `state`, as the page writes them in `data-status`.
-fn check(state: &State, expected: [&str; 8]) {
+fn check(state: &State, expected: [&str; 9]) {
     let names: Vec<&str> = statuses(state).into_iter().map(Status::name).collect();
     assert_eq!(names, expected);
 }
@@ -37,6 +37,30 @@ fn device(product_id: u32) -> Device {
     }
 }
 
+/// Runs "Check your server" to its end (every probe failing: the step is done once checked).
+fn server_checked(state: &mut State) {
+    use crate::{check, msg::Msg, update::update};
+    state.demo.secret = "secret".into();
+    let run = check::Msg::Run {
+        url: "http://localhost:3000/webhook".into(),
+        now_ms: 1_765_000_000_000,
+    };
+    update(state, Msg::Check(run));
+    for index in 0..check::Probe::ALL.len() {
+        let outcome = check::Outcome::Failed("TypeError: Failed to fetch".into());
+        let run = state.check.run;
+        update(
+            state,
+            Msg::Check(check::Msg::Probed {
+                run,
+                index,
+                outcome,
+            }),
+        );
+    }
+    assert!(state.check.done(), "the check ran to its end");
+}
+
 /// The one line a phone shows.
 fn now(state: &State) -> String {
     let mut object = Object::default();
@@ -52,16 +76,17 @@ fn the_path_follows_the_learner() {
         &state,
         [
             "current", "locked", "locked", "locked", "locked", "locked", "locked", "locked",
+            "locked",
         ],
     );
-    assert_eq!(now(&state), "Step 1 of 8 · Sign in");
+    assert_eq!(now(&state), "Step 1 of 9 · Sign in");
 
     let mut state = signed_in();
     state.lists.devices = Devices::Loaded(vec![device(32)]);
     check(
         &state,
         [
-            "done", "current", "locked", "locked", "locked", "locked", "locked", "locked",
+            "done", "current", "locked", "locked", "locked", "locked", "locked", "locked", "locked",
         ],
     );
     state.lists.selected_device = Some(device(32).id);
@@ -73,52 +98,59 @@ fn the_path_follows_the_learner() {
     check(
         &state,
         [
-            "done", "done", "current", "locked", "locked", "locked", "locked", "locked",
+            "done", "done", "current", "locked", "locked", "locked", "locked", "locked", "locked",
         ],
     );
     state.lists.selected_product = Some(30001);
     check(
         &state,
         [
-            "done", "done", "done", "current", "locked", "locked", "locked", "locked",
+            "done", "done", "done", "current", "locked", "locked", "locked", "locked", "locked",
         ],
     );
     state.lists.devices = Devices::Loaded(vec![device(30001)]);
     check(
         &state,
         [
-            "done", "done", "done", "done", "current", "locked", "locked", "locked",
+            "done", "done", "done", "done", "current", "locked", "locked", "locked", "locked",
         ],
     );
-    assert_eq!(now(&state), "Step 5 of 8 · Start the demo");
+    assert_eq!(now(&state), "Step 5 of 9 · Start the demo");
     state.demo.running = true;
     check(
         &state,
         [
-            "done", "done", "done", "done", "done", "current", "locked", "locked",
+            "done", "done", "done", "done", "done", "current", "locked", "locked", "locked",
         ],
     );
     state.demo.test_sent = Some("{\"t\": 25}".into());
     check(
         &state,
         [
-            "done", "done", "done", "done", "done", "done", "current", "locked",
+            "done", "done", "done", "done", "done", "done", "current", "locked", "locked",
         ],
     );
     state.firmware.flash = Flash::Started("success".into());
     check(
         &state,
         [
-            "done", "done", "done", "done", "done", "done", "done", "current",
+            "done", "done", "done", "done", "done", "done", "done", "current", "locked",
+        ],
+    );
+    server_checked(&mut state);
+    check(
+        &state,
+        [
+            "done", "done", "done", "done", "done", "done", "done", "done", "current",
         ],
     );
     // Stopping the demo makes Start the step to do again, and Test one to do after it; the
-    // flashed firmware stays done.
+    // flashed firmware and the checked server stay done.
     state.demo.running = false;
     check(
         &state,
         [
-            "done", "done", "done", "done", "current", "locked", "done", "locked",
+            "done", "done", "done", "done", "current", "locked", "done", "done", "locked",
         ],
     );
     state.demo.running = true;
@@ -126,12 +158,12 @@ fn the_path_follows_the_learner() {
         step: CleanupStep::Webhook,
         outcome: Some(Ok(Vec::new())),
     }];
-    check(&state, ["done"; 8]);
+    check(&state, ["done"; 9]);
     assert_eq!(now(&state), "Every step done");
     // As cleanup leaves it: the demo stopped and the product gone; the tutorial stays finished.
     state.demo.running = false;
     state.lists.selected_product = None;
-    check(&state, ["done"; 8]);
+    check(&state, ["done"; 9]);
 }
 
 #[test]
@@ -147,7 +179,7 @@ fn without_a_device_the_device_steps_are_done_by_themselves() {
     check(
         &state,
         [
-            "done", "done", "done", "done", "current", "locked", "done", "locked",
+            "done", "done", "done", "done", "current", "locked", "done", "locked", "locked",
         ],
     );
 }
@@ -159,5 +191,5 @@ fn a_failed_cleanup_step_is_not_done() {
         step: CleanupStep::Product,
         outcome: Some(Err("still has devices".into())),
     }];
-    assert_eq!(statuses(&state)[7], Status::Locked);
+    assert_eq!(statuses(&state)[8], Status::Locked);
 }
