@@ -65,7 +65,10 @@ async fn walk(browser: &Browser, server: &Server, width: u64) -> Result<()> {
         )
         .await?;
     let gap = gap.as_f64().unwrap_or(f64::MAX);
-    ensure!(gap < 320.0, "{}: {gap} px between Start and Test", at("Test is far from Start"));
+    // Between them: the streams' states, the saved webhook's one line and its disclosure, Test's
+    // heading and sentence; a phone wraps most of those lines in two.
+    let most = if width < 600 { 400.0 } else { 320.0 };
+    ensure!(gap < most, "{}: {gap} px between Start and Test", at("Test is far from Start"));
     let open = browser
         .client
         .execute("return document.getElementById('webhookSettings').open;", Vec::new())
