@@ -55,6 +55,8 @@ async fn walk(browser: &Browser) -> Result<()> {
     click(browser, "startDemo").await?;
     wait_for_state(browser, "start", "ready").await?;
     click(browser, "cleanupButton").await?;
+    // The question comes once the product's integrations are listed.
+    wait_for_state(browser, "cleanup", "confirming").await?;
     click(browser, "cleanupConfirm").await?;
     wait_for_state(browser, "cleanup", "done").await?;
     narrow(browser, "cleaned up").await?;

@@ -32,6 +32,8 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     click(browser, "startDemo").await?;
     wait_for_state(browser, "start", "ready").await?;
     click(browser, "cleanupButton").await?;
+    // The question comes once the product's integrations are listed.
+    wait_for_state(browser, "cleanup", "confirming").await?;
     click(browser, "cleanupConfirm").await?;
     wait_for_state(browser, "cleanup", "done").await?;
     wait_for(browser, "#summary-title:focus", "the view did not move to the summary").await?;
