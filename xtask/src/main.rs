@@ -5,7 +5,7 @@
 //! - `serve [-- ARGS]`: `build`, then `webhook-demo serve ARGS` (default `127.0.0.1:8080`).
 //! - `test` (alias `ci`): formatting, clippy (native and wasm32), every test, the browser tests;
 //!   it installs what they need (Chromium, chromedriver, g++, curl, redis-server, nginx, Node.js,
-//!   particle-api-js and particle-cli).
+//!   particle-api-js, particle-cli, and Express and Flask for the starter servers' check).
 //! - `bench`: release builds, then the benchmarks, one JSON object per line on stdout.
 //! - `fuzz [CASES]`: the property tests (every `fuzz_…` test in the crates' unit tests) in a
 //!   release build with many more cases each (`PROPTEST_CASES`, 200,000 unless given). cargo-fuzz
