@@ -9,25 +9,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use webhook_demo_server::Options;
 
-use crate::support::{Browser, Server, fixture::*, page::*, start_server};
+use crate::support::{Browser, Server, page::*, start_server};
 
 pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     let mut options = Options::default();
     options.sandbox.hook_timeout = Duration::from_secs(1);
     options.sandbox.sim_publish_interval = None;
     let server = start_server(options).await?;
-    open(browser, &server.url).await?;
-    set_up_with(browser, P2).await?;
-    click(browser, "startDemo").await?;
-    wait_for_state(browser, "webhook", "created").await?;
-
-    click_css(browser, "[data-action=answer-preset][data-preset=timeout]").await?;
-    wait_for(
-        browser,
-        "[data-preset=timeout][aria-pressed=true]",
-        "the timeout preset was not applied",
-    )
-    .await?;
+    demo_with_preset(browser, &server, "timeout").await?;
     type_into(browser, "answerDelay", "2500").await?;
     click(browser, "answerApply").await?;
     click(browser, "testWebhookButton").await?;

@@ -52,13 +52,7 @@ async fn walk(browser: &Browser) -> Result<()> {
         )
         .await?;
     ensure!(shown == serde_json::json!([true, true, true]), "outcome, status, latency on screen: {shown}");
-    click(browser, "startDemo").await?;
-    wait_for_state(browser, "start", "ready").await?;
-    click(browser, "cleanupButton").await?;
-    // The question comes once the product's integrations are listed.
-    wait_for_state(browser, "cleanup", "confirming").await?;
-    click(browser, "cleanupConfirm").await?;
-    wait_for_state(browser, "cleanup", "done").await?;
+    stop_and_clean_up(browser).await?;
     narrow(browser, "cleaned up").await?;
     // At the end of the page the step bar is still at the top of the screen.
     let bar = browser

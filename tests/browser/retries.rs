@@ -12,25 +12,14 @@ use fantoccini::Locator;
 use serde_json::json;
 use webhook_demo_server::Options;
 
-use crate::support::{Browser, Server, fixture::*, page::*, start_server};
+use crate::support::{Browser, Server, page::*, start_server};
 
 pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
     let mut options = Options::default();
     options.sandbox.retry_delays = vec![Duration::from_millis(300), Duration::from_millis(600)];
     options.sandbox.sim_publish_interval = None;
     let server = start_server(options).await?;
-    open(browser, &server.url).await?;
-    set_up_with(browser, P2).await?;
-    click(browser, "startDemo").await?;
-    wait_for_state(browser, "webhook", "created").await?;
-
-    click_css(browser, "[data-action=answer-preset][data-preset=fail-first]").await?;
-    wait_for(
-        browser,
-        "[data-preset=fail-first][aria-pressed=true]",
-        "the fail-first preset was not applied",
-    )
-    .await?;
+    demo_with_preset(browser, &server, "fail-first").await?;
     click(browser, "testWebhookButton").await?;
     let row = wait_for(
         browser,

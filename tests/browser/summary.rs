@@ -29,13 +29,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
         wait_for_state(browser, "test", "sent").await?;
     }
     wait_for(browser, "#explainer [data-kind=\"hook-error\"]", "the 500 gave no hook-error").await?;
-    click(browser, "startDemo").await?;
-    wait_for_state(browser, "start", "ready").await?;
-    click(browser, "cleanupButton").await?;
-    // The question comes once the product's integrations are listed.
-    wait_for_state(browser, "cleanup", "confirming").await?;
-    click(browser, "cleanupConfirm").await?;
-    wait_for_state(browser, "cleanup", "done").await?;
+    stop_and_clean_up(browser).await?;
     wait_for(browser, "#summary-title:focus", "the view did not move to the summary").await?;
     let figures = texts(browser, "#summary .figures li").await?.join("\n");
     ensure!(

@@ -334,6 +334,42 @@ async fn edit_firmware(browser: &Browser, script: &str) -> Result<()> {
     Ok(())
 }
 
+/// Opens the page on `server`, sets it up with the P2, starts the demo and chooses the answer
+/// preset `preset` (its button shown pressed).
+pub async fn demo_with_preset(
+    browser: &Browser,
+    server: &super::Server,
+    preset: &str,
+) -> Result<()> {
+    open(browser, &server.url).await?;
+    set_up_with(browser, super::fixture::P2).await?;
+    click(browser, "startDemo").await?;
+    wait_for_state(browser, "webhook", "created").await?;
+    click_css(
+        browser,
+        &format!("[data-action=answer-preset][data-preset={preset}]"),
+    )
+    .await?;
+    wait_for(
+        browser,
+        &format!("[data-preset={preset}][aria-pressed=true]"),
+        &format!("the {preset} preset was not applied"),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stops the demo, then cleans up what the boxes ask for by default and waits until it is done.
+pub async fn stop_and_clean_up(browser: &Browser) -> Result<()> {
+    click(browser, "startDemo").await?;
+    wait_for_state(browser, "start", "ready").await?;
+    click(browser, "cleanupButton").await?;
+    // The question comes once the product's integrations are listed.
+    wait_for_state(browser, "cleanup", "confirming").await?;
+    click(browser, "cleanupConfirm").await?;
+    wait_for_state(browser, "cleanup", "done").await
+}
+
 /// Signs out, answering "Sign out anyway" when the page asks first (a demo is running).
 pub async fn sign_out(browser: &Browser) -> Result<()> {
     click(browser, "signOut").await?;
