@@ -380,16 +380,15 @@ fn tool(variable: &str) -> Result<String> {
     })
 }
 
-/// Builds the axum starter as a crate of its own, offline, with the versions this workspace
-/// locks, into this build's target folder; the binary's path.
+/// Builds the axum starter as a crate of its own (`axum-starter/Cargo.toml`), offline, with the
+/// versions this workspace locks (`cargo xtask test` fetched its crates), into this build's
+/// target folder; the binary's path.
 async fn build_axum(dir: &std::path::Path, source: &str) -> Result<PathBuf> {
     std::fs::create_dir_all(dir.join("src"))?;
     std::fs::write(dir.join("src/main.rs"), source)?;
     std::fs::write(
         dir.join("Cargo.toml"),
-        "[package]\nname = \"axum-starter\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
-         [dependencies]\naxum = \"0.8\"\nserde_json = \"1\"\n\
-         tokio = { version = \"1\", features = [\"full\"] }\n\n[workspace]\n",
+        include_str!("axum-starter/Cargo.toml"),
     )?;
     std::fs::copy(
         concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"),

@@ -489,6 +489,25 @@ fn ensure_flask(root: &Path) -> Result<PathBuf> {
     Ok(folder)
 }
 
+/// Fetches the crates the axum starter server names (`tests/browser/axum-starter/Cargo.toml`,
+/// at the versions the workspace locks), so that the check of "Check your server" builds it
+/// offline.
+fn ensure_axum_starter_crates(root: &Path) -> Result<()> {
+    let folder = target_dir(root).join("tools").join("axum-starter");
+    fs::create_dir_all(folder.join("src"))
+        .with_context(|| format!("creating {}", folder.display()))?;
+    copy(
+        &root.join("tests/browser/axum-starter/Cargo.toml"),
+        &folder.join("Cargo.toml"),
+    )?;
+    copy(&root.join("Cargo.lock"), &folder.join("Cargo.lock"))?;
+    fs::write(folder.join("src/main.rs"), "fn main() {}\n")
+        .with_context(|| format!("writing {}", folder.display()))?;
+    run(cargo()
+        .args(["fetch", "--manifest-path"])
+        .arg(folder.join("Cargo.toml")))
+}
+
 /// The page's main states as PNGs in `target/screenshots/`, by the browser check that also runs
 /// axe-core in each of them.
 fn screenshots(root: &Path) -> Result<()> {
@@ -522,6 +541,7 @@ fn test(root: &Path) -> Result<()> {
     let particle_cli = ensure_particle_cli(root)?;
     let express = ensure_express(root)?;
     let flask = ensure_flask(root)?;
+    ensure_axum_starter_crates(root)?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     build(root)?;
     run(cargo().args([
