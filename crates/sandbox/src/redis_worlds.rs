@@ -53,7 +53,7 @@ pub struct SharedWorlds {
 /// crash before another instance takes them over.
 const LEASE: Duration = Duration::from_secs(5);
 /// How often the lease is renewed.
-const RENEW_EVERY: Duration = Duration::from_secs(1);
+pub(crate) const RENEW_EVERY: Duration = Duration::from_secs(1);
 /// How often changes a world made by itself (deliveries, device logs) are saved.
 pub(crate) const SAVE_EVERY: Duration = Duration::from_millis(250);
 /// How long a pending second factor is remembered (the MFA token's own lifetime).
@@ -608,9 +608,4 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
             | "upgrade"
             | "content-length"
     )
-}
-
-/// How often the lease is renewed (for the maintenance task).
-pub(crate) const fn renew_every() -> Duration {
-    RENEW_EVERY
 }

@@ -365,34 +365,28 @@ impl Registry {
 
     /// Adds a world to this process's index.
     fn insert(&self, token: &str, world: &Shared) {
-        let mut index = self.index();
-        index.worlds.insert(token.to_owned(), world.clone());
-        index
-            .by_client
-            .entry(world.life.client)
-            .or_default()
-            .insert(token.to_owned());
+        index_world(&mut self.index(), token, world);
     }
 
-    /// The world of `token` held here, marked as used now: `None` when this process does not
-    /// hold it (or, worlds kept in a shared store, holds it without a lease on it).
-    fn find_here(&self, token: &str, now: Instant) -> Option<Result<Shared, ApiError>> {
+    /// What this process knows of the world of `token`, marked as used now when it is here.
+    fn find_here(&self, token: &str, now: Instant) -> Here {
         let mut index = self.index();
         let Some(world) = index.worlds.get(token).cloned() else {
-            return index
-                .forgotten
-                .contains(token)
-                .then(|| Err(expired(self.limits.idle)));
+            return if index.forgotten.contains(token) {
+                Here::Gone { just_now: false }
+            } else {
+                Here::Elsewhere
+            };
         };
         if now.duration_since(world.life.last_used()) >= self.limits.idle {
             forget(&mut index, token);
-            return Some(Err(expired(self.limits.idle)));
+            return Here::Gone { just_now: true };
         }
         if self.redis.as_ref().is_some_and(|redis| !redis.leased()) {
-            return None;
+            return Here::Elsewhere;
         }
         world.life.touch(now);
-        Some(Ok(world))
+        Here::Live(world)
     }
 
     /// The live world of `token`, wherever it is: here, or (worlds in a shared store) taken over
@@ -403,13 +397,17 @@ impl Registry {
         token: &str,
         now: Instant,
     ) -> Result<Found, ApiError> {
-        if let Some(found) = self.find_here(token, now) {
-            // A world that expired here is forgotten in the shared store too, so that no other
-            // instance takes it over again.
-            if let (Err(_), Some(redis)) = (&found, &self.redis) {
-                let _ = redis.forget(token).await;
+        match self.find_here(token, now) {
+            Here::Live(world) => return Ok(Found::Here(world)),
+            Here::Gone { just_now } => {
+                // A world that expires here is forgotten in the shared store too, so that no
+                // other instance takes it over again.
+                if let (true, Some(redis)) = (just_now, &self.redis) {
+                    let _ = redis.forget(token).await;
+                }
+                return Err(expired(self.limits.idle));
             }
-            return found.map(Found::Here);
+            Here::Elsewhere => {}
         }
         let Some(redis) = &self.redis else {
             return Err(ApiError::invalid_token());
@@ -450,12 +448,7 @@ impl Registry {
             WORLD_BACKLOG,
         );
         world.life.saved.store(changes, Ordering::Relaxed);
-        index.worlds.insert(token.to_owned(), world.clone());
-        index
-            .by_client
-            .entry(world.life.client)
-            .or_default()
-            .insert(token.to_owned());
+        index_world(&mut index, token, &world);
         Ok(world)
     }
 
@@ -599,6 +592,26 @@ fn forget(index: &mut Index, token: &str) {
     }
 }
 
+/// What this process knows of a token's world.
+enum Here {
+    /// It holds the world and may serve it.
+    Live(Shared),
+    /// The world is gone; `just_now` when it expired at this very request.
+    Gone { just_now: bool },
+    /// It does not hold the world (or, worlds in a shared store, holds it without a lease).
+    Elsewhere,
+}
+
+/// Adds a world to the index, under its token and its client's.
+fn index_world(index: &mut Index, token: &str, world: &Shared) {
+    index.worlds.insert(token.to_owned(), world.clone());
+    index
+        .by_client
+        .entry(world.life.client)
+        .or_default()
+        .insert(token.to_owned());
+}
+
 /// Takes a removed world's token out of its client's.
 fn unindex(index: &mut Index, token: &str, client: Client) {
     if let Some(tokens) = index.by_client.get_mut(&client) {
@@ -666,7 +679,7 @@ pub(crate) async fn maintain(root: Root) {
             _ = closed.wait_for(|closed| *closed) => return,
         }
         let now = Instant::now();
-        if renewed.is_none_or(|at| now.duration_since(at) >= crate::redis_worlds::renew_every()) {
+        if renewed.is_none_or(|at| now.duration_since(at) >= crate::redis_worlds::RENEW_EVERY) {
             match redis.renew().await {
                 Ok(true) => renewed = Some(now),
                 Ok(false) => {
