@@ -4,20 +4,26 @@
 //! reload, once the session is signed in again and the run's product is picked again, the run
 //! resumes: the relay stream reopens with `?session=` and no `Last-Event-ID`, so the relay replays
 //! everything it still holds (the request list, the explainer and the tables fill again), the
-//! product's event stream reopens, and Test works without Start. The relay keeps the session
+//! product's event stream reopens, and Test works without Start. Particle's stream sends nothing
+//! again, so the tab keeps the demo's events it brought too; each cycle is drawn as before, and
+//! one the page was away for says which of the cloud's hops it could not see. The relay keeps the session
 //! meanwhile (docs/relay-protocol.md); the webhook in the product still points at its hook URL.
 //!
 //! Only relay runs are kept: a smee.io channel keeps nothing to resume from.
 
 use serde_json::Value;
-use webhook_demo_core::wire::RelayStart;
+use webhook_demo_core::wire::{ParticleEvent, RelayStart};
 
 use crate::{
-    demo::{Answer, Demo, WebhookState},
+    demo::{Answer, Demo, Msg as DemoMsg, WebhookState, webhook::EVENT_NAME},
     json::Object,
     msg::Effect,
     state::{KeptRun, State},
 };
+
+/// How many of the demo's events a run keeps for a reload, the newest: enough for the cycles the
+/// explainer keeps (`timeline::CYCLES`) as a learner makes them, a few events each.
+const KEPT_EVENTS: usize = 150;
 
 /// The running demo as kept text; `None` when there is no run worth keeping (stopped, still
 /// saving its webhook, on smee.io).
@@ -44,6 +50,20 @@ pub fn encode(state: &State) -> Option<String> {
     kept.set("delay", answer.delay_ms.into());
     kept.set("wrong", answer.wrong_secret.into());
     kept.set("failFirst", answer.fail_first.into());
+    let demo_events = demo
+        .history
+        .events
+        .iter()
+        .filter(|event| event.name.contains(EVENT_NAME));
+    let skip = demo_events.clone().count().saturating_sub(KEPT_EVENTS);
+    let events: Vec<Value> = demo_events
+        .skip(skip)
+        .map(|event| {
+            let fields = [&event.name, &event.data, &event.published_at, &event.coreid];
+            Value::from(fields.map(|field| Value::from(field.as_str())).to_vec())
+        })
+        .collect();
+    kept.set("events", events.into());
     Some(Value::from(kept).to_string())
 }
 
@@ -71,24 +91,45 @@ pub fn decode(text: &str) -> Option<KeptRun> {
             wrong_secret: flag("wrong")?,
             fail_first: flag("failFirst").unwrap_or(false),
         },
+        events: kept
+            .get("events")
+            .and_then(Value::as_array)
+            .map(|events| events.iter().filter_map(event).collect())
+            .unwrap_or_default(),
+    })
+}
+
+/// A kept event, `[name, data, published_at, coreid]`.
+fn event(kept: &Value) -> Option<ParticleEvent> {
+    let [name, data, published_at, coreid] = kept.as_array()?.as_slice() else {
+        return None;
+    };
+    let text = |field: &Value| field.as_str().map(str::to_owned);
+    Some(ParticleEvent {
+        name: text(name)?,
+        data: text(data)?,
+        published_at: text(published_at)?,
+        coreid: text(coreid)?,
     })
 }
 
 /// Takes up the kept run once the session and the picks are back, if its product is the one
-/// picked; forgets it when it cannot be (another product, a run started meanwhile).
-pub fn resume(state: &mut State) -> Vec<Effect> {
+/// picked; forgets it when it cannot be (another product, a run started meanwhile). The effects
+/// reopen its streams; the message (`demo::Msg::Restore`) gives the resumed run the events
+/// Particle's stream brought before the reload.
+pub fn resume(state: &mut State) -> (Vec<Effect>, Option<DemoMsg>) {
     if state.resume.is_none() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let Some(session) = state.sign_in.session().cloned() else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     // The picks come back once both lists have loaded.
     if state.lists.restoring.is_some() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let Some(kept) = state.resume.take() else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let stream = kept
         .relay
@@ -103,7 +144,7 @@ pub fn resume(state: &mut State) -> Vec<Effect> {
             .selected_product
             .filter(|&id| id == kept.product_id),
     ) else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let demo = &mut state.demo;
     *demo = Demo {
@@ -112,7 +153,7 @@ pub fn resume(state: &mut State) -> Vec<Effect> {
         answer: kept.answer,
         ..demo.next_run(kept.secret)
     };
-    vec![
+    let effects = vec![
         Effect::CloseStreams,
         Effect::OpenRelay {
             run: demo.run,
@@ -124,7 +165,12 @@ pub fn resume(state: &mut State) -> Vec<Effect> {
             token: session.token,
             product_id,
         },
-    ]
+    ];
+    let restore = DemoMsg::Restore {
+        run: demo.run,
+        events: kept.events,
+    };
+    (effects, Some(restore))
 }
 
 #[cfg(test)]

@@ -69,6 +69,9 @@ pub struct KeptRun {
     /// The webhook's integration id, saved in the product at Start.
     pub webhook_id: String,
     pub answer: crate::demo::Answer,
+    /// The demo's events Particle's stream brought before the reload, oldest first: the stream
+    /// does not send them again.
+    pub events: Vec<webhook_demo_core::wire::ParticleEvent>,
 }
 
 /// The signed-in user's device and product lists, and the learner's picks from them.

@@ -47,7 +47,11 @@ pub fn init() -> (State, Vec<Effect>) {
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let before = state.lists.settings();
     let mut effects = apply(state, msg);
-    effects.extend(crate::resume::resume(state));
+    let (resumed, restore) = crate::resume::resume(state);
+    effects.extend(resumed);
+    if let Some(restore) = restore {
+        effects.extend(demo_msg(state, restore));
+    }
     let after = state.lists.settings();
     if let (Some(session), None) = (state.session(), &state.lists.restoring) {
         if after != before {

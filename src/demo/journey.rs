@@ -65,6 +65,15 @@ fn lane_names(cycle: &Cycle) -> [&str; 3] {
     [first, "Particle cloud", "Your webhook server"]
 }
 
+/// A Particle hop of a cycle the page was away for, on the diagram and on its card: the cloud may
+/// well have published it, but the page cannot know.
+const AWAY_NOTE: &str = "not seen: this page was away";
+const AWAY_CARD: &str = "Not seen: this page was away (reloading) while the cloud published this, \
+                         and Particle's event stream does not send again what a page missed. The \
+                         relay keeps your server's requests and answers, so those are still shown.";
+/// The same, on the cards after the first that says it.
+const AWAY_AGAIN: &str = "Not seen either: this page was away.";
+
 /// The order an attempt's hops are drawn in (`HOPS` indices): as they happen, so an answer that
 /// came after the cloud gave up follows the `hook-error`. A replay has no cloud hops.
 fn order(attempt: &Attempt) -> &'static [usize] {
@@ -122,6 +131,8 @@ struct Rows<'a> {
     lanes: [&'a str; 3],
     previous: Option<u64>,
     slow: bool,
+    /// The page was away for part of the cycle (`Cycle::away`).
+    away: bool,
     hops: Vec<Value>,
 }
 
@@ -136,15 +147,21 @@ impl Rows<'_> {
         if at.is_some() {
             self.previous = at;
         }
+        // Particle's stream brings the publish, hook-sent and the outcome; the relay replays the
+        // rest, so only those can be missed for good.
+        let missed = self.away && at.is_none() && matches!(index, 0 | 1 | 4);
         let status = match (failed, ignored, at) {
             (true, ..) => "failed",
             (_, true, _) => "late",
             (_, _, Some(_)) => "done",
+            (_, _, None) if missed => "away",
             (_, _, None) => "waiting",
         };
         let answer = attempt.and_then(|(a, ..)| a.answer);
         let name = match (failed, hop, answer) {
             (true, ..) => "hook-error".to_owned(),
+            // Which of the two the cloud published was not seen.
+            _ if missed && index == 4 => "hook-response or hook-error".to_owned(),
             (false, "response", Some((status, _))) if ignored => {
                 format!("{name} {status}, too late")
             }
@@ -158,6 +175,7 @@ impl Rows<'_> {
                 Some(format!("{}; the cloud never saw it", late_text(a)))
             }
             (Some((a, ..)), None) if a.failure.is_some() => Some("not in time".to_owned()),
+            (_, None) if missed => Some(AWAY_NOTE.to_owned()),
             (_, None) => Some("waiting…".to_owned()),
             _ => None,
         };
@@ -222,6 +240,7 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
         lanes,
         previous: None,
         slow,
+        away: cycle.away,
         hops: Vec::new(),
     };
     rows.hop(0, cycle.published, None);
@@ -399,6 +418,18 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: S
                      event comes of it."
                         .to_owned()
                 }
+                (None, Slot::Event | Slot::HookSent | Slot::Outcome) if cycle.away => {
+                    let cards = cycle.cards();
+                    let first = [Slot::Event, Slot::HookSent, Slot::Outcome]
+                        .into_iter()
+                        .find(|slot| cards[slot.index()].is_none());
+                    (if first == Some(slot) {
+                        AWAY_CARD
+                    } else {
+                        AWAY_AGAIN
+                    })
+                    .to_owned()
+                }
                 (None, slot) => slot.waiting().to_owned(),
             };
             view.set("kind", Value::Null);
@@ -434,6 +465,7 @@ pub fn outcome(cycle: &Cycle) -> &'static str {
         (Some(_), _, _) if attempt.gave_up() => "timeout",
         (Some(_), _, _) => "error",
         (None, Some(_), _) => "response",
+        (None, None, _) if cycle.away => "not seen",
         (None, None, Some(_)) => "sent",
         (None, None, None) => "published",
     }

@@ -360,6 +360,18 @@ pub enum Msg {
         run: u32,
         key: (String, String),
     },
+    /// Run `run` resumed after a reload: the events of Particle's stream the tab kept from
+    /// before it (`resume.rs`), oldest first.
+    Restore {
+        run: u32,
+        events: Vec<ParticleEvent>,
+    },
+    /// Long enough after run `run` resumed for whatever the cloud published while the page was
+    /// away to be past: a cycle whose publish never came, or one from before the reload still
+    /// unfinished, had hops then that the page cannot see.
+    AwayOver {
+        run: u32,
+    },
     /// Send request `hook_id` to the hook URL again, marked as a replay.
     Replay(u64),
     /// Make the in-page server answer like this.
@@ -410,6 +422,8 @@ impl Msg {
             | Msg::PreviewData(_)
             | Msg::PublishData(_)
             | Msg::GiveUp { .. }
+            | Msg::Restore { .. }
+            | Msg::AwayOver { .. }
             | Msg::Replay(_)
             | Msg::ApplyAnswer(_)
             | Msg::Preset(_)

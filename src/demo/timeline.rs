@@ -185,6 +185,12 @@ pub struct Cycle {
     pub event: Option<Entry>,
     /// The attempts to deliver it, in order; never empty.
     pub attempts: Vec<Attempt>,
+    /// The cycle began before the page reloaded; its events came back from the tab's keeping
+    /// (`resume.rs`).
+    pub restored: bool,
+    /// This page was away (reloading) for part of the cycle: what Particle's event stream
+    /// published meanwhile never reached it, as the stream does not replay what a page missed.
+    pub away: bool,
 }
 
 impl Cycle {
@@ -195,6 +201,8 @@ impl Cycle {
             published: None,
             event: None,
             attempts: vec![Attempt::default()],
+            restored: false,
+            away: false,
         }
     }
 
@@ -325,13 +333,16 @@ impl Cycle {
         }
         let cloud = || self.attempts.iter().filter(|a| !a.replay);
         let guessed = |a: &Attempt| a.failure.as_deref() == Some(GAVE_UP);
-        if cloud().any(|a| guessed(a) || (a.at[SENT].is_some() && !a.done())) {
+        let level = if cloud().any(|a| guessed(a) || (a.at[SENT].is_some() && !a.done())) {
             Some(0)
         } else if cloud().any(|a| !a.done()) {
             Some(1)
         } else {
             self.retry_due().then_some(2)
-        }
+        };
+        // A cycle from before a reload may have had its outcome while the page was away: any
+        // cycle followed live takes an outcome first.
+        level.map(|level| if self.restored { level + 3 } else { level })
     }
 }
 
@@ -487,7 +498,8 @@ impl Timeline {
     }
 
     /// The cycle a `hook-sent` goes to: the oldest whose first attempt is not sent yet, else the
-    /// oldest due a retry (or whose retry's request came first).
+    /// oldest due a retry (or whose retry's request came first); of each, one followed live
+    /// before one from before a reload.
     fn sent_cycle(&mut self) -> Option<&mut Cycle> {
         let fits = |c: &Cycle| {
             c.published.is_some()
@@ -497,11 +509,15 @@ impl Timeline {
                         .iter()
                         .any(|a| !a.replay && a.at[SENT].is_none() && !a.done()))
         };
-        let index = self
-            .cycles
-            .iter()
-            .position(|c| fits(c) && c.fresh())
-            .or_else(|| self.cycles.iter().position(fits))?;
+        // A cycle from before a reload comes after every cycle followed live.
+        let index = [true, false]
+            .into_iter()
+            .flat_map(|fresh| [(fresh, false), (fresh, true)])
+            .find_map(|(fresh, restored)| {
+                self.cycles
+                    .iter()
+                    .position(|c| fits(c) && c.restored == restored && (!fresh || c.fresh()))
+            })?;
         Some(&mut self.cycles[index])
     }
 

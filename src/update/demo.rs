@@ -19,7 +19,7 @@ use crate::{
     failure::describe,
     msg::Effect,
 };
-use streams::{forwarded, particle_event, relay_event};
+use streams::{forwarded, particle_event, relay_event, restore};
 
 /// One arm per message. A failure saying the cloud no longer takes the token changes nothing
 /// here: the root signs out, which stops the demo.
@@ -57,6 +57,19 @@ pub fn update(demo: &mut Demo, context: &Context, msg: Msg) -> Vec<Effect> {
         Msg::GiveUp { run, key } => {
             if demo.current(run) {
                 demo.timeline.give_up(&key);
+            }
+        }
+        Msg::Restore { run, events } => {
+            if demo.current(run) {
+                return restore(demo, context, run, events);
+            }
+        }
+        Msg::AwayOver { run } => {
+            if demo.current(run) {
+                for cycle in &mut demo.timeline.cycles {
+                    cycle.away |=
+                        cycle.published.is_none() || (cycle.restored && !cycle.finished());
+                }
             }
         }
         Msg::Replay(hook_id) => return replay(demo, hook_id, None),

@@ -203,6 +203,38 @@ pub(super) fn particle_event(
         return Vec::new();
     };
     demo.stream_error = None;
+    seen(demo, context, run, event)
+}
+
+/// The events of Particle's stream that run `run` saw before a reload, kept by the tab: each
+/// goes where it went then, quietly (nothing is announced again, no clock starts again: their
+/// time is past), and the event log shows them again. Once the cloud's wait is over
+/// (`Msg::AwayOver`), a cycle they left unfinished, or one whose publish never came, is one the
+/// page was away for: Particle's stream does not send again what a page missed.
+pub(super) fn restore(
+    demo: &mut Demo,
+    context: &Context,
+    run: u32,
+    events: Vec<ParticleEvent>,
+) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for event in events {
+        effects.extend(seen(demo, context, run, event));
+    }
+    effects.retain(|effect| matches!(effect, Effect::LogEvent(_)));
+    for cycle in &mut demo.timeline.cycles {
+        cycle.restored = true;
+    }
+    effects.push(Effect::Timer {
+        ms: crate::demo::timeline::GIVE_UP_MS as u32,
+        msg: Box::new(msg::Msg::Demo(Msg::AwayOver { run })),
+    });
+    effects
+}
+
+/// An event of the product's stream, read: its log row, and for the demo's events its hop and
+/// card.
+fn seen(demo: &mut Demo, context: &Context, run: u32, event: ParticleEvent) -> Vec<Effect> {
     let device = match &context.lists.devices {
         Devices::Loaded(devices) => devices
             .iter()
