@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::*;
+use super::{list::attempt_text, *};
 use crate::demo::timeline::{Timeline, tests::timed_out};
 
 const AT: &str = "2026-11-28T10:00:00.100Z";
