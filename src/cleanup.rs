@@ -81,6 +81,17 @@ impl CleanupStep {
         }
     }
 
+    /// What the step did, once done, as the summary says it: "the webhook deleted".
+    pub fn done_text(self) -> &'static str {
+        match self {
+            CleanupStep::Webhook => "the webhook deleted",
+            CleanupStep::Integrations => "the product's other integrations deleted",
+            CleanupStep::Tinker => "Tinker restored on the devices",
+            CleanupStep::Devices => "the devices removed from the product",
+            CleanupStep::Product => "the product deleted",
+        }
+    }
+
     /// What the step reads first to know what to remove (a path under the API base), if anything.
     pub fn listing(self, product_id: u32) -> Option<String> {
         match self {

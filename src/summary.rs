@@ -64,9 +64,9 @@ pub(crate) fn view(state: &State, view: &mut Object) {
         .cleanup
         .progress
         .iter()
-        .map(|p| p.step.label())
+        .map(|p| p.step.done_text())
         .collect();
-    summary.set("removed", removed.join(" · ").into());
+    summary.set("removed", removed.join(", ").into());
     view.set("summary", summary.into());
 }
 

@@ -448,3 +448,37 @@ fn an_object_already_gone_counts_as_removed() {
         assert!(!call.done_by(404), "{call:?}");
     }
 }
+
+#[test]
+fn once_cleanup_deleted_the_webhook_its_address_is_shown_no_more() {
+    let mut state = device_in_product();
+    update(
+        &mut state,
+        Msg::Demo(crate::demo::Msg::Start {
+            secret: "s".into(),
+            relay: String::new(),
+            smee: String::new(),
+        }),
+    );
+    let start = json!({"sessionId": "ab", "hookUrl": "http://h/relay/hook/cd",
+        "controlUrl": "http://h/relay/control/ab", "resumed": false});
+    let run = state.demo.run;
+    crate::update::demo::tests::relay(&mut state, run, "start", start);
+    update(
+        &mut state,
+        Msg::Demo(crate::demo::Msg::WebhookSaved(Ok("w1".into()))),
+    );
+    let shown = |state: &State| crate::render::view::view(state)["hookUrl"].clone();
+    assert_eq!(shown(&state), json!("http://h/relay/hook/cd"));
+    // Stopped, the webhook is still in the product, pointing there.
+    update(&mut state, Msg::Demo(crate::demo::Msg::Stop));
+    assert_eq!(shown(&state), json!("http://h/relay/hook/cd"));
+    ask(&mut state, Vec::new());
+    update(&mut state, Msg::Cleanup(C::Confirm));
+    done(&mut state, Webhook);
+    assert_eq!(
+        shown(&state),
+        Value::Null,
+        "the deleted webhook's address is still shown"
+    );
+}

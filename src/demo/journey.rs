@@ -76,8 +76,16 @@ const AWAY_NOTE: &str = "not seen: this page was away";
 const AWAY_CARD: &str = "Not seen: this page was away (reloading) while the cloud published this, \
                          and Particle's event stream does not send again what a page missed. The \
                          relay keeps your server's requests and answers, so those are still shown.";
-/// The same, on the cards after the first that says it.
-const AWAY_AGAIN: &str = "Not seen either: this page was away.";
+
+/// What the cloud publishes once a server answered (or not): a hook-response for a 2xx in time,
+/// else a hook-error; either, when no answer is known.
+fn expected_outcome(attempt: &Attempt) -> &'static str {
+    match attempt.answer {
+        Some((status, _)) if (200..300).contains(&status) && !attempt.late() => "hook-response",
+        Some(_) => "hook-error",
+        None => "hook-response or hook-error",
+    }
+}
 
 /// The order an attempt's hops are drawn in (`HOPS` indices): as they happen, so an answer that
 /// came after the cloud gave up follows the `hook-error`. A replay has no cloud hops.
@@ -166,7 +174,9 @@ impl Rows<'_> {
         let name = match (failed, hop, answer) {
             (true, ..) => "hook-error".to_owned(),
             // Which of the two the cloud published was not seen.
-            _ if missed && index == 4 => "hook-response or hook-error".to_owned(),
+            _ if missed && index == 4 => attempt
+                .map_or("hook-response or hook-error", |(a, ..)| expected_outcome(a))
+                .to_owned(),
             (false, "response", Some((status, _))) if ignored => {
                 format!("{name} {status}, too late")
             }
@@ -428,12 +438,17 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: S
                     let first = [Slot::Event, Slot::HookSent, Slot::Outcome]
                         .into_iter()
                         .find(|slot| cards[slot.index()].is_none());
-                    (if first == Some(slot) {
-                        AWAY_CARD
+                    // The first says why; the others name what else was missed.
+                    let what = match slot {
+                        Slot::Event => "The publish",
+                        Slot::HookSent => "hook-sent",
+                        _ => expected_outcome(attempt),
+                    };
+                    if first == Some(slot) {
+                        AWAY_CARD.to_owned()
                     } else {
-                        AWAY_AGAIN
-                    })
-                    .to_owned()
+                        format!("{what}: not seen either, as this page was away.")
+                    }
                 }
                 (None, slot) => slot.waiting().to_owned(),
             };

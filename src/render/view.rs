@@ -290,13 +290,15 @@ fn demo(state: &State, view: &mut Object) {
         WebhookState::Waiting | WebhookState::Saving | WebhookState::Failed(_) => None,
     };
     view.set("consoleLink", console_link.into());
-    // The relay's hook URL of the running demo, and whether it is on this computer or a private
+    // The relay's hook URL of the running demo (or of the webhook a stopped one left in the
+    // product; none once cleanup deleted it), and whether it is on this computer or a private
     // network while the page uses the real cloud.
-    view.set(
-        "hookUrl",
-        demo.relay.as_ref().map(|r| r.hook_url.as_str()).into(),
-    );
-    let private_hook = demo.relay.as_ref().is_some_and(|relay| {
+    let relay = demo
+        .relay
+        .as_ref()
+        .filter(|_| demo.running || matches!(demo.webhook, WebhookState::Saved(_)));
+    view.set("hookUrl", relay.map(|r| r.hook_url.as_str()).into());
+    let private_hook = relay.is_some_and(|relay| {
         session.is_some_and(|s| s.base == PARTICLE_API) && webhook::is_private(&relay.hook_url)
     });
     view.set("privateHook", private_hook.into());

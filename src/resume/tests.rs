@@ -147,7 +147,8 @@ fn a_resumed_run_draws_its_cycles_as_before_and_says_what_it_could_not_see() {
         .iter()
         .filter(|e| matches!(e, Effect::LogEvent(_)))
         .count();
-    assert_eq!(logged, 5, "{effects:?}");
+    // The five kept events, and a line where the page was away.
+    assert_eq!(logged, 6, "{effects:?}");
     assert!(
         !effects.iter().any(|e| matches!(e, Effect::Announce(_))),
         "{effects:?}"

@@ -61,7 +61,7 @@ fn the_summary_counts_the_learners_own_run_once_cleanup_is_done() {
     assert_eq!(shown["answers"], json!("200 ×1, 500 ×2"));
     assert_eq!(shown["responses"], json!(1));
     assert_eq!(shown["errors"], json!(1));
-    assert_eq!(shown["removed"], json!("Delete the webhook"));
+    assert_eq!(shown["removed"], json!("the webhook deleted"));
 }
 
 #[test]

@@ -37,7 +37,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
             && figures.contains("500 ×1")
             && figures.contains("200 ×")
             && figures.contains("1 hook-error")
-            && figures.contains("Delete the webhook"),
+            && figures.contains("the webhook deleted"),
         "the summary says {figures}"
     );
     let shown = browser

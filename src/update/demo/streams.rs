@@ -222,6 +222,15 @@ pub(super) fn restore(
         effects.extend(seen(demo, context, run, event));
     }
     effects.retain(|effect| matches!(effect, Effect::LogEvent(_)));
+    // The log says where the page was away: what was published then is not in it.
+    effects.push(Effect::LogEvent(vec![
+        "—".to_owned(),
+        "(this page reloaded)".to_owned(),
+        "Events published while it was away are not shown: Particle's stream does not send \
+         them again."
+            .to_owned(),
+        String::new(),
+    ]));
     for cycle in &mut demo.timeline.cycles {
         cycle.restored = true;
     }
