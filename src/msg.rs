@@ -26,8 +26,12 @@ pub enum Msg {
     PageOrigin(String),
     /// Show (true) or mask again the webhook's `Authorization` secret.
     RevealSecret(bool),
-    /// A run this tab kept before a reload (`resume::encode`), to pick up again once signed in.
-    Resume(String),
+    /// A run this tab kept before a reload (`resume::encode`) and its events
+    /// (`resume::encode_events`), to pick up again once signed in.
+    Resume {
+        run: String,
+        events: Option<String>,
+    },
     /// Signing in and out.
     SignIn(sign_in::Msg),
     /// The device and product lists and the picks from them.

@@ -5,9 +5,10 @@
 //! resumes: the relay stream reopens with `?session=` and no `Last-Event-ID`, so the relay replays
 //! everything it still holds (the request list, the explainer and the tables fill again), the
 //! product's event stream reopens, and Test works without Start. Particle's stream sends nothing
-//! again, so the tab keeps the demo's events it brought too; each cycle is drawn as before, and
-//! one the page was away for says which of the cloud's hops it could not see. The relay keeps the session
-//! meanwhile (docs/relay-protocol.md); the webhook in the product still points at its hook URL.
+//! again, so the tab keeps the demo's events it brought too (apart, and written only when another
+//! comes); each cycle is drawn as before, and one the page was away for says which of the cloud's
+//! hops it could not see. The relay keeps the session meanwhile (docs/relay-protocol.md); the
+//! webhook in the product still points at its hook URL.
 //!
 //! Only relay runs are kept: a smee.io channel keeps nothing to resume from.
 
@@ -24,6 +25,8 @@ use crate::{
 /// How many of the demo's events a run keeps for a reload, the newest: enough for the cycles the
 /// explainer keeps (`timeline::CYCLES`) as a learner makes them, a few events each.
 const KEPT_EVENTS: usize = 150;
+/// The longest field of a kept event read back (an event's data is at most 1,024 bytes).
+const MAX_FIELD: usize = 16 * 1024;
 
 /// The running demo as kept text; `None` when there is no run worth keeping (stopped, still
 /// saving its webhook, on smee.io).
@@ -50,25 +53,43 @@ pub fn encode(state: &State) -> Option<String> {
     kept.set("delay", answer.delay_ms.into());
     kept.set("wrong", answer.wrong_secret.into());
     kept.set("failFirst", answer.fail_first.into());
-    let demo_events = demo
+    Some(Value::from(kept).to_string())
+}
+
+/// Which events of the run `encode_events` would keep: it changes whenever the run keeps another.
+pub fn events_version(state: &State) -> (u32, u64) {
+    (state.demo.run, state.demo.history.events_seen)
+}
+
+/// The demo's events Particle's stream brought in this run, as kept text
+/// (`[[name, data, published_at, coreid], …]`): the newest `KEPT_EVENTS`, from a publish on, so
+/// no cycle comes back without its start.
+pub fn encode_events(state: &State) -> String {
+    let demo_events: Vec<&ParticleEvent> = state
+        .demo
         .history
         .events
         .iter()
-        .filter(|event| event.name.contains(EVENT_NAME));
-    let skip = demo_events.clone().count().saturating_sub(KEPT_EVENTS);
-    let events: Vec<Value> = demo_events
-        .skip(skip)
+        .filter(|event| event.name.contains(EVENT_NAME))
+        .collect();
+    let newest = &demo_events[demo_events.len().saturating_sub(KEPT_EVENTS)..];
+    let from_a_publish = newest
+        .iter()
+        .position(|event| event.name == EVENT_NAME)
+        .unwrap_or(newest.len());
+    let events: Vec<Value> = newest[from_a_publish..]
+        .iter()
         .map(|event| {
             let fields = [&event.name, &event.data, &event.published_at, &event.coreid];
             Value::from(fields.map(|field| Value::from(field.as_str())).to_vec())
         })
         .collect();
-    kept.set("events", events.into());
-    Some(Value::from(kept).to_string())
+    Value::from(events).to_string()
 }
 
-/// The kept run read back; `None` for anything else.
-pub fn decode(text: &str) -> Option<KeptRun> {
+/// The kept run and its events read back; `None` for anything else. Events that are not as
+/// `encode_events` writes them are left out, and no more than it keeps are read.
+pub fn decode(text: &str, events: Option<&str>) -> Option<KeptRun> {
     let kept: Value = serde_json::from_str(text).ok()?;
     let text = |key: &str| kept.get(key)?.as_str().map(str::to_owned);
     let number = |key: &str| kept.get(key)?.as_u64();
@@ -91,12 +112,17 @@ pub fn decode(text: &str) -> Option<KeptRun> {
             wrong_secret: flag("wrong")?,
             fail_first: flag("failFirst").unwrap_or(false),
         },
-        events: kept
-            .get("events")
-            .and_then(Value::as_array)
-            .map(|events| events.iter().filter_map(event).collect())
-            .unwrap_or_default(),
+        events: events.map(decode_events).unwrap_or_default(),
     })
+}
+
+/// The kept events, the newest `KEPT_EVENTS` of them.
+fn decode_events(text: &str) -> Vec<ParticleEvent> {
+    let Ok(Value::Array(kept)) = serde_json::from_str::<Value>(text) else {
+        return Vec::new();
+    };
+    let newest = &kept[kept.len().saturating_sub(KEPT_EVENTS)..];
+    newest.iter().filter_map(event).collect()
 }
 
 /// A kept event, `[name, data, published_at, coreid]`.
@@ -104,7 +130,13 @@ fn event(kept: &Value) -> Option<ParticleEvent> {
     let [name, data, published_at, coreid] = kept.as_array()?.as_slice() else {
         return None;
     };
-    let text = |field: &Value| field.as_str().map(str::to_owned);
+    // No field of an event from Particle's stream is anywhere near this long.
+    let text = |field: &Value| {
+        field
+            .as_str()
+            .filter(|text| text.len() <= MAX_FIELD)
+            .map(str::to_owned)
+    };
     Some(ParticleEvent {
         name: text(name)?,
         data: text(data)?,
@@ -119,17 +151,17 @@ fn event(kept: &Value) -> Option<ParticleEvent> {
 /// Particle's stream brought before the reload.
 pub fn resume(state: &mut State) -> (Vec<Effect>, Option<DemoMsg>) {
     if state.resume.is_none() {
-        return (Vec::new(), None);
+        return Default::default();
     }
     let Some(session) = state.sign_in.session().cloned() else {
-        return (Vec::new(), None);
+        return Default::default();
     };
     // The picks come back once both lists have loaded.
     if state.lists.restoring.is_some() {
-        return (Vec::new(), None);
+        return Default::default();
     }
     let Some(kept) = state.resume.take() else {
-        return (Vec::new(), None);
+        return Default::default();
     };
     let stream = kept
         .relay
@@ -144,7 +176,7 @@ pub fn resume(state: &mut State) -> (Vec<Effect>, Option<DemoMsg>) {
             .selected_product
             .filter(|&id| id == kept.product_id),
     ) else {
-        return (Vec::new(), None);
+        return Default::default();
     };
     let demo = &mut state.demo;
     *demo = Demo {

@@ -71,7 +71,9 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::ConfigLoaded(Err(reason)) => state.server = ServerConfig::Unavailable(reason),
         Msg::PageOrigin(origin) => state.page_origin = origin,
         Msg::RevealSecret(shown) => state.secret_revealed = shown,
-        Msg::Resume(kept) => state.resume = crate::resume::decode(&kept),
+        Msg::Resume { run, events } => {
+            state.resume = crate::resume::decode(&run, events.as_deref());
+        }
         Msg::SignIn(msg) => return sign_in_msg(state, msg),
         Msg::Lists(msg) => return lists_msg(state, msg),
         Msg::Firmware(msg) => {

@@ -50,6 +50,8 @@ struct App {
     refresh_pending: Cell<bool>,
     /// The running demo as last kept in storage (`resume::encode`).
     kept_run: RefCell<Option<String>>,
+    /// Which of the run's events are kept in storage (`resume::events_version`).
+    kept_events: Cell<Option<(u32, u64)>>,
 }
 
 #[wasm_bindgen(start)]
@@ -66,12 +68,14 @@ pub fn start() {
         log_stream: RefCell::default(),
         refresh_pending: Cell::default(),
         kept_run: RefCell::new(storage::load_run()),
+        kept_events: Cell::default(),
     });
     // A run kept before a reload waits for the session to come back, then resumes. (First, so
     // that no message before it finds no run and forgets the kept one.)
     let kept = app.kept_run.borrow().clone();
     if let Some(run) = kept {
-        app.dispatch(Msg::Resume(run));
+        let events = storage::load_run_events();
+        app.dispatch(Msg::Resume { run, events });
     }
     actions::listen(&app);
     actions::ask_before_leaving(&app);
@@ -126,12 +130,24 @@ impl App {
     /// Keeps the running demo in storage when what a reload needs of it changed; a run waiting to
     /// be resumed stays kept until it is.
     fn keep_run(&self, state: &State) {
-        let run = crate::resume::encode(state);
-        if state.resume.is_some() || *self.kept_run.borrow() == run {
+        if state.resume.is_some() {
             return;
         }
-        storage::keep_run(run.as_deref());
-        *self.kept_run.borrow_mut() = run;
+        let run = crate::resume::encode(state);
+        if *self.kept_run.borrow() != run {
+            storage::keep_run(run.as_deref());
+            if run.is_none() {
+                self.kept_events.set(None);
+            }
+            *self.kept_run.borrow_mut() = run;
+        }
+        // The events only when the run has seen another: they are long, and most messages
+        // bring none.
+        let version = crate::resume::events_version(state);
+        if self.kept_run.borrow().is_some() && self.kept_events.get() != Some(version) {
+            storage::keep_run_events(&crate::resume::encode_events(state));
+            self.kept_events.set(Some(version));
+        }
     }
 
     /// Reveals the element `id` as soon as a render shows it (this task's, or a later one's).

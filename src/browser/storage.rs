@@ -96,17 +96,33 @@ pub(super) fn save_settings(username: &str, settings: &str) {
 /// Where a running demo is kept (`resume::encode`), in this tab's `sessionStorage`: a reload takes
 /// the run up again; another tab starts its own.
 const RUN_KEY: &str = "webhook-demo:run";
+/// Where its events are kept (`resume::encode_events`): apart, as they change far less often than
+/// the rest and are far longer.
+const RUN_EVENTS_KEY: &str = "webhook-demo:run-events";
 
 pub(super) fn load_run() -> Option<String> {
     storage(false)?.get_item(RUN_KEY).ok()?
 }
 
-/// Keeps the running demo, or forgets it (`None`: stopped, signed out).
+pub(super) fn load_run_events() -> Option<String> {
+    storage(false)?.get_item(RUN_EVENTS_KEY).ok()?
+}
+
+/// Keeps the running demo, or forgets it and its events (`None`: stopped, signed out).
 pub(super) fn keep_run(run: Option<&str>) {
     if let Some(storage) = storage(false) {
         let _ = match run {
             Some(run) => storage.set_item(RUN_KEY, run),
-            None => storage.remove_item(RUN_KEY),
+            None => storage
+                .remove_item(RUN_KEY)
+                .and(storage.remove_item(RUN_EVENTS_KEY)),
         };
+    }
+}
+
+/// Keeps the running demo's events.
+pub(super) fn keep_run_events(events: &str) {
+    if let Some(storage) = storage(false) {
+        let _ = storage.set_item(RUN_EVENTS_KEY, events);
     }
 }

@@ -144,7 +144,8 @@ struct Rows<'a> {
     lanes: [&'a str; 3],
     previous: Option<u64>,
     slow: bool,
-    /// The page was away for part of the cycle (`Cycle::away`).
+    /// The page was away for the hops being drawn (`Cycle::away_for`): those missing from
+    /// Particle's stream are not waited for.
     away: bool,
     hops: Vec<Value>,
 }
@@ -255,7 +256,7 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
         lanes,
         previous: None,
         slow,
-        away: cycle.away,
+        away: cycle.away_for(None),
         hops: Vec::new(),
     };
     rows.hop(0, cycle.published, None);
@@ -287,6 +288,7 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
             hop => attempt.at[hop - 1],
         };
         let start = rows.hops.len();
+        rows.away = cycle.away_for(Some(index));
         for &hop in order(attempt) {
             let attempt = Some((attempt, number.unwrap_or(0), index == newest));
             rows.hop(hop, time(hop), attempt);
@@ -331,6 +333,25 @@ pub fn diagram(cycle: &Cycle, slow: bool) -> Value {
         (cycle.cloud_attempts() > 1 || cycle.retry_due()).into(),
     );
     view.into()
+}
+
+/// The card of a Particle hop the page was away for: the first such card of the shown attempt
+/// says why, the others name what else was missed.
+fn away_card(cycle: &Cycle, slot: Slot) -> String {
+    let cards = cycle.cards();
+    let first = [Slot::Event, Slot::HookSent, Slot::Outcome]
+        .into_iter()
+        .find(|slot| cards[slot.index()].is_none());
+    let what = match slot {
+        Slot::Event => "The publish",
+        Slot::HookSent => "hook-sent",
+        _ => expected_outcome(cycle.latest()),
+    };
+    if first == Some(slot) {
+        AWAY_CARD.to_owned()
+    } else {
+        format!("{what}: not seen either, as this page was away.")
+    }
 }
 
 /// The run's secret as the explainer shows it: masked until the learner reveals it.
@@ -433,22 +454,11 @@ fn card(slot: Slot, entry: Option<&Entry>, cycle: &Cycle, demo: &Demo, secret: S
                      event comes of it."
                         .to_owned()
                 }
-                (None, Slot::Event | Slot::HookSent | Slot::Outcome) if cycle.away => {
-                    let cards = cycle.cards();
-                    let first = [Slot::Event, Slot::HookSent, Slot::Outcome]
-                        .into_iter()
-                        .find(|slot| cards[slot.index()].is_none());
-                    // The first says why; the others name what else was missed.
-                    let what = match slot {
-                        Slot::Event => "The publish",
-                        Slot::HookSent => "hook-sent",
-                        _ => expected_outcome(attempt),
-                    };
-                    if first == Some(slot) {
-                        AWAY_CARD.to_owned()
-                    } else {
-                        format!("{what}: not seen either, as this page was away.")
-                    }
+                (None, Slot::Event) if cycle.away_for(None) => away_card(cycle, slot),
+                (None, Slot::HookSent | Slot::Outcome)
+                    if cycle.away_for(Some(cycle.attempts.len() - 1)) =>
+                {
+                    away_card(cycle, slot)
                 }
                 (None, slot) => slot.waiting().to_owned(),
             };

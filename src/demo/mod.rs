@@ -137,6 +137,9 @@ pub struct History {
     pub hooks: Vec<HookRequest>,
     pub responses: Vec<HookResponse>,
     pub events: Vec<ParticleEvent>,
+    /// Events kept in the run so far, the dropped included: a change of it says `events`
+    /// changed (what a reload keeps is written again only then).
+    pub events_seen: u64,
 }
 
 /// How long the in-page server waits in slow motion, so each hop can be watched.

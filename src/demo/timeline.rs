@@ -21,6 +21,9 @@ use super::explain::{Entry, EntryKind};
 
 /// Cycles kept (the newest), for the request list and the delivery log.
 pub const CYCLES: usize = 50;
+/// The device part of the key of a request that is not the demo's (a curl of the learner's own):
+/// `("request", "#<hook id>")`.
+pub const HAND_MADE: &str = "request";
 /// How long Particle waits for a webhook server; a cycle without its last hop by then failed.
 pub const GIVE_UP_MS: u64 = 20_000;
 /// Why a cycle failed when no outcome came in `GIVE_UP_MS`.
@@ -185,12 +188,17 @@ pub struct Cycle {
     pub event: Option<Entry>,
     /// The attempts to deliver it, in order; never empty.
     pub attempts: Vec<Attempt>,
+    /// When the page first heard of the cycle (ms since the epoch): its publish, or its first
+    /// request's arrival; the timeline keeps its cycles in this order.
+    pub since: Option<u64>,
     /// The cycle began before the page reloaded; its events came back from the tab's keeping
     /// (`resume.rs`).
     pub restored: bool,
     /// This page was away (reloading) for part of the cycle: what Particle's event stream
     /// published meanwhile never reached it, as the stream does not replay what a page missed.
-    pub away: bool,
+    /// The publish and the first `away` attempts may have missed hops; attempts after them (a
+    /// retry that came later) were watched live. 0: the page saw the whole cycle.
+    pub away: usize,
 }
 
 impl Cycle {
@@ -201,9 +209,26 @@ impl Cycle {
             published: None,
             event: None,
             attempts: vec![Attempt::default()],
+            since: None,
             restored: false,
-            away: false,
+            away: 0,
         }
+    }
+
+    /// The page was away when the cloud published what it lacks of this cycle: after a
+    /// reload, once the cloud's wait is over, one from before the reload still unfinished, or
+    /// one whose publish never came (a request made up by hand has none to come).
+    pub fn mark_away(&mut self) {
+        let made_by_hand = self.key.0 == HAND_MADE;
+        if self.published.is_none() && !made_by_hand || self.restored && !self.finished() {
+            self.away = self.attempts.len();
+        }
+    }
+
+    /// Whether a missing hop of attempt `index` (`None`: the publish) is one the page was away
+    /// for.
+    pub fn away_for(&self, index: Option<usize>) -> bool {
+        index.map_or(self.away > 0, |index| index < self.away)
     }
 
     /// The newest attempt: the one the explainer shows.
@@ -358,14 +383,42 @@ pub type Spot = ((String, String), usize);
 impl Timeline {
     /// The cycle for `key`, made (and the oldest dropped) when it is new.
     pub fn cycle(&mut self, key: &(String, String)) -> &mut Cycle {
+        self.cycle_since(key, None)
+    }
+
+    /// The cycle for `key`, made when it is new as first heard of at `since` (ms since the
+    /// epoch: its publish, or its first request's arrival). Cycles stay in that order, so one
+    /// whose news comes late (a relay replaying a run after a reload) takes its place rather than
+    /// the newest's; one made without a time goes last.
+    fn cycle_since(&mut self, key: &(String, String), since: Option<u64>) -> &mut Cycle {
         if let Some(index) = self.cycles.iter().position(|c| &c.key == key) {
             return &mut self.cycles[index];
         }
         if self.cycles.len() == CYCLES {
             self.cycles.remove(0);
         }
-        self.cycles.push(Cycle::new(key.clone()));
-        self.cycles.last_mut().expect("just pushed")
+        let later = |time: u64| move |c: &Cycle| c.since.is_some_and(|other| other > time);
+        let index = since
+            .and_then(|time| self.cycles.iter().position(later(time)))
+            .unwrap_or(self.cycles.len());
+        let cycle = Cycle {
+            since,
+            ..Cycle::new(key.clone())
+        };
+        self.cycles.insert(index, cycle);
+        &mut self.cycles[index]
+    }
+
+    /// Whether a request of cycle `key` that arrived at `received_at` has a place: a cycle
+    /// kept, or a new one no older than every cycle of a full timeline (a relay replaying a long
+    /// run after a reload sends its oldest requests first, which must not push out the cycles
+    /// the page saw).
+    pub fn admits(&self, key: &(String, String), received_at: u64) -> bool {
+        if self.cycles.len() < CYCLES || self.find(key).is_some() {
+            return true;
+        }
+        let oldest = self.cycles.iter().filter_map(|c| c.since).min();
+        oldest.is_none_or(|oldest| received_at >= oldest)
     }
 
     pub fn find(&self, key: &(String, String)) -> Option<&Cycle> {
@@ -376,7 +429,8 @@ impl Timeline {
     pub fn published(&mut self, coreid: &str, published_at: &str) -> bool {
         let key = (coreid.to_owned(), published_at.to_owned());
         let new = !self.cycles.iter().any(|c| c.key == key);
-        self.cycle(&key).published = parse_iso8601_millis(published_at);
+        let at = parse_iso8601_millis(published_at);
+        self.cycle_since(&key, at).published = at;
         new
     }
 
@@ -391,7 +445,7 @@ impl Timeline {
         received_at: u64,
         replay: bool,
     ) -> usize {
-        let cycle = self.cycle(key);
+        let cycle = self.cycle_since(key, Some(received_at));
         let known = cycle
             .attempts
             .iter()
@@ -498,21 +552,23 @@ impl Timeline {
     }
 
     /// The cycle a `hook-sent` goes to: the oldest whose first attempt is not sent yet, else the
-    /// oldest due a retry (or whose retry's request came first); of each, one followed live
-    /// before one from before a reload.
+    /// oldest due a retry (or whose retry's request came first); every cycle followed live
+    /// before any from before a reload.
     fn sent_cycle(&mut self) -> Option<&mut Cycle> {
+        // An attempt the page was away for was sent while it was away, if ever: only a retry
+        // of that cycle is sent now.
         let fits = |c: &Cycle| {
             c.published.is_some()
                 && !c.delivered()
                 && (c.retry_due()
-                    || c.attempts
-                        .iter()
-                        .any(|a| !a.replay && a.at[SENT].is_none() && !a.done()))
+                    || c.attempts.iter().enumerate().any(|(index, a)| {
+                        !a.replay && a.at[SENT].is_none() && !a.done() && !c.away_for(Some(index))
+                    }))
         };
         // A cycle from before a reload comes after every cycle followed live.
-        let index = [true, false]
+        let index = [false, true]
             .into_iter()
-            .flat_map(|fresh| [(fresh, false), (fresh, true)])
+            .flat_map(|restored| [(true, restored), (false, restored)])
             .find_map(|(fresh, restored)| {
                 self.cycles
                     .iter()

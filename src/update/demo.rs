@@ -67,8 +67,7 @@ pub fn update(demo: &mut Demo, context: &Context, msg: Msg) -> Vec<Effect> {
         Msg::AwayOver { run } => {
             if demo.current(run) {
                 for cycle in &mut demo.timeline.cycles {
-                    cycle.away |=
-                        cycle.published.is_none() || (cycle.restored && !cycle.finished());
+                    cycle.mark_away();
                 }
             }
         }

@@ -66,9 +66,13 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     wait_for_state(browser, "start", "ready").await?;
     let kept = browser
         .client
-        .execute("return sessionStorage.getItem('webhook-demo:run');", Vec::new())
+        .execute(
+            "return [sessionStorage.getItem('webhook-demo:run'), \
+             sessionStorage.getItem('webhook-demo:run-events')];",
+            Vec::new(),
+        )
         .await?;
-    ensure!(kept.is_null(), "Stop left the run kept: {kept}");
+    ensure!(kept == serde_json::json!([null, null]), "Stop left the run kept: {kept}");
     sign_out(browser).await?;
     reset_sandbox(browser).await?;
     no_app_errors(browser).await

@@ -36,7 +36,9 @@ pub(crate) fn outcome(cycle: &Cycle) -> &'static str {
         (Some(_), _, _) if attempt.gave_up() => "timeout",
         (Some(_), _, _) => "error",
         (None, Some(_), _) => "response",
-        (None, None, _) if cycle.away => "not seen",
+        (None, None, _) if cycle.away_for(cycle.attempts.iter().rposition(|a| !a.replay)) => {
+            "not seen"
+        }
         (None, None, Some(_)) => "sent",
         (None, None, None) => "published",
     }

@@ -99,8 +99,32 @@ fn silence_fails_the_last_hop_and_only_the_newest_cycles_are_kept() {
             &format!("2026-11-28T10:{:02}:{:02}.000Z", n / 60, n % 60),
         );
     }
+    // The newest by publish time: the first cycle, published last, stays; the oldest go.
     assert_eq!(timeline.cycles.len(), CYCLES);
-    assert_eq!(timeline.cycles[0].key.1, "2026-11-28T10:00:03.000Z");
+    assert_eq!(timeline.cycles[0].key.1, "2026-11-28T10:00:04.000Z");
+    assert_eq!(timeline.cycles[CYCLES - 1].key, first);
+}
+
+#[test]
+fn cycles_keep_the_order_the_page_first_heard_of_them() {
+    let mut timeline = Timeline::default();
+    let at = |text: &str| parse_iso8601_millis(text).expect("a time");
+    timeline.published("api", "2026-11-28T10:00:10.000Z");
+    // A request of an older event (a relay replaying after a reload) takes its place by arrival.
+    let old = key("api", "2026-11-28T10:00:05.000Z");
+    timeline.request(&old, 1, at("2026-11-28T10:00:05.100Z"), false);
+    // A request edited by hand to an old time but sent now is the newest.
+    let edited = key("api", "2026-01-01T00:00:00.000Z");
+    timeline.request(&edited, 2, at("2026-11-28T10:00:20.000Z"), true);
+    let order: Vec<&str> = timeline.cycles.iter().map(|c| c.key.1.as_str()).collect();
+    assert_eq!(
+        order,
+        [
+            "2026-11-28T10:00:05.000Z",
+            "2026-11-28T10:00:10.000Z",
+            "2026-01-01T00:00:00.000Z"
+        ]
+    );
 }
 
 /// A cycle of the timeout preset (hook 3): published at `AT`, its request received 60 ms

@@ -14,7 +14,7 @@ use crate::{
         journey::key_text,
         keep,
         requests::{curl, hook_cycle, replayed, smee_hook},
-        timeline::{ATTEMPTS, Slot, Spot},
+        timeline::{ATTEMPTS, HAND_MADE, Slot, Spot},
         webhook::{EVENT_NAME, webhook_settings},
     },
     msg::{self, DataRow, Effect},
@@ -130,16 +130,22 @@ pub(super) fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
     keep(&mut demo.history.hooks, hook.clone());
     // A request that is not the demo's (a curl of the learner's own) is a cycle of its own.
     let key =
-        hook_cycle(hook).unwrap_or_else(|| ("request".to_owned(), format!("#{}", hook.hook_id)));
-    begin(demo, &key);
-    let attempt = demo
-        .timeline
-        .request(&key, hook.hook_id, hook.received_at, replayed(hook));
-    let number = demo.timeline.cycle(&key).number(attempt);
-    let spot = (key, attempt);
+        hook_cycle(hook).unwrap_or_else(|| (HAND_MADE.to_owned(), format!("#{}", hook.hook_id)));
     let mut effects = Vec::new();
-    place(demo, &spot, received, &mut effects);
-    place(demo, &spot, data, &mut effects);
+    // A request older than every cycle a full timeline keeps (a relay replaying a long run)
+    // is in the history and the table, not the explainer.
+    let number = if demo.timeline.admits(&key, hook.received_at) {
+        begin(demo, &key);
+        let attempt = demo
+            .timeline
+            .request(&key, hook.hook_id, hook.received_at, replayed(hook));
+        let spot = (key.clone(), attempt);
+        place(demo, &spot, received, &mut effects);
+        place(demo, &spot, data, &mut effects);
+        demo.timeline.cycle(&key).number(attempt)
+    } else {
+        None
+    };
     let respond = demo
         .relay
         .as_ref()
@@ -167,7 +173,7 @@ pub(super) fn hook_effects(demo: &mut Demo, hook: &HookRequest) -> Vec<Effect> {
         effects.push(Effect::DataRow(DataRow {
             columns: demo.columns.clone(),
             cells,
-            key: key_text(&spot.0),
+            key: key_text(&key),
             attempt: number.unwrap_or(0) as u32,
         }));
     }
@@ -226,8 +232,8 @@ pub(super) fn restore(
     effects.push(Effect::LogEvent(vec![
         "—".to_owned(),
         "(this page reloaded)".to_owned(),
-        "Events published while it was away are not shown: Particle's stream does not send \
-         them again."
+        "Below, the demo's events from before the reload. What was published while the page \
+         was away is missing: Particle's stream does not send it again."
             .to_owned(),
         String::new(),
     ]));
@@ -254,6 +260,7 @@ fn seen(demo: &mut Demo, context: &Context, run: u32, event: ParticleEvent) -> V
     .unwrap_or_else(|| event.coreid.clone());
     let mut effects = vec![Effect::LogEvent(log_cells(&event, &device))];
     keep(&mut demo.history.events, event.clone());
+    demo.history.events_seen += 1;
     let mut spot = None;
     if event.name == EVENT_NAME {
         demo.preview = Some(event.clone());
