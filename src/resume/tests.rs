@@ -98,16 +98,9 @@ fn particle(state: &mut crate::state::State, run: u32, name: &str, data: &str, a
     );
 }
 
-/// The relay's request `id` of the test event published `at`, and its answer.
+/// The relay's request `id` of the test event published `at`, and its answer, 200.
 fn delivered(state: &mut crate::state::State, run: u32, id: u64, at: &str) {
-    let body = format!("{{\"deviceId\":\"api\",\"ts\":\"{at}\"}}");
-    let hook = json!({"hookId": id, "receivedAt": arrived(at), "method": "POST",
-        "originalUrl": "/relay/hook/cd", "query": "", "headers": [["authorization", "Bearer s"]],
-        "body": body, "bodyBase64": null});
-    relay(state, run, "hook", hook);
-    let answer = json!({"hookId": id, "respondedAt": arrived(at) + 1,
-        "statusCode": 200, "headers": [], "body": "ok", "source": "default"});
-    relay(state, run, "hookResponse", answer);
+    answered(state, run, id, at, 200);
 }
 
 /// The diagram's hops of the cycle published `at`: (hop, status, note).
@@ -136,16 +129,7 @@ fn a_resumed_run_draws_its_cycles_as_before_and_says_what_it_could_not_see() {
     const AWAY: &str = "2026-12-08T10:00:09.000Z";
     let mut state = running();
     // A cycle that ended before the reload: published, sent, answered, its hook-response seen.
-    particle(&mut state, 1, EVENT_NAME, "{}", DONE);
-    particle(&mut state, 1, "hook-sent/WebhookDemo01", "", DONE);
-    delivered(&mut state, 1, 1, DONE);
-    particle(
-        &mut state,
-        1,
-        "api/hook-response/WebhookDemo01/0",
-        "ok",
-        DONE,
-    );
+    whole_cycle(&mut state, 1, 1, DONE, 200);
     // One under way when the page went: published and sent, its answer not seen yet.
     particle(&mut state, 1, EVENT_NAME, "{}", UNDER_WAY);
     particle(&mut state, 1, "hook-sent/WebhookDemo01", "", UNDER_WAY);
@@ -211,16 +195,7 @@ fn a_resumed_run_draws_its_cycles_as_before_and_says_what_it_could_not_see() {
     // A Test after the reload: its outcome goes to its own cycle, not to the one from before
     // that is still open.
     const LIVE: &str = "2026-12-08T10:00:30.000Z";
-    particle(&mut reloaded, run, EVENT_NAME, "{}", LIVE);
-    particle(&mut reloaded, run, "hook-sent/WebhookDemo01", "", LIVE);
-    delivered(&mut reloaded, run, 4, LIVE);
-    particle(
-        &mut reloaded,
-        run,
-        "api/hook-response/WebhookDemo01/0",
-        "ok",
-        LIVE,
-    );
+    whole_cycle(&mut reloaded, run, 4, LIVE, 200);
     let live = hops(&reloaded, LIVE);
     assert!(
         live.iter().all(|(_, status, _)| status == "done"),
@@ -245,6 +220,20 @@ fn answered(state: &mut crate::state::State, run: u32, id: u64, at: &str, status
     relay(state, run, "hookResponse", answer);
 }
 
+/// A whole cycle of the test event published `at`, seen live: its publish and hook-sent, the
+/// relay's request `id` answered `status`, and the cloud's hook-response or hook-error.
+fn whole_cycle(state: &mut crate::state::State, run: u32, id: u64, at: &str, status: u16) {
+    particle(state, run, EVENT_NAME, "{}", at);
+    particle(state, run, "hook-sent/WebhookDemo01", "", at);
+    answered(state, run, id, at, status);
+    if (200..300).contains(&status) {
+        particle(state, run, "api/hook-response/WebhookDemo01/0", "ok", at);
+    } else {
+        let error = "api/hook-error/WebhookDemo01/0";
+        particle(state, run, error, &format!("error status {status}"), at);
+    }
+}
+
 /// The cycle published `at`.
 fn cycle<'a>(state: &'a crate::state::State, at: &str) -> &'a crate::demo::timeline::Cycle {
     let found = state.demo.timeline.cycles.iter().find(|c| c.key.1 == at);
@@ -257,16 +246,7 @@ fn a_long_run_comes_back_with_the_cycles_the_page_saw_in_their_order() {
     let count = CYCLES + 10;
     let mut state = running();
     for n in 0..count {
-        particle(&mut state, 1, EVENT_NAME, "{}", &at(n));
-        particle(&mut state, 1, "hook-sent/WebhookDemo01", "", &at(n));
-        delivered(&mut state, 1, n as u64 + 1, &at(n));
-        particle(
-            &mut state,
-            1,
-            "api/hook-response/WebhookDemo01/0",
-            "ok",
-            &at(n),
-        );
+        whole_cycle(&mut state, 1, n as u64 + 1, &at(n), 200);
     }
     let mut reloaded = reload(&state);
     update(&mut reloaded, Msg::Demo(D::SelectCycle(Default::default())));
@@ -325,11 +305,7 @@ fn a_retry_after_the_reload_is_watched_live_and_keeps_to_its_own_cycle() {
     const LIVE: &str = "2026-12-08T10:00:20.000Z";
     let mut state = running();
     // Answered 500 before the reload: its retry is due in 30 s.
-    particle(&mut state, 1, EVENT_NAME, "{}", FAILED);
-    particle(&mut state, 1, "hook-sent/WebhookDemo01", "", FAILED);
-    answered(&mut state, 1, 1, FAILED, 500);
-    let error = "api/hook-error/WebhookDemo01/0";
-    particle(&mut state, 1, error, "error status 500", FAILED);
+    whole_cycle(&mut state, 1, 1, FAILED, 500);
     // Published just before the reload; its hook-sent was lost while away.
     particle(&mut state, 1, EVENT_NAME, "{}", LOST);
     let mut reloaded = reload(&state);
@@ -340,10 +316,7 @@ fn a_retry_after_the_reload_is_watched_live_and_keeps_to_its_own_cycle() {
     assert_eq!(cycle(&reloaded, LOST).away, 1);
     // A Test after the reload fails too, and its retry comes: the retry's hook-sent is the live
     // cycle's, not the one whose hook-sent was lost.
-    particle(&mut reloaded, run, EVENT_NAME, "{}", LIVE);
-    particle(&mut reloaded, run, "hook-sent/WebhookDemo01", "", LIVE);
-    answered(&mut reloaded, run, 2, LIVE, 500);
-    particle(&mut reloaded, run, error, "error status 500", LIVE);
+    whole_cycle(&mut reloaded, run, 2, LIVE, 500);
     particle(
         &mut reloaded,
         run,
