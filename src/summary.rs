@@ -42,8 +42,9 @@ pub(crate) fn view(state: &State, view: &mut Object) {
             .count()
     };
     let requests = history.hooks.len();
-    // After a reload the relay replays every request, but Particle's stream only what came
-    // since: an event is known by its request too.
+    // After a reload the relay replays every request, but of Particle's stream the page has
+    // only what it kept and what came since (nothing published while it was away): an event is
+    // known by its request too.
     let events = distinct_bodies(history).max(from_page + from_device);
     let mut summary = Object::default();
     summary.set("events", events.into());

@@ -37,6 +37,18 @@ pub struct Context<'a> {
     pub lists: &'a Lists,
 }
 
+impl<'a> Context<'a> {
+    /// What a feature reads of the state's other parts, borrowed field by field so the feature's
+    /// own part stays free to change.
+    fn of(server: &'a ServerConfig, sign_in: &'a crate::sign_in::SignIn, lists: &'a Lists) -> Self {
+        Context {
+            server,
+            session: sign_in.session(),
+            lists,
+        }
+    }
+}
+
 /// The state a fresh page starts in, and the effects that get it going.
 pub fn init() -> (State, Vec<Effect>) {
     (State::default(), vec![Effect::FetchConfig])
@@ -77,21 +89,13 @@ fn apply(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::SignIn(msg) => return sign_in_msg(state, msg),
         Msg::Lists(msg) => return lists_msg(state, msg),
         Msg::Firmware(msg) => {
-            let context = Context {
-                server: &state.server,
-                session: state.sign_in.session(),
-                lists: &state.lists,
-            };
+            let context = Context::of(&state.server, &state.sign_in, &state.lists);
             return firmware::update(&mut state.firmware, &context, msg);
         }
         Msg::Demo(msg) => return demo_msg(state, msg),
         Msg::Cleanup(msg) => return cleanup_msg(state, msg),
         Msg::Check(msg) => {
-            let context = Context {
-                server: &state.server,
-                session: state.sign_in.session(),
-                lists: &state.lists,
-            };
+            let context = Context::of(&state.server, &state.sign_in, &state.lists);
             // The probes carry the demo's webhook secret, as the cloud's requests do.
             return check::update(&mut state.check, &context, &state.demo.secret, msg);
         }
@@ -167,11 +171,7 @@ fn demo_msg(state: &mut State, msg: crate::demo::Msg) -> Vec<Effect> {
     } else {
         None
     };
-    let context = Context {
-        server: &state.server,
-        session: state.sign_in.session(),
-        lists: &state.lists,
-    };
+    let context = Context::of(&state.server, &state.sign_in, &state.lists);
     let mut effects = demo::update(&mut state.demo, &context, msg);
     if let Some(data) = flash_event {
         firmware::flash_progress(&mut state.firmware, &state.lists, &data);
@@ -192,11 +192,7 @@ fn cleanup_msg(state: &mut State, msg: crate::cleanup::Msg) -> Vec<Effect> {
         M::StepDone { step, result } => Some((*step, result.is_ok())),
         M::Choose { .. } | M::Ask | M::Checked { .. } | M::Cancel | M::Confirm => None,
     };
-    let context = Context {
-        server: &state.server,
-        session: state.sign_in.session(),
-        lists: &state.lists,
-    };
+    let context = Context::of(&state.server, &state.sign_in, &state.lists);
     let mut effects = cleanup::update(&mut state.cleanup, &context, msg);
     if confirmed && !effects.is_empty() && std::mem::take(&mut state.demo.running) {
         // The demo's streams and webhook go before the steps run.

@@ -427,6 +427,8 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     click(browser, "startDemo").await?;
     wait_for_state(browser, "start", "ready").await?;
     click(browser, "cleanupButton").await?;
+    // The question comes once the product's integrations are listed.
+    wait_for_state(browser, "cleanup", "confirming").await?;
     let question = text_of(browser, "cleanupQuestion").await?;
     ensure!(
         question.contains("delete the webhook WebhookDemo01")

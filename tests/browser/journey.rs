@@ -140,17 +140,7 @@ pub async fn run(browser: &Browser, _shared: &Server) -> Result<()> {
         ("server-error", "error", "500", "error status 500"),
         ("timeout", "timeout", "—", "ETIMEDOUT"),
     ] {
-        click_css(
-            browser,
-            &format!("[data-action=answer-preset][data-preset={preset}]"),
-        )
-        .await?;
-        wait_for(
-            browser,
-            &format!("[data-preset={preset}][aria-pressed=true]"),
-            &format!("{preset} was not applied"),
-        )
-        .await?;
+        choose_preset(browser, preset).await?;
         let key = test_and_wait(browser, status).await?;
         click_css(browser, &format!("#requestList button[data-row=\"{key}\"]")).await?;
         let card = wait_for(

@@ -76,13 +76,11 @@ async fn walk(browser: &Browser, server: &Server, width: u64) -> Result<()> {
     ensure!(open == false, "{}", at("the webhook's settings are not folded"));
 
     // A preset keeps focus and shows it is chosen, by its look and in words.
-    click_css(browser, "[data-action=answer-preset][data-preset=server-error]").await?;
-    wait_for(browser, "#preset-server-error[aria-pressed=true]", "the preset is not chosen").await?;
+    choose_preset(browser, "server-error").await?;
     wait_focused_in_view(browser, "preset-server-error", &at("choosing a preset")).await?;
     let now = texts(browser, ".answer-now").await?;
     ensure!(now.iter().any(|t| t.contains("answers 500")), "{}: {now:?}", at("the chosen answer is not named"));
-    click_css(browser, "[data-action=answer-preset][data-preset=ok]").await?;
-    wait_for(browser, "#preset-ok[aria-pressed=true]", "the ok preset is not chosen").await?;
+    choose_preset(browser, "ok").await?;
 
     click(browser, "testWebhookButton").await?;
     wait_for(browser, "#explainer [data-kind=\"hook-response\"]", "no hook-response").await?;

@@ -17,8 +17,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     let hook_url = texts(browser, ".webhookUrlSpan").await?;
     click(browser, "testWebhookButton").await?;
     wait_for(browser, "#explainer [data-kind=\"hook-response\"]", "no hook-response").await?;
-    click_css(browser, "[data-action=answer-preset][data-preset=server-error]").await?;
-    wait_for(browser, "#preset-server-error[aria-pressed=true]", "the preset is not chosen").await?;
+    choose_preset(browser, "server-error").await?;
     let before = rows(browser).await?;
     ensure!(before >= 1, "no request listed before the reload");
     let answered = attrs(browser, "#requestList tbody tr[data-row]", "data-row").await?[0].clone();

@@ -23,8 +23,7 @@ pub async fn run(browser: &Browser, server: &Server) -> Result<()> {
     click(browser, "startDemo").await?;
     wait_for_state(browser, "webhook", "created").await?;
     for preset in ["ok", "server-error"] {
-        click_css(browser, &format!("[data-action=answer-preset][data-preset={preset}]")).await?;
-        wait_for(browser, &format!("#preset-{preset}[aria-pressed=true]"), "preset not chosen").await?;
+        choose_preset(browser, preset).await?;
         click(browser, "testWebhookButton").await?;
         wait_for_state(browser, "test", "sent").await?;
     }

@@ -345,6 +345,11 @@ pub async fn demo_with_preset(
     set_up_with(browser, super::fixture::P2).await?;
     click(browser, "startDemo").await?;
     wait_for_state(browser, "webhook", "created").await?;
+    choose_preset(browser, preset).await
+}
+
+/// Presses the answer preset `preset` and waits until it is shown chosen.
+pub async fn choose_preset(browser: &Browser, preset: &str) -> Result<()> {
     click_css(
         browser,
         &format!("[data-action=answer-preset][data-preset={preset}]"),
@@ -352,8 +357,8 @@ pub async fn demo_with_preset(
     .await?;
     wait_for(
         browser,
-        &format!("[data-preset={preset}][aria-pressed=true]"),
-        &format!("the {preset} preset was not applied"),
+        &format!("#preset-{preset}[aria-pressed=true]"),
+        &format!("the {preset} preset was not chosen"),
     )
     .await?;
     Ok(())

@@ -277,6 +277,14 @@ impl DerefMut for Locked<'_> {
     }
 }
 
+impl Locked<'_> {
+    /// The cloud, to change only what its snapshot leaves out (publish allowances, compiled
+    /// binaries): not counted as a change, so no save to a shared store follows.
+    pub(crate) fn untracked(&mut self) -> &mut Cloud {
+        &mut self.0
+    }
+}
+
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
         self.0.settle();

@@ -38,7 +38,11 @@ use redis::{
 };
 use tokio::{sync::OnceCell, time::Instant};
 
-use crate::{attempts::Client, cloud::random_hex, error::ApiError};
+use crate::{
+    attempts::Client,
+    cloud::{clock::now_ms, random_hex},
+    error::ApiError,
+};
 
 /// Where a sandbox keeps its worlds when they are shared by several instances.
 #[derive(Debug, Clone)]
@@ -222,15 +226,12 @@ pub(crate) struct RedisWorlds {
     /// that Redis never forgets a world its owner still holds).
     idle: Duration,
     ttl: Duration,
+    /// How often a world in use has its expiry moved in Redis.
+    pub(crate) touch_every: Duration,
 }
 
 fn millis(span: Duration) -> u64 {
     u64::try_from(span.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Unix time in milliseconds.
-pub(crate) fn unix_ms() -> u64 {
-    crate::cloud::clock::now_ms()
 }
 
 /// A client address as Redis keys name it.
@@ -265,16 +266,12 @@ impl RedisWorlds {
             peers,
             idle,
             ttl: idle + touch_every(idle) * 4 + LEASE,
+            touch_every: touch_every(idle),
         })
     }
 
     fn connection(&self) -> ConnectionManager {
         self.commands.clone()
-    }
-
-    /// How often a world in use has its expiry moved in Redis.
-    pub(crate) fn touch_every(&self) -> Duration {
-        touch_every(self.idle)
     }
 
     /// True while this instance's lease holds, so the worlds in its memory are still its own.
@@ -350,7 +347,7 @@ impl RedisWorlds {
             .create
             .arg(token)
             .arg(client_key(client))
-            .arg(unix_ms())
+            .arg(now_ms())
             .arg(millis(self.ttl))
             .arg(per_client)
             .arg(worlds)
@@ -425,7 +422,7 @@ impl RedisWorlds {
             .touch
             .arg(token)
             .arg(&self.instance)
-            .arg(unix_ms())
+            .arg(now_ms())
             .arg(millis(self.ttl))
             .invoke_async(&mut self.connection())
             .await?;

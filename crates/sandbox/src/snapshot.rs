@@ -9,7 +9,6 @@
 use std::{
     collections::{HashMap, VecDeque},
     sync::Arc,
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -95,14 +94,10 @@ pub(crate) fn load(text: &str, bounds: Arc<Bounds>) -> Result<Cloud, serde_json:
 
 /// An `Instant` as milliseconds since the Unix epoch, so that another process reads the same time.
 pub(crate) mod instant {
-    use super::{Deserialize, Deserializer, Instant, SystemTime, UNIX_EPOCH};
+    use super::{Deserialize, Deserializer, Instant};
 
     fn unix_now_ms() -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| {
-                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-            })
+        i64::try_from(crate::cloud::clock::now_ms()).unwrap_or(i64::MAX)
     }
 
     pub(crate) fn serialize<S: serde::Serializer>(at: &Instant, to: S) -> Result<S::Ok, S::Error> {

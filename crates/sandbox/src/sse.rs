@@ -104,7 +104,7 @@ impl Silences {
         let opened_after = receiver.borrow().count;
         Silenced {
             receiver,
-            user,
+            user: Some(user),
             opened_after,
         }
     }
@@ -113,7 +113,8 @@ impl Silences {
 /// A stream's view of the world's silences: whether it is silent now, and until when.
 pub(crate) struct Silenced {
     receiver: watch::Receiver<Asked>,
-    user: String,
+    /// The user who opened the stream, as the silences are keyed.
+    user: Option<String>,
     /// How many silences had been asked for when the stream opened: those reach it no more.
     opened_after: u64,
 }
@@ -121,15 +122,12 @@ pub(crate) struct Silenced {
 impl Silenced {
     fn until(&self, now: Instant) -> Option<Instant> {
         let asked = self.receiver.borrow();
-        [
-            asked.silences.get(&None),
-            asked.silences.get(&Some(self.user.clone())),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|(number, end)| *number > self.opened_after && *end > now)
-        .map(|(_, end)| *end)
-        .max()
+        [asked.silences.get(&None), asked.silences.get(&self.user)]
+            .into_iter()
+            .flatten()
+            .filter(|(number, end)| *number > self.opened_after && *end > now)
+            .map(|(_, end)| *end)
+            .max()
     }
 }
 

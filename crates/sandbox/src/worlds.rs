@@ -259,7 +259,6 @@ impl Registry {
         }
         let mut cloud = Cloud::fixture_in(self.bounds.clone());
         let token = cloud.issue_token(username, lifetime, now, &common.settings.limits);
-        let changes = cloud.changes;
         let admitted = redis
             .create(
                 &token,
@@ -269,7 +268,7 @@ impl Registry {
                 self.limits.worlds,
             )
             .await?;
-        let unix_now = crate::redis_worlds::unix_ms();
+        let unix_now = crate::cloud::clock::now_ms();
         let wait = |soonest: Option<u64>| {
             soonest.map_or(Duration::from_secs(60), |at| {
                 Duration::from_millis(at.saturating_sub(unix_now))
@@ -282,13 +281,7 @@ impl Registry {
             Err(Refusal::Full { soonest }) => return Err(full().retry_after(wait(soonest))),
             Ok(()) => {}
         }
-        let world = world(
-            common,
-            cloud,
-            Life::new(token.clone(), client, now),
-            WORLD_BACKLOG,
-        );
-        world.life.saved.store(changes, Ordering::Relaxed);
+        let world = saved_world(common, cloud, token.clone(), client, now);
         self.insert(&token, &world);
         Ok((world, token))
     }
@@ -339,12 +332,7 @@ impl Registry {
         let mut cloud = Cloud::fixture_in(self.bounds.clone());
         let limits = &common.settings.limits;
         let token = cloud.issue_token(username, lifetime, now, limits);
-        let world = world(
-            common,
-            cloud,
-            Life::new(token.clone(), client, now),
-            WORLD_BACKLOG,
-        );
+        let world = saved_world(common, cloud, token.clone(), client, now);
         self.insert(&token, &world);
         Ok((world, token))
     }
@@ -431,23 +419,21 @@ impl Registry {
         client: &str,
         now: Instant,
     ) -> Result<Shared, ApiError> {
+        // Already here (taken over by another request, or held while the lease was in doubt):
+        // no snapshot to read.
+        if let Some(world) = self.index().worlds.get(token) {
+            return Ok(world.clone());
+        }
         let cloud = snapshot::load(saved, self.bounds.clone()).map_err(|error| {
             tracing::error!(%error, "a sandbox world's snapshot does not load");
             ApiError::unavailable("This sandbox could not be loaded; sign in again")
         })?;
-        let changes = cloud.changes;
         let mut index = self.index();
         // Two requests may take the same world over at once: the first one's copy is the one.
         if let Some(world) = index.worlds.get(token) {
             return Ok(world.clone());
         }
-        let world = world(
-            common,
-            cloud,
-            Life::new(token.to_owned(), client.parse().ok(), now),
-            WORLD_BACKLOG,
-        );
-        world.life.saved.store(changes, Ordering::Relaxed);
+        let world = saved_world(common, cloud, token.to_owned(), client.parse().ok(), now);
         index_world(&mut index, token, &world);
         Ok(world)
     }
@@ -470,7 +456,7 @@ impl Registry {
         let now = Instant::now();
         let stale = {
             let touched = *life.touched.lock().unwrap_or_else(PoisonError::into_inner);
-            life.last_used() > touched && now.duration_since(touched) >= redis.touch_every()
+            life.last_used() > touched && now.duration_since(touched) >= redis.touch_every
         };
         let kept = match text {
             Some(text) => redis.save(&life.token, text).await.inspect(|kept| {
@@ -491,11 +477,7 @@ impl Registry {
     /// Drops a world from this process without forgetting it (another instance owns it now):
     /// its streams end, and their clients reconnect to wherever it is.
     fn drop_here(&self, token: &str) {
-        let mut index = self.index();
-        if let Some(world) = index.worlds.remove(token) {
-            world.life.gone.send_replace(true);
-            unindex(&mut index, token, world.life.client);
-        }
+        remove(&mut self.index(), token);
     }
 
     /// Drops every world from this process (its lease ran out: others may own them now).
@@ -569,6 +551,21 @@ fn mine(index: &Index, client: Client) -> usize {
     index.by_client.get(&client).map_or(0, HashSet::len)
 }
 
+/// A new world of `cloud` for `token`, counted as saved as it is: a shared store holds this
+/// very snapshot (or there is none).
+fn saved_world(
+    common: &Arc<Common>,
+    cloud: Cloud,
+    token: String,
+    client: Client,
+    now: Instant,
+) -> Shared {
+    let changes = cloud.changes;
+    let world = world(common, cloud, Life::new(token, client, now), WORLD_BACKLOG);
+    world.life.saved.store(changes, Ordering::Relaxed);
+    world
+}
+
 /// How long until `at` (a minute when nothing says: the refusals' "try again in a minute").
 fn until(at: Option<Instant>, now: Instant) -> Duration {
     at.map_or(Duration::from_secs(60), |at| {
@@ -576,12 +573,17 @@ fn until(at: Option<Instant>, now: Instant) -> Duration {
     })
 }
 
-/// Forgets the world of `token`: its streams end, and its token is remembered as expired.
-fn forget(index: &mut Index, token: &str) {
+/// Takes the world of `token` out of this process: its streams end.
+fn remove(index: &mut Index, token: &str) {
     if let Some(world) = index.worlds.remove(token) {
         world.life.gone.send_replace(true);
         unindex(index, token, world.life.client);
     }
+}
+
+/// Forgets the world of `token`: its streams end, and its token is remembered as expired.
+fn forget(index: &mut Index, token: &str) {
+    remove(index, token);
     if index.forgotten.insert(token.to_owned()) {
         index.forgotten_order.push_back(token.to_owned());
     }

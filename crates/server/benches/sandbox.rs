@@ -565,20 +565,9 @@ const P2: &str = "e00fce680000000000000001";
 
 /// Signs in as the fixture's user; the `Authorization` value.
 async fn sign_in(client: &reqwest::Client, api: &str) -> Result<String> {
-    let token: Value = client
-        .post(format!("{api}/oauth/token"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(
-            "client_id=particle&client_secret=particle&grant_type=password\
-             &username=sandbox%40example.com&password=sandbox",
-        )
-        .send()
-        .await?
-        .json()
-        .await?;
     Ok(format!(
         "Bearer {}",
-        token["access_token"].as_str().context("a token")?
+        support::sandbox_token(client, api).await?
     ))
 }
 

@@ -81,8 +81,9 @@ fn build(
             .as_ref()
             .filter(|settings| settings.worlds == WorldsMode::PerSignIn)
             .map(|settings| settings.world_limits.idle.as_secs() / 60),
-        sandbox_keepalive_ms: (!options.no_sandbox)
-            .then(|| u32::try_from(options.sandbox.keepalive.as_millis()).unwrap_or(u32::MAX)),
+        sandbox_keepalive_ms: sandbox_settings
+            .as_ref()
+            .map(|settings| u32::try_from(settings.keepalive.as_millis()).unwrap_or(u32::MAX)),
     };
     let settings = Settings {
         public_url: public_url.clone(),
@@ -121,6 +122,16 @@ fn build(
     )
 }
 
+/// Whose the sandbox's worlds are unless `--sandbox-worlds` says (`chosen`): a world per sign-in
+/// on a public host (`public`, a `--public-url`), one shared world on a learner's machine.
+pub fn worlds_mode(chosen: Option<WorldsMode>, public: bool) -> WorldsMode {
+    chosen.unwrap_or(if public {
+        WorldsMode::PerSignIn
+    } else {
+        WorldsMode::Shared
+    })
+}
+
 /// The sandbox's settings for this server. Serving the public (`--public-url`), its webhooks go
 /// only to this server's own relay (over loopback) and the hosts the operator allows, and its
 /// control endpoints answer the public host's name; on a learner's machine they go anywhere.
@@ -133,22 +144,22 @@ fn sandbox_settings(
     // The sandbox counts failed sign-ins and worlds per client, by the same address the relay
     // believes.
     settings.trust_forwarded = options.trust_forwarded;
-    settings.worlds = options.sandbox_worlds.unwrap_or(if public_url.is_some() {
-        WorldsMode::PerSignIn
-    } else {
-        WorldsMode::Shared
+    settings.worlds = worlds_mode(options.sandbox_worlds, public_url.is_some());
+    // An unspecified listen address (0.0.0.0) is reached over loopback.
+    let reachable = local.map(|mut addr| {
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        addr
     });
     // Worlds of their own live in the relay's Redis too, so that any instance serves them.
     if settings.worlds == WorldsMode::PerSignIn
         && let Some(store) = &options.store
     {
-        let peer_url = options.peer_url.clone().or_else(|| {
-            let mut addr = local?;
-            if addr.ip().is_unspecified() {
-                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-            }
-            Some(format!("http://{addr}"))
-        });
+        let peer_url = options
+            .peer_url
+            .clone()
+            .or_else(|| reachable.map(|addr| format!("http://{addr}")));
         settings.shared_worlds = peer_url.map(|peer_url| webhook_demo_sandbox::SharedWorlds {
             redis: store.connection_info().clone(),
             peer_url,
@@ -168,11 +179,7 @@ fn sandbox_settings(
         ))
     });
     let relay = public.map(|public| {
-        // An unspecified listen address (0.0.0.0) is reached over loopback.
-        let local = local.map(|mut addr| {
-            if addr.ip().is_unspecified() {
-                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-            }
+        let local = reachable.map(|addr| {
             format!("http://{addr}/relay/hook/")
                 .parse()
                 .expect("an address makes a URL")

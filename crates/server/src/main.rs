@@ -210,11 +210,8 @@ async fn main() -> anyhow::Result<()> {
         );
     } else if store.0.is_some()
         && !no_sandbox
-        && sandbox_worlds.unwrap_or(if public_url.is_some() {
-            WorldsMode::PerSignIn
-        } else {
-            WorldsMode::Shared
-        }) == WorldsMode::PerSignIn
+        && webhook_demo_server::worlds_mode(sandbox_worlds, public_url.is_some())
+            == WorldsMode::PerSignIn
         && addr.ip().is_unspecified()
     {
         anyhow::bail!(

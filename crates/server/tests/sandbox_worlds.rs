@@ -64,21 +64,7 @@ impl Learner {
     /// Signs in, creates a product named `name`, adds the P2 and a webhook to `target`.
     async fn start(api: &str, name: &str, target: &str) -> Result<Learner> {
         let client = reqwest::Client::new();
-        let token: Value = client
-            .post(format!("{api}/oauth/token"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(
-                "client_id=particle&client_secret=particle&grant_type=password\
-                 &username=sandbox%40example.com&password=sandbox",
-            )
-            .send()
-            .await?
-            .json()
-            .await?;
-        let token = token["access_token"]
-            .as_str()
-            .context("a token")?
-            .to_owned();
+        let token = support::sandbox_token(&client, api).await?;
         let mut learner = Learner {
             api: api.to_owned(),
             bearer: format!("Bearer {token}"),

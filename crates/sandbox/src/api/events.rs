@@ -73,7 +73,11 @@ pub(crate) async fn publish_user(
 /// on a laptop, the device owner's name.
 pub(super) fn allow(shared: &Shared, key: &str) -> Result<(), ApiError> {
     let per_second = shared.settings.publishes_per_second;
-    if crate::lock(shared).allow_publish(key, per_second, tokio::time::Instant::now()) {
+    let allowed =
+        crate::lock(shared)
+            .untracked()
+            .allow_publish(key, per_second, tokio::time::Instant::now());
+    if allowed {
         Ok(())
     } else {
         Err(ApiError::rate_limited(format!(

@@ -96,7 +96,7 @@ pub(crate) async fn compile(World(shared): World, request: Request) -> Result<Re
     let id = random_hex(12);
     let bytes = firmware::binary(behaviour, platform_id);
     let size = bytes.len();
-    crate::lock(&shared).keep_binary(
+    crate::lock(&shared).untracked().keep_binary(
         id.clone(),
         &username,
         bytes,

@@ -34,15 +34,22 @@ fn product(shared: &Shared, id: &str, username: &str) -> Result<(u32, u32), ApiE
     Ok((product.id, product.platform_id))
 }
 
+/// The device `device` (id or name) of `product`, to change.
 fn member<'a>(
     cloud: &'a mut Cloud,
     product: u32,
     device: &str,
 ) -> Result<&'a mut Device, ApiError> {
+    let index = member_index(cloud, product, device)?;
+    Ok(&mut cloud.devices[index])
+}
+
+/// Where the device `device` (id or name) of `product` is in the cloud's list.
+fn member_index(cloud: &Cloud, product: u32, device: &str) -> Result<usize, ApiError> {
     cloud
         .devices
-        .iter_mut()
-        .find(|d| d.product_id == product && (d.id == device || d.name == device))
+        .iter()
+        .position(|d| d.product_id == product && (d.id == device || d.name == device))
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "Device {device} was not found in product {product}"
@@ -96,8 +103,10 @@ pub(crate) async fn get(
     Caller(username): Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (product, _) = product(&shared, &id, &username)?;
-    let mut cloud = crate::lock(&shared);
-    Ok(Json(member(&mut cloud, product, &device)?.shown()))
+    // Read only: a lookup is no change to save.
+    let cloud = crate::lock(&shared);
+    let index = member_index(&cloud, product, &device)?;
+    Ok(Json(cloud.devices[index].shown()))
 }
 
 pub(crate) async fn add(

@@ -1,10 +1,11 @@
-//! What the benchmark programs share: the release server in its own process, percentiles, and
-//! the one-JSON-object-per-line report format `cargo xtask bench` prints.
+//! What the benchmark programs share: the release server in its own process, signing in to its
+//! sandbox, percentiles, and the one-JSON-object-per-line report format `cargo xtask bench`
+//! prints.
 
 use std::process::Stdio;
 
 use anyhow::{Context, Result};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
@@ -170,4 +171,23 @@ static PINNING: std::sync::OnceLock<Pinning> = std::sync::OnceLock::new();
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Signs in to the sandbox at `api` as the fixture's user; the access token.
+pub async fn sandbox_token(client: &reqwest::Client, api: &str) -> Result<String> {
+    let token: Value = client
+        .post(format!("{api}/oauth/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(
+            "client_id=particle&client_secret=particle&grant_type=password\
+             &username=sandbox%40example.com&password=sandbox",
+        )
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(token["access_token"]
+        .as_str()
+        .context("a token")?
+        .to_owned())
 }
